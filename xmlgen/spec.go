@@ -1,0 +1,261 @@
+package xmlgen
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Kind is the value type of an attribute as Plivo documents it.
+type Kind uint8
+
+// The attribute kinds. Every value is written to XML as a string; the kind
+// says which strings Plivo accepts.
+const (
+	String Kind = iota // free text, optionally limited by Check or MaxLen
+	Int                // a decimal integer, limited by Min/Max
+	Bool               // true or false
+	URL                // an absolute http(s) URL
+	Method             // GET or POST
+	Enum               // one of Values
+	List               // a comma-separated list of Values, each at most once
+)
+
+var kindNames = [...]string{String: "string", Int: "integer", Bool: "boolean", URL: "URL", Method: "method", Enum: "enum", List: "list"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Attr declares one attribute of a Plivo element: its name exactly as Plivo
+// spells it, its kind, Plivo's default and the values Plivo accepts.
+type Attr struct {
+	Name    string
+	Kind    Kind
+	Default string // Plivo's documented default, as written in XML; "" when none
+	Doc     string // one line for the language reference and the JSON Schema
+
+	// Min and Max bound an Int when HasMin/HasMax are set.
+	Min, Max       int64
+	HasMin, HasMax bool
+
+	// Values lists the allowed values of an Enum or List. For a String it
+	// lists well-known values that are offered to editors but not enforced.
+	Values []string
+	// Fold makes Values match case-insensitively (MultiPartyCall role).
+	Fold bool
+	// OrURL lets an Enum also take an absolute URL (enterSound: beep:1 or a URL).
+	OrURL bool
+	// MaxLen limits the length in bytes of a String; 0 means no limit.
+	MaxLen int
+	// Check is an extra rule for values the fields above cannot express
+	// (finishOnKey, sipHeaders, SSML times). It returns a message that
+	// completes "must ...", or "" when the value is fine.
+	Check func(v string) string
+	// Needs names the attribute this one only makes sense with; it is a
+	// documentation hint, not enforced.
+	Needs string
+}
+
+// ValueError reports a value that Plivo would not accept.
+type ValueError struct {
+	Element, Attr, Value string
+	Want             string // completes "must ...": "be an integer from 2 to 10"
+}
+
+func (e *ValueError) Error() string {
+	where := e.Element
+	if e.Attr != "" {
+		where += " " + e.Attr
+	}
+	return fmt.Sprintf("%s %q must %s", where, e.Value, e.Want)
+}
+
+// Validate checks v against the attribute's rules and returns a message
+// that completes "must ...", or "" when Plivo accepts the value.
+func (a *Attr) Validate(v string) string {
+	switch a.Kind {
+	case Int:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return "be " + a.rangeText()
+		}
+		if (a.HasMin && n < a.Min) || (a.HasMax && n > a.Max) {
+			return "be " + a.rangeText()
+		}
+	case Bool:
+		if v != "true" && v != "false" {
+			return "be true or false"
+		}
+	case URL:
+		if msg := checkURL(v); msg != "" {
+			return msg
+		}
+	case Method:
+		if v != "GET" && v != "POST" {
+			return "be GET or POST"
+		}
+	case Enum:
+		if a.match(v) {
+			break
+		}
+		if a.OrURL && checkURL(v) == "" {
+			break
+		}
+		return "be " + a.valuesText()
+	case List:
+		seen := map[string]bool{}
+		for _, item := range strings.Split(v, ",") {
+			if !a.match(item) {
+				return "be a comma-separated list of " + orList(a.Values)
+			}
+			if seen[item] {
+				return "not repeat " + strconv.Quote(item)
+			}
+			seen[item] = true
+		}
+	case String:
+		if a.MaxLen > 0 && len(v) > a.MaxLen {
+			return fmt.Sprintf("be at most %d characters", a.MaxLen)
+		}
+	}
+	if a.Check != nil {
+		return a.Check(v)
+	}
+	return ""
+}
+
+func (a *Attr) match(v string) bool {
+	for _, want := range a.Values {
+		if v == want || (a.Fold && strings.EqualFold(v, want)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Attr) rangeText() string {
+	switch {
+	case a.HasMin && a.HasMax:
+		return fmt.Sprintf("an integer from %d to %d", a.Min, a.Max)
+	case a.HasMin:
+		return fmt.Sprintf("an integer of at least %d", a.Min)
+	case a.HasMax:
+		return fmt.Sprintf("an integer of at most %d", a.Max)
+	}
+	return "an integer"
+}
+
+func (a *Attr) valuesText() string {
+	s := "one of " + orList(a.Values)
+	if a.OrURL {
+		s += ", or an absolute URL"
+	}
+	return s
+}
+
+func orList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+func checkURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "be an absolute http or https URL"
+	}
+	return ""
+}
+
+// Text says whether an element carries text content.
+type Text uint8
+
+// The text rules.
+const (
+	NoText       Text = iota // the element is empty (Hangup, Wait)
+	OptionalText             // text may be given (SSML elements)
+	RequiredText             // text must be given (Speak, Play, Number)
+)
+
+// Element declares one element of Plivo's voice XML: its attributes in the
+// order flowd writes them, its text rule and the elements it may contain.
+type Element struct {
+	Name     string
+	Doc      string
+	Text     Text
+	TextKind Kind // URL for Play/Redirect/Stream, String otherwise
+	// TextCheck validates text content like Attr.Check (DTMF digits, wss URLs).
+	TextCheck func(v string) string
+	Attrs     []Attr
+	// Children lists the element names allowed inside, in no particular order.
+	Children []string
+	// MinChildren is the least number of children (Dial needs one Number or User).
+	MinChildren int
+	// ChildrenNeed names an attribute that must satisfy ChildrenWhen for
+	// children to be allowed: Speak takes SSML only with a Polly voice.
+	ChildrenNeed string
+	ChildrenWhen func(attrValue string) bool
+	ChildrenWhy  string
+}
+
+// Attr returns the attribute named name, or nil.
+func (e *Element) Attr(name string) *Attr {
+	for i := range e.Attrs {
+		if e.Attrs[i].Name == name {
+			return &e.Attrs[i]
+		}
+	}
+	return nil
+}
+
+// AllowsChild reports whether an element named child may appear inside e.
+func (e *Element) AllowsChild(child string) bool {
+	for _, c := range e.Children {
+		if c == child {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateText checks text content and returns a message completing
+// "must ...", or "".
+func (e *Element) ValidateText(v string) string {
+	if e.Text == RequiredText && strings.TrimSpace(v) == "" {
+		return "not be empty"
+	}
+	if e.TextKind == URL && v != "" {
+		if msg := checkURL(v); msg != "" && e.TextCheck == nil {
+			return msg
+		}
+	}
+	if e.TextCheck != nil && v != "" {
+		return e.TextCheck(v)
+	}
+	return ""
+}
+
+// Lookup returns the element named name, or nil when Plivo has no such
+// element. Names are case-sensitive, as in Plivo's XML.
+func Lookup(name string) *Element {
+	return byName[name]
+}
+
+// Elements returns every element in the table, in declaration order.
+func Elements() []*Element {
+	out := make([]*Element, len(elements))
+	for i := range elements {
+		out[i] = &elements[i]
+	}
+	return out
+}
+
+var byName = func() map[string]*Element {
+	m := make(map[string]*Element, len(elements))
+	for i := range elements {
+		m[elements[i].Name] = &elements[i]
+	}
+	return m
+}()
