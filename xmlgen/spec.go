@@ -33,6 +33,9 @@ type Attr struct {
 	Kind    Kind
 	Default string // Plivo's documented default, as written in XML; "" when none
 	Doc     string // one line for the language reference and the JSON Schema
+	// Required attributes must be written (MultiPartyCall role, SSML say-as
+	// interpret-as).
+	Required bool
 
 	// Min and Max bound an Int when HasMin/HasMax are set.
 	Min, Max       int64
@@ -59,7 +62,7 @@ type Attr struct {
 // ValueError reports a value that Plivo would not accept.
 type ValueError struct {
 	Element, Attr, Value string
-	Want             string // completes "must ...": "be an integer from 2 to 10"
+	Want                 string // completes "must ...": "be an integer from 2 to 10"
 }
 
 func (e *ValueError) Error() string {

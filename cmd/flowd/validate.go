@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("validate", "[--format text|json|github] [--strict] PATH...", stderr)
+	format := fs.String("format", "text", "output format: text, json or github (workflow annotations)")
+	strict := fs.Bool("strict", false, "fail on warnings too")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" && *format != "github" {
+		fmt.Fprintf(stderr, "flowd validate: unknown --format %q (want text, json or github)\n", *format)
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	set, err := flow.Load(fs.Args()...)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd validate: %v\n", err)
+		return exitUsage
+	}
+	failed := set.Diags.HasErrors(*strict)
+	switch *format {
+	case "text":
+		for _, d := range set.Diags {
+			fmt.Fprintln(stdout, d)
+		}
+		errs, warns := count(set.Diags)
+		if failed {
+			fmt.Fprintf(stderr, "%d error(s), %d warning(s) in %d file(s)\n", errs, warns, set.Files)
+		}
+	case "github":
+		for _, d := range set.Diags {
+			level := "error"
+			if d.Severity == flow.Warning && !*strict {
+				level = "warning"
+			}
+			fmt.Fprintf(stdout, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, d.Pos.File, d.Pos.Line, d.Pos.Col, d.Code, ghEscape(d.Message))
+		}
+	case "json":
+		type jd struct {
+			File     string `json:"file"`
+			Line     int    `json:"line"`
+			Col      int    `json:"col"`
+			Severity string `json:"severity"`
+			Code     string `json:"code"`
+			Message  string `json:"message"`
+		}
+		out := struct {
+			Valid       bool `json:"valid"`
+			Files       int  `json:"files"`
+			Diagnostics []jd `json:"diagnostics"`
+		}{Valid: !failed, Files: set.Files, Diagnostics: []jd{}}
+		for _, d := range set.Diags {
+			out.Diagnostics = append(out.Diagnostics, jd{d.Pos.File, d.Pos.Line, d.Pos.Col, d.Severity.String(), string(d.Code), d.Message})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	}
+	if failed {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+func count(ds flow.Diagnostics) (errs, warns int) {
+	for _, d := range ds {
+		if d.Severity == flow.Error {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	return
+}
+
+// ghEscape escapes a message for a GitHub workflow command.
+func ghEscape(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}

@@ -1,0 +1,77 @@
+package flow
+
+// Code names a kind of diagnostic. Codes are stable: CI annotations,
+// documentation and tests refer to them.
+type Code string
+
+// The diagnostic codes. Each is documented in CodeDocs.
+const (
+	CodeYAML             Code = "yaml-syntax"
+	CodeShape            Code = "bad-shape"
+	CodeUnknownKey       Code = "unknown-key"
+	CodeDuplicateKey     Code = "duplicate-key"
+	CodeMissingKey       Code = "missing-key"
+	CodeFlowName         Code = "bad-flow-name"
+	CodeDuplicateFlow    Code = "duplicate-flow"
+	CodeNodeID           Code = "bad-node-id"
+	CodeNoNodes          Code = "no-nodes"
+	CodeNoAction         Code = "missing-action"
+	CodeManyActions      Code = "multiple-actions"
+	CodeUnknownAction    Code = "unknown-action"
+	CodeUnknownNode      Code = "unknown-node"
+	CodeOutcome          Code = "bad-outcome"
+	CodeTerminal         Code = "terminal-next"
+	CodeUnreachable      Code = "unreachable"
+	CodeLoop             Code = "loop"
+	CodeType             Code = "bad-type"
+	CodeValue            Code = "bad-value"
+	CodeOwned            Code = "owned-attribute"
+	CodeNesting          Code = "bad-nesting"
+	CodeContent          Code = "bad-content"
+	CodeExpr             Code = "bad-expression"
+	CodeNotBool          Code = "not-boolean"
+	CodeTemplate         Code = "bad-template"
+	CodeUndeclaredParam  Code = "undeclared-param"
+	CodeUndeclaredVar    Code = "undeclared-var"
+	CodeUnusedOutcomeMap Code = "empty-branch"
+)
+
+// CodeDoc documents one diagnostic code for the language reference.
+type CodeDoc struct {
+	Code    Code
+	Summary string
+	Example string // a YAML fragment that triggers it
+	Fix     string
+}
+
+// CodeDocs documents every code, in the order the reference lists them.
+var CodeDocs = []CodeDoc{
+	{CodeYAML, "The file is not valid YAML.", "nodes:\n  greet: {Speak: Hi", "Fix the YAML syntax at the reported place (unclosed brackets and quotes, tabs used for indentation)."},
+	{CodeShape, "A value has the wrong YAML shape: a list where a mapping belongs, a mapping where a scalar belongs.", "nodes:\n  - greet", "Write the value in the shape the reference shows for that key."},
+	{CodeUnknownKey, "A key that flowd does not know, usually a typo.", "greet:\n  Speak: Hi\n  nxt: menu", "Use the suggested key; attribute names are Plivo's, case-sensitive."},
+	{CodeDuplicateKey, "The same key appears twice in one mapping; YAML parsers would silently keep the last.", "Speak:\n  voice: MAN\n  voice: WOMAN", "Remove one of the two keys; the message names where the first one is."},
+	{CodeMissingKey, "A required key is missing.", "branch:\n  - when: vars.vip", "Add the key the message names."},
+	{CodeFlowName, "The flow name is not lowercase letters, digits, '-' and '_'.", "flow: Support Line", "Use a name like support-line; it becomes part of the URL."},
+	{CodeDuplicateFlow, "Two files declare the same flow name.", "flow: support   # in two files", "Rename one flow or remove the duplicate file."},
+	{CodeNodeID, "A node id is not letters, digits, '-' and '_' starting with a letter.", "nodes:\n  1st: {Hangup: {}}", "Rename the node."},
+	{CodeNoNodes, "The flow has no nodes.", "nodes: {}", "Add at least one node."},
+	{CodeNoAction, "A node has no action key.", "greet:\n  next: menu", "Add one action such as Speak, GetDigits or branch."},
+	{CodeManyActions, "A node has more than one action key.", "greet:\n  Speak: Hi\n  Play: https://x/a.mp3", "Split the node in two and chain them with next."},
+	{CodeUnknownAction, "A capitalised key that is not a Plivo element flowd supports.", "greet:\n  Say: Hi", "Use the suggested element name; names are case-sensitive."},
+	{CodeUnknownNode, "next, on, start, on_error, a branch case or nodes.<id> names a node that does not exist.", "next: mnu", "Use the suggested node id or add the node."},
+	{CodeOutcome, "An on: key is not an outcome of the node's action.", "GetDigits: {}\non: {timeout: bye}", "Use one of the outcomes listed in the message (GetDigits: input, no_input)."},
+	{CodeTerminal, "next or on is given on an action that ends the flow (Hangup, Redirect).", "Hangup: {}\nnext: menu", "Remove next, or use a different action."},
+	{CodeUnreachable, "No path from start reaches the node (a warning; an error with --strict).", "orphan:\n  Speak: never heard", "Link the node from another node, or delete it."},
+	{CodeLoop, "A cycle passes through no callback action, so one webhook would loop forever.", "a: {set: {n: vars.n + 1}, next: b}\nb: {branch: [], next: a}", "Put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the cycle."},
+	{CodeType, "A value has the wrong type: text where Plivo wants an integer or boolean.", "GetDigits: {numDigits: one}", "Write a YAML number or true/false, or a {{ template }} that yields one."},
+	{CodeValue, "A value is outside Plivo's documented range or allowed values.", "MultiPartyCall: {name: q, role: customer, maxDuration: 100}", "Use a value in the range the message gives."},
+	{CodeOwned, "An attribute that flowd writes itself (action, method, redirect, onExitActionUrl, onExitActionMethod).", "GetDigits: {action: https://x/y}", "Route with next and on instead; flowd fills the callback URL."},
+	{CodeNesting, "A child element is not allowed inside its parent, or a required child is missing.", "Dial:\n  children:\n    - Speak: Hi", "Use only the children the message lists."},
+	{CodeContent, "Text content is missing where Plivo needs it, given where Plivo allows none, or malformed.", "Play: {loop: 2}", "Add the content key (Play's is url) or remove the text."},
+	{CodeExpr, "An expression does not compile: a syntax error or an unknown name.", "when: input.Digits = \"1\"", "Fix the expression at the reported column; names are call, input, nodes, vars, params, hours(), now()."},
+	{CodeNotBool, "A when: expression does not yield a boolean.", "when: input.Digits", "Compare the value: input.Digits == \"1\"."},
+	{CodeTemplate, "A {{ template }} is not closed or empty.", "Speak: \"Hello {{ call.From\"", "Close the template with }}."},
+	{CodeUndeclaredParam, "params.<name> is used but not declared under params:.", "Speak: \"{{ params.queue }}\"", "Declare the param under params: with a default."},
+	{CodeUndeclaredVar, "vars.<name> is read but never declared under vars: nor assigned by set (a warning).", "when: vars.tries > 2", "Declare it under vars: with an initial value."},
+	{CodeUnusedOutcomeMap, "A branch has no cases.", "branch: []", "Add at least one case with when and next."},
+}

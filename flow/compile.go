@@ -1,0 +1,243 @@
+package flow
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/flowd-dev/flowd/xmlgen"
+)
+
+// Graph is a compiled flow: immutable, safe to share between goroutines,
+// and walked without parsing anything.
+type Graph struct {
+	Name        string
+	Path        string
+	Description string
+	// Version identifies the source: calls are pinned to it, and Source
+	// lets any process rebuild the same graph later.
+	Version string
+	Source  []byte
+	Start   *Node
+	OnError *Node
+	Nodes   []*Node
+	Params  []ParamDecl
+	vars    map[string]any
+	byID    map[string]*Node
+}
+
+// Node is one compiled node.
+type Node struct {
+	ID          string
+	Pos         Pos
+	Kind        *Kind
+	Description string
+	Next        *Node
+	On          map[string]*Node // outcome → node
+	Cases       []Case           // branch
+	Sets        []Assign         // set
+	// The element's XML, prepared when the flow compiled; fills say what
+	// goes in each hole on a webhook.
+	tmpl  *xmlgen.Template
+	fills []fillFunc
+}
+
+// Case is one compiled branch case.
+type Case struct {
+	When program
+	Src  string
+	Next *Node
+}
+
+// Assign is one compiled assignment of a set node.
+type Assign struct {
+	Name  string
+	Value program
+}
+
+// fillFunc computes one hole of a node's XML on a webhook: a template
+// rendered against the environment, or flowd's callback URL.
+type fillFunc struct {
+	parts []TmplPart // nil for the callback URL
+	event string     // the callback event the URL reports
+}
+
+// Node returns the node with the given id, or nil.
+func (g *Graph) Node(id string) *Node { return g.byID[id] }
+
+// InitialVars returns a fresh copy of the flow's vars: for a new call.
+func (g *Graph) InitialVars() map[string]any {
+	return deepCopy(g.vars).(map[string]any)
+}
+
+// DefaultParams returns the declared params with their defaults.
+func (g *Graph) DefaultParams() map[string]string {
+	out := make(map[string]string, len(g.Params))
+	for _, p := range g.Params {
+		if p.HasDefault {
+			out[p.Name] = p.Default
+		}
+	}
+	return out
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = deepCopy(e)
+		}
+		return s
+	}
+	return v
+}
+
+// Callback reports whether the walk waits for Plivo at this node, and so
+// whether its XML carries a callback URL.
+func (n *Node) Callback() bool {
+	if n.Kind.Walk == WalkJoin {
+		return n.Next != nil
+	}
+	return n.Kind.Walk.Callback()
+}
+
+// Edges returns the node's outgoing edges with their labels, in a stable
+// order: branch cases, then on: outcomes in outcome order, then next.
+func (n *Node) Edges() []Edge {
+	var out []Edge
+	for i, c := range n.Cases {
+		out = append(out, Edge{Label: c.Src, Kind: EdgeCase, Index: i, To: c.Next})
+	}
+	for _, o := range n.Kind.Outcomes {
+		if t, ok := n.On[o]; ok {
+			out = append(out, Edge{Label: o, Kind: EdgeOn, To: t})
+		}
+	}
+	if n.Next != nil {
+		out = append(out, Edge{Label: "next", Kind: EdgeNext, To: n.Next})
+	}
+	return out
+}
+
+// Edge is one outgoing edge of a node.
+type Edge struct {
+	Label string
+	Kind  EdgeKind
+	Index int // the case number for EdgeCase
+	To    *Node
+}
+
+// EdgeKind tells how an edge was written.
+type EdgeKind uint8
+
+// The edge kinds.
+const (
+	EdgeNext EdgeKind = iota
+	EdgeOn
+	EdgeCase
+)
+
+// compile wires a checked file into a Graph. It assumes Check reported no
+// errors.
+func compile(f *File) (*Graph, error) {
+	sum := sha256.Sum256(f.Src)
+	g := &Graph{
+		Name: f.Name, Path: f.Path, Description: f.Description,
+		Version: hex.EncodeToString(sum[:8]),
+		Source:  f.Src,
+		vars:    map[string]any{},
+		byID:    make(map[string]*Node, len(f.Nodes)),
+	}
+	for _, p := range f.Params {
+		g.Params = append(g.Params, *p)
+	}
+	for _, v := range f.Vars {
+		g.vars[v.Name] = v.Value
+	}
+	for _, nd := range f.Nodes {
+		n := &Node{ID: nd.ID, Pos: nd.Pos, Kind: nd.Kind, Description: nd.Description}
+		g.Nodes = append(g.Nodes, n)
+		g.byID[n.ID] = n
+	}
+	for i, nd := range f.Nodes {
+		n := g.Nodes[i]
+		if nd.Next != nil {
+			n.Next = g.byID[nd.Next.Name]
+		}
+		if len(nd.On) > 0 {
+			n.On = make(map[string]*Node, len(nd.On))
+			for _, o := range nd.On {
+				n.On[o.Outcome] = g.byID[o.Target.Name]
+			}
+		}
+		for _, c := range nd.Cases {
+			n.Cases = append(n.Cases, Case{When: c.When.prog, Src: c.When.Src, Next: g.byID[c.Next.Name]})
+		}
+		for _, s := range nd.Sets {
+			n.Sets = append(n.Sets, Assign{Name: s.Name, Value: s.Value.prog})
+		}
+		if nd.Elem != nil {
+			if err := prepare(n, nd.Elem); err != nil {
+				return nil, fmt.Errorf("%s: node %s: %w", nd.Pos, nd.ID, err)
+			}
+		}
+	}
+	g.Start = g.Nodes[0]
+	if f.Start != nil {
+		g.Start = g.byID[f.Start.Name]
+	}
+	if f.OnError != nil {
+		g.OnError = g.byID[f.OnError.Name]
+	}
+	return g, nil
+}
+
+// prepare builds the node's element description with holes for templates
+// and the callback URL, and lets xmlgen write the constant parts once.
+func prepare(n *Node, e *ElemDecl) error {
+	el := toEl(e, &n.fills)
+	if n.Callback() {
+		event := EventAction
+		if n.Kind.Walk == WalkJoin {
+			event = EventExit
+		}
+		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: n.Kind.URLAttr, Value: xmlgen.Hole(len(n.fills))})
+		n.fills = append(n.fills, fillFunc{event: event})
+	}
+	t, err := xmlgen.Prepare(el)
+	if err != nil {
+		return err
+	}
+	n.tmpl = t
+	return nil
+}
+
+func toEl(e *ElemDecl, fills *[]fillFunc) *xmlgen.El {
+	el := &xmlgen.El{Name: e.Spec.Name}
+	for _, a := range e.Attrs {
+		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: a.Spec.Name, Value: strValue(a.Value, fills)})
+	}
+	if e.Text != nil {
+		v := strValue(e.Text, fills)
+		el.Text = &v
+	}
+	for _, c := range e.Children {
+		el.Children = append(el.Children, toEl(c, fills))
+	}
+	return el
+}
+
+func strValue(s *Str, fills *[]fillFunc) xmlgen.Value {
+	if s.Const() {
+		return xmlgen.Const(s.Value)
+	}
+	*fills = append(*fills, fillFunc{parts: s.Parts})
+	return xmlgen.Hole(len(*fills) - 1)
+}

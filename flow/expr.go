@@ -1,0 +1,192 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// program is a compiled expression.
+type program = *vm.Program
+
+// Env is what expressions see on one webhook (SPEC section 3).
+type Env struct {
+	Call   map[string]string            // the answer request's parameters
+	Input  map[string]string            // the parameters of the callback that resumed the walk
+	Nodes  map[string]map[string]string // per node id, its last callback's parameters
+	Vars   map[string]any               // per-call variables
+	Params map[string]string            // the flow's deployment values
+	Now    time.Time                    // the flow's clock
+}
+
+// exprEnv declares the names and types expressions compile against. The
+// function values here are never called: at run time Env.values supplies
+// ones bound to the webhook's clock.
+var exprEnv = map[string]any{
+	"call":   map[string]string{},
+	"input":  map[string]string{},
+	"nodes":  map[string]map[string]string{},
+	"vars":   map[string]any{},
+	"params": map[string]string{},
+	"hours":  func(spec, tz string) bool { return false },
+	"now":    func() time.Time { return time.Time{} },
+}
+
+// EnvNames are the top-level names expressions may use.
+var EnvNames = []string{"call", "input", "nodes", "vars", "params", "hours", "now"}
+
+// values returns the map expressions run against.
+func (e *Env) values() map[string]any {
+	now := e.Now
+	return map[string]any{
+		"call":   e.Call,
+		"input":  e.Input,
+		"nodes":  e.Nodes,
+		"vars":   e.Vars,
+		"params": e.Params,
+		"hours": func(spec, tz string) bool {
+			ok, err := hoursAt(spec, tz, now)
+			if err != nil {
+				panic(err) // expr turns a panic in a function into a run error
+			}
+			return ok
+		},
+		"now": func() time.Time { return now },
+	}
+}
+
+var scheduleCache sync.Map // spec → *Schedule
+
+// hoursAt evaluates hours(spec, tz) at t, caching parsed specs: flows
+// almost always pass a literal, parsed once per process.
+func hoursAt(spec, tz string, t time.Time) (bool, error) {
+	var s *Schedule
+	if v, ok := scheduleCache.Load(spec); ok {
+		s = v.(*Schedule)
+	} else {
+		var err error
+		if s, err = ParseSchedule(spec); err != nil {
+			return false, err
+		}
+		scheduleCache.Store(spec, s)
+	}
+	loc, err := LoadLocation(tz)
+	if err != nil {
+		return false, err
+	}
+	return s.Open(t, loc), nil
+}
+
+// compileExpr compiles src against the environment. The error, if any,
+// carries the rune offset inside src where it was found.
+func compileExpr(src string, asBool bool) (program, *exprError) {
+	opts := []expr.Option{expr.Env(exprEnv)}
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	p, err := expr.Compile(src, opts...)
+	if err != nil {
+		msg, off := err.Error(), 0
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			msg, off = fe.Message, fe.From
+		}
+		if asBool && strings.Contains(msg, "expected bool") {
+			return nil, &exprError{code: CodeNotBool, msg: "when must be a boolean expression (" + msg + "); compare the value, e.g. input.Digits == \"1\""}
+		}
+		return nil, &exprError{code: CodeExpr, offset: off, msg: msg}
+	}
+	return p, nil
+}
+
+type exprError struct {
+	code   Code
+	offset int
+	msg    string
+}
+
+// ref is a use of params.x, nodes.x or vars.x, or a call of hours with
+// literal arguments, found in an expression.
+type ref struct {
+	root, name string
+	offset     int
+	args       []string // literal arguments of hours()
+}
+
+// refs lists the names an expression reads from params, nodes and vars.
+func refs(p program) []ref {
+	var v refVisitor
+	root := p.Node()
+	ast.Walk(&root, &v)
+	return v.out
+}
+
+type refVisitor struct{ out []ref }
+
+func (v *refVisitor) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.MemberNode:
+		id, ok := x.Node.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		prop, ok := x.Property.(*ast.StringNode)
+		if !ok {
+			return
+		}
+		switch id.Value {
+		case "params", "nodes", "vars":
+			v.out = append(v.out, ref{root: id.Value, name: prop.Value, offset: prop.Location().From})
+		}
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok || id.Value != "hours" || len(x.Arguments) != 2 {
+			return
+		}
+		r := ref{root: "hours", offset: x.Location().From}
+		for _, a := range x.Arguments {
+			s, ok := a.(*ast.StringNode)
+			if !ok {
+				return
+			}
+			r.args = append(r.args, s.Value)
+		}
+		v.out = append(v.out, r)
+	}
+}
+
+// run evaluates a compiled expression.
+func run(m *vm.VM, p program, env map[string]any) (any, error) {
+	return m.Run(p, env)
+}
+
+// Format turns an expression result into the text written to XML.
+func Format(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case time.Time:
+		return x.Format(time.RFC3339)
+	case fmt.Stringer:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,320 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/flowd-dev/flowd/xmlgen"
+)
+
+// Walking is the whole of flowd's call logic: from where the call stands,
+// evaluate logic nodes on the server, append verbs in order, and stop at
+// the first verb that calls back. The runtime, `flowd render` and
+// `flowd test` all walk through here, so what a test proves is what a
+// caller gets.
+
+// The callback events a node's URL reports.
+const (
+	EventAction  = "action"   // GetDigits/GetInput/Dial/Record action URL
+	EventNoInput = "no_input" // flowd's Redirect after GetDigits/GetInput
+	EventExit    = "exit"     // Conference action, MultiPartyCall onExitActionUrl
+)
+
+// MaxSteps bounds the nodes one webhook may walk. The checker rejects
+// loops without a callback; this is the second line of defence.
+const MaxSteps = 1000
+
+// State is the part of a call the walker reads and changes. The runtime
+// stores it between webhooks.
+type State struct {
+	Call   map[string]string            // the answer request's parameters
+	Vars   map[string]any               // per-call variables
+	Nodes  map[string]map[string]string // per node, its last callback's parameters
+	Params map[string]string            // the flow's deployment values for this call
+}
+
+// NewState returns the state of a new call of g.
+func (g *Graph) NewState(call, params map[string]string) *State {
+	p := g.DefaultParams()
+	for k, v := range params {
+		p[k] = v
+	}
+	return &State{Call: call, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: p}
+}
+
+// Result is what one webhook's walk produced.
+type Result struct {
+	XML  []byte   // the Plivo XML to answer with; valid until the Walker is reused
+	Path []string // the nodes walked, in order
+	// Wait is the node whose callback the document ends at; nil when the
+	// flow ended (the document ends with Hangup, Redirect or nothing more).
+	Wait *Node
+	// Err is a run-time error that was handled: the call went to on_error
+	// or to the built-in apology. The runtime logs it.
+	Err error
+}
+
+// Ended reports whether the call has nowhere more to go in the flow.
+func (r *Result) Ended() bool { return r.Wait == nil }
+
+// RunError is a run-time failure at a node: an expression that failed or a
+// value Plivo would refuse.
+type RunError struct {
+	Flow, Node string
+	Pos        Pos
+	Err        error
+}
+
+func (e *RunError) Error() string {
+	return fmt.Sprintf("flow %s, node %s (%s): %v", e.Flow, e.Node, e.Pos, e.Err)
+}
+
+func (e *RunError) Unwrap() error { return e.Err }
+
+// Walker walks graphs. It keeps buffers between walks, so reuse one per
+// goroutine (a sync.Pool in the runtime); it is not safe for concurrent use.
+type Walker struct {
+	// URL returns flowd's callback URL for a node and event. It must be
+	// absolute: Plivo follows it.
+	URL func(n *Node, event string) string
+	// Now is the flow's clock for hours() and now(); zero means time.Now.
+	Now time.Time
+
+	vm    vm.VM
+	doc   xmlgen.Document
+	vals  []string
+	sb    strings.Builder
+	path  []string
+	env   map[string]any
+	g     *Graph
+	state *State
+}
+
+// apology is answered when a run-time error has no on_error node to go to.
+var apology = mustPrepare(&xmlgen.El{Name: "Speak", Text: ptr(xmlgen.Const("We are sorry, something went wrong. Goodbye."))})
+var hangup = mustPrepare(&xmlgen.El{Name: "Hangup"})
+
+// noInput is flowd's Redirect after GetDigits/GetInput: Plivo follows it
+// when the caller gave no input.
+var noInput = mustPrepare(&xmlgen.El{Name: "Redirect", Text: ptr(xmlgen.Hole(0))})
+
+func ptr[T any](v T) *T { return &v }
+
+func mustPrepare(e *xmlgen.El) *xmlgen.Template {
+	t, err := xmlgen.Prepare(e)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Answer walks a new call from the flow's start.
+func (w *Walker) Answer(g *Graph, st *State) Result {
+	w.begin(g, st, nil)
+	return w.walk(g.Start)
+}
+
+// Resume walks on from node at, which the call was waiting at, after
+// Plivo called back with event and params. The outcome comes from the
+// event and the parameters (Digits, DialStatus) as SPEC section 4 says.
+func (w *Walker) Resume(g *Graph, st *State, at *Node, event string, params map[string]string) Result {
+	w.begin(g, st, params)
+	st.Nodes[at.ID] = params
+	return w.walk(Outcome(at, event, params))
+}
+
+// Render walks from a given node, as if the call had just arrived there.
+func (w *Walker) Render(g *Graph, st *State, from *Node) Result {
+	w.begin(g, st, nil)
+	return w.walk(from)
+}
+
+// Outcome returns the node a callback leads to, or nil when the flow ends.
+func Outcome(at *Node, event string, params map[string]string) *Node {
+	outcome := ""
+	switch at.Kind.Walk {
+	case WalkInput:
+		outcome = OutcomeInput
+		if event == EventNoInput {
+			outcome = OutcomeNoInput
+		}
+	case WalkDial:
+		outcome = params["DialStatus"]
+	}
+	if t, ok := at.On[outcome]; ok && outcome != "" {
+		return t
+	}
+	return at.Next
+}
+
+// OutcomeName returns the outcome a callback reports, for traces.
+func OutcomeName(at *Node, event string, params map[string]string) string {
+	switch at.Kind.Walk {
+	case WalkInput:
+		if event == EventNoInput {
+			return OutcomeNoInput
+		}
+		return OutcomeInput
+	case WalkDial:
+		return params["DialStatus"]
+	}
+	return "next"
+}
+
+func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
+	w.g, w.state = g, st
+	w.doc.Reset()
+	w.path = w.path[:0]
+	if input == nil {
+		input = map[string]string{}
+	}
+	now := w.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	env := Env{Call: st.Call, Input: input, Nodes: st.Nodes, Vars: st.Vars, Params: st.Params, Now: now}
+	w.env = env.values()
+}
+
+func (w *Walker) walk(n *Node) Result {
+	res, err := w.steps(n)
+	if err == nil {
+		return res
+	}
+	// A run-time error: start the document again at on_error, once.
+	if on := w.g.OnError; on != nil {
+		w.doc.Reset()
+		res, err2 := w.steps(on)
+		if err2 == nil {
+			res.Err = err
+			return res
+		}
+		err = errors.Join(err, err2)
+	}
+	w.doc.Reset()
+	_ = w.doc.Add(apology, nil)
+	_ = w.doc.Add(hangup, nil)
+	xml, _ := w.doc.Bytes()
+	return Result{XML: xml, Path: w.path, Err: err}
+}
+
+func (w *Walker) steps(n *Node) (Result, error) {
+	for steps := 0; n != nil; steps++ {
+		if steps == MaxSteps {
+			return Result{}, &RunError{Flow: w.g.Name, Node: n.ID, Pos: n.Pos, Err: fmt.Errorf("walked %d nodes in one webhook; the flow loops", MaxSteps)}
+		}
+		w.path = append(w.path, n.ID)
+		switch n.Kind.Walk {
+		case WalkBranch:
+			next, err := w.branch(n)
+			if err != nil {
+				return Result{}, err
+			}
+			n = next
+			continue
+		case WalkSet:
+			for _, a := range n.Sets {
+				v, err := w.vm.Run(a.Value, w.env)
+				if err != nil {
+					return Result{}, w.fail(n, fmt.Errorf("set %s: %w", a.Name, err))
+				}
+				w.state.Vars[a.Name] = v
+			}
+			n = n.Next
+			continue
+		}
+		if err := w.emit(n); err != nil {
+			return Result{}, err
+		}
+		switch {
+		case n.Kind.Walk == WalkTerminal:
+			return w.finish(nil)
+		case n.Kind.Walk == WalkInput:
+			if err := w.doc.Add(noInput, []string{w.URL(n, EventNoInput)}); err != nil {
+				return Result{}, w.fail(n, err)
+			}
+			return w.finish(n)
+		case n.Callback():
+			return w.finish(n)
+		case n.Kind.Walk == WalkJoin:
+			// No next: the caller stays until the MultiPartyCall or
+			// conference ends, then Plivo hangs up.
+			return w.finish(nil)
+		}
+		n = n.Next
+	}
+	return w.finish(nil)
+}
+
+func (w *Walker) finish(wait *Node) (Result, error) {
+	xml, err := w.doc.Bytes()
+	if err != nil {
+		return Result{}, &RunError{Flow: w.g.Name, Node: w.path[len(w.path)-1], Err: err}
+	}
+	return Result{XML: xml, Path: w.path, Wait: wait}, nil
+}
+
+func (w *Walker) fail(n *Node, err error) error {
+	return &RunError{Flow: w.g.Name, Node: n.ID, Pos: n.Pos, Err: err}
+}
+
+func (w *Walker) branch(n *Node) (*Node, error) {
+	for _, c := range n.Cases {
+		v, err := w.vm.Run(c.When, w.env)
+		if err != nil {
+			return nil, w.fail(n, fmt.Errorf("when %s: %w", c.Src, err))
+		}
+		if b, _ := v.(bool); b {
+			return c.Next, nil
+		}
+	}
+	return n.Next, nil
+}
+
+// emit appends the node's element, filling its holes.
+func (w *Walker) emit(n *Node) error {
+	w.vals = w.vals[:0]
+	for i := range n.fills {
+		f := &n.fills[i]
+		if f.parts == nil {
+			w.vals = append(w.vals, w.URL(n, f.event))
+			continue
+		}
+		s, err := w.template(f.parts)
+		if err != nil {
+			return w.fail(n, err)
+		}
+		w.vals = append(w.vals, s)
+	}
+	if err := w.doc.Add(n.tmpl, w.vals); err != nil {
+		return w.fail(n, err)
+	}
+	return nil
+}
+
+func (w *Walker) template(parts []TmplPart) (string, error) {
+	if len(parts) == 1 && parts[0].Expr != nil {
+		v, err := w.vm.Run(parts[0].Expr.prog, w.env)
+		if err != nil {
+			return "", fmt.Errorf("{{ %s }}: %w", parts[0].Expr.Src, err)
+		}
+		return Format(v), nil
+	}
+	w.sb.Reset()
+	for _, p := range parts {
+		if p.Expr == nil {
+			w.sb.WriteString(p.Lit)
+			continue
+		}
+		v, err := w.vm.Run(p.Expr.prog, w.env)
+		if err != nil {
+			return "", fmt.Errorf("{{ %s }}: %w", p.Expr.Src, err)
+		}
+		w.sb.WriteString(Format(v))
+	}
+	return w.sb.String(), nil
+}

@@ -1,0 +1,834 @@
+package xmlgen
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// This file is the single table of the Plivo voice XML elements flowd
+// supports. Facts come from Plivo's XML reference pages, the MultiPartyCall XML
+// page and the Node SDK
+// (plivo@4.79.0 dist/utils/plivoxml.js, dist/rest/utils.js).
+//
+// Attrs are listed in the order flowd writes them: the order of Plivo's
+// documentation tables, except MultiPartyCall, which follows the order the
+// Node SDK emits. Defaults are Plivo's, as written in XML; "" means Plivo
+// documents none. Attributes that appear only in an SDK and not in Plivo's
+// documentation are left out, each named in a comment beside its element.
+
+// Lists shared by several elements.
+var (
+	// ssmlAll is every SSML element Speak may contain with a Polly voice.
+	ssmlAll = []string{"break", "emphasis", "lang", "p", "phoneme", "prosody", "s", "say-as", "sub", "w"}
+
+	// promptChildren are the prompts GetDigits, GetInput and PreAnswer take.
+	promptChildren = []string{"Speak", "Play", "Wait"}
+
+	// pollyLanguages are the xml:lang values Plivo's SSML <lang> accepts
+	// (plivo-ruby lang.rb validator; Plivo XML reference 2.2).
+	pollyLanguages = []string{
+		"arb", "cmn-CN", "da-DK", "nl-NL", "en-AU", "en-GB", "en-IN", "en-US", "en-GB-WLS",
+		"fr-FR", "fr-CA", "de-DE", "hi-IN", "is-IS", "it-IT", "ja-JP", "ko-KR", "nb-NO",
+		"pl-PL", "pt-BR", "pt-PT", "ro-RO", "ru-RU", "es-ES", "es-MX", "es-US", "sv-SE",
+		"tr-TR", "cy-GB",
+	}
+
+	// speakLanguages are offered to editors for Speak language: the
+	// non-Polly languages and the Polly ones. Not enforced: Plivo adds
+	// languages over time.
+	speakLanguages = []string{
+		"da-DK", "nl-NL", "en-AU", "en-GB", "en-US", "fr-FR", "fr-CA", "de-DE", "it-IT",
+		"pl-PL", "pt-PT", "pt-BR", "ru-RU", "es-ES", "es-US", "sv-SE",
+		"arb", "cmn-CN", "en-IN", "en-GB-WLS", "hi-IN", "is-IS", "ja-JP", "ko-KR", "nb-NO",
+		"ro-RO", "es-MX", "tr-TR", "cy-GB",
+	}
+
+	// mpcEvents are the statusCallbackEvents names of the MultiPartyCall
+	// XML page  and the Node SDK validator.
+	mpcEvents = []string{
+		"mpc-state-changes", "participant-state-changes", "participant-speak-events",
+		"participant-digit-input-events", "add-participant-api-events",
+	}
+)
+
+var elements = []Element{
+	{
+		Name:     "Response",
+		Doc:      "The root of every Plivo XML document; its children run top to bottom.",
+		Text:     NoText,
+		Children: []string{"Speak", "Play", "Wait", "DTMF", "GetDigits", "GetInput", "Dial", "Conference", "MultiPartyCall", "Record", "Redirect", "Hangup", "PreAnswer", "Stream", "Message"},
+	},
+	{
+		// Excluded: legs (Java SDK only, not in Plivo's docs).
+		// Choice: voice accepts WOMAN and MAN only in capitals, as the docs
+		// write them and the Node SDK checks them; Polly voices by pattern,
+		// not by name, since Plivo adds voices (Neural ones included).
+		Name: "Speak",
+		Doc:  "Reads text to the caller with text to speech.",
+		Text: RequiredText,
+		Attrs: []Attr{
+			{Name: "voice", Kind: String, Default: "WOMAN", Values: []string{"WOMAN", "MAN"}, Check: chkVoice,
+				Doc: "Voice: WOMAN, MAN, or an Amazon Polly voice such as Polly.Joanna (needed for SSML)."},
+			{Name: "language", Kind: String, Default: "en-US", Values: speakLanguages,
+				Doc: "Language and accent of the voice, e.g. en-US."},
+			{Name: "loop", Kind: Int, Default: "1", Min: 0, HasMin: true,
+				Doc: "Times to speak the text; 0 repeats until the call ends."},
+		},
+		Children:     ssmlAll,
+		ChildrenNeed: "voice",
+		ChildrenWhen: func(v string) bool { return strings.HasPrefix(v, "Polly.") },
+		ChildrenWhy:  "SSML needs a Polly voice (voice=\"Polly.Joanna\")",
+	},
+
+	// SSML elements, allowed inside Speak with a Polly voice. Attributes and
+	// values follow the Ruby/PHP SDK validators; children follow the Node SDK
+	// nestables (Plivo XML reference 2.2).
+	{
+		Name: "break",
+		Doc:  "SSML: a pause in speech.",
+		Text: NoText,
+		Attrs: []Attr{
+			{Name: "strength", Kind: Enum, Values: []string{"none", "x-weak", "weak", "medium", "strong", "x-strong"},
+				Doc: "Length of the pause by strength."},
+			{Name: "time", Kind: String, Check: chkBreakTime,
+				Doc: "Length of the pause: <n>ms up to 10000ms or <n>s up to 10s."},
+		},
+	},
+	{
+		Name: "emphasis",
+		Doc:  "SSML: speaks the enclosed text with emphasis.",
+		Text: OptionalText,
+		Attrs: []Attr{
+			{Name: "level", Kind: Enum, Values: []string{"strong", "moderate", "reduced"},
+				Doc: "Degree of emphasis."},
+		},
+		Children: []string{"break", "emphasis", "lang", "phoneme", "prosody", "say-as", "sub", "w"},
+	},
+	{
+		Name: "lang",
+		Doc:  "SSML: speaks the enclosed text in another language.",
+		Text: OptionalText,
+		Attrs: []Attr{
+			{Name: "xml:lang", Required: true, Kind: Enum, Values: pollyLanguages,
+				Doc: "Language of the enclosed text (required)."},
+		},
+		Children: ssmlAll,
+	},
+	{
+		// Choice: p also allows phoneme: the Ruby and PHP SDKs and Polly's SSML
+		// allow it and s (a sentence) takes it; the Node list omits it.
+		Name:     "p",
+		Doc:      "SSML: a paragraph, with a pause after it.",
+		Text:     OptionalText,
+		Children: []string{"break", "emphasis", "lang", "phoneme", "prosody", "s", "say-as", "sub", "w"},
+	},
+	{
+		Name: "phoneme",
+		Doc:  "SSML: pronounces the enclosed text phonetically.",
+		Text: OptionalText,
+		Attrs: []Attr{
+			{Name: "alphabet", Kind: Enum, Values: []string{"ipa", "x-sampa", "x-amazon-pinyin"},
+				Doc: "Phonetic alphabet of ph."},
+			{Name: "ph", Required: true, Kind: String,
+				Doc: "The phonetic pronunciation (required)."},
+		},
+	},
+	{
+		Name: "prosody",
+		Doc:  "SSML: changes volume, rate or pitch of the enclosed text (give at least one).",
+		Text: OptionalText,
+		Attrs: []Attr{
+			{Name: "volume", Kind: String, Values: []string{"default", "silent", "x-soft", "soft", "medium", "loud", "x-loud"}, Check: chkVolume,
+				Doc: "Volume: a keyword or a change in decibels such as +6dB."},
+			{Name: "rate", Kind: String, Values: []string{"x-slow", "slow", "medium", "fast", "x-fast"}, Check: chkRate,
+				Doc: "Speaking rate: a keyword or a percentage such as 80%."},
+			{Name: "pitch", Kind: String, Values: []string{"default", "x-low", "low", "medium", "high", "x-high"}, Check: chkPitch,
+				Doc: "Pitch: a keyword or a relative change such as +10%."},
+		},
+		Children: ssmlAll,
+	},
+	{
+		Name:     "s",
+		Doc:      "SSML: a sentence, with a pause after it.",
+		Text:     OptionalText,
+		Children: []string{"break", "emphasis", "lang", "phoneme", "prosody", "say-as", "sub", "w"},
+	},
+	{
+		// Choice: interpret-as uses Polly's spelling "characters"; the Ruby
+		// SDK validator spells it "character".
+		Name: "say-as",
+		Doc:  "SSML: says the enclosed text as a kind of value (digits, date, ...).",
+		Text: OptionalText,
+		Attrs: []Attr{
+			{Name: "interpret-as", Required: true, Kind: Enum, Values: []string{"characters", "spell-out", "cardinal", "number", "ordinal", "digits", "fraction", "unit", "date", "time", "address", "expletive", "telephone"},
+				Doc: "How to interpret the enclosed text (required)."},
+			{Name: "format", Kind: Enum, Values: []string{"mdy", "dmy", "ymd", "md", "dm", "ym", "my", "d", "m", "y", "yyyymmdd"}, Needs: "interpret-as",
+				Doc: "Date format, only with interpret-as=\"date\"."},
+		},
+	},
+	{
+		Name: "sub",
+		Doc:  "SSML: speaks alias in place of the enclosed text.",
+		Text: OptionalText,
+		Attrs: []Attr{
+			{Name: "alias", Required: true, Kind: String,
+				Doc: "The text spoken instead (required)."},
+		},
+	},
+	{
+		Name: "w",
+		Doc:  "SSML: a word with its part of speech, to pick a pronunciation.",
+		Text: OptionalText,
+		Attrs: []Attr{
+			{Name: "role", Kind: Enum, Values: []string{"amazon:VB", "amazon:VBD", "amazon:SENSE_1"},
+				Doc: "Part of speech or sense of the word."},
+		},
+		Children: []string{"break", "emphasis", "phoneme", "prosody", "say-as", "sub"},
+	},
+
+	{
+		Name:     "Play",
+		Doc:      "Plays an MP3 or WAV file from a URL.",
+		Text:     RequiredText,
+		TextKind: URL,
+		Attrs: []Attr{
+			{Name: "loop", Kind: Int, Default: "1", Min: 0, HasMin: true,
+				Doc: "Times to play the file; 0 repeats until the call ends."},
+		},
+	},
+	{
+		// Excluded: min_silence (the Node SDK accepts this alias of
+		// minSilence; Plivo documents only minSilence).
+		Name: "Wait",
+		Doc:  "Waits silently; as the first element of an inbound call it delays the answer.",
+		Text: NoText,
+		Attrs: []Attr{
+			{Name: "length", Kind: Int, Default: "1", Min: 1, HasMin: true,
+				Doc: "Seconds to wait."},
+			{Name: "silence", Kind: Bool, Default: "false",
+				Doc: "End the wait early once minSilence ms of silence are heard."},
+			{Name: "minSilence", Kind: Int, Default: "2000", Min: 1, HasMin: true, Needs: "silence",
+				Doc: "Milliseconds of silence that end the wait when silence=\"true\"; less than length."},
+			{Name: "beep", Kind: Bool, Default: "false",
+				Doc: "Wait for a voicemail beep (not with silence)."},
+		},
+	},
+	{
+		// Excluded: digits (the Node SDK lists it as an attribute; Plivo
+		// documents the digits as the element's text).
+		// Choice: the text takes w and W pauses as well as 0-9 * #: Plivo
+		// documents them for sending digits (Call API, Number sendDigits).
+		// Choice: async defaults to true: Plivo's page describes it without a
+		// legible default and a clone of that page says true.
+		Name:      "DTMF",
+		Doc:       "Sends DTMF digits on the live call; w pauses 0.5 s, W 1 s.",
+		Text:      RequiredText,
+		TextCheck: chkDTMFDigits,
+		Attrs: []Attr{
+			{Name: "async", Kind: Bool, Default: "true",
+				Doc: "Go on to the next element once the first digit is sent."},
+		},
+	},
+	{
+		// Choice: GetDigits and GetInput take Wait as well as Speak and Play:
+		// the Node, Python, Ruby and PHP SDKs accept it and the docs, which
+		// name Speak and Play, do not forbid it.
+		Name: "GetDigits",
+		Doc:  "Collects DTMF digits while its prompts play (GetInput is the newer element).",
+		Text: NoText,
+		Attrs: []Attr{
+			{Name: "action", Kind: URL,
+				Doc: "URL that receives the digits."},
+			{Name: "method", Kind: Method, Default: "POST", Needs: "action",
+				Doc: "HTTP method for action."},
+			{Name: "timeout", Kind: Int, Default: "5", Min: 1, HasMin: true,
+				Doc: "Seconds to wait for the first digit."},
+			{Name: "digitTimeout", Kind: Int, Default: "2", Min: 1, HasMin: true,
+				Doc: "Seconds allowed between digits."},
+			{Name: "finishOnKey", Kind: String, Default: "#", Check: chkFinishOnKey,
+				Doc: "Key that submits the digits; \"\" or none disables it."},
+			{Name: "numDigits", Kind: Int, Default: "99", Min: 1, HasMin: true,
+				Doc: "Most digits to collect."},
+			{Name: "retries", Kind: Int, Default: "1", Min: 1, HasMin: true,
+				Doc: "Attempts when no digit is entered."},
+			{Name: "redirect", Kind: Bool, Default: "true",
+				Doc: "Run the XML returned by action (true) or only notify it and go on (false)."},
+			{Name: "playBeep", Kind: Bool, Default: "false",
+				Doc: "Beep once the prompts have played."},
+			{Name: "validDigits", Kind: String, Default: "1234567890*#", Check: chkValidDigits,
+				Doc: "Keys the caller may press."},
+			{Name: "invalidDigitsSound", Kind: URL,
+				Doc: "MP3 or WAV played when an invalid key is pressed."},
+			{Name: "log", Kind: Bool, Default: "true",
+				Doc: "Log the digits; false for PINs and other secrets."},
+		},
+		Children: promptChildren,
+	},
+	{
+		// Choice: numDigits is 1–32 with no default: the stored Plivo pages
+		// do not show its range; 1–32 comes from a copy of the page (which
+		// also says default 32, unconfirmed).
+		// Choice: the defaults Plivo does not confirm (language en-US,
+		// interimSpeechResultsCallbackMethod POST, log true, redirect true,
+		// profanityFilter false) are kept, as GetDigits and every other
+		// element document the same; inputType and speechModel get none.
+		Name: "GetInput",
+		Doc:  "Collects speech and/or DTMF input while its prompts play.",
+		Text: NoText,
+		Attrs: []Attr{
+			{Name: "action", Kind: URL,
+				Doc: "URL that receives the input."},
+			{Name: "method", Kind: Method, Default: "POST", Needs: "action",
+				Doc: "HTTP method for action."},
+			{Name: "inputType", Kind: Enum, Values: []string{"dtmf", "speech", "dtmf speech"},
+				Doc: "Input to detect; with \"dtmf speech\" the first detected wins."},
+			{Name: "executionTimeout", Kind: Int, Default: "15", Min: 5, Max: 60, HasMin: true, HasMax: true,
+				Doc: "Seconds to wait for input, counted after the prompts end."},
+			{Name: "digitEndTimeout", Kind: String, Default: "auto", Values: []string{"auto"}, Check: chkEndTimeout,
+				Doc: "Seconds allowed between digits (2 to 10) or auto."},
+			{Name: "speechEndTimeout", Kind: String, Default: "auto", Values: []string{"auto"}, Check: chkEndTimeout,
+				Doc: "Seconds of silence that end speech (2 to 10) or auto."},
+			{Name: "finishOnKey", Kind: String, Default: "#", Check: chkFinishOnKey,
+				Doc: "Key that submits the digits; \"\" or none disables it."},
+			{Name: "numDigits", Kind: Int, Min: 1, Max: 32, HasMin: true, HasMax: true,
+				Doc: "Most digits to collect."},
+			{Name: "speechModel", Kind: String, Values: []string{"default", "command_and_search", "phone_call"},
+				Doc: "Speech recognition model."},
+			{Name: "hints", Kind: String,
+				Doc: "Comma-separated phrases likely to be said."},
+			{Name: "language", Kind: String, Default: "en-US",
+				Doc: "Language of the speech to recognise."},
+			{Name: "interimSpeechResultsCallback", Kind: URL,
+				Doc: "URL that receives partial transcripts while the caller speaks."},
+			{Name: "interimSpeechResultsCallbackMethod", Kind: Method, Default: "POST", Needs: "interimSpeechResultsCallback",
+				Doc: "HTTP method for interimSpeechResultsCallback."},
+			{Name: "log", Kind: Bool, Default: "true",
+				Doc: "Log the input; false for secrets."},
+			{Name: "redirect", Kind: Bool, Default: "true",
+				Doc: "Run the XML returned by action (true) or only notify it and go on (false)."},
+			{Name: "profanityFilter", Kind: Bool, Default: "false",
+				Doc: "Mask profanity in transcripts."},
+		},
+		Children: promptChildren,
+	},
+	{
+		// Excluded: machineDetection (Go SDK only, not in Plivo's docs).
+		// Choice: dialMusic is an Enum of "real" with OrURL rather than a
+		// String with a Check: same rule, and editors are offered "real".
+		// Choice: timeout has no default: the full Dial page and the routing
+		// summary give none; only the voice-agents summary says 30.
+		// Choice: confirmTimeout is an integer of seconds, default 120.
+		Name: "Dial",
+		Doc:  "Calls one or more numbers or SIP users and connects the first to answer.",
+		Text: NoText,
+		Attrs: []Attr{
+			{Name: "action", Kind: URL,
+				Doc: "URL requested when the dial ends."},
+			{Name: "method", Kind: Method, Default: "POST", Needs: "action",
+				Doc: "HTTP method for action."},
+			{Name: "hangupOnStar", Kind: Bool, Default: "false",
+				Doc: "Let the caller hang up the called party by pressing *."},
+			{Name: "timeLimit", Kind: Int, Default: "14400", Min: 1, HasMin: true,
+				Doc: "Most seconds the call may last; 86400 or more is cut at 24 hours."},
+			{Name: "timeout", Kind: Int, Min: 1, HasMin: true,
+				Doc: "Seconds the called party has to answer."},
+			{Name: "callerId", Kind: String,
+				Doc: "Caller ID shown to the called party; defaults to the caller's."},
+			{Name: "callerName", Kind: String, MaxLen: 50,
+				Doc: "Caller name shown to the called party, at most 50 characters."},
+			{Name: "confirmSound", Kind: URL,
+				Doc: "URL of XML (Play, Speak, Wait) played to the called party on answer."},
+			{Name: "confirmKey", Kind: String, Check: chkConfirmKey,
+				Doc: "Key the called party must press to accept the call."},
+			{Name: "confirmTimeout", Kind: Int, Default: "120", Min: 1, HasMin: true, Needs: "confirmKey",
+				Doc: "Seconds the called party has to press confirmKey."},
+			{Name: "dialMusic", Kind: Enum, Values: []string{"real"}, OrURL: true,
+				Doc: "URL of XML (Play, Speak, Wait) played while ringing, or real for the real ringback."},
+			{Name: "callbackUrl", Kind: URL,
+				Doc: "URL that receives dial events as they happen."},
+			{Name: "callbackMethod", Kind: Method, Default: "POST", Needs: "callbackUrl",
+				Doc: "HTTP method for callbackUrl."},
+			{Name: "redirect", Kind: Bool, Default: "true",
+				Doc: "Run the XML returned by action (true) or only notify it and go on (false)."},
+			{Name: "digitsMatch", Kind: String,
+				Doc: "Comma-separated DTMF patterns on the caller's leg reported to callbackUrl."},
+			{Name: "digitsMatchBLeg", Kind: String,
+				Doc: "Comma-separated DTMF patterns on the called party's leg reported to callbackUrl."},
+			{Name: "sipHeaders", Kind: String, Check: chkSIPHeaders,
+				Doc: "Headers key=value,key2=value2 sent as X-PH-key; letters and digits only."},
+		},
+		Children:    []string{"Number", "User"},
+		MinChildren: 1,
+	},
+	{
+		// Choice: callerId and callerName are included: Plivo's Node SDK
+		// changelog (v4.74.0, 2025) announces them for Number and User in
+		// Dial XML, though the stored docs pages predate it.
+		// Excluded: sendDigitsMode (Node/Python/PHP SDKs accept it, but Plivo
+		// documents neither it nor its values).
+		Name: "Number",
+		Doc:  "A phone number, with country code, for Dial to call.",
+		Text: RequiredText,
+		Attrs: []Attr{
+			{Name: "sendDigits", Kind: String, Check: chkDTMFDigits,
+				Doc: "DTMF digits sent when the call is answered; w pauses 0.5 s."},
+			{Name: "sendOnPreanswer", Kind: Bool, Default: "false",
+				Doc: "Send sendDigits during early media."},
+			{Name: "callerId", Kind: String,
+				Doc: "Caller ID for this number, overriding Dial's."},
+			{Name: "callerName", Kind: String, MaxLen: 50,
+				Doc: "Caller name for this number, at most 50 characters."},
+		},
+	},
+	{
+		// Choice: callerId and callerName are included (see Number).
+		// sipAuthUsername and sipAuthPassword are documented (voice-agents
+		// page) though no SDK has them.
+		Name: "User",
+		Doc:  "A SIP URI, such as sip:alice@phone.plivo.com, for Dial to call.",
+		Text: RequiredText,
+		Attrs: []Attr{
+			{Name: "sendDigits", Kind: String, Check: chkDTMFDigits,
+				Doc: "DTMF digits sent when the call is answered; w pauses 0.5 s."},
+			{Name: "sendOnPreanswer", Kind: Bool, Default: "false",
+				Doc: "Send sendDigits during early media."},
+			{Name: "sipHeaders", Kind: String, Check: chkSIPHeaders,
+				Doc: "Headers key=value,key2=value2 sent as X-PH-key; letters and digits only."},
+			{Name: "callerId", Kind: String,
+				Doc: "Caller ID for this user, overriding Dial's."},
+			{Name: "callerName", Kind: String, MaxLen: 50,
+				Doc: "Caller name for this user, at most 50 characters."},
+			{Name: "sipAuthUsername", Kind: String, Needs: "sipAuthPassword",
+				Doc: "SIP digest user name for a remote SIP server (with sipAuthPassword)."},
+			{Name: "sipAuthPassword", Kind: String, Needs: "sipAuthUsername",
+				Doc: "SIP digest password for a remote SIP server (with sipAuthUsername)."},
+		},
+	},
+	{
+		// Excluded: beep (Node/Ruby/PHP SDKs only, legacy), sendDigits (Python
+		// SDK only): neither is in Plivo's docs.
+		// Choice: recordWhenAlone is excluded: SDKs accept it but no Plivo page
+		// documents it, its type or its meaning.
+		// Choice: enterSound and exitSound accept "" (the documented default,
+		// no sound) but not "none", which only MultiPartyCall documents.
+		// Choice: maxMembers is 1–20, default 20 (current docs; older pages
+		// said 100, 200 or unlimited).
+		// Choice: transcriptionType takes auto, hybrid and manual (current docs).
+		Name: "Conference",
+		Doc:  "Joins the caller to a conference room named by the text.",
+		Text: RequiredText,
+		Attrs: []Attr{
+			{Name: "muted", Kind: Bool, Default: "false",
+				Doc: "Join muted; the member can still listen."},
+			{Name: "enterSound", Kind: Enum, Values: []string{"", "beep:1", "beep:2"}, OrURL: true,
+				Doc: "Sound when a member enters: beep:1, beep:2, or a URL of XML (Play, Speak, Wait)."},
+			{Name: "exitSound", Kind: Enum, Values: []string{"", "beep:1", "beep:2"}, OrURL: true,
+				Doc: "Sound when a member leaves: beep:1, beep:2, or a URL of XML (Play, Speak, Wait)."},
+			{Name: "startConferenceOnEnter", Kind: Bool, Default: "true",
+				Doc: "Start the conference when this member joins; false waits, muted, for a starter."},
+			{Name: "endConferenceOnExit", Kind: Bool, Default: "false",
+				Doc: "End the conference when this member leaves."},
+			{Name: "stayAlone", Kind: Bool, Default: "true",
+				Doc: "Keep the conference going when only one member is left."},
+			{Name: "waitSound", Kind: URL,
+				Doc: "URL of XML (Play, Speak, Wait) looped while waiting for the conference to start."},
+			{Name: "maxMembers", Kind: Int, Default: "20", Min: 1, Max: 20, HasMin: true, HasMax: true,
+				Doc: "Most members; set by the first member to join."},
+			{Name: "timeLimit", Kind: Int, Default: "86400", Min: 1, HasMin: true,
+				Doc: "Most seconds the conference may last."},
+			{Name: "hangupOnStar", Kind: Bool, Default: "false",
+				Doc: "Let the member leave by pressing *."},
+			{Name: "record", Kind: Bool, Default: "false",
+				Doc: "Record the conference."},
+			{Name: "recordFileFormat", Kind: Enum, Default: "mp3", Values: []string{"mp3", "wav"},
+				Doc: "Format of the recording."},
+			{Name: "transcriptionType", Kind: Enum, Values: []string{"auto", "hybrid", "manual"},
+				Doc: "Transcribe the recording."},
+			{Name: "transcriptionUrl", Kind: URL,
+				Doc: "URL that receives the transcription."},
+			{Name: "transcriptionMethod", Kind: Method, Default: "POST", Needs: "transcriptionUrl",
+				Doc: "HTTP method for transcriptionUrl."},
+			{Name: "action", Kind: URL,
+				Doc: "URL requested when the member leaves."},
+			{Name: "method", Kind: Method, Default: "POST", Needs: "action",
+				Doc: "HTTP method for action."},
+			{Name: "callbackUrl", Kind: URL,
+				Doc: "URL that receives conference events."},
+			{Name: "callbackMethod", Kind: Method, Default: "POST", Needs: "callbackUrl",
+				Doc: "HTTP method for callbackUrl."},
+			{Name: "redirect", Kind: Bool, Default: "true",
+				Doc: "Run the XML returned by action (true) or only notify it and go on (false)."},
+			{Name: "digitsMatch", Kind: String,
+				Doc: "Comma-separated DTMF patterns reported to callbackUrl."},
+			{Name: "floorEvent", Kind: Bool, Default: "false",
+				Doc: "Report to callbackUrl when this member gets the floor."},
+			{Name: "relayDTMF", Kind: Bool, Default: "true",
+				Doc: "Pass this member's DTMF to the other members."},
+		},
+	},
+	{
+		// Order: the Node SDK's (plivo-xml.md section 7), then the
+		// documented-only waitForAgent and recordCoachVoice at the end.
+		// Excluded: waitTime, transcript, transcriptionUrl (Python/Go SDKs
+		// only, not in Plivo's docs); the ai-agent role and its stream
+		// attributes (not on the MultiPartyCall XML page).
+		// Choice: recordingCallbackMethod defaults to POST: the only explicit
+		// default Plivo writes is "Defaults to POST" (Add Participant API,
+		// the Add Participant API page, same MPC property); the XML page states none and its
+		// GET sample is Node SDK output (Node/Ruby GET, Python/Java POST).
+		// Choice: statusCallbackEvents takes the five events of the XML page;
+		// participant-audio-events appears only on the REST page.
+		Name: "MultiPartyCall",
+		Doc:  "Adds the caller to a multiparty call named by the text, starting it if needed.",
+		Text: RequiredText,
+		Attrs: []Attr{
+			{Name: "role", Required: true, Kind: Enum, Values: []string{"Agent", "Supervisor", "Customer"}, Fold: true,
+				Doc: "Role of the participant: Agent, Supervisor or Customer, any case (required)."},
+			{Name: "maxDuration", Kind: Int, Default: "14400", Min: 300, Max: 28800, HasMin: true, HasMax: true,
+				Doc: "Seconds the MPC may last, from call initiation."},
+			{Name: "maxParticipants", Kind: Int, Default: "10", Min: 2, Max: 10, HasMin: true, HasMax: true,
+				Doc: "Most participants in the MPC."},
+			{Name: "recordMinMemberCount", Kind: Int, Default: "1", Min: 1, Max: 2, HasMin: true, HasMax: true,
+				Doc: "Members present before recording starts, with record=\"true\"."},
+			{Name: "waitMusicUrl", Kind: URL,
+				Doc: "URL of XML (Play, Speak, Wait) looped while waiting for the MPC to start."},
+			{Name: "waitMusicMethod", Kind: Method, Default: "GET", Needs: "waitMusicUrl",
+				Doc: "HTTP method for waitMusicUrl."},
+			{Name: "agentHoldMusicUrl", Kind: URL,
+				Doc: "URL of XML (Play, Speak, Wait) played to agents on hold."},
+			{Name: "agentHoldMusicMethod", Kind: Method, Default: "GET", Needs: "agentHoldMusicUrl",
+				Doc: "HTTP method for agentHoldMusicUrl."},
+			{Name: "customerHoldMusicUrl", Kind: URL,
+				Doc: "URL of XML (Play, Speak, Wait) played to customers on hold."},
+			{Name: "customerHoldMusicMethod", Kind: Method, Default: "GET", Needs: "customerHoldMusicUrl",
+				Doc: "HTTP method for customerHoldMusicUrl."},
+			{Name: "record", Kind: Bool, Default: "false",
+				Doc: "Record the MPC; started by the first participant who joins with true."},
+			{Name: "recordFileFormat", Kind: Enum, Default: "mp3", Values: []string{"mp3", "wav"},
+				Doc: "Format of the recording."},
+			{Name: "recordingCallbackUrl", Kind: URL,
+				Doc: "URL that receives recording events."},
+			{Name: "recordingCallbackMethod", Kind: Method, Default: "POST", Needs: "recordingCallbackUrl",
+				Doc: "HTTP method for recordingCallbackUrl."},
+			{Name: "statusCallbackEvents", Kind: List, Default: "mpc-state-changes,participant-state-changes", Values: mpcEvents,
+				Doc: "Comma-separated event groups sent to statusCallbackUrl."},
+			{Name: "statusCallbackUrl", Kind: URL,
+				Doc: "URL that receives MPC status events."},
+			{Name: "statusCallbackMethod", Kind: Method, Default: "POST", Needs: "statusCallbackUrl",
+				Doc: "HTTP method for statusCallbackUrl."},
+			{Name: "stayAlone", Kind: Bool, Default: "false",
+				Doc: "Keep the participant in the call when they are the only one left."},
+			{Name: "coachMode", Kind: Bool, Default: "true",
+				Doc: "Supervisor only: coach the agent without the customer hearing."},
+			{Name: "mute", Kind: Bool, Default: "false",
+				Doc: "Join muted."},
+			{Name: "hold", Kind: Bool, Default: "false",
+				Doc: "Join on hold."},
+			{Name: "startMpcOnEnter", Kind: Bool, Default: "true",
+				Doc: "Start the MPC, if not started, when this participant joins."},
+			{Name: "endMpcOnExit", Kind: Bool, Default: "false",
+				Doc: "End the MPC when this participant leaves."},
+			{Name: "enterSound", Kind: Enum, Default: "beep:1", Values: []string{"none", "beep:1", "beep:2"}, OrURL: true,
+				Doc: "Sound when the participant enters: none, beep:1, beep:2, or a URL of XML (Play, Speak, Wait)."},
+			{Name: "enterSoundMethod", Kind: Method, Default: "GET", Needs: "enterSound",
+				Doc: "HTTP method for an enterSound URL."},
+			{Name: "exitSound", Kind: Enum, Default: "beep:2", Values: []string{"none", "beep:1", "beep:2"}, OrURL: true,
+				Doc: "Sound when the participant leaves: none, beep:1, beep:2, or a URL of XML (Play, Speak, Wait)."},
+			{Name: "exitSoundMethod", Kind: Method, Default: "GET", Needs: "exitSound",
+				Doc: "HTTP method for an exitSound URL."},
+			{Name: "onExitActionUrl", Kind: URL,
+				Doc: "URL whose XML continues the call when the participant leaves the MPC."},
+			{Name: "onExitActionMethod", Kind: Method, Default: "POST", Needs: "onExitActionUrl",
+				Doc: "HTTP method for onExitActionUrl."},
+			{Name: "relayDTMFInputs", Kind: Bool, Default: "false",
+				Doc: "Pass this participant's DTMF to the other participants."},
+			{Name: "startRecordingAudio", Kind: URL,
+				Doc: "URL of XML (Play, Speak, Wait) played when recording starts."},
+			{Name: "startRecordingAudioMethod", Kind: Method, Default: "GET", Needs: "startRecordingAudio",
+				Doc: "HTTP method for startRecordingAudio."},
+			{Name: "stopRecordingAudio", Kind: URL,
+				Doc: "URL of XML (Play, Speak, Wait) played when recording stops."},
+			{Name: "stopRecordingAudioMethod", Kind: Method, Default: "GET", Needs: "stopRecordingAudio",
+				Doc: "HTTP method for stopRecordingAudio."},
+			{Name: "recordParticipantTrack", Kind: Bool, Default: "false",
+				Doc: "Also record this participant's own audio track."},
+			{Name: "waitForAgent", Kind: Bool, Default: "false",
+				Doc: "Hold the MPC until an agent joins."},
+			{Name: "recordCoachVoice", Kind: Bool,
+				Doc: "Include the coaching supervisor's voice in the recording."},
+		},
+	},
+	{
+		// Excluded: transcriptionReportType (Python SDK only, not in Plivo's docs).
+		// Choice: finishOnKey defaults to # (current docs; legacy said
+		// 1234567890*#) and is checked like GetDigits': one key, "" or none.
+		// Choice: recordChannelType defaults to stereo (the Record XML page;
+		// the Record API says mono).
+		// Choice: transcriptionType takes auto and hybrid (legacy docs list
+		// hybrid; the current page describes auto only).
+		// Choice: transcriptionMethod is kept (five SDKs accept it; the
+		// Conference docs document the same attribute); no default is given.
+		Name: "Record",
+		Doc:  "Records the caller, or the whole call in the background.",
+		Text: NoText,
+		Attrs: []Attr{
+			{Name: "action", Kind: URL,
+				Doc: "URL that receives the recording."},
+			{Name: "method", Kind: Method, Default: "POST", Needs: "action",
+				Doc: "HTTP method for action."},
+			{Name: "fileFormat", Kind: Enum, Default: "mp3", Values: []string{"mp3", "wav"},
+				Doc: "Format of the recording."},
+			{Name: "redirect", Kind: Bool, Default: "true",
+				Doc: "Run the XML returned by action (true) or only notify it and go on (false)."},
+			{Name: "timeout", Kind: Int, Default: "15", Min: 1, HasMin: true,
+				Doc: "Seconds of silence that end the recording."},
+			{Name: "maxLength", Kind: Int, Default: "60", Min: 2, HasMin: true,
+				Doc: "Most seconds to record (more than 1)."},
+			{Name: "playBeep", Kind: Bool, Default: "true",
+				Doc: "Beep before recording."},
+			{Name: "finishOnKey", Kind: String, Default: "#", Check: chkFinishOnKey,
+				Doc: "Key that stops the recording; none disables it."},
+			{Name: "recordSession", Kind: Bool, Default: "false",
+				Doc: "Record the whole call in the background, without a beep."},
+			{Name: "startOnDialAnswer", Kind: Bool, Default: "false",
+				Doc: "Start recording when the Dial's called party answers."},
+			{Name: "recordChannelType", Kind: Enum, Default: "stereo", Values: []string{"mono", "stereo"},
+				Doc: "Record both parties on one channel (mono) or one each (stereo)."},
+			{Name: "transcriptionType", Kind: Enum, Values: []string{"auto", "hybrid"},
+				Doc: "Transcribe the recording (English only)."},
+			{Name: "transcriptionUrl", Kind: URL,
+				Doc: "URL that receives the transcription."},
+			{Name: "transcriptionMethod", Kind: Method, Needs: "transcriptionUrl",
+				Doc: "HTTP method for transcriptionUrl."},
+			{Name: "callbackUrl", Kind: URL,
+				Doc: "URL notified when the recording file is ready."},
+			{Name: "callbackMethod", Kind: Method, Default: "POST", Needs: "callbackUrl",
+				Doc: "HTTP method for callbackUrl."},
+		},
+	},
+	{
+		Name:     "Redirect",
+		Doc:      "Continues the call with the XML at a URL; later elements never run.",
+		Text:     RequiredText,
+		TextKind: URL,
+		Attrs: []Attr{
+			{Name: "method", Kind: Method, Default: "POST",
+				Doc: "HTTP method for the URL."},
+		},
+	},
+	{
+		Name: "Hangup",
+		Doc:  "Ends the call, or schedules its end.",
+		Text: NoText,
+		Attrs: []Attr{
+			{Name: "reason", Kind: Enum, Values: []string{"rejected", "busy"},
+				Doc: "Reject an unanswered call as rejected or busy."},
+			{Name: "schedule", Kind: Int, Min: 1, HasMin: true,
+				Doc: "Hang up after this many seconds while later elements run."},
+		},
+	},
+	{
+		// Choice: children are Speak, Play and Wait only: the SDK-only cells
+		// (GetDigits, Redirect, Message, DTMF) are not in Plivo's docs and the
+		// Java SDK refuses them.
+		Name:     "PreAnswer",
+		Doc:      "Plays early media before the call is answered.",
+		Text:     NoText,
+		Children: promptChildren,
+	},
+	{
+		// Choice: the text may be ws:// or wss:// (Plivo's examples use wss).
+		Name:      "Stream",
+		Doc:       "Streams the call's audio to a WebSocket URL.",
+		Text:      RequiredText,
+		TextKind:  String,
+		TextCheck: chkStreamURL,
+		Attrs: []Attr{
+			{Name: "bidirectional", Kind: Bool, Default: "false",
+				Doc: "Let the WebSocket server send audio back (needs audioTrack=\"inbound\")."},
+			{Name: "audioTrack", Kind: Enum, Default: "inbound", Values: []string{"inbound", "outbound", "both"},
+				Doc: "Which audio to stream."},
+			{Name: "streamTimeout", Kind: Int, Default: "86400", Min: 1, HasMin: true,
+				Doc: "Seconds after which the stream stops; the call goes on."},
+			{Name: "statusCallbackUrl", Kind: URL,
+				Doc: "URL that receives stream start, stop and failure events."},
+			{Name: "statusCallbackMethod", Kind: Method, Default: "POST", Needs: "statusCallbackUrl",
+				Doc: "HTTP method for statusCallbackUrl."},
+			{Name: "contentType", Kind: Enum, Default: "audio/x-l16;rate=8000", Values: []string{"audio/x-l16;rate=8000", "audio/x-l16;rate=16000", "audio/x-mulaw;rate=8000"},
+				Doc: "Audio codec and sample rate of the stream."},
+			{Name: "extraHeaders", Kind: String, MaxLen: 512, Check: chkSIPHeaders,
+				Doc: "Headers key=value,key2=value2 sent to the WebSocket server; letters and digits only."},
+			{Name: "keepCallAlive", Kind: Bool, Default: "false",
+				Doc: "Run later elements only after the stream ends."},
+		},
+	},
+	{
+		Name: "Message",
+		Doc:  "Sends an SMS during the call.",
+		Text: RequiredText,
+		Attrs: []Attr{
+			{Name: "src", Kind: String,
+				Doc: "Plivo number the SMS is sent from."},
+			{Name: "dst", Kind: String, Check: chkDst,
+				Doc: "Number to send to; several are joined by <."},
+			{Name: "type", Kind: Enum, Values: []string{"sms"},
+				Doc: "Message type."},
+			{Name: "callbackUrl", Kind: URL,
+				Doc: "URL that receives delivery reports."},
+			{Name: "callbackMethod", Kind: Method, Default: "POST", Needs: "callbackUrl",
+				Doc: "HTTP method for callbackUrl."},
+		},
+	},
+}
+
+// Checks. Each returns a message that completes "must ...", or "".
+
+// chkFinishOnKey accepts one key of 0-9, * or #, or "" or "none" to disable.
+func chkFinishOnKey(v string) string {
+	if v == "" || v == "none" || isDTMFKey(v) {
+		return ""
+	}
+	return `be one key of 0-9, * or #, or "" or "none"`
+}
+
+// chkConfirmKey accepts one key of 0-9, # or *.
+func chkConfirmKey(v string) string {
+	if isDTMFKey(v) {
+		return ""
+	}
+	return "be one key of 0-9, # or *"
+}
+
+func isDTMFKey(v string) bool {
+	return len(v) == 1 && strings.ContainsRune("0123456789*#", rune(v[0]))
+}
+
+// chkValidDigits accepts one or more of the keys 0-9, * and #.
+func chkValidDigits(v string) string {
+	if v != "" && strings.Trim(v, "0123456789*#") == "" {
+		return ""
+	}
+	return "be one or more of the keys 0-9, * and #"
+}
+
+// chkDTMFDigits accepts DTMF digits 0-9, * and #, with w (0.5 s) and W (1 s) pauses.
+func chkDTMFDigits(v string) string {
+	if v != "" && strings.Trim(v, "0123456789*#wW") == "" {
+		return ""
+	}
+	return "be digits 0-9, * and #, with w or W for pauses"
+}
+
+// chkEndTimeout accepts an integer from 2 to 10 or "auto".
+func chkEndTimeout(v string) string {
+	if v == "auto" {
+		return ""
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 2 && n <= 10 && v == strconv.Itoa(n) {
+		return ""
+	}
+	return `be an integer from 2 to 10 or "auto"`
+}
+
+var reAlnum = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+
+// chkSIPHeaders accepts key=value pairs separated by commas, keys and values
+// of letters and digits only (Dial/User sipHeaders, Stream extraHeaders).
+func chkSIPHeaders(v string) string {
+	for _, pair := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(pair, "=")
+		if !ok || !reAlnum.MatchString(k) || !reAlnum.MatchString(val) {
+			return "be key=value pairs separated by commas, with letters and digits only"
+		}
+	}
+	return ""
+}
+
+var rePollyVoice = regexp.MustCompile(`^Polly\.\p{L}+(-\p{L}+)?$`)
+
+// chkVoice accepts WOMAN, MAN or Polly.<Name>, with an optional -Neural style suffix.
+func chkVoice(v string) string {
+	if v == "WOMAN" || v == "MAN" || rePollyVoice.MatchString(v) {
+		return ""
+	}
+	return `be WOMAN, MAN or a Polly voice such as "Polly.Joanna"`
+}
+
+var reBreakTime = regexp.MustCompile(`^([0-9]+)(ms|s)$`)
+
+// chkBreakTime accepts <n>ms with 0<n≤10000 or <n>s with 0<n≤10.
+func chkBreakTime(v string) string {
+	if m := reBreakTime.FindStringSubmatch(v); m != nil {
+		n, err := strconv.Atoi(m[1])
+		limit := 10000
+		if m[2] == "s" {
+			limit = 10
+		}
+		if err == nil && n > 0 && n <= limit {
+			return ""
+		}
+	}
+	return `be a time of 1ms to 10000ms or 1s to 10s, such as "500ms"`
+}
+
+var (
+	reVolumeDB     = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?dB$`)
+	reRatePercent  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?%$`)
+	rePitchPercent = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?%$`)
+)
+
+// chkVolume accepts a prosody volume keyword or a change in decibels (+6dB).
+func chkVolume(v string) string {
+	return chkKeywordOr(v, []string{"default", "silent", "x-soft", "soft", "medium", "loud", "x-loud"}, reVolumeDB, `a change in decibels such as "+6dB"`)
+}
+
+// chkRate accepts a prosody rate keyword or a non-negative percentage (80%).
+func chkRate(v string) string {
+	return chkKeywordOr(v, []string{"x-slow", "slow", "medium", "fast", "x-fast"}, reRatePercent, `a percentage such as "80%"`)
+}
+
+// chkPitch accepts a prosody pitch keyword or a relative percentage (+10%).
+func chkPitch(v string) string {
+	return chkKeywordOr(v, []string{"default", "x-low", "low", "medium", "high", "x-high"}, rePitchPercent, `a relative percentage such as "+10%"`)
+}
+
+func chkKeywordOr(v string, keywords []string, re *regexp.Regexp, form string) string {
+	for _, k := range keywords {
+		if v == k {
+			return ""
+		}
+	}
+	if re.MatchString(v) {
+		return ""
+	}
+	return fmt.Sprintf("be one of %s, or %s", orList(keywords), form)
+}
+
+// chkStreamURL accepts a ws:// or wss:// URL with a host.
+func chkStreamURL(v string) string {
+	rest, ok := strings.CutPrefix(v, "wss://")
+	if !ok {
+		rest, ok = strings.CutPrefix(v, "ws://")
+	}
+	if ok {
+		host, _, _ := strings.Cut(rest, "/")
+		if host != "" && !strings.ContainsAny(v, " \t\r\n") {
+			return ""
+		}
+	}
+	return `be a WebSocket URL such as "wss://example.com/audio"`
+}
+
+var rePhoneNumber = regexp.MustCompile(`^\+?[0-9]+$`)
+
+// chkDst accepts one phone number or several joined by "<".
+func chkDst(v string) string {
+	for _, n := range strings.Split(v, "<") {
+		if !rePhoneNumber.MatchString(n) {
+			return `be a phone number, or several joined by "<"`
+		}
+	}
+	return ""
+}
