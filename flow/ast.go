@@ -53,7 +53,7 @@ type NodeDecl struct {
 	Pos         Pos
 	Kind        *Kind
 	KindPos     Pos
-	Elem        *ElemDecl  // Plivo elements
+	Elem        *ElemDecl   // Plivo elements
 	Cases       []*CaseDecl // branch
 	Sets        []*SetDecl  // set
 	Next        *Ref

@@ -29,6 +29,7 @@ func init() {
 	commands = map[string]command{
 		"validate": {"check flow files and report every problem", runValidate},
 		"schema":   {"print the JSON Schema of flow files", runSchema},
+		"render":   {"print the XML a flow answers with", runRender},
 	}
 }
 

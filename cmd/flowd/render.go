@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/runtime"
+)
+
+func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]...", stderr)
+	node := fs.String("node", "", "render entering this node instead of answering")
+	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "the public URL callback URLs are built from")
+	clock := fs.String("clock", "", "the flow's clock, RFC 3339 (default: now)")
+	var calls, vars, params multiFlag
+	fs.Var(&calls, "call", "an answer parameter, Key=Value (repeatable)")
+	fs.Var(&vars, "var", "a per-call variable, name=value; the value is read as YAML (repeatable)")
+	fs.Var(&params, "param", "a deployment value, name=value (repeatable)")
+	if code, ok := parseFlags(fs, interleave(args)); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	call, err := pairs(calls, "call")
+	if err == nil {
+		_, err = pairs(params, "param")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd render: %v\n", err)
+		return exitUsage
+	}
+	g, code := loadOne(fs.Arg(0), "render", stderr)
+	if g == nil {
+		return code
+	}
+	p, _ := pairs(params, "param")
+	st := g.NewState(withDefaults(call), p)
+	for _, kv := range vars {
+		name, v, err := parseVar(kv)
+		if err != nil {
+			fmt.Fprintf(stderr, "flowd render: %v\n", err)
+			return exitUsage
+		}
+		st.Vars[name] = v
+	}
+	w := &flow.Walker{URL: func(n *flow.Node, event string) string {
+		return runtime.CallbackURL(*publicURL, g.Name, 1, n.ID, event)
+	}}
+	if *clock != "" {
+		t, err := time.Parse(time.RFC3339, *clock)
+		if err != nil {
+			fmt.Fprintf(stderr, "flowd render: --clock: %v\n", err)
+			return exitUsage
+		}
+		w.Now = t
+	}
+	var res flow.Result
+	if *node == "" {
+		res = w.Answer(g, st)
+	} else {
+		n := g.Node(*node)
+		if n == nil {
+			fmt.Fprintf(stderr, "flowd render: flow %s has no node %q\n", g.Name, *node)
+			return exitUsage
+		}
+		res = w.Render(g, st, n)
+	}
+	stdout.Write(res.XML)
+	fmt.Fprintln(stdout)
+	if res.Err != nil {
+		fmt.Fprintf(stderr, "flowd render: run-time error: %v\n", res.Err)
+		return exitInvalid
+	}
+	return exitOK
+}
