@@ -40,6 +40,9 @@ type Node struct {
 	// goes in each hole on a webhook.
 	tmpl  *xmlgen.Template
 	fills []fillFunc
+	// el is the element description the template was prepared from; tests
+	// and benchmarks build it with etree to compare.
+	el *xmlgen.El
 }
 
 // Case is one compiled branch case.
@@ -215,7 +218,7 @@ func prepare(n *Node, e *ElemDecl) error {
 	if err != nil {
 		return err
 	}
-	n.tmpl = t
+	n.tmpl, n.el = t, el
 	return nil
 }
 
