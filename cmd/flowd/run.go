@@ -30,6 +30,7 @@ func init() {
 		"validate": {"check flow files and report every problem", runValidate},
 		"schema":   {"print the JSON Schema of flow files", runSchema},
 		"render":   {"print the XML a flow answers with", runRender},
+		"serve":    {"serve flows to Plivo as an answer_url", runServe},
 	}
 }
 

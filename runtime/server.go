@@ -1,0 +1,138 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// Config is what a Server needs. Zero values take the defaults noted.
+type Config struct {
+	Registry *Registry
+	Store    Store
+	// PublicURL is the URL Plivo reaches flowd at (https://flowd.example.com).
+	// Without it, callback URLs are built from each request's Host and
+	// X-Forwarded-Proto/X-Forwarded-Host.
+	PublicURL string
+	// Params override the flows' declared params for every call.
+	Params map[string]string
+	// AuthTokens verify Plivo's webhook signatures: the account token
+	// first, then any others (a main account's token for -Ma- headers).
+	// Empty means signatures are not checked.
+	AuthTokens []string
+	// APIToken and APIBasic (auth id, token) guard /v1; with neither set
+	// /v1 is open (flowd refuses that on a non-loopback address).
+	APIToken           string
+	APIBasicID, APIKey string
+	Logger             *slog.Logger
+	// SessionTTL is how long a session lives without a webhook, for calls
+	// whose hangup never arrives (default 12h). TraceTTL is how long a hung
+	// up call's trace stays readable (default 1h).
+	SessionTTL, TraceTTL time.Duration
+	// MaxBody limits a webhook's body (default 64 KiB).
+	MaxBody int64
+	// Now is the clock (default time.Now); tests fix it.
+	Now func() time.Time
+}
+
+// Server serves flows to Plivo. It is a plain http.Handler.
+type Server struct {
+	cfg     Config
+	reg     *Registry
+	store   Store
+	log     *slog.Logger
+	metrics *metrics
+	router  chi.Router
+	walkers sync.Pool
+	pinned  sync.Map // "flow@version" → time the version was last kept in the store
+}
+
+// New returns a Server for the config.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.TraceTTL == 0 {
+		cfg.TraceTTL = time.Hour
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 64 << 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, reg: cfg.Registry, store: cfg.Store, log: cfg.Logger}
+	s.metrics = newMetrics(cfg.Store)
+	s.walkers.New = func() any { return new(flow.Walker) }
+	s.reg.onReload = func(ok bool) {
+		result := "ok"
+		if !ok {
+			result = "failed"
+		}
+		s.metrics.reloads.WithLabelValues(result).Inc()
+	}
+	s.router = s.routes()
+	return s
+}
+
+func (s *Server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(s.recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
+	r.Route("/flows/{flow}", func(r chi.Router) {
+		r.Use(s.limitBody, s.parseForm, s.verifySignature)
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			r.Method(m, "/answer", s.timed("answer", s.answer))
+			r.Method(m, "/hangup", s.timed("hangup", s.hangup))
+			r.Method(m, "/calls/{step}/{node}/{event}", s.timed("callback", s.callback))
+		}
+	})
+	r.Route("/v1", func(r chi.Router) {
+		r.Use(s.apiAuth)
+		r.Get("/calls/{callUUID}", s.trace)
+	})
+	return r
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}
+
+// timed measures a webhook handler.
+func (s *Server) timed(kind string, h http.HandlerFunc) http.Handler {
+	obs := s.metrics.latency.WithLabelValues(kind)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h(w, r)
+		obs.Observe(time.Since(start).Seconds())
+	})
+}
+
+// pin keeps the flow version's source in the store so calls on it can be
+// served after a restart or by another replica. Refreshed at half the TTL.
+func (s *Server) pin(ctx context.Context, g *flow.Graph) error {
+	key := g.Name + "@" + g.Version
+	now := s.cfg.Now()
+	if at, ok := s.pinned.Load(key); ok && now.Sub(at.(time.Time)) < s.cfg.SessionTTL/2 {
+		return nil
+	}
+	if err := s.store.PutVersion(ctx, g.Name, g.Version, g.Source, s.cfg.SessionTTL+s.cfg.TraceTTL); err != nil {
+		return err
+	}
+	s.pinned.Store(key, now)
+	return nil
+}

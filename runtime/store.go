@@ -1,0 +1,91 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Store keeps sessions between webhooks and the flow versions live calls
+// are pinned to. Several flowd processes sharing one store can serve any
+// webhook of any call, so advancing a call is a compare-and-set on its step.
+type Store interface {
+	// Get returns the record of a call, or ErrNotFound.
+	Get(ctx context.Context, callUUID string) (Record, error)
+	// Create stores a new call's record unless one exists (ErrExists):
+	// Plivo retries the answer webhook.
+	Create(ctx context.Context, callUUID string, rec Record, ttl time.Duration) error
+	// Update replaces the record if its stored step is still prevStep,
+	// else returns ErrConflict: another webhook advanced the call first.
+	// ErrNotFound when the record expired meanwhile.
+	Update(ctx context.Context, callUUID string, prevStep int, rec Record, ttl time.Duration) error
+	// PutVersion keeps a flow version's source so any process can rebuild
+	// the graph a call is pinned to, until ttl passes.
+	PutVersion(ctx context.Context, flowName, version string, source []byte, ttl time.Duration) error
+	// GetVersion returns a kept flow source, or ErrNotFound.
+	GetVersion(ctx context.Context, flowName, version string) ([]byte, error)
+	// Live counts the records of calls that have not hung up.
+	Live(ctx context.Context) (int, error)
+	Close() error
+}
+
+// Record is a stored session: the encoded session with the two facts a
+// store needs without decoding it.
+type Record struct {
+	Step int    // the session's step, compared by Update
+	Live bool   // the call has not hung up
+	Data []byte // the encoded Session
+}
+
+// Store errors.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("session exists")
+	ErrConflict = errors.New("session changed concurrently")
+)
+
+// DefaultStorePath is where the embedded store keeps its file when
+// --store is not given: $XDG_STATE_HOME/flowd/sessions.db, else
+// ~/.local/state/flowd/sessions.db.
+func DefaultStorePath() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "flowd-sessions.db"
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "flowd", "sessions.db")
+}
+
+// OpenStore opens a store from a URL: "" for the embedded default,
+// "bolt:PATH" for an embedded file, "memory:", or "redis://..." when a
+// Redis opener is registered.
+func OpenStore(raw string) (Store, error) {
+	switch {
+	case raw == "":
+		return OpenBolt(DefaultStorePath())
+	case raw == "memory:" || raw == "memory":
+		return NewMemory(), nil
+	case strings.HasPrefix(raw, "bolt:"):
+		p := strings.TrimPrefix(raw, "bolt:")
+		if u, err := url.Parse(raw); err == nil && u.Path != "" && strings.HasPrefix(raw, "bolt://") {
+			p = u.Host + u.Path
+		}
+		return OpenBolt(p)
+	}
+	scheme, _, _ := strings.Cut(raw, ":")
+	if open, ok := storeOpeners[scheme]; ok {
+		return open(raw)
+	}
+	return nil, fmt.Errorf("unknown store %q: want memory:, bolt:PATH or redis://HOST:PORT/DB", raw)
+}
+
+// storeOpeners lets other stores (Redis) register their URL scheme.
+var storeOpeners = map[string]func(string) (Store, error){}
