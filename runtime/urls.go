@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -27,4 +30,38 @@ func CallbackURL(base, flowName string, step int, node, event string) string {
 	b.WriteByte('/')
 	b.WriteString(event)
 	return b.String()
+}
+
+// AnswerURL returns a flow's answer URL. Initial vars, when given, ride in
+// the URL's vars query parameter: the trigger API and flow tests start
+// calls with them. Plivo signs the whole answer URL, so with signatures on
+// they cannot be forged.
+func AnswerURL(base, flowName string, vars map[string]any) (string, error) {
+	u := strings.TrimSuffix(base, "/") + "/flows/" + url.PathEscape(flowName) + "/answer"
+	if len(vars) == 0 {
+		return u, nil
+	}
+	b, err := json.Marshal(vars)
+	if err != nil {
+		return "", err
+	}
+	return u + "?vars=" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// DecodeVars reads the vars query parameter of an answer URL.
+func DecodeVars(raw string) (map[string]any, error) {
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var vars map[string]any
+	if err := dec.Decode(&vars); err != nil {
+		return nil, err
+	}
+	for k, v := range vars {
+		vars[k] = numbers(v)
+	}
+	return vars, nil
 }

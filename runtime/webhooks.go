@@ -46,6 +46,16 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	sess := &Session{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey, Call: p, Started: now, Updated: now}
 	st := g.NewState(p, s.cfg.Params)
+	if raw := r.URL.Query().Get("vars"); raw != "" {
+		vars, err := DecodeVars(raw)
+		if err != nil {
+			s.reject(w, r, name, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
+			return
+		}
+		for k, v := range vars {
+			st.Vars[k] = v
+		}
+	}
 	sess.Vars, sess.Nodes, sess.Params = st.Vars, st.Nodes, st.Params
 	s.answerSession(w, r, g, sess, st)
 }
