@@ -116,7 +116,7 @@ func (n *Node) Callback() bool {
 func (n *Node) Edges() []Edge {
 	var out []Edge
 	for i, c := range n.Cases {
-		out = append(out, Edge{Label: c.Src, Kind: EdgeCase, Index: i, To: c.Next})
+		out = append(out, Edge{Label: caseLabel(i), When: c.Src, Kind: EdgeCase, Index: i, To: c.Next})
 	}
 	for _, o := range n.Kind.Outcomes {
 		if t, ok := n.On[o]; ok {
@@ -131,7 +131,8 @@ func (n *Node) Edges() []Edge {
 
 // Edge is one outgoing edge of a node.
 type Edge struct {
-	Label string
+	Label string // "next", an outcome, or "case N" (1-based), as Taken names it
+	When  string // a branch case's condition
 	Kind  EdgeKind
 	Index int // the case number for EdgeCase
 	To    *Node

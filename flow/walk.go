@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +51,9 @@ func (g *Graph) NewState(call, params map[string]string) *State {
 type Result struct {
 	XML  []byte   // the Plivo XML to answer with; valid until the Walker is reused
 	Path []string // the nodes walked, in order
+	// Edges are the edges taken, in order, including the outcome edge a
+	// callback resumed from: coverage reads them.
+	Edges []Taken
 	// Wait is the node whose callback the document ends at; nil when the
 	// flow ended (the document ends with Hangup, Redirect or nothing more).
 	Wait *Node
@@ -57,6 +61,16 @@ type Result struct {
 	// or to the built-in apology. The runtime logs it.
 	Err error
 }
+
+// Taken is an edge the walk took: from a node, by a label that names the
+// edge as Node.Edges does ("next", an outcome, or "case N").
+type Taken struct {
+	From  string `json:"from"`
+	Label string `json:"label"`
+}
+
+// Edge labels for branch cases.
+func caseLabel(i int) string { return "case " + strconv.Itoa(i+1) }
 
 // Ended reports whether the call has nowhere more to go in the flow.
 func (r *Result) Ended() bool { return r.Wait == nil }
@@ -89,6 +103,7 @@ type Walker struct {
 	vals  []string
 	sb    strings.Builder
 	path  []string
+	edges []Taken
 	env   map[string]any
 	g     *Graph
 	state *State
@@ -124,7 +139,15 @@ func (w *Walker) Answer(g *Graph, st *State) Result {
 func (w *Walker) Resume(g *Graph, st *State, at *Node, event string, params map[string]string) Result {
 	w.begin(g, st, params)
 	st.Nodes[at.ID] = params
-	return w.walk(Outcome(at, event, params))
+	next := Outcome(at, event, params)
+	if next != nil {
+		label := "next"
+		if o := OutcomeName(at, event, params); at.On[o] == next && at.On[o] != nil {
+			label = o
+		}
+		w.edges = append(w.edges, Taken{From: at.ID, Label: label})
+	}
+	return w.walk(next)
 }
 
 // Render walks from a given node, as if the call had just arrived there.
@@ -169,6 +192,7 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	w.g, w.state = g, st
 	w.doc.Reset()
 	w.path = w.path[:0]
+	w.edges = w.edges[:0]
 	if input == nil {
 		input = map[string]string{}
 	}
@@ -199,7 +223,7 @@ func (w *Walker) walk(n *Node) Result {
 	_ = w.doc.Add(apology, nil)
 	_ = w.doc.Add(hangup, nil)
 	xml, _ := w.doc.Bytes()
-	return Result{XML: xml, Path: w.path, Err: err}
+	return Result{XML: xml, Path: w.path, Edges: w.edges, Err: err}
 }
 
 func (w *Walker) steps(n *Node) (Result, error) {
@@ -210,9 +234,12 @@ func (w *Walker) steps(n *Node) (Result, error) {
 		w.path = append(w.path, n.ID)
 		switch n.Kind.Walk {
 		case WalkBranch:
-			next, err := w.branch(n)
+			next, label, err := w.branch(n)
 			if err != nil {
 				return Result{}, err
+			}
+			if next != nil {
+				w.edges = append(w.edges, Taken{From: n.ID, Label: label})
 			}
 			n = next
 			continue
@@ -224,7 +251,7 @@ func (w *Walker) steps(n *Node) (Result, error) {
 				}
 				w.state.Vars[a.Name] = v
 			}
-			n = n.Next
+			n = w.follow(n)
 			continue
 		}
 		if err := w.emit(n); err != nil {
@@ -245,9 +272,17 @@ func (w *Walker) steps(n *Node) (Result, error) {
 			// conference ends, then Plivo hangs up.
 			return w.finish(nil)
 		}
-		n = n.Next
+		n = w.follow(n)
 	}
 	return w.finish(nil)
+}
+
+// follow takes a node's next edge.
+func (w *Walker) follow(n *Node) *Node {
+	if n.Next != nil {
+		w.edges = append(w.edges, Taken{From: n.ID, Label: "next"})
+	}
+	return n.Next
 }
 
 func (w *Walker) finish(wait *Node) (Result, error) {
@@ -255,24 +290,24 @@ func (w *Walker) finish(wait *Node) (Result, error) {
 	if err != nil {
 		return Result{}, &RunError{Flow: w.g.Name, Node: w.path[len(w.path)-1], Err: err}
 	}
-	return Result{XML: xml, Path: w.path, Wait: wait}, nil
+	return Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait}, nil
 }
 
 func (w *Walker) fail(n *Node, err error) error {
 	return &RunError{Flow: w.g.Name, Node: n.ID, Pos: n.Pos, Err: err}
 }
 
-func (w *Walker) branch(n *Node) (*Node, error) {
-	for _, c := range n.Cases {
+func (w *Walker) branch(n *Node) (*Node, string, error) {
+	for i, c := range n.Cases {
 		v, err := w.vm.Run(c.When, w.env)
 		if err != nil {
-			return nil, w.fail(n, fmt.Errorf("when %s: %w", c.Src, err))
+			return nil, "", w.fail(n, fmt.Errorf("when %s: %w", c.Src, err))
 		}
 		if b, _ := v.(bool); b {
-			return c.Next, nil
+			return c.Next, caseLabel(i), nil
 		}
 	}
-	return n.Next, nil
+	return n.Next, "next", nil
 }
 
 // emit appends the node's element, filling its holes.

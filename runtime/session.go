@@ -53,7 +53,8 @@ type TraceStep struct {
 	Event   string            `json:"event,omitempty"`   // action, no_input, exit
 	Outcome string            `json:"outcome,omitempty"` // input, no_input, a DialStatus, next
 	Inputs  map[string]string `json:"inputs,omitempty"`
-	Path    []string          `json:"path,omitempty"` // the nodes walked
+	Path    []string          `json:"path,omitempty"`  // the nodes walked
+	Edges   []flow.Taken      `json:"edges,omitempty"` // the edges taken
 	Error   string            `json:"error,omitempty"`
 	XML     string            `json:"xml,omitempty"`
 }

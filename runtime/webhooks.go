@@ -250,6 +250,7 @@ func (s *Server) record(sess *Session, res flow.Result, t TraceStep) {
 	}
 	t.Step, t.At = sess.Step, now
 	t.Path = append([]string(nil), res.Path...)
+	t.Edges = append([]flow.Taken(nil), res.Edges...)
 	t.XML = string(res.XML)
 	if res.Err != nil {
 		t.Error = res.Err.Error()
