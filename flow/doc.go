@@ -1,0 +1,165 @@
+/*
+Package flow is flowd's call-flow language: it decodes YAML flow files
+with every position kept, checks them, compiles them into an immutable
+Graph and walks that graph on each webhook to produce Plivo XML.
+
+This comment is the language reference. The tables of every action,
+element, attribute and diagnostic code are generated into
+docs/reference.md; the JSON Schema editors use is schema/flow.schema.json.
+
+# Files
+
+A flow is one YAML file. Its keys:
+
+	# yaml-language-server: $schema=../../schema/flow.schema.json
+	flow: support          # optional; default: the file name without .yaml
+	description: Acme support line
+	params:                # deployment values, overridable with --param
+	  queue: { default: sales, description: the MultiPartyCall to join }
+	  agent_sip: sip:agent1@phone.plivo.com     # shorthand: name: default
+	vars:                  # initial per-call variables (YAML literals)
+	  attempts: 0
+	start: greet           # optional; default: the first node listed
+	on_error: apologise    # optional; entered when a run-time error occurs
+	nodes:
+	  greet:
+	    Speak: "Welcome to Acme, {{ call.CallerName }}."
+	    next: menu
+	  ...
+
+A flow name is lowercase letters, digits, '-' and '_'; it is part of the
+flow's URLs (/flows/support/answer). Node ids are letters, digits, '-' and
+'_', starting with a letter. Files ending in _test.yaml are flow tests,
+not flows.
+
+# Nodes
+
+A node is a mapping with exactly one action key plus optional next, on
+and description:
+
+	menu:
+	  GetDigits:
+	    numDigits: 1
+	    validDigits: "12"
+	    children:
+	      - Speak: Press 1 for sales, 2 for support.
+	  on:
+	    no_input: goodbye
+	  next: route
+
+Action keys are Plivo's XML element names, spelled as Plivo spells them —
+Speak, Play, Wait, DTMF, GetDigits, GetInput, Dial, Conference,
+MultiPartyCall, Record, Redirect, Hangup, PreAnswer, Stream, Message — and
+flowd's own lowercase actions, branch and set.
+
+An element's attributes are Plivo's attribute names exactly (numDigits,
+maxParticipants, relayDTMFInputs). Every attribute Plivo documents is
+accepted and its type, range and allowed values are checked. A scalar is
+the element's content (Speak: Hello). In mapping form the content key is
+text (Speak, Message, SSML elements), url (Play, Redirect, Stream), name
+(Conference, MultiPartyCall), digits (DTMF), number (Number) or sip
+(User). An element with neither content nor attributes is written
+Hangup: {} or Hangup:.
+
+Nested elements go under children as a list of one-key mappings, checked
+against Plivo's nesting rules: GetDigits, GetInput and PreAnswer take
+Speak, Play and Wait; Dial takes Number and User (at least one); Speak
+takes SSML elements (break, emphasis, lang, p, phoneme, prosody, s,
+say-as, sub, w) only with a Polly voice, and its text comes before them:
+
+	hello:
+	  Speak:
+	    voice: Polly.Joanna
+	    text: Your code is
+	    children:
+	      - say-as: { interpret-as: digits, text: "{{ vars.code }}" }
+
+The attributes that carry the call onward belong to flowd and are an error
+if written: action, method and redirect on GetDigits, GetInput, Record,
+Dial and Conference; onExitActionUrl and onExitActionMethod on
+MultiPartyCall. Routing is written with next and on. Other URLs (status
+callbacks, hold music, transcription) are the flow's and pass through.
+
+# Edges and outcomes
+
+next is the default continuation; on: {outcome: node} overrides it for one
+outcome. A walk starts at start on the answer webhook, or where the call
+waits on a callback, and goes:
+
+  - Speak, Play, Wait, DTMF, PreAnswer, Message, Stream: appended; the walk
+    continues to next in the same document.
+  - GetDigits, GetInput: appended with flowd's action URL, then a Redirect
+    that reports no_input if the caller gives nothing; the document ends.
+    Outcomes: input, no_input.
+  - Dial: appended with flowd's action URL; the document ends. Outcomes are
+    Plivo's DialStatus values: completed, busy, failed, timeout, no-answer.
+  - Record: appended with flowd's action URL; the document ends; next is
+    taken when the recording is done.
+  - Conference, MultiPartyCall: appended; when the node has a next, with
+    flowd's action (onExitActionUrl) so next is taken when the caller
+    leaves; the document ends.
+  - branch: evaluated on the server; the first case whose when is true
+    picks its next, else the node's next.
+  - set: set: {name: expression} assigns vars.name; continues to next.
+  - Hangup, Redirect: appended; the flow ends (Redirect hands the call to
+    another application). They take no next.
+
+A node with no edge to take ends the document, and Plivo hangs up after
+it. An outcome without an on: entry follows next.
+
+# Expressions
+
+Expressions are expr-lang (https://expr-lang.org). They appear in when
+(must be boolean), as set values, and inside {{ }} in any string; a
+template ends at the first }}. All are compiled when the flow loads. The
+names they see:
+
+	call     the answer request's parameters: call.From, call.To, call.CallUUID,
+	         call.Direction, call.CallerName, SIP headers (call["X-PH-Queue"])
+	input    the parameters of the callback that resumed this walk:
+	         input.Digits, input.Speech, input.DialStatus, input.RecordUrl; empty on answer
+	nodes    per node id, the parameters of its last callback: nodes.menu.Digits
+	vars     per-call variables: the vars: initial values, changed by set
+	params   the flow's deployment values
+	hours(spec, tz)  true when the clock is inside the spec, e.g.
+	         hours("Mon-Fri 09:00-17:00; Sat 10:00-13:00", "America/New_York")
+	now()    the flow's clock (fixed in flow tests)
+
+A missing parameter reads as "" (call, input, nodes, params) or nil (vars).
+A template's result is written as text: numbers in decimal, booleans as
+true/false, nil as nothing. Numbers and booleans in attributes are YAML
+literals or a template that yields one; the result is range-checked when
+the call runs, and a value Plivo would refuse is a run-time error, never
+sent.
+
+The hours spec: parts separated by ';', each a day set and one or more
+time ranges. Days are Mon..Sun (or full names, any case), ranges such as
+Mon-Fri (they may wrap: Fri-Mon), comma lists (Mon,Wed,Fri-Sat) or daily.
+Times are HH:MM-HH:MM on a 24-hour clock, start inclusive, end exclusive,
+24:00 allowed as an end; an end before the start runs overnight and
+belongs to the start day (Fri 22:00-06:00 is Friday night into Saturday).
+
+# Run-time errors
+
+An expression that fails or a value out of range while a call runs sends
+the call to the flow's on_error node, walked in a fresh document; without
+on_error, or if on_error fails too, flowd answers an apology and hangs up.
+Either way the flow, node and cause are logged and kept in the call's
+trace.
+
+# Checks
+
+Loading reports every problem of every file in one run, each as
+
+	file:line:col: error: message [code]
+
+with a stable code (docs/reference.md lists every code with an example and
+its fix): YAML syntax, unknown keys (with "did you mean"), missing or
+duplicate node ids and keys (YAML parsers keep the last silently; flowd
+names both places), edges to unknown nodes, on: keys that are not outcomes
+of the action, unreachable nodes (a warning), a cycle through no callback
+action (it would loop forever inside one webhook), attribute types, ranges
+and allowed values, nesting, expressions (pointing at the column inside the
+expression) and params used but not declared.
+*/
+package flow

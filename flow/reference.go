@@ -1,0 +1,134 @@
+package flow
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/flowd-dev/flowd/xmlgen"
+)
+
+// Reference returns the Markdown reference of every action, element,
+// attribute and diagnostic code, generated from the same tables the
+// decoder and checker use. It is committed as docs/reference.md.
+func Reference() []byte {
+	var b bytes.Buffer
+	b.WriteString("# flowd language reference\n\n")
+	b.WriteString("Generated from flowd's tables by `go test ./flow -run Reference -update`; do not edit by hand.\n")
+	b.WriteString("The language itself (files, nodes, edges, expressions) is described in the package documentation of `flow` (`go doc github.com/flowd-dev/flowd/flow`) and the README.\n\n")
+	b.WriteString("## Actions\n\n| action | outcomes (`on:`) | what the walk does |\n|---|---|---|\n")
+	for _, k := range Kinds() {
+		outcomes := "—"
+		if len(k.Outcomes) > 0 {
+			outcomes = "`" + strings.Join(k.Outcomes, "`, `") + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s %s |\n", k.Name, outcomes, k.Doc, walkDoc(k))
+	}
+	b.WriteString("\n## Elements\n\nAttribute names are Plivo's, case-sensitive. Values are checked when the flow loads; values from `{{ templates }}` are checked when the call runs.\n")
+	for _, e := range xmlgen.Elements() {
+		if e.Name == "Response" {
+			continue
+		}
+		fmt.Fprintf(&b, "\n### %s\n\n%s\n\n", e.Name, e.Doc)
+		if k := LookupKind(e.Name); k != nil && len(k.Owned) > 0 {
+			fmt.Fprintf(&b, "flowd writes `%s` itself; route with `next` and `on:`.\n\n", strings.Join(k.Owned, "`, `"))
+		}
+		if ck := ContentKey(e); ck != "" {
+			req := "optional"
+			if e.Text == xmlgen.RequiredText {
+				req = "required"
+			}
+			fmt.Fprintf(&b, "Content (%s): `%s`, or the scalar form `%s: ...`.\n\n", req, ck, e.Name)
+		}
+		if len(e.Children) > 0 {
+			fmt.Fprintf(&b, "Children: %s.", strings.Join(e.Children, ", "))
+			if e.ChildrenWhy != "" {
+				fmt.Fprintf(&b, " %s.", strings.TrimSuffix(e.ChildrenWhy, "."))
+			}
+			b.WriteString("\n\n")
+		}
+		if len(e.Attrs) == 0 {
+			continue
+		}
+		b.WriteString("| attribute | type | default | allowed | |\n|---|---|---|---|---|\n")
+		k := LookupKind(e.Name)
+		for i := range e.Attrs {
+			a := &e.Attrs[i]
+			if k != nil && k.Owns(a.Name) {
+				continue
+			}
+			def := a.Default
+			if def == "" {
+				def = "—"
+			} else {
+				def = "`" + def + "`"
+			}
+			name := "`" + a.Name + "`"
+			if a.Required {
+				name += " (required)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, a.Kind, def, allowedDoc(a), strings.ReplaceAll(a.Doc, "|", "\\|"))
+		}
+	}
+	b.WriteString("\n## Diagnostic codes\n\n")
+	for _, c := range CodeDocs {
+		fmt.Fprintf(&b, "### `%s`\n\n%s\n\n```yaml\n%s\n```\n\nFix: %s\n\n", c.Code, c.Summary, c.Example, c.Fix)
+	}
+	return b.Bytes()
+}
+
+func walkDoc(k *Kind) string {
+	switch k.Walk {
+	case WalkInput:
+		return "The document ends; Plivo posts the input to flowd, or follows flowd's Redirect for `no_input`."
+	case WalkDial:
+		return "The document ends; the outcome is Plivo's DialStatus."
+	case WalkRecord:
+		return "The document ends; `next` is taken when the recording is done."
+	case WalkJoin:
+		return "With `next`, the document ends and `next` is taken when the caller leaves."
+	case WalkTerminal:
+		return "No `next`: the flow ends here."
+	}
+	return ""
+}
+
+func allowedDoc(a *xmlgen.Attr) string {
+	var s string
+	switch a.Kind {
+	case xmlgen.Int:
+		switch {
+		case a.HasMin && a.HasMax:
+			s = fmt.Sprintf("%d–%d", a.Min, a.Max)
+		case a.HasMin:
+			s = fmt.Sprintf("≥ %d", a.Min)
+		case a.HasMax:
+			s = fmt.Sprintf("≤ %d", a.Max)
+		}
+	case xmlgen.Bool:
+		s = "`true`, `false`"
+	case xmlgen.Method:
+		s = "`GET`, `POST`"
+	case xmlgen.URL:
+		s = "absolute URL"
+	case xmlgen.Enum, xmlgen.List:
+		s = "`" + strings.Join(a.Values, "`, `") + "`"
+		if a.Kind == xmlgen.List {
+			s = "comma list of " + s
+		}
+		if a.OrURL {
+			s += ", or a URL"
+		}
+		if a.Fold {
+			s += " (any case)"
+		}
+	case xmlgen.String:
+		if a.MaxLen > 0 {
+			s = fmt.Sprintf("≤ %d characters", a.MaxLen)
+		}
+	}
+	if a.Check != nil && s == "" {
+		s = "see description"
+	}
+	return s
+}
