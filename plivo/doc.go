@@ -1,4 +1,4 @@
-// Package plivo talks to Plivo: it verifies webhook signatures (the
+// Package plivo talks to Plivo. It verifies webhook signatures (the
 // X-Plivo-Signature-V3 and X-Plivo-Signature-V2 headers Plivo sends with
 // every callback) so the engine serves call flows only to requests that
 // really come from Plivo.
@@ -11,5 +11,9 @@
 // comments in signature.go. The tests cross-check this package against
 // that SDK.
 //
-// A REST client for Plivo's API will join this package later.
+// Client is a hand-written client of Plivo's Voice REST API — calls and
+// MultiPartyCall (participants, recording, audio) — with client-side
+// checks of every documented argument rule, typed errors, retries with
+// backoff on 429 and 5xx, and a calls-per-second limiter for outbound
+// calls. The subpackage plivotest is a fake Plivo API server for tests.
 package plivo
