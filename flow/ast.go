@@ -56,9 +56,14 @@ type NodeDecl struct {
 	Elem        *ElemDecl   // Plivo elements
 	Cases       []*CaseDecl // branch
 	Sets        []*SetDecl  // set
+	Args        []*ArgDecl  // REST actions
 	Next        *Ref
 	On          []*OnDecl
 	Description string
+	// Events asks flowd to receive a MultiPartyCall's status and
+	// recording callbacks into the call's trace.
+	Events    []string
+	EventsPos Pos
 }
 
 // OnDecl is one outcome edge under on:.

@@ -1,9 +1,14 @@
 package flow
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr/ast"
 
 	"github.com/flowd-dev/flowd/xmlgen"
 )
@@ -17,12 +22,26 @@ type checker struct {
 	d      *diags
 	params map[string]bool
 	vars   map[string]bool // declared under vars: or assigned by set
+	// progs memoizes compiled expressions: flows repeat the same ones
+	// (input.Digits == "1", call.CallerName), and a program is immutable,
+	// so nodes can share it.
+	progs map[exprKey]compiled
+}
+
+type exprKey struct {
+	src    string
+	asBool bool
+}
+
+type compiled struct {
+	p   program
+	err *exprError
 }
 
 // Check reports the problems of a decoded file and compiles its
 // expressions in place.
 func Check(f *File) Diagnostics {
-	c := &checker{f: f, d: &diags{}, params: map[string]bool{}, vars: map[string]bool{}}
+	c := &checker{f: f, d: &diags{}, params: map[string]bool{}, vars: map[string]bool{}, progs: map[exprKey]compiled{}}
 	c.check()
 	return c.d.list
 }
@@ -40,8 +59,11 @@ func (c *checker) check() {
 			c.vars[s.Name] = true
 		}
 	}
-	c.target(f.Start, "start")
-	c.target(f.OnError, "on_error")
+	if len(f.Nodes) > 0 {
+		// Without nodes, every reference would be reported as well.
+		c.target(f.Start, "start")
+		c.target(f.OnError, "on_error")
+	}
 	for _, n := range f.Nodes {
 		c.node(n)
 	}
@@ -94,16 +116,22 @@ func (c *checker) node(n *NodeDecl) {
 	}
 	for _, cs := range n.Cases {
 		c.target(cs.Next, "next")
-		if cs.When != nil {
-			c.expr(cs.When, true)
+		if cs.When != nil && c.bare(cs.When, "when") {
+			c.exprIn(cs.When, true, "when")
 		}
 	}
 	for _, s := range n.Sets {
-		c.expr(s.Value, false)
+		if c.bare(s.Value, "set") {
+			c.exprIn(s.Value, false, "set")
+		}
 	}
 	if n.Elem != nil {
 		c.element(n.Elem)
 	}
+	if n.Kind.Walk == WalkREST {
+		c.checkREST(n)
+	}
+	c.checkEvents(n)
 }
 
 func (c *checker) element(e *ElemDecl) {
@@ -126,7 +154,8 @@ func (c *checker) element(e *ElemDecl) {
 			found = found || ad.Spec == a
 		}
 		if !found {
-			c.d.errorf(e.Pos, CodeMissingKey, "%s needs %s (%s)", spec.Name, a.Name, a.Doc)
+			doc := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(a.Doc), "."), " (required)")
+			c.d.errorf(e.Pos, CodeMissingKey, "%s needs %s; add %s: under %s (%s)", spec.Name, a.Name, a.Name, spec.Name, doc)
 		}
 	}
 	if len(e.Children) < spec.MinChildren {
@@ -141,9 +170,9 @@ func (c *checker) element(e *ElemDecl) {
 		}
 		switch {
 		case need == nil:
-			c.d.errorf(e.Children[0].Pos, CodeNesting, "%s: %s", spec.Name, spec.ChildrenWhy)
+			c.d.errorf(e.Children[0].Pos, CodeNesting, "%s cannot have children without %s: %s", spec.Name, spec.ChildrenNeed, spec.ChildrenWhy)
 		case need.Value.Const() && !spec.ChildrenWhen(need.Value.Value):
-			c.d.errorf(e.Children[0].Pos, CodeNesting, "%s: %s", spec.Name, spec.ChildrenWhy)
+			c.d.errorf(e.Children[0].Pos, CodeNesting, "%s cannot have children with %s %q: %s", spec.Name, spec.ChildrenNeed, need.Value.Value, spec.ChildrenWhy)
 		}
 	}
 	for _, ch := range e.Children {
@@ -155,22 +184,52 @@ func (c *checker) element(e *ElemDecl) {
 func (c *checker) value(s *Str, validate func(string) string, what string) {
 	if s.Const() {
 		if msg := validate(s.Value); msg != "" {
-			c.d.errorf(s.Pos, CodeValue, "%s must %s, not %q", what, msg, s.Value)
+			if strings.HasPrefix(msg, "not ") {
+				c.d.errorf(s.Pos, CodeValue, "%s must %s", what, msg)
+			} else {
+				c.d.errorf(s.Pos, CodeValue, "%s must %s, not %s", what, msg, quoteShort(s.Value))
+			}
 		}
 		return
 	}
 	for _, p := range s.Parts {
 		if p.Expr != nil {
-			c.expr(p.Expr, false)
+			c.exprIn(p.Expr, false, "template")
 		}
 	}
 }
 
+// bare reports a when: or set: expression written as a {{ template }}:
+// those are expressions already. It returns false when it reported.
+func (c *checker) bare(e *Expr, what string) bool {
+	i := strings.Index(e.Src, "{{")
+	if i < 0 {
+		return true
+	}
+	inner := strings.Join(strings.Fields(strings.NewReplacer("{{", " ", "}}", " ").Replace(e.Src)), " ")
+	c.d.errorf(c.exprPos(e, utf8.RuneCountInString(e.Src[:i])), CodeExpr, "%s: takes an expression, not a {{ template }}: write %s", what, inner)
+	return false
+}
+
 // expr compiles an expression and checks the names it reads.
-func (c *checker) expr(e *Expr, asBool bool) {
-	p, err := compileExpr(e.Src, asBool)
+func (c *checker) expr(e *Expr, asBool bool) { c.exprIn(e, asBool, "") }
+
+// exprIn is expr for an expression in a known place: "when", "set" or
+// "template", which some messages depend on.
+func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
+	key := exprKey{e.Src, asBool}
+	m, ok := c.progs[key]
+	if !ok {
+		m.p, m.err = compileExpr(e.Src, asBool)
+		c.progs[key] = m
+	}
+	p, err := m.p, m.err
 	if err != nil {
-		c.d.errorf(c.exprPos(e, err.offset), err.code, "%s", err.msg)
+		msg, off := exprMessage(e.Src, err.msg, err.offset, ctx)
+		if err.code == CodeNotBool {
+			msg, off = err.msg, 0
+		}
+		c.d.errorf(c.exprPos(e, off), err.code, "%s", msg)
 		return
 	}
 	e.prog = p
@@ -178,7 +237,11 @@ func (c *checker) expr(e *Expr, asBool bool) {
 		switch r.root {
 		case "params":
 			if !c.params[r.name] {
-				c.d.errorf(c.exprPos(e, r.offset), CodeUndeclaredParam, "params.%s is not declared under params:%s", r.name, didYouMean(r.name, keys(c.params)))
+				hint := didYouMean(r.name, keys(c.params))
+				if hint == "" {
+					hint = fmt.Sprintf("; add it: params: {%s: {default: ...}}", r.name)
+				}
+				c.d.errorf(c.exprPos(e, r.offset), CodeUndeclaredParam, "params.%s is not declared under params:%s", r.name, hint)
 			}
 		case "nodes":
 			if _, ok := c.f.nodeByID[r.name]; !ok {
@@ -186,17 +249,143 @@ func (c *checker) expr(e *Expr, asBool bool) {
 			}
 		case "vars":
 			if !c.vars[r.name] {
-				c.d.warnf(c.exprPos(e, r.offset), CodeUndeclaredVar, "vars.%s is never declared under vars: nor assigned by set; it reads as nil%s", r.name, didYouMean(r.name, keys(c.vars)))
-			}
-		case "hours":
-			if _, err := ParseSchedule(r.args[0]); err != nil {
-				c.d.errorf(c.exprPos(e, r.offset), CodeExpr, "hours(): %v", err)
-			}
-			if _, err := LoadLocation(r.args[1]); err != nil {
-				c.d.errorf(c.exprPos(e, r.offset), CodeExpr, "hours(): %v", err)
+				hint := didYouMean(r.name, keys(c.vars))
+				if hint == "" {
+					hint = fmt.Sprintf("; declare it: vars: {%s: <initial value>}", r.name)
+				}
+				c.d.warnf(c.exprPos(e, r.offset), CodeUndeclaredVar, "vars.%s is never declared under vars: nor assigned by set, so it reads as nil%s", r.name, hint)
 			}
 		}
 	}
+	for _, h := range hoursCalls(p) {
+		if _, err := ParseSchedule(h.spec); err != nil {
+			off, msg := h.specOff, err.Error()
+			var se *ScheduleError
+			if errors.As(err, &se) {
+				msg = se.Msg
+				off += 1 + utf8.RuneCountInString(h.spec[:min(max(se.Offset, 0), len(h.spec))])
+			}
+			c.d.errorf(c.exprPos(e, off), CodeExpr, "hours(): %s", msg)
+		}
+		if _, err := LoadLocation(h.tz); err != nil {
+			c.d.errorf(c.exprPos(e, h.tzOff), CodeExpr, "hours(): %v", err)
+		}
+	}
+}
+
+// hoursCall is a call of hours() with literal arguments and the rune
+// offsets of their opening quotes.
+type hoursCall struct {
+	spec, tz       string
+	specOff, tzOff int
+}
+
+func hoursCalls(p program) []hoursCall {
+	var v hoursVisitor
+	root := p.Node()
+	ast.Walk(&root, &v)
+	return v.out
+}
+
+type hoursVisitor struct{ out []hoursCall }
+
+func (v *hoursVisitor) Visit(n *ast.Node) {
+	x, ok := (*n).(*ast.CallNode)
+	if !ok || len(x.Arguments) != 2 {
+		return
+	}
+	if id, ok := x.Callee.(*ast.IdentifierNode); !ok || id.Value != "hours" {
+		return
+	}
+	spec, ok1 := x.Arguments[0].(*ast.StringNode)
+	tz, ok2 := x.Arguments[1].(*ast.StringNode)
+	if ok1 && ok2 {
+		v.out = append(v.out, hoursCall{spec.Value, tz.Value, spec.Location().From, tz.Location().From})
+	}
+}
+
+var (
+	unexpectedRE = regexp.MustCompile(`^unexpected token (?:\w+)\("?(.*?)"?\)$`)
+	unknownRE    = regexp.MustCompile(`^unknown name (\S+)$`)
+	argsRE       = regexp.MustCompile(`^(not enough|too many) arguments to call hours$`)
+	identOnlyRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_ ]*$`)
+)
+
+// exprMessage rewrites expr-lang's message for a flow author, with the
+// rune offset where the problem starts.
+func exprMessage(src, msg string, off int, ctx string) (string, int) {
+	switch {
+	case msg == "unexpected token EOF":
+		return "the expression ends too early: something is missing after the last operator", off
+	case msg == "literal not terminated":
+		if q := openQuote(src); q >= 0 {
+			off = q
+		}
+		return "the string starting here is not closed with its quote", off
+	case strings.HasPrefix(msg, "invalid operation: == (mismatched types string and int") || strings.HasPrefix(msg, "invalid operation: != (mismatched types string and int"):
+		return msg + `; call, input and nodes values are text: compare with a quoted value such as "1"`, off
+	case strings.HasPrefix(msg, "invalid operation: ") && strings.Contains(msg, "(mismatched types string and int)"):
+		return msg + `; call, input and nodes values are text: convert with int(), e.g. int(input.Digits) > 5`, off
+	}
+	if m := unexpectedRE.FindStringSubmatch(msg); m != nil {
+		tok := m[1]
+		switch tok {
+		case "=":
+			return `unexpected "=": to compare, write ==`, off
+		case "{", "}":
+			return `unexpected "` + tok + `": expressions are written without {{ }}`, off
+		}
+		return fmt.Sprintf("unexpected %q", tok), off
+	}
+	if m := unknownRE.FindStringSubmatch(msg); m != nil {
+		hint := didYouMean(m[1], EnvNames)
+		if root, ok := wellKnownParams[m[1]]; ok && hint == "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", root+"."+m[1])
+		}
+		if hint == "" && ctx == "set" && identOnlyRE.MatchString(strings.TrimSpace(src)) {
+			hint = fmt.Sprintf(`; to use the text %s, quote it: "'%s'"`, strings.TrimSpace(src), strings.TrimSpace(src))
+		}
+		if hint == "" {
+			hint = "; names are call, input, nodes, vars, params, hours(), now()"
+		}
+		return "unknown name " + m[1] + hint, off
+	}
+	if argsRE.MatchString(msg) {
+		return msg + `: it takes a spec and a time zone, hours("Mon-Fri 09:00-17:00", "America/New_York")`, off
+	}
+	return msg, off
+}
+
+// wellKnownParams are Plivo request parameters that newcomers write
+// without the name of the map that holds them.
+var wellKnownParams = map[string]string{
+	"From": "call", "To": "call", "CallUUID": "call", "CallerName": "call", "Direction": "call", "CallStatus": "call",
+	"Digits": "input", "Speech": "input", "InputType": "input", "DialStatus": "input", "RecordUrl": "input", "RecordingDuration": "input",
+}
+
+// openQuote returns the rune offset of the quote that opens an
+// unterminated string literal in src, or -1.
+func openQuote(src string) int {
+	var quote rune
+	at, i := -1, 0
+	esc := false
+	for _, r := range src {
+		switch {
+		case esc:
+			esc = false
+		case quote != 0 && r == '\\':
+			esc = true
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote == 0 && (r == '"' || r == '\'' || r == '`'):
+			quote, at = r, i
+		}
+		i++
+	}
+	if quote == 0 {
+		return -1
+	}
+	return at
 }
 
 // exprPos places a rune offset inside an expression on the file.
@@ -236,9 +425,19 @@ func (n *NodeDecl) edges() []*Ref {
 // graph reports unreachable nodes and cycles that no callback breaks.
 func (c *checker) graph() {
 	f := c.f
+	// A reference to a missing node was reported with the node it most
+	// likely means; reachability follows that guess, so one typo does not
+	// also make every node after it unreachable.
+	ids := c.nodeIDs()
+	lookup := func(name string) *NodeDecl {
+		if n, ok := f.nodeByID[name]; ok {
+			return n
+		}
+		return f.nodeByID[closest(name, ids)]
+	}
 	start := f.Nodes[0]
 	if f.Start != nil {
-		if n, ok := f.nodeByID[f.Start.Name]; ok {
+		if n := lookup(f.Start.Name); n != nil {
 			start = n
 		}
 	}
@@ -250,20 +449,20 @@ func (c *checker) graph() {
 		}
 		seen[n] = true
 		for _, r := range n.edges() {
-			if t, ok := f.nodeByID[r.Name]; ok {
+			if t := lookup(r.Name); t != nil {
 				visit(t)
 			}
 		}
 	}
 	visit(start)
 	if f.OnError != nil {
-		if n, ok := f.nodeByID[f.OnError.Name]; ok {
+		if n := lookup(f.OnError.Name); n != nil {
 			visit(n)
 		}
 	}
 	for _, n := range f.Nodes {
 		if !seen[n] {
-			c.d.warnf(n.Pos, CodeUnreachable, "node %s is never reached from start (%s)", n.ID, start.ID)
+			c.d.warnf(n.Pos, CodeUnreachable, "node %s is never reached from start (%s); go to it with next or on: from another node, or delete it", n.ID, start.ID)
 		}
 	}
 	c.loops()
@@ -330,7 +529,8 @@ func selfLoop(n *NodeDecl) bool {
 	return false
 }
 
-// reportLoop names the whole cycle, starting at its first node in the file.
+// reportLoop names a whole cycle of the component, the shortest through
+// its first node in the file, and reports it at that node.
 func (c *checker) reportLoop(comp []*NodeDecl) {
 	in := map[string]bool{}
 	for _, n := range comp {
@@ -343,29 +543,37 @@ func (c *checker) reportLoop(comp []*NodeDecl) {
 			break
 		}
 	}
-	// Follow edges inside the component back to the first node.
-	path := []string{first.ID}
-	visited := map[string]bool{first.ID: true}
-	cur := first
-	for {
-		var step *NodeDecl
+	// Breadth first from the first node back to it, inside the component.
+	from := map[string]string{}
+	queue := []*NodeDecl{first}
+	last := ""
+	for len(queue) > 0 && last == "" {
+		cur := queue[0]
+		queue = queue[1:]
 		for _, r := range cur.edges() {
-			if r.Name == first.ID && len(path) > 0 {
-				step = first
+			if r.Name == first.ID {
+				last = cur.ID
 				break
 			}
-			if in[r.Name] && !visited[r.Name] && step == nil {
-				step = c.f.nodeByID[r.Name]
+			if _, seen := from[r.Name]; in[r.Name] && !seen {
+				from[r.Name] = cur.ID
+				queue = append(queue, c.f.nodeByID[r.Name])
 			}
 		}
-		if step == nil || step == first {
-			break
-		}
-		path = append(path, step.ID)
-		visited[step.ID] = true
-		cur = step
+	}
+	path := []string{first.ID}
+	for id := last; id != "" && id != first.ID; id = from[id] {
+		path = append(path, id)
+	}
+	// path is first, then the cycle backwards: reverse all but the first.
+	for i, j := 1, len(path)-1; i < j; i, j = i+1, j-1 {
+		path[i], path[j] = path[j], path[i]
 	}
 	path = append(path, first.ID)
+	if len(path) == 2 {
+		c.d.errorf(first.Pos, CodeLoop, "node %s goes back to itself without waiting for the caller, so one webhook would never end; give it another next, or put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the loop", first.ID)
+		return
+	}
 	c.d.errorf(first.Pos, CodeLoop, "nodes %s loop without waiting for the caller, so one webhook would never end; put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the loop", strings.Join(path, " → "))
 }
 

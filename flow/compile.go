@@ -36,6 +36,8 @@ type Node struct {
 	On          map[string]*Node // outcome → node
 	Cases       []Case           // branch
 	Sets        []Assign         // set
+	rest        *restCall        // REST actions
+	room        *Str             // a MultiPartyCall's name
 	// The element's XML, prepared when the flow compiled; fills say what
 	// goes in each hole on a webhook.
 	tmpl  *xmlgen.Template
@@ -187,8 +189,11 @@ func compile(f *File) (*Graph, error) {
 		for _, s := range nd.Sets {
 			n.Sets = append(n.Sets, Assign{Name: s.Name, Value: s.Value.prog})
 		}
+		if nd.Kind.Walk == WalkREST {
+			compileREST(n, nd)
+		}
 		if nd.Elem != nil {
-			if err := prepare(n, nd.Elem); err != nil {
+			if err := prepare(n, nd.Elem, nd.Events); err != nil {
 				return nil, fmt.Errorf("%s: node %s: %w", nd.Pos, nd.ID, err)
 			}
 		}
@@ -205,8 +210,15 @@ func compile(f *File) (*Graph, error) {
 
 // prepare builds the node's element description with holes for templates
 // and the callback URL, and lets xmlgen write the constant parts once.
-func prepare(n *Node, e *ElemDecl) error {
+func prepare(n *Node, e *ElemDecl, events []string) error {
 	el := toEl(e, &n.fills)
+	for _, ev := range events {
+		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: eventAttrs[ev], Value: xmlgen.Hole(len(n.fills))})
+		n.fills = append(n.fills, fillFunc{event: ev})
+	}
+	if n.Kind.Name == "MultiPartyCall" {
+		n.room = e.Text
+	}
 	if n.Callback() {
 		event := EventAction
 		if n.Kind.Walk == WalkJoin {

@@ -22,6 +22,14 @@ var (
 	scalarTypes = []string{"string", "number", "boolean"}
 	template    = obj{"type": "string", "pattern": `\{\{`}
 	scalar      = obj{"type": scalarTypes}
+	// orNull is a scalar or nothing: flowd reads an empty value as "".
+	orNull = obj{"type": []string{"string", "number", "boolean", "null"}}
+	// nodeRef names a node. Node ids start with a letter, so the YAML scalars
+	// that can name one are strings and the booleans true and false.
+	nodeRef = obj{"type": []string{"string", "boolean"}}
+	// urlPattern is what checkURL accepts at the start: an http or https
+	// scheme in any case (url.Parse lowers it) and a host.
+	urlPattern = `^[Hh][Tt][Tt][Pp][Ss]?://[^/\s]`
 )
 
 // Schema returns the JSON Schema of flow files, indented, with a final newline.
@@ -51,27 +59,30 @@ func Schema() ([]byte, error) {
 		"additionalProperties": false,
 		"required":             []string{"nodes"},
 		"properties": obj{
-			"flow":        obj{"type": "string", "pattern": flowNameRE.String(), "description": "The flow's name; default: the file name without .yaml."},
-			"description": obj{"type": "string"},
+			"flow": obj{
+				// A number or boolean is read as its text (flow: 411).
+				"anyOf":       []any{obj{"type": "string", "pattern": flowNameRE.String()}, obj{"type": []string{"number", "boolean"}}},
+				"description": "The flow's name; default: the file name without .yaml.",
+			},
+			"description": orNull,
 			"params": obj{
-				"type":          "object",
+				"type":          []string{"object", "null"},
 				"propertyNames": obj{"pattern": identRE.String()},
 				"additionalProperties": obj{"anyOf": []any{
-					scalar,
-					obj{"type": "null"},
+					orNull,
 					obj{"type": "object", "additionalProperties": false, "properties": obj{
-						"default": scalar, "description": obj{"type": "string"},
+						"default": orNull, "description": orNull,
 					}},
 				}},
 				"description": "Deployment values, read as params.<name>; overridable with --param.",
 			},
 			"vars": obj{
-				"type":          "object",
+				"type":          []string{"object", "null"},
 				"propertyNames": obj{"pattern": identRE.String()},
 				"description":   "Initial per-call variables, read as vars.<name> and changed by set.",
 			},
-			"start":    obj{"type": "string", "description": "The first node; default: the first node listed."},
-			"on_error": obj{"type": "string", "description": "The node entered when a run-time error occurs."},
+			"start":    withDoc(nodeRef, "The first node; default: the first node listed."),
+			"on_error": withDoc(nodeRef, "The node entered when a run-time error occurs."),
 			"nodes": obj{
 				"type":                 "object",
 				"minProperties":        1,
@@ -88,17 +99,49 @@ func Schema() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// withDoc returns a copy of s with a description.
+func withDoc(s obj, doc string) obj {
+	out := obj{"description": doc}
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
+}
+
 func nodeSchema(k *Kind) obj {
-	props := obj{"description": obj{"type": "string"}}
+	props := obj{"description": orNull}
 	switch k.Walk {
 	case WalkBranch:
 		props[k.Name] = obj{
 			"type": "array", "minItems": 1,
 			"items": obj{
 				"type": "object", "additionalProperties": false, "required": []string{"when", "next"},
-				"properties": obj{"when": scalar, "next": obj{"type": "string"}},
+				"properties": obj{"when": scalar, "next": nodeRef},
 			},
 			"description": k.Doc,
+		}
+	case WalkREST:
+		args := obj{}
+		a := restActions[k.Name]
+		required := []string{"mpc"}
+		if a.member {
+			required = append(required, "member")
+		}
+		for name, kind := range restArgs(a) {
+			var c obj
+			switch kind {
+			case argInt:
+				c = obj{"type": "integer"}
+			case argBool:
+				c = obj{"type": "boolean"}
+			default:
+				c = obj{"type": scalarTypes}
+			}
+			args[name] = obj{"anyOf": []any{c, obj{"$ref": "#/$defs/template"}}}
+		}
+		props[k.Name] = obj{
+			"type": "object", "additionalProperties": false,
+			"required": required, "properties": args, "description": k.Doc,
 		}
 	case WalkSet:
 		props[k.Name] = obj{
@@ -111,14 +154,17 @@ func nodeSchema(k *Kind) obj {
 		props[k.Name] = obj{"$ref": "#/$defs/action." + k.Name}
 	}
 	if k.Walk != WalkTerminal {
-		props["next"] = obj{"type": "string"}
-		if len(k.Outcomes) > 0 {
-			props["on"] = obj{
-				"type":                 "object",
-				"propertyNames":        obj{"enum": k.Outcomes},
-				"additionalProperties": obj{"type": "string"},
-			}
+		props["next"] = nodeRef
+	}
+	if len(k.Outcomes) > 0 {
+		props["on"] = obj{
+			"type":                 []string{"object", "null"},
+			"propertyNames":        obj{"enum": k.Outcomes},
+			"additionalProperties": nodeRef,
 		}
+	} else {
+		// An empty on: is harmless; any outcome is an error.
+		props["on"] = obj{"type": []string{"object", "null"}, "maxProperties": 0}
 	}
 	return obj{
 		"type": "object", "additionalProperties": false,
@@ -145,6 +191,9 @@ func elementSchema(e *xmlgen.Element, k *Kind) obj {
 	ck := ContentKey(e)
 	if ck != "" {
 		props[ck] = textSchema(e)
+		if e.Text == xmlgen.OptionalText {
+			props[ck] = obj{"anyOf": []any{textSchema(e), obj{"type": "null"}}}
+		}
 	}
 	if len(e.Children) > 0 {
 		items := obj{}
@@ -190,7 +239,7 @@ func elementSchema(e *xmlgen.Element, k *Kind) obj {
 
 func textSchema(e *xmlgen.Element) obj {
 	if e.TextKind == xmlgen.URL {
-		return obj{"type": "string", "pattern": `^(https?://[^/\s]|.*\{\{)`}
+		return obj{"type": "string", "pattern": "(" + urlPattern + `)|\{\{`}
 	}
 	return scalar
 }
@@ -211,7 +260,7 @@ func attrSchema(a *xmlgen.Attr) obj {
 	case xmlgen.Bool:
 		c = obj{"type": "boolean"}
 	case xmlgen.URL:
-		c = obj{"type": "string", "pattern": `^https?://[^/\s]`}
+		c = obj{"type": "string", "pattern": urlPattern}
 	case xmlgen.Method:
 		c = obj{"enum": []string{"GET", "POST"}}
 	case xmlgen.Enum:
@@ -220,7 +269,7 @@ func attrSchema(a *xmlgen.Attr) obj {
 			c = obj{"enum": a.Values}
 		}
 		if a.OrURL {
-			c = obj{"anyOf": []any{c, obj{"type": "string", "pattern": `^https?://[^/\s]`}}}
+			c = obj{"anyOf": []any{c, obj{"type": "string", "pattern": urlPattern}}}
 		}
 	case xmlgen.List:
 		alt := alternation(a.Values, a.Fold)

@@ -19,6 +19,7 @@ const (
 	WalkTerminal             // Hangup/Redirect: appended, the flow ends
 	WalkBranch               // branch: evaluated on the server
 	WalkSet                  // set: assigns vars on the server
+	WalkREST                 // add_participant, ...: calls Plivo's REST API on the server
 )
 
 // Callback reports whether the walk waits for Plivo after a node of this behaviour.
@@ -72,13 +73,20 @@ var kinds = []Kind{
 	{Name: "Message", Walk: WalkAppend, Doc: "Sends an SMS while the call goes on."},
 	{Name: "branch", Walk: WalkBranch, Doc: "Chooses the next node on the server: the first case whose when is true, else next."},
 	{Name: "set", Walk: WalkSet, Doc: "Assigns per-call variables: set: {name: expression}."},
+	{Name: "add_participant", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Adds a participant to a MultiPartyCall through Plivo's REST API: dials agents (several separated by < ring in parallel; the first to answer joins), a supervisor in coach mode, or transfers a call. Arguments are Plivo's Add Participant arguments plus mpc, the MultiPartyCall's name; from defaults to the call's Plivo number."},
+	{Name: "update_participant", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Mutes, unmutes, holds, unholds or sets coach mode of MultiPartyCall members (member: an ID, a comma list or all)."},
+	{Name: "kick_participant", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Disconnects MultiPartyCall members (member: an ID, a comma list or all)."},
+	{Name: "start_recording", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Starts recording a MultiPartyCall (file_format, recording_callback_url)."},
+	{Name: "stop_recording", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Stops recording a MultiPartyCall."},
 }
+
+var restOutcomes = []string{OutcomeOK, OutcomeError}
 
 var kindByName = func() map[string]*Kind {
 	m := make(map[string]*Kind, len(kinds))
 	for i := range kinds {
 		k := &kinds[i]
-		if k.Walk != WalkBranch && k.Walk != WalkSet {
+		if k.Walk != WalkBranch && k.Walk != WalkSet && k.Walk != WalkREST {
 			k.Element = xmlgen.Lookup(k.Name)
 			if k.Element == nil {
 				panic("flow: no Plivo element " + k.Name)
@@ -145,7 +153,7 @@ func ContentKey(e *xmlgen.Element) string {
 }
 
 // Reserved node keys beside the action key.
-var nodeKeys = []string{"next", "on", "description"}
+var nodeKeys = []string{"next", "on", "description", "events"}
 
 // topKeys are the keys of a flow file.
 var topKeys = []string{"flow", "description", "params", "vars", "start", "on_error", "nodes"}

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -57,6 +58,12 @@ type Result struct {
 	// Wait is the node whose callback the document ends at; nil when the
 	// flow ended (the document ends with Hangup, Redirect or nothing more).
 	Wait *Node
+	// Rooms are the MultiPartyCalls the document joins, by node: the
+	// trigger API adds participants to them.
+	Rooms []Room
+	// RESTErr is the last REST action of the walk that failed; the flow
+	// took its error outcome. The runtime logs it.
+	RESTErr error
 	// Err is a run-time error that was handled: the call went to on_error
 	// or to the built-in apology. The runtime logs it.
 	Err error
@@ -71,6 +78,12 @@ type Taken struct {
 
 // Edge labels for branch cases.
 func caseLabel(i int) string { return "case " + strconv.Itoa(i+1) }
+
+// Room is a MultiPartyCall a node joined, with its name as rendered.
+type Room struct {
+	Node string `json:"node"`
+	Name string `json:"name"`
+}
 
 // Ended reports whether the call has nowhere more to go in the flow.
 func (r *Result) Ended() bool { return r.Wait == nil }
@@ -97,6 +110,10 @@ type Walker struct {
 	URL func(n *Node, event string) string
 	// Now is the flow's clock for hours() and now(); zero means time.Now.
 	Now time.Time
+	// REST performs REST actions (add_participant, ...); nil makes them
+	// take their error outcome. Context bounds their requests.
+	REST    REST
+	Context context.Context
 
 	vm    vm.VM
 	doc   xmlgen.Document
@@ -107,6 +124,9 @@ type Walker struct {
 	env   map[string]any
 	g     *Graph
 	state *State
+	// restErr is the last REST failure of the walk, reported in Result.
+	restErr error
+	rooms   []Room
 }
 
 // apology is answered when a run-time error has no on_error node to go to.
@@ -193,6 +213,8 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	w.doc.Reset()
 	w.path = w.path[:0]
 	w.edges = w.edges[:0]
+	w.restErr = nil
+	w.rooms = w.rooms[:0]
 	if input == nil {
 		input = map[string]string{}
 	}
@@ -237,6 +259,21 @@ func (w *Walker) steps(n *Node) (Result, error) {
 			next, label, err := w.branch(n)
 			if err != nil {
 				return Result{}, err
+			}
+			if next != nil {
+				w.edges = append(w.edges, Taken{From: n.ID, Label: label})
+			}
+			n = next
+			continue
+		case WalkREST:
+			outcome, err := w.runREST(n)
+			if err != nil {
+				return Result{}, err
+			}
+			next := n.Next
+			label := "next"
+			if t, ok := n.On[outcome]; ok {
+				next, label = t, outcome
 			}
 			if next != nil {
 				w.edges = append(w.edges, Taken{From: n.ID, Label: label})
@@ -290,7 +327,7 @@ func (w *Walker) finish(wait *Node) (Result, error) {
 	if err != nil {
 		return Result{}, &RunError{Flow: w.g.Name, Node: w.path[len(w.path)-1], Err: err}
 	}
-	return Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait}, nil
+	return Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait, RESTErr: w.restErr, Rooms: w.rooms}, nil
 }
 
 func (w *Walker) fail(n *Node, err error) error {
@@ -327,6 +364,17 @@ func (w *Walker) emit(n *Node) error {
 	}
 	if err := w.doc.Add(n.tmpl, w.vals); err != nil {
 		return w.fail(n, err)
+	}
+	if n.room != nil {
+		name := n.room.Value
+		if !n.room.Const() {
+			s, err := w.template(n.room.Parts)
+			if err != nil {
+				return w.fail(n, err)
+			}
+			name = s
+		}
+		w.rooms = append(w.rooms, Room{Node: n.ID, Name: name})
 	}
 	return nil
 }

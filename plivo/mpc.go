@@ -631,6 +631,33 @@ type UpdateParticipantParams struct {
 	CoachMode *bool `json:"coach_mode,omitempty"`
 }
 
+// Validate checks p and the member IDs it applies to (one ID, a
+// comma-separated list or "all") against Plivo's documented rules.
+func (p *UpdateParticipantParams) Validate(memberID string) error {
+	v := &validator{op: "update participant"}
+	p.check(v, memberID)
+	return v.err()
+}
+
+func (p *UpdateParticipantParams) check(v *validator, memberID string) string {
+	m := v.members(memberID, true)
+	if p.Mute == nil && p.Hold == nil && p.CoachMode == nil {
+		v.add("mute", "set at least one of mute, hold and coach_mode")
+	}
+	if p.CoachMode != nil && m != "" && (m == "all" || strings.Contains(m, ",")) {
+		v.add("coach_mode", "can be updated only for a single member ID, not %q", m)
+	}
+	return m
+}
+
+// ValidateMembers checks a member_id argument: one ID, a comma-separated
+// list or "all".
+func ValidateMembers(op, memberID string) error {
+	v := &validator{op: op}
+	v.members(memberID, true)
+	return v.err()
+}
+
 // UpdateParticipantResponse holds Plivo's acknowledgement per argument
 // ("MPC: x mute/unmute member(s) succeeded").
 type UpdateParticipantResponse struct {
@@ -648,13 +675,7 @@ func (c *Client) UpdateParticipant(ctx context.Context, mpc MPCRef, memberID str
 	}
 	v := &validator{op: "update participant"}
 	seg := mpc.segment(v)
-	m := v.members(memberID, true)
-	if p.Mute == nil && p.Hold == nil && p.CoachMode == nil {
-		v.add("mute", "set at least one of mute, hold and coach_mode")
-	}
-	if p.CoachMode != nil && m != "" && (m == "all" || strings.Contains(m, ",")) {
-		v.add("coach_mode", "can be updated only for a single member ID, not %q", m)
-	}
+	m := p.check(v, memberID)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -683,6 +704,13 @@ type MPCRecordingParams struct {
 	FileFormat              string `json:"file_format,omitempty"`
 	RecordingCallbackURL    string `json:"recording_callback_url,omitempty"`
 	RecordingCallbackMethod string `json:"recording_callback_method,omitempty"`
+}
+
+// Validate checks p against Plivo's documented rules.
+func (p *MPCRecordingParams) Validate() error {
+	v := &validator{op: "start MPC recording"}
+	p.check(v)
+	return v.err()
 }
 
 func (p *MPCRecordingParams) check(v *validator) {

@@ -39,6 +39,9 @@ type Config struct {
 	MaxBody int64
 	// Now is the clock (default time.Now); tests fix it.
 	Now func() time.Time
+	// REST is Plivo's REST API, for flows' REST actions and the trigger
+	// API; nil when flowd has no Plivo credentials.
+	REST API
 }
 
 // Server serves flows to Plivo. It is a plain http.Handler.
@@ -98,11 +101,15 @@ func (s *Server) routes() chi.Router {
 			r.Method(m, "/answer", s.timed("answer", s.answer))
 			r.Method(m, "/hangup", s.timed("hangup", s.hangup))
 			r.Method(m, "/calls/{step}/{node}/{event}", s.timed("callback", s.callback))
+			r.Method(m, "/events/{callUUID}/{node}/{kind}", s.timed("event", s.event))
 		}
 	})
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.apiAuth)
 		r.Get("/calls/{callUUID}", s.trace)
+		r.Post("/flows/{flow}/calls", s.startCall)
+		r.Post("/phlo/{flow}/multi_party_call/{node}", s.phloCall)
+		r.Post("/phlo/{flow}/multi_party_call/{node}/members/{member}", s.phloMember)
 	})
 	return r
 }

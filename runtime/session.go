@@ -3,7 +3,12 @@ package runtime
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/flowd-dev/flowd/flow"
 )
@@ -31,10 +36,12 @@ type Session struct {
 	Nodes       map[string]map[string]string `json:"nodes,omitempty"`
 	Params      map[string]string            `json:"params,omitempty"`
 	HangupCause string                       `json:"hangup_cause,omitempty"`
-	Started     time.Time                    `json:"started"`
-	Updated     time.Time                    `json:"updated"`
-	Trace       []TraceStep                  `json:"trace"`
-	Events      []Event                      `json:"events,omitempty"`
+	// Rooms are the MultiPartyCalls the call joined, by node id.
+	Rooms   map[string]string `json:"rooms,omitempty"`
+	Started time.Time         `json:"started"`
+	Updated time.Time         `json:"updated"`
+	Trace   []TraceStep       `json:"trace"`
+	Events  []Event           `json:"events,omitempty"`
 }
 
 // The session statuses.
@@ -87,9 +94,341 @@ func (s *Session) state() *flow.State {
 	return &flow.State{Call: s.Call, Vars: s.Vars, Nodes: s.Nodes, Params: s.Params}
 }
 
-// encodeSession serialises a session for a store.
+// encodeSession serialises a session for a store, as JSON. It writes what
+// json.Marshal writes, field for field, except that <, > and & in strings
+// are kept as they are instead of \u003c, \u003e and \u0026 (the trace's
+// XML is full of them): every JSON decoder reads both the same, and the
+// record is smaller. It is written by hand because it runs on every
+// webhook and encoding/json's reflection was most of the answer
+// webhook's cost; TestEncodeSessionMatchesJSON keeps the two in step and
+// fails when a field is added to Session, TraceStep, Event or flow.Taken
+// without being added here.
 func encodeSession(s *Session) ([]byte, error) {
-	return json.Marshal(s)
+	bp := sessionBufs.Get().(*[]byte)
+	b, err := appendSession((*bp)[:0], s)
+	var out []byte
+	if err == nil {
+		out = append([]byte(nil), b...)
+	}
+	if cap(b) <= 64<<10 {
+		*bp = b
+		sessionBufs.Put(bp)
+	}
+	return out, err
+}
+
+var sessionBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func appendSession(b []byte, s *Session) ([]byte, error) {
+	var err error
+	b = append(b, `{"call_uuid":`...)
+	b = appendJSONString(b, s.CallUUID)
+	b = append(b, `,"flow":`...)
+	b = appendJSONString(b, s.Flow)
+	b = append(b, `,"version":`...)
+	b = appendJSONString(b, s.Version)
+	b = append(b, `,"step":`...)
+	b = strconv.AppendInt(b, int64(s.Step), 10)
+	if s.Wait != "" {
+		b = append(b, `,"wait":`...)
+		b = appendJSONString(b, s.Wait)
+	}
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, s.Status)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, s.Key)
+	b = append(b, `,"call":`...)
+	b = appendStringMap(b, s.Call)
+	b = append(b, `,"vars":`...)
+	if b, err = appendAnyMap(b, s.Vars); err != nil {
+		return nil, err
+	}
+	if len(s.Nodes) > 0 {
+		b = append(b, `,"nodes":{`...)
+		keys := sortedKeys(s.Nodes)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendStringMap(b, s.Nodes[k])
+		}
+		b = append(b, '}')
+	}
+	if len(s.Params) > 0 {
+		b = append(b, `,"params":`...)
+		b = appendStringMap(b, s.Params)
+	}
+	if s.HangupCause != "" {
+		b = append(b, `,"hangup_cause":`...)
+		b = appendJSONString(b, s.HangupCause)
+	}
+	if len(s.Rooms) > 0 {
+		b = append(b, `,"rooms":`...)
+		b = appendStringMap(b, s.Rooms)
+	}
+	b = append(b, `,"started":`...)
+	if b, err = appendJSONTime(b, s.Started); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"updated":`...)
+	if b, err = appendJSONTime(b, s.Updated); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"trace":`...)
+	if s.Trace == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range s.Trace {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendTraceStep(b, &s.Trace[i]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	if len(s.Events) > 0 {
+		b = append(b, `,"events":[`...)
+		for i := range s.Events {
+			e := &s.Events[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"at":`...)
+			if b, err = appendJSONTime(b, e.At); err != nil {
+				return nil, err
+			}
+			b = append(b, `,"kind":`...)
+			b = appendJSONString(b, e.Kind)
+			b = append(b, `,"params":`...)
+			b = appendStringMap(b, e.Params)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+func appendTraceStep(b []byte, t *TraceStep) ([]byte, error) {
+	var err error
+	b = append(b, `{"step":`...)
+	b = strconv.AppendInt(b, int64(t.Step), 10)
+	b = append(b, `,"at":`...)
+	if b, err = appendJSONTime(b, t.At); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"webhook":`...)
+	b = appendJSONString(b, t.Webhook)
+	if t.Node != "" {
+		b = append(b, `,"node":`...)
+		b = appendJSONString(b, t.Node)
+	}
+	if t.Event != "" {
+		b = append(b, `,"event":`...)
+		b = appendJSONString(b, t.Event)
+	}
+	if t.Outcome != "" {
+		b = append(b, `,"outcome":`...)
+		b = appendJSONString(b, t.Outcome)
+	}
+	if len(t.Inputs) > 0 {
+		b = append(b, `,"inputs":`...)
+		b = appendStringMap(b, t.Inputs)
+	}
+	if len(t.Path) > 0 {
+		b = append(b, `,"path":[`...)
+		for i, p := range t.Path {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, p)
+		}
+		b = append(b, ']')
+	}
+	if len(t.Edges) > 0 {
+		b = append(b, `,"edges":[`...)
+		for i, e := range t.Edges {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"from":`...)
+			b = appendJSONString(b, e.From)
+			b = append(b, `,"label":`...)
+			b = appendJSONString(b, e.Label)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if t.Error != "" {
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, t.Error)
+	}
+	if t.XML != "" {
+		b = append(b, `,"xml":`...)
+		b = appendJSONString(b, t.XML)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONTime writes t as time.Time's MarshalJSON does.
+func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	b = append(b, '"')
+	b, err := t.AppendText(b)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '"'), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// appendStringMap writes m as encoding/json does: keys sorted, nil as null.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	var arr [32]stringPair
+	pairs := arr[:0]
+	for k, v := range m {
+		pairs = append(pairs, stringPair{k, v})
+	}
+	slices.SortFunc(pairs, func(a, b stringPair) int { return strings.Compare(a.k, b.k) })
+	b = append(b, '{')
+	for i, p := range pairs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, p.k)
+		b = append(b, ':')
+		b = appendJSONString(b, p.v)
+	}
+	return append(b, '}')
+}
+
+type stringPair struct{ k, v string }
+
+// appendAnyMap writes the call's vars; values of other types than those
+// flows set most (strings, ints, bools) go through encoding/json.
+func appendAnyMap(b []byte, m map[string]any) ([]byte, error) {
+	if m == nil {
+		return append(b, "null"...), nil
+	}
+	var arr [16]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		var err error
+		if b, err = appendJSONValue(b, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
+}
+
+// jsonPlain marks the bytes a JSON string holds as they are: printable
+// ASCII but for the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendJSONString writes s as a JSON string the way encoding/json does
+// with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028 and
+// U+2029 are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if jsonPlain[s[i]] {
+			i++
+			continue
+		}
+		if c := s[i]; c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // decodeSession reads a stored session. Numbers in vars come back as int

@@ -29,6 +29,11 @@ type Store interface {
 	PutVersion(ctx context.Context, flowName, version string, source []byte, ttl time.Duration) error
 	// GetVersion returns a kept flow source, or ErrNotFound.
 	GetVersion(ctx context.Context, flowName, version string) ([]byte, error)
+	// PutRef keeps a small named reference until ttl passes; the trigger
+	// API finds a live call from a party's number this way.
+	PutRef(ctx context.Context, key, value string, ttl time.Duration) error
+	// GetRef returns a reference, or ErrNotFound.
+	GetRef(ctx context.Context, key string) (string, error)
 	// Live counts the records of calls that have not hung up.
 	Live(ctx context.Context) (int, error)
 	Close() error

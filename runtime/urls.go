@@ -32,6 +32,15 @@ func CallbackURL(base, flowName string, step int, node, event string) string {
 	return b.String()
 }
 
+// EventURL returns the URL Plivo posts a MultiPartyCall's status or
+// recording events to, for a node of a call:
+//
+//	{public}/flows/{flow}/events/{CallUUID}/{node}/{kind}
+func EventURL(base, flowName, callUUID, node, kind string) string {
+	return strings.TrimSuffix(base, "/") + "/flows/" + url.PathEscape(flowName) + "/events/" +
+		url.PathEscape(callUUID) + "/" + url.PathEscape(node) + "/" + kind
+}
+
 // AnswerURL returns a flow's answer URL. Initial vars, when given, ride in
 // the URL's vars query parameter: the trigger API and flow tests start
 // calls with them. Plivo signs the whole answer URL, so with signatures on

@@ -63,7 +63,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 // answerSession walks a new session from start and stores it. The trigger
 // API uses it too, with initial vars.
 func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, sess *Session, st *flow.State) {
-	wk := s.walker(r, g.Name, 1)
+	wk := s.walker(r, g.Name, sess.CallUUID, 1)
 	defer s.walkers.Put(wk)
 	res := wk.Answer(g, st)
 	s.record(sess, res, TraceStep{Webhook: hookAnswer})
@@ -75,13 +75,14 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	err = s.store.Create(r.Context(), sess.CallUUID, Record{Step: sess.Step, Live: true, Data: data}, s.cfg.SessionTTL)
 	if errors.Is(err, ErrExists) {
 		// Plivo retried the answer: the first answer stands.
-		s.replay(w, r, g.Name, sess.CallUUID, func(old *Session) bool { return old.Step == 1 && old.Key == answerKey })
+		s.replay(w, r, g.Name, sess.CallUUID, func(old *Session) bool { return old.Flow == g.Name && old.Step == 1 && old.Key == answerKey })
 		return
 	}
 	if err != nil {
 		s.storeFailed(w, r, g.Name, sess.CallUUID, err)
 		return
 	}
+	s.indexRooms(r.Context(), sess, res)
 	s.logStep(r, sess, res, "")
 	s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
 	writeXML(w, res.XML)
@@ -138,11 +139,23 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n := g.Node(node)
-		if step != sess.Step || sess.Wait != node || n == nil || !acceptsEvent(n, event) {
-			s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("stale callback: call %s is at step %d waiting at %q, not step %d at %q (%s)", id, sess.Step, sess.Wait, step, node, event))
+		if n == nil {
+			s.reject(w, r, name, http.StatusNotFound, fmt.Sprintf("flow %s (version %s) has no node %q", sess.Flow, sess.Version, node))
 			return
 		}
-		wk := s.walker(r, g.Name, step+1)
+		if !acceptsEvent(n, event) {
+			s.reject(w, r, name, http.StatusBadRequest, fmt.Sprintf("node %q (%s) never reports %q", node, n.Kind.Name, event))
+			return
+		}
+		if step != sess.Step || sess.Wait != node {
+			where := fmt.Sprintf("waiting at %q", sess.Wait)
+			if sess.Wait == "" {
+				where = "at the end of its flow"
+			}
+			s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("stale callback: call %s is at step %d %s, not step %d at %q (%s)", id, sess.Step, where, step, node, event))
+			return
+		}
+		wk := s.walker(r, g.Name, id, step+1)
 		res := wk.Resume(g, sess.state(), n, event, p)
 		sess.Step++
 		sess.Key = key
@@ -162,6 +175,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			s.storeFailed(w, r, name, id, err)
 			return
 		}
+		s.indexRooms(ctx, sess, res)
 		s.logStep(r, sess, res, node)
 		s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
 		writeXML(w, res.XML)
@@ -218,10 +232,16 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		sess.Status = StatusHungUp
 		sess.HangupCause = p["HangupCause"]
 		sess.Updated = s.cfg.Now()
+		// The hangup is a step of its own: a callback that loaded the
+		// session before it and stores after it must fail its
+		// compare-and-set, or it would bring the hung-up call back to
+		// life (Plivo sends a Dial's action and the hangup together).
+		sess.Step++
+		sess.Key = hookHangup
 		sess.Trace = append(sess.Trace, TraceStep{Step: sess.Step, At: sess.Updated, Webhook: hookHangup, Inputs: p})
 		data, err := encodeSession(sess)
 		if err == nil {
-			err = s.store.Update(ctx, id, rec.Step, Record{Step: rec.Step, Live: false, Data: data}, s.cfg.TraceTTL)
+			err = s.store.Update(ctx, id, rec.Step, Record{Step: sess.Step, Live: false, Data: data}, s.cfg.TraceTTL)
 		}
 		if errors.Is(err, ErrConflict) {
 			continue
@@ -231,7 +251,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.log.Info("call hung up", "call", id, "flow", sess.Flow, "cause", sess.HangupCause, "steps", sess.Step)
-		s.metrics.webhooks.WithLabelValues(name, hookHangup, "ok").Inc()
+		s.metrics.webhooks.WithLabelValues(sess.Flow, hookHangup, "ok").Inc()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -256,9 +276,19 @@ func (s *Server) record(sess *Session, res flow.Result, t TraceStep) {
 		t.Error = res.Err.Error()
 	}
 	sess.Trace = append(sess.Trace, t)
+	for _, room := range res.Rooms {
+		if sess.Rooms == nil {
+			sess.Rooms = map[string]string{}
+		}
+		sess.Rooms[room.Node] = room.Name
+	}
 }
 
 func (s *Server) logStep(r *http.Request, sess *Session, res flow.Result, from string) {
+	if res.RESTErr != nil {
+		s.metrics.errors.WithLabelValues(sess.Flow, "rest").Inc()
+		s.log.Warn("Plivo REST action failed; the flow took its error outcome", "call", sess.CallUUID, "flow", sess.Flow, "err", res.RESTErr)
+	}
 	if res.Err != nil {
 		s.metrics.errors.WithLabelValues(sess.Flow, "runtime").Inc()
 		var re *flow.RunError
@@ -283,11 +313,18 @@ func outcomeLabel(res flow.Result) string {
 }
 
 // walker returns a pooled walker whose callback URLs carry step.
-func (s *Server) walker(r *http.Request, flowName string, step int) *flow.Walker {
+func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *flow.Walker {
 	wk := s.walkers.Get().(*flow.Walker)
 	base := s.base(r)
-	wk.URL = func(n *flow.Node, event string) string { return CallbackURL(base, flowName, step, n.ID, event) }
+	wk.URL = func(n *flow.Node, event string) string {
+		if flow.IsReport(event) {
+			return EventURL(base, flowName, callUUID, n.ID, event)
+		}
+		return CallbackURL(base, flowName, step, n.ID, event)
+	}
 	wk.Now = s.cfg.Now()
+	wk.REST = s.cfg.REST
+	wk.Context = r.Context()
 	return wk
 }
 
@@ -305,6 +342,10 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, name, id string,
 	old, err := s.load(r.Context(), id)
 	if err != nil {
 		s.storeFailed(w, r, name, id, err)
+		return
+	}
+	if old.Flow != name {
+		s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, old.Flow, name))
 		return
 	}
 	if !same(old) {
@@ -325,7 +366,7 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, flowName string,
 	case http.StatusNotFound:
 		kind = "not_found"
 	}
-	s.metrics.errors.WithLabelValues(flowName, kind).Inc()
+	s.metrics.errors.WithLabelValues(s.knownFlow(flowName), kind).Inc()
 	s.log.Warn("webhook refused", "path", r.URL.Path, "status", code, "reason", msg)
 	http.Error(w, msg, code)
 }
@@ -337,7 +378,7 @@ var apologyXML = []byte(`<Response><Speak>We are sorry, something went wrong. Go
 // storeFailed answers a known call whose session could not be read or
 // written: the caller hears an apology instead of silence.
 func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, flowName, id string, err error) {
-	s.metrics.errors.WithLabelValues(flowName, "store").Inc()
+	s.metrics.errors.WithLabelValues(s.knownFlow(flowName), "store").Inc()
 	s.log.Error("session store failed", "call", id, "flow", flowName, "path", r.URL.Path, "err", err)
 	writeXML(w, apologyXML)
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flowd-dev/flowd/plivo"
 	"github.com/flowd-dev/flowd/runtime"
 )
 
@@ -94,7 +95,19 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			tokens = append(tokens, main)
 		}
 	}
+	var api runtime.API
+	if authID != "" && token != "" {
+		c, err := plivo.NewClient(plivo.Config{AuthID: authID, AuthToken: token})
+		if err != nil {
+			fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+			return exitUsage
+		}
+		api = c
+	} else {
+		log.Info("PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN are not both set: REST actions and the call trigger API are off")
+	}
 	srv := runtime.New(runtime.Config{
+		REST:     api,
 		Registry: reg, Store: st, PublicURL: *publicURL, Params: p, AuthTokens: tokens,
 		APIToken: apiToken, APIBasicID: authID, APIKey: apiKey(authID, token),
 		Logger: log, SessionTTL: *sessionTTL, TraceTTL: *traceTTL,
