@@ -107,6 +107,43 @@ waits on a callback, and goes:
 A node with no edge to take ends the document, and Plivo hangs up after
 it. An outcome without an on: entry follows next.
 
+# REST actions
+
+flowd's lowercase REST actions call Plivo's REST API on the server, as
+branch and set run on the server: add_participant, update_participant,
+kick_participant, start_recording and stop_recording. Their arguments are
+Plivo's REST argument names (ring_timeout, coach_mode) plus mpc, the
+MultiPartyCall's name, and member (update and kick: a member ID, a comma
+list or all). Constant arguments are checked when the flow loads by the
+same code that checks a request before it is sent; templated ones when the
+call runs. The outcomes are ok and error; nodes.<id> holds api_id,
+message, error and, for add_participant, request_uuid:
+
+	ring_agents:                  # ring two agents; the first to answer joins
+	  add_participant:
+	    mpc: "support-{{ call.CallUUID }}"
+	    role: agent
+	    to: "sip:alice@phone.plivo.com<sip:bob@phone.plivo.com"
+	    ring_timeout: 30
+	  on:
+	    error: voicemail          # Plivo refused: nodes.ring_agents.error says why
+	  next: queue
+	queue:
+	  MultiPartyCall:
+	    name: "support-{{ call.CallUUID }}"
+	    role: customer
+	    waitMusicUrl: https://example.com/hold.xml
+	  events: [status, recording]
+	  next: survey
+
+add_participant's from defaults to the call's Plivo number (To for an
+inbound call, From for an outbound one). REST actions need PLIVO_AUTH_ID
+and PLIVO_AUTH_TOKEN; without them they take their error outcome.
+
+A MultiPartyCall node may list events: [status, recording]: flowd then
+fills statusCallbackUrl and recordingCallbackUrl with its own URLs, checks
+Plivo's signature on each event, and keeps every event in the call's trace.
+
 # Expressions
 
 Expressions are expr-lang (https://expr-lang.org). They appear in when

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode"
@@ -92,11 +93,20 @@ func Schema() ([]byte, error) {
 		},
 		"$defs": defs,
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
+	return marshalSchema(s)
+}
+
+// marshalSchema writes a schema indented, keeping <, > and & as they are
+// (encoding/json would write \u003c) so the committed file reads well.
+func marshalSchema(s any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 // withDoc returns a copy of s with a description.

@@ -153,6 +153,9 @@ func (a *Attr) valuesText() string {
 	if a.OrURL {
 		s += ", or an absolute URL"
 	}
+	if a.Fold {
+		s += " (in any letter case)"
+	}
 	return s
 }
 

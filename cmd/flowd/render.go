@@ -9,6 +9,15 @@ import (
 	"github.com/flowd-dev/flowd/runtime"
 )
 
+func declared(g *flow.Graph, name string) bool {
+	for _, p := range g.Params {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]...", stderr)
 	node := fs.String("node", "", "render entering this node instead of answering")
@@ -38,6 +47,12 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	p, _ := pairs(params, "param")
+	for name := range p {
+		if !declared(g, name) {
+			fmt.Fprintf(stderr, "flowd render: flow %s declares no param %q\n", g.Name, name)
+			return exitUsage
+		}
+	}
 	st := g.NewState(withDefaults(call), p)
 	for _, kv := range vars {
 		name, v, err := parseVar(kv)
@@ -53,7 +68,7 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if *clock != "" {
 		t, err := time.Parse(time.RFC3339, *clock)
 		if err != nil {
-			fmt.Fprintf(stderr, "flowd render: --clock: %v\n", err)
+			fmt.Fprintf(stderr, "flowd render: --clock %q: want an RFC 3339 time such as 2026-11-23T10:00:00-05:00\n", *clock)
 			return exitUsage
 		}
 		w.Now = t

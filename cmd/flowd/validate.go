@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/flowd-dev/flowd/flow"
@@ -13,7 +15,7 @@ func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", "[--format text|json|github] [--strict] PATH...", stderr)
 	format := fs.String("format", "text", "output format: text, json or github (workflow annotations)")
 	strict := fs.Bool("strict", false, "fail on warnings too")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(fs, interleave(args)); !ok {
 		return code
 	}
 	if *format != "text" && *format != "json" && *format != "github" {
@@ -21,15 +23,22 @@ func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "flowd validate: no PATH given: name flow files or folders")
 		fs.Usage()
 		return exitUsage
 	}
 	set, err := flow.Load(fs.Args()...)
 	if err != nil {
-		fmt.Fprintf(stderr, "flowd validate: %v\n", err)
+		fmt.Fprintf(stderr, "flowd validate: %v\n", pathError(err))
 		return exitUsage
 	}
 	failed := set.Diags.HasErrors(*strict)
+	if *strict {
+		// With --strict a warning fails the run, so it reads as an error.
+		for i := range set.Diags {
+			set.Diags[i].Severity = flow.Error
+		}
+	}
 	switch *format {
 	case "text":
 		for _, d := range set.Diags {
@@ -42,10 +51,10 @@ func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	case "github":
 		for _, d := range set.Diags {
 			level := "error"
-			if d.Severity == flow.Warning && !*strict {
+			if d.Severity == flow.Warning {
 				level = "warning"
 			}
-			fmt.Fprintf(stdout, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, d.Pos.File, d.Pos.Line, d.Pos.Col, d.Code, ghEscape(d.Message))
+			fmt.Fprintf(stdout, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, ghProperty(d.Pos.File), d.Pos.Line, d.Pos.Col, d.Code, ghEscape(d.Message))
 		}
 	case "json":
 		type jd struct {
@@ -66,6 +75,7 @@ func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		_ = enc.Encode(out)
 	}
 	if failed {
@@ -83,6 +93,24 @@ func count(ds flow.Diagnostics) (errs, warns int) {
 		}
 	}
 	return
+}
+
+// ghProperty escapes a property value of a GitHub workflow command.
+func ghProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// pathError words a missing or unreadable path without the name of the
+// system call that found it.
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: no such file or folder", pe.Path)
+		}
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
 }
 
 // ghEscape escapes a message for a GitHub workflow command.
