@@ -83,6 +83,6 @@ func interleave(args []string) []string {
 }
 
 // boolFlags are the flags that take no value.
-var boolFlags = map[string]bool{"strict": true, "cover": true, "insecure": true, "h": true, "help": true}
+var boolFlags = map[string]bool{"strict": true, "cover": true, "insecure": true, "tests": true, "h": true, "help": true}
 
 func isBoolFlag(a string) bool { return boolFlags[strings.TrimLeft(a, "-")] }

@@ -31,6 +31,8 @@ func init() {
 		"schema":   {"print the JSON Schema of flow files", runSchema},
 		"render":   {"print the XML a flow answers with", runRender},
 		"serve":    {"serve flows to Plivo as an answer_url", runServe},
+		"test":     {"run flow tests (*_test.yaml)", runTest},
+		"graph":    {"draw a flow as a Mermaid or Graphviz diagram", runGraph},
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 func runSchema(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("schema", "", stderr)
+	fs := newFlags("schema", "[--tests]", stderr)
+	tests := fs.Bool("tests", false, "print the schema of flow test files (*_test.yaml) instead")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -16,7 +17,11 @@ func runSchema(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	b, err := flow.Schema()
+	schema := flow.Schema
+	if *tests {
+		schema = flow.TestSchema
+	}
+	b, err := schema()
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd schema: %v\n", err)
 		return exitInvalid

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+func runGraph(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("graph", "FLOW [--format mermaid|dot]", stderr)
+	format := fs.String("format", flow.DiagramMermaid, "diagram format: mermaid or dot (Graphviz)")
+	if code, ok := parseFlags(fs, interleave(args)); !ok {
+		return code
+	}
+	if !slices.Contains(flow.DiagramFormats, *format) {
+		fmt.Fprintf(stderr, "flowd graph: unknown --format %q (want %s)\n", *format, strings.Join(flow.DiagramFormats, " or "))
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	g, code := loadOne(fs.Arg(0), "graph", stderr)
+	if g == nil {
+		return code
+	}
+	b, err := flow.Diagram(g, *format)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd graph: %v\n", err)
+		return exitUsage
+	}
+	_, _ = stdout.Write(b)
+	return exitOK
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/flowd-dev/flowd/flowtest"
+)
+
+func runTest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("test", "[--run REGEXP] [--junit FILE] [--cover] [--cover-min PERCENT] [PATH...]", stderr)
+	runRE := fs.String("run", "", "run only the cases whose name matches `REGEXP`")
+	junit := fs.String("junit", "", "also write a JUnit XML report to `FILE`")
+	cover := fs.Bool("cover", false, "report the nodes and edges of each flow that the cases took, and those never taken")
+	coverMin := fs.String("cover-min", "", "fail when a flow's coverage is below `PERCENT` (implies --cover)")
+	if code, ok := parseFlags(fs, interleave(args)); !ok {
+		return code
+	}
+	var opts flowtest.Options
+	if *runRE != "" {
+		re, err := regexp.Compile(*runRE)
+		if err != nil {
+			fmt.Fprintf(stderr, "flowd test: --run: %v\n", err)
+			return exitUsage
+		}
+		opts.Run = re
+	}
+	minPct := -1.0
+	if *coverMin != "" {
+		v, err := strconv.ParseFloat(*coverMin, 64)
+		if err != nil || v < 0 || v > 100 {
+			fmt.Fprintf(stderr, "flowd test: --cover-min %q: want a percentage from 0 to 100\n", *coverMin)
+			return exitUsage
+		}
+		minPct, *cover = v, true
+	}
+	if *cover {
+		opts.Coverage = flowtest.NewCoverage()
+	}
+	paths := fs.Args()
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	files, err := flowtest.Find(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd test: %v\n", err)
+		return exitUsage
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "flowd test: no flow tests (*_test.yaml) in %s\n", strings.Join(paths, " "))
+		return exitInvalid
+	}
+	results := flowtest.RunFiles(files, opts)
+	flowtest.WriteText(stdout, results, false)
+	code := exitOK
+	sum := flowtest.Summarize(results)
+	if !sum.OK() {
+		code = exitInvalid
+	}
+	if sum.Passed+sum.Failed+sum.Broken == 0 {
+		fmt.Fprintf(stderr, "flowd test: no case matches --run %q\n", *runRE)
+		code = exitInvalid
+	}
+	if opts.Coverage != nil {
+		opts.Coverage.Write(stdout)
+		if minPct >= 0 {
+			for _, f := range opts.Coverage.Flows() {
+				if p := f.Percent(); p < minPct {
+					fmt.Fprintf(stdout, "FAIL coverage of flow %s is %.1f%%, below --cover-min %s%%\n", f.Graph.Name, p, *coverMin)
+					code = exitInvalid
+				}
+			}
+		}
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, results); err != nil {
+			fmt.Fprintf(stderr, "flowd test: --junit: %v\n", err)
+			return exitInvalid
+		}
+	}
+	return code
+}
+
+func writeJUnit(path string, results []*flowtest.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := flowtest.WriteJUnit(f, results); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,288 @@
+package flow
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Diagrams draw a compiled flow for people: every node with its action,
+// every edge with the outcome that takes it (the labels Node.Edges and
+// coverage use), and the kinds of node told apart by shape and colour —
+// verbs that wait for a Plivo callback, logic that runs on the server,
+// and verbs that end the flow. Output depends only on the graph, so it is
+// stable from run to run and can be committed or diffed.
+
+// Diagram formats.
+const (
+	DiagramMermaid = "mermaid"
+	DiagramDOT     = "dot"
+)
+
+// DiagramFormats lists the formats Diagram writes.
+var DiagramFormats = []string{DiagramMermaid, DiagramDOT}
+
+// Diagram returns the flow as a diagram in a format of DiagramFormats.
+func Diagram(g *Graph, format string) ([]byte, error) {
+	switch format {
+	case DiagramMermaid:
+		return Mermaid(g), nil
+	case DiagramDOT:
+		return DOT(g), nil
+	}
+	return nil, fmt.Errorf("unknown diagram format %q (want %s)", format, strings.Join(DiagramFormats, " or "))
+}
+
+// nodeStyle is how a diagram draws a kind of node.
+type nodeStyle uint8
+
+const (
+	styleVerb     nodeStyle = iota // appended, the walk goes on
+	styleCallback                  // waits for Plivo's callback
+	styleBranch                    // branch, on the server
+	styleSet                       // set, on the server
+	styleEnd                       // ends the flow
+)
+
+func styleOf(n *Node) nodeStyle {
+	switch {
+	case n.Callback():
+		return styleCallback
+	case n.Kind.Walk == WalkBranch:
+		return styleBranch
+	case n.Kind.Walk == WalkSet:
+		return styleSet
+	case n.Kind.Walk == WalkTerminal:
+		return styleEnd
+	}
+	return styleVerb
+}
+
+// diagramEdge is one arrow: the edges of a node that lead to the same
+// node are drawn as one, with their labels joined.
+type diagramEdge struct {
+	From, To *Node
+	Labels   []string
+}
+
+// diagramEdges returns a node's arrows in Node.Edges order.
+func diagramEdges(n *Node) []diagramEdge {
+	var out []diagramEdge
+	for _, e := range n.Edges() {
+		label := edgeLabel(n, e)
+		merged := false
+		for i := range out {
+			if out[i].To == e.To {
+				out[i].Labels = append(out[i].Labels, label)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			out = append(out, diagramEdge{From: n, To: e.To, Labels: []string{label}})
+		}
+	}
+	return out
+}
+
+// maxWhen is how much of a branch condition an edge label shows.
+const maxWhen = 48
+
+// edgeLabel names an edge by what takes it: the outcome, the branch case
+// and its condition, or next with the outcomes it stands for.
+func edgeLabel(n *Node, e Edge) string {
+	switch e.Kind {
+	case EdgeCase:
+		w := strings.Join(strings.Fields(e.When), " ")
+		if utf8.RuneCountInString(w) > maxWhen {
+			w = string([]rune(w)[:maxWhen-1]) + "…"
+		}
+		return e.Label + ": " + w
+	case EdgeOn:
+		return e.Label
+	}
+	var rest []string
+	for _, o := range n.Kind.Outcomes {
+		if _, ok := n.On[o]; !ok {
+			rest = append(rest, o)
+		}
+	}
+	switch {
+	case n.Kind.Walk == WalkJoin:
+		return "next (exit)"
+	case n.Kind.Walk == WalkRecord:
+		return "next (recorded)"
+	case len(rest) > 0 && len(n.On) > 0:
+		return "next (" + strings.Join(rest, ", ") + ")"
+	}
+	return "next"
+}
+
+// Mermaid returns the flow as a Mermaid flowchart.
+func Mermaid(g *Graph) []byte {
+	var b strings.Builder
+	b.WriteString("flowchart TD\n")
+	fmt.Fprintf(&b, "  %%%% flow %s%s\n", g.Name, commentSuffix(g.Description))
+	ids := make(map[*Node]string, len(g.Nodes))
+	for i, n := range g.Nodes {
+		ids[n] = fmt.Sprintf("n%d", i)
+	}
+	b.WriteString("  start((\"start\"))\n")
+	if g.OnError != nil {
+		b.WriteString("  error((\"on_error\"))\n")
+	}
+	for _, n := range g.Nodes {
+		label := mermaidText(n.ID) + "<br/>" + mermaidText(n.Kind.Name)
+		lb, rb := "[\"", "\"]"
+		switch styleOf(n) {
+		case styleCallback:
+			lb, rb = "[[\"", "\"]]"
+		case styleBranch:
+			lb, rb = "{\"", "\"}"
+		case styleSet:
+			lb, rb = "[/\"", "\"/]"
+		case styleEnd:
+			lb, rb = "([\"", "\"])"
+		}
+		fmt.Fprintf(&b, "  %s%s%s%s\n", ids[n], lb, label, rb)
+	}
+	fmt.Fprintf(&b, "  start --> %s\n", ids[g.Start])
+	if g.OnError != nil {
+		fmt.Fprintf(&b, "  error -.-> %s\n", ids[g.OnError])
+	}
+	for _, n := range g.Nodes {
+		for _, e := range diagramEdges(n) {
+			fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[e.From], mermaidText(strings.Join(e.Labels, ", ")), ids[e.To])
+		}
+	}
+	for _, c := range mermaidClasses {
+		if c.def != "" {
+			fmt.Fprintf(&b, "  classDef %s %s\n", c.name, c.def)
+		}
+	}
+	b.WriteString("  classDef marker fill:#1e293b,stroke:#1e293b,color:#ffffff\n")
+	members := map[string][]string{}
+	for _, n := range g.Nodes {
+		name := mermaidClasses[styleOf(n)].name
+		members[name] = append(members[name], ids[n])
+	}
+	for _, c := range mermaidClasses {
+		if m := members[c.name]; len(m) > 0 {
+			fmt.Fprintf(&b, "  class %s %s\n", strings.Join(m, ","), c.name)
+			delete(members, c.name)
+		}
+	}
+	if g.OnError != nil {
+		b.WriteString("  class start,error marker\n")
+	} else {
+		b.WriteString("  class start marker\n")
+	}
+	return []byte(b.String())
+}
+
+// mermaidClasses are the Mermaid classes of the node styles, by style.
+var mermaidClasses = [...]struct{ name, def string }{
+	styleVerb:     {"verb", "fill:#ffffff,stroke:#475569"},
+	styleCallback: {"callback", "fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px"},
+	styleBranch:   {"logic", "fill:#fef3c7,stroke:#b45309,stroke-dasharray:4 3"},
+	styleSet:      {"logic", ""},
+	styleEnd:      {"terminal", "fill:#fee2e2,stroke:#b91c1c"},
+}
+
+// mermaidText escapes text for a quoted Mermaid label with entity codes,
+// so quotes, brackets and HTML-like text show as written.
+func mermaidText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString("#quot;")
+		case '#':
+			b.WriteString("#35;")
+		case '<':
+			b.WriteString("#lt;")
+		case '>':
+			b.WriteString("#gt;")
+		case '&':
+			b.WriteString("#amp;")
+		case '\n', '\r', '\t':
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func commentSuffix(desc string) string {
+	desc = strings.Join(strings.Fields(desc), " ")
+	if desc == "" {
+		return ""
+	}
+	return ": " + desc
+}
+
+// DOT returns the flow as a Graphviz digraph.
+func DOT(g *Graph) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph %s {\n", dotQuote(g.Name))
+	fmt.Fprintf(&b, "  label=%s;\n", dotQuote("flow "+g.Name+commentSuffix(g.Description)))
+	b.WriteString("  labelloc=t;\n  rankdir=TB;\n  fontname=\"Helvetica\";\n")
+	b.WriteString("  node [fontname=\"Helvetica\", fontsize=11, shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", color=\"#475569\"];\n")
+	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=9, color=\"#334155\"];\n")
+	b.WriteString("  \"start\" [shape=circle, label=\"start\", style=filled, fillcolor=\"#1e293b\", fontcolor=\"#ffffff\", fontsize=9, width=0.5, fixedsize=true];\n")
+	if g.OnError != nil {
+		b.WriteString("  \"on_error\" [shape=circle, label=\"on_error\", style=filled, fillcolor=\"#1e293b\", fontcolor=\"#ffffff\", fontsize=8, width=0.6, fixedsize=true];\n")
+	}
+	for _, n := range g.Nodes {
+		attrs := ""
+		switch styleOf(n) {
+		case styleCallback:
+			attrs = `, peripheries=2, fillcolor="#dbeafe", color="#1d4ed8"`
+		case styleBranch:
+			attrs = `, shape=diamond, style="filled,dashed", fillcolor="#fef3c7", color="#b45309"`
+		case styleSet:
+			attrs = `, shape=parallelogram, style="filled,dashed", fillcolor="#fef3c7", color="#b45309"`
+		case styleEnd:
+			attrs = `, shape=octagon, style=filled, fillcolor="#fee2e2", color="#b91c1c"`
+		}
+		fmt.Fprintf(&b, "  %s [label=%s%s];\n", dotQuote(dotID(n)), dotQuote(n.ID+"\n"+n.Kind.Name), attrs)
+	}
+	fmt.Fprintf(&b, "  \"start\" -> %s;\n", dotQuote(dotID(g.Start)))
+	if g.OnError != nil {
+		fmt.Fprintf(&b, "  \"on_error\" -> %s [style=dashed];\n", dotQuote(dotID(g.OnError)))
+	}
+	for _, n := range g.Nodes {
+		for _, e := range diagramEdges(n) {
+			fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", dotQuote(dotID(e.From)), dotQuote(dotID(e.To)), dotQuote(strings.Join(e.Labels, "\n")))
+		}
+	}
+	b.WriteString("}\n")
+	return []byte(b.String())
+}
+
+// dotID names a node in DOT apart from the start and on_error markers,
+// which are not valid node ids.
+func dotID(n *Node) string { return "node:" + n.ID }
+
+// dotQuote writes a DOT quoted string; \n in s becomes a centred line break.
+func dotQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r', '\t':
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

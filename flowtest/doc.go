@@ -1,0 +1,24 @@
+// Package flowtest runs flow tests (*_test.yaml, SPEC section 7): the
+// engine behind `flowd test`.
+//
+// Each case is one call through the real thing. The runner builds a
+// runtime.Server — the http.Handler `flowd serve` runs — with a memory
+// store, the case's clock (Config.Now) and params (Config.Params), and
+// drives it in this process through plivosim, which plays Plivo: it posts
+// the answer webhook (initial vars ride in the answer URL, as the trigger
+// API sends them), reads each XML document, finds where it waits, and
+// sends each step's event to that callback with Plivo's parameters — the
+// action of a GetDigits, GetInput, Dial, Record or Conference, flowd's
+// Redirect for no input, a MultiPartyCall's onExitActionUrl, the hangup
+// URL. Nothing listens on a socket and nothing interprets the flow a
+// second time: the walker and XML generator that answer are the ones
+// production runs.
+//
+// After each step the runner reads the call's trace from /v1/calls/{id},
+// as an operator would, and checks the step's expectations against it:
+// where the call waits, the nodes walked, the XML answered, the vars,
+// whether the flow ended. The traces' edges are also what coverage counts:
+// each node and each outcome edge of a flow (next, each on: outcome, each
+// branch case, labelled as flow.Node.Edges labels them) that some case
+// took.
+package flowtest
