@@ -66,7 +66,11 @@ type TestCase struct {
 	// KeyPos holds the position of every key under params: and vars:,
 	// as "params.NAME" and "vars.NAME".
 	KeyPos map[string]Pos
-	Steps  []*TestStep
+	// Rooms are MultiPartyCalls live on the simulated Plivo from the start.
+	Rooms []string
+	// RESTErrors are REST actions the simulated Plivo refuses.
+	RESTErrors []string
+	Steps      []*TestStep
 }
 
 // TestStep is one step of a case: an event sent to the flow (none for a
@@ -176,6 +180,8 @@ var testFields = []testField{
 		{Name: "clock", Type: ftTime, Doc: "The flow's clock as an RFC 3339 time (2026-11-23T10:00:00-05:00): hours() and now() read it. Default: the real time."},
 		{Name: "params", Type: ftStringMap, Doc: "Deployment values for this call, over the flow's defaults."},
 		{Name: "vars", Type: ftValueMap, Doc: "Initial per-call variables, over the flow's vars: (sent in the answer URL, as the trigger API does)."},
+		{Name: "rooms", Type: ftStrings, Doc: "MultiPartyCalls already live on the simulated Plivo when the case starts, each with a customer and an agent in it, for REST actions on rooms the flow did not create."},
+		{Name: "rest_errors", Type: ftStrings, Doc: "REST actions (add_participant, update_participant, kick_participant, start_recording, stop_recording) that the simulated Plivo API refuses with a 400 in this case, to test their error outcome. Every other REST call succeeds."},
 		{Name: "steps", Type: ftList, Required: true, MinItems: 1, Doc: "What happens on the call, in order. A first step without an event checks the answer; otherwise the call is answered before the first event.", Fields: stepFields},
 	}},
 }
@@ -457,6 +463,19 @@ func (dc *decoder) tCase(n *yaml.Node) *TestCase {
 	}
 	if p, ok := fs["vars"]; ok {
 		c.Vars = dc.tValueMap(p.val, "vars.", c.KeyPos)
+	}
+	if p, ok := fs["rooms"]; ok {
+		c.Rooms, _ = dc.tScalars(p.val)
+	}
+	if p, ok := fs["rest_errors"]; ok {
+		names, at := dc.tScalars(p.val)
+		for i, name := range names {
+			if _, ok := restActions[name]; !ok {
+				dc.d.errorf(at[i], CodeValue, "rest_errors: %q is not a REST action; use %s%s", name, strings.Join(sortedKeys(restActions), ", "), didYouMean(name, sortedKeys(restActions)))
+				continue
+			}
+			c.RESTErrors = append(c.RESTErrors, name)
+		}
 	}
 	if p, ok := fs["steps"]; ok {
 		for i, item := range resolve(p.val).Content {

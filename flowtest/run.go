@@ -15,12 +15,14 @@ import (
 	"regexp"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/plivo/plivotest"
 	"github.com/flowd-dev/flowd/runtime"
 )
 
@@ -208,6 +210,8 @@ func (s *Suite) Run(opts Options) *Result {
 // caseRun is one case in progress.
 type caseRun struct {
 	srv    *runtime.Server
+	fake   *plivotest.Server // the simulated Plivo API
+	room   string            // the MultiPartyCall the call is in, on the fake
 	call   *plivosim.Call
 	uuid   string
 	traced int // trace steps already seen
@@ -226,8 +230,19 @@ func runCase(reg *runtime.Registry, g *flow.Graph, c *flow.TestCase) *CaseResult
 		clock := c.Clock
 		now = func() time.Time { return clock }
 	}
-	srv := runtime.New(runtime.Config{Registry: reg, Store: store, PublicURL: BaseURL, Params: c.Params, Now: now})
-	run := &caseRun{srv: srv}
+	fake, client, err := fakePlivo(c.RESTErrors)
+	if err != nil {
+		res.Failure = &Failure{Pos: c.Pos, Problems: []string{"the simulated Plivo API did not start: " + err.Error()}}
+		return res
+	}
+	defer fake.Close()
+	srv := runtime.New(runtime.Config{Registry: reg, Store: store, PublicURL: BaseURL, Params: c.Params, Now: now, REST: client})
+	run := &caseRun{srv: srv, fake: fake}
+	for i, room := range c.Rooms {
+		n := strconv.Itoa(i + 1)
+		fake.Join(room, "room-customer-"+n, "+15555550100", "customer")
+		fake.Join(room, "room-agent-"+n, "sip:agent"+n+"@phone.plivo.com", "agent")
+	}
 
 	params := map[string]string{"CallUUID": CallUUID, "RequestUUID": CallUUID}
 	if !c.Clock.IsZero() {
@@ -484,6 +499,7 @@ func (r *caseRun) step(n int, st *flow.TestStep, sendErr error) *Failure {
 	if err != nil {
 		return r.failure(st.Pos, n, st.Event, []string{err.Error()})
 	}
+	r.syncRoom()
 	var path []string
 	var xml, runErr string
 	for _, t := range added {
@@ -514,6 +530,33 @@ func (r *caseRun) step(n int, st *flow.TestStep, sendErr error) *Failure {
 	f.Wait, f.Path, f.XML, f.Error = r.sess.Wait, path, xml, runErr
 	f.HungUp = r.sess.Status == runtime.StatusHungUp
 	return f
+}
+
+// syncRoom tells the simulated Plivo API that the call entered or left a
+// MultiPartyCall through XML, as real Plivo knows, so REST actions on the
+// room (update, kick, record) find it.
+func (r *caseRun) syncRoom() {
+	w := r.call.Wait()
+	room := ""
+	if w.Kind == "MultiPartyCall" && w.Element != nil {
+		room = strings.TrimSpace(w.Element.Text)
+	}
+	if room == r.room {
+		return
+	}
+	if r.room != "" {
+		r.fake.Leave(r.room, r.uuid)
+	}
+	if room != "" {
+		role := ""
+		for _, a := range w.Element.Attrs {
+			if a.Name == "role" {
+				role = a.Value
+			}
+		}
+		r.fake.Join(room, r.uuid, runtime.PartyAddress(r.sess.Call), role)
+	}
+	r.room = room
 }
 
 // agree reports a call whose session and XML disagree on where it waits.

@@ -1075,3 +1075,43 @@ func (s *Server) addParticipant(w http.ResponseWriter, name string, byName bool,
 		"calls": calls, "message": "add participant action initiated", "request_uuid": newUUID(),
 	})
 }
+
+// Join adds a participant that entered through <MultiPartyCall> XML
+// rather than the API, as Plivo does when a call executes the element:
+// the MPC is created when none with that name is live. It returns the
+// member ID. Flow tests call it when a call waits in a MultiPartyCall.
+func (s *Server) Join(name, callUUID, address, role string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.live(name)
+	if m == nil {
+		m = &mpc{name: name, uuid: newUUID(), status: "Initialized", created: s.now(), recording: "not-recording", maxParticipants: 10, maxDuration: 14400}
+		s.mpcs = append(s.mpcs, m)
+	}
+	for _, p := range m.members {
+		if p.callUUID == callUUID && p.exited.IsZero() {
+			return p.id
+		}
+	}
+	role = strings.ToLower(role)
+	s.seq++
+	p := &member{id: strconv.Itoa(100 + s.seq), callUUID: callUUID, role: role, address: address, coach: role == "supervisor", startOnEnter: true, joined: s.now()}
+	m.members = append(m.members, p)
+	if m.status == "Initialized" {
+		m.status, m.started = "Active", s.now()
+	}
+	return p.id
+}
+
+// Leave marks the participant of callUUID as gone from the named MPC.
+func (s *Server) Leave(name, callUUID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.live(name); m != nil {
+		for _, p := range m.members {
+			if p.callUUID == callUUID && p.exited.IsZero() {
+				s.exit(m, p, "Participant left")
+			}
+		}
+	}
+}
