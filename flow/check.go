@@ -26,6 +26,12 @@ type checker struct {
 	// (input.Digits == "1", call.CallerName), and a program is immutable,
 	// so nodes can share it.
 	progs map[exprKey]compiled
+	idx   *srcIndex         // places expression errors; built on the first one
+	near  map[string]string // a missing node id → the node it most likely means
+	// budget bounds the work spent on suggestions (edit-distance cells);
+	// gaveUp records that it ran out.
+	budget int
+	gaveUp bool
 }
 
 type exprKey struct {
@@ -41,7 +47,8 @@ type compiled struct {
 // Check reports the problems of a decoded file and compiles its
 // expressions in place.
 func Check(f *File) Diagnostics {
-	c := &checker{f: f, d: &diags{}, params: map[string]bool{}, vars: map[string]bool{}, progs: map[exprKey]compiled{}}
+	c := &checker{f: f, d: &diags{}, params: map[string]bool{}, vars: map[string]bool{}, progs: map[exprKey]compiled{},
+		near: map[string]string{}, budget: 50_000_000}
 	c.check()
 	return c.d.list
 }
@@ -80,13 +87,51 @@ func (c *checker) nodeIDs() []string {
 	return ids
 }
 
+// nearNode returns the node id a missing one most likely means, or "".
+func (c *checker) nearNode(name string) string {
+	return c.nearest("nodes", name, c.nodeIDs)
+}
+
+// nearest returns the candidate a missing name most likely means, or "".
+// Answers are kept, and the work is bounded, so that a file with thousands
+// of dangling references is still checked quickly; past the budget, no
+// more suggestions are made.
+func (c *checker) nearest(kind, name string, candidates func() []string) string {
+	key := kind + "." + name
+	if s, ok := c.near[key]; ok {
+		return s
+	}
+	s := ""
+	c.gaveUp = c.gaveUp || c.budget <= 0
+	if c.budget > 0 {
+		cands := candidates()
+		for _, id := range cands {
+			c.budget -= (len(id) + 1) * (len(name) + 1)
+		}
+		s = closest(name, cands)
+	}
+	c.near[key] = s
+	return s
+}
+
+// hint is didYouMean through nearest.
+func (c *checker) hint(kind, name string, candidates func() []string) string {
+	if s := c.nearest(kind, name, candidates); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}
+
+// nodeHint is didYouMean for node ids.
+func (c *checker) nodeHint(name string) string { return c.hint("nodes", name, c.nodeIDs) }
+
 // target reports a reference to a node that does not exist.
 func (c *checker) target(r *Ref, what string) {
 	if r == nil {
 		return
 	}
 	if _, ok := c.f.nodeByID[r.Name]; !ok {
-		c.d.errorf(r.Pos, CodeUnknownNode, "%s names node %q, which does not exist%s", what, r.Name, didYouMean(r.Name, c.nodeIDs()))
+		c.d.errorf(r.Pos, CodeUnknownNode, "%s names node %q, which does not exist%s", what, r.Name, c.nodeHint(r.Name))
 	}
 }
 
@@ -237,7 +282,7 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 		switch r.root {
 		case "params":
 			if !c.params[r.name] {
-				hint := didYouMean(r.name, keys(c.params))
+				hint := c.hint("params", r.name, func() []string { return keys(c.params) })
 				if hint == "" {
 					hint = fmt.Sprintf("; add it: params: {%s: {default: ...}}", r.name)
 				}
@@ -245,11 +290,11 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 			}
 		case "nodes":
 			if _, ok := c.f.nodeByID[r.name]; !ok {
-				c.d.errorf(c.exprPos(e, r.offset), CodeUnknownNode, "nodes.%s names a node that does not exist%s", r.name, didYouMean(r.name, c.nodeIDs()))
+				c.d.errorf(c.exprPos(e, r.offset), CodeUnknownNode, "nodes.%s names a node that does not exist%s", r.name, c.nodeHint(r.name))
 			}
 		case "vars":
 			if !c.vars[r.name] {
-				hint := didYouMean(r.name, keys(c.vars))
+				hint := c.hint("vars", r.name, func() []string { return keys(c.vars) })
 				if hint == "" {
 					hint = fmt.Sprintf("; declare it: vars: {%s: <initial value>}", r.name)
 				}
@@ -334,6 +379,8 @@ func exprMessage(src, msg string, off int, ctx string) (string, int) {
 			return `unexpected "=": to compare, write ==`, off
 		case "{", "}":
 			return `unexpected "` + tok + `": expressions are written without {{ }}`, off
+		case "+", "*", "/", "%", "**", "^", "==", "!=", "<", ">", "<=", ">=", "&&", "||", "and", "or", "??", "?", ":", "..", "in", "matches", "contains":
+			return fmt.Sprintf("unexpected %q: a value is missing before it", tok), off
 		}
 		return fmt.Sprintf("unexpected %q", tok), off
 	}
@@ -393,7 +440,10 @@ func (c *checker) exprPos(e *Expr, off int) Pos {
 	if e.node == nil {
 		return e.Pos
 	}
-	return scalarPos(c.f.Src, c.f.Path, e.node, e.offset+off)
+	if c.idx == nil {
+		c.idx = newSrcIndex(c.f.Src)
+	}
+	return c.idx.scalarPos(c.f.Path, e.node, e.offset+off)
 }
 
 func keys(m map[string]bool) []string {
@@ -428,12 +478,11 @@ func (c *checker) graph() {
 	// A reference to a missing node was reported with the node it most
 	// likely means; reachability follows that guess, so one typo does not
 	// also make every node after it unreachable.
-	ids := c.nodeIDs()
 	lookup := func(name string) *NodeDecl {
 		if n, ok := f.nodeByID[name]; ok {
 			return n
 		}
-		return f.nodeByID[closest(name, ids)]
+		return f.nodeByID[c.nearNode(name)]
 	}
 	start := f.Nodes[0]
 	if f.Start != nil {
@@ -461,7 +510,9 @@ func (c *checker) graph() {
 		}
 	}
 	for _, n := range f.Nodes {
-		if !seen[n] {
+		if !seen[n] && !c.gaveUp {
+			// Without suggestions for every missing node, reachability is
+			// not known well enough to warn.
 			c.d.warnf(n.Pos, CodeUnreachable, "node %s is never reached from start (%s); go to it with next or on: from another node, or delete it", n.ID, start.ID)
 		}
 	}

@@ -38,6 +38,15 @@ type decoder struct {
 	// stray holds next: and on: found inside a node's element, where they
 	// were reported; the node reads them so its edges are still followed.
 	stray []pair
+	idx   *srcIndex // places template errors; built on the first one
+}
+
+// scalarPos places a rune offset of a scalar's value on the file.
+func (dc *decoder) scalarPos(n *yaml.Node, off int) Pos {
+	if dc.idx == nil {
+		dc.idx = newSrcIndex(dc.src)
+	}
+	return dc.idx.scalarPos(dc.path, n, off)
 }
 
 // Limits of the walk over the YAML tree.
@@ -780,8 +789,7 @@ var actionSynonyms = map[string]string{
 	"if": "branch", "switch": "branch", "case": "branch", "cases": "branch", "condition": "branch", "choose": "branch",
 	"assign": "set", "let": "set", "vars": "set",
 	"goto": "next", "go": "next", "then": "next", "to": "next", "jump": "next", "next_node": "next", "nextNode": "next",
-	"outcomes": "on", "events": "on",
-	"desc": "description", "comment": "description",
+	"outcomes": "on", "desc": "description", "comment": "description",
 }
 
 // unknownNodeKey reports a key of a node that is neither an action nor
@@ -1214,7 +1222,7 @@ func (dc *decoder) str(n *yaml.Node) *Str {
 		start := i + j + 2
 		end := strings.Index(v[start:], "}}")
 		if end < 0 {
-			dc.d.errorf(scalarPos(dc.src, dc.path, n, off), CodeTemplate, "template {{ is not closed; end it with }}")
+			dc.d.errorf(dc.scalarPos(n, off), CodeTemplate, "template {{ is not closed; end it with }}")
 			s.Parts = nil
 			return s
 		}
@@ -1223,7 +1231,7 @@ func (dc *decoder) str(n *yaml.Node) *Str {
 		lead := runeCount(src[:len(src)-len(trimmed)])
 		trimmed = strings.TrimRight(trimmed, " \t\n")
 		if trimmed == "" {
-			dc.d.errorf(scalarPos(dc.src, dc.path, n, off), CodeTemplate, "template {{ }} is empty; write an expression inside, such as {{ call.From }}, or remove it")
+			dc.d.errorf(dc.scalarPos(n, off), CodeTemplate, "template {{ }} is empty; write an expression inside, such as {{ call.From }}, or remove it")
 			s.Parts = nil
 			return s
 		}

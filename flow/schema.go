@@ -176,6 +176,16 @@ func nodeSchema(k *Kind) obj {
 		// An empty on: is harmless; any outcome is an error.
 		props["on"] = obj{"type": []string{"object", "null"}, "maxProperties": 0}
 	}
+	if k.Name == "MultiPartyCall" {
+		props["events"] = obj{
+			"type": "array", "uniqueItems": true,
+			"items":       obj{"enum": []string{EventStatus, EventRecording}},
+			"description": "Callbacks flowd receives and keeps in the call's trace: status (statusCallbackUrl) and recording (recordingCallbackUrl).",
+		}
+	} else {
+		// Only MultiPartyCall has callbacks for flowd to receive.
+		props["events"] = obj{"type": "array", "maxItems": 0}
+	}
 	return obj{
 		"type": "object", "additionalProperties": false,
 		"required":   []string{k.Name},
