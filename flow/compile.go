@@ -12,6 +12,7 @@ import (
 // and walked without parsing anything.
 type Graph struct {
 	Name        string
+	NamePos     Pos // where the name is given (flow:), or the file's start
 	Path        string
 	Description string
 	// Version identifies the source: calls are pinned to it, and Source
@@ -155,7 +156,7 @@ const (
 func compile(f *File) (*Graph, error) {
 	sum := sha256.Sum256(f.Src)
 	g := &Graph{
-		Name: f.Name, Path: f.Path, Description: f.Description,
+		Name: f.Name, NamePos: f.NamePos, Path: f.Path, Description: f.Description,
 		Version: hex.EncodeToString(sum[:8]),
 		Source:  f.Src,
 		vars:    map[string]any{},

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -99,11 +100,11 @@ func LoadFiles(files []string) (*Set, error) {
 			continue
 		}
 		if p, ok := first[g.Name]; ok {
-			s.Diags = append(s.Diags, Diagnostic{Pos: Pos{File: path, Line: 1, Col: 1}, Severity: Error, Code: CodeDuplicateFlow,
-				Message: "flow " + g.Name + " is already defined in " + p.File})
+			s.Diags = append(s.Diags, Diagnostic{Pos: g.NamePos, Severity: Error, Code: CodeDuplicateFlow,
+				Message: fmt.Sprintf("flow %s is already defined at %s; give this file another flow: name, or remove one of the two", g.Name, p)})
 			continue
 		}
-		first[g.Name] = Pos{File: path}
+		first[g.Name] = g.NamePos
 		s.Graphs[g.Name] = g
 	}
 	s.Diags.Sort()
