@@ -22,7 +22,7 @@ func (s *Server) parseForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
 			var tooBig *http.MaxBytesError
-			s.metrics.errors.WithLabelValues(chiFlow(r), "bad_request").Inc()
+			s.metrics.errors.WithLabelValues(s.knownFlow(chiFlow(r)), "bad_request").Inc()
 			if errors.As(err, &tooBig) {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
@@ -51,9 +51,37 @@ func params(r *http.Request) map[string]string {
 	return out
 }
 
+// chiFlow returns the flow named in a webhook's URL, as a metrics label.
 func chiFlow(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
-		return rc.URLParam("flow")
+		return flowLabel(rc.URLParam("flow"))
 	}
 	return ""
+}
+
+// flowLabel returns a flow name taken from a URL as a metrics label: the
+// name when it is one (flow names match ^[a-z0-9][a-z0-9_-]*$), else
+// "invalid". Anyone can put anything in a URL, and a label that is not
+// valid UTF-8 makes Prometheus panic.
+func flowLabel(name string) string {
+	if name == "" || len(name) > 128 {
+		return "invalid"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || i > 0 && (c == '_' || c == '-')) {
+			return "invalid"
+		}
+	}
+	return name
+}
+
+// knownFlow returns the metrics label for a flow named in a URL: its name
+// when flowd serves it, else "unknown", so requests for made-up flows
+// cannot create series without end.
+func (s *Server) knownFlow(name string) string {
+	if s.reg.Current(name) != nil {
+		return name
+	}
+	return "unknown"
 }

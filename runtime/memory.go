@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -68,13 +69,21 @@ func (m *Memory) Sweep() {
 
 // Get implements Store.
 func (m *Memory) Get(_ context.Context, id string) (Record, error) {
+	// Read the record under the lock: Update changes it in place.
 	m.mu.RLock()
+	defer m.mu.RUnlock()
 	r, ok := m.sessions[id]
-	m.mu.RUnlock()
 	if !ok || m.now().After(r.expires) {
 		return Record{}, ErrNotFound
 	}
-	return r.rec, nil
+	return copyRecord(r.rec), nil
+}
+
+// copyRecord returns rec with its own copy of the data: like the other
+// stores, Memory holds bytes, never a slice its callers can still change.
+func copyRecord(rec Record) Record {
+	rec.Data = append([]byte(nil), rec.Data...)
+	return rec
 }
 
 // Create implements Store.
@@ -84,7 +93,10 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 	if r, ok := m.sessions[id]; ok && !m.now().After(r.expires) {
 		return ErrExists
 	}
-	m.sessions[id] = &memRecord{rec: rec, expires: m.now().Add(ttl)}
+	// The id is usually a substring of the whole request body (net/url
+	// parses the form without copying): keep a copy of its own, or each
+	// session would pin its body.
+	m.sessions[strings.Clone(id)] = &memRecord{rec: copyRecord(rec), expires: m.now().Add(ttl)}
 	return nil
 }
 
@@ -99,7 +111,7 @@ func (m *Memory) Update(_ context.Context, id string, prevStep int, rec Record, 
 	if r.rec.Step != prevStep {
 		return ErrConflict
 	}
-	r.rec, r.expires = rec, m.now().Add(ttl)
+	r.rec, r.expires = copyRecord(rec), m.now().Add(ttl)
 	return nil
 }
 
@@ -107,7 +119,7 @@ func (m *Memory) Update(_ context.Context, id string, prevStep int, rec Record, 
 func (m *Memory) PutVersion(_ context.Context, flowName, version string, src []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.versions[flowName+"@"+version] = memVersion{src: src, expires: m.now().Add(ttl)}
+	m.versions[flowName+"@"+version] = memVersion{src: append([]byte(nil), src...), expires: m.now().Add(ttl)}
 	return nil
 }
 
@@ -116,10 +128,10 @@ func (m *Memory) GetVersion(_ context.Context, flowName, version string) ([]byte
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	v, ok := m.versions[flowName+"@"+version]
-	if !ok {
+	if !ok || m.now().After(v.expires) {
 		return nil, ErrNotFound
 	}
-	return v.src, nil
+	return append([]byte(nil), v.src...), nil
 }
 
 // Live implements Store.
@@ -127,8 +139,9 @@ func (m *Memory) Live(context.Context) (int, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n := 0
+	now := m.now()
 	for _, r := range m.sessions {
-		if r.rec.Live {
+		if r.rec.Live && !now.After(r.expires) {
 			n++
 		}
 	}

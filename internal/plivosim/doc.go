@@ -40,6 +40,10 @@
 // Plivo does when the caller gives no input: it goes on with the elements
 // after GetDigits/GetInput, and follows the Redirect found there.
 //
+// Notify posts a status or recording callback (statusCallbackUrl,
+// recordingCallbackUrl, ...) of the element the call is at without moving
+// the call, and Callback posts raw parameters to where the call waits.
+//
 // When an element says redirect="false", Plivo only notifies its action
 // URL and goes on with the next element of the same document; the
 // simulator does the same.

@@ -450,6 +450,30 @@ func (c *Call) Callback(params map[string]string) error {
 	return c.event(w, params)
 }
 
+// Notify reports an event to a URL the element the call is at names in
+// attribute attr (statusCallbackUrl, recordingCallbackUrl, callbackUrl,
+// ...), with the call's standard parameters and params, as Plivo sends
+// status and recording callbacks. The method is the element's attribute
+// of the same name ending in Method (statusCallbackMethod for
+// statusCallbackUrl), POST by default. The call does not move; the answer
+// is returned whatever its status (and kept in Last).
+func (c *Call) Notify(attr string, params map[string]string) (*Response, error) {
+	w, err := c.need("Notify")
+	if err != nil {
+		return nil, err
+	}
+	u := strings.TrimSpace(w.Element.Attr(attr))
+	if u == "" {
+		return nil, &EventError{Event: "Notify", Wait: w, Reason: "the element has no " + attr}
+	}
+	method := methodOf(w.Element.Attr(strings.TrimSuffix(attr, "Url") + "Method"))
+	resp, err := c.sim.Do(c.ctx, Request{Method: method, URL: u, Params: c.callback(params)})
+	if resp != nil {
+		c.last = resp
+	}
+	return resp, err
+}
+
 // Hangup posts the hangup webhook to the hangup URL with HangupCause
 // NORMAL_CLEARING, Duration and BillDuration. Later events are refused.
 func (c *Call) Hangup() error { return c.HangupWith(nil) }

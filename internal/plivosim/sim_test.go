@@ -77,7 +77,7 @@ func (a *fakeApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "4":
 			doc = `<Response><Conference action="` + b + `/left">room &amp; co</Conference></Response>`
 		case "5":
-			doc = `<Response><MultiPartyCall role="customer" onExitActionUrl="` + b + `/left" onExitActionMethod="GET">mpc</MultiPartyCall></Response>`
+			doc = `<Response><MultiPartyCall role="customer" onExitActionUrl="` + b + `/left" onExitActionMethod="GET" statusCallbackUrl="` + b + `/status" recordingCallbackUrl="` + b + `/rec" recordingCallbackMethod="GET">mpc</MultiPartyCall></Response>`
 		case "6":
 			doc = `<Response><GetDigits action="` + b + `/notify" redirect="false"/><Dial action="` + b + `/dial"><Number>1</Number></Dial></Response>`
 		case "7":
@@ -91,7 +91,7 @@ func (a *fakeApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		doc = `<Response><Speak>ignored</Speak></Response>`
 	case "/dial", "/record", "/left":
 		doc = `<Response><Speak>after ` + r.URL.Path[1:] + `</Speak><Hangup/></Response>`
-	case "/hangup":
+	case "/hangup", "/status", "/rec":
 		w.WriteHeader(http.StatusNoContent)
 		return
 	default:
@@ -497,5 +497,33 @@ func TestNewUUID(t *testing.T) {
 			t.Fatalf("bad uuid %q", u)
 		}
 		seen[u] = true
+	}
+}
+
+func TestNotify(t *testing.T) {
+	a, srv := newFake(t, "")
+	c, _ := (&Sim{}).Call(context.Background(), srv.URL+"/answer", nil)
+	if _, err := c.Notify("statusCallbackUrl", nil); !errors.Is(err, ErrWrongEvent) || !strings.Contains(err.Error(), "no statusCallbackUrl") {
+		t.Fatalf("notify without the attribute: %v", err)
+	}
+	if err := c.Press("5"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Notify("statusCallbackUrl", map[string]string{"EventName": "MPCInitialized"})
+	if err != nil || r.Status != 204 {
+		t.Fatalf("notify: %v %+v", err, r)
+	}
+	if g := a.last(); g.Path != "/status" || g.Method != "POST" || g.Params.Get("EventName") != "MPCInitialized" || g.Params.Get("CallUUID") != c.UUID {
+		t.Fatalf("sent %+v", g)
+	}
+	if _, err := c.Notify("recordingCallbackUrl", map[string]string{"RecordUrl": "https://x/r.mp3"}); err != nil {
+		t.Fatal(err)
+	}
+	if g := a.last(); g.Path != "/rec" || g.Method != "GET" {
+		t.Fatalf("sent %+v", g)
+	}
+	// The call has not moved.
+	if c.Wait().Kind != "MultiPartyCall" || c.Status() != 204 {
+		t.Fatalf("wait %+v status %d", c.Wait(), c.Status())
 	}
 }
