@@ -50,9 +50,10 @@ type Node struct {
 
 // Case is one compiled branch case.
 type Case struct {
-	When program
-	Src  string
-	Next *Node
+	When  program
+	Src   string
+	Label string // "case N", as edges and traces name it
+	Next  *Node
 }
 
 // Assign is one compiled assignment of a set node.
@@ -185,7 +186,7 @@ func compile(f *File) (*Graph, error) {
 			}
 		}
 		for _, c := range nd.Cases {
-			n.Cases = append(n.Cases, Case{When: c.When.prog, Src: c.When.Src, Next: g.byID[c.Next.Name]})
+			n.Cases = append(n.Cases, Case{When: c.When.prog, Src: c.When.Src, Label: caseLabel(len(n.Cases)), Next: g.byID[c.Next.Name]})
 		}
 		for _, s := range nd.Sets {
 			n.Sets = append(n.Sets, Assign{Name: s.Name, Value: s.Value.prog})

@@ -168,6 +168,20 @@ func run(m *vm.VM, p program, env map[string]any) (any, error) {
 	return m.Run(p, env)
 }
 
+// appendFormat appends Format(v) without an intermediate string for the
+// common kinds.
+func appendFormat(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return append(b, x...)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case bool:
+		return strconv.AppendBool(b, x)
+	}
+	return append(b, Format(v)...)
+}
+
 // Format turns an expression result into the text written to XML.
 func Format(v any) string {
 	switch x := v.(type) {

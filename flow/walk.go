@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -118,7 +117,6 @@ type Walker struct {
 	vm    vm.VM
 	doc   xmlgen.Document
 	vals  []string
-	sb    strings.Builder
 	path  []string
 	edges []Taken
 	env   map[string]any
@@ -127,6 +125,8 @@ type Walker struct {
 	// restErr is the last REST failure of the walk, reported in Result.
 	restErr error
 	rooms   []Room
+	now     time.Time // the clock of the current walk
+	buf     []byte    // a template's text being built
 }
 
 // apology is answered when a run-time error has no on_error node to go to.
@@ -216,15 +216,33 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	w.restErr = nil
 	w.rooms = w.rooms[:0]
 	if input == nil {
-		input = map[string]string{}
+		input = emptyInput
 	}
-	now := w.Now
-	if now.IsZero() {
-		now = time.Now()
+	w.now = w.Now
+	if w.now.IsZero() {
+		w.now = time.Now()
 	}
-	env := Env{Call: st.Call, Input: input, Nodes: st.Nodes, Vars: st.Vars, Params: st.Params, Now: now}
-	w.env = env.values()
+	// The environment map and its functions are made once per Walker and
+	// refilled on each webhook: building them was a third of a walk.
+	if w.env == nil {
+		w.env = map[string]any{
+			"hours": func(spec, tz string) bool {
+				ok, err := hoursAt(spec, tz, w.now)
+				if err != nil {
+					panic(err) // expr turns a panic in a function into a run error
+				}
+				return ok
+			},
+			"now": func() time.Time { return w.now },
+		}
+	}
+	w.env["call"], w.env["input"], w.env["nodes"] = st.Call, input, st.Nodes
+	w.env["vars"], w.env["params"] = st.Vars, st.Params
 }
+
+// emptyInput is the input of a walk that no callback resumed;
+// expressions only read it.
+var emptyInput = map[string]string{}
 
 func (w *Walker) walk(n *Node) Result {
 	res, err := w.steps(n)
@@ -335,13 +353,13 @@ func (w *Walker) fail(n *Node, err error) error {
 }
 
 func (w *Walker) branch(n *Node) (*Node, string, error) {
-	for i, c := range n.Cases {
+	for _, c := range n.Cases {
 		v, err := w.vm.Run(c.When, w.env)
 		if err != nil {
 			return nil, "", w.fail(n, fmt.Errorf("when %s: %w", c.Src, err))
 		}
 		if b, _ := v.(bool); b {
-			return c.Next, caseLabel(i), nil
+			return c.Next, c.Label, nil
 		}
 	}
 	return n.Next, "next", nil
@@ -387,17 +405,17 @@ func (w *Walker) template(parts []TmplPart) (string, error) {
 		}
 		return Format(v), nil
 	}
-	w.sb.Reset()
+	w.buf = w.buf[:0]
 	for _, p := range parts {
 		if p.Expr == nil {
-			w.sb.WriteString(p.Lit)
+			w.buf = append(w.buf, p.Lit...)
 			continue
 		}
 		v, err := w.vm.Run(p.Expr.prog, w.env)
 		if err != nil {
 			return "", fmt.Errorf("{{ %s }}: %w", p.Expr.Src, err)
 		}
-		w.sb.WriteString(Format(v))
+		w.buf = appendFormat(w.buf, v)
 	}
-	return w.sb.String(), nil
+	return string(w.buf), nil
 }

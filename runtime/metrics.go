@@ -52,6 +52,10 @@ func newMetrics(st Store) *metrics {
 		}
 		return float64(n)
 	})
+	// Reload results exist from the start, at zero, so dashboards and
+	// alerts see the series before the first reload.
+	m.reloads.WithLabelValues("ok")
+	m.reloads.WithLabelValues("failed")
 	m.reg.MustRegister(m.webhooks, m.latency, m.errors, m.reloads, m.events, live,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -128,3 +128,46 @@ func TestRedisStoreBasics(t *testing.T) {
 		t.Fatalf("GetVersion = %q, %v", b, err)
 	}
 }
+
+// TestRedisStoreContract runs the contract every store keeps against a
+// real redis-server, a fresh one per subtest.
+func TestRedisStoreContract(t *testing.T) {
+	testStoreContract(t, func(t *testing.T) Store {
+		srv := startRedis(t, false)
+		st, err := OpenRedis(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
+}
+
+// TestRedisRestartKeepsSessions: with persistence on, a session written
+// before Redis restarts is there after, and the store reconnects.
+func TestRedisRestartKeepsSessions(t *testing.T) {
+	srv := startRedis(t, true)
+	st, err := OpenRedis(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if err := st.Create(ctx, "c1", Record{Step: 1, Live: true, Data: []byte("before")}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	srv.Start(t)
+	var rec Record
+	for i := 0; i < 50; i++ {
+		if rec, err = st.Get(ctx, "c1"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || string(rec.Data) != "before" {
+		t.Fatalf("after a restart Get = %+v, %v", rec, err)
+	}
+	if err := st.Update(ctx, "c1", 1, Record{Step: 2, Live: true, Data: []byte("after")}, time.Hour); err != nil {
+		t.Fatalf("Update after a restart: %v", err)
+	}
+}

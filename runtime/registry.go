@@ -28,8 +28,36 @@ type Registry struct {
 	// its last good graph.
 	mu       sync.Mutex
 	byFile   map[string]*flow.Graph
-	versions sync.Map // "flow@version" → *flow.Graph
+	versions sync.Map // "flow@version" → *flowVersion
 	onReload func(ok bool)
+}
+
+// flowVersion is a compiled flow version and when a call last used it.
+// Versions no call has used for versionIdle are dropped from memory at
+// the next reload; a late call rebuilds its version from the store.
+type flowVersion struct {
+	g    *flow.Graph
+	used atomic.Int64 // unix nanoseconds
+}
+
+const versionIdle = time.Hour
+
+func (r *Registry) keep(g *flow.Graph) {
+	v := &flowVersion{g: g}
+	v.used.Store(time.Now().UnixNano())
+	r.versions.Store(g.Name+"@"+g.Version, v)
+}
+
+// prune drops idle versions that are not current.
+func (r *Registry) prune(current map[string]*flow.Graph) {
+	cutoff := time.Now().Add(-versionIdle).UnixNano()
+	r.versions.Range(func(k, v any) bool {
+		ver := v.(*flowVersion)
+		if cur := current[ver.g.Name]; cur != ver.g && ver.used.Load() < cutoff {
+			r.versions.Delete(k)
+		}
+		return true
+	})
 }
 
 // NewRegistry returns an empty registry for the flows under dir.
@@ -65,7 +93,7 @@ func (r *Registry) Add(gs ...*flow.Graph) {
 	}
 	for _, g := range gs {
 		next[g.Name] = g
-		r.versions.Store(g.Name+"@"+g.Version, g)
+		r.keep(g)
 	}
 	r.current.Store(&next)
 }
@@ -75,8 +103,10 @@ func (r *Registry) Add(gs ...*flow.Graph) {
 // from the source kept in the store.
 func (r *Registry) Version(ctx context.Context, st Store, name, version string) (*flow.Graph, error) {
 	key := name + "@" + version
-	if g, ok := r.versions.Load(key); ok {
-		return g.(*flow.Graph), nil
+	if v, ok := r.versions.Load(key); ok {
+		ver := v.(*flowVersion)
+		ver.used.Store(time.Now().UnixNano())
+		return ver.g, nil
 	}
 	src, err := st.GetVersion(ctx, name, version)
 	if err != nil {
@@ -90,7 +120,7 @@ func (r *Registry) Version(ctx context.Context, st Store, name, version string) 
 		return nil, fmt.Errorf("flow %s version %s does not compile: %v", name, version, ds)
 	}
 	g.Name = name
-	r.versions.Store(key, g)
+	r.keep(g)
 	return g, nil
 }
 
@@ -146,10 +176,13 @@ func (r *Registry) Reload() bool {
 		owner[g.Name] = path
 		byFile[path] = g
 		next[g.Name] = g
-		r.versions.Store(g.Name+"@"+g.Version, g)
+		if _, ok := r.versions.Load(g.Name + "@" + g.Version); !ok {
+			r.keep(g)
+		}
 	}
 	r.byFile = byFile
 	r.current.Store(&next)
+	r.prune(next)
 	r.log.Info("flows loaded", "dir", r.dir, "flows", len(next), "files", len(files), "ok", ok)
 	r.reloaded(ok)
 	return ok
@@ -174,7 +207,11 @@ func (r *Registry) Watch(ctx context.Context) error {
 	}
 	go func() {
 		defer w.Close()
+		// Bursts are coalesced: a reload 100 ms after the last event, but
+		// never more than a second after the first, so a folder that keeps
+		// changing still reloads.
 		var timer *time.Timer
+		var first time.Time
 		fire := make(chan struct{}, 1)
 		for {
 			select {
@@ -189,17 +226,25 @@ func (r *Registry) Watch(ctx context.Context) error {
 						_ = addTree(w, ev.Name)
 					}
 				}
+				if first.IsZero() {
+					first = time.Now()
+				}
+				wait := 100 * time.Millisecond
+				if left := time.Second - time.Since(first); left < wait {
+					wait = max(left, 0)
+				}
 				if timer == nil {
-					timer = time.AfterFunc(100*time.Millisecond, func() {
+					timer = time.AfterFunc(wait, func() {
 						select {
 						case fire <- struct{}{}:
 						default:
 						}
 					})
 				} else {
-					timer.Reset(100 * time.Millisecond)
+					timer.Reset(wait)
 				}
 			case <-fire:
+				first = time.Time{}
 				r.Reload()
 			case err, ok := <-w.Errors:
 				if !ok {

@@ -225,6 +225,10 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			s.storeFailed(w, r, name, id, err)
 			return
 		}
+		if sess.Flow != name {
+			s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, sess.Flow, name))
+			return
+		}
 		if sess.Status == StatusHungUp {
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -14,67 +14,60 @@ import (
 // appendEscaped appends s escaped for an attribute value (attr) or for
 // text content.
 func appendEscaped(dst []byte, s string, attr bool) []byte {
+	tbl := &textEscapes
+	if attr {
+		tbl = &attrEscapes
+	}
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, w := utf8.DecodeRuneInString(s[i:])
-			if (r == utf8.RuneError && w == 1) || !inCharRange(r) {
-				dst = append(dst, s[last:i]...)
-				dst = append(dst, "\uFFFD"...)
-				i += w
-				last = i
-				continue
-			}
-			i += w
-			continue
-		}
-		var esc string
-		switch c {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			if attr {
+		if c < utf8.RuneSelf {
+			esc := tbl[c]
+			if esc == "" {
 				i++
 				continue
 			}
-			esc = "&gt;"
-		case '"':
-			if !attr {
-				i++
-				continue
-			}
-			esc = "&quot;"
-		case '\t':
-			if !attr {
-				i++
-				continue
-			}
-			esc = "&#x9;"
-		case '\n':
-			if !attr {
-				i++
-				continue
-			}
-			esc = "&#xA;"
-		case '\r':
-			esc = "&#xD;"
-		default:
-			if c < 0x20 {
-				esc = "\uFFFD"
-				break
-			}
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, esc...)
 			i++
+			last = i
 			continue
 		}
-		dst = append(dst, s[last:i]...)
-		dst = append(dst, esc...)
-		i++
-		last = i
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && w == 1) || !inCharRange(r) {
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i += w
+			last = i
+			continue
+		}
+		i += w
 	}
 	return append(dst, s[last:]...)
+}
+
+// attrEscapes and textEscapes give, for each ASCII byte, what it is
+// written as, or "" when it is written as is. Control characters XML 1.0
+// cannot carry become U+FFFD.
+var attrEscapes, textEscapes = escapes(true), escapes(false)
+
+func escapes(attr bool) (t [utf8.RuneSelf]string) {
+	for c := range t {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			t[c] = "\uFFFD"
+		}
+	}
+	t['&'] = "&amp;"
+	t['<'] = "&lt;"
+	t['\r'] = "&#xD;"
+	if attr {
+		t['"'] = "&quot;"
+		t['\t'] = "&#x9;"
+		t['\n'] = "&#xA;"
+	} else {
+		t['>'] = "&gt;"
+	}
+	return t
 }
 
 // inCharRange reports whether r may appear in an XML 1.0 document.

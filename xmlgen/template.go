@@ -53,6 +53,26 @@ type holeInfo struct {
 	index int
 	elem  *Element
 	attr  *Attr // nil for text content
+	// children is set on the attribute the element's children depend on
+	// (Speak voice with SSML children): the value must also satisfy
+	// elem.ChildrenWhen.
+	children bool
+	// selfClose is set on the text of an element without children: an
+	// empty value closes the element as <name/>, the way etree writes it.
+	selfClose bool
+	// url is set when the whole rule is "an absolute http(s) URL" (a URL
+	// attribute or Play/Redirect text without an extra check): a value
+	// scanURL accepts needs no further checking.
+	url bool
+}
+
+// setURL sets h.url from the table.
+func (h *holeInfo) setURL() {
+	if h.attr != nil {
+		h.url = h.attr.Kind == URL && h.attr.Check == nil && !h.children
+		return
+	}
+	h.url = h.elem.TextKind == URL && h.elem.TextCheck == nil
 }
 
 // Template is an element whose constant parts were written once, when the
@@ -62,6 +82,8 @@ type Template struct {
 	holes int // number of values Append expects
 }
 
+// part is a run of constant bytes or a hole. A text hole with selfClose is
+// followed by the element's close tag as a static part of its own.
 type part struct {
 	static []byte
 	hole   *holeInfo // nil for a static part
@@ -82,14 +104,17 @@ func Prepare(e *El) (*Template, error) {
 	var infos []holeInfo
 	consts := map[int]string{}
 	maxHole := -1
-	root, err := build(e, nil, func(v Value, el *Element, a *Attr) (string, error) {
+	root, err := build(e, nil, func(v Value, h holeInfo) (string, error) {
 		if v.IsHole() {
-			infos = append(infos, holeInfo{index: v.Hole, elem: el, attr: a})
+			h.index = v.Hole
+			h.setURL()
+			infos = append(infos, h)
 			maxHole = max(maxHole, v.Hole)
 			return sentinel(len(infos) - 1), nil
 		}
 		if strings.ContainsRune(v.Const, sentinelOpen) {
-			infos = append(infos, holeInfo{index: -1, elem: el, attr: a})
+			h.index = -1
+			infos = append(infos, h)
 			consts[len(infos)-1] = v.Const
 			return sentinel(len(infos) - 1), nil
 		}
@@ -114,12 +139,23 @@ func Prepare(e *El) (*Template, error) {
 		j := bytes.IndexRune(rest, sentinelClose)
 		n, _ := strconv.Atoi(string(rest[:j]))
 		info := infos[n]
+		out = rest[j+len(string(sentinelClose)):]
 		if c, ok := consts[n]; ok {
 			t.parts = append(t.parts, part{static: appendEscaped(nil, c, info.attr != nil)})
-		} else {
-			t.parts = append(t.parts, part{hole: &info})
+			continue
 		}
-		out = rest[j+len(string(sentinelClose)):]
+		t.parts = append(t.parts, part{hole: &info})
+		if info.selfClose {
+			// The close tag follows the text at once: keep it as a part
+			// of its own, for Append to replace by "/>" when the text
+			// is empty.
+			end := "</" + info.elem.Name + ">"
+			if !bytes.HasPrefix(out, []byte(end)) {
+				return nil, fmt.Errorf("xmlgen: internal error: no %s after the text of <%s>", end, info.elem.Name)
+			}
+			t.parts = append(t.parts, part{static: out[:len(end)]})
+			out = out[len(end):]
+		}
 	}
 	t.parts = compact(t.parts)
 	return t, nil
@@ -147,19 +183,42 @@ func (t *Template) Holes() int { return t.holes }
 // Append writes the element to dst, filling the holes from vals. A value
 // that breaks Plivo's rules for its attribute is an error naming the
 // element and attribute; nothing invalid is ever written.
+//
+// On error dst is returned as it was passed: the part of the element
+// written before the bad value is cut off again.
 func (t *Template) Append(dst []byte, vals []string) ([]byte, error) {
 	if len(vals) < t.holes {
 		return dst, fmt.Errorf("xmlgen: template needs %d values, got %d", t.holes, len(vals))
 	}
-	for i := range t.parts {
+	start := len(dst)
+	for i := 0; i < len(t.parts); i++ {
 		p := &t.parts[i]
 		if p.hole == nil {
 			dst = append(dst, p.static...)
 			continue
 		}
 		v := vals[p.hole.index]
+		if p.hole.url {
+			// The common callback URL: accepted without net/url's
+			// allocations, and copied as is when nothing needs escaping.
+			if ok, clean := scanURL(v); ok {
+				if clean {
+					dst = append(dst, v...)
+				} else {
+					dst = appendEscaped(dst, v, p.hole.attr != nil)
+				}
+				continue
+			}
+		}
 		if err := p.hole.check(v); err != nil {
-			return dst, err
+			return dst[:start], err
+		}
+		if v == "" && p.hole.selfClose {
+			// <name></name> is written <name/>, as etree writes an
+			// element without text or children.
+			dst = append(dst[:len(dst)-1], "/>"...)
+			i++ // the close tag
+			continue
 		}
 		dst = appendEscaped(dst, v, p.hole.attr != nil)
 	}
@@ -171,6 +230,9 @@ func (h *holeInfo) check(v string) error {
 		if msg := h.attr.Validate(v); msg != "" {
 			return &ValueError{Element: h.elem.Name, Attr: h.attr.Name, Value: v, Want: msg}
 		}
+		if h.children && !h.elem.ChildrenWhen(v) {
+			return &ValueError{Element: h.elem.Name, Attr: h.attr.Name, Value: v, Want: childrenWant(h.elem)}
+		}
 		return nil
 	}
 	if msg := h.elem.ValidateText(v); msg != "" {
@@ -179,18 +241,85 @@ func (h *holeInfo) check(v string) error {
 	return nil
 }
 
+// scanURL reports, without allocating, that v is certainly an absolute
+// http or https URL that the table's URL rule (checkURL) accepts: a
+// lowercase scheme, a host of letters, digits, dots and hyphens with an
+// optional numeric port, then only printable ASCII other than '%'. ok
+// false means "not sure": the caller runs the full check. clean reports
+// that v holds none of & < > ", so it is written as is.
+func scanURL(v string) (ok, clean bool) {
+	rest, ok := strings.CutPrefix(v, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(v, "http://"); !ok {
+			return false, false
+		}
+	}
+	i := 0
+	for i < len(rest) && hostByte[rest[i]] {
+		i++
+	}
+	if i == 0 {
+		return false, false
+	}
+	if i < len(rest) && rest[i] == ':' {
+		i++
+		for i < len(rest) && '0' <= rest[i] && rest[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(rest) && rest[i] != '/' && rest[i] != '?' && rest[i] != '#' {
+		return false, false
+	}
+	var class uint8
+	for ; i < len(rest); i++ {
+		class |= urlByte[rest[i]]
+	}
+	return class&urlUnsure == 0, class == 0
+}
+
+// hostByte marks the bytes scanURL takes in a host name.
+var hostByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-'
+	}
+	return t
+}()
+
+// urlByte classes the bytes after a URL's host for scanURL.
+const (
+	urlEscaped = 1 << iota // & < > ": written escaped
+	urlUnsure              // controls, space, non-ASCII, %: left to the full check
+)
+
+var urlByte = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c <= ' ' || c >= 0x7f || c == '%':
+			t[c] = urlUnsure
+		case c == '&' || c == '<' || c == '>' || c == '"':
+			t[c] = urlEscaped
+		}
+	}
+	return t
+}()
+
+// childrenWant completes "must ..." for a value its element's children
+// rule refuses.
+func childrenWant(e *Element) string {
+	return "allow the children of <" + e.Name + "> (" + e.ChildrenWhy + ")"
+}
+
 // Build builds the element with etree from scratch, filling holes from
 // vals. It is the straightforward way Prepare and Append improve on; tests
 // compare the two, and benchmarks measure the difference.
 func Build(e *El, vals []string) (*etree.Element, error) {
-	return build(e, nil, func(v Value, el *Element, a *Attr) (string, error) {
+	return build(e, nil, func(v Value, h holeInfo) (string, error) {
 		s := v.Const
 		if v.IsHole() {
-			if v.Hole >= len(vals) {
+			if v.Hole < 0 || v.Hole >= len(vals) {
 				return "", fmt.Errorf("xmlgen: no value for hole %d", v.Hole)
 			}
 			s = vals[v.Hole]
-			h := holeInfo{elem: el, attr: a}
 			if err := h.check(s); err != nil {
 				return "", err
 			}
@@ -199,8 +328,9 @@ func Build(e *El, vals []string) (*etree.Element, error) {
 	})
 }
 
-// fill turns a Value into the string written for it.
-type fill func(v Value, el *Element, a *Attr) (string, error)
+// fill turns a Value into the string written for it; h says where it
+// goes (its index is not set).
+type fill func(v Value, h holeInfo) (string, error)
 
 // build makes the etree element for e, checking it against the table.
 // Attributes are written in the table's order whatever order e lists them in.
@@ -212,6 +342,28 @@ func build(e *El, parent *Element, f fill) (*etree.Element, error) {
 	if parent != nil && !parent.AllowsChild(e.Name) {
 		return nil, fmt.Errorf("xmlgen: <%s> cannot contain <%s>", parent.Name, e.Name)
 	}
+	for i, av := range e.Attrs {
+		if spec.Attr(av.Name) == nil {
+			return nil, fmt.Errorf("xmlgen: <%s> has no attribute %q", e.Name, av.Name)
+		}
+		for _, prev := range e.Attrs[:i] {
+			if prev.Name == av.Name {
+				return nil, fmt.Errorf("xmlgen: <%s> attribute %q is given twice", e.Name, av.Name)
+			}
+		}
+	}
+	// Children that depend on an attribute (Speak's SSML on a Polly
+	// voice): a constant is checked here, a hole when it is filled.
+	needs := spec.ChildrenNeed != "" && len(e.Children) > 0
+	if needs {
+		found := false
+		for _, av := range e.Attrs {
+			found = found || av.Name == spec.ChildrenNeed
+		}
+		if !found {
+			return nil, fmt.Errorf("xmlgen: <%s> children need %s: %s", e.Name, spec.ChildrenNeed, spec.ChildrenWhy)
+		}
+	}
 	el := etree.NewElement(e.Name)
 	for i := range spec.Attrs {
 		a := &spec.Attrs[i]
@@ -219,21 +371,20 @@ func build(e *El, parent *Element, f fill) (*etree.Element, error) {
 			if av.Name != a.Name {
 				continue
 			}
+			children := needs && a.Name == spec.ChildrenNeed
 			if !av.Value.IsHole() {
 				if msg := a.Validate(av.Value.Const); msg != "" {
 					return nil, &ValueError{Element: e.Name, Attr: a.Name, Value: av.Value.Const, Want: msg}
 				}
+				if children && !spec.ChildrenWhen(av.Value.Const) {
+					return nil, &ValueError{Element: e.Name, Attr: a.Name, Value: av.Value.Const, Want: childrenWant(spec)}
+				}
 			}
-			s, err := f(av.Value, spec, a)
+			s, err := f(av.Value, holeInfo{elem: spec, attr: a, children: children})
 			if err != nil {
 				return nil, err
 			}
 			el.CreateAttr(a.Name, s)
-		}
-	}
-	for _, av := range e.Attrs {
-		if spec.Attr(av.Name) == nil {
-			return nil, fmt.Errorf("xmlgen: <%s> has no attribute %q", e.Name, av.Name)
 		}
 	}
 	for i := range spec.Attrs {
@@ -250,7 +401,7 @@ func build(e *El, parent *Element, f fill) (*etree.Element, error) {
 				return nil, &ValueError{Element: e.Name, Value: e.Text.Const, Want: msg}
 			}
 		}
-		s, err := f(*e.Text, spec, nil)
+		s, err := f(*e.Text, holeInfo{elem: spec, selfClose: len(e.Children) == 0})
 		if err != nil {
 			return nil, err
 		}
