@@ -949,15 +949,15 @@ var scripts = []script{
 	}},
 	{name: "supervisor controls a live room", flow: "contact-center-supervisor",
 		before: func(t *testing.T, e *env) map[string]string {
-			// A customer's call opens room cc-555000111222.
-			c := e.call(t, "contact-center", map[string]string{"CallUUID": "555000111222"}, nil)
+			// A customer's call from +14155550123 opens room cc-14155550123.
+			c := e.call(t, "contact-center", map[string]string{"From": "+14155550123"}, nil)
 			if c.Wait().Kind != "MultiPartyCall" {
 				t.Fatalf("the customer's call: %s", c.XML())
 			}
 			return nil
 		}, steps: []step{
-			{name: "answer", wait: "ask_room", path: []string{"ask_room"}, contains: []string{`numDigits="12"`}},
-			{name: "room number", do: press("555000111222"), wait: "join", path: []string{"join"}, contains: []string{`<MultiPartyCall role="supervisor"`, `coachMode="true"`, `>cc-555000111222</MultiPartyCall>`}},
+			{name: "answer", wait: "ask_room", path: []string{"ask_room"}, contains: []string{`numDigits="15"`}},
+			{name: "room number", do: press("14155550123"), wait: "join", path: []string{"join"}, contains: []string{`<MultiPartyCall role="supervisor"`, `coachMode="true"`, `>cc-14155550123</MultiPartyCall>`}},
 			{name: "leaves", do: exit, wait: "control", path: []string{"control"}},
 			{name: "hold", do: press("5"), wait: "control", path: []string{"choose", "hold", "done", "control"}, contains: []string{"<Speak>Done.</Speak>"}},
 			{name: "resume", do: press("6"), wait: "control", path: []string{"choose", "resume", "done", "control"}},
