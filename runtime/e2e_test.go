@@ -1230,7 +1230,7 @@ func (e *env) fork(t testing.TB, c *plivosim.Call, s *runtime.Session) *plivosim
 		t.Fatal(err)
 	}
 	ttl := time.Hour
-	if err := e.store.Create(context.Background(), id, runtime.Record{Step: s.Step, Live: true, Data: data}, ttl); err != nil {
+	if err := e.store.Create(context.Background(), id, runtime.Record{Rev: s.Step, Live: true, Data: data}, ttl); err != nil {
 		t.Fatal(err)
 	}
 	params := maps.Clone(c.Params)

@@ -25,7 +25,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	}
 	p := params(r)
 	ctx := r.Context()
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < 20; attempt++ {
 		rec, err := s.store.Get(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
@@ -52,7 +52,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 			if !rec.Live {
 				ttl = s.cfg.TraceTTL
 			}
-			err = s.store.Update(ctx, id, rec.Step, Record{Step: rec.Step, Live: rec.Live, Data: data}, ttl)
+			err = s.store.Update(ctx, id, rec.Rev, Record{Rev: rec.Rev + 1, Live: rec.Live, Data: data}, ttl)
 		}
 		if errors.Is(err, ErrConflict) {
 			continue

@@ -101,14 +101,14 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 }
 
 // Update implements Store.
-func (m *Memory) Update(_ context.Context, id string, prevStep int, rec Record, ttl time.Duration) error {
+func (m *Memory) Update(_ context.Context, id string, prevRev int, rec Record, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.sessions[id]
 	if !ok || m.now().After(r.expires) {
 		return ErrNotFound
 	}
-	if r.rec.Step != prevStep {
+	if r.rec.Rev != prevRev {
 		return ErrConflict
 	}
 	r.rec, r.expires = copyRecord(rec), m.now().Add(ttl)

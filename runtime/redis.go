@@ -102,14 +102,14 @@ func (r *Redis) Get(ctx context.Context, id string) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("redis store: session %s has step %q", id, step)
 	}
-	return Record{Step: n, Live: live == "1", Data: []byte(data)}, nil
+	return Record{Rev: n, Live: live == "1", Data: []byte(data)}, nil
 }
 
 // Create implements Store.
 func (r *Redis) Create(ctx context.Context, id string, rec Record, ttl time.Duration) error {
 	exp := r.now().Add(ttl).UnixMilli()
 	n, err := createScript.Run(ctx, r.c, []string{redisSessionPrefix + id, redisLiveKey},
-		rec.Step, boolArg(rec.Live), rec.Data, ttl.Milliseconds(), exp, id).Int()
+		rec.Rev, boolArg(rec.Live), rec.Data, ttl.Milliseconds(), exp, id).Int()
 	if err != nil {
 		return err
 	}
@@ -120,10 +120,10 @@ func (r *Redis) Create(ctx context.Context, id string, rec Record, ttl time.Dura
 }
 
 // Update implements Store.
-func (r *Redis) Update(ctx context.Context, id string, prevStep int, rec Record, ttl time.Duration) error {
+func (r *Redis) Update(ctx context.Context, id string, prevRev int, rec Record, ttl time.Duration) error {
 	exp := r.now().Add(ttl).UnixMilli()
 	n, err := updateScript.Run(ctx, r.c, []string{redisSessionPrefix + id, redisLiveKey},
-		prevStep, rec.Step, boolArg(rec.Live), rec.Data, ttl.Milliseconds(), exp, id).Int()
+		prevRev, rec.Rev, boolArg(rec.Live), rec.Data, ttl.Milliseconds(), exp, id).Int()
 	if err != nil {
 		return err
 	}

@@ -102,20 +102,20 @@ func TestRedisStoreBasics(t *testing.T) {
 	if _, err := st.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get of a missing call: %v, want ErrNotFound", err)
 	}
-	if err := st.Create(ctx, "c1", Record{Step: 1, Live: true, Data: []byte("one")}, time.Minute); err != nil {
+	if err := st.Create(ctx, "c1", Record{Rev: 1, Live: true, Data: []byte("one")}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Create(ctx, "c1", Record{Step: 1, Live: true, Data: []byte("two")}, time.Minute); !errors.Is(err, ErrExists) {
+	if err := st.Create(ctx, "c1", Record{Rev: 1, Live: true, Data: []byte("two")}, time.Minute); !errors.Is(err, ErrExists) {
 		t.Fatalf("second Create: %v, want ErrExists", err)
 	}
-	if err := st.Update(ctx, "c1", 5, Record{Step: 6, Live: true, Data: []byte("x")}, time.Minute); !errors.Is(err, ErrConflict) {
+	if err := st.Update(ctx, "c1", 5, Record{Rev: 6, Live: true, Data: []byte("x")}, time.Minute); !errors.Is(err, ErrConflict) {
 		t.Fatalf("Update with a wrong step: %v, want ErrConflict", err)
 	}
-	if err := st.Update(ctx, "c1", 1, Record{Step: 2, Live: false, Data: []byte("three")}, time.Minute); err != nil {
+	if err := st.Update(ctx, "c1", 1, Record{Rev: 2, Live: false, Data: []byte("three")}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := st.Get(ctx, "c1")
-	if err != nil || rec.Step != 2 || rec.Live || string(rec.Data) != "three" {
+	if err != nil || rec.Rev != 2 || rec.Live || string(rec.Data) != "three" {
 		t.Fatalf("Get after Update = %+v, %v", rec, err)
 	}
 	if n, err := st.Live(ctx); err != nil || n != 0 {
@@ -152,7 +152,7 @@ func TestRedisRestartKeepsSessions(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	if err := st.Create(ctx, "c1", Record{Step: 1, Live: true, Data: []byte("before")}, time.Hour); err != nil {
+	if err := st.Create(ctx, "c1", Record{Rev: 1, Live: true, Data: []byte("before")}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
@@ -167,7 +167,7 @@ func TestRedisRestartKeepsSessions(t *testing.T) {
 	if err != nil || string(rec.Data) != "before" {
 		t.Fatalf("after a restart Get = %+v, %v", rec, err)
 	}
-	if err := st.Update(ctx, "c1", 1, Record{Step: 2, Live: true, Data: []byte("after")}, time.Hour); err != nil {
+	if err := st.Update(ctx, "c1", 1, Record{Rev: 2, Live: true, Data: []byte("after")}, time.Hour); err != nil {
 		t.Fatalf("Update after a restart: %v", err)
 	}
 }

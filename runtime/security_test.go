@@ -39,8 +39,8 @@ func callbackParams(c *plivosim.Call, extra map[string]string) url.Values {
 func sameRecord(t *testing.T, e *env, id string, before runtime.Record, what string) {
 	t.Helper()
 	after := e.record(t, id)
-	if after.Step != before.Step || after.Live != before.Live || !bytes.Equal(after.Data, before.Data) {
-		t.Errorf("%s changed the session: step %d→%d live %v→%v\nbefore %s\nafter  %s", what, before.Step, after.Step, before.Live, after.Live, before.Data, after.Data)
+	if after.Rev != before.Rev || after.Live != before.Live || !bytes.Equal(after.Data, before.Data) {
+		t.Errorf("%s changed the session: rev %d→%d live %v→%v\nbefore %s\nafter  %s", what, before.Rev, after.Rev, before.Live, after.Live, before.Data, after.Data)
 	}
 }
 

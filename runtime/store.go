@@ -13,17 +13,18 @@ import (
 
 // Store keeps sessions between webhooks and the flow versions live calls
 // are pinned to. Several flowd processes sharing one store can serve any
-// webhook of any call, so advancing a call is a compare-and-set on its step.
+// webhook of any call, so every write is a compare-and-set on the
+// record's revision.
 type Store interface {
 	// Get returns the record of a call, or ErrNotFound.
 	Get(ctx context.Context, callUUID string) (Record, error)
 	// Create stores a new call's record unless one exists (ErrExists):
 	// Plivo retries the answer webhook.
 	Create(ctx context.Context, callUUID string, rec Record, ttl time.Duration) error
-	// Update replaces the record if its stored step is still prevStep,
-	// else returns ErrConflict: another webhook advanced the call first.
+	// Update replaces the record if its stored revision is still
+	// prevRev, else returns ErrConflict: something else wrote it first.
 	// ErrNotFound when the record expired meanwhile.
-	Update(ctx context.Context, callUUID string, prevStep int, rec Record, ttl time.Duration) error
+	Update(ctx context.Context, callUUID string, prevRev int, rec Record, ttl time.Duration) error
 	// PutVersion keeps a flow version's source so any process can rebuild
 	// the graph a call is pinned to, until ttl passes.
 	PutVersion(ctx context.Context, flowName, version string, source []byte, ttl time.Duration) error
@@ -42,7 +43,10 @@ type Store interface {
 // Record is a stored session: the encoded session with the two facts a
 // store needs without decoding it.
 type Record struct {
-	Step int    // the session's step, compared by Update
+	// Rev counts the writes of the record: every write sets prevRev+1,
+	// so a compare-and-set fails whenever anything else wrote between a
+	// read and a write — another replica's callback, a hangup, an event.
+	Rev  int
 	Live bool   // the call has not hung up
 	Data []byte // the encoded Session
 }

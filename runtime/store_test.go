@@ -41,11 +41,11 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("CreateGet", func(t *testing.T) {
 		st := fresh(t)
 		for _, rec := range []Record{
-			{Step: 1, Live: true, Data: []byte(`{"a":1}`)},
-			{Step: 7, Live: false, Data: []byte{}},
-			{Step: 1 << 40, Live: true, Data: bytes.Repeat([]byte("x\x00\xff"), 30000)},
+			{Rev: 1, Live: true, Data: []byte(`{"a":1}`)},
+			{Rev: 7, Live: false, Data: []byte{}},
+			{Rev: 1 << 40, Live: true, Data: bytes.Repeat([]byte("x\x00\xff"), 30000)},
 		} {
-			k := id(t, fmt.Sprint(rec.Step))
+			k := id(t, fmt.Sprint(rec.Rev))
 			if err := st.Create(ctx, k, rec, long); err != nil {
 				t.Fatal(err)
 			}
@@ -53,13 +53,13 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Step != rec.Step || got.Live != rec.Live || !bytes.Equal(got.Data, rec.Data) {
-				t.Fatalf("Get = step %d live %v %d bytes, want step %d live %v %d bytes", got.Step, got.Live, len(got.Data), rec.Step, rec.Live, len(rec.Data))
+			if got.Rev != rec.Rev || got.Live != rec.Live || !bytes.Equal(got.Data, rec.Data) {
+				t.Fatalf("Get = step %d live %v %d bytes, want step %d live %v %d bytes", got.Rev, got.Live, len(got.Data), rec.Rev, rec.Live, len(rec.Data))
 			}
 		}
 		// Odd keys are keys like any other.
 		for _, k := range []string{"", "a/b", "ü ñ", "x@y", "CallUUID=1&b=2"} {
-			if err := st.Create(ctx, id(t, k), Record{Step: 3, Data: []byte(k)}, long); err != nil {
+			if err := st.Create(ctx, id(t, k), Record{Rev: 3, Data: []byte(k)}, long); err != nil {
 				t.Fatalf("Create(%q): %v", k, err)
 			}
 			if got, err := st.Get(ctx, id(t, k)); err != nil || string(got.Data) != k {
@@ -71,10 +71,10 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("CreateExists", func(t *testing.T) {
 		st := fresh(t)
 		k := id(t, "c")
-		if err := st.Create(ctx, k, Record{Step: 1, Live: true, Data: []byte("first")}, long); err != nil {
+		if err := st.Create(ctx, k, Record{Rev: 1, Live: true, Data: []byte("first")}, long); err != nil {
 			t.Fatal(err)
 		}
-		err := st.Create(ctx, k, Record{Step: 1, Live: true, Data: []byte("second")}, long)
+		err := st.Create(ctx, k, Record{Rev: 1, Live: true, Data: []byte("second")}, long)
 		if !errors.Is(err, ErrExists) {
 			t.Fatalf("second Create: %v, want ErrExists", err)
 		}
@@ -86,39 +86,39 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("UpdateCAS", func(t *testing.T) {
 		st := fresh(t)
 		k := id(t, "c")
-		if err := st.Update(ctx, k, 1, Record{Step: 2}, long); !errors.Is(err, ErrNotFound) {
+		if err := st.Update(ctx, k, 1, Record{Rev: 2}, long); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Update of an unknown call: %v, want ErrNotFound", err)
 		}
 		if _, err := st.Get(ctx, k); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Update of an unknown call created it: %v", err)
 		}
-		if err := st.Create(ctx, k, Record{Step: 1, Live: true, Data: []byte("s1")}, long); err != nil {
+		if err := st.Create(ctx, k, Record{Rev: 1, Live: true, Data: []byte("s1")}, long); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Update(ctx, k, 1, Record{Step: 2, Live: true, Data: []byte("s2")}, long); err != nil {
+		if err := st.Update(ctx, k, 1, Record{Rev: 2, Live: true, Data: []byte("s2")}, long); err != nil {
 			t.Fatalf("Update from the stored step: %v", err)
 		}
 		for _, prev := range []int{0, 1, 3, -1} {
-			if err := st.Update(ctx, k, prev, Record{Step: 9, Data: []byte("bad")}, long); !errors.Is(err, ErrConflict) {
+			if err := st.Update(ctx, k, prev, Record{Rev: 9, Data: []byte("bad")}, long); !errors.Is(err, ErrConflict) {
 				t.Fatalf("Update from step %d with step 2 stored: %v, want ErrConflict", prev, err)
 			}
 		}
 		got, _ := st.Get(ctx, k)
-		if got.Step != 2 || !got.Live || string(got.Data) != "s2" {
+		if got.Rev != 2 || !got.Live || string(got.Data) != "s2" {
 			t.Fatalf("after conflicts: %+v", got)
 		}
 		// The step may stay the same (a hangup) and go down to live=false.
-		if err := st.Update(ctx, k, 2, Record{Step: 2, Live: false, Data: []byte("s2 hung up")}, long); err != nil {
+		if err := st.Update(ctx, k, 2, Record{Rev: 2, Live: false, Data: []byte("s2 hung up")}, long); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := st.Get(ctx, k); got.Live || string(got.Data) != "s2 hung up" {
 			t.Fatalf("after the same-step update: %+v", got)
 		}
 		// Records are independent.
-		if err := st.Create(ctx, id(t, "other"), Record{Step: 5, Data: []byte("o")}, long); err != nil {
+		if err := st.Create(ctx, id(t, "other"), Record{Rev: 5, Data: []byte("o")}, long); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Update(ctx, id(t, "other"), 2, Record{Step: 6}, long); !errors.Is(err, ErrConflict) {
+		if err := st.Update(ctx, id(t, "other"), 2, Record{Rev: 6}, long); !errors.Is(err, ErrConflict) {
 			t.Fatalf("another call's step: %v", err)
 		}
 	})
@@ -129,7 +129,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		st := fresh(t)
 		k := id(t, "c")
 		data := []byte("abc")
-		if err := st.Create(ctx, k, Record{Step: 1, Data: data}, long); err != nil {
+		if err := st.Create(ctx, k, Record{Rev: 1, Data: data}, long); err != nil {
 			t.Fatal(err)
 		}
 		data[0] = 'X'
@@ -142,7 +142,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("Get returned the stored slice: %q", again.Data)
 		}
 		upd := []byte("def")
-		if err := st.Update(ctx, k, 1, Record{Step: 2, Data: upd}, long); err != nil {
+		if err := st.Update(ctx, k, 1, Record{Rev: 2, Data: upd}, long); err != nil {
 			t.Fatal(err)
 		}
 		upd[0] = 'Z'
@@ -165,18 +165,18 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		short, refreshed, kept := id(t, "short"), id(t, "refreshed"), id(t, "kept")
 		start := time.Now()
 		for _, k := range []string{short, refreshed} {
-			if err := st.Create(ctx, k, Record{Step: 1, Live: true, Data: []byte(k)}, ttl); err != nil {
+			if err := st.Create(ctx, k, Record{Rev: 1, Live: true, Data: []byte(k)}, ttl); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := st.Create(ctx, kept, Record{Step: 1, Live: true, Data: []byte("k")}, long); err != nil {
+		if err := st.Create(ctx, kept, Record{Rev: 1, Live: true, Data: []byte("k")}, long); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Get(ctx, short); err != nil && time.Since(start) < ttl {
 			t.Fatalf("Get before the TTL: %v", err)
 		}
 		// An update sets a new TTL.
-		if err := st.Update(ctx, refreshed, 1, Record{Step: 2, Live: true, Data: []byte("r")}, long); err != nil {
+		if err := st.Update(ctx, refreshed, 1, Record{Rev: 2, Live: true, Data: []byte("r")}, long); err != nil {
 			t.Fatal(err)
 		}
 		waitUntil(t, 3*time.Second, func() bool {
@@ -186,7 +186,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		if time.Since(start) < ttl {
 			t.Fatalf("expired after %v, before its TTL %v", time.Since(start), ttl)
 		}
-		if got, err := st.Get(ctx, refreshed); err != nil || got.Step != 2 {
+		if got, err := st.Get(ctx, refreshed); err != nil || got.Rev != 2 {
 			t.Fatalf("the updated record expired with its first TTL: %+v %v", got, err)
 		}
 		if _, err := st.Get(ctx, kept); err != nil {
@@ -194,13 +194,13 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		}
 		// An expired record is gone: Update says not found, Live does
 		// not count it, Create starts afresh.
-		if err := st.Update(ctx, short, 1, Record{Step: 2}, long); !errors.Is(err, ErrNotFound) {
+		if err := st.Update(ctx, short, 1, Record{Rev: 2}, long); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Update of an expired record: %v, want ErrNotFound", err)
 		}
 		if n, err := st.Live(ctx); err != nil || n != 2 {
 			t.Fatalf("Live = %d, %v; want 2 (the expired record is not live)", n, err)
 		}
-		if err := st.Create(ctx, short, Record{Step: 1, Live: true, Data: []byte("new")}, long); err != nil {
+		if err := st.Create(ctx, short, Record{Rev: 1, Live: true, Data: []byte("new")}, long); err != nil {
 			t.Fatalf("Create over an expired record: %v", err)
 		}
 		if got, _ := st.Get(ctx, short); string(got.Data) != "new" {
@@ -269,26 +269,26 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("a new store has %d live sessions", n)
 		}
 		for i := range 5 {
-			if err := st.Create(ctx, id(t, fmt.Sprint(i)), Record{Step: 1, Live: true}, long); err != nil {
+			if err := st.Create(ctx, id(t, fmt.Sprint(i)), Record{Rev: 1, Live: true}, long); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := st.Create(ctx, id(t, "dead"), Record{Step: 1, Live: false}, long); err != nil {
+		if err := st.Create(ctx, id(t, "dead"), Record{Rev: 1, Live: false}, long); err != nil {
 			t.Fatal(err)
 		}
 		if n := live(); n != 5 {
 			t.Fatalf("Live = %d, want 5", n)
 		}
-		if err := st.Update(ctx, id(t, "0"), 1, Record{Step: 1, Live: false}, long); err != nil {
+		if err := st.Update(ctx, id(t, "0"), 1, Record{Rev: 1, Live: false}, long); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Update(ctx, id(t, "dead"), 1, Record{Step: 2, Live: true}, long); err != nil {
+		if err := st.Update(ctx, id(t, "dead"), 1, Record{Rev: 2, Live: true}, long); err != nil {
 			t.Fatal(err)
 		}
 		if n := live(); n != 5 {
 			t.Fatalf("after one hangup and one revival: Live = %d, want 5", n)
 		}
-		if err := st.Create(ctx, id(t, "brief"), Record{Step: 1, Live: true}, 100*time.Millisecond); err != nil {
+		if err := st.Create(ctx, id(t, "brief"), Record{Rev: 1, Live: true}, 100*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
 		if n := live(); n != 6 {
@@ -300,7 +300,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("ConcurrentUpdatesOneWins", func(t *testing.T) {
 		st := fresh(t)
 		k := id(t, "c")
-		if err := st.Create(ctx, k, Record{Step: 1, Live: true, Data: []byte("start")}, long); err != nil {
+		if err := st.Create(ctx, k, Record{Rev: 1, Live: true, Data: []byte("start")}, long); err != nil {
 			t.Fatal(err)
 		}
 		const n = 40
@@ -312,7 +312,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 			go func() {
 				defer wg.Done()
 				<-startGun
-				errs[i] = st.Update(ctx, k, 1, Record{Step: 2, Live: true, Data: []byte(fmt.Sprint("winner ", i))}, long)
+				errs[i] = st.Update(ctx, k, 1, Record{Rev: 2, Live: true, Data: []byte(fmt.Sprint("winner ", i))}, long)
 			}()
 		}
 		close(startGun)
@@ -333,7 +333,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatal("no update won")
 		}
 		got, _ := st.Get(ctx, k)
-		if got.Step != 2 || string(got.Data) != fmt.Sprint("winner ", winner) {
+		if got.Rev != 2 || string(got.Data) != fmt.Sprint("winner ", winner) {
 			t.Fatalf("stored %+v, want the winner's (%d) record", got, winner)
 		}
 	})
@@ -348,7 +348,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = st.Create(ctx, k, Record{Step: 1, Live: true, Data: []byte(fmt.Sprint(i))}, long)
+				errs[i] = st.Create(ctx, k, Record{Rev: 1, Live: true, Data: []byte(fmt.Sprint(i))}, long)
 			}()
 		}
 		wg.Wait()
@@ -376,7 +376,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		won := map[string]int{}
 		for c := range calls {
 			k := id(t, fmt.Sprint(c))
-			if err := st.Create(ctx, k, Record{Step: 1, Live: true}, long); err != nil {
+			if err := st.Create(ctx, k, Record{Rev: 1, Live: true}, long); err != nil {
 				t.Fatal(err)
 			}
 			for range racers {
@@ -389,13 +389,13 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 							t.Error(err)
 							return
 						}
-						if rec.Step >= steps {
+						if rec.Rev >= steps {
 							return
 						}
-						err = st.Update(ctx, k, rec.Step, Record{Step: rec.Step + 1, Live: true, Data: []byte(fmt.Sprint(rec.Step + 1))}, long)
+						err = st.Update(ctx, k, rec.Rev, Record{Rev: rec.Rev + 1, Live: true, Data: []byte(fmt.Sprint(rec.Rev + 1))}, long)
 						if err == nil {
 							mu.Lock()
-							won[fmt.Sprint(k, rec.Step)]++
+							won[fmt.Sprint(k, rec.Rev)]++
 							mu.Unlock()
 						} else if !errors.Is(err, ErrConflict) {
 							t.Error(err)
@@ -421,7 +421,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 
 	t.Run("Close", func(t *testing.T) {
 		st := open(t)
-		if err := st.Create(ctx, id(t, "c"), Record{Step: 1}, long); err != nil {
+		if err := st.Create(ctx, id(t, "c"), Record{Rev: 1}, long); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.Close(); err != nil {
@@ -471,8 +471,8 @@ func TestBoltSurvivesReopen(t *testing.T) {
 	if b.Path() != path {
 		t.Fatalf("Path = %s", b.Path())
 	}
-	_ = b.Create(ctx, "live", Record{Step: 3, Live: true, Data: []byte("kept")}, time.Hour)
-	_ = b.Create(ctx, "brief", Record{Step: 1, Live: true, Data: []byte("gone")}, 50*time.Millisecond)
+	_ = b.Create(ctx, "live", Record{Rev: 3, Live: true, Data: []byte("kept")}, time.Hour)
+	_ = b.Create(ctx, "brief", Record{Rev: 1, Live: true, Data: []byte("gone")}, 50*time.Millisecond)
 	_ = b.PutVersion(ctx, "ivr", "v1", []byte("src"), time.Hour)
 	// A second process cannot open the same file.
 	if _, err := openBoltTimeout(path, 100*time.Millisecond); err == nil {
@@ -487,7 +487,7 @@ func TestBoltSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if rec, err := b.Get(ctx, "live"); err != nil || rec.Step != 3 || !rec.Live || string(rec.Data) != "kept" {
+	if rec, err := b.Get(ctx, "live"); err != nil || rec.Rev != 3 || !rec.Live || string(rec.Data) != "kept" {
 		t.Fatalf("after reopen: %+v %v", rec, err)
 	}
 	if _, err := b.Get(ctx, "brief"); !errors.Is(err, ErrNotFound) {
@@ -540,7 +540,7 @@ func TestMemorySweep(t *testing.T) {
 	defer m.Close()
 	now := time.Unix(1000, 0)
 	m.now = func() time.Time { return now }
-	_ = m.Create(ctx, "a", Record{Step: 1, Live: true}, time.Minute)
+	_ = m.Create(ctx, "a", Record{Rev: 1, Live: true}, time.Minute)
 	_ = m.PutVersion(ctx, "f", "v", []byte("s"), time.Minute)
 	now = now.Add(2 * time.Minute)
 	m.Sweep()

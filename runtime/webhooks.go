@@ -72,7 +72,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 		s.storeFailed(w, r, g.Name, sess.CallUUID, err)
 		return
 	}
-	err = s.store.Create(r.Context(), sess.CallUUID, Record{Step: sess.Step, Live: true, Data: data}, s.cfg.SessionTTL)
+	err = s.store.Create(r.Context(), sess.CallUUID, Record{Rev: 1, Live: true, Data: data}, s.cfg.SessionTTL)
 	if errors.Is(err, ErrExists) {
 		// Plivo retried the answer: the first answer stands.
 		s.replay(w, r, g.Name, sess.CallUUID, func(old *Session) bool { return old.Flow == g.Name && old.Step == 1 && old.Key == answerKey })
@@ -108,8 +108,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	key := fmt.Sprintf("%d/%s/%s", step, node, event)
-	for attempt := 0; attempt < 3; attempt++ {
-		sess, err := s.load(ctx, id)
+	for attempt := 0; attempt < 5; attempt++ {
+		sess, rev, err := s.loadRev(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
 			return
@@ -162,7 +162,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.record(sess, res, TraceStep{Webhook: hookCallback, Node: node, Event: event, Outcome: flow.OutcomeName(n, event, p), Inputs: p})
 		data, err := encodeSession(sess)
 		if err == nil {
-			err = s.store.Update(ctx, id, step, Record{Step: sess.Step, Live: true, Data: data}, s.cfg.SessionTTL)
+			err = s.store.Update(ctx, id, rev, Record{Rev: rev + 1, Live: true, Data: data}, s.cfg.SessionTTL)
 		}
 		if errors.Is(err, ErrConflict) {
 			// Another replica or goroutine advanced the call first: if it
@@ -217,12 +217,12 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err != nil {
-			s.storeFailed(w, r, name, id, err)
+			s.storeUnavailable(w, r, name, id, err)
 			return
 		}
 		sess, err := decodeSession(rec.Data)
 		if err != nil {
-			s.storeFailed(w, r, name, id, err)
+			s.storeUnavailable(w, r, name, id, err)
 			return
 		}
 		if sess.Flow != name {
@@ -245,13 +245,13 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		sess.Trace = append(sess.Trace, TraceStep{Step: sess.Step, At: sess.Updated, Webhook: hookHangup, Inputs: p})
 		data, err := encodeSession(sess)
 		if err == nil {
-			err = s.store.Update(ctx, id, rec.Step, Record{Step: sess.Step, Live: false, Data: data}, s.cfg.TraceTTL)
+			err = s.store.Update(ctx, id, rec.Rev, Record{Rev: rec.Rev + 1, Live: false, Data: data}, s.cfg.TraceTTL)
 		}
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
 		if err != nil {
-			s.storeFailed(w, r, name, id, err)
+			s.storeUnavailable(w, r, name, id, err)
 			return
 		}
 		s.log.Info("call hung up", "call", id, "flow", sess.Flow, "cause", sess.HangupCause, "steps", sess.Step)
@@ -332,6 +332,17 @@ func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *f
 	return wk
 }
 
+// loadRev reads and decodes a call's session with the record's revision,
+// for a compare-and-set write.
+func (s *Server) loadRev(ctx context.Context, id string) (*Session, int, error) {
+	rec, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	sess, err := decodeSession(rec.Data)
+	return sess, rec.Rev, err
+}
+
 // load reads and decodes a call's session.
 func (s *Server) load(ctx context.Context, id string) (*Session, error) {
 	rec, err := s.store.Get(ctx, id)
@@ -378,6 +389,15 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, flowName string,
 // apologyXML is answered to a known call when flowd cannot continue it:
 // valid XML, never an empty 5xx.
 var apologyXML = []byte(`<Response><Speak>We are sorry, something went wrong. Goodbye.</Speak><Hangup/></Response>`)
+
+// storeUnavailable answers a webhook that expects no XML (the hangup)
+// when the store fails: 503, so Plivo sends it again, rather than an
+// apology it would ignore.
+func (s *Server) storeUnavailable(w http.ResponseWriter, r *http.Request, flowName, id string, err error) {
+	s.metrics.errors.WithLabelValues(s.knownFlow(flowName), "store").Inc()
+	s.log.Error("session store failed; asking Plivo to retry", "call", id, "flow", flowName, "path", r.URL.Path, "err", err)
+	http.Error(w, "session store unavailable; retry", http.StatusServiceUnavailable)
+}
 
 // storeFailed answers a known call whose session could not be read or
 // written: the caller hears an apology instead of silence.

@@ -1,0 +1,583 @@
+//go:build unix
+
+package runtime
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// BenchmarkAnswerHandler measures the answer webhook of the IVR example
+// in-process, through ServeHTTP, with a fresh CallUUID per request:
+//
+//	constant  a handler that parses the form and writes the same XML bytes:
+//	          the floor any answer handler pays in net/http
+//	memory    flowd on the memory store
+//	bolt      flowd on the default bbolt store, in a temporary folder
+//
+// The parallel/... set runs the same from 16 goroutines per GOMAXPROCS;
+// run with -cpu 1,2 to see how each scales.
+//
+//	go test ./runtime -run XXX -bench AnswerHandler -benchmem -count 5
+func BenchmarkAnswerHandler(b *testing.B) {
+	for _, par := range []bool{false, true} {
+		prefix := ""
+		if par {
+			prefix = "parallel/"
+		}
+		for _, target := range []string{"constant", "memory", "bolt"} {
+			b.Run(prefix+target, func(b *testing.B) {
+				h := benchHandler(b, target)
+				benchServe(b, h, par)
+			})
+		}
+	}
+}
+
+// benchHandler returns the handler under test. Each call starts on an
+// empty store, as a restarted flowd would.
+func benchHandler(b testing.TB, target string) http.Handler {
+	b.Helper()
+	switch target {
+	case "constant":
+		xml := benchExpectedXML(b)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := r.ParseForm(); err != nil || r.PostForm.Get("CallUUID") == "" {
+				http.Error(w, "bad request", http.StatusBadRequest)
+				return
+			}
+			writeXML(w, xml)
+		})
+	case "memory":
+		st := NewMemory()
+		b.Cleanup(func() { st.Close() })
+		return benchServer(b, st)
+	case "bolt":
+		st, err := OpenBolt(filepath.Join(b.TempDir(), "s.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		return benchServer(b, st)
+	}
+	b.Fatalf("unknown target %q", target)
+	return nil
+}
+
+// benchIVR compiles examples/flows/ivr.yaml once.
+var benchIVR = sync.OnceValues(func() (*flow.Graph, error) {
+	path := filepath.Join("..", "examples", "flows", "ivr.yaml")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	g, ds := flow.Compile(path, src)
+	if g == nil {
+		return nil, &benchCompileError{ds.Error()}
+	}
+	return g, nil
+})
+
+type benchCompileError struct{ msg string }
+
+func (e *benchCompileError) Error() string { return "examples/flows/ivr.yaml: " + e.msg }
+
+// benchServer serves the IVR example from st, configured as `flowd serve`
+// is by default (no public URL, no signatures, a discarded log).
+func benchServer(b testing.TB, st Store) *Server {
+	b.Helper()
+	g, err := benchIVR()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := NewRegistry(b.TempDir(), nil)
+	reg.Add(g)
+	return New(Config{Registry: reg, Store: st})
+}
+
+// benchExpectedXML is the IVR's answer XML, from a throwaway server.
+func benchExpectedXML(b testing.TB) []byte {
+	b.Helper()
+	st := NewMemory()
+	defer st.Close()
+	srv := benchServer(b, st)
+	var body []byte
+	req := benchRequest(benchForm(&body, 0), &bytes.Reader{})
+	w := newBenchWriter()
+	srv.ServeHTTP(w, req)
+	if w.code != http.StatusOK || !bytes.HasPrefix(w.body.Bytes(), []byte("<Response>")) {
+		b.Fatalf("answer: %d %s", w.code, w.body.Bytes())
+	}
+	return bytes.Clone(w.body.Bytes())
+}
+
+// benchAnswerURL is where Plivo posts the answer webhook.
+var benchAnswerURL = &url.URL{Scheme: "http", Host: "flowd.example.com", Path: "/flows/ivr/answer"}
+
+var benchHeader = http.Header{
+	"Content-Type": {"application/x-www-form-urlencoded"},
+	"User-Agent":   {"PlivoHTTP"},
+}
+
+// benchFormHead and benchFormTail surround the CallUUID of a realistic
+// Plivo answer body; the CallUUID is the last parameter so a fresh one
+// costs an append. The same parameters are in scripts/answer.lua.
+const (
+	benchFormHead = "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallStatus=ringing" +
+		"&Event=StartApp&CallerName=Jane+Doe&BillRate=0.0085&ParentAuthID=MAXXXXXXXXXXXXXXXXXX" +
+		"&RequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&ALegRequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b" +
+		"&SessionStart=2025-01-01+12%3A00%3A00.000000&STIRAttestation=A&STIRVerification=Verified" +
+		"&CallUUID="
+)
+
+var benchSeq atomic.Uint64
+
+// benchForm appends the answer body for call n to (*buf)[:0] and returns it.
+// The CallUUID is unique per n and, like Plivo's (random UUIDs), does not
+// sort in the order calls arrive: its first group is a hash of n, its last
+// group n itself.
+func benchForm(buf *[]byte, n uint64) []byte {
+	b := append((*buf)[:0], benchFormHead...)
+	b = benchHex(b, (n*0x9E3779B97F4A7C15)>>32, 8)
+	b = append(b, "-3d4e-4f50-8a61-"...)
+	b = benchHex(b, n, 12)
+	*buf = b
+	return b
+}
+
+// benchHex appends the low digits hex digits of v.
+func benchHex(b []byte, v uint64, digits int) []byte {
+	for i := digits - 1; i >= 0; i-- {
+		b = append(b, "0123456789abcdef"[(v>>(4*uint(i)))&15])
+	}
+	return b
+}
+
+// benchRequest returns a fresh answer request reading body through r.
+func benchRequest(body []byte, r *bytes.Reader) *http.Request {
+	r.Reset(body)
+	return &http.Request{
+		Method:        http.MethodPost,
+		URL:           benchAnswerURL,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        benchHeader,
+		Body:          io.NopCloser(r),
+		ContentLength: int64(len(body)),
+		Host:          benchAnswerURL.Host,
+		RemoteAddr:    "127.0.0.1:40000",
+		RequestURI:    benchAnswerURL.Path,
+	}
+}
+
+// benchWriter is a ResponseWriter that keeps the last response.
+type benchWriter struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+}
+
+func newBenchWriter() *benchWriter { return &benchWriter{h: http.Header{}} }
+
+func (w *benchWriter) Header() http.Header { return w.h }
+func (w *benchWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *benchWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.body.Write(p)
+}
+
+func (w *benchWriter) reset() {
+	clear(w.h)
+	w.code = 0
+	w.body.Reset()
+}
+
+// benchServe posts b.N answers to h and checks every response. Besides
+// ns/op (wall time) it reports cpu-ns/op, the CPU time the process spent
+// (user and system, GC included): on a shared machine wall time counts
+// the time other processes held the CPU, CPU time does not.
+func benchServe(b *testing.B, h http.Handler, parallel bool) {
+	want := benchExpectedXML(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(want)))
+	cpu0 := benchCPU()
+	defer func() { b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
+	check := func(w *benchWriter) {
+		if w.code != http.StatusOK || !bytes.Equal(w.body.Bytes(), want) {
+			b.Fatalf("answer: %d %q", w.code, w.body.Bytes())
+		}
+	}
+	if !parallel {
+		var buf []byte
+		var rd bytes.Reader
+		w := newBenchWriter()
+		b.ResetTimer()
+		for b.Loop() {
+			w.reset()
+			h.ServeHTTP(w, benchRequest(benchForm(&buf, benchSeq.Add(1)), &rd))
+			check(w)
+		}
+		return
+	}
+	// Webhooks arrive on many connections at once: 16 goroutines per
+	// GOMAXPROCS let the bolt store group its commits as a busy server's
+	// would, and cost the CPU-bound handlers little.
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var buf []byte
+		var rd bytes.Reader
+		w := newBenchWriter()
+		for pb.Next() {
+			w.reset()
+			h.ServeHTTP(w, benchRequest(benchForm(&buf, benchSeq.Add(1)), &rd))
+			if w.code != http.StatusOK || !bytes.Equal(w.body.Bytes(), want) {
+				b.Errorf("answer: %d %q", w.code, w.body.Bytes())
+				return
+			}
+		}
+	})
+}
+
+// benchCPU returns the CPU time the process has used, in nanoseconds.
+func benchCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// TestBenchAnswerHandlers keeps the benchmark's handlers honest in the
+// normal test run: each answers a fresh call with the IVR's XML, and a
+// retried answer gets the same XML again.
+func TestBenchAnswerHandlers(t *testing.T) {
+	want := benchExpectedXML(t)
+	for _, target := range []string{"constant", "memory", "bolt"} {
+		h := benchHandler(t, target)
+		var buf []byte
+		var rd bytes.Reader
+		w := newBenchWriter()
+		for _, n := range []uint64{1, 2, 2} {
+			w.reset()
+			h.ServeHTTP(w, benchRequest(benchForm(&buf, n), &rd))
+			if w.code != http.StatusOK || !bytes.Equal(w.body.Bytes(), want) {
+				t.Fatalf("%s: call %d: %d %q", target, n, w.code, w.body.Bytes())
+			}
+			if ct := w.h.Get("Content-Type"); ct != "application/xml" {
+				t.Fatalf("%s: Content-Type %q", target, ct)
+			}
+			if cl := w.h.Get("Content-Length"); cl != strconv.Itoa(len(want)) {
+				t.Fatalf("%s: Content-Length %q, want %d", target, cl, len(want))
+			}
+		}
+	}
+}
+
+// TestEncodeSessionMatchesJSON keeps the hand-written session encoder
+// byte for byte equal to encoding/json (with HTML escaping off), on a
+// session that sets every field, on one that sets none, and on strings
+// that need escaping.
+func TestEncodeSessionMatchesJSON(t *testing.T) {
+	// A field added to these types must be added to appendSession too;
+	// then add it here and to full below.
+	known := map[reflect.Type]string{
+		reflect.TypeFor[Session]():    "CallUUID Flow Version Step Wait Status Key Call Vars Nodes Params HangupCause Rooms Started Updated Trace Events",
+		reflect.TypeFor[TraceStep]():  "Step At Webhook Node Event Outcome Inputs Path Edges Error XML",
+		reflect.TypeFor[Event]():      "At Kind Params",
+		reflect.TypeFor[flow.Taken](): "From Label",
+	}
+	for typ, want := range known {
+		var got []string
+		for f := range typ.Fields() {
+			got = append(got, f.Name)
+		}
+		if strings.Join(got, " ") != want {
+			t.Fatalf("%v has fields %v; appendSession writes %s: update it", typ, got, want)
+		}
+	}
+	odd := "a\"b\\c\x00\x01\b\f\n\r\t\x1f<x & y>\u2028\u2029\xff\xfe é 😀 \x7f"
+	at := time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.FixedZone("X", 3600))
+	full := &Session{
+		CallUUID: "c1" + odd, Flow: "ivr", Version: "v1", Step: 3, Wait: "menu", Status: StatusLive, Key: "2/menu/action",
+		Call: map[string]string{"CallUUID": "c1", "From": "+1415", odd: odd, "": ""},
+		Vars: map[string]any{
+			"n": 7, "big": int64(1) << 60, "f": 1.5, "tiny": 1e-9, "huge": 1e21, "s": odd, "b": true, "nil": nil,
+			"m": map[string]any{"x": []any{1, "<a>", false}}, "l": []any{"q", 2.25}, "u": uint8(3),
+		},
+		Nodes:       map[string]map[string]string{"menu": {"Digits": "1"}, "empty": nil, odd: {odd: odd}},
+		Params:      map[string]string{"max_attempts": "3"},
+		HangupCause: "NORMAL_CLEARING",
+		Rooms:       map[string]string{"bridge": "room-1", odd: odd},
+		Started:     at, Updated: at.Add(time.Second).UTC(),
+		Trace: []TraceStep{{
+			Step: 1, At: at, Webhook: hookAnswer, Node: "menu", Event: "action", Outcome: "input",
+			Inputs: map[string]string{"Digits": "1"}, Path: []string{"greet", odd},
+			Edges: []flow.Taken{{From: "greet", Label: "next"}, {From: odd, Label: odd}},
+			Error: "boom " + odd, XML: "<Response><Speak>Hi &amp; bye</Speak></Response>",
+		}, {Webhook: hookHangup}},
+		Events: []Event{{At: at, Kind: "status", Params: map[string]string{"CallStatus": "completed"}}, {Kind: "record"}},
+	}
+	for _, v := range []reflect.Value{reflect.ValueOf(*full), reflect.ValueOf(full.Trace[0]), reflect.ValueOf(full.Events[0])} {
+		for i := range v.NumField() {
+			if v.Field(i).IsZero() {
+				t.Fatalf("the full session leaves %s.%s unset", v.Type().Name(), v.Type().Field(i).Name)
+			}
+		}
+	}
+	large := map[string]string{}
+	for i := range 2 * smallMap {
+		large[fmt.Sprintf("X-PH-Header-%d", i*7%100)] = odd
+	}
+	for name, s := range map[string]*Session{
+		"full":  full,
+		"large": {Call: large, Nodes: map[string]map[string]string{"n": large}},
+		"zero":  {},
+		"empty": {Call: map[string]string{}, Vars: map[string]any{}, Nodes: map[string]map[string]string{}, Params: map[string]string{}, Trace: []TraceStep{}, Events: []Event{}},
+	} {
+		got, err := encodeSession(s)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if w := bytes.TrimSuffix(want.Bytes(), []byte("\n")); !bytes.Equal(got, w) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, w)
+		}
+		if _, err := decodeSession(got); err != nil {
+			t.Errorf("%s: decode: %v", name, err)
+		}
+	}
+	if _, err := encodeSession(&Session{Started: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Error("a time json.Marshal refuses was encoded")
+	}
+	if _, err := encodeSession(&Session{Vars: map[string]any{"c": make(chan int)}}); err == nil {
+		t.Error("a var json.Marshal refuses was encoded")
+	}
+}
+
+// TestServeForProfile serves the IVR example over HTTP the way flowd
+// serve does (JSON log lines to a file, the same http.Server settings) so
+// a load generator can drive it while the test binary profiles it. It runs
+// only when FLOWD_PROFILE_ADDR is set, for FLOWD_PROFILE_SECONDS (default
+// 20), on FLOWD_PROFILE_STORE (memory or bolt):
+//
+//	FLOWD_PROFILE_ADDR=127.0.0.1:18090 taskset -c 0 go test ./runtime -run ServeForProfile -cpuprofile cpu.out
+//	taskset -c 1 wrk -t1 -c64 -d10s -s scripts/answer.lua http://127.0.0.1:18090/flows/ivr/answer -- 1
+//	go tool pprof -top runtime.test cpu.out
+func TestServeForProfile(t *testing.T) {
+	addr := os.Getenv("FLOWD_PROFILE_ADDR")
+	if addr == "" {
+		t.Skip("set FLOWD_PROFILE_ADDR to serve for profiling")
+	}
+	secs, _ := strconv.Atoi(os.Getenv("FLOWD_PROFILE_SECONDS"))
+	if secs <= 0 {
+		secs = 20
+	}
+	var st Store = NewMemory()
+	if os.Getenv("FLOWD_PROFILE_STORE") == "bolt" {
+		b, err := OpenBolt(filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = b
+	}
+	defer st.Close()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "flowd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	g, err := benchIVR()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := NewRegistry(t.TempDir(), nil)
+	reg.Add(g)
+	srv := New(Config{Registry: reg, Store: st, Logger: slog.New(slog.NewJSONHandler(logf, nil))})
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 15 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = hs.Serve(ln) }()
+	t.Logf("serving on http://%s/flows/ivr/answer for %d s", ln.Addr(), secs)
+	time.Sleep(time.Duration(secs) * time.Second)
+	_ = hs.Close()
+}
+
+// BenchmarkEncodeSession measures encoding the session the answer webhook
+// of the IVR example stores, against encoding/json.
+func BenchmarkEncodeSession(b *testing.B) {
+	st := NewMemory()
+	defer st.Close()
+	srv := benchServer(b, st)
+	var buf []byte
+	var rd bytes.Reader
+	w := newBenchWriter()
+	srv.ServeHTTP(w, benchRequest(benchForm(&buf, 1), &rd))
+	id := string(bytes.TrimPrefix(benchForm(&buf, 1), []byte(benchFormHead)))
+	rec, err := st.Get(b.Context(), id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sess, err := decodeSession(rec.Data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("flowd", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := benchCPU()
+		for b.Loop() {
+			if _, err := encodeSession(sess); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := benchCPU()
+		for b.Loop() {
+			if _, err := json.Marshal(sess); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	})
+}
+
+// TestPlain8 checks the 8-bytes-at-a-time test of appendJSONString
+// against the byte table, for every byte value at every position next to
+// every other, and for random words.
+func TestPlain8(t *testing.T) {
+	check := func(w [8]byte) {
+		x, want := uint64(0), true
+		for i, c := range w {
+			x |= uint64(c) << (8 * i)
+			want = want && jsonPlain[c]
+		}
+		if got := plain8(x); got != want {
+			t.Fatalf("plain8(% x) = %v, want %v", w, got, want)
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			for other := range 256 {
+				w := [8]byte{}
+				for i := range w {
+					w[i] = byte(other)
+				}
+				w[pos] = byte(c)
+				check(w)
+			}
+		}
+	}
+	seed := uint64(1)
+	for range 200_000 {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		var w [8]byte
+		for i := range w {
+			w[i] = byte(seed >> (8 * i))
+		}
+		check(w)
+	}
+}
+
+// TestBoltGroupCommit checks the bolt store's group commit: concurrent
+// writes share transactions yet keep their own results (one Create per
+// call wins, a stale Update conflicts), a write that panics panics in its
+// own goroutine and fails no other, and a closed store refuses writes.
+func TestBoltGroupCommit(t *testing.T) {
+	st, err := OpenBolt(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	const calls, tries = 40, 5
+	var created, exists atomic.Int64
+	var wg sync.WaitGroup
+	for i := range calls * tries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("call-%d", i%calls)
+			switch err := st.Create(ctx, id, Record{Rev: 1, Live: true, Data: []byte(id)}, time.Hour); {
+			case err == nil:
+				created.Add(1)
+			case errors.Is(err, ErrExists):
+				exists.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	// A write that panics, among the others.
+	wg.Add(1)
+	var recovered atomic.Value
+	go func() {
+		defer wg.Done()
+		defer func() { recovered.Store(fmt.Sprint(recover())) }()
+		_ = st.write(func(*bolt.Tx) error { panic("boom") })
+	}()
+	wg.Wait()
+	if created.Load() != calls || exists.Load() != calls*(tries-1) {
+		t.Errorf("%d created, %d ErrExists; want %d and %d", created.Load(), exists.Load(), calls, calls*(tries-1))
+	}
+	if got := recovered.Load(); got != "boom" {
+		t.Errorf("the panicking write recovered %v, want boom", got)
+	}
+	for i := range calls {
+		id := fmt.Sprintf("call-%d", i)
+		rec, err := st.Get(ctx, id)
+		if err != nil || string(rec.Data) != id {
+			t.Fatalf("%s: %v %q", id, err, rec.Data)
+		}
+	}
+	if err := st.Update(ctx, "call-0", 1, Record{Rev: 2, Live: true, Data: []byte("2")}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, "call-0", 1, Record{Rev: 2, Live: true, Data: []byte("x")}, time.Hour); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale update: %v, want ErrConflict", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Create(ctx, "late", Record{Rev: 1, Data: []byte("x")}, time.Hour); err == nil {
+		t.Fatal("a closed store accepted a write")
+	}
+}

@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# Load test of flowd's answer webhook (the IVR example), against a floor.
+#
+# In one run, in alternating short rounds (order rotated each round), wrk
+# posts the answer webhook with a fresh CallUUID per request to:
+#   floor   scripts/floor: net/http parsing the form and writing the same
+#           XML as constant bytes: what any Go answer handler pays
+#   memory  flowd serve --store memory:
+#   bolt    flowd serve --store bolt:<tmp>/s.db (the durable default store)
+#   nginx   the same XML as a static file, for context
+# The server runs pinned to one CPU and wrk to the other, each round on a
+# fresh server. It prints each round's throughput and the server's CPU time
+# per request (from /proc), then the median of the per-round ratios
+# flowd/floor with their min–max range. On a shared machine the CPU ratio
+# (floor's CPU per request / flowd's) is the steadier of the two: it does
+# not count the time other processes held the CPUs.
+#
+# Then it measures latency at a fixed rate of half flowd-memory's
+# throughput, with scripts/rate (wrk2 is not packaged by Debian): p50, p99
+# and p99.9 for memory and bolt (and floor for context, and bolt at half
+# its own throughput).
+#
+# Needs wrk, nginx, taskset, curl and Go; installs nothing. Debian:
+#   apt-get install -y wrk nginx-light curl util-linux
+# Knobs (environment): ROUNDS=5 DURATION=5 WARMUP=1 CONNS=64 THREADS=1
+#   RATE_DURATION=10 RATE_CONNS=16 PORT=18080 SERVER_CPU=0 CLIENT_CPU=1
+#   KEEP=1 keeps the temporary folder (logs, XML, results).
+#   BASELINE=DIR also builds flowd from another checkout (say a copy of
+#   the previous commit) and adds its stores as targets base-memory and
+#   base-bolt, measured in the same rounds: an A/B of a change.
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-1}
+RATE_DURATION=${RATE_DURATION:-10}
+RATE_CONNS=${RATE_CONNS:-16}
+PORT=${PORT:-18080}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+
+missing=()
+for tool in wrk nginx taskset curl go; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+	echo "load-answer.sh: missing: ${missing[*]}" >&2
+	echo "On Debian/Ubuntu: apt-get install -y wrk nginx-light curl util-linux (nginx works too); Go from https://go.dev/dl" >&2
+	exit 2
+fi
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-load.XXXXXX")
+chmod 755 "$tmp" # nginx's worker may run as another user
+url="http://127.0.0.1:$PORT/flows/ivr/answer"
+server_pid=""
+
+stop_server() {
+	if [[ -n $server_pid ]]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=""
+	fi
+}
+cleanup() {
+	stop_server
+	if [[ ${KEEP:-} == 1 ]]; then
+		echo "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== building flowd, scripts/floor and scripts/rate"
+(cd "$repo" && go build -o "$tmp/flowd" ./cmd/flowd && go build -o "$tmp/floor" ./scripts/floor && go build -o "$tmp/rate" ./scripts/rate)
+targets=(floor memory bolt nginx)
+if [[ -n ${BASELINE:-} ]]; then
+	echo "== building the baseline flowd from $BASELINE"
+	(cd "$BASELINE" && go build -o "$tmp/flowd-base" ./cmd/flowd)
+	targets+=(base-memory base-bolt)
+fi
+mkdir -p "$tmp/flows" "$tmp/www" "$tmp/nginx/tmp"
+cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
+
+# The answer body, as scripts/answer.lua sends it, for one CallUUID.
+form() {
+	printf '%s' "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallStatus=ringing&Event=StartApp&CallerName=Jane+Doe&BillRate=0.0085&ParentAuthID=MAXXXXXXXXXXXXXXXXXX&RequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&ALegRequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&SessionStart=2025-01-01+12%3A00%3A00.000000&STIRAttestation=A&STIRVerification=Verified&CallUUID=$1"
+}
+post() { # post CALLUUID OUTFILE → HTTP status
+	curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "$(form "$1")" "$url" 2>/dev/null || true
+}
+
+cat >"$tmp/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx/tmp;
+	proxy_temp_path $tmp/nginx/tmp;
+	fastcgi_temp_path $tmp/nginx/tmp;
+	uwsgi_temp_path $tmp/nginx/tmp;
+	scgi_temp_path $tmp/nginx/tmp;
+	types { application/xml xml; }
+	default_type application/xml;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$PORT;
+		root $tmp/www;
+		# Every path is the answer file; the static module refuses POST
+		# with 405, which error_page turns into a GET of the same file.
+		location / {
+			try_files /answer.xml =404;
+			error_page 405 =200 \$uri;
+		}
+	}
+}
+EOF
+
+bin() { [[ $1 == base-* ]] && echo flowd-base || echo flowd; }
+
+# cpu_ticks PID: CPU time (user + system, clock ticks) of the process and
+# its children (nginx's worker).
+cpu_ticks() {
+	local p total=0 t
+	for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		t=$(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null || echo 0)
+		total=$((total + t))
+	done
+	echo "$total"
+}
+hz=$(getconf CLK_TCK)
+
+round_id=0
+start_server() { # start_server TARGET: fresh server on $PORT, pinned to SERVER_CPU
+	local target=$1 log="$tmp/$1.log"
+	round_id=$((round_id + 1))
+	case $target in
+	floor) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "127.0.0.1:$PORT" -xml "$tmp/www/answer.xml" >"$log" 2>&1 & ;;
+	memory | base-memory)
+		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" --store memory: >"$log" 2>&1 &
+		;;
+	bolt | base-bolt)
+		rm -f "$tmp/s.db"
+		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" --store "bolt:$tmp/s.db" >"$log" 2>&1 &
+		;;
+	nginx) taskset -c "$SERVER_CPU" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" >"$log" 2>&1 & ;;
+	*) echo "unknown target $target" >&2 && exit 2 ;;
+	esac
+	server_pid=$!
+	local i code
+	for ((i = 0; i < 100; i++)); do
+		code=$(post "$(printf 'ready000-%04x-4000-8000-%012d' "$round_id" "$i")" "$tmp/ready.xml")
+		[[ $code == 200 ]] && break
+		if ! kill -0 "$server_pid" 2>/dev/null; then
+			echo "$target did not start:" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	if [[ $code != 200 ]]; then
+		echo "$target answered $code after 10 s:" >&2
+		cat "$log" "$tmp/ready.xml" >&2
+		exit 1
+	fi
+	if [[ -s $tmp/www/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/www/answer.xml"; then
+		echo "$target answers other XML than flowd:" >&2
+		cat "$tmp/ready.xml" >&2
+		exit 1
+	fi
+}
+
+wrk_run() { # wrk_run SECONDS RUNID → wrk's output
+	taskset -c "$CLIENT_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${1}s" --timeout 5s -s "$repo/scripts/answer.lua" "$url" -- "$2"
+}
+
+echo "== the XML: flowd's answer to the IVR example"
+start_server memory
+cp "$tmp/ready.xml" "$tmp/www/answer.xml"
+chmod 644 "$tmp/www/answer.xml"
+stop_server
+echo "$(wc -c <"$tmp/www/answer.xml") bytes: $(head -c 120 "$tmp/www/answer.xml")..."
+
+results="$tmp/results.txt"
+: >"$results"
+echo
+echo "== throughput: $ROUNDS rounds x ${DURATION}s per target (after ${WARMUP}s warm-up), wrk -t$THREADS -c$CONNS, server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU"
+echo "   each target: requests/s, and in brackets the server's CPU µs per request"
+run=0
+for ((r = 1; r <= ROUNDS; r++)); do
+	order=()
+	for ((i = 0; i < ${#targets[@]}; i++)); do
+		order+=("${targets[$(((i + r - 1) % ${#targets[@]}))]}")
+	done
+	line="round $r:"
+	for t in "${order[@]}"; do
+		start_server "$t"
+		run=$((run + 1))
+		wrk_run "$WARMUP" "$(printf '%06x01' "$run")" >/dev/null
+		c0=$(cpu_ticks "$server_pid")
+		out=$(wrk_run "$DURATION" "$(printf '%06x02' "$run")")
+		c1=$(cpu_ticks "$server_pid")
+		stop_server
+		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+		reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+		bad=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+		if [[ -z $rps || -z $reqs || $reqs == 0 ]]; then
+			echo "wrk failed against $t:" >&2
+			echo "$out" >&2
+			exit 1
+		fi
+		if [[ -n $bad ]]; then
+			echo "WARNING: $t, round $r: $bad" >&2
+		fi
+		cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
+		echo "$r $t $rps $cpu" >>"$results"
+		line+=$(printf ' %s=%.0f (%s)' "$t" "$rps" "$cpu")
+	done
+	echo "$line"
+done
+
+echo
+{
+	printf 'round'
+	printf ' %s' "${targets[@]}"
+	for t in "${targets[@]:1}"; do printf ' %s/floor' "$t"; done
+	echo
+	awk -v list="${targets[*]}" '
+	{ v[$1, $2] = $3; if ($1 > n) n = $1 }
+	END {
+		k = split(list, ts, " ")
+		for (r = 1; r <= n; r++) {
+			printf "%d", r
+			for (i = 1; i <= k; i++) printf " %.0f", v[r, ts[i]]
+			for (i = 2; i <= k; i++) printf " %.3f", v[r, ts[i]] / v[r, "floor"]
+			printf "\n"
+		}
+	}' "$results"
+} | awk '{ printf "%-6s", $1; for (i = 2; i <= NF; i++) printf " %18s", $i; print "" }'
+
+# median MIN MAX of a column of numbers on stdin
+stats() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f\n", m, a[1], a[NR] }'; }
+# per-round throughput ratios TARGET/floor, and CPU ratios floor/TARGET
+ratios() { awk -v t="$1" '{ v[$1, $2] = $3; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print v[r, t] / v[r, "floor"] }' "$results"; }
+cpu_ratios() { awk -v t="$1" '{ c[$1, $2] = $4; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print c[r, "floor"] / c[r, t] }' "$results"; }
+throughput() { awk -v t="$1" '$2 == t { print $3 }' "$results"; }
+cpu_per_req() { awk -v t="$1" '$2 == t { print $4 }' "$results"; }
+
+echo
+echo "median of per-round ratios (min–max):"
+printf '  %-12s %-28s %s\n' "" "throughput TARGET/floor" "CPU per request floor/TARGET"
+for t in "${targets[@]:1}"; do
+	read -r med lo hi < <(ratios "$t" | stats)
+	read -r cmed clo chi < <(cpu_ratios "$t" | stats)
+	printf '  %-12s %-28s %s\n' "$t" "$med ($lo–$hi)" "$cmed ($clo–$chi)"
+done
+echo "median throughput (req/s) and server CPU per request (µs):"
+for t in "${targets[@]}"; do
+	read -r med lo hi < <(throughput "$t" | stats)
+	read -r cmed _ _ < <(cpu_per_req "$t" | stats)
+	printf '  %-12s %8.0f  (%.0f–%.0f)   %6.2f µs\n' "$t" "$med" "$lo" "$hi" "$cmed"
+done
+
+read -r mem_max _ _ < <(throughput memory | stats)
+read -r bolt_max _ _ < <(throughput bolt | stats)
+rate=$(awk -v m="$mem_max" 'BEGIN { printf "%d", m / 2 }')
+bolt_rate=$(awk -v m="$bolt_max" 'BEGIN { printf "%d", m / 2 }')
+echo
+echo "== latency at a fixed rate: scripts/rate, ${RATE_DURATION}s after 1s warm-up, $RATE_CONNS connections, on CPU $CLIENT_CPU"
+echo "   (latency from when each request was due, as wrk2 measures)"
+specs=("memory $rate" "bolt $rate" "floor $rate" "bolt $bolt_rate")
+if [[ -n ${BASELINE:-} ]]; then
+	specs+=("base-memory $rate" "base-bolt $rate")
+fi
+p99s=()
+for spec in "${specs[@]}"; do
+	read -r t r <<<"$spec"
+	start_server "$t"
+	out=$(taskset -c "$CLIENT_CPU" "$tmp/rate" -url "$url" -rate "$r" -conns "$RATE_CONNS" -duration "${RATE_DURATION}s" -warmup 1s)
+	stop_server
+	echo "$t at $r req/s:"
+	sed 's/^/    /' <<<"$out"
+	p99s+=("$(printf '%-12s at %6d req/s: p99 = %s ms' "$t" "$r" "$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$out")")")
+done
+echo
+echo "p99 latency (at half of flowd-memory's median throughput, $rate req/s; bolt also at half its own, $bolt_rate req/s):"
+printf '  %s\n' "${p99s[@]}"

@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# Answer-webhook throughput of one flowd replica on the Redis store,
+# against the Go floor, in one run.
+#
+#   floor  scripts/floor (or, without it, the same thing written here): a
+#          minimal net/http handler that parses the answer form and writes
+#          flowd's XML as constant bytes: what any Go answer handler pays
+#   redis  flowd serve --store redis://127.0.0.1:$REDIS_PORT/0, a fresh
+#          redis-server each round (no persistence: --save "" and no AOF,
+#          unless REDIS_AOF=everysec or always)
+#   memory flowd serve --store memory:, for context (WITH_MEMORY=1)
+#
+# wrk posts the IVR example's answer webhook with a fresh CallUUID per
+# request (scripts/answer.lua, or an inline copy of it). Short rounds
+# alternate the two targets (order rotated each round), each on a fresh
+# server pinned to SERVER_CPU while wrk runs on CLIENT_CPU. redis-server
+# runs on REDIS_CPU (default: the server's CPU, so the replica and its
+# store share one core, as the floor has one core to itself).
+#
+# It prints each round's requests/s and CPU µs per request (flowd's and
+# redis-server's, from /proc), the median of the per-round ratios
+# redis/floor with their min–max range (target: >= 0.3), the Redis
+# commands each answer cost (INFO commandstats), and checks that every
+# request created a session in Redis (not flowd's apology).
+#
+# Needs wrk, redis-server, redis-cli, taskset, curl and Go; installs
+# nothing. Debian: apt-get install -y wrk redis-server curl util-linux
+# Knobs (environment): ROUNDS=5 DURATION=5 WARMUP=1 CONNS=64 THREADS=1
+#   PORT=18080 REDIS_PORT=18099 SERVER_CPU=0 CLIENT_CPU=1
+#   REDIS_CPU=$SERVER_CPU REDIS_AOF=no TARGET=0.3 WITH_MEMORY=0 KEEP=1
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-1}
+PORT=${PORT:-18080}
+REDIS_PORT=${REDIS_PORT:-18099}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+REDIS_CPU=${REDIS_CPU:-$SERVER_CPU}
+REDIS_AOF=${REDIS_AOF:-no}
+TARGET=${TARGET:-0.3}
+
+missing=()
+for tool in wrk redis-server redis-cli taskset curl go; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+	echo "redis-throughput.sh: missing: ${missing[*]}" >&2
+	echo "On Debian/Ubuntu: apt-get install -y wrk redis-server curl util-linux; Go from https://go.dev/dl" >&2
+	exit 2
+fi
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-redis-tp.XXXXXX")
+url="http://127.0.0.1:$PORT/flows/ivr/answer"
+server_pid=""
+redis_pid=""
+
+stop_pid() { # stop_pid PID
+	[[ -z $1 ]] && return 0
+	kill "$1" 2>/dev/null || return 0
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+stop_servers() {
+	stop_pid "$server_pid"
+	server_pid=""
+	stop_pid "$redis_pid"
+	redis_pid=""
+}
+cleanup() {
+	stop_servers
+	if [[ ${KEEP:-} == 1 ]]; then
+		echo "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== building flowd and the floor"
+(cd "$repo" && go build -o "$tmp/flowd" ./cmd/flowd)
+if [[ -f $repo/scripts/floor/main.go ]]; then
+	(cd "$repo" && go build -o "$tmp/floor" ./scripts/floor)
+	floor_src=scripts/floor
+else
+	# No scripts/floor: the same minimal handler, written here.
+	mkdir -p "$tmp/floorsrc"
+	cat >"$tmp/floorsrc/main.go" <<'EOF'
+package main
+
+import (
+	"flag"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18080", "listen address")
+	file := flag.String("xml", "", "the XML every request is answered with")
+	flag.Parse()
+	xml, err := os.ReadFile(*file)
+	if err != nil {
+		log.Fatal(err)
+	}
+	n := strconv.Itoa(len(xml))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("CallUUID") == "" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.Header().Set("Content-Length", n)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(xml)
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 15 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	log.Fatal(srv.Serve(ln))
+}
+EOF
+	(cd "$tmp/floorsrc" && go mod init floor >/dev/null 2>&1 && go build -o "$tmp/floor" .)
+	floor_src="an inline copy (no scripts/floor)"
+fi
+lua=$repo/scripts/answer.lua
+if [[ ! -f $lua ]]; then
+	# No scripts/answer.lua: the same idea, inline. A CallUUID is run id +
+	# thread + counter, unique per run.
+	lua=$tmp/answer.lua
+	cat >"$lua" <<'EOF'
+local head = "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallStatus=ringing"
+  .. "&Event=StartApp&CallerName=Jane+Doe&BillRate=0.0085&CallUUID="
+local threads = 0
+function setup(thread) thread:set("thread_id", threads); threads = threads + 1 end
+local counter, run = 0, 0
+function init(args)
+  run = tonumber(args[1] or "0", 16) or 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+function request()
+  counter = counter + 1
+  local hash = (counter * 40503 + run) % 4294967296
+  return wrk.format(nil, nil, nil, head .. string.format("%08x-%04x-4000-8000-%012x", hash, (thread_id or 0) % 65536, counter))
+end
+EOF
+fi
+mkdir -p "$tmp/flows" "$tmp/redis"
+cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
+
+form() {
+	printf '%s' "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallStatus=ringing&Event=StartApp&CallerName=Jane+Doe&BillRate=0.0085&ParentAuthID=MAXXXXXXXXXXXXXXXXXX&RequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&ALegRequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&SessionStart=2025-01-01+12%3A00%3A00.000000&STIRAttestation=A&STIRVerification=Verified&CallUUID=$1"
+}
+post() { # post CALLUUID OUTFILE → HTTP status
+	curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "$(form "$1")" "$url" 2>/dev/null || true
+}
+
+hz=$(getconf CLK_TCK)
+ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
+
+round_id=0
+start_server() { # start_server TARGET
+	local target=$1 log="$tmp/$1.log" i code
+	round_id=$((round_id + 1))
+	case $target in
+	floor)
+		taskset -c "$SERVER_CPU" "$tmp/floor" -addr "127.0.0.1:$PORT" -xml "$tmp/answer.xml" >"$log" 2>&1 &
+		server_pid=$!
+		;;
+	memory)
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" --store memory: >"$log" 2>&1 &
+		server_pid=$!
+		;;
+	redis)
+		rm -rf "$tmp/redis" && mkdir -p "$tmp/redis"
+		local aof=(--appendonly no)
+		[[ $REDIS_AOF != no ]] && aof=(--appendonly yes --appendfsync "$REDIS_AOF")
+		taskset -c "$REDIS_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$tmp/redis" --save "" "${aof[@]}" \
+			--logfile "$tmp/redis-server.log" &
+		redis_pid=$!
+		for ((i = 0; i < 100; i++)); do
+			redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+			sleep 0.05
+		done
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" \
+			--store "redis://127.0.0.1:$REDIS_PORT/0" >"$log" 2>&1 &
+		server_pid=$!
+		;;
+	esac
+	for ((i = 0; i < 100; i++)); do
+		code=$(post "$(printf 'ready000-%04x-4000-8000-%012d' "$round_id" "$i")" "$tmp/ready.xml")
+		[[ $code == 200 ]] && break
+		if ! kill -0 "$server_pid" 2>/dev/null; then
+			echo "$target did not start:" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	if [[ $code != 200 ]]; then
+		echo "$target answered $code:" >&2
+		cat "$log" "$tmp/ready.xml" >&2
+		exit 1
+	fi
+	if [[ -s $tmp/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/answer.xml"; then
+		echo "$target answers other XML than flowd did:" >&2
+		cat "$tmp/ready.xml" >&2
+		exit 1
+	fi
+}
+
+wrk_run() { # wrk_run SECONDS RUNID
+	taskset -c "$CLIENT_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${1}s" --timeout 5s -s "$lua" "$url" -- "$2"
+}
+
+echo "== the XML: flowd's answer to the IVR example on the Redis store"
+start_server redis
+cp "$tmp/ready.xml" "$tmp/answer.xml"
+if grep -q 'something went wrong' "$tmp/answer.xml"; then
+	echo "flowd answered its apology: the Redis store fails" >&2
+	cat "$tmp/redis.log" >&2
+	exit 1
+fi
+stop_servers
+echo "$(wc -c <"$tmp/answer.xml") bytes: $(head -c 100 "$tmp/answer.xml")..."
+echo "floor: $floor_src; wrk script: ${lua#"$repo"/}"
+
+results=$tmp/results.txt
+: >"$results"
+echo
+echo "== $ROUNDS rounds x ${DURATION}s per target (after ${WARMUP}s warm-up), wrk -t$THREADS -c$CONNS;"
+echo "   server on CPU $SERVER_CPU, redis-server on CPU $REDIS_CPU (appendonly: $REDIS_AOF), wrk on CPU $CLIENT_CPU"
+echo "   per target: requests/s (server CPU µs per request [+ redis-server's]); sessions stored / requests"
+run=0
+targets=(floor redis)
+[[ ${WITH_MEMORY:-0} == 1 ]] && targets+=(memory)
+for ((r = 1; r <= ROUNDS; r++)); do
+	line="round $r:"
+	for ((k = 0; k < ${#targets[@]}; k++)); do
+		t=${targets[$(((k + r - 1) % ${#targets[@]}))]}
+		start_server "$t"
+		run=$((run + 1))
+		wrk_run "$WARMUP" "$(printf '%06x01' "$run")" >/dev/null
+		c0=$(ticks "$server_pid")
+		rc0=0
+		[[ $t == redis ]] && rc0=$(ticks "$redis_pid")
+		keys0=0
+		if [[ $t == redis ]]; then
+			keys0=$(redis-cli -p "$REDIS_PORT" dbsize)
+			redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+		fi
+		out=$(wrk_run "$DURATION" "$(printf '%06x02' "$run")")
+		c1=$(ticks "$server_pid")
+		rc1=0
+		[[ $t == redis ]] && rc1=$(ticks "$redis_pid")
+		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+		reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+		bad=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+		if [[ -z $rps || -z $reqs || $reqs == 0 ]]; then
+			echo "wrk failed against $t:" >&2
+			echo "$out" >&2
+			exit 1
+		fi
+		[[ -n $bad ]] && echo "WARNING: $t, round $r: $bad" >&2
+		cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
+		rcpu=$(awk -v d=$((rc1 - rc0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
+		extra=""
+		if [[ $t == redis ]]; then
+			keys1=$(redis-cli -p "$REDIS_PORT" dbsize)
+			stored=$((keys1 - keys0))
+			# wrk counts the requests answered; a few more may be in
+			# flight when it stops, so stored may exceed reqs slightly.
+			if ((stored < reqs)); then
+				echo "WARNING: redis, round $r: $reqs requests answered but only $stored sessions stored (apologies?)" >&2
+			fi
+			extra=$(printf ' [+%s] %d/%d' "$rcpu" "$stored" "$reqs")
+			# Redis commands per answer in this round (the last round's are printed).
+			redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
+				awk -F'[:,=]' -v n="$reqs" '/^cmdstat_/ && $3 > 0 && !/^cmdstat_(dbsize|config|info)/ { sub("cmdstat_", "", $1); printf "%s %.3f %s\n", $1, $3 / n, $7 }' >"$tmp/cmdstats.txt"
+		fi
+		stop_servers
+		echo "$r $t $rps $cpu $rcpu" >>"$results"
+		line+=$(printf ' %s=%.0f (%s%s)' "$t" "$rps" "$cpu" "$extra")
+	done
+	echo "$line"
+done
+
+# median MIN MAX of numbers on stdin
+stats() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f\n", m, a[1], a[NR] }'; }
+col() { awk -v t="$1" -v c="$2" '$2 == t { print $c }' "$results"; }
+# per-round ratios: throughput T/floor, CPU floor/T, CPU floor/(T + redis-server)
+ratio() { awk -v t="$1" '{ v[$1, $2] = $3; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print v[r, t] / v[r, "floor"] }' "$results"; }
+cpu_ratio() { awk -v t="$1" '{ c[$1, $2] = $4; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print c[r, "floor"] / c[r, t] }' "$results"; }
+cpu_ratio_all() { awk -v t="$1" '{ c[$1, $2] = $4 + $5; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print c[r, "floor"] / c[r, t] }' "$results"; }
+
+echo
+for t in "${targets[@]}"; do
+	read -r rps lo hi < <(col "$t" 3 | stats)
+	read -r cpu _ _ < <(col "$t" 4 | stats)
+	read -r scpu _ _ < <(col "$t" 5 | stats)
+	case $t in
+	floor) printf '%-7s median %6.0f req/s (%.0f–%.0f), %.2f µs CPU per request\n' "$t:" "$rps" "$lo" "$hi" "$cpu" ;;
+	redis) printf '%-7s median %6.0f req/s (%.0f–%.0f), flowd %.2f µs + redis-server %.2f µs CPU per request\n' "$t:" "$rps" "$lo" "$hi" "$cpu" "$scpu" ;;
+	*) printf '%-7s median %6.0f req/s (%.0f–%.0f), flowd %.2f µs CPU per request\n' "$t:" "$rps" "$lo" "$hi" "$cpu" ;;
+	esac
+done
+echo "median of per-round ratios (min–max):"
+for t in "${targets[@]:1}"; do
+	read -r med lo hi < <(ratio "$t" | stats)
+	read -r cmed clo chi < <(cpu_ratio "$t" | stats)
+	printf '  %-7s throughput %s/floor: %s (%s–%s); CPU per request floor/flowd: %s (%s–%s)\n' "$t" "$t" "$med" "$lo" "$hi" "$cmed" "$clo" "$chi"
+	if [[ $t == redis ]]; then
+		read -r amed alo ahi < <(cpu_ratio_all redis | stats)
+		printf '  %-7s CPU per request floor/(flowd + redis-server): %s (%s–%s)\n' "" "$amed" "$alo" "$ahi"
+	fi
+done
+if [[ -s $tmp/cmdstats.txt ]]; then
+	echo "Redis commands per answer (last round; inside the Lua scripts too), with µs per call in redis-server:"
+	awk '{ printf "  %-22s %7s per answer  %6s µs/call\n", $1, $2, $3 }' "$tmp/cmdstats.txt"
+fi
+read -r med lo hi < <(ratio redis | stats)
+if awk -v m="$med" -v t="$TARGET" 'BEGIN { exit !(m >= t) }'; then
+	echo "RESULT: redis/floor = $med ($lo–$hi) >= $TARGET"
+else
+	echo "RESULT: redis/floor = $med ($lo–$hi) < $TARGET (the target)"
+fi

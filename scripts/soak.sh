@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Soak test of flowd scaled out: REPLICAS flowd replicas sharing one
+# redis-server, behind a round-robin proxy, driven by thousands of
+# concurrent simulated calls that walk the example flows end to end.
+#
+# It builds flowd and scripts/soak, starts redis-server and the replicas
+# (flowd serve --store redis://... --public-url http://127.0.0.1:$PORT),
+# and runs scripts/soak, which hosts the proxy on $PORT, plays Plivo
+# against it with internal/plivosim (retrying a failed webhook as Plivo
+# does), and checks each finished call's trace (/v1/calls/{id}). It
+# reports calls started/completed, errors, lost or corrupted calls,
+# webhook throughput and latency percentiles (p50, p90, p99, p99.9), and
+# the CPU time each process used. Exit status 1 when any call failed.
+#
+# Optionally a fault is injected FAULT_AFTER seconds into the run:
+#   FAULT=kill-replica   SIGKILL the second replica (the proxy fails over)
+#   FAULT=restart-redis  SIGTERM redis-server, start it again on the same
+#                        port and folder FAULT_DOWN seconds later
+#
+# Needs redis-server, curl and Go; installs nothing. Debian:
+#   apt-get install -y redis-server curl
+# Knobs (environment): REPLICAS=3 CALLS=2000 CONCURRENCY=200 DURATION=120s
+#   THINK=0 (a caller's longest pause before each event, e.g. 50ms)
+#   PORT=18200 (the proxy; replicas on PORT+1.., Redis on PORT+99)
+#   REDIS_AOF=everysec (no, everysec or always: appendfsync; no = no AOF)
+#   FAULT=none FAULT_AFTER=3 FAULT_DOWN=2 FLOWS= (comma-separated subset)
+#   KEEP=1 keeps the temporary folder (logs).
+set -euo pipefail
+
+REPLICAS=${REPLICAS:-3}
+CALLS=${CALLS:-2000}
+CONCURRENCY=${CONCURRENCY:-200}
+DURATION=${DURATION:-120s}
+THINK=${THINK:-0}
+PORT=${PORT:-18200}
+REDIS_PORT=${REDIS_PORT:-$((PORT + 99))}
+REDIS_AOF=${REDIS_AOF:-everysec}
+FAULT=${FAULT:-none}
+FAULT_AFTER=${FAULT_AFTER:-3}
+FAULT_DOWN=${FAULT_DOWN:-2}
+FLOWS=${FLOWS:-}
+TOKEN=soak-auth-token-0123456789
+
+missing=()
+for tool in redis-server curl go; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+	echo "soak.sh: missing: ${missing[*]} (Debian: apt-get install -y redis-server curl; Go from https://go.dev/dl)" >&2
+	exit 2
+fi
+case $FAULT in none | kill-replica | restart-redis) ;; *)
+	echo "soak.sh: FAULT=$FAULT: want none, kill-replica or restart-redis" >&2
+	exit 2
+	;;
+esac
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-soak.XXXXXX")
+redis_pid=""
+replica_pids=()
+soak_pid=""
+
+stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
+	local pid=$1 i
+	[[ -z $pid ]] && return 0
+	kill "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+	local p
+	stop_pid "$soak_pid"
+	for p in "${replica_pids[@]}"; do stop_pid "$p"; done
+	stop_pid "$redis_pid"
+	if [[ ${KEEP:-} == 1 ]]; then
+		echo "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# cpu_s PID: CPU seconds (user + system) the process has used.
+hz=$(getconf CLK_TCK)
+cpu_s() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' /proc/"$1"/stat 2>/dev/null || echo 0; }
+
+echo "== building flowd and scripts/soak"
+(cd "$repo" && go build -o "$tmp/flowd" ./cmd/flowd && go build -o "$tmp/soak" ./scripts/soak)
+
+mkdir -p "$tmp/redis"
+redis_args=(--port "$REDIS_PORT" --bind 127.0.0.1 --dir "$tmp/redis" --save "" --logfile "$tmp/redis.log")
+if [[ $REDIS_AOF == no ]]; then
+	redis_args+=(--appendonly no)
+else
+	redis_args+=(--appendonly yes --appendfsync "$REDIS_AOF")
+fi
+start_redis() {
+	redis-server "${redis_args[@]}" &
+	redis_pid=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && return 0
+		kill -0 "$redis_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "redis-server did not start:" >&2
+	tail "$tmp/redis.log" >&2
+	exit 1
+}
+echo "== redis-server on 127.0.0.1:$REDIS_PORT (appendfsync: $REDIS_AOF)"
+start_redis
+
+upstreams=()
+for ((i = 1; i <= REPLICAS; i++)); do
+	addr="127.0.0.1:$((PORT + i))"
+	PLIVO_AUTH_TOKEN=$TOKEN PLIVO_AUTH_ID='' FLOWD_API_TOKEN='' "$tmp/flowd" serve \
+		--flows "$repo/examples/flows" --store "redis://127.0.0.1:$REDIS_PORT/0" \
+		--addr "$addr" --public-url "http://127.0.0.1:$PORT" >"$tmp/replica$i.log" 2>&1 &
+	replica_pids+=($!)
+	upstreams+=("$addr")
+done
+for ((i = 1; i <= REPLICAS; i++)); do
+	addr=${upstreams[$((i - 1))]}
+	for ((j = 0; j < 100; j++)); do
+		curl -fs -o /dev/null "http://$addr/healthz" && break
+		if ! kill -0 "${replica_pids[$((i - 1))]}" 2>/dev/null; then
+			echo "replica $i did not start:" >&2
+			tail "$tmp/replica$i.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+done
+echo "== $REPLICAS flowd replicas: ${upstreams[*]} (public URL http://127.0.0.1:$PORT)"
+
+cpu0=()
+for p in "${replica_pids[@]}"; do cpu0+=("$(cpu_s "$p")"); done
+redis_cpu0=$(cpu_s "$redis_pid")
+
+soak_args=(-listen "127.0.0.1:$PORT" -upstreams "$(
+	IFS=,
+	echo "${upstreams[*]}"
+)" -calls "$CALLS" -concurrency "$CONCURRENCY" -duration "$DURATION" -think "$THINK" -auth-token "$TOKEN")
+[[ -n $FLOWS ]] && soak_args+=(-flows "$FLOWS")
+"$tmp/soak" "${soak_args[@]}" &
+soak_pid=$!
+soak_start=$(date +%s.%N)
+
+redis_cpu_before_fault=0
+if [[ $FAULT != none ]]; then
+	sleep "$FAULT_AFTER"
+	if ! kill -0 "$soak_pid" 2>/dev/null; then
+		echo "== FAULT $FAULT: the run ended before ${FAULT_AFTER}s; nothing injected"
+	elif [[ $FAULT == kill-replica ]]; then
+		victim=$((REPLICAS >= 2 ? 1 : 0))
+		echo "== FAULT at ${FAULT_AFTER}s: SIGKILL replica $((victim + 1)) (pid ${replica_pids[$victim]})"
+		cpu0[victim]=$(cpu_s "${replica_pids[$victim]}") # report its CPU as 0 from here
+		kill -9 "${replica_pids[$victim]}"
+		wait "${replica_pids[$victim]}" 2>/dev/null || true
+		replica_pids[victim]=""
+	else
+		echo "== FAULT at ${FAULT_AFTER}s: SIGTERM redis-server, start it again ${FAULT_DOWN}s later"
+		redis_cpu_before_fault=$(awk -v a="$(cpu_s "$redis_pid")" -v b="$redis_cpu0" 'BEGIN { printf "%.2f", a - b }')
+		stop_pid "$redis_pid"
+		sleep "$FAULT_DOWN"
+		start_redis
+		redis_cpu0=0
+		echo "== redis-server is back (pid $redis_pid)"
+	fi
+fi
+set +e
+wait "$soak_pid"
+status=$?
+set -e
+soak_pid=""
+elapsed=$(awk -v s="$soak_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+echo
+echo "CPU seconds used during the run (${elapsed}s wall, including the soak program's start):"
+for ((i = 0; i < REPLICAS; i++)); do
+	p=${replica_pids[$i]}
+	if [[ -z $p ]]; then
+		echo "  replica $((i + 1)): killed"
+		continue
+	fi
+	echo "  replica $((i + 1)): $(awk -v a="$(cpu_s "$p")" -v b="${cpu0[$i]}" 'BEGIN { printf "%.2f", a - b }') s"
+done
+echo "  redis-server: $(awk -v a="$(cpu_s "$redis_pid")" -v b="$redis_cpu0" -v c="$redis_cpu_before_fault" 'BEGIN { printf "%.2f", a - b + c }') s"
+if command -v redis-cli >/dev/null; then
+	echo "redis: $(redis-cli -p "$REDIS_PORT" dbsize) keys, $(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory_human/ { print $2 }' | tr -d '\r') used"
+fi
+store_errors=$(cat "$tmp"/replica*.log | grep -c '"session store failed"' || true)
+echo "replica logs: $store_errors \"session store failed\" lines"
+exit "$status"
