@@ -70,6 +70,36 @@ func Reference() []byte {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, a.Kind, def, allowedDoc(a), strings.ReplaceAll(a.Doc, "|", "\\|"))
 		}
 	}
+	b.WriteString("\n## REST actions\n\nArguments are Plivo's REST argument names, checked with the rules of Plivo's API documentation; `mpc` is the MultiPartyCall's name. Outcomes: `ok`, `error`.\n")
+	for _, k := range Kinds() {
+		if k.Walk != WalkREST {
+			continue
+		}
+		a := restActions[k.Name]
+		fmt.Fprintf(&b, "\n### %s\n\n%s\n\n", k.Name, k.Doc)
+		args := restArgs(a)
+		names := sortedKeys(args)
+		for i, n := range names {
+			kind := "string"
+			switch args[n] {
+			case argInt:
+				kind = "integer"
+			case argBool:
+				kind = "boolean"
+			case argDelays:
+				kind = "seconds, or several separated by <"
+			}
+			req := ""
+			if n == "mpc" || (n == "member" && a.member) {
+				req = " (required)"
+			}
+			sep := ", "
+			if i == len(names)-1 {
+				sep = ".\n"
+			}
+			fmt.Fprintf(&b, "`%s`%s: %s%s", n, req, kind, sep)
+		}
+	}
 	b.WriteString("\n## Diagnostic codes\n\n")
 	for _, c := range CodeDocs {
 		fmt.Fprintf(&b, "### `%s`\n\n%s\n\n```yaml\n%s\n```\n\nFix: %s\n\n", c.Code, c.Summary, c.Example, c.Fix)
