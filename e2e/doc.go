@@ -9,7 +9,8 @@
 //     calls whose webhooks spread over three replicas; duplicate
 //     callbacks sent to all replicas at once; a replica killed with
 //     SIGKILL and redis-server restarted while calls are in progress.
-//     Every call's trace (/v1/calls/{id}) must show the expected path.
+//     Every call's trace (/v1/calls/{id}) must show the expected path
+//     (the scenarios and the checks are internal/scenarios').
 //     Concurrent MultiPartyCall events for one call are all kept, and a
 //     hangup that arrives while the store is down is answered 503 so
 //     Plivo retries it.

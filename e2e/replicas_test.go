@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/scenarios"
 )
 
 // TestReplicas runs three flowd replicas on one redis-server behind a
@@ -32,7 +33,7 @@ func TestReplicas(t *testing.T) {
 		t.Skip("-short: skipping the multi-replica end-to-end test (it builds flowd and runs redis-server)")
 	}
 	c := startCluster(t, 3)
-	cl := &caller{sim: c.sim, api: c.api, base: c.proxy.URL, all: catalog()}
+	cl := &scenarios.Caller{Sim: c.sim, API: c.api, Base: c.proxy.URL, All: scenarios.Catalog()}
 
 	t.Run("every-flow", func(t *testing.T) { testEveryFlow(t, c, cl) })
 	t.Run("duplicate-webhooks", func(t *testing.T) { testDuplicates(t, c, cl) })
@@ -45,10 +46,10 @@ func TestReplicas(t *testing.T) {
 }
 
 // runMany walks scs with workers calls at a time and returns the errors.
-func runMany(ctx context.Context, cl *caller, scs []scenario, workers int, started, finished *atomic.Int64) ([]result, []error) {
+func runMany(ctx context.Context, cl *scenarios.Caller, scs []scenarios.Scenario, workers int, started, finished *atomic.Int64) ([]scenarios.Result, []error) {
 	var (
 		mu      sync.Mutex
-		results []result
+		results []scenarios.Result
 		errs    []error
 		next    atomic.Int64
 		wg      sync.WaitGroup
@@ -65,7 +66,7 @@ func runMany(ctx context.Context, cl *caller, scs []scenario, workers int, start
 				if started != nil {
 					started.Add(1)
 				}
-				res, err := cl.run(ctx, scs[i], i)
+				res, err := cl.Run(ctx, scs[i], i)
 				if finished != nil {
 					finished.Add(1)
 				}
@@ -103,7 +104,7 @@ func sum(xs []float64) float64 {
 }
 
 // testEveryFlow walks every scenario of every example flow twice.
-func testEveryFlow(t *testing.T, c *cluster, cl *caller) {
+func testEveryFlow(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	files, err := filepath.Glob("../examples/flows/*.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -115,17 +116,17 @@ func testEveryFlow(t *testing.T, c *cluster, cl *caller) {
 		}
 	}
 	covered := map[string]bool{}
-	for _, sc := range cl.all {
+	for _, sc := range cl.All {
 		covered[sc.Flow] = true
 	}
 	for _, f := range flows {
 		if !covered[f] {
-			t.Errorf("examples/flows/%s.yaml has no scenario in catalog(): add one", f)
+			t.Errorf("examples/flows/%s.yaml has no scenario in scenarios.Catalog(): add one", f)
 		}
 	}
 
 	before := c.webhooks()
-	scs := append(slices.Clone(cl.all), cl.all...)
+	scs := append(slices.Clone(cl.All), cl.All...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	results, errs := runMany(ctx, cl, scs, 8, nil, nil)
@@ -230,7 +231,7 @@ func sameAnswers(t *testing.T, what string, answers []*plivosim.Response, status
 // testDuplicates sends the same answer, callback and hangup to all three
 // replicas at once, 10 copies each: the call advances once per webhook and
 // every copy gets the same answer.
-func testDuplicates(t *testing.T, c *cluster, cl *caller) {
+func testDuplicates(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	ctx := context.Background()
 	const copies = 10
 	base := c.proxy.URL
@@ -247,12 +248,12 @@ func testDuplicates(t *testing.T, c *cluster, cl *caller) {
 	if bytes.Equal(answerXML, apologyXML) || !bytes.Contains(answerXML, []byte("/flows/ivr/calls/1/menu/action")) {
 		t.Fatalf("the answer is not the menu: %s", answerXML)
 	}
-	tr, err := cl.getTrace(ctx, id)
+	tr, err := cl.Trace(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tr.Step != 1 || len(tr.Trace) != 1 {
-		t.Fatalf("after 30 copies of the answer the call is at step %d with %d trace steps, want 1: %s", tr.Step, len(tr.Trace), summary(tr))
+		t.Fatalf("after 30 copies of the answer the call is at step %d with %d trace steps, want 1: %s", tr.Step, len(tr.Trace), tr.Summary())
 	}
 
 	// The menu's callback: press 1.
@@ -274,12 +275,12 @@ func testDuplicates(t *testing.T, c *cluster, cl *caller) {
 	if !bytes.Contains(dialXML, []byte("<Dial")) {
 		t.Fatalf("pressing 1 did not dial sales: %s", dialXML)
 	}
-	tr, err = cl.getTrace(ctx, id)
+	tr, err = cl.Trace(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tr.Step != 2 || len(tr.Trace) != 2 {
-		t.Fatalf("after 30 copies of one callback the call is at step %d with %d trace steps, want 2: %s", tr.Step, len(tr.Trace), summary(tr))
+		t.Fatalf("after 30 copies of one callback the call is at step %d with %d trace steps, want 2: %s", tr.Step, len(tr.Trace), tr.Summary())
 	}
 	retries := sum(c.webhooks(`webhook="callback"`, `outcome="retry"`)) - retriesBefore
 	callbacks := sum(c.webhooks(`webhook="callback"`)) - callbacksBefore
@@ -305,12 +306,12 @@ func testDuplicates(t *testing.T, c *cluster, cl *caller) {
 	hp.Set("HangupCause", "NORMAL_CLEARING")
 	answers = burst(t, c, plivosim.Request{Method: http.MethodPost, URL: base + "/flows/ivr/hangup", Params: hp}, copies)
 	sameAnswers(t, "hangup ×30", answers, http.StatusNoContent)
-	sales := catalog()[0]
+	sales := scenarios.Catalog()[0]
 	if sales.Flow != "ivr" || sales.Name != "sales" {
-		t.Fatal("catalog()[0] is not ivr/sales")
+		t.Fatal("scenarios.Catalog()[0] is not ivr/sales")
 	}
-	steps := append(slices.Clone(sales.Steps), st("hangup", "", ""))
-	if err := cl.verify(ctx, sales, steps, id, [][]byte{answerXML, dialXML, call.XML()}); err != nil {
+	steps := append(slices.Clone(sales.Steps), scenarios.NewStep("hangup", "", ""))
+	if err := cl.Verify(ctx, sales, steps, id, [][]byte{answerXML, dialXML, call.XML()}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -318,12 +319,12 @@ func testDuplicates(t *testing.T, c *cluster, cl *caller) {
 	// sent to every replica at once, the call must end hung up, its
 	// hangup last, whichever came first.
 	for range 5 {
-		sc := catalog()[0]
-		res, err := cl.runTo(ctx, sc, 2)
+		sc := scenarios.Catalog()[0]
+		res, err := cl.RunTo(ctx, sc, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		call := res.call
+		call := res.Call
 		dial := url.Values{}
 		for k, v := range call.Params {
 			dial.Set(k, v)
@@ -362,13 +363,13 @@ func testDuplicates(t *testing.T, c *cluster, cl *caller) {
 				t.Errorf("hangup racing the Dial action: %d %s", a.Status, a.Body)
 			}
 		}
-		tr, err := cl.getTrace(ctx, call.UUID)
+		tr, err := cl.Trace(ctx, call.UUID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		last := tr.Trace[len(tr.Trace)-1]
 		if tr.Status != "hung-up" || last.Webhook != "hangup" || tr.Step != len(tr.Trace) {
-			t.Errorf("Dial action and hangup raced (Dial answers %v): status %q, step %d: %s", codes, tr.Status, tr.Step, summary(tr))
+			t.Errorf("Dial action and hangup raced (Dial answers %v): status %q, step %d: %s", codes, tr.Status, tr.Step, tr.Summary())
 		}
 	}
 }
@@ -376,15 +377,15 @@ func testDuplicates(t *testing.T, c *cluster, cl *caller) {
 // faultLoad runs n calls, workers at a time, with a caller pausing 5 to
 // 35 ms before each event, and calls fault once the calls made at least
 // hops webhooks (and are in progress). It returns the calls' errors.
-func faultLoad(t *testing.T, cl *caller, n, workers int, ready func(hops int64) bool, fault func(inProgress int64)) []error {
+func faultLoad(t *testing.T, cl *scenarios.Caller, n, workers int, ready func(hops int64) bool, fault func(inProgress int64)) []error {
 	t.Helper()
 	var hops, started, finished atomic.Int64
 	fc := *cl
-	fc.think = func() time.Duration { return time.Duration(5+rand.IntN(30)) * time.Millisecond }
-	fc.onHop = func(string, int) { hops.Add(1) }
-	scs := make([]scenario, n)
+	fc.Think = func() time.Duration { return time.Duration(5+rand.IntN(30)) * time.Millisecond }
+	fc.OnHop = func(string, int) { hops.Add(1) }
+	scs := make([]scenarios.Scenario, n)
 	for i := range scs {
-		scs[i] = cl.all[i%len(cl.all)]
+		scs[i] = cl.All[i%len(cl.All)]
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -424,7 +425,7 @@ const redisOutage = 2500 * time.Millisecond
 // progress and starts it again on the same port and folder after
 // redisOutage. The calls carry on: a webhook that got the apology or an
 // error is sent again, as Plivo does, and finds its session intact.
-func testRedisRestart(t *testing.T, c *cluster, cl *caller) {
+func testRedisRestart(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	apologies, errs0, retries := c.retry.apologies.Load(), c.retry.errs.Load(), c.retry.retries.Load()
 	errs := faultLoad(t, cl, 150, 30,
 		func(hops int64) bool { return hops >= 150 },
@@ -446,7 +447,7 @@ func testRedisRestart(t *testing.T, c *cluster, cl *caller) {
 // testReplicaKilled kills the second replica with SIGKILL while calls are
 // in progress; the proxy sends its share to the others. Then the replica
 // starts again and serves again.
-func testReplicaKilled(t *testing.T, c *cluster, cl *caller) {
+func testReplicaKilled(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	victim := 1
 	r := c.replicas[victim]
 	served0 := c.proxy.served()[victim]
@@ -469,7 +470,7 @@ func testReplicaKilled(t *testing.T, c *cluster, cl *caller) {
 	served1 := c.proxy.served()[victim]
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, errs = runMany(ctx, cl, cl.all, 4, nil, nil)
+	_, errs = runMany(ctx, cl, cl.All, 4, nil, nil)
 	reportErrors(t, errs)
 	if c.proxy.served()[victim] == served1 {
 		t.Errorf("%s serves nothing after its restart", r.Name)
@@ -488,13 +489,13 @@ func testReplicaKilled(t *testing.T, c *cluster, cl *caller) {
 // unchanged, and the store's compare-and-set compares only the step, so
 // two events (or an event and a callback or hangup) that load the same
 // session both succeed and the last write drops the other's event.
-func testConcurrentEvents(t *testing.T, c *cluster, cl *caller) {
+func testConcurrentEvents(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	ctx := context.Background()
-	w, err := cl.runTo(ctx, catalog()[0], 1)
+	w, err := cl.RunTo(ctx, scenarios.Catalog()[0], 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := w.call.UUID
+	id := w.Call.UUID
 	const n = 50
 	tr := &http.Transport{MaxIdleConnsPerHost: n}
 	defer tr.CloseIdleConnections()
@@ -548,14 +549,14 @@ func testConcurrentEvents(t *testing.T, c *cluster, cl *caller) {
 // stays live until --session-ttl (12 h by default) and
 // flowd_sessions_live counts it. A 5xx (as the event handler answers)
 // would make Plivo retry.
-func testHangupDuringOutage(t *testing.T, c *cluster, cl *caller) {
+func testHangupDuringOutage(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	ctx := context.Background()
-	w, err := cl.runTo(ctx, catalog()[0], 1)
+	w, err := cl.RunTo(ctx, scenarios.Catalog()[0], 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	once := &plivosim.Sim{Client: &http.Client{Timeout: 10 * time.Second}, AuthToken: authToken} // no retries
-	p := url.Values{"CallUUID": {w.call.UUID}, "Event": {"Hangup"}, "CallStatus": {"completed"}, "HangupCause": {"NORMAL_CLEARING"}}
+	p := url.Values{"CallUUID": {w.Call.UUID}, "Event": {"Hangup"}, "CallStatus": {"completed"}, "HangupCause": {"NORMAL_CLEARING"}}
 	c.redis.Stop()
 	resp, err := once.Do(ctx, plivosim.Request{Method: http.MethodPost, URL: c.proxy.URL + "/flows/ivr/hangup", Params: p})
 	c.redis.Start(t)
@@ -563,7 +564,7 @@ func testHangupDuringOutage(t *testing.T, c *cluster, cl *caller) {
 		t.Fatal(err)
 	}
 	if resp.Status/100 == 2 {
-		tr, err := cl.getTrace(ctx, w.call.UUID)
+		tr, err := cl.Trace(ctx, w.Call.UUID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -84,9 +84,11 @@ func (dc *decoder) pos(n *yaml.Node) Pos {
 	return Pos{File: dc.path, Line: n.Line, Col: n.Column}
 }
 
-// parse reads the YAML document, reporting syntax errors at their line
-// and column and a second document, which would be ignored.
-func (dc *decoder) parse() *yaml.Node {
+// parse reads the YAML document of a flow file or a flow test file,
+// reporting syntax errors at their line and column, an empty file (code
+// empty; needs says what the file needs) and a second document, which
+// would be ignored (second says what the file holds and what to do).
+func (dc *decoder) parse(empty Code, needs, second string) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(dc.src))
 	var doc yaml.Node
 	err := dec.Decode(&doc)
@@ -95,7 +97,7 @@ func (dc *decoder) parse() *yaml.Node {
 		return nil
 	}
 	if err != nil || len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		dc.d.errorf(Pos{File: dc.path, Line: 1, Col: 1}, CodeNoNodes, "the file is empty; a flow needs nodes:")
+		dc.d.errorf(Pos{File: dc.path, Line: 1, Col: 1}, empty, "the file is empty; %s", needs)
 		return nil
 	}
 	var extra yaml.Node
@@ -105,7 +107,7 @@ func (dc *decoder) parse() *yaml.Node {
 		dc.yamlError(err)
 		return nil
 	case len(extra.Content) > 0 && !isNull(extra.Content[0]):
-		dc.d.errorf(dc.pos(&extra), CodeShape, "a second YAML document starts here; a flow file holds one flow, and flowd would ignore this one: move it to its own file")
+		dc.d.errorf(dc.pos(&extra), CodeShape, "a second YAML document starts here; %s", second)
 	}
 	return doc.Content[0]
 }
@@ -495,7 +497,8 @@ func (dc *decoder) unknownKey(k *yaml.Node, where string, known []string) {
 }
 
 func (dc *decoder) file() *File {
-	root := dc.parse()
+	root := dc.parse(CodeNoNodes, "a flow needs nodes:",
+		"a flow file holds one flow, and flowd would ignore this one: move it to its own file")
 	if root == nil {
 		return nil
 	}

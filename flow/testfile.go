@@ -1,10 +1,8 @@
 package flow
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -235,31 +233,6 @@ func DecodeTest(path string, src []byte) (*TestFile, Diagnostics) {
 	return tf, ds
 }
 
-// tParse reads the YAML document of a test file.
-func (dc *decoder) tParse() *yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(dc.src))
-	var doc yaml.Node
-	err := dec.Decode(&doc)
-	if err != nil && !errors.Is(err, io.EOF) {
-		dc.yamlError(err)
-		return nil
-	}
-	if err != nil || len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		dc.d.errorf(Pos{File: dc.path, Line: 1, Col: 1}, CodeMissingKey, "the file is empty; a flow test needs cases:")
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		dc.yamlError(err)
-		return nil
-	case len(extra.Content) > 0 && !isNull(extra.Content[0]):
-		dc.d.errorf(dc.pos(&extra), CodeShape, "a second YAML document starts here; a test file holds one list of cases, and flowd would ignore this one: move its cases under the first cases:")
-	}
-	return doc.Content[0]
-}
-
 // tFields reads a mapping declared by a field table: unknown keys (with
 // did you mean), shapes, allowed values and missing required keys are
 // reported; the keys whose values have the right shape are returned.
@@ -398,7 +371,8 @@ func testSummary(doc string) string {
 }
 
 func (dc *decoder) tFile() *TestFile {
-	root := dc.tParse()
+	root := dc.parse(CodeMissingKey, "a flow test needs cases:",
+		"a test file holds one list of cases, and flowd would ignore this one: move its cases under the first cases:")
 	if root == nil {
 		return nil
 	}

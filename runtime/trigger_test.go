@@ -93,6 +93,21 @@ func apiPost(t *testing.T, u, token string, body any) (int, map[string]string) {
 	return resp.StatusCode, out
 }
 
+// apiSession reads a call's session from /v1/calls/{id} of a ccServer.
+func apiSession(t *testing.T, base, id string) Session {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/calls/"+id, nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sess Session
+	_ = json.NewDecoder(resp.Body).Decode(&sess)
+	return sess
+}
+
 func TestRESTActionDialsAgentsIntoTheCallersMPC(t *testing.T) {
 	srv, fake := ccServer(t)
 	code, xml := post(t, srv.URL+"/flows/cc/answer", url.Values{"CallUUID": {"c1"}, "From": {"+14155550100"}, "To": {"+14155550199"}, "Direction": {"inbound"}})
@@ -124,15 +139,7 @@ func TestRESTActionDialsAgentsIntoTheCallersMPC(t *testing.T) {
 	if code != http.StatusNoContent {
 		t.Fatalf("event = %d", code)
 	}
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/calls/c1", nil)
-	req.Header.Set("Authorization", "Bearer secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sess Session
-	_ = json.NewDecoder(resp.Body).Decode(&sess)
-	resp.Body.Close()
+	sess := apiSession(t, srv.URL, "c1")
 	if len(sess.Events) != 1 || sess.Events[0].Params["EventName"] != "participant-state-changes" {
 		t.Errorf("trace events = %+v", sess.Events)
 	}
@@ -220,15 +227,7 @@ func TestStartCallAPI(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("answer = %d", code)
 	}
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/calls/c4", nil)
-	req.Header.Set("Authorization", "Bearer secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sess Session
-	_ = json.NewDecoder(resp.Body).Decode(&sess)
-	resp.Body.Close()
+	sess := apiSession(t, srv.URL, "c4")
 	if sess.Vars["ticket"] != float64(42) {
 		t.Errorf("vars = %v; want ticket 42 from the trigger", sess.Vars)
 	}

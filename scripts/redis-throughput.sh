@@ -2,18 +2,18 @@
 # Answer-webhook throughput of one flowd replica on the Redis store,
 # against the Go floor, in one run.
 #
-#   floor  scripts/floor (or, without it, the same thing written here): a
-#          minimal net/http handler that parses the answer form and writes
-#          flowd's XML as constant bytes: what any Go answer handler pays
+#   floor  scripts/floor: a minimal net/http handler that parses the
+#          answer form and writes flowd's XML as constant bytes: what any
+#          Go answer handler pays
 #   redis  flowd serve --store redis://127.0.0.1:$REDIS_PORT/0, a fresh
 #          redis-server each round (no persistence: --save "" and no AOF,
 #          unless REDIS_AOF=everysec or always)
 #   memory flowd serve --store memory:, for context (WITH_MEMORY=1)
 #
 # wrk posts the IVR example's answer webhook with a fresh CallUUID per
-# request (scripts/answer.lua, or an inline copy of it). Short rounds
-# alternate the two targets (order rotated each round), each on a fresh
-# server pinned to SERVER_CPU while wrk runs on CLIENT_CPU. redis-server
+# request (scripts/answer.lua). Short rounds alternate the two targets
+# (order rotated each round), each on a fresh server pinned to
+# SERVER_CPU while wrk runs on CLIENT_CPU. redis-server
 # runs on REDIS_CPU (default: the server's CPU, so the replica and its
 # store share one core, as the floor has one core to itself).
 #
@@ -43,33 +43,17 @@ REDIS_CPU=${REDIS_CPU:-$SERVER_CPU}
 REDIS_AOF=${REDIS_AOF:-no}
 TARGET=${TARGET:-0.3}
 
-missing=()
-for tool in wrk redis-server redis-cli taskset curl go; do
-	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if ((${#missing[@]})); then
-	echo "redis-throughput.sh: missing: ${missing[*]}" >&2
-	echo "On Debian/Ubuntu: apt-get install -y wrk redis-server curl util-linux; Go from https://go.dev/dl" >&2
-	exit 2
-fi
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+require_tools redis-throughput.sh "On Debian/Ubuntu: apt-get install -y wrk redis-server curl util-linux; Go from https://go.dev/dl" \
+	wrk redis-server redis-cli taskset curl go
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-redis-tp.XXXXXX")
 url="http://127.0.0.1:$PORT/flows/ivr/answer"
 server_pid=""
 redis_pid=""
 
-stop_pid() { # stop_pid PID
-	[[ -z $1 ]] && return 0
-	kill "$1" 2>/dev/null || return 0
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 stop_servers() {
 	stop_pid "$server_pid"
 	server_pid=""
@@ -78,91 +62,14 @@ stop_servers() {
 }
 cleanup() {
 	stop_servers
-	if [[ ${KEEP:-} == 1 ]]; then
-		echo "kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
+	remove_tmp "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== building flowd and the floor"
-(cd "$repo" && go build -o "$tmp/flowd" ./cmd/flowd)
-if [[ -f $repo/scripts/floor/main.go ]]; then
-	(cd "$repo" && go build -o "$tmp/floor" ./scripts/floor)
-	floor_src=scripts/floor
-else
-	# No scripts/floor: the same minimal handler, written here.
-	mkdir -p "$tmp/floorsrc"
-	cat >"$tmp/floorsrc/main.go" <<'EOF'
-package main
-
-import (
-	"flag"
-	"log"
-	"net"
-	"net/http"
-	"os"
-	"strconv"
-	"time"
-)
-
-func main() {
-	addr := flag.String("addr", "127.0.0.1:18080", "listen address")
-	file := flag.String("xml", "", "the XML every request is answered with")
-	flag.Parse()
-	xml, err := os.ReadFile(*file)
-	if err != nil {
-		log.Fatal(err)
-	}
-	n := strconv.Itoa(len(xml))
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("CallUUID") == "" {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/xml")
-		w.Header().Set("Content-Length", n)
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(xml)
-	})
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 15 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	log.Fatal(srv.Serve(ln))
-}
-EOF
-	(cd "$tmp/floorsrc" && go mod init floor >/dev/null 2>&1 && go build -o "$tmp/floor" .)
-	floor_src="an inline copy (no scripts/floor)"
-fi
+go_build "$tmp" ./cmd/flowd ./scripts/floor
 lua=$repo/scripts/answer.lua
-if [[ ! -f $lua ]]; then
-	# No scripts/answer.lua: the same idea, inline. A CallUUID is run id +
-	# thread + counter, unique per run.
-	lua=$tmp/answer.lua
-	cat >"$lua" <<'EOF'
-local head = "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallStatus=ringing"
-  .. "&Event=StartApp&CallerName=Jane+Doe&BillRate=0.0085&CallUUID="
-local threads = 0
-function setup(thread) thread:set("thread_id", threads); threads = threads + 1 end
-local counter, run = 0, 0
-function init(args)
-  run = tonumber(args[1] or "0", 16) or 0
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-end
-function request()
-  counter = counter + 1
-  local hash = (counter * 40503 + run) % 4294967296
-  return wrk.format(nil, nil, nil, head .. string.format("%08x-%04x-4000-8000-%012x", hash, (thread_id or 0) % 65536, counter))
-end
-EOF
-fi
 mkdir -p "$tmp/flows" "$tmp/redis"
 cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
 
@@ -172,9 +79,6 @@ form() {
 post() { # post CALLUUID OUTFILE → HTTP status
 	curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "$(form "$1")" "$url" 2>/dev/null || true
 }
-
-hz=$(getconf CLK_TCK)
-ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null || echo 0; }
 
 round_id=0
 start_server() { # start_server TARGET
@@ -241,7 +145,6 @@ if grep -q 'something went wrong' "$tmp/answer.xml"; then
 fi
 stop_servers
 echo "$(wc -c <"$tmp/answer.xml") bytes: $(head -c 100 "$tmp/answer.xml")..."
-echo "floor: $floor_src; wrk script: ${lua#"$repo"/}"
 
 results=$tmp/results.txt
 : >"$results"
@@ -259,18 +162,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		start_server "$t"
 		run=$((run + 1))
 		wrk_run "$WARMUP" "$(printf '%06x01' "$run")" >/dev/null
-		c0=$(ticks "$server_pid")
+		c0=$(cpu_ticks "$server_pid")
 		rc0=0
-		[[ $t == redis ]] && rc0=$(ticks "$redis_pid")
+		[[ $t == redis ]] && rc0=$(cpu_ticks "$redis_pid")
 		keys0=0
 		if [[ $t == redis ]]; then
 			keys0=$(redis-cli -p "$REDIS_PORT" dbsize)
 			redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
 		fi
 		out=$(wrk_run "$DURATION" "$(printf '%06x02' "$run")")
-		c1=$(ticks "$server_pid")
+		c1=$(cpu_ticks "$server_pid")
 		rc1=0
-		[[ $t == redis ]] && rc1=$(ticks "$redis_pid")
+		[[ $t == redis ]] && rc1=$(cpu_ticks "$redis_pid")
 		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 		reqs=$(awk '/requests in/ {print $1}' <<<"$out")
 		bad=$(awk '/Non-2xx|Socket errors/' <<<"$out")

@@ -41,57 +41,37 @@ FAULT_DOWN=${FAULT_DOWN:-2}
 FLOWS=${FLOWS:-}
 TOKEN=soak-auth-token-0123456789
 
-missing=()
-for tool in redis-server curl go; do
-	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if ((${#missing[@]})); then
-	echo "soak.sh: missing: ${missing[*]} (Debian: apt-get install -y redis-server curl; Go from https://go.dev/dl)" >&2
-	exit 2
-fi
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_tools soak.sh "Debian: apt-get install -y redis-server curl; Go from https://go.dev/dl" redis-server curl go
+
 case $FAULT in none | kill-replica | restart-redis) ;; *)
 	echo "soak.sh: FAULT=$FAULT: want none, kill-replica or restart-redis" >&2
 	exit 2
 	;;
 esac
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-soak.XXXXXX")
 redis_pid=""
 replica_pids=()
 soak_pid=""
 
-stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
-	local pid=$1 i
-	[[ -z $pid ]] && return 0
-	kill "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup() {
 	local p
 	stop_pid "$soak_pid"
 	for p in "${replica_pids[@]}"; do stop_pid "$p"; done
 	stop_pid "$redis_pid"
-	if [[ ${KEEP:-} == 1 ]]; then
-		echo "kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
+	remove_tmp "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # cpu_s PID: CPU seconds (user + system) the process has used.
-hz=$(getconf CLK_TCK)
-cpu_s() { awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' /proc/"$1"/stat 2>/dev/null || echo 0; }
+cpu_s() { awk -v t="$(cpu_ticks "$1")" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }'; }
 
 echo "== building flowd and scripts/soak"
-(cd "$repo" && go build -o "$tmp/flowd" ./cmd/flowd && go build -o "$tmp/soak" ./scripts/soak)
+go_build "$tmp" ./cmd/flowd ./scripts/soak
 
 mkdir -p "$tmp/redis"
 redis_args=(--port "$REDIS_PORT" --bind 127.0.0.1 --dir "$tmp/redis" --save "" --logfile "$tmp/redis.log")

@@ -5,7 +5,8 @@
 // be reached), plays Plivo with internal/plivosim against the proxy
 // (retrying a failed webhook as Plivo does), walks realistic paths
 // through the example flows, and reads each finished call's trace back
-// from /v1/calls/{id} to check its path and status.
+// from /v1/calls/{id} to check its path and status (the scenarios and
+// the checks are internal/scenarios', shared with the e2e tests).
 //
 // scripts/soak.sh builds flowd, starts redis-server and the replicas
 // (flowd serve --store redis://... --public-url http://<listen>) and runs
@@ -24,7 +25,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,7 +44,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/internal/plivosim"
-	"github.com/flowd-dev/flowd/runtime"
+	"github.com/flowd-dev/flowd/internal/scenarios"
 )
 
 func main() {
@@ -84,10 +84,10 @@ type config struct {
 }
 
 func run(cfg config) int {
-	all := catalog()
+	all := scenarios.Catalog()
 	if cfg.flows != "" {
 		keep := strings.Split(cfg.flows, ",")
-		all = slices.DeleteFunc(all, func(s scenario) bool { return !slices.Contains(keep, s.Flow) })
+		all = slices.DeleteFunc(all, func(s scenarios.Scenario) bool { return !slices.Contains(keep, s.Flow) })
 		if len(all) == 0 {
 			fmt.Fprintf(os.Stderr, "soak: no scenario for flows %s\n", cfg.flows)
 			return 2
@@ -118,13 +118,13 @@ func run(cfg config) int {
 		MaxIdleConns: cfg.concurrency * 2, MaxIdleConnsPerHost: cfg.concurrency * 2, IdleConnTimeout: 60 * time.Second,
 	}, observe: lat.add}
 	apiRetry := &plivoRetry{next: hooks.next}
-	cl := &caller{
-		sim:  &plivosim.Sim{Client: &http.Client{Transport: hooks, Timeout: 30 * time.Second}, AuthToken: cfg.token},
-		api:  &http.Client{Transport: apiRetry, Timeout: 30 * time.Second},
-		base: base, all: all, verifyTraces: cfg.verify,
+	cl := &scenarios.Caller{
+		Sim:  &plivosim.Sim{Client: &http.Client{Transport: hooks, Timeout: 30 * time.Second}, AuthToken: cfg.token},
+		API:  &http.Client{Transport: apiRetry, Timeout: 30 * time.Second},
+		Base: base, All: all, NoVerify: !cfg.verify,
 	}
 	if cfg.think > 0 {
-		cl.think = func() time.Duration { return rand.N(cfg.think) }
+		cl.Think = func() time.Duration { return rand.N(cfg.think) }
 	}
 	before := replicaMetrics(cfg.upstreams)
 
@@ -176,13 +176,13 @@ func run(cfg config) int {
 				}
 				started.Add(1)
 				sc := all[i%len(all)]
-				res, err := cl.run(ctx, sc, i/len(all))
+				res, err := cl.Run(ctx, sc, i/len(all))
 				mu.Lock()
 				switch {
 				case err == nil:
 					completed.Add(1)
 					ran[res.Scenario.Flow+"/"+res.Scenario.Name]++
-				case errors.Is(err, errTrace):
+				case errors.Is(err, scenarios.ErrTrace):
 					corrupted.Add(1)
 					errs = append(errs, err)
 				default:
@@ -537,478 +537,4 @@ func (p *plivoRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		delay = min(delay*2, 800*time.Millisecond)
 	}
-}
-
-// ---------------------------------------------------------------------
-// Scenarios: calls walked through the example flows. The same catalog as
-// e2e/helpers_test.go.
-
-// step is one webhook of a call and what it must do.
-type step struct {
-	Event string     // answer, press, say, noinput, dial, record, exit, hangup
-	Arg   string     // the digits, speech or DialStatus
-	Paths [][]string // the nodes the step may walk (trace path), alternatives
-	Wait  string     // the node the call then waits at; "" once the flow ended
-}
-
-// st makes a step: ev is "press 1", "dial busy", "noinput", ...; paths
-// is node lists separated by " | ".
-func st(ev, wait, paths string) step {
-	e, arg, _ := strings.Cut(ev, " ")
-	s := step{Event: e, Arg: arg, Wait: wait}
-	if paths != "" {
-		for _, p := range strings.Split(paths, "|") {
-			s.Paths = append(s.Paths, strings.Fields(p))
-		}
-	}
-	return s
-}
-
-// scenario is one call through a flow, from the answer to the end.
-type scenario struct {
-	Flow, Name string
-	Vars       map[string]any    // initial vars, in the answer URL
-	Call       map[string]string // call parameters
-	Steps      []step            // Steps[0] is the answer
-}
-
-// catalog walks every example flow. The flows run without Plivo REST
-// credentials, so their REST actions take their error edges, and with
-// the real clock, so business-hours and contact-center take their open
-// or closed branch: scenarios whose answer waits elsewhere are
-// alternatives, chosen by where the answer waits.
-func catalog() []scenario {
-	cb := map[string]any{"ticket": 4521, "agent": "sip:alice@phone.plivo.com"}
-	outbound := map[string]string{"Direction": "outbound", "From": "+14155550199", "To": "+14155550100"}
-	return []scenario{
-		{Flow: "ivr", Name: "sales", Call: map[string]string{"From": "+14155550100", "To": "+14155550199"}, Steps: []step{
-			st("answer", "menu", "greet menu"),
-			st("press 1", "sales", "route sales"),
-			st("dial completed", "", "goodbye hangup"),
-		}},
-		{Flow: "ivr", Name: "support-no-answer", Steps: []step{
-			st("answer", "menu", "greet menu"),
-			st("press 2", "support", "route support"),
-			st("dial no-answer", "", "sorry goodbye hangup"),
-		}},
-		{Flow: "ivr", Name: "three-failures", Steps: []step{
-			st("answer", "menu", "greet menu"),
-			st("noinput", "menu", "retry too_many invalid menu"),
-			st("press 5", "menu", "route retry too_many invalid menu"),
-			st("noinput", "", "retry too_many goodbye hangup"),
-		}},
-		{Flow: "ivr", Name: "menu-again-then-busy", Steps: []step{
-			st("answer", "menu", "greet menu"),
-			st("press 9", "menu", "route menu"),
-			st("press 1", "sales", "route sales"),
-			st("dial busy", "", "sorry goodbye hangup"),
-		}},
-		{Flow: "ivr", Name: "hangs-up-in-menu", Steps: []step{
-			st("answer", "menu", "greet menu"),
-			st("hangup", "", ""),
-		}},
-
-		{Flow: "business-hours", Name: "open-agent-answers", Steps: []step{
-			st("answer", "ring_agent", "check_hours connecting ring_agent"),
-			st("dial completed", "", "goodbye hangup"),
-		}},
-		{Flow: "business-hours", Name: "open-busy-voicemail", Steps: []step{
-			st("answer", "ring_agent", "check_hours connecting ring_agent"),
-			st("dial busy", "voicemail", "agent_busy voicemail_prompt voicemail"),
-			st("record", "", "confirm_sms thanks hangup"),
-		}},
-		{Flow: "business-hours", Name: "open-no-answer-voicemail", Steps: []step{
-			st("answer", "ring_agent", "check_hours connecting ring_agent"),
-			st("dial no-answer", "voicemail", "agent_away voicemail_prompt voicemail"),
-			st("record", "", "confirm_sms thanks hangup"),
-		}},
-		{Flow: "business-hours", Name: "closed-voicemail", Steps: []step{
-			st("answer", "voicemail", "check_hours closed closed_reason voicemail_prompt voicemail"),
-			st("record", "", "confirm_sms thanks hangup"),
-		}},
-		{Flow: "business-hours", Name: "closed-hangs-up", Steps: []step{
-			st("answer", "voicemail", "check_hours closed closed_reason voicemail_prompt voicemail"),
-			st("hangup", "", ""),
-		}},
-
-		{Flow: "conference-bridge", Name: "host", Steps: []step{
-			st("answer", "ask_pin", "ask_pin"),
-			st("press 7351", "host_joins", "check_pin host_joins"),
-			st("exit", "", "host_left hangup"),
-		}},
-		{Flow: "conference-bridge", Name: "guest", Steps: []step{
-			st("answer", "ask_pin", "ask_pin"),
-			st("press 2468", "guest_joins", "check_pin guest_joins"),
-			st("exit", "", "guest_left hangup"),
-		}},
-		{Flow: "conference-bridge", Name: "locked-out", Steps: []step{
-			st("answer", "ask_pin", "ask_pin"),
-			st("press 1111", "ask_pin", "check_pin wrong_pin too_many try_again ask_pin"),
-			st("noinput", "ask_pin", "wrong_pin too_many try_again ask_pin"),
-			st("press 0000", "", "check_pin wrong_pin too_many locked_out hangup"),
-		}},
-
-		{Flow: "contact-center", Name: "voicemail", Steps: []step{
-			// Open: ring_agents fails without REST credentials.
-			st("answer", "voicemail", "greet open voicemail | greet open ring_agents voicemail"),
-			st("record", "", "goodbye hangup"),
-		}},
-
-		{Flow: "contact-center-callback", Name: "takes-callback", Vars: cb, Call: outbound, Steps: []step{
-			st("answer", "consent", "consent"),
-			st("press 1", "", "decide dial_agent later goodbye hangup"), // no REST credentials
-		}},
-		{Flow: "contact-center-callback", Name: "another-time", Vars: cb, Call: outbound, Steps: []step{
-			st("answer", "consent", "consent"),
-			st("press 2", "", "decide later goodbye hangup"),
-		}},
-		{Flow: "contact-center-callback", Name: "no-answer", Vars: cb, Call: outbound, Steps: []step{
-			st("answer", "consent", "consent"),
-			st("noinput", "", "goodbye hangup"),
-		}},
-
-		{Flow: "contact-center-supervisor", Name: "coach-and-control", Steps: []step{
-			st("answer", "ask_room", "ask_room"),
-			st("press 4521", "join", "join"),
-			st("exit", "control", "control"),
-			st("press 5", "control", "choose hold failed control"),
-			st("press 6", "control", "choose resume failed control"),
-			st("press 1", "join", "choose join"),
-			st("exit", "control", "control"),
-			st("press 7", "control", "choose control"),
-			st("press 9", "control", "choose end_room failed control"),
-			st("noinput", "", "goodbye hangup"),
-		}},
-		{Flow: "contact-center-supervisor", Name: "no-room", Steps: []step{
-			st("answer", "ask_room", "ask_room"),
-			st("noinput", "", "goodbye hangup"),
-		}},
-
-		{Flow: "preanswer-stream", Name: "hand-off", Steps: []step{
-			st("answer", "", "early_media bot send_extension settle hand_off"),
-		}},
-
-		{Flow: "support-agent", Name: "two-calls", Steps: []step{
-			st("answer", "ask_queue", "which_queue ask_queue"),
-			st("press 2", "join", "queue_from_keypad join"),
-			st("exit", "next_caller", "wrap_up next_caller"),
-			st("press 1", "join", "join"),
-			st("exit", "next_caller", "wrap_up next_caller"),
-			st("noinput", "", "goodbye hangup"),
-		}},
-		{Flow: "support-agent", Name: "two-silences", Steps: []step{
-			st("answer", "ask_queue", "which_queue ask_queue"),
-			st("noinput", "ask_queue", "no_entry give_up ask_queue"),
-			st("noinput", "", "no_entry give_up goodbye hangup"),
-		}},
-
-		{Flow: "support-queue", Name: "billing-rated", Steps: []step{
-			st("answer", "choose_queue", "welcome choose_queue"),
-			st("press 1", "join_queue", "pick_queue announce join_queue"),
-			st("exit", "rate_call", "rate_call"),
-			st("press 5", "", "save_rating thanks goodbye hangup"),
-		}},
-		{Flow: "support-queue", Name: "tech-no-rating", Steps: []step{
-			st("answer", "choose_queue", "welcome choose_queue"),
-			st("press 2", "join_queue", "pick_queue announce join_queue"),
-			st("exit", "rate_call", "rate_call"),
-			st("noinput", "", "goodbye hangup"),
-		}},
-		{Flow: "support-queue", Name: "default-queue-hangs-up", Steps: []step{
-			st("answer", "choose_queue", "welcome choose_queue"),
-			st("noinput", "join_queue", "default_queue announce join_queue"),
-			st("hangup", "", ""),
-		}},
-
-		{Flow: "support-supervisor", Name: "listen", Steps: []step{
-			st("answer", "ask_queue", "ask_queue"),
-			st("press 2", "ask_mode", "ask_mode"),
-			st("press 1", "join", "pick_mode join"),
-			st("exit", "", "left goodbye hangup"),
-		}},
-		{Flow: "support-supervisor", Name: "default-mode", Steps: []step{
-			st("answer", "ask_queue", "ask_queue"),
-			st("press 1", "ask_mode", "ask_mode"),
-			st("noinput", "join", "join"),
-			st("exit", "", "left goodbye hangup"),
-		}},
-		{Flow: "support-supervisor", Name: "no-queue", Steps: []step{
-			st("answer", "ask_queue", "ask_queue"),
-			st("noinput", "", "goodbye hangup"),
-		}},
-
-		{Flow: "survey", Name: "by-voice", Steps: []step{
-			st("answer", "q1", "intro q1"),
-			st("say Yes, it was great.", "q2", "q1_answer q1_yes q2"),
-			st("say Four.", "", "q2_answer q2_check q2_counted closing hangup"),
-		}},
-		{Flow: "survey", Name: "keypad", Steps: []step{
-			st("answer", "q1", "intro q1"),
-			st("noinput", "q1_keypad", "q1_keypad"),
-			st("press 2", "q2", "q1_answer q1_no q2"),
-			st("press 5", "", "q2_answer q2_check q2_counted closing hangup"),
-		}},
-		{Flow: "survey", Name: "unclear", Steps: []step{
-			st("answer", "q1", "intro q1"),
-			st("say maybe", "q2", "q1_answer q1_unclear q2"),
-			st("say purple", "", "q2_answer q2_check q2_unclear closing hangup"),
-		}},
-		{Flow: "survey", Name: "silence", Steps: []step{
-			st("answer", "q1", "intro q1"),
-			st("noinput", "q1_keypad", "q1_keypad"),
-			st("noinput", "q2", "q2"),
-			st("noinput", "", "closing hangup"),
-		}},
-	}
-}
-
-// alternatives returns the scenarios that start like sc (same flow, vars
-// and call parameters) and whose answer waits at node.
-func alternatives(all []scenario, sc scenario, node string) []scenario {
-	var out []scenario
-	for _, x := range all {
-		if x.Flow == sc.Flow && fmt.Sprint(x.Vars) == fmt.Sprint(sc.Vars) && fmt.Sprint(x.Call) == fmt.Sprint(sc.Call) && x.Steps[0].Wait == node {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// errTrace marks a call whose webhooks all succeeded but whose trace is
-// wrong or missing: a lost or corrupted call.
-var errTrace = errors.New("trace check failed")
-
-// caller walks scenarios through flowd as Plivo and a caller would.
-type caller struct {
-	sim          *plivosim.Sim
-	api          *http.Client
-	base         string               // flowd's public URL (the proxy)
-	think        func() time.Duration // the caller's pause before each event
-	all          []scenario
-	verifyTraces bool
-}
-
-// result is one walked call.
-type result struct {
-	Scenario scenario // the scenario run (an alternative, for the clock)
-	CallUUID string
-}
-
-// run walks a call through sc (or the alternative its answer leads to),
-// hangs up, and checks the call's trace. pick chooses among alternatives.
-func (c *caller) run(ctx context.Context, sc scenario, pick int) (result, error) {
-	res := result{Scenario: sc}
-	u, err := runtime.AnswerURL(c.base, sc.Flow, sc.Vars)
-	if err != nil {
-		return res, err
-	}
-	call, err := c.sim.Call(ctx, u, sc.Call)
-	if call != nil {
-		res.CallUUID = call.UUID
-	}
-	if err != nil {
-		return res, fmt.Errorf("%s/%s %s: answer: %w", sc.Flow, sc.Name, res.CallUUID, err)
-	}
-	id := call.UUID
-	call.HangupURL = c.base + "/flows/" + sc.Flow + "/hangup"
-	node, err := c.waitNode(sc.Flow, call, 1)
-	if err != nil {
-		return res, fmt.Errorf("%s/%s %s: answer: %w", sc.Flow, sc.Name, id, err)
-	}
-	if node != sc.Steps[0].Wait {
-		alts := alternatives(c.all, sc, node)
-		if len(alts) == 0 {
-			return res, fmt.Errorf("%s/%s %s: the answer waits at %q, want %q (no alternative scenario does); XML: %s", sc.Flow, sc.Name, id, node, sc.Steps[0].Wait, call.XML())
-		}
-		sc = alts[pick%len(alts)]
-		res.Scenario = sc
-	}
-	xmls := [][]byte{call.XML()}
-	steps := sc.Steps
-	for i := 1; i < len(steps); i++ {
-		s := steps[i]
-		if c.think != nil {
-			if d := c.think(); d > 0 {
-				select {
-				case <-ctx.Done():
-					return res, ctx.Err()
-				case <-time.After(d):
-				}
-			}
-		}
-		where := fmt.Sprintf("%s/%s %s: step %d (%s %s)", sc.Flow, sc.Name, id, i+1, s.Event, s.Arg)
-		if err := send(call, s); err != nil {
-			return res, fmt.Errorf("%s: %w", where, err)
-		}
-		if s.Event == "hangup" {
-			break
-		}
-		xmls = append(xmls, call.XML())
-		node, err := c.waitNode(sc.Flow, call, i+1)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", where, err)
-		}
-		if node != s.Wait {
-			return res, fmt.Errorf("%s: the call waits at %q, want %q; XML: %s", where, node, s.Wait, call.XML())
-		}
-	}
-	if steps[len(steps)-1].Event != "hangup" {
-		if err := call.Hangup(); err != nil {
-			return res, fmt.Errorf("%s/%s %s: hangup: %w", sc.Flow, sc.Name, id, err)
-		}
-		steps = append(slices.Clone(steps), st("hangup", "", ""))
-	}
-	if c.verifyTraces {
-		if err := c.verify(ctx, sc, steps, id, xmls); err != nil {
-			return res, fmt.Errorf("%s/%s %s: %w: %w", sc.Flow, sc.Name, id, errTrace, err)
-		}
-	}
-	return res, nil
-}
-
-// send sends a step's event.
-func send(call *plivosim.Call, s step) error {
-	switch s.Event {
-	case "press":
-		return call.Press(s.Arg)
-	case "say":
-		return call.Say(s.Arg)
-	case "noinput":
-		return call.NoInput()
-	case "dial":
-		return call.Dial(s.Arg)
-	case "record":
-		return call.Record(nil)
-	case "exit":
-		return call.Exit(nil)
-	case "hangup":
-		return call.Hangup()
-	}
-	return fmt.Errorf("unknown event %q", s.Event)
-}
-
-// waitNode returns the node whose callback the call's document waits for,
-// "" when it waits for nothing of flowd's, and checks that the callback
-// URL carries the call's step.
-func (c *caller) waitNode(flowName string, call *plivosim.Call, step int) (string, error) {
-	w := call.Wait()
-	if w.Ended() {
-		return "", nil
-	}
-	rest, ok := strings.CutPrefix(w.URL, c.base+"/flows/"+flowName+"/calls/")
-	if !ok {
-		if strings.HasPrefix(w.URL, c.base) {
-			return "", fmt.Errorf("<%s> calls back %s, not a callback of the flow", w.Kind, w.URL)
-		}
-		return "", nil // a Redirect to another application: flowd's part ended
-	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 3 {
-		return "", fmt.Errorf("bad callback URL %s", w.URL)
-	}
-	if parts[0] != strconv.Itoa(step) {
-		return "", fmt.Errorf("callback URL %s is for step %s, want step %d", w.URL, parts[0], step)
-	}
-	return parts[1], nil
-}
-
-// traceJSON is what /v1/calls/{id} answers.
-type traceJSON struct {
-	CallUUID string `json:"call_uuid"`
-	Flow     string `json:"flow"`
-	Step     int    `json:"step"`
-	Status   string `json:"status"`
-	Trace    []struct {
-		Step    int      `json:"step"`
-		Webhook string   `json:"webhook"`
-		Node    string   `json:"node"`
-		Event   string   `json:"event"`
-		Path    []string `json:"path"`
-		XML     string   `json:"xml"`
-		Error   string   `json:"error"`
-	} `json:"trace"`
-}
-
-func (c *caller) getTrace(ctx context.Context, id string) (*traceJSON, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/calls/"+id, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.api.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /v1/calls/%s: %d %s", id, resp.StatusCode, b)
-	}
-	var tr traceJSON
-	if err := json.Unmarshal(b, &tr); err != nil {
-		return nil, err
-	}
-	return &tr, nil
-}
-
-// verify checks a finished call's trace against its steps: one trace step
-// per webhook, in order, each with the expected path and the XML the
-// simulator received; the call hung up.
-func (c *caller) verify(ctx context.Context, sc scenario, steps []step, id string, xmls [][]byte) error {
-	tr, err := c.getTrace(ctx, id)
-	if err != nil {
-		return err
-	}
-	if tr.CallUUID != id || tr.Flow != sc.Flow {
-		return fmt.Errorf("the trace is of call %s in flow %s", tr.CallUUID, tr.Flow)
-	}
-	if tr.Status != runtime.StatusHungUp {
-		return fmt.Errorf("status %q, want %q", tr.Status, runtime.StatusHungUp)
-	}
-	if tr.Step != len(steps) || len(tr.Trace) != len(steps) {
-		return fmt.Errorf("step %d with %d trace steps, want %d", tr.Step, len(tr.Trace), len(steps))
-	}
-	for i, s := range steps {
-		got := tr.Trace[i]
-		want := "callback"
-		switch {
-		case i == 0:
-			want = "answer"
-		case s.Event == "hangup":
-			want = "hangup"
-		}
-		if got.Step != i+1 || got.Webhook != want {
-			return fmt.Errorf("trace step %d is step %d webhook %q, want %d %q", i+1, got.Step, got.Webhook, i+1, want)
-		}
-		if got.Error != "" {
-			return fmt.Errorf("trace step %d has a run-time error: %s", i+1, got.Error)
-		}
-		if want == "callback" {
-			ev := "action"
-			switch s.Event {
-			case "noinput":
-				ev = "no_input"
-			case "exit":
-				ev = "exit"
-			}
-			if got.Node != steps[i-1].Wait || got.Event != ev {
-				return fmt.Errorf("trace step %d is %s/%s, want %s/%s", i+1, got.Node, got.Event, steps[i-1].Wait, ev)
-			}
-		}
-		if want != "hangup" {
-			ok := false
-			for _, p := range s.Paths {
-				ok = ok || slices.Equal(p, got.Path)
-			}
-			if !ok {
-				return fmt.Errorf("trace step %d walked %v, want %v", i+1, got.Path, s.Paths)
-			}
-			if i < len(xmls) && got.XML != string(xmls[i]) {
-				return fmt.Errorf("trace step %d answered %q but the simulator got %q", i+1, got.XML, xmls[i])
-			}
-		}
-	}
-	return nil
 }

@@ -1,0 +1,115 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/testenv"
+	"github.com/flowd-dev/flowd/runtime"
+)
+
+// inProcess returns a Caller against a runtime.Server in this process,
+// serving examples/flows from the memory store, with no signatures and no
+// REST credentials (as the e2e replicas run).
+func inProcess(t *testing.T) *Caller {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	reg := runtime.NewRegistry(filepath.Join(testenv.Root(), "examples", "flows"), log)
+	if !reg.Reload() {
+		t.Fatal("examples/flows do not all load")
+	}
+	srv := runtime.New(runtime.Config{Registry: reg, Store: runtime.NewMemory(), Logger: log})
+	client := plivosim.HandlerClient(srv)
+	return &Caller{Sim: &plivosim.Sim{Client: client}, API: client, Base: "http://flowd.test", All: Catalog()}
+}
+
+func TestNewStep(t *testing.T) {
+	s := NewStep("say Yes, it was great.", "q2", "a b | c")
+	want := Step{Event: "say", Arg: "Yes, it was great.", Wait: "q2", Paths: [][]string{{"a", "b"}, {"c"}}}
+	if s.Event != want.Event || s.Arg != want.Arg || s.Wait != want.Wait || !slices.EqualFunc(s.Paths, want.Paths, slices.Equal) {
+		t.Errorf("NewStep = %+v, want %+v", s, want)
+	}
+	if h := NewStep("hangup", "", ""); h.Event != "hangup" || h.Arg != "" || h.Paths != nil {
+		t.Errorf("NewStep(hangup) = %+v", h)
+	}
+}
+
+// TestCatalogInProcess walks every scenario of the catalog through one
+// in-process server and checks each call's trace.
+func TestCatalogInProcess(t *testing.T) {
+	cl := inProcess(t)
+	if sc := cl.All[0]; sc.Flow != "ivr" || sc.Name != "sales" {
+		t.Fatalf("Catalog()[0] is %s/%s, want ivr/sales", sc.Flow, sc.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	flows := map[string]bool{}
+	for i, sc := range cl.All {
+		res, err := cl.Run(ctx, sc, i)
+		if err != nil {
+			t.Errorf("%s/%s: %v", sc.Flow, sc.Name, err)
+			continue
+		}
+		if res.CallUUID == "" || res.Scenario.Flow != sc.Flow {
+			t.Errorf("%s/%s: result %+v", sc.Flow, sc.Name, res)
+		}
+		flows[sc.Flow] = true
+	}
+
+	// Every example flow has a scenario.
+	files, err := filepath.Glob(filepath.Join(testenv.Root(), "examples", "flows", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if !strings.HasSuffix(name, "_test") && !flows[name] {
+			t.Errorf("examples/flows/%s.yaml has no scenario in Catalog() that ran: add one", name)
+		}
+	}
+}
+
+// TestVerifyCatchesWrongPath checks that a trace that does not match the
+// scenario fails with ErrTrace.
+func TestVerifyCatchesWrongPath(t *testing.T) {
+	cl := inProcess(t)
+	ctx := context.Background()
+	sales := cl.All[0]
+	w, err := cl.RunTo(ctx, sales, len(sales.Steps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Call.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	steps := append(slices.Clone(sales.Steps), NewStep("hangup", "", ""))
+	if err := cl.Verify(ctx, sales, steps, w.Call.UUID, w.XMLs); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	steps[1] = NewStep("press 1", "sales", "route support")
+	if err := cl.Verify(ctx, sales, steps, w.Call.UUID, w.XMLs); err == nil || !strings.Contains(err.Error(), "walked [route sales]") {
+		t.Errorf("Verify with a wrong path: %v", err)
+	}
+
+	// Run wraps a failed check in ErrTrace.
+	wrong := sales
+	wrong.Steps = slices.Clone(sales.Steps)
+	wrong.Steps[2] = NewStep("dial completed", "", "sorry goodbye hangup")
+	if _, err := cl.Run(ctx, wrong, 0); !errors.Is(err, ErrTrace) {
+		t.Errorf("Run with a wrong path: %v, want ErrTrace", err)
+	}
+	tr, err := cl.Trace(ctx, w.Call.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Summary(); !strings.HasPrefix(got, "[1 answer ") || !strings.Contains(got, "[4 hangup ") {
+		t.Errorf("Summary = %q", got)
+	}
+}
