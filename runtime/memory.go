@@ -12,7 +12,7 @@ import (
 // that accept losing live calls on a restart.
 type Memory struct {
 	mu       sync.RWMutex
-	sessions map[string]*memRecord
+	sessions map[string]memRecord // by value: no object per session for the GC to mark
 	versions map[string]memVersion
 	now      func() time.Time
 	stop     chan struct{}
@@ -32,7 +32,7 @@ type memVersion struct {
 // NewMemory returns an empty memory store that sweeps expired records
 // once a minute.
 func NewMemory() *Memory {
-	m := &Memory{sessions: map[string]*memRecord{}, versions: map[string]memVersion{}, now: time.Now, stop: make(chan struct{})}
+	m := &Memory{sessions: map[string]memRecord{}, versions: map[string]memVersion{}, now: time.Now, stop: make(chan struct{})}
 	go m.sweepEvery(time.Minute)
 	return m
 }
@@ -96,7 +96,7 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 	// The id is usually a substring of the whole request body (net/url
 	// parses the form without copying): keep a copy of its own, or each
 	// session would pin its body.
-	m.sessions[strings.Clone(id)] = &memRecord{rec: copyRecord(rec), expires: m.now().Add(ttl)}
+	m.sessions[strings.Clone(id)] = memRecord{rec: copyRecord(rec), expires: m.now().Add(ttl)}
 	return nil
 }
 
@@ -112,6 +112,8 @@ func (m *Memory) Update(_ context.Context, id string, prevRev int, rec Record, t
 		return ErrConflict
 	}
 	r.rec, r.expires = copyRecord(rec), m.now().Add(ttl)
+	// Assigning replaces the stored key too: keep it a copy of its own.
+	m.sessions[strings.Clone(id)] = r
 	return nil
 }
 
