@@ -100,28 +100,6 @@ func show(v any) string {
 	return string(b)
 }
 
-// plain turns values decoded from JSON with UseNumber into the values
-// flows see: integral numbers as int, others as float64.
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return int(n)
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = plain(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = plain(e)
-		}
-	}
-	return v
-}
-
 // equal compares an expected YAML value with a call's: numbers by value
 // whatever their Go type, strings, booleans, lists and maps deeply.
 func equal(want, got any) bool {

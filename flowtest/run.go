@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -455,16 +454,11 @@ func (r *caseRun) trace() ([]runtime.TraceStep, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("flowd has no trace of the call: GET /v1/calls/%s: %d %s", r.uuid, resp.StatusCode, strings.TrimSpace(b.String()))
 	}
-	dec := json.NewDecoder(&b)
-	dec.UseNumber()
-	var sess runtime.Session
-	if err := dec.Decode(&sess); err != nil {
+	sess, err := runtime.DecodeSession(b.Bytes())
+	if err != nil {
 		return nil, fmt.Errorf("reading the call's trace: %w", err)
 	}
-	for k, v := range sess.Vars {
-		sess.Vars[k] = plain(v)
-	}
-	r.sess = &sess
+	r.sess = sess
 	if r.traced > len(sess.Trace) {
 		r.traced = 0
 	}

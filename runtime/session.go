@@ -476,8 +476,11 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// decodeSession reads a stored session. Numbers in vars come back as int
-// when integral, as they were when the flow set them.
+// DecodeSession reads a session as stored or as /v1/calls returns it.
+// Numbers in vars come back as int when integral, as they were when the
+// flow set them.
+func DecodeSession(b []byte) (*Session, error) { return decodeSession(b) }
+
 func decodeSession(b []byte) (*Session, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
