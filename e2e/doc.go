@@ -1,7 +1,8 @@
 // Package e2e holds end-to-end tests of flowd as it runs in production:
 // the flowd binary, built from ../cmd/flowd, serving ../examples/flows
 // from several replicas that share one real redis-server, behind a
-// round-robin reverse proxy, with internal/plivosim playing Plivo.
+// round-robin reverse proxy, with internal/plivosim playing Plivo (the
+// proxy and Plivo's retries are internal/cluster's).
 //
 // The package has no code of its own; its tests are:
 //

@@ -2,35 +2,27 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/flowd-dev/flowd/internal/cluster"
 	"github.com/flowd-dev/flowd/internal/plivosim"
 )
 
 // authToken is the Plivo auth token of the test account: the replicas
 // verify every webhook's signature with it, through the proxy.
 const authToken = "e2e-auth-token-0123456789"
-
-// apologyXML is what flowd answers a known call when its store fails.
-var apologyXML = []byte(`<Response><Speak>We are sorry, something went wrong. Goodbye.</Speak><Hangup/></Response>`)
 
 // ---------------------------------------------------------------------
 // Processes: flowd, redis-server
@@ -291,209 +283,22 @@ func tail(path string, n int) string {
 }
 
 // ---------------------------------------------------------------------
-// The load balancer
-
-// lbProxy is a round-robin reverse proxy, as a load balancer in front of
-// the replicas: each request goes to the next replica in turn, and to the
-// one after it when a replica cannot be reached or drops the connection
-// (the request is buffered, so it can be sent again). flowd answers a
-// webhook it already answered with the same XML, so resending is safe.
-type lbProxy struct {
-	URL string
-	srv *httptest.Server
-	tr  *http.Transport
-
-	mu   sync.RWMutex
-	ups  []string
-	hits []atomic.Int64
-
-	next      atomic.Uint64
-	failovers atomic.Int64 // attempts that failed over to the next replica
-	failed    atomic.Int64 // requests no replica answered (502)
-}
-
-func newProxy(t testing.TB) *lbProxy {
-	p := &lbProxy{tr: &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-		MaxIdleConns:        512,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     30 * time.Second,
-	}}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetXForwarded()
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "replica"
-			pr.Out.Host = pr.In.Host
-		},
-		Transport: p,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			p.failed.Add(1)
-			http.Error(w, "proxy: no replica answered: "+err.Error(), http.StatusBadGateway)
-		},
-	}
-	p.srv = httptest.NewServer(rp)
-	p.URL = p.srv.URL
-	t.Cleanup(func() {
-		p.srv.CloseClientConnections()
-		p.srv.Close()
-		p.tr.CloseIdleConnections()
-	})
-	return p
-}
-
-// setUpstreams sets the replicas' addresses.
-func (p *lbProxy) setUpstreams(addrs []string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ups = slices.Clone(addrs)
-	p.hits = make([]atomic.Int64, len(addrs))
-}
-
-// served returns how many requests each replica answered.
-func (p *lbProxy) served() []int64 {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	out := make([]int64, len(p.hits))
-	for i := range p.hits {
-		out[i] = p.hits[i].Load()
-	}
-	return out
-}
-
-// RoundTrip sends the request to the replicas in turn until one answers.
-func (p *lbProxy) RoundTrip(req *http.Request) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	p.mu.RLock()
-	ups := p.ups
-	p.mu.RUnlock()
-	if len(ups) == 0 {
-		return nil, errors.New("no replicas")
-	}
-	start := int(p.next.Add(1) - 1)
-	var last error
-	for k := range ups {
-		i := (start + k) % len(ups)
-		out := req.Clone(req.Context())
-		out.URL.Host = ups[i]
-		if body != nil {
-			out.Body = io.NopCloser(bytes.NewReader(body))
-			out.ContentLength = int64(len(body))
-			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-		}
-		resp, err := p.tr.RoundTrip(out)
-		if err == nil {
-			p.mu.RLock()
-			if i < len(p.hits) {
-				p.hits[i].Add(1)
-			}
-			p.mu.RUnlock()
-			return resp, nil
-		}
-		last = err
-		if req.Context().Err() != nil {
-			break
-		}
-		p.failovers.Add(1)
-	}
-	return nil, last
-}
-
-// ---------------------------------------------------------------------
-// Plivo's retries
-
-// plivoRetry resends a webhook that failed, as Plivo does: on a
-// connection error, a 5xx answer, or flowd's apology XML (which flowd
-// answers when its store failed; a real call would hear it and end, the
-// simulated caller tries again so that the call can be checked to the
-// end). Backoff from 25 ms, doubling, at most 800 ms; 10 attempts.
-type plivoRetry struct {
-	next     http.RoundTripper
-	attempts int
-
-	retries   atomic.Int64 // webhooks sent again
-	apologies atomic.Int64 // apology answers seen
-	errs      atomic.Int64 // connection errors and 5xx seen
-}
-
-func (p *plivoRetry) RoundTrip(req *http.Request) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	attempts := p.attempts
-	if attempts <= 0 {
-		attempts = 10
-	}
-	delay := 25 * time.Millisecond
-	for a := 1; ; a++ {
-		r := req.Clone(req.Context())
-		if body != nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.ContentLength = int64(len(body))
-		}
-		resp, err := p.next.RoundTrip(r)
-		retry := false
-		if err != nil {
-			retry = true
-			p.errs.Add(1)
-		} else {
-			b, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(b))
-			switch {
-			case rerr != nil:
-				retry, err, resp = true, rerr, nil
-				p.errs.Add(1)
-			case resp.StatusCode >= 500:
-				retry = true
-				p.errs.Add(1)
-			case resp.StatusCode == http.StatusOK && bytes.Equal(b, apologyXML):
-				retry = true
-				p.apologies.Add(1)
-			}
-		}
-		if !retry || a >= attempts || req.Context().Err() != nil {
-			return resp, err
-		}
-		p.retries.Add(1)
-		select {
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 800*time.Millisecond)
-	}
-}
-
-// ---------------------------------------------------------------------
 // The cluster
 
-// cluster is redis-server, replicas of flowd serve sharing it, and the
-// proxy in front of them.
-type cluster struct {
+// testCluster is redis-server, replicas of flowd serve sharing it, and
+// the proxy in front of them (served on proxyURL).
+type testCluster struct {
 	t        testing.TB
 	redis    *redisServer
 	replicas []*replica
-	proxy    *lbProxy
-	retry    *plivoRetry
+	proxy    *cluster.Proxy
+	proxyURL string
+	retry    *cluster.Retry
 	sim      *plivosim.Sim
 	api      *http.Client
 }
 
-func startCluster(t testing.TB, n int) *cluster {
+func startCluster(t testing.TB, n int) *testCluster {
 	t.Helper()
 	redis := startRedis(t)
 	bin := buildFlowd(t)
@@ -501,7 +306,15 @@ func startCluster(t testing.TB, n int) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, redis: redis, proxy: newProxy(t)}
+	c := &testCluster{t: t, redis: redis,
+		proxy: cluster.NewProxy(nil, cluster.Pool{MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second})}
+	srv := httptest.NewServer(c.proxy.Handler())
+	c.proxyURL = srv.URL
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		c.proxy.CloseIdleConnections()
+	})
 	dir := t.TempDir()
 	var addrs []string
 	for i := range n {
@@ -510,15 +323,15 @@ func startCluster(t testing.TB, n int) *cluster {
 			Name: fmt.Sprintf("replica%d", i+1), Addr: addr,
 			LogPath: filepath.Join(dir, fmt.Sprintf("replica%d.log", i+1)),
 			args: []string{bin, "serve", "--flows", flows, "--store", redis.URL,
-				"--addr", addr, "--public-url", c.proxy.URL},
+				"--addr", addr, "--public-url", c.proxyURL},
 		}
 		r.start(t)
 		t.Cleanup(r.stop)
 		c.replicas = append(c.replicas, r)
 		addrs = append(addrs, addr)
 	}
-	c.proxy.setUpstreams(addrs)
-	c.retry = &plivoRetry{next: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}}
+	c.proxy.SetUpstreams(addrs)
+	c.retry = &cluster.Retry{Next: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}}
 	client := &http.Client{Transport: c.retry, Timeout: 30 * time.Second}
 	c.sim = &plivosim.Sim{Client: client, AuthToken: authToken}
 	c.api = client
@@ -534,7 +347,7 @@ func startCluster(t testing.TB, n int) *cluster {
 
 // webhooks returns flowd_webhooks_total of every replica (-1 for a
 // replica that does not answer).
-func (c *cluster) webhooks(match ...string) []float64 {
+func (c *testCluster) webhooks(match ...string) []float64 {
 	out := make([]float64, len(c.replicas))
 	for i, r := range c.replicas {
 		v, err := r.metric("flowd_webhooks_total", match...)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowd-dev/flowd/internal/cluster"
 	"github.com/flowd-dev/flowd/internal/plivosim"
 	"github.com/flowd-dev/flowd/internal/scenarios"
 )
@@ -33,7 +34,7 @@ func TestReplicas(t *testing.T) {
 		t.Skip("-short: skipping the multi-replica end-to-end test (it builds flowd and runs redis-server)")
 	}
 	c := startCluster(t, 3)
-	cl := &scenarios.Caller{Sim: c.sim, API: c.api, Base: c.proxy.URL, All: scenarios.Catalog()}
+	cl := &scenarios.Caller{Sim: c.sim, API: c.api, Base: c.proxyURL, All: scenarios.Catalog()}
 
 	t.Run("every-flow", func(t *testing.T) { testEveryFlow(t, c, cl) })
 	t.Run("duplicate-webhooks", func(t *testing.T) { testDuplicates(t, c, cl) })
@@ -104,7 +105,7 @@ func sum(xs []float64) float64 {
 }
 
 // testEveryFlow walks every scenario of every example flow twice.
-func testEveryFlow(t *testing.T, c *cluster, cl *scenarios.Caller) {
+func testEveryFlow(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 	files, err := filepath.Glob("../examples/flows/*.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func testEveryFlow(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	t.Logf("%d calls completed over %d flows (%d scenarios)", len(results), len(ranFlows), len(ran))
 
 	after := c.webhooks()
-	served := c.proxy.served()
+	served := c.proxy.Served()
 	for i, r := range c.replicas {
 		n := after[i] - before[i]
 		t.Logf("%s: %v webhooks (flowd_webhooks_total), %d requests from the proxy", r.Name, n, served[i])
@@ -173,7 +174,7 @@ func (p pinned) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // burst sends the same request to every replica copies times, all at
 // once, and returns the answers.
-func burst(t *testing.T, c *cluster, req plivosim.Request, copies int) []*plivosim.Response {
+func burst(t *testing.T, c *testCluster, req plivosim.Request, copies int) []*plivosim.Response {
 	t.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
@@ -231,10 +232,10 @@ func sameAnswers(t *testing.T, what string, answers []*plivosim.Response, status
 // testDuplicates sends the same answer, callback and hangup to all three
 // replicas at once, 10 copies each: the call advances once per webhook and
 // every copy gets the same answer.
-func testDuplicates(t *testing.T, c *cluster, cl *scenarios.Caller) {
+func testDuplicates(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 	ctx := context.Background()
 	const copies = 10
-	base := c.proxy.URL
+	base := c.proxyURL
 
 	// A fresh call's answer.
 	id := plivosim.NewUUID()
@@ -245,7 +246,7 @@ func testDuplicates(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	}
 	answers := burst(t, c, plivosim.Request{Method: http.MethodPost, URL: base + "/flows/ivr/answer", Params: params}, copies)
 	answerXML := sameAnswers(t, "answer ×30", answers, http.StatusOK)
-	if bytes.Equal(answerXML, apologyXML) || !bytes.Contains(answerXML, []byte("/flows/ivr/calls/1/menu/action")) {
+	if bytes.Equal(answerXML, cluster.ApologyXML) || !bytes.Contains(answerXML, []byte("/flows/ivr/calls/1/menu/action")) {
 		t.Fatalf("the answer is not the menu: %s", answerXML)
 	}
 	tr, err := cl.Trace(ctx, id)
@@ -425,8 +426,8 @@ const redisOutage = 2500 * time.Millisecond
 // progress and starts it again on the same port and folder after
 // redisOutage. The calls carry on: a webhook that got the apology or an
 // error is sent again, as Plivo does, and finds its session intact.
-func testRedisRestart(t *testing.T, c *cluster, cl *scenarios.Caller) {
-	apologies, errs0, retries := c.retry.apologies.Load(), c.retry.errs.Load(), c.retry.retries.Load()
+func testRedisRestart(t *testing.T, c *testCluster, cl *scenarios.Caller) {
+	apologies, errs0, retries := c.retry.Apologies(), c.retry.Errors(), c.retry.Retries()
 	errs := faultLoad(t, cl, 150, 30,
 		func(hops int64) bool { return hops >= 150 },
 		func(int64) {
@@ -437,7 +438,7 @@ func testRedisRestart(t *testing.T, c *cluster, cl *scenarios.Caller) {
 			t.Logf("redis-server down for %v", time.Since(start).Round(time.Millisecond))
 		})
 	reportErrors(t, errs)
-	a, e, r := c.retry.apologies.Load()-apologies, c.retry.errs.Load()-errs0, c.retry.retries.Load()-retries
+	a, e, r := c.retry.Apologies()-apologies, c.retry.Errors()-errs0, c.retry.Retries()-retries
 	t.Logf("while Redis was down: %d apology answers, %d errors (5xx or connection), %d webhooks sent again", a, e, r)
 	if a+e == 0 {
 		t.Error("no webhook met the Redis outage: the fault was not exercised")
@@ -447,19 +448,19 @@ func testRedisRestart(t *testing.T, c *cluster, cl *scenarios.Caller) {
 // testReplicaKilled kills the second replica with SIGKILL while calls are
 // in progress; the proxy sends its share to the others. Then the replica
 // starts again and serves again.
-func testReplicaKilled(t *testing.T, c *cluster, cl *scenarios.Caller) {
+func testReplicaKilled(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 	victim := 1
 	r := c.replicas[victim]
-	served0 := c.proxy.served()[victim]
-	failovers0, failed0 := c.proxy.failovers.Load(), c.proxy.failed.Load()
+	served0 := c.proxy.Served()[victim]
+	failovers0, failed0 := c.proxy.Failovers(), c.proxy.Failed()
 	errs := faultLoad(t, cl, 150, 30,
-		func(hops int64) bool { return hops >= 150 && c.proxy.served()[victim]-served0 >= 20 },
+		func(hops int64) bool { return hops >= 150 && c.proxy.Served()[victim]-served0 >= 20 },
 		func(int64) {
 			r.kill()
-			t.Logf("%s killed with SIGKILL after serving %d requests of this load", r.Name, c.proxy.served()[victim]-served0)
+			t.Logf("%s killed with SIGKILL after serving %d requests of this load", r.Name, c.proxy.Served()[victim]-served0)
 		})
 	reportErrors(t, errs)
-	fo, fd := c.proxy.failovers.Load()-failovers0, c.proxy.failed.Load()-failed0
+	fo, fd := c.proxy.Failovers()-failovers0, c.proxy.Failed()-failed0
 	t.Logf("proxy: %d requests failed over to the next replica, %d got 502", fo, fd)
 	if fo == 0 {
 		t.Error("no request failed over: the killed replica was never tried")
@@ -467,12 +468,12 @@ func testReplicaKilled(t *testing.T, c *cluster, cl *scenarios.Caller) {
 
 	// The replica comes back and takes its share again.
 	r.start(t)
-	served1 := c.proxy.served()[victim]
+	served1 := c.proxy.Served()[victim]
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_, errs = runMany(ctx, cl, cl.All, 4, nil, nil)
 	reportErrors(t, errs)
-	if c.proxy.served()[victim] == served1 {
+	if c.proxy.Served()[victim] == served1 {
 		t.Errorf("%s serves nothing after its restart", r.Name)
 	}
 	if t.Failed() {
@@ -489,7 +490,7 @@ func testReplicaKilled(t *testing.T, c *cluster, cl *scenarios.Caller) {
 // unchanged, and the store's compare-and-set compares only the step, so
 // two events (or an event and a callback or hangup) that load the same
 // session both succeed and the last write drops the other's event.
-func testConcurrentEvents(t *testing.T, c *cluster, cl *scenarios.Caller) {
+func testConcurrentEvents(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 	ctx := context.Background()
 	w, err := cl.RunTo(ctx, scenarios.Catalog()[0], 1)
 	if err != nil {
@@ -509,7 +510,7 @@ func testConcurrentEvents(t *testing.T, c *cluster, cl *scenarios.Caller) {
 			sim := &plivosim.Sim{Client: &http.Client{Transport: pinned{c.replicas[i%len(c.replicas)].Addr, tr}}, AuthToken: authToken}
 			p := url.Values{"CallUUID": {id}, "EventName": {"ParticipantJoined"}, "Seq": {fmt.Sprint(i)}}
 			<-gate
-			resp, err := sim.Do(ctx, plivosim.Request{Method: http.MethodPost, URL: c.proxy.URL + "/flows/ivr/events/" + id + "/menu/status", Params: p})
+			resp, err := sim.Do(ctx, plivosim.Request{Method: http.MethodPost, URL: c.proxyURL + "/flows/ivr/events/" + id + "/menu/status", Params: p})
 			if err == nil {
 				codes[i] = resp.Status
 			}
@@ -523,7 +524,7 @@ func testConcurrentEvents(t *testing.T, c *cluster, cl *scenarios.Caller) {
 			acked++
 		}
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.proxy.URL+"/v1/calls/"+id, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.proxyURL+"/v1/calls/"+id, nil)
 	resp, err := c.api.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -549,7 +550,7 @@ func testConcurrentEvents(t *testing.T, c *cluster, cl *scenarios.Caller) {
 // stays live until --session-ttl (12 h by default) and
 // flowd_sessions_live counts it. A 5xx (as the event handler answers)
 // would make Plivo retry.
-func testHangupDuringOutage(t *testing.T, c *cluster, cl *scenarios.Caller) {
+func testHangupDuringOutage(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 	ctx := context.Background()
 	w, err := cl.RunTo(ctx, scenarios.Catalog()[0], 1)
 	if err != nil {
@@ -558,7 +559,7 @@ func testHangupDuringOutage(t *testing.T, c *cluster, cl *scenarios.Caller) {
 	once := &plivosim.Sim{Client: &http.Client{Timeout: 10 * time.Second}, AuthToken: authToken} // no retries
 	p := url.Values{"CallUUID": {w.Call.UUID}, "Event": {"Hangup"}, "CallStatus": {"completed"}, "HangupCause": {"NORMAL_CLEARING"}}
 	c.redis.Stop()
-	resp, err := once.Do(ctx, plivosim.Request{Method: http.MethodPost, URL: c.proxy.URL + "/flows/ivr/hangup", Params: p})
+	resp, err := once.Do(ctx, plivosim.Request{Method: http.MethodPost, URL: c.proxyURL + "/flows/ivr/hangup", Params: p})
 	c.redis.Start(t)
 	if err != nil {
 		t.Fatal(err)

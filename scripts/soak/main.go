@@ -5,8 +5,9 @@
 // be reached), plays Plivo with internal/plivosim against the proxy
 // (retrying a failed webhook as Plivo does), walks realistic paths
 // through the example flows, and reads each finished call's trace back
-// from /v1/calls/{id} to check its path and status (the scenarios and
-// the checks are internal/scenarios', shared with the e2e tests).
+// from /v1/calls/{id} to check its path and status. The proxy and the
+// retries are internal/cluster's, the scenarios and the checks
+// internal/scenarios', all shared with the e2e tests.
 //
 // scripts/soak.sh builds flowd, starts redis-server and the replicas
 // (flowd serve --store redis://... --public-url http://<listen>) and runs
@@ -23,16 +24,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"os"
 	"slices"
 	"sort"
@@ -43,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flowd-dev/flowd/internal/cluster"
 	"github.com/flowd-dev/flowd/internal/plivosim"
 	"github.com/flowd-dev/flowd/internal/scenarios"
 )
@@ -95,13 +94,15 @@ func run(cfg config) int {
 	}
 
 	// The proxy.
-	proxy := newProxy(cfg.upstreams, cfg.concurrency)
+	proxy := cluster.NewProxy(cfg.upstreams, cluster.Pool{
+		MaxIdleConns: cfg.concurrency * 2 * len(cfg.upstreams), MaxIdleConnsPerHost: cfg.concurrency * 2, IdleConnTimeout: 60 * time.Second,
+	})
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "soak: %v\n", err)
 		return 2
 	}
-	hs := &http.Server{Handler: proxy.handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: proxy.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
@@ -114,10 +115,10 @@ func run(cfg config) int {
 
 	// Plivo.
 	lat := &latencies{}
-	hooks := &plivoRetry{next: &http.Transport{
+	hooks := &cluster.Retry{Next: &http.Transport{
 		MaxIdleConns: cfg.concurrency * 2, MaxIdleConnsPerHost: cfg.concurrency * 2, IdleConnTimeout: 60 * time.Second,
-	}, observe: lat.add}
-	apiRetry := &plivoRetry{next: hooks.next}
+	}, Observe: func(req *http.Request, d time.Duration) { lat.add(webhookKind(req.URL.Path), d) }}
+	apiRetry := &cluster.Retry{Next: hooks.Next}
 	cl := &scenarios.Caller{
 		Sim:  &plivosim.Sim{Client: &http.Client{Transport: hooks, Timeout: 30 * time.Second}, AuthToken: cfg.token},
 		API:  &http.Client{Transport: apiRetry, Timeout: 30 * time.Second},
@@ -204,8 +205,8 @@ func run(cfg config) int {
 		started.Load(), completed.Load(), failed.Load(), corrupted.Load(), stopped.Load())
 	n := lat.count()
 	fmt.Printf("webhooks:  %d in %.2f s = %.0f webhooks/s (%.0f calls/s); %d sent again (Plivo retries), %d apology answers\n",
-		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), float64(completed.Load())/elapsed.Seconds(), hooks.retries.Load(), hooks.apologies.Load())
-	fmt.Printf("proxy:     %d requests failed over to the next replica, %d answered 502 (no replica)\n", proxy.failovers.Load(), proxy.failed.Load())
+		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), float64(completed.Load())/elapsed.Seconds(), hooks.Retries(), hooks.Apologies())
+	fmt.Printf("proxy:     %d requests failed over to the next replica, %d answered 502 (no replica)\n", proxy.Failovers(), proxy.Failed())
 	fmt.Println("latency of a webhook as Plivo sees it (through the proxy, retries included), ms:")
 	fmt.Printf("  %-9s %7s %8s %8s %8s %8s %8s\n", "", "n", "p50", "p90", "p99", "p99.9", "max")
 	for _, kind := range []string{"all", "answer", "callback", "hangup"} {
@@ -216,7 +217,7 @@ func run(cfg config) int {
 		fmt.Printf("  %-9s %7d %8.2f %8.2f %8.2f %8.2f %8.2f\n", kind, len(s), ms(pct(s, 50)), ms(pct(s, 90)), ms(pct(s, 99)), ms(pct(s, 99.9)), ms(s[len(s)-1]))
 	}
 	fmt.Println("replicas (requests from the proxy; flowd_webhooks_total during the run; store errors):")
-	served := proxy.served()
+	served := proxy.Served()
 	for i, u := range cfg.upstreams {
 		if after[i].webhooks < 0 || before[i].webhooks < 0 {
 			fmt.Printf("  %-21s %7d requests  (down at the end: no metrics)\n", u, served[i])
@@ -379,162 +380,5 @@ func waitHealthy(addr string, d time.Duration) error {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// ---------------------------------------------------------------------
-// The load balancer
-
-// lbProxy is a round-robin reverse proxy: each request goes to the next
-// replica in turn, and to the one after it when a replica cannot be
-// reached or drops the connection (the request is buffered so it can be
-// sent again; flowd answers a webhook it already answered with the same
-// XML, so resending is safe).
-type lbProxy struct {
-	ups       []string
-	tr        *http.Transport
-	next      atomic.Uint64
-	hits      []atomic.Int64
-	failovers atomic.Int64
-	failed    atomic.Int64
-}
-
-func newProxy(ups []string, conns int) *lbProxy {
-	return &lbProxy{
-		ups:  ups,
-		hits: make([]atomic.Int64, len(ups)),
-		tr: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-			MaxIdleConns:        conns * 2 * len(ups),
-			MaxIdleConnsPerHost: conns * 2,
-			IdleConnTimeout:     60 * time.Second,
-		},
-	}
-}
-
-func (p *lbProxy) handler() http.Handler {
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetXForwarded()
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "replica"
-			pr.Out.Host = pr.In.Host
-		},
-		Transport: p,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			p.failed.Add(1)
-			http.Error(w, "proxy: no replica answered: "+err.Error(), http.StatusBadGateway)
-		},
-	}
-}
-
-func (p *lbProxy) served() []int64 {
-	out := make([]int64, len(p.hits))
-	for i := range p.hits {
-		out[i] = p.hits[i].Load()
-	}
-	return out
-}
-
-// RoundTrip sends the request to the replicas in turn until one answers.
-func (p *lbProxy) RoundTrip(req *http.Request) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	start := int(p.next.Add(1) - 1)
-	var last error
-	for k := range p.ups {
-		i := (start + k) % len(p.ups)
-		out := req.Clone(req.Context())
-		out.URL.Host = p.ups[i]
-		if body != nil {
-			out.Body = io.NopCloser(bytes.NewReader(body))
-			out.ContentLength = int64(len(body))
-			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-		}
-		resp, err := p.tr.RoundTrip(out)
-		if err == nil {
-			p.hits[i].Add(1)
-			return resp, nil
-		}
-		last = err
-		if req.Context().Err() != nil {
-			break
-		}
-		p.failovers.Add(1)
-	}
-	return nil, last
-}
-
-// ---------------------------------------------------------------------
-// Plivo's retries
-
-// apologyXML is what flowd answers a known call when its store fails.
-var apologyXML = []byte(`<Response><Speak>We are sorry, something went wrong. Goodbye.</Speak><Hangup/></Response>`)
-
-// plivoRetry resends a webhook that failed, as Plivo does: on a
-// connection error, a 5xx answer, or flowd's apology XML (a real call
-// would hear it and end; the simulated caller tries again so the call can
-// be checked to its end). Backoff from 25 ms, doubling, at most 800 ms; 10
-// attempts. observe gets each webhook's latency, retries included.
-type plivoRetry struct {
-	next      http.RoundTripper
-	observe   func(kind string, d time.Duration)
-	retries   atomic.Int64
-	apologies atomic.Int64
-}
-
-func (p *plivoRetry) RoundTrip(req *http.Request) (*http.Response, error) {
-	t0 := time.Now()
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	delay := 25 * time.Millisecond
-	for a := 1; ; a++ {
-		r := req.Clone(req.Context())
-		if body != nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.ContentLength = int64(len(body))
-		}
-		resp, err := p.next.RoundTrip(r)
-		retry := err != nil
-		if err == nil {
-			b, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(b))
-			switch {
-			case rerr != nil:
-				retry, err, resp = true, rerr, nil
-			case resp.StatusCode >= 500:
-				retry = true
-			case resp.StatusCode == http.StatusOK && bytes.Equal(b, apologyXML):
-				retry = true
-				p.apologies.Add(1)
-			}
-		}
-		if !retry || a >= 10 || req.Context().Err() != nil {
-			if p.observe != nil && err == nil {
-				p.observe(webhookKind(req.URL.Path), time.Since(t0))
-			}
-			return resp, err
-		}
-		p.retries.Add(1)
-		select {
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 800*time.Millisecond)
 	}
 }
