@@ -1,6 +1,7 @@
 package flow_test
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -18,6 +19,26 @@ import (
 func updating() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
+}
+
+// checkCommitted compares a committed generated file with what generate
+// makes now, or rewrites it with -update; regen is the command that does.
+func checkCommitted(t *testing.T, path string, generate func() ([]byte, error), regen string) {
+	t.Helper()
+	want, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updating() {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s is stale: run %s (%v)", strings.TrimPrefix(path, "../"), regen, err)
+	}
 }
 
 // A corpus case is one flow file compiled alone, or a folder of flow files

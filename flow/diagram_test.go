@@ -56,7 +56,7 @@ func TestDiagramGolden(t *testing.T) {
 				t.Errorf("%s %s: two drawings of the same graph differ", name, format)
 			}
 			golden := filepath.Join(diagramDir, name+diagramExt[format])
-			if testfileUpdating() {
+			if updating() {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -1,28 +1,14 @@
-package flow
+package flow_test
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"testing"
+
+	"github.com/flowd-dev/flowd/flow"
 )
 
 // TestReferenceCommitted fails when docs/reference.md no longer matches
 // the tables it is generated from.
 func TestReferenceCommitted(t *testing.T) {
-	const path = "../docs/reference.md"
-	got := Reference()
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("docs/reference.md is stale: run go test ./flow -run Reference -update")
-	}
+	checkCommitted(t, "../docs/reference.md", func() ([]byte, error) { return flow.Reference(), nil },
+		"go test ./flow -run Reference -update")
 }

@@ -21,23 +21,7 @@ const schemaFile = "../schema/flow.schema.json"
 // TestSchemaCommitted fails when the committed schema is not what
 // flow.Schema generates; -update rewrites it.
 func TestSchemaCommitted(t *testing.T) {
-	want, err := flow.Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if updating() {
-		if err := os.WriteFile(schemaFile, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(schemaFile)
-	if err != nil {
-		t.Fatalf("schema/flow.schema.json is stale: run go test ./flow -run Schema -update (%v)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("schema/flow.schema.json is stale: run go test ./flow -run Schema -update")
-	}
+	checkCommitted(t, schemaFile, flow.Schema, "go test ./flow -run Schema -update")
 }
 
 // compiledSchema compiles flow.Schema with the validator editors use the

@@ -2,7 +2,6 @@ package flow_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,13 +15,6 @@ import (
 )
 
 const testSchemaFile = "../schema/flowtest.schema.json"
-
-// testfileUpdating reports whether -update was given (the flag is
-// declared once for the package's tests).
-func testfileUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 func decodeTest(t *testing.T, src string) (*flow.TestFile, flow.Diagnostics) {
 	t.Helper()
@@ -334,20 +326,7 @@ func TestLoadFlow(t *testing.T) {
 // TestTestSchemaCommitted fails when schema/flowtest.schema.json is not
 // what flow.TestSchema generates; -update rewrites it.
 func TestTestSchemaCommitted(t *testing.T) {
-	want, err := flow.TestSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if testfileUpdating() {
-		if err := os.WriteFile(testSchemaFile, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(testSchemaFile)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("schema/flowtest.schema.json is stale: run go test ./flow -run TestTestSchemaCommitted -update (%v)", err)
-	}
+	checkCommitted(t, testSchemaFile, flow.TestSchema, "go test ./flow -run TestTestSchemaCommitted -update")
 }
 
 func compiledTestSchema(t *testing.T) *jsonschema.Schema {
