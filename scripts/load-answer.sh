@@ -51,7 +51,8 @@ if ((${#missing[@]})); then
 	exit 2
 fi
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-load.XXXXXX")
 chmod 755 "$tmp" # nginx's worker may run as another user
 url="http://127.0.0.1:$PORT/flows/ivr/answer"
@@ -86,13 +87,6 @@ fi
 mkdir -p "$tmp/flows" "$tmp/www" "$tmp/nginx/tmp"
 cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
 
-# The answer body, as scripts/answer.lua sends it, for one CallUUID.
-form() {
-	printf '%s' "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallStatus=ringing&Event=StartApp&CallerName=Jane+Doe&BillRate=0.0085&ParentAuthID=MAXXXXXXXXXXXXXXXXXX&RequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&ALegRequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&SessionStart=2025-01-01+12%3A00%3A00.000000&STIRAttestation=A&STIRVerification=Verified&CallUUID=$1"
-}
-post() { # post CALLUUID OUTFILE → HTTP status
-	curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "$(form "$1")" "$url" 2>/dev/null || true
-}
 
 cat >"$tmp/nginx/nginx.conf" <<EOF
 daemon off;
@@ -125,8 +119,8 @@ EOF
 
 bin() { [[ $1 == base-* ]] && echo flowd-base || echo flowd; }
 
-# cpu_ticks PID: CPU time (user + system, clock ticks) of the process and
-# its children (nginx's worker).
+# cpu_ticks PID: as lib.sh's, but with the process's children (nginx's
+# worker).
 cpu_ticks() {
 	local p total=0 t
 	for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
@@ -135,7 +129,6 @@ cpu_ticks() {
 	done
 	echo "$total"
 }
-hz=$(getconf CLK_TCK)
 
 round_id=0
 start_server() { # start_server TARGET: fresh server on $PORT, pinned to SERVER_CPU
@@ -154,22 +147,7 @@ start_server() { # start_server TARGET: fresh server on $PORT, pinned to SERVER_
 	*) echo "unknown target $target" >&2 && exit 2 ;;
 	esac
 	server_pid=$!
-	local i code
-	for ((i = 0; i < 100; i++)); do
-		code=$(post "$(printf 'ready000-%04x-4000-8000-%012d' "$round_id" "$i")" "$tmp/ready.xml")
-		[[ $code == 200 ]] && break
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			echo "$target did not start:" >&2
-			cat "$log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
-	if [[ $code != 200 ]]; then
-		echo "$target answered $code after 10 s:" >&2
-		cat "$log" "$tmp/ready.xml" >&2
-		exit 1
-	fi
+	wait_ready "$target" "$url" "$server_pid" "$log" "$tmp/ready.xml" "$round_id"
 	if [[ -s $tmp/www/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/www/answer.xml"; then
 		echo "$target answers other XML than flowd:" >&2
 		cat "$tmp/ready.xml" >&2
@@ -246,10 +224,9 @@ echo
 } | awk '{ printf "%-6s", $1; for (i = 2; i <= NF; i++) printf " %18s", $i; print "" }'
 
 # median MIN MAX of a column of numbers on stdin
-stats() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f\n", m, a[1], a[NR] }'; }
 # per-round throughput ratios TARGET/floor, and CPU ratios floor/TARGET
-ratios() { awk -v t="$1" '{ v[$1, $2] = $3; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print v[r, t] / v[r, "floor"] }' "$results"; }
-cpu_ratios() { awk -v t="$1" '{ c[$1, $2] = $4; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print c[r, "floor"] / c[r, t] }' "$results"; }
+ratios() { round_ratios "$results" "$1"; }
+cpu_ratios() { round_cpu_ratios "$results" "$1"; }
 throughput() { awk -v t="$1" '$2 == t { print $3 }' "$results"; }
 cpu_per_req() { awk -v t="$1" '$2 == t { print $4 }' "$results"; }
 
@@ -257,19 +234,19 @@ echo
 echo "median of per-round ratios (min–max):"
 printf '  %-12s %-28s %s\n' "" "throughput TARGET/floor" "CPU per request floor/TARGET"
 for t in "${targets[@]:1}"; do
-	read -r med lo hi < <(ratios "$t" | stats)
-	read -r cmed clo chi < <(cpu_ratios "$t" | stats)
+	read -r med lo hi < <(ratios "$t" | median_min_max)
+	read -r cmed clo chi < <(cpu_ratios "$t" | median_min_max)
 	printf '  %-12s %-28s %s\n' "$t" "$med ($lo–$hi)" "$cmed ($clo–$chi)"
 done
 echo "median throughput (req/s) and server CPU per request (µs):"
 for t in "${targets[@]}"; do
-	read -r med lo hi < <(throughput "$t" | stats)
-	read -r cmed _ _ < <(cpu_per_req "$t" | stats)
+	read -r med lo hi < <(throughput "$t" | median_min_max)
+	read -r cmed _ _ < <(cpu_per_req "$t" | median_min_max)
 	printf '  %-12s %8.0f  (%.0f–%.0f)   %6.2f µs\n' "$t" "$med" "$lo" "$hi" "$cmed"
 done
 
-read -r mem_max _ _ < <(throughput memory | stats)
-read -r bolt_max _ _ < <(throughput bolt | stats)
+read -r mem_max _ _ < <(throughput memory | median_min_max)
+read -r bolt_max _ _ < <(throughput bolt | median_min_max)
 rate=$(awk -v m="$mem_max" 'BEGIN { printf "%d", m / 2 }')
 bolt_rate=$(awk -v m="$bolt_max" 'BEGIN { printf "%d", m / 2 }')
 echo

@@ -73,16 +73,10 @@ lua=$repo/scripts/answer.lua
 mkdir -p "$tmp/flows" "$tmp/redis"
 cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
 
-form() {
-	printf '%s' "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallStatus=ringing&Event=StartApp&CallerName=Jane+Doe&BillRate=0.0085&ParentAuthID=MAXXXXXXXXXXXXXXXXXX&RequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&ALegRequestUUID=5c1e0f5a-8f6e-4a0e-9b0c-2f3d4e5f6a7b&SessionStart=2025-01-01+12%3A00%3A00.000000&STIRAttestation=A&STIRVerification=Verified&CallUUID=$1"
-}
-post() { # post CALLUUID OUTFILE → HTTP status
-	curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "$(form "$1")" "$url" 2>/dev/null || true
-}
 
 round_id=0
 start_server() { # start_server TARGET
-	local target=$1 log="$tmp/$1.log" i code
+	local target=$1 log="$tmp/$1.log"
 	round_id=$((round_id + 1))
 	case $target in
 	floor)
@@ -109,21 +103,7 @@ start_server() { # start_server TARGET
 		server_pid=$!
 		;;
 	esac
-	for ((i = 0; i < 100; i++)); do
-		code=$(post "$(printf 'ready000-%04x-4000-8000-%012d' "$round_id" "$i")" "$tmp/ready.xml")
-		[[ $code == 200 ]] && break
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			echo "$target did not start:" >&2
-			cat "$log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
-	if [[ $code != 200 ]]; then
-		echo "$target answered $code:" >&2
-		cat "$log" "$tmp/ready.xml" >&2
-		exit 1
-	fi
+	wait_ready "$target" "$url" "$server_pid" "$log" "$tmp/ready.xml" "$round_id"
 	if [[ -s $tmp/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/answer.xml"; then
 		echo "$target answers other XML than flowd did:" >&2
 		cat "$tmp/ready.xml" >&2
@@ -207,18 +187,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # median MIN MAX of numbers on stdin
-stats() { sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f\n", m, a[1], a[NR] }'; }
 col() { awk -v t="$1" -v c="$2" '$2 == t { print $c }' "$results"; }
 # per-round ratios: throughput T/floor, CPU floor/T, CPU floor/(T + redis-server)
-ratio() { awk -v t="$1" '{ v[$1, $2] = $3; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print v[r, t] / v[r, "floor"] }' "$results"; }
-cpu_ratio() { awk -v t="$1" '{ c[$1, $2] = $4; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print c[r, "floor"] / c[r, t] }' "$results"; }
+ratio() { round_ratios "$results" "$1"; }
+cpu_ratio() { round_cpu_ratios "$results" "$1"; }
 cpu_ratio_all() { awk -v t="$1" '{ c[$1, $2] = $4 + $5; if ($1 > n) n = $1 } END { for (r = 1; r <= n; r++) print c[r, "floor"] / c[r, t] }' "$results"; }
 
 echo
 for t in "${targets[@]}"; do
-	read -r rps lo hi < <(col "$t" 3 | stats)
-	read -r cpu _ _ < <(col "$t" 4 | stats)
-	read -r scpu _ _ < <(col "$t" 5 | stats)
+	read -r rps lo hi < <(col "$t" 3 | median_min_max)
+	read -r cpu _ _ < <(col "$t" 4 | median_min_max)
+	read -r scpu _ _ < <(col "$t" 5 | median_min_max)
 	case $t in
 	floor) printf '%-7s median %6.0f req/s (%.0f–%.0f), %.2f µs CPU per request\n' "$t:" "$rps" "$lo" "$hi" "$cpu" ;;
 	redis) printf '%-7s median %6.0f req/s (%.0f–%.0f), flowd %.2f µs + redis-server %.2f µs CPU per request\n' "$t:" "$rps" "$lo" "$hi" "$cpu" "$scpu" ;;
@@ -227,11 +206,11 @@ for t in "${targets[@]}"; do
 done
 echo "median of per-round ratios (min–max):"
 for t in "${targets[@]:1}"; do
-	read -r med lo hi < <(ratio "$t" | stats)
-	read -r cmed clo chi < <(cpu_ratio "$t" | stats)
+	read -r med lo hi < <(ratio "$t" | median_min_max)
+	read -r cmed clo chi < <(cpu_ratio "$t" | median_min_max)
 	printf '  %-7s throughput %s/floor: %s (%s–%s); CPU per request floor/flowd: %s (%s–%s)\n' "$t" "$t" "$med" "$lo" "$hi" "$cmed" "$clo" "$chi"
 	if [[ $t == redis ]]; then
-		read -r amed alo ahi < <(cpu_ratio_all redis | stats)
+		read -r amed alo ahi < <(cpu_ratio_all redis | median_min_max)
 		printf '  %-7s CPU per request floor/(flowd + redis-server): %s (%s–%s)\n' "" "$amed" "$alo" "$ahi"
 	fi
 done
@@ -239,7 +218,7 @@ if [[ -s $tmp/cmdstats.txt ]]; then
 	echo "Redis commands per answer (last round; inside the Lua scripts too), with µs per call in redis-server:"
 	awk '{ printf "  %-22s %7s per answer  %6s µs/call\n", $1, $2, $3 }' "$tmp/cmdstats.txt"
 fi
-read -r med lo hi < <(ratio redis | stats)
+read -r med lo hi < <(ratio redis | median_min_max)
 if awk -v m="$med" -v t="$TARGET" 'BEGIN { exit !(m >= t) }'; then
 	echo "RESULT: redis/floor = $med ($lo–$hi) >= $TARGET"
 else
