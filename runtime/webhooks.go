@@ -32,10 +32,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, name, http.StatusNotFound, "unknown flow "+strconv.Quote(name))
 		return
 	}
-	p := params(r)
-	id := p["CallUUID"]
-	if id == "" {
-		s.reject(w, r, name, http.StatusBadRequest, "missing CallUUID")
+	p, id, ok := s.callParams(w, r, name)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -100,10 +98,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, name, http.StatusNotFound, "no such callback")
 		return
 	}
-	p := params(r)
-	id := p["CallUUID"]
-	if id == "" {
-		s.reject(w, r, name, http.StatusBadRequest, "missing CallUUID")
+	p, id, ok := s.callParams(w, r, name)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -185,6 +181,18 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	s.reject(w, r, name, http.StatusConflict, "callback raced with another update; retry")
 }
 
+// callParams returns a webhook's parameters and its CallUUID, or refuses
+// the request with 400 when it names no call.
+func (s *Server) callParams(w http.ResponseWriter, r *http.Request, flowName string) (map[string]string, string, bool) {
+	p := params(r)
+	id := p["CallUUID"]
+	if id == "" {
+		s.reject(w, r, flowName, http.StatusBadRequest, "missing CallUUID")
+		return nil, "", false
+	}
+	return p, id, true
+}
+
 // acceptsEvent reports whether the node's XML can call back with event.
 func acceptsEvent(n *flow.Node, event string) bool {
 	if !n.Callback() {
@@ -203,10 +211,8 @@ func acceptsEvent(n *flow.Node, event string) bool {
 // readable at /v1/calls for TraceTTL.
 func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "flow")
-	p := params(r)
-	id := p["CallUUID"]
-	if id == "" {
-		s.reject(w, r, name, http.StatusBadRequest, "missing CallUUID")
+	p, id, ok := s.callParams(w, r, name)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
