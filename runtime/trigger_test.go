@@ -235,3 +235,67 @@ func TestStartCallAPI(t *testing.T) {
 		t.Errorf("unknown flow = %d, want 404", code)
 	}
 }
+
+// TestEventsNeedPlivoSignature: with an auth token, a MultiPartyCall
+// event must carry Plivo's signature like every other webhook; a forged
+// one is refused and leaves the trace alone.
+func TestEventsNeedPlivoSignature(t *testing.T) {
+	fake := plivotest.New("MAXXXXXXXXXXXXXXXXXX", "token")
+	defer fake.Close()
+	client, err := plivo.NewClient(plivo.Config{AuthID: fake.AuthID, AuthToken: fake.AuthToken, BaseURL: fake.URL, CPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ds := flow.Compile("cc.yaml", []byte(ccFlow))
+	if g == nil {
+		t.Fatalf("cc flow: %v", ds)
+	}
+	reg := NewRegistry(t.TempDir(), slog.New(slog.DiscardHandler))
+	reg.Add(g)
+	st := NewMemory()
+	defer st.Close()
+	const token = "MzQ5ZTdkZjFhYjQ4NmRmMTQ0NzUwYmQ5ZDFlZTVi"
+	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, REST: client, AuthTokens: []string{token}}))
+	defer srv.Close()
+
+	signed := func(u string, form url.Values, key string) int {
+		t.Helper()
+		nonce := "05429567804466091622"
+		sig, err := plivo.SignatureV3(http.MethodPost, u, form, nonce, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(plivo.HeaderSignatureV3, sig)
+		req.Header.Set(plivo.HeaderNonceV3, nonce)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := signed(srv.URL+"/flows/cc/answer", url.Values{"CallUUID": {"e1"}, "From": {"+1"}, "To": {"+2"}}, token); code != 200 {
+		t.Fatalf("signed answer = %d", code)
+	}
+	ev := srv.URL + "/flows/cc/events/e1/queue/status"
+	form := url.Values{"EventName": {"mpc-state-changes"}}
+	if code := signed(ev, form, "not-the-token"); code != http.StatusForbidden {
+		t.Fatalf("forged event = %d, want 403", code)
+	}
+	if code, _ := post(t, ev, form); code != http.StatusForbidden {
+		t.Fatalf("unsigned event = %d, want 403", code)
+	}
+	if code := signed(ev, form, token); code != http.StatusNoContent {
+		t.Fatalf("signed event = %d, want 204", code)
+	}
+	rec, err := st.Get(t.Context(), "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := DecodeSession(rec.Data)
+	if err != nil || len(sess.Events) != 1 {
+		t.Fatalf("trace events = %v, %v; want only the signed one", sess.Events, err)
+	}
+}
