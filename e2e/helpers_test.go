@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/flowd-dev/flowd/internal/cluster"
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // authToken is the Plivo auth token of the test account: the replicas
@@ -68,7 +70,7 @@ func goroot() string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.Wrap(m).Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
@@ -115,10 +117,7 @@ type redisServer struct {
 // startRedis starts redis-server, or skips the test when it is missing.
 func startRedis(t testing.TB) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed (Debian: apt-get install redis-server); skipping the multi-replica tests")
-	}
+	bin := testenv.LookPath(t, "redis-server", "Debian: apt-get install redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	s := &redisServer{
@@ -189,24 +188,24 @@ func (r *replica) start(t testing.TB) {
 	r.cmd = cmd
 	r.done = make(chan struct{})
 	go func(done chan struct{}) { _ = cmd.Wait(); logf.Close(); close(done) }(r.done)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + r.Addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	// Healthy means this process answers: /healthz carries its pid, so
+	// another server that took the port fails the test at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.done:
+			cancel()
+		case <-ctx.Done():
 		}
+	}()
+	if _, err := cluster.WaitHealthy(ctx, nil, r.Addr, cmd.Process.Pid); err != nil {
 		select {
 		case <-r.done:
 			t.Fatalf("%s exited at start:\n%s", r.Name, tail(r.LogPath, 20))
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer /healthz on %s:\n%s", r.Name, r.Addr, tail(r.LogPath, 20))
-		}
-		time.Sleep(25 * time.Millisecond)
+		t.Fatalf("%s on %s: %v\n%s", r.Name, r.Addr, err, tail(r.LogPath, 20))
 	}
 }
 
@@ -323,7 +322,9 @@ func startCluster(t testing.TB, n int) *testCluster {
 			Name: fmt.Sprintf("replica%d", i+1), Addr: addr,
 			LogPath: filepath.Join(dir, fmt.Sprintf("replica%d.log", i+1)),
 			args: []string{bin, "serve", "--flows", flows, "--store", redis.URL,
-				"--addr", addr, "--public-url", c.proxyURL},
+				"--addr", addr, "--public-url", c.proxyURL,
+				// The flows' clock: the test clock, not the time of day.
+				"--clock", testenv.ClockStart().Format(time.RFC3339)},
 		}
 		r.start(t)
 		t.Cleanup(r.stop)

@@ -2,7 +2,6 @@ package flow_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,16 +9,12 @@ import (
 	"testing"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // updating reports whether -update was given: golden files are rewritten
-// instead of compared. The flag is declared once for the package's test
-// binary, in xml_test.go; it is looked up here so the two test packages
-// (flow and flow_test) do not register it twice.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
+// instead of compared.
+func updating() bool { return *testenv.Update }
 
 // checkCommitted compares a committed generated file with what generate
 // makes now, or rewrites it with -update; regen is the command that does.

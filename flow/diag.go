@@ -168,17 +168,11 @@ func abs(x int) int {
 	return x
 }
 
-// editDistance is the optimal string alignment distance between a and b:
-// insertions, deletions, substitutions and swaps of two neighbours (mnue
-// for menu) each count one.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	var buf [3][]int
-	return editDistanceWithin(ra, rb, len(ra)+len(rb), &buf)
-}
-
-// editDistanceWithin is editDistance, stopping early with a result above
-// limit once no alignment can stay within it. buf holds reusable rows.
+// editDistanceWithin is the optimal string alignment distance between ra
+// and rb (insertions, deletions, substitutions and swaps of two
+// neighbours, mnue for menu, each count one), stopping early with a result
+// above limit once no alignment can stay within it. buf holds reusable
+// rows.
 func editDistanceWithin(ra, rb []rune, limit int, buf *[3][]int) int {
 	for i := range buf {
 		if cap(buf[i]) < len(rb)+1 {

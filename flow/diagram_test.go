@@ -124,10 +124,7 @@ func TestDiagramContent(t *testing.T) {
 
 // TestDOTRendersWithGraphviz renders every DOT golden with Graphviz.
 func TestDOTRendersWithGraphviz(t *testing.T) {
-	dot, err := exec.LookPath("dot")
-	if err != nil {
-		t.Skip("Graphviz's dot is not installed (Debian: apt-get install graphviz); the DOT output is not rendered")
-	}
+	dot := testenv.LookPath(t, "dot", "Debian: apt-get install graphviz; the DOT output is not rendered")
 	for name, g := range diagramFlows(t) {
 		cmd := exec.Command(dot, "-Tsvg")
 		cmd.Stdin = bytes.NewReader(flow.DOT(g))

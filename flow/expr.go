@@ -163,11 +163,6 @@ func (v *refVisitor) Visit(n *ast.Node) {
 	}
 }
 
-// run evaluates a compiled expression.
-func run(m *vm.VM, p program, env map[string]any) (any, error) {
-	return m.Run(p, env)
-}
-
 // appendFormat appends Format(v) without an intermediate string for the
 // common kinds.
 func appendFormat(b []byte, v any) []byte {

@@ -55,8 +55,8 @@ type TestCase struct {
 	// Call holds the answer request's parameters the case sets; Plivo's
 	// usual ones (CallUUID, From, To, ...) are filled in for the rest.
 	Call map[string]string
-	// Clock fixes the flow's clock for hours() and now(); zero means the
-	// real time.
+	// Clock fixes the flow's clock for hours() and now(); zero means a
+	// fixed default (flowtest.DefaultClock), never the real time.
 	Clock    time.Time
 	ClockPos Pos
 	Params   map[string]string // deployment values for this call
@@ -175,7 +175,7 @@ var testFields = []testField{
 	{Name: "cases", Type: ftList, Required: true, MinItems: 1, Doc: "The test cases; each is one call.", Fields: []testField{
 		{Name: "name", Type: ftString, Required: true, Doc: "The case's name, unique in the file; --run selects cases by it."},
 		{Name: "call", Type: ftStringMap, Doc: "The answer request's parameters (From, To, CallerName, X-PH-* headers...); CallUUID, Direction and the rest default to a typical inbound call."},
-		{Name: "clock", Type: ftTime, Doc: "The flow's clock as an RFC 3339 time (2026-11-23T10:00:00-05:00): hours() and now() read it. Default: the real time."},
+		{Name: "clock", Type: ftTime, Doc: "The flow's clock as an RFC 3339 time (2026-11-23T10:00:00-05:00): hours() and now() read it. Default: 2026-01-05T12:00:00Z (a Monday, noon UTC), never the real time, so a case gives the same result on any day."},
 		{Name: "params", Type: ftStringMap, Doc: "Deployment values for this call, over the flow's defaults."},
 		{Name: "vars", Type: ftValueMap, Doc: "Initial per-call variables, over the flow's vars: (sent in the answer URL, as the trigger API does)."},
 		{Name: "rooms", Type: ftStrings, Doc: "MultiPartyCalls already live on the simulated Plivo when the case starts, each with a customer and an agent in it, for REST actions on rooms the flow did not create."},

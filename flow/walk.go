@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/flowd-dev/flowd/internal/wallclock"
 	"github.com/flowd-dev/flowd/xmlgen"
 )
 
@@ -107,7 +108,7 @@ type Walker struct {
 	// URL returns flowd's callback URL for a node and event. It must be
 	// absolute: Plivo follows it.
 	URL func(n *Node, event string) string
-	// Now is the flow's clock for hours() and now(); zero means time.Now.
+	// Now is the flow's clock for hours() and now(); zero means wallclock.Now.
 	Now time.Time
 	// REST performs REST actions (add_participant, ...); nil makes them
 	// take their error outcome. Context bounds their requests.
@@ -220,7 +221,7 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	}
 	w.now = w.Now
 	if w.now.IsZero() {
-		w.now = time.Now()
+		w.now = wallclock.Now()
 	}
 	// The environment map and its functions are made once per Walker and
 	// refilled on each webhook: building them was a third of a walk.

@@ -2,7 +2,6 @@ package flow
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -14,10 +13,9 @@ import (
 	"github.com/beevik/etree"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/flowd-dev/flowd/internal/testenv"
 	"github.com/flowd-dev/flowd/xmlgen"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/xml")
 
 // The fixed world example nodes are rendered in: a Monday morning in New
 // York, a known caller, and callback URLs that name flow, node and event.
@@ -120,7 +118,7 @@ func TestExampleNodesXML(t *testing.T) {
 
 			path := filepath.Join(root, rel)
 			got = append(got, '\n')
-			if *update {
+			if *testenv.Update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -146,7 +144,7 @@ func TestExampleNodesXML(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		if !want[rel] {
-			if *update {
+			if *testenv.Update {
 				os.Remove(p)
 				os.Remove(filepath.Dir(p)) // only if empty
 				return nil

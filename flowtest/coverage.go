@@ -3,8 +3,10 @@ package flowtest
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/flowd-dev/flowd/flow"
@@ -28,18 +30,16 @@ func NewCoverage() *Coverage { return &Coverage{flows: map[string]*FlowCoverage{
 // tests it.
 type FlowCoverage struct {
 	Graph *flow.Graph
-	nodes map[string]bool
-	edges map[flow.Taken]bool
+	// Untested is set for a flow that no test file tests (AddUntested): it
+	// is 0% covered. Its Graph may have no nodes when the file does not
+	// compile.
+	Untested bool
+	nodes    map[string]bool
+	edges    map[flow.Taken]bool
 }
 
 // key identifies a flow across test files that load it separately.
-func key(g *flow.Graph) string {
-	p, err := filepath.Abs(g.Path)
-	if err != nil {
-		p = g.Path
-	}
-	return g.Name + "\x00" + p
-}
+func key(g *flow.Graph) string { return g.Name + "\x00" + absPath(g.Path) }
 
 // Register counts a flow even if no case of it runs: it is then 0% covered.
 func (c *Coverage) Register(g *flow.Graph) *FlowCoverage {
@@ -56,6 +56,76 @@ func (c *Coverage) register(g *flow.Graph) *FlowCoverage {
 		c.flows[k] = fc
 	}
 	return fc
+}
+
+// AddUntested counts the flow files among flows that no suite of results
+// tests, so that a flow without a test file cannot pass a coverage
+// minimum: each is 0% covered, and Write names it. A flow file that does
+// not compile counts too, under the name its file gives.
+func (c *Coverage) AddUntested(flows []string, results []*Result) {
+	tested := map[string]bool{}
+	for _, r := range results {
+		if p := testedFlow(r.Suite); p != "" {
+			tested[absPath(p)] = true
+		}
+	}
+	for _, path := range flows {
+		if tested[absPath(path)] {
+			continue
+		}
+		g := untestedGraph(path)
+		c.mu.Lock()
+		c.register(g).Untested = true
+		c.mu.Unlock()
+	}
+}
+
+// testedFlow returns the path of the flow file a suite tests, "" when its
+// test file names none that can be found. A suite that cannot run has no
+// Graph: its flow is looked up again, or named by the flow's diagnostics.
+func testedFlow(s *Suite) string {
+	if s.Graph != nil {
+		return s.Graph.Path
+	}
+	if s.File == nil {
+		return ""
+	}
+	g, ds := s.File.LoadFlow()
+	if g != nil {
+		return g.Path
+	}
+	for _, d := range ds {
+		if d.Pos.File != "" && absPath(d.Pos.File) != absPath(s.Path) {
+			return d.Pos.File
+		}
+	}
+	return ""
+}
+
+// untestedGraph compiles a flow file that no test tests, for its nodes and
+// edges; when it does not compile, a graph with only its name and path.
+func untestedGraph(path string) *flow.Graph {
+	path = filepath.Clean(path)
+	src, err := os.ReadFile(path)
+	if err == nil {
+		if g, _ := flow.Compile(path, src); g != nil {
+			return g
+		}
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if err == nil {
+		if f, _ := flow.Decode(path, src); f != nil && f.Name != "" {
+			name = f.Name
+		}
+	}
+	return &flow.Graph{Name: name, Path: path}
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
 }
 
 // Add counts the nodes walked and edges taken in a call's trace.
@@ -122,8 +192,12 @@ func (f *FlowCoverage) Edges() (covered, total int) {
 	return covered, total
 }
 
-// Percent is the share of nodes and edges together that were covered.
+// Percent is the share of nodes and edges together that were covered: 0
+// for a flow that no test file tests.
 func (f *FlowCoverage) Percent() float64 {
+	if f.Untested {
+		return 0
+	}
 	nc, nt := f.Nodes()
 	ec, et := f.Edges()
 	return percent(nc+ec, nt+et)
@@ -180,14 +254,20 @@ func (c *Coverage) Percent() float64 {
 	return percent(covered, total)
 }
 
-// Write prints the coverage of each flow and what it missed:
+// Write prints the coverage of each flow and what it missed; a flow that
+// no test file tests is named as such:
 //
+//	coverage: flow billing (flows/billing.yaml): 0.0% — no test file tests it
 //	coverage: flow ivr (examples/flows/ivr.yaml): 100.0% — nodes 11/11, edges 19/19
 //	coverage: flow survey (examples/flows/survey.yaml): 93.1% — nodes 16/17, edges 11/12
 //	    examples/flows/survey.yaml:63:3: node q1_unclear never reached
 //	    examples/flows/survey.yaml:55:3: q1_answer --next--> q1_unclear never taken
 func (c *Coverage) Write(w io.Writer) {
 	for _, f := range c.Flows() {
+		if f.Untested {
+			fmt.Fprintf(w, "coverage: flow %s (%s): %.1f%% — no test file tests it\n", f.Graph.Name, f.Graph.Path, f.Percent())
+			continue
+		}
 		nc, nt := f.Nodes()
 		ec, et := f.Edges()
 		fmt.Fprintf(w, "coverage: flow %s (%s): %.1f%% — nodes %d/%d, edges %d/%d\n", f.Graph.Name, f.Graph.Path, f.Percent(), nc, nt, ec, et)

@@ -206,6 +206,10 @@ func (s *Suite) Run(opts Options) *Result {
 	return r
 }
 
+// DefaultClock is the flow's clock in a case without clock: a fixed
+// Monday noon (UTC), so a flow test never depends on the day it runs.
+var DefaultClock = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+
 // caseRun is one case in progress.
 type caseRun struct {
 	srv    *runtime.Server
@@ -224,11 +228,11 @@ func runCase(reg *runtime.Registry, g *flow.Graph, c *flow.TestCase) *CaseResult
 
 	store := runtime.NewMemory()
 	defer store.Close()
-	now := time.Now
-	if !c.Clock.IsZero() {
-		clock := c.Clock
-		now = func() time.Time { return clock }
+	clock := c.Clock
+	if clock.IsZero() {
+		clock = DefaultClock
 	}
+	now := func() time.Time { return clock }
 	fake, client, err := fakePlivo(c.RESTErrors)
 	if err != nil {
 		res.Failure = &Failure{Pos: c.Pos, Problems: []string{"the simulated Plivo API did not start: " + err.Error()}}
@@ -244,9 +248,7 @@ func runCase(reg *runtime.Registry, g *flow.Graph, c *flow.TestCase) *CaseResult
 	}
 
 	params := map[string]string{"CallUUID": CallUUID, "RequestUUID": CallUUID}
-	if !c.Clock.IsZero() {
-		params["SessionStart"] = c.Clock.UTC().Format("2006-01-02 15:04:05.000000")
-	}
+	params["SessionStart"] = clock.UTC().Format("2006-01-02 15:04:05.000000")
 	for k, v := range c.Call {
 		params[k] = v
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // Section 8 of the Plivo fact sheet: token and nonce of the hand-made vectors.
@@ -631,17 +633,8 @@ type oracleResult struct {
 // and requires the same string to sign, the same signature, and the SDK's
 // validator to accept this package's signature.
 func TestOracleNodeSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not on PATH; install Node.js and run `npm ci --prefix tools/sdk` to cross-check with Plivo's Node SDK")
-	}
-	sdk, err := filepath.Abs(filepath.Join("..", "tools", "sdk", "node_modules", "plivo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(sdk, "package.json")); err != nil {
-		t.Skipf("Plivo's Node SDK is not installed (%v); run `npm ci --prefix tools/sdk` to cross-check with it", err)
-	}
+	node := testenv.LookPath(t, "node", "Debian: apt-get install nodejs npm")
+	sdk := filepath.Join(testenv.NodeModules(t, "tools/sdk"), "plivo")
 
 	var cases []oracleCase
 	addV3 := func(method, rawURL string, params url.Values, nonce, token string) {

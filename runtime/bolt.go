@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Bolt is the default Store: an embedded bbolt file that survives restarts
@@ -67,7 +69,57 @@ const maxGroup = 1000
 var (
 	bucketSessions = []byte("sessions")
 	bucketVersions = []byte("versions")
+	bucketTrace    = []byte("trace") // call id, 0, big-endian sequence → entry
 )
+
+// traceKey is the key of a call's trace entry: the call's entries are
+// one range, in sequence order.
+func traceKey(id string, seq int) []byte {
+	k := make([]byte, len(id)+9)
+	copy(k, id)
+	binary.BigEndian.PutUint64(k[len(id)+1:], uint64(seq))
+	return k
+}
+
+// putEntry applies a write's trace entry and drop.
+func putEntry(tx *bolt.Tx, id string, rec Record) error {
+	bk := tx.Bucket(bucketTrace)
+	if rec.Drop > 0 {
+		if err := bk.Delete(traceKey(id, rec.Drop)); err != nil {
+			return err
+		}
+	}
+	if rec.Entry == nil {
+		return nil
+	}
+	return bk.Put(traceKey(id, rec.Seq), rec.Entry)
+}
+
+// forTrace calls fn with each trace entry of a call, in sequence order.
+// (Another id may extend this one's prefix: only keys of exactly the
+// prefix and a sequence are the call's.)
+func forTrace(tx *bolt.Tx, id string, fn func(k, v []byte)) {
+	prefix := append([]byte(id), 0)
+	c := tx.Bucket(bucketTrace).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) == len(prefix)+8 {
+			fn(k, v)
+		}
+	}
+}
+
+// deleteTrace removes every trace entry of a call.
+func deleteTrace(tx *bolt.Tx, id string) error {
+	var keys [][]byte
+	forTrace(tx, id, func(k, _ []byte) { keys = append(keys, append([]byte(nil), k...)) })
+	bk := tx.Bucket(bucketTrace)
+	for _, k := range keys {
+		if err := bk.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 const boltHeader = 17
 
@@ -78,17 +130,18 @@ func OpenBolt(path string) (*Bolt, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
-		if err == bolt.ErrTimeout {
+		if err == berrors.ErrTimeout {
 			return nil, fmt.Errorf("session store %s is locked by another flowd process; give each process its own --store, or share a redis:// store", path)
 		}
 		return nil, fmt.Errorf("session store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketSessions); err != nil {
-			return err
+		for _, name := range [][]byte{bucketSessions, bucketVersions, bucketTrace} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
 		}
-		_, err := tx.CreateBucketIfNotExists(bucketVersions)
-		return err
+		return nil
 	})
 	if err != nil {
 		db.Close()
@@ -112,7 +165,7 @@ func (b *Bolt) write(fn func(*bolt.Tx) error) error {
 	if b.closed {
 		b.mu.Unlock()
 		boltWrites.Put(w)
-		return bolt.ErrDatabaseNotOpen
+		return berrors.ErrDatabaseNotOpen
 	}
 	b.queue = append(b.queue, w)
 	b.mu.Unlock()
@@ -210,18 +263,27 @@ func (b *Bolt) sweepEvery(d time.Duration) {
 	}
 }
 
-// Sweep deletes expired records.
+// Sweep deletes expired records and their traces.
 func (b *Bolt) Sweep() error {
 	now := b.now().UnixNano()
 	return b.db.Update(func(tx *bolt.Tx) error {
+		var expired []string
 		for _, name := range [][]byte{bucketSessions, bucketVersions} {
 			c := tx.Bucket(name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < now {
+					if name[0] == bucketSessions[0] {
+						expired = append(expired, string(k))
+					}
 					if err := c.Delete(); err != nil {
 						return err
 					}
 				}
+			}
+		}
+		for _, id := range expired {
+			if err := deleteTrace(tx, id); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -271,10 +333,20 @@ func (b *Bolt) Create(_ context.Context, id string, rec Record, ttl time.Duratio
 	v := b.encode(rec, ttl)
 	return b.write(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketSessions)
-		if old := bk.Get([]byte(id)); len(old) >= boltHeader && int64(binary.BigEndian.Uint64(old)) >= b.now().UnixNano() {
+		old := bk.Get([]byte(id))
+		if len(old) >= boltHeader && int64(binary.BigEndian.Uint64(old)) >= b.now().UnixNano() {
 			return ErrExists
 		}
-		return bk.Put([]byte(id), v)
+		if old != nil {
+			// An expired call with this id not swept yet: its trace goes.
+			if err := deleteTrace(tx, id); err != nil {
+				return err
+			}
+		}
+		if err := bk.Put([]byte(id), v); err != nil {
+			return err
+		}
+		return putEntry(tx, id, rec)
 	})
 }
 
@@ -290,8 +362,24 @@ func (b *Bolt) Update(_ context.Context, id string, prevRev int, rec Record, ttl
 		if int(binary.BigEndian.Uint64(old[8:])) != prevRev {
 			return ErrConflict
 		}
-		return bk.Put([]byte(id), v)
+		if err := bk.Put([]byte(id), v); err != nil {
+			return err
+		}
+		return putEntry(tx, id, rec)
 	})
+}
+
+// Trace implements Store.
+func (b *Bolt) Trace(_ context.Context, id string) ([][]byte, error) {
+	var out [][]byte
+	err := b.db.View(func(tx *bolt.Tx) error {
+		if _, ok := b.decode(tx.Bucket(bucketSessions).Get([]byte(id))); !ok {
+			return nil
+		}
+		forTrace(tx, id, func(_, v []byte) { out = append(out, append([]byte(nil), v...)) })
+		return nil
+	})
+	return out, err
 }
 
 // PutVersion implements Store.

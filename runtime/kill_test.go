@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // TestKillAndRestart runs the flowd binary on the embedded store, kills
@@ -190,7 +191,8 @@ func (p *flowdProc) logs() string { return p.out.String() }
 // startFlowd starts flowd serve and waits until it answers /healthz.
 func startFlowd(t *testing.T, bin, flows, addr, db string) *flowdProc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--flows", flows, "--addr", addr, "--store", "bolt:"+db)
+	cmd := exec.Command(bin, "serve", "--flows", flows, "--addr", addr, "--store", "bolt:"+db,
+		"--clock", testenv.ClockStart().Format(time.RFC3339))
 	// No signatures, no API credentials: flowd listens on loopback.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PLIVO_") && !strings.HasPrefix(kv, "FLOWD_") {

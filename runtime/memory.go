@@ -22,6 +22,27 @@ type Memory struct {
 type memRecord struct {
 	rec     Record
 	expires time.Time
+	trace   []memEntry
+}
+
+type memEntry struct {
+	seq  int
+	data []byte
+}
+
+// appendEntry applies a write's trace entry and drop to r.
+func (r *memRecord) appendEntry(rec Record) {
+	if rec.Drop > 0 {
+		for i, e := range r.trace {
+			if e.seq == rec.Drop {
+				r.trace = append(r.trace[:i], r.trace[i+1:]...)
+				break
+			}
+		}
+	}
+	if rec.Entry != nil {
+		r.trace = append(r.trace, memEntry{seq: rec.Seq, data: append([]byte(nil), rec.Entry...)})
+	}
 }
 
 type memVersion struct {
@@ -82,8 +103,7 @@ func (m *Memory) Get(_ context.Context, id string) (Record, error) {
 // copyRecord returns rec with its own copy of the data: like the other
 // stores, Memory holds bytes, never a slice its callers can still change.
 func copyRecord(rec Record) Record {
-	rec.Data = append([]byte(nil), rec.Data...)
-	return rec
+	return Record{Rev: rec.Rev, Live: rec.Live, Data: append([]byte(nil), rec.Data...)}
 }
 
 // Create implements Store.
@@ -96,7 +116,9 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 	// The id is usually a substring of the whole request body (net/url
 	// parses the form without copying): keep a copy of its own, or each
 	// session would pin its body.
-	m.sessions[strings.Clone(id)] = memRecord{rec: copyRecord(rec), expires: m.now().Add(ttl)}
+	r := memRecord{rec: copyRecord(rec), expires: m.now().Add(ttl)}
+	r.appendEntry(rec)
+	m.sessions[strings.Clone(id)] = r
 	return nil
 }
 
@@ -112,9 +134,25 @@ func (m *Memory) Update(_ context.Context, id string, prevRev int, rec Record, t
 		return ErrConflict
 	}
 	r.rec, r.expires = copyRecord(rec), m.now().Add(ttl)
+	r.appendEntry(rec)
 	// Assigning replaces the stored key too: keep it a copy of its own.
 	m.sessions[strings.Clone(id)] = r
 	return nil
+}
+
+// Trace implements Store.
+func (m *Memory) Trace(_ context.Context, id string) ([][]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r, ok := m.sessions[id]
+	if !ok || m.now().After(r.expires) {
+		return nil, nil
+	}
+	out := make([][]byte, len(r.trace))
+	for i, e := range r.trace {
+		out[i] = append([]byte(nil), e.data...)
+	}
+	return out, nil
 }
 
 // PutVersion implements Store.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -33,9 +34,17 @@ func init() {
 
 const (
 	redisSessionPrefix = "flowd:s:"
+	redisTracePrefix   = "flowd:t:"
 	redisVersionPrefix = "flowd:v:"
 	redisLiveKey       = "flowd:live"
 )
+
+// redisKeys are a call's session and trace keys. The call id is a hash
+// tag ({id}), so both live in one Redis Cluster slot.
+func redisKeys(id string) (session, trace string) {
+	tag := "{" + id + "}"
+	return redisSessionPrefix + tag, redisTracePrefix + tag
+}
 
 // OpenRedis connects to Redis and checks the connection.
 func OpenRedis(rawURL string) (*Redis, error) {
@@ -53,18 +62,33 @@ func OpenRedis(rawURL string) (*Redis, error) {
 	return &Redis{c: c, now: time.Now}, nil
 }
 
-// createScript: KEYS session, live set; ARGV step, live, data, ttl ms,
-// expiry ms, id. Returns 0 when the session exists.
+// traceLua applies a write's trace entry (ARGV[8] = '1': entry ARGV[9]
+// at sequence ARGV[10]) and drop (ARGV[11] > 0) to the trace hash
+// KEYS[3], which expires with the session (ARGV[5] ms).
+const traceLua = `
+if tonumber(ARGV[11]) > 0 then redis.call('HDEL', KEYS[3], ARGV[11]) end
+if ARGV[8] == '1' then
+  redis.call('HSET', KEYS[3], ARGV[10], ARGV[9])
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+`
+
+// createScript: KEYS session, live set, trace; ARGV -, step, live, data,
+// ttl ms, expiry ms, id, then the trace arguments. Returns 0 when the
+// session exists.
 var createScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'step', ARGV[1], 'live', ARGV[2], 'data', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if ARGV[2] == '1' then redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6]) end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[1], 'step', ARGV[2], 'live', ARGV[3], 'data', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], ARGV[6], ARGV[7]) end
+` + traceLua + `
 return 1
 `)
 
-// updateScript: KEYS session, live set; ARGV prev step, step, live,
-// data, ttl ms, expiry ms, id. Returns -1 when missing, 0 on conflict.
+// updateScript: KEYS session, live set, trace; ARGV prev step, step,
+// live, data, ttl ms, expiry ms, id, then the trace arguments. Returns -1
+// when missing, 0 on conflict.
 var updateScript = redis.NewScript(`
 local s = redis.call('HGET', KEYS[1], 'step')
 if not s then return -1 end
@@ -76,8 +100,15 @@ if ARGV[3] == '1' then
 else
   redis.call('ZREM', KEYS[2], ARGV[7])
 end
+` + traceLua + `
 return 1
 `)
+
+// scriptArgs are the arguments of createScript and updateScript.
+func scriptArgs(prevRev int, rec Record, ttl time.Duration, exp int64, id string) []any {
+	return []any{prevRev, rec.Rev, boolArg(rec.Live), rec.Data, ttl.Milliseconds(), exp, id,
+		boolArg(rec.Entry != nil), rec.Entry, rec.Seq, rec.Drop}
+}
 
 func boolArg(b bool) string {
 	if b {
@@ -88,7 +119,8 @@ func boolArg(b bool) string {
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, id string) (Record, error) {
-	vals, err := r.c.HMGet(ctx, redisSessionPrefix+id, "step", "live", "data").Result()
+	key, _ := redisKeys(id)
+	vals, err := r.c.HMGet(ctx, key, "step", "live", "data").Result()
 	if err != nil {
 		return Record{}, err
 	}
@@ -108,8 +140,8 @@ func (r *Redis) Get(ctx context.Context, id string) (Record, error) {
 // Create implements Store.
 func (r *Redis) Create(ctx context.Context, id string, rec Record, ttl time.Duration) error {
 	exp := r.now().Add(ttl).UnixMilli()
-	n, err := createScript.Run(ctx, r.c, []string{redisSessionPrefix + id, redisLiveKey},
-		rec.Rev, boolArg(rec.Live), rec.Data, ttl.Milliseconds(), exp, id).Int()
+	key, trace := redisKeys(id)
+	n, err := createScript.Run(ctx, r.c, []string{key, redisLiveKey, trace}, scriptArgs(0, rec, ttl, exp, id)...).Int()
 	if err != nil {
 		return err
 	}
@@ -122,8 +154,8 @@ func (r *Redis) Create(ctx context.Context, id string, rec Record, ttl time.Dura
 // Update implements Store.
 func (r *Redis) Update(ctx context.Context, id string, prevRev int, rec Record, ttl time.Duration) error {
 	exp := r.now().Add(ttl).UnixMilli()
-	n, err := updateScript.Run(ctx, r.c, []string{redisSessionPrefix + id, redisLiveKey},
-		prevRev, rec.Rev, boolArg(rec.Live), rec.Data, ttl.Milliseconds(), exp, id).Int()
+	key, trace := redisKeys(id)
+	n, err := updateScript.Run(ctx, r.c, []string{key, redisLiveKey, trace}, scriptArgs(prevRev, rec, ttl, exp, id)...).Int()
 	if err != nil {
 		return err
 	}
@@ -134,6 +166,33 @@ func (r *Redis) Update(ctx context.Context, id string, prevRev int, rec Record, 
 		return ErrConflict
 	}
 	return nil
+}
+
+// Trace implements Store.
+func (r *Redis) Trace(ctx context.Context, id string) ([][]byte, error) {
+	_, key := redisKeys(id)
+	m, err := r.c.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, err
+	}
+	type entry struct {
+		seq  int
+		data string
+	}
+	entries := make([]entry, 0, len(m))
+	for k, v := range m {
+		seq, err := strconv.Atoi(k)
+		if err != nil {
+			return nil, fmt.Errorf("redis store: trace of %s has entry %q", id, k)
+		}
+		entries = append(entries, entry{seq, v})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return a.seq - b.seq })
+	out := make([][]byte, len(entries))
+	for i, e := range entries {
+		out[i] = []byte(e.data)
+	}
+	return out, nil
 }
 
 // PutVersion implements Store.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // redisServer is a real redis-server the test started on a free loopback
@@ -27,10 +29,7 @@ type redisServer struct {
 // persist, the server writes an append-only file so a restart keeps data.
 func startRedis(t testing.TB, persist bool) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed (apt-get install redis-server); skipping the Redis store tests")
-	}
+	bin := testenv.LookPath(t, "redis-server", "Debian: apt-get install redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""}

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/wallclock"
 )
 
 // Config is what a Server needs. Zero values take the defaults noted.
@@ -37,7 +38,8 @@ type Config struct {
 	SessionTTL, TraceTTL time.Duration
 	// MaxBody limits a webhook's body (default 64 KiB).
 	MaxBody int64
-	// Now is the clock (default time.Now); tests fix it.
+	// Now is the clock: the flows' hours() and now(), session times
+	// (default wallclock.Now).
 	Now func() time.Time
 	// REST is Plivo's REST API, for flows' REST actions and the trigger
 	// API; nil when flowd has no Plivo credentials.
@@ -54,6 +56,8 @@ type Server struct {
 	router  chi.Router
 	walkers sync.Pool
 	pinned  sync.Map // "flow@version" → time the version was last kept in the store
+	// instance tells this Server from any other on /healthz.
+	instance string
 }
 
 // New returns a Server for the config.
@@ -71,9 +75,9 @@ func New(cfg Config) *Server {
 		cfg.MaxBody = 64 << 10
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = wallclock.Now
 	}
-	s := &Server{cfg: cfg, reg: cfg.Registry, store: cfg.Store, log: cfg.Logger}
+	s := &Server{cfg: cfg, reg: cfg.Registry, store: cfg.Store, log: cfg.Logger, instance: newInstanceID()}
 	s.metrics = newMetrics(cfg.Store)
 	s.walkers.New = func() any { return new(flow.Walker) }
 	s.reg.onReload = func(ok bool) {
@@ -90,10 +94,7 @@ func New(cfg Config) *Server {
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.recoverer)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	r.Get("/healthz", s.healthz())
 	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
 	r.Route("/flows/{flow}", func(r chi.Router) {
 		r.Use(s.limitBody, s.parseForm, s.verifySignature)

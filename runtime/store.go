@@ -33,6 +33,9 @@ type Store interface {
 	// PutRef keeps a small named reference until ttl passes; the trigger
 	// API finds a live call from a party's number this way.
 	PutRef(ctx context.Context, key, value string, ttl time.Duration) error
+	// Trace returns the entries of a call's trace that are kept, in the
+	// order they were written (none when the call is unknown).
+	Trace(ctx context.Context, callUUID string) ([][]byte, error)
 	// GetRef returns a reference, or ErrNotFound.
 	GetRef(ctx context.Context, key string) (string, error)
 	// Live counts the records of calls that have not hung up.
@@ -49,6 +52,15 @@ type Record struct {
 	Rev  int
 	Live bool   // the call has not hung up
 	Data []byte // the encoded Session
+
+	// Entry, when not nil, is appended to the call's trace by the same
+	// atomic write as the record, at sequence Seq (0 for the first
+	// entry). Drop > 0 removes the entry at that sequence in the same
+	// write: the runtime keeps the first and the latest entries of a long
+	// call, so its trace stays bounded. Get leaves these zero.
+	Entry []byte
+	Seq   int
+	Drop  int
 }
 
 // Store errors.

@@ -159,6 +159,83 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("Trace", func(t *testing.T) {
+		st := fresh(t)
+		k := id(t, "c")
+		entries := func() []string {
+			t.Helper()
+			got, err := st.Trace(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, e := range got {
+				out = append(out, string(e))
+			}
+			return out
+		}
+		if got := entries(); len(got) != 0 {
+			t.Fatalf("trace of an unknown call: %q", got)
+		}
+		if err := st.Create(ctx, k, Record{Rev: 1, Live: true, Data: []byte("s"), Entry: []byte("e0")}, long); err != nil {
+			t.Fatal(err)
+		}
+		// Entries come back in sequence order, past 9 and 10 too.
+		for seq := 1; seq <= 11; seq++ {
+			rec := Record{Rev: seq + 1, Live: true, Data: []byte("s"), Entry: []byte(fmt.Sprintf("e%d", seq)), Seq: seq}
+			if seq >= 5 {
+				rec.Drop = seq - 3 // keep e0, e1 and the latest three
+			}
+			if err := st.Update(ctx, k, seq, rec, long); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := "[e0 e1 e9 e10 e11]"
+		if got := fmt.Sprint(entries()); got != want {
+			t.Fatalf("trace = %s, want %s", got, want)
+		}
+		// A write without an entry keeps the trace; a failed one adds none.
+		if err := st.Update(ctx, k, 12, Record{Rev: 13, Live: true, Data: []byte("s")}, long); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Update(ctx, k, 1, Record{Rev: 14, Entry: []byte("lost"), Seq: 12, Drop: 9}, long); !errors.Is(err, ErrConflict) {
+			t.Fatalf("stale Update: %v", err)
+		}
+		if err := st.Create(ctx, k, Record{Rev: 1, Entry: []byte("lost"), Seq: 12}, long); !errors.Is(err, ErrExists) {
+			t.Fatalf("second Create: %v", err)
+		}
+		if got := fmt.Sprint(entries()); got != want {
+			t.Fatalf("after writes without or with failed entries: %s, want %s", got, want)
+		}
+		// Another call's trace is its own, even when its id extends this one's.
+		other := k + "\x00x"
+		if err := st.Create(ctx, other, Record{Rev: 1, Entry: []byte("o0")}, long); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(entries()); got != want {
+			t.Fatalf("after another call's entry: %s, want %s", got, want)
+		}
+		// The trace expires with its record, and a new call with the id
+		// starts with an empty one.
+		short := id(t, "short")
+		if err := st.Create(ctx, short, Record{Rev: 1, Entry: []byte("old")}, 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 3*time.Second, func() bool {
+			_, err := st.Get(ctx, short)
+			return errors.Is(err, ErrNotFound)
+		}, "the short-TTL record to expire")
+		if got, err := st.Trace(ctx, short); err != nil || len(got) != 0 {
+			t.Fatalf("trace of an expired call: %q, %v", got, err)
+		}
+		if err := st.Create(ctx, short, Record{Rev: 1, Entry: []byte("new")}, long); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Trace(ctx, short); err != nil || fmt.Sprintf("%s", got) != "[new]" {
+			t.Fatalf("trace of a new call with an expired call's id: %s, %v", got, err)
+		}
+	})
+
 	t.Run("TTL", func(t *testing.T) {
 		st := fresh(t)
 		const ttl = 150 * time.Millisecond

@@ -421,11 +421,14 @@ func writeXML(w http.ResponseWriter, b []byte) {
 	_, _ = w.Write(b)
 }
 
+// writeJSON answers the /v1 API. <, > and & are written as they are, not
+// as \u003c, \u003e and \u0026, so a trace's XML reads as XML.
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 

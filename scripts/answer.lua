@@ -2,7 +2,7 @@
 -- sends, with a CallUUID that is fresh on every request. Used by
 -- scripts/load-answer.sh; by hand:
 --
---   wrk -t1 -c64 -d5s -s scripts/answer.lua http://127.0.0.1:18080/flows/ivr/answer -- 1a2b3c4d
+--   wrk -t1 -c64 -d5s -s scripts/answer.lua http://127.0.0.1:PORT/flows/ivr/answer -- 1a2b3c4d
 --
 -- The argument after -- is a run id (hex, up to 8 digits): give each wrk
 -- run against the same server a different one, or CallUUIDs repeat and

@@ -20,10 +20,18 @@
 # and p99.9 for memory and bolt (and floor for context, and bolt at half
 # its own throughput).
 #
+# Every server listens on 127.0.0.1, on one port that was free when the
+# run started (scripts/freeport; one port, as the XML holds flowd's
+# callback URLs), and must prove it is the process started before it is
+# measured: flowd and the floor answer /healthz with their PID, nginx
+# serves a token written for that start. Each is stopped by its PID, at
+# the end of its round or when the script exits.
+#
 # Needs wrk, nginx, taskset, curl and Go; installs nothing. Debian:
 #   apt-get install -y wrk nginx-light curl util-linux
 # Knobs (environment): ROUNDS=5 DURATION=5 WARMUP=1 CONNS=64 THREADS=1
-#   RATE_DURATION=10 RATE_CONNS=16 PORT=18080 SERVER_CPU=0 CLIENT_CPU=1
+#   RATE_DURATION=10 RATE_CONNS=16 SERVER_CPU=0 CLIENT_CPU=1
+#   PORT= (default: a port free when the run starts)
 #   KEEP=1 keeps the temporary folder (logs, XML, results).
 #   BASELINE=DIR also builds flowd from another checkout (say a copy of
 #   the previous commit) and adds its stores as targets base-memory and
@@ -37,47 +45,37 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 RATE_DURATION=${RATE_DURATION:-10}
 RATE_CONNS=${RATE_CONNS:-16}
-PORT=${PORT:-18080}
+PORT=${PORT:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 
-missing=()
-for tool in wrk nginx taskset curl go; do
-	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if ((${#missing[@]})); then
-	echo "load-answer.sh: missing: ${missing[*]}" >&2
-	echo "On Debian/Ubuntu: apt-get install -y wrk nginx-light curl util-linux (nginx works too); Go from https://go.dev/dl" >&2
-	exit 2
-fi
-
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_tools load-answer.sh "On Debian/Ubuntu: apt-get install -y wrk nginx-light curl util-linux (nginx works too); Go from https://go.dev/dl" \
+	wrk nginx taskset curl go
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-load.XXXXXX")
 chmod 755 "$tmp" # nginx's worker may run as another user
-url="http://127.0.0.1:$PORT/flows/ivr/answer"
 server_pid=""
 
 stop_server() {
-	if [[ -n $server_pid ]]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-		server_pid=""
-	fi
+	stop_pid "$server_pid"
+	server_pid=""
 }
 cleanup() {
 	stop_server
-	if [[ ${KEEP:-} == 1 ]]; then
-		echo "kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
+	remove_tmp "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== building flowd, scripts/floor and scripts/rate"
-(cd "$repo" && go build -o "$tmp/flowd" ./cmd/flowd && go build -o "$tmp/floor" ./scripts/floor && go build -o "$tmp/rate" ./scripts/rate)
+echo "== building flowd, scripts/floor, scripts/rate and scripts/freeport"
+go_build "$tmp" ./cmd/flowd ./scripts/floor ./scripts/rate ./scripts/freeport
+PORT=${PORT:-$(free_port)}
+addr=127.0.0.1:$PORT
+url="http://$addr/flows/ivr/answer"
+echo "== servers on $addr"
 targets=(floor memory bolt nginx)
 if [[ -n ${BASELINE:-} ]]; then
 	echo "== building the baseline flowd from $BASELINE"
@@ -87,7 +85,7 @@ fi
 mkdir -p "$tmp/flows" "$tmp/www" "$tmp/nginx/tmp"
 cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
 
-
+# nginx serves the XML flowd answered (www/answer.xml) on the same address.
 cat >"$tmp/nginx/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -105,7 +103,7 @@ http {
 	default_type application/xml;
 	keepalive_requests 1000000;
 	server {
-		listen 127.0.0.1:$PORT;
+		listen $addr;
 		root $tmp/www;
 		# Every path is the answer file; the static module refuses POST
 		# with 405, which error_page turns into a GET of the same file.
@@ -113,6 +111,8 @@ http {
 			try_files /answer.xml =404;
 			error_page 405 =200 \$uri;
 		}
+		# The token written for this start: proof that this nginx answers.
+		location = /token.txt {}
 	}
 }
 EOF
@@ -131,22 +131,37 @@ cpu_ticks() {
 }
 
 round_id=0
-start_server() { # start_server TARGET: fresh server on $PORT, pinned to SERVER_CPU
-	local target=$1 log="$tmp/$1.log"
+# start_server TARGET: a fresh server on $addr, pinned to SERVER_CPU;
+# sets server_pid once it is the one answering there. taskset execs the
+# server, so $! is the server's PID.
+start_server() {
+	local target=$1 log="$tmp/$1.log" token
 	round_id=$((round_id + 1))
 	case $target in
-	floor) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "127.0.0.1:$PORT" -xml "$tmp/www/answer.xml" >"$log" 2>&1 & ;;
+	floor) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/www/answer.xml" >"$log" 2>&1 & ;;
 	memory | base-memory)
-		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" --store memory: >"$log" 2>&1 &
+		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;
 	bolt | base-bolt)
 		rm -f "$tmp/s.db"
-		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" --store "bolt:$tmp/s.db" >"$log" 2>&1 &
+		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store "bolt:$tmp/s.db" >"$log" 2>&1 &
 		;;
-	nginx) taskset -c "$SERVER_CPU" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" >"$log" 2>&1 & ;;
+	nginx)
+		token=$(new_token)
+		printf '%s' "$token" >"$tmp/www/token.txt"
+		chmod 644 "$tmp/www/token.txt"
+		taskset -c "$SERVER_CPU" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" >"$log" 2>&1 &
+		;;
 	*) echo "unknown target $target" >&2 && exit 2 ;;
 	esac
 	server_pid=$!
+	case $target in
+	nginx) wait_for "nginx on $addr" "$server_pid" "$tmp/nginx/error.log" "$token" url_body "http://$addr/token.txt" ;;
+	# A baseline flowd may be older than /healthz's JSON: it must hold the
+	# listening socket instead.
+	base-*) wait_for "$target on $addr" "$server_pid" "$log" "$server_pid" listen_pid "$PORT" "$server_pid" ;;
+	*) wait_for "$target on $addr" "$server_pid" "$log" "$server_pid" healthz_pid "$addr" ;;
+	esac
 	wait_ready "$target" "$url" "$server_pid" "$log" "$tmp/ready.xml" "$round_id"
 	if [[ -s $tmp/www/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/www/answer.xml"; then
 		echo "$target answers other XML than flowd:" >&2

@@ -23,10 +23,19 @@
 # commands each answer cost (INFO commandstats), and checks that every
 # request created a session in Redis (not flowd's apology).
 #
+# Every server listens on 127.0.0.1, on ports that were free when the run
+# started (scripts/freeport: one for flowd and the floor, as the XML
+# holds flowd's callback URLs, one for redis-server), and must prove it is
+# the process started before it is measured: flowd and the floor answer
+# /healthz with their PID, redis-server reports its process_id in INFO.
+# Each is stopped by its PID, at the end of its round or when the script
+# exits.
+#
 # Needs wrk, redis-server, redis-cli, taskset, curl and Go; installs
 # nothing. Debian: apt-get install -y wrk redis-server curl util-linux
 # Knobs (environment): ROUNDS=5 DURATION=5 WARMUP=1 CONNS=64 THREADS=1
-#   PORT=18080 REDIS_PORT=18099 SERVER_CPU=0 CLIENT_CPU=1
+#   PORT= REDIS_PORT= (default: ports free when the run starts)
+#   SERVER_CPU=0 CLIENT_CPU=1
 #   REDIS_CPU=$SERVER_CPU REDIS_AOF=no TARGET=0.3 WITH_MEMORY=0 KEEP=1
 set -euo pipefail
 
@@ -35,8 +44,8 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
-PORT=${PORT:-18080}
-REDIS_PORT=${REDIS_PORT:-18099}
+PORT=${PORT:-}
+REDIS_PORT=${REDIS_PORT:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REDIS_CPU=${REDIS_CPU:-$SERVER_CPU}
@@ -50,7 +59,6 @@ require_tools redis-throughput.sh "On Debian/Ubuntu: apt-get install -y wrk redi
 	wrk redis-server redis-cli taskset curl go
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-redis-tp.XXXXXX")
-url="http://127.0.0.1:$PORT/flows/ivr/answer"
 server_pid=""
 redis_pid=""
 
@@ -67,24 +75,38 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== building flowd and the floor"
-go_build "$tmp" ./cmd/flowd ./scripts/floor
+echo "== building flowd, the floor and scripts/freeport"
+go_build "$tmp" ./cmd/flowd ./scripts/floor ./scripts/freeport
+# shellcheck disable=SC2207
+ports=($(free_ports 2))
+PORT=${PORT:-${ports[0]}}
+REDIS_PORT=${REDIS_PORT:-${ports[1]}}
+addr=127.0.0.1:$PORT
+url="http://$addr/flows/ivr/answer"
+echo "== servers on $addr, redis-server on 127.0.0.1:$REDIS_PORT"
 lua=$repo/scripts/answer.lua
 mkdir -p "$tmp/flows" "$tmp/redis"
 cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
 
 
+# rcli ARG...: redis-cli against the redis-server running, at most 10 s.
+rcli() { timeout 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
 round_id=0
-start_server() { # start_server TARGET
+# start_server TARGET: a fresh server on $addr (and for redis a fresh
+# redis-server on REDIS_PORT), pinned to SERVER_CPU (REDIS_CPU); sets
+# server_pid and redis_pid once they are the ones answering there. taskset
+# execs the server, so $! is the server's PID.
+start_server() {
 	local target=$1 log="$tmp/$1.log"
 	round_id=$((round_id + 1))
 	case $target in
 	floor)
-		taskset -c "$SERVER_CPU" "$tmp/floor" -addr "127.0.0.1:$PORT" -xml "$tmp/answer.xml" >"$log" 2>&1 &
+		taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/answer.xml" >"$log" 2>&1 &
 		server_pid=$!
 		;;
 	memory)
-		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" --store memory: >"$log" 2>&1 &
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		server_pid=$!
 		;;
 	redis)
@@ -94,15 +116,13 @@ start_server() { # start_server TARGET
 		taskset -c "$REDIS_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$tmp/redis" --save "" "${aof[@]}" \
 			--logfile "$tmp/redis-server.log" &
 		redis_pid=$!
-		for ((i = 0; i < 100; i++)); do
-			redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-			sleep 0.05
-		done
-		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$PORT" \
+		wait_for "redis-server on 127.0.0.1:$REDIS_PORT" "$redis_pid" "$tmp/redis-server.log" "$redis_pid" redis_pid "$REDIS_PORT"
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" \
 			--store "redis://127.0.0.1:$REDIS_PORT/0" >"$log" 2>&1 &
 		server_pid=$!
 		;;
 	esac
+	wait_for "$target on $addr" "$server_pid" "$log" "$server_pid" healthz_pid "$addr"
 	wait_ready "$target" "$url" "$server_pid" "$log" "$tmp/ready.xml" "$round_id"
 	if [[ -s $tmp/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/answer.xml"; then
 		echo "$target answers other XML than flowd did:" >&2
@@ -120,7 +140,7 @@ start_server redis
 cp "$tmp/ready.xml" "$tmp/answer.xml"
 if grep -q 'something went wrong' "$tmp/answer.xml"; then
 	echo "flowd answered its apology: the Redis store fails" >&2
-	cat "$tmp/redis.log" >&2
+	cat "$tmp/redis.log" "$tmp/redis-server.log" >&2
 	exit 1
 fi
 stop_servers
@@ -147,8 +167,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		[[ $t == redis ]] && rc0=$(cpu_ticks "$redis_pid")
 		keys0=0
 		if [[ $t == redis ]]; then
-			keys0=$(redis-cli -p "$REDIS_PORT" dbsize)
-			redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+			keys0=$(rcli dbsize)
+			rcli config resetstat >/dev/null
 		fi
 		out=$(wrk_run "$DURATION" "$(printf '%06x02' "$run")")
 		c1=$(cpu_ticks "$server_pid")
@@ -167,7 +187,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		rcpu=$(awk -v d=$((rc1 - rc0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
 		extra=""
 		if [[ $t == redis ]]; then
-			keys1=$(redis-cli -p "$REDIS_PORT" dbsize)
+			keys1=$(rcli dbsize)
 			stored=$((keys1 - keys0))
 			# wrk counts the requests answered; a few more may be in
 			# flight when it stops, so stored may exceed reqs slightly.
@@ -176,7 +196,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			fi
 			extra=$(printf ' [+%s] %d/%d' "$rcpu" "$stored" "$reqs")
 			# Redis commands per answer in this round (the last round's are printed).
-			redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
+			rcli info commandstats | tr -d '\r' |
 				awk -F'[:,=]' -v n="$reqs" '/^cmdstat_/ && $3 > 0 && !/^cmdstat_(dbsize|config|info)/ { sub("cmdstat_", "", $1); printf "%s %.3f %s\n", $1, $3 / n, $7 }' >"$tmp/cmdstats.txt"
 		fi
 		stop_servers

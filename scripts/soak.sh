@@ -17,11 +17,19 @@
 #   FAULT=restart-redis  SIGTERM redis-server, start it again on the same
 #                        port and folder FAULT_DOWN seconds later
 #
-# Needs redis-server, curl and Go; installs nothing. Debian:
+# Every server listens on 127.0.0.1 on a port that was free when the run
+# started (scripts/freeport), and must prove it is the process started:
+# redis-server reports its process_id in INFO, each replica's /healthz
+# its PID (checked here, and again by scripts/soak, which also checks
+# that its proxy reaches these replicas). Each is stopped by its PID when
+# the script exits.
+#
+# Needs redis-server, redis-cli, curl and Go; installs nothing. Debian:
 #   apt-get install -y redis-server curl
 # Knobs (environment): REPLICAS=3 CALLS=2000 CONCURRENCY=200 DURATION=120s
 #   THINK=0 (a caller's longest pause before each event, e.g. 50ms)
-#   PORT=18200 (the proxy; replicas on PORT+1.., Redis on PORT+99)
+#   PORT= REDIS_PORT= (the proxy's and Redis's; default: free ports; the
+#   replicas always take free ports)
 #   REDIS_AOF=everysec (no, everysec or always: appendfsync; no = no AOF)
 #   FAULT=none FAULT_AFTER=3 FAULT_DOWN=2 FLOWS= (comma-separated subset)
 #   KEEP=1 keeps the temporary folder (logs).
@@ -32,8 +40,8 @@ CALLS=${CALLS:-2000}
 CONCURRENCY=${CONCURRENCY:-200}
 DURATION=${DURATION:-120s}
 THINK=${THINK:-0}
-PORT=${PORT:-18200}
-REDIS_PORT=${REDIS_PORT:-$((PORT + 99))}
+PORT=${PORT:-}
+REDIS_PORT=${REDIS_PORT:-}
 REDIS_AOF=${REDIS_AOF:-everysec}
 FAULT=${FAULT:-none}
 FAULT_AFTER=${FAULT_AFTER:-3}
@@ -44,7 +52,7 @@ TOKEN=soak-auth-token-0123456789
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require_tools soak.sh "Debian: apt-get install -y redis-server curl; Go from https://go.dev/dl" redis-server curl go
+require_tools soak.sh "Debian: apt-get install -y redis-server curl; Go from https://go.dev/dl" redis-server redis-cli curl go
 
 case $FAULT in none | kill-replica | restart-redis) ;; *)
 	echo "soak.sh: FAULT=$FAULT: want none, kill-replica or restart-redis" >&2
@@ -70,8 +78,14 @@ trap 'exit 130' INT TERM
 # cpu_s PID: CPU seconds (user + system) the process has used.
 cpu_s() { awk -v t="$(cpu_ticks "$1")" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }'; }
 
-echo "== building flowd and scripts/soak"
-go_build "$tmp" ./cmd/flowd ./scripts/soak
+echo "== building flowd, scripts/soak and scripts/freeport"
+go_build "$tmp" ./cmd/flowd ./scripts/soak ./scripts/freeport
+
+# Free ports, all different: the proxy's, Redis's, then the replicas'.
+# shellcheck disable=SC2207
+ports=($(free_ports $((REPLICAS + 2))))
+PORT=${PORT:-${ports[0]}}
+REDIS_PORT=${REDIS_PORT:-${ports[1]}}
 
 mkdir -p "$tmp/redis"
 redis_args=(--port "$REDIS_PORT" --bind 127.0.0.1 --dir "$tmp/redis" --save "" --logfile "$tmp/redis.log")
@@ -80,25 +94,19 @@ if [[ $REDIS_AOF == no ]]; then
 else
 	redis_args+=(--appendonly yes --appendfsync "$REDIS_AOF")
 fi
+# start_redis: starts redis-server on REDIS_PORT and waits until it is the
+# one answering there.
 start_redis() {
 	redis-server "${redis_args[@]}" &
 	redis_pid=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && return 0
-		kill -0 "$redis_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "redis-server did not start:" >&2
-	tail "$tmp/redis.log" >&2
-	exit 1
+	wait_for "redis-server on 127.0.0.1:$REDIS_PORT" "$redis_pid" "$tmp/redis.log" "$redis_pid" redis_pid "$REDIS_PORT"
 }
 echo "== redis-server on 127.0.0.1:$REDIS_PORT (appendfsync: $REDIS_AOF)"
 start_redis
 
 upstreams=()
 for ((i = 1; i <= REPLICAS; i++)); do
-	addr="127.0.0.1:$((PORT + i))"
+	addr="127.0.0.1:${ports[$((i + 1))]}"
 	PLIVO_AUTH_TOKEN=$TOKEN PLIVO_AUTH_ID='' FLOWD_API_TOKEN='' "$tmp/flowd" serve \
 		--flows "$repo/examples/flows" --store "redis://127.0.0.1:$REDIS_PORT/0" \
 		--addr "$addr" --public-url "http://127.0.0.1:$PORT" >"$tmp/replica$i.log" 2>&1 &
@@ -106,18 +114,10 @@ for ((i = 1; i <= REPLICAS; i++)); do
 	upstreams+=("$addr")
 done
 for ((i = 1; i <= REPLICAS; i++)); do
-	addr=${upstreams[$((i - 1))]}
-	for ((j = 0; j < 100; j++)); do
-		curl -fs -o /dev/null "http://$addr/healthz" && break
-		if ! kill -0 "${replica_pids[$((i - 1))]}" 2>/dev/null; then
-			echo "replica $i did not start:" >&2
-			tail "$tmp/replica$i.log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
+	p=${replica_pids[$((i - 1))]}
+	wait_for "replica $i on ${upstreams[$((i - 1))]}" "$p" "$tmp/replica$i.log" "$p" healthz_pid "${upstreams[$((i - 1))]}"
 done
-echo "== $REPLICAS flowd replicas: ${upstreams[*]} (public URL http://127.0.0.1:$PORT)"
+echo "== $REPLICAS flowd replicas: ${upstreams[*]}, pids ${replica_pids[*]} (public URL http://127.0.0.1:$PORT)"
 
 cpu0=()
 for p in "${replica_pids[@]}"; do cpu0+=("$(cpu_s "$p")"); done
@@ -126,6 +126,9 @@ redis_cpu0=$(cpu_s "$redis_pid")
 soak_args=(-listen "127.0.0.1:$PORT" -upstreams "$(
 	IFS=,
 	echo "${upstreams[*]}"
+)" -pids "$(
+	IFS=,
+	echo "${replica_pids[*]}"
 )" -calls "$CALLS" -concurrency "$CONCURRENCY" -duration "$DURATION" -think "$THINK" -auth-token "$TOKEN")
 [[ -n $FLOWS ]] && soak_args+=(-flows "$FLOWS")
 "$tmp/soak" "${soak_args[@]}" &
@@ -172,9 +175,8 @@ for ((i = 0; i < REPLICAS; i++)); do
 	echo "  replica $((i + 1)): $(awk -v a="$(cpu_s "$p")" -v b="${cpu0[$i]}" 'BEGIN { printf "%.2f", a - b }') s"
 done
 echo "  redis-server: $(awk -v a="$(cpu_s "$redis_pid")" -v b="$redis_cpu0" -v c="$redis_cpu_before_fault" 'BEGIN { printf "%.2f", a - b + c }') s"
-if command -v redis-cli >/dev/null; then
-	echo "redis: $(redis-cli -p "$REDIS_PORT" dbsize) keys, $(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory_human/ { print $2 }' | tr -d '\r') used"
-fi
+rcli() { timeout 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+echo "redis: $(rcli dbsize) keys, $(rcli info memory | awk -F: '/^used_memory_human/ { print $2 }' | tr -d '\r') used"
 store_errors=$(cat "$tmp"/replica*.log | grep -c '"session store failed"' || true)
 echo "replica logs: $store_errors \"session store failed\" lines"
 exit "$status"

@@ -2,15 +2,14 @@ package xmlgen
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	"github.com/flowd-dev/flowd/internal/testenv"
+)
 
 // Helpers shared by the golden, oracle and fuzz tests: valid values for
 // every attribute and text of the table, and the smallest valid element.
@@ -279,7 +278,7 @@ func TestGolden(t *testing.T) {
 		}
 		got = append(got, '\n')
 		path := filepath.Join(dir, name)
-		if *update {
+		if *testenv.Update {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +300,7 @@ func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
 	for _, f := range files {
 		if !want[filepath.Base(f)] {
-			if *update {
+			if *testenv.Update {
 				os.Remove(f)
 				continue
 			}

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // The oracle: Plivo's official Node SDK (tools/sdk, installed by
@@ -467,17 +469,8 @@ func noQuotes(t *testing.T, c *oracleCase, els []*oracleEl) {
 // through a Document) and with Plivo's Node SDK in one node process, and
 // compares the parsed trees.
 func TestOracleNodeSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not on PATH; install Node.js and run `npm ci --prefix tools/sdk` to compare with Plivo's Node SDK")
-	}
-	sdk, err := filepath.Abs(filepath.Join("..", "tools", "sdk", "node_modules", "plivo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(sdk, "package.json")); err != nil {
-		t.Skipf("Plivo's Node SDK is not installed (%v); run `npm ci --prefix tools/sdk` to compare with it", err)
-	}
+	node := testenv.LookPath(t, "node", "Debian: apt-get install nodejs npm")
+	sdk := filepath.Join(testenv.NodeModules(t, "tools/sdk"), "plivo")
 
 	cases := oracleCases()
 	docs := make([][]*oracleEl, len(cases))

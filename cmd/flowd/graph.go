@@ -10,17 +10,16 @@ import (
 )
 
 func runGraph(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("graph", "FLOW [--format mermaid|dot]", stderr)
+	fs := newFlags("graph", "FLOW [--format mermaid|dot]", "")
 	format := fs.String("format", flow.DiagramMermaid, "diagram format: mermaid or dot (Graphviz)")
-	if code, ok := parseFlags(fs, interleave(args)); !ok {
+	if code, ok := parseFlags(fs, interleave(args), stdout, stderr); !ok {
 		return code
 	}
 	if !slices.Contains(flow.DiagramFormats, *format) {
 		fmt.Fprintf(stderr, "flowd graph: unknown --format %q (want %s)\n", *format, strings.Join(flow.DiagramFormats, " or "))
 		return exitUsage
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	if !oneFlow(fs, "graph", stderr) {
 		return exitUsage
 	}
 	g, code := loadOne(fs.Arg(0), "graph", stderr)

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -12,12 +16,122 @@ import (
 	"github.com/flowd-dev/flowd/flow"
 )
 
+// A command's PATHs (SPEC section 6): a file is taken as given; a folder
+// is searched recursively for what the command works on (flow.FindFiles
+// skips hidden, testdata and node_modules folders). A PATH that does not
+// exist, or a folder that holds nothing the command works on, is bad
+// usage for every command: findFlows and findTests say which PATH.
+
+// flowFileNames says which files are flow files, for messages.
+const flowFileNames = "*.yaml or *.yml, other than *_test.yaml"
+
+// findFlows expands PATHs into flow files, sorted.
+func findFlows(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		files, dir, err := expand(p, flow.IsFlowFile)
+		if err != nil {
+			return nil, err
+		}
+		if dir && len(files) == 0 {
+			return nil, fmt.Errorf("%s holds no flow file (%s)", p, flowFileNames)
+		}
+		out = append(out, files...)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// findTests expands the PATHs of flowd test into flow test files and flow
+// files, each sorted. A file PATH is a flow when its name is a flow
+// file's, else a test file. A folder must hold a test or a flow: a flow
+// without tests is reported by the coverage, as 0% covered.
+func findTests(paths []string) (tests, flows []string, err error) {
+	for _, p := range paths {
+		files, dir, err := expand(p, func(path string) bool { return flow.IsTestFile(path) || flow.IsFlowFile(path) })
+		if err != nil {
+			return nil, nil, err
+		}
+		if dir && len(files) == 0 {
+			return nil, nil, fmt.Errorf("%s holds no flow test (*_test.yaml) and no flow file (%s)", p, flowFileNames)
+		}
+		for _, f := range files {
+			if flow.IsFlowFile(f) {
+				flows = append(flows, f)
+			} else {
+				tests = append(tests, f)
+			}
+		}
+	}
+	sort.Strings(tests)
+	sort.Strings(flows)
+	return tests, flows, nil
+}
+
+// expand returns the files of one PATH that match: the PATH itself when it
+// is a file, else the matching files in the folder and below it.
+func expand(p string, match func(string) bool) (files []string, dir bool, err error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, false, pathError(err)
+	}
+	if !info.IsDir() {
+		return []string{p}, false, nil
+	}
+	files, err = flow.FindFiles([]string{p}, match)
+	if err != nil {
+		return nil, true, pathError(err)
+	}
+	return files, true, nil
+}
+
+// pathError words a missing or unreadable path without the name of the
+// system call that found it.
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: no such file or folder", pe.Path)
+		}
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// oneFlow checks the FLOW argument of render and graph: exactly one, a
+// file. It prints what is wrong and returns false.
+func oneFlow(flags *flag.FlagSet, cmd string, stderr io.Writer) bool {
+	switch flags.NArg() {
+	case 1:
+		return true
+	case 0:
+		fmt.Fprintf(stderr, "flowd %s: no FLOW given: name a flow file\n", cmd)
+	default:
+		fmt.Fprintf(stderr, "flowd %s: %d FLOWs given: name one flow file\n", cmd, flags.NArg())
+	}
+	flags.Usage()
+	return false
+}
+
 // loadOne compiles one flow file and prints its diagnostics; it returns
-// nil and an exit code when the flow does not compile.
+// nil and an exit code when the flow does not compile. A FLOW that does
+// not exist or is a folder is bad usage.
 func loadOne(path, cmd string, stderr io.Writer) (*flow.Graph, int) {
+	files, dir, err := expand(path, flow.IsFlowFile)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "flowd %s: %v\n", cmd, err)
+		return nil, exitUsage
+	case dir && len(files) == 0:
+		fmt.Fprintf(stderr, "flowd %s: %s holds no flow file (%s)\n", cmd, path, flowFileNames)
+		return nil, exitUsage
+	case dir:
+		fmt.Fprintf(stderr, "flowd %s: %s is a folder: FLOW names one flow file, such as %s\n", cmd, path, files[0])
+		return nil, exitUsage
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "flowd %s: %v\n", cmd, err)
+		fmt.Fprintf(stderr, "flowd %s: %v\n", cmd, pathError(err))
 		return nil, exitUsage
 	}
 	g, ds := flow.Compile(filepath.Clean(path), src)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // The CLI is tested end to end with testscript: each file in
@@ -26,11 +27,12 @@ import (
 // Regenerate the expected files after an intended change of output with
 // `go test ./cmd/flowd -run TestScripts -update`, and review the diff.
 
-var update = flag.Bool("update", false, "rewrite the expected files in testdata/script from the actual output")
-
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"flowd": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	testscript.Main(testenv.Wrap(m), map[string]func(){
+		"flowd": func() {
+			testenv.FixClock()
+			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
 	})
 }
 
@@ -46,9 +48,12 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
-		UpdateScripts:       *update,
+		UpdateScripts:       *testenv.Update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", repo)
+			// The commands a script runs start their clock where this
+			// run's does (testenv.FixClock).
+			env.Setenv(testenv.ClockEnv, os.Getenv(testenv.ClockEnv))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

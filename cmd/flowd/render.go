@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/wallclock"
 	"github.com/flowd-dev/flowd/runtime"
 )
 
@@ -18,20 +19,28 @@ func declared(g *flow.Graph, name string) bool {
 	return false
 }
 
+// parseClock reads the --clock of render and serve.
+func parseClock(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--clock %q: want an RFC 3339 time such as 2026-11-23T10:00:00-05:00", v)
+	}
+	return t, nil
+}
+
 func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]...", stderr)
-	node := fs.String("node", "", "render entering this node instead of answering")
-	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "the public URL callback URLs are built from")
-	clock := fs.String("clock", "", "the flow's clock, RFC 3339 (default: now)")
+	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]... [--clock RFC3339] [--public-url URL]", "")
+	node := fs.String("node", "", "render entering the node `ID` instead of answering")
+	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "the public `URL` callback URLs are built from")
+	clock := fs.String("clock", "", "the flow's clock for hours() and now(), an `RFC3339` time such as 2026-11-23T10:00:00-05:00 (default: the time of day)")
 	var calls, vars, params multiFlag
-	fs.Var(&calls, "call", "an answer parameter, Key=Value (repeatable)")
-	fs.Var(&vars, "var", "a per-call variable, name=value; the value is read as YAML (repeatable)")
-	fs.Var(&params, "param", "a deployment value, name=value (repeatable)")
-	if code, ok := parseFlags(fs, interleave(args)); !ok {
+	fs.Var(&calls, "call", "an answer parameter, `Key=Value` (repeatable)")
+	fs.Var(&vars, "var", "a per-call variable, `name=value`; the value is read as YAML (repeatable)")
+	fs.Var(&params, "param", "a deployment value, `name=value` (repeatable)")
+	if code, ok := parseFlags(fs, interleave(args), stdout, stderr); !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	if !oneFlow(fs, "render", stderr) {
 		return exitUsage
 	}
 	call, err := pairs(calls, "call")
@@ -65,10 +74,11 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	w := &flow.Walker{URL: func(n *flow.Node, event string) string {
 		return runtime.CallbackURL(*publicURL, g.Name, 1, n.ID, event)
 	}}
+	w.Now = wallclock.Now()
 	if *clock != "" {
-		t, err := time.Parse(time.RFC3339, *clock)
+		t, err := parseClock(*clock)
 		if err != nil {
-			fmt.Fprintf(stderr, "flowd render: --clock %q: want an RFC 3339 time such as 2026-11-23T10:00:00-05:00\n", *clock)
+			fmt.Fprintf(stderr, "flowd render: %v\n", err)
 			return exitUsage
 		}
 		w.Now = t

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,15 +34,35 @@ func init() {
 		"serve":    {"serve flows to Plivo as an answer_url", runServe},
 		"test":     {"run flow tests (*_test.yaml)", runTest},
 		"graph":    {"draw a flow as a Mermaid or Graphviz diagram", runGraph},
+		"version":  {"print the version, commit and Go version of this flowd", runVersion},
 	}
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	case "help":
+		// flowd help COMMAND is flowd COMMAND -h.
+		if len(args) == 2 {
+			if cmd, ok := commands[args[1]]; ok {
+				return cmd.run([]string{"-h"}, stdin, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "flowd help: unknown command %q\n", args[1])
+			usage(stderr)
 			return exitUsage
 		}
+		if len(args) > 2 {
+			fmt.Fprintln(stderr, "flowd help: name one command")
+			usage(stderr)
+			return exitUsage
+		}
+		usage(stdout)
 		return exitOK
 	}
 	cmd, ok := commands[args[0]]
@@ -67,23 +88,37 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun flowd <command> -h for a command's flags.")
 }
 
-// newFlags returns a flag set that reports errors to stderr and never exits.
-func newFlags(name, args string, stderr io.Writer) *flag.FlagSet {
+// newFlags returns a flag set whose usage is the synopsis (the lines after
+// "usage: flowd NAME"), the flags, and then more, when given. It never
+// exits; parseFlags decides where the usage goes.
+func newFlags(name, synopsis, more string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: flowd %s %s\n", name, args)
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: flowd %s\n", strings.TrimSpace(name+" "+synopsis))
 		fs.PrintDefaults()
+		if more != "" {
+			fmt.Fprint(w, more)
+		}
 	}
 	return fs
 }
 
-// parseFlags parses and returns an exit code when parsing ended the command.
-func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
+// parseFlags parses and returns an exit code when parsing ended the command:
+// -h and --help print the usage to stdout and succeed; a bad flag prints
+// the error and the usage to stderr and is bad usage. Afterwards the flag
+// set writes to stderr, so a later fs.Usage() reports bad usage.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		_, _ = stdout.Write(out.Bytes())
+		return exitOK, false
+	}
+	_, _ = stderr.Write(out.Bytes())
+	if err != nil {
 		return exitUsage, false
 	}
 	return 0, true

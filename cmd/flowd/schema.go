@@ -8,9 +8,9 @@ import (
 )
 
 func runSchema(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("schema", "[--tests]", stderr)
+	fs := newFlags("schema", "[--tests]", "")
 	tests := fs.Bool("tests", false, "print the schema of flow test files (*_test.yaml) instead")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() != 0 {

@@ -13,27 +13,60 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flowd-dev/flowd/internal/wallclock"
 	"github.com/flowd-dev/flowd/plivo"
 	"github.com/flowd-dev/flowd/runtime"
 )
 
+// serveSynopsis is the usage line of flowd serve, wrapped like the README's.
+const serveSynopsis = `[--flows DIR] [--addr HOST:PORT] [--public-url URL] [--store URL] [--param name=value]...
+                   [--insecure] [--session-ttl 12h] [--trace-ttl 1h] [--clock RFC3339]`
+
+// serveEnv lists, after the flags in flowd serve -h, the environment
+// variables serve reads: every one of them, and no other.
+const serveEnv = `
+environment:
+  PLIVO_AUTH_TOKEN       Plivo's auth token: webhooks must carry its signature (X-Plivo-Signature-V3)
+  PLIVO_AUTH_ID          Plivo's auth id: with PLIVO_AUTH_TOKEN, REST actions, the trigger API and Basic auth on /v1
+  PLIVO_MAIN_AUTH_TOKEN  the main account's auth token, also accepted for X-Plivo-Signature-Ma-V3
+  PLIVO_API_URL          the base URL of Plivo's REST API (default https://api.plivo.com)
+  FLOWD_API_TOKEN        the token of the /v1 API: Authorization: Bearer $FLOWD_API_TOKEN
+  XDG_STATE_HOME         the default --store is bolt:$XDG_STATE_HOME/flowd/sessions.db
+  HOME                   without XDG_STATE_HOME, the default --store is bolt:$HOME/.local/state/flowd/sessions.db
+`
+
+// serveContext is what serve runs under until SIGINT or SIGTERM; a test
+// that starts serve in-process replaces it to stop the server.
+var serveContext = context.Background
+
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", "[--flows DIR] [--addr HOST:PORT] [--public-url URL] [--store URL] [--param name=value]...", stderr)
-	dir := fs.String("flows", "flows", "the folder of flow files to serve (watched for changes)")
-	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
-	publicURL := fs.String("public-url", "", "the URL Plivo reaches flowd at, e.g. https://flowd.example.com (default: from each request's Host)")
-	store := fs.String("store", "", "session store: bolt:PATH (default "+runtime.DefaultStorePath()+"), memory:, or redis://HOST:PORT/DB")
+	fs := newFlags("serve", serveSynopsis, serveEnv)
+	dir := fs.String("flows", "flows", "the `DIR` of flow files to serve (watched for changes)")
+	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on, `HOST:PORT`")
+	publicURL := fs.String("public-url", "", "the `URL` Plivo reaches flowd at, e.g. https://flowd.example.com (default: from each request's Host)")
+	store := fs.String("store", "", "session store `URL`: bolt:PATH (default bolt:$XDG_STATE_HOME/flowd/sessions.db), memory:, or redis://HOST:PORT/DB")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without verifying Plivo signatures")
 	sessionTTL := fs.Duration("session-ttl", 12*time.Hour, "how long a session lives without a webhook (calls whose hangup never arrives)")
 	traceTTL := fs.Duration("trace-ttl", time.Hour, "how long a finished call's trace stays readable")
+	clock := fs.String("clock", "", "start the flows' clock for hours() and now() at this `RFC3339` time, e.g. 2026-11-22T10:00:00-05:00; it then advances with real time (default: the time of day)")
 	var params multiFlag
-	fs.Var(&params, "param", "a deployment value for every flow, name=value (repeatable)")
-	if code, ok := parseFlags(fs, args); !ok {
+	fs.Var(&params, "param", "a deployment value for every flow, `name=value` (repeatable)")
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "flowd serve: unexpected argument %q: serve takes flags only (the flows folder is --flows DIR)\n", fs.Arg(0))
 		fs.Usage()
 		return exitUsage
+	}
+	var start time.Time
+	if *clock != "" {
+		t, err := parseClock(*clock)
+		if err != nil {
+			fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+			return exitUsage
+		}
+		start = t
 	}
 	p, err := pairs(params, "param")
 	if err != nil {
@@ -42,6 +75,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if info, err := os.Stat(*dir); err != nil || !info.IsDir() {
 		fmt.Fprintf(stderr, "flowd serve: --flows %s is not a folder\n", *dir)
+		return exitUsage
+	}
+	if _, err := findFlows([]string{*dir}); err != nil {
+		fmt.Fprintf(stderr, "flowd serve: --flows %v\n", err)
 		return exitUsage
 	}
 	token := os.Getenv("PLIVO_AUTH_TOKEN")
@@ -69,7 +106,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	reg := runtime.NewRegistry(*dir, log)
 	reg.Reload()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(serveContext(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := reg.Watch(ctx); err != nil {
 		log.Warn("cannot watch the flows folder; reload with SIGHUP", "err", err)
@@ -106,7 +143,13 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		log.Info("PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN are not both set: REST actions and the call trigger API are off")
 	}
+	var now func() time.Time // nil: the runtime's default, wallclock.Now
+	if !start.IsZero() {
+		now = wallclock.Offset(start)
+		log.Info("the flows' clock starts at --clock", "clock", start.Format(time.RFC3339))
+	}
 	srv := runtime.New(runtime.Config{
+		Now:      now,
 		REST:     api,
 		Registry: reg, Store: st, PublicURL: *publicURL, Params: p, AuthTokens: tokens,
 		APIToken: apiToken, APIBasicID: authID, APIKey: apiKey(authID, token),

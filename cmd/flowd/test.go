@@ -12,12 +12,12 @@ import (
 )
 
 func runTest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("test", "[--run REGEXP] [--junit FILE] [--cover] [--cover-min PERCENT] [PATH...]", stderr)
+	fs := newFlags("test", "[--run REGEXP] [--junit FILE] [--cover] [--cover-min PERCENT] [PATH...]", "")
 	runRE := fs.String("run", "", "run only the cases whose name matches `REGEXP`")
 	junit := fs.String("junit", "", "also write a JUnit XML report to `FILE`")
 	cover := fs.Bool("cover", false, "report the nodes and edges of each flow that the cases took, and those never taken")
 	coverMin := fs.String("cover-min", "", "fail when a flow's coverage is below `PERCENT` (implies --cover)")
-	if code, ok := parseFlags(fs, interleave(args)); !ok {
+	if code, ok := parseFlags(fs, interleave(args), stdout, stderr); !ok {
 		return code
 	}
 	var opts flowtest.Options
@@ -45,32 +45,39 @@ func runTest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	files, err := flowtest.Find(paths)
+	files, flows, err := findTests(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd test: %v\n", err)
 		return exitUsage
 	}
+	code := exitOK
+	results := flowtest.RunFiles(files, opts)
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "flowd test: no flow tests (*_test.yaml) in %s\n", strings.Join(paths, " "))
-		return exitInvalid
-	}
-	results := flowtest.RunFiles(files, opts)
-	flowtest.WriteText(stdout, results, false)
-	code := exitOK
-	sum := flowtest.Summarize(results)
-	if !sum.OK() {
 		code = exitInvalid
-	}
-	if sum.Passed+sum.Failed+sum.Broken == 0 {
-		fmt.Fprintf(stderr, "flowd test: no case matches --run %q\n", *runRE)
-		code = exitInvalid
+	} else {
+		flowtest.WriteText(stdout, results, false)
+		sum := flowtest.Summarize(results)
+		if !sum.OK() {
+			code = exitInvalid
+		}
+		if sum.Passed+sum.Failed+sum.Broken == 0 {
+			fmt.Fprintf(stderr, "flowd test: no case matches --run %q\n", *runRE)
+			code = exitInvalid
+		}
 	}
 	if opts.Coverage != nil {
+		// A flow under the PATHs that no test file tests is 0% covered.
+		opts.Coverage.AddUntested(flows, results)
 		opts.Coverage.Write(stdout)
 		if minPct >= 0 {
 			for _, f := range opts.Coverage.Flows() {
 				if p := f.Percent(); p < minPct {
-					fmt.Fprintf(stdout, "FAIL coverage of flow %s is %.1f%%, below --cover-min %s%%\n", f.Graph.Name, p, *coverMin)
+					why := ""
+					if f.Untested {
+						why = " (no test file tests it)"
+					}
+					fmt.Fprintf(stdout, "FAIL coverage of flow %s is %.1f%%%s, below --cover-min %s%%\n", f.Graph.Name, p, why, *coverMin)
 					code = exitInvalid
 				}
 			}

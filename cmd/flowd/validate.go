@@ -2,20 +2,18 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 
 	"github.com/flowd-dev/flowd/flow"
 )
 
 func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("validate", "[--format text|json|github] [--strict] PATH...", stderr)
+	fs := newFlags("validate", "[--format text|json|github] [--strict] PATH...", "")
 	format := fs.String("format", "text", "output format: text, json or github (workflow annotations)")
 	strict := fs.Bool("strict", false, "fail on warnings too")
-	if code, ok := parseFlags(fs, interleave(args)); !ok {
+	if code, ok := parseFlags(fs, interleave(args), stdout, stderr); !ok {
 		return code
 	}
 	if *format != "text" && *format != "json" && *format != "github" {
@@ -27,7 +25,12 @@ func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	set, err := flow.Load(fs.Args()...)
+	files, err := findFlows(fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd validate: %v\n", err)
+		return exitUsage
+	}
+	set, err := flow.LoadFiles(files)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd validate: %v\n", pathError(err))
 		return exitUsage
@@ -98,19 +101,6 @@ func count(ds flow.Diagnostics) (errs, warns int) {
 // ghProperty escapes a property value of a GitHub workflow command.
 func ghProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}
-
-// pathError words a missing or unreadable path without the name of the
-// system call that found it.
-func pathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, fs.ErrNotExist) {
-			return fmt.Errorf("%s: no such file or folder", pe.Path)
-		}
-		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
-	}
-	return err
 }
 
 // ghEscape escapes a message for a GitHub workflow command.

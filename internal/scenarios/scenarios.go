@@ -51,10 +51,11 @@ type Scenario struct {
 }
 
 // Catalog walks every example flow. The flows run without Plivo REST
-// credentials, so their REST actions take their error edges, and with
-// the real clock, so business-hours and contact-center take their open
+// credentials, so their REST actions take their error edges. The server's
+// clock decides whether business-hours and contact-center take their open
 // or closed branch: scenarios whose answer waits elsewhere are
-// alternatives, chosen by where the answer waits. Catalog()[0] is
+// alternatives, chosen by where the answer waits, so the catalog runs at
+// any clock (its tests run it inside and outside the hours on purpose). Catalog()[0] is
 // ivr/sales. Each call returns a fresh slice.
 func Catalog() []Scenario {
 	st := NewStep
@@ -290,7 +291,7 @@ type Walk struct {
 // (unless NoVerify). pick chooses among alternatives. A failed trace
 // check wraps ErrTrace.
 func (c *Caller) Run(ctx context.Context, sc Scenario, pick int) (Result, error) {
-	w, err := c.walkTo(ctx, sc, pick, len(sc.Steps))
+	w, err := c.walkTo(ctx, sc, pick, -1)
 	res := Result{Scenario: sc}
 	if w != nil {
 		res.Scenario = w.Scenario
@@ -323,8 +324,9 @@ func (c *Caller) RunTo(ctx context.Context, sc Scenario, n int) (*Walk, error) {
 	return c.walkTo(ctx, sc, 0, n)
 }
 
-// walkTo answers a call and sends the events of sc's steps up to n,
-// checking where the call waits after each.
+// walkTo answers a call and sends the events of sc's steps up to n (all
+// of them when n < 0: the scenario's answer may pick an alternative with
+// more steps), checking where the call waits after each.
 func (c *Caller) walkTo(ctx context.Context, sc Scenario, pick, n int) (*Walk, error) {
 	w := &Walk{Scenario: sc}
 	u, err := runtime.AnswerURL(c.Base, sc.Flow, sc.Vars)
@@ -357,6 +359,9 @@ func (c *Caller) walkTo(ctx context.Context, sc Scenario, pick, n int) (*Walk, e
 		c.OnHop(id, 0)
 	}
 	w.XMLs = [][]byte{call.XML()}
+	if n < 0 {
+		n = len(sc.Steps)
+	}
 	for i := 1; i < len(sc.Steps) && i < n; i++ {
 		s := sc.Steps[i]
 		if c.Think != nil {

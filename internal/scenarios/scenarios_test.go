@@ -17,15 +17,18 @@ import (
 
 // inProcess returns a Caller against a runtime.Server in this process,
 // serving examples/flows from the memory store, with no signatures and no
-// REST credentials (as the e2e replicas run).
-func inProcess(t *testing.T) *Caller {
+// REST credentials (as the e2e replicas run), at the test clock.
+func inProcess(t *testing.T) *Caller { return inProcessAt(t, nil) }
+
+// inProcessAt is inProcess with the server's clock (nil: the test clock).
+func inProcessAt(t *testing.T, now func() time.Time) *Caller {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := runtime.NewRegistry(filepath.Join(testenv.Root(), "examples", "flows"), log)
 	if !reg.Reload() {
 		t.Fatal("examples/flows do not all load")
 	}
-	srv := runtime.New(runtime.Config{Registry: reg, Store: runtime.NewMemory(), Logger: log})
+	srv := runtime.New(runtime.Config{Registry: reg, Store: runtime.NewMemory(), Logger: log, Now: now})
 	client := plivosim.HandlerClient(srv)
 	return &Caller{Sim: &plivosim.Sim{Client: client}, API: client, Base: "http://flowd.test", All: Catalog()}
 }
@@ -41,26 +44,38 @@ func TestNewStep(t *testing.T) {
 	}
 }
 
-// TestCatalogInProcess walks every scenario of the catalog through one
-// in-process server and checks each call's trace.
+// TestCatalogInProcess walks every scenario of the catalog through an
+// in-process server inside the example flows' hours and one outside them,
+// and checks each call's trace: every scenario must run as itself at one
+// of the two clocks, so both sides of every hours() are walked on purpose
+// (a scenario that no clock reaches would only ever be an alternative).
 func TestCatalogInProcess(t *testing.T) {
-	cl := inProcess(t)
-	if sc := cl.All[0]; sc.Flow != "ivr" || sc.Name != "sales" {
+	if sc := Catalog()[0]; sc.Flow != "ivr" || sc.Name != "sales" {
 		t.Fatalf("Catalog()[0] is %s/%s, want ivr/sales", sc.Flow, sc.Name)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	flows := map[string]bool{}
-	for i, sc := range cl.All {
-		res, err := cl.Run(ctx, sc, i)
-		if err != nil {
-			t.Errorf("%s/%s: %v", sc.Flow, sc.Name, err)
-			continue
+	ran := map[string]bool{} // flow/name of the scenarios run as themselves
+	for _, clock := range []time.Time{testenv.Open, testenv.Closed} {
+		cl := inProcessAt(t, func() time.Time { return clock })
+		for i, sc := range cl.All {
+			res, err := cl.Run(ctx, sc, i)
+			if err != nil {
+				t.Errorf("at %v: %s/%s: %v", clock, sc.Flow, sc.Name, err)
+				continue
+			}
+			if res.CallUUID == "" || res.Scenario.Flow != sc.Flow {
+				t.Errorf("at %v: %s/%s: result %+v", clock, sc.Flow, sc.Name, res)
+			}
+			flows[sc.Flow] = true
+			ran[res.Scenario.Flow+"/"+res.Scenario.Name] = true
 		}
-		if res.CallUUID == "" || res.Scenario.Flow != sc.Flow {
-			t.Errorf("%s/%s: result %+v", sc.Flow, sc.Name, res)
+	}
+	for _, sc := range Catalog() {
+		if !ran[sc.Flow+"/"+sc.Name] {
+			t.Errorf("%s/%s never ran as itself, inside or outside the hours", sc.Flow, sc.Name)
 		}
-		flows[sc.Flow] = true
 	}
 
 	// Every example flow has a scenario.

@@ -3,10 +3,17 @@
 // handler must, and answers with constant XML bytes (the XML flowd answers
 // the same request with). scripts/load-answer.sh compares flowd to it.
 //
-//	floor -addr 127.0.0.1:18080 -xml answer.xml
+//	floor -addr 127.0.0.1:0 -xml answer.xml
+//
+// Like flowd, it answers GET /healthz with JSON that names its process,
+// {"status":"ok","pid":1234,"instance":"9f86d081884c7d65"}, so that the
+// script that started it can check that it is the server answering on
+// the port. It prints the address it listens on.
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"log"
@@ -18,7 +25,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:18080", "the address to listen on")
+	addr := flag.String("addr", "127.0.0.1:0", "the address to listen on (port 0: a free port)")
 	xmlFile := flag.String("xml", "", "the file whose bytes every request is answered with")
 	flag.Parse()
 	if *xmlFile == "" {
@@ -30,7 +37,15 @@ func main() {
 		log.Fatal(err)
 	}
 	length := strconv.Itoa(len(xml))
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	health := fmt.Appendf(nil, `{"status":"ok","pid":%d,"instance":"%s"}`+"\n", os.Getpid(), hex.EncodeToString(id[:]))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(health)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil || r.PostForm.Get("CallUUID") == "" {
 			http.Error(w, "bad request", http.StatusBadRequest)

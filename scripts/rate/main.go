@@ -8,7 +8,7 @@
 // for the requests that queued behind the stall (no coordinated omission,
 // as wrk2 measures). Every request carries a fresh CallUUID.
 //
-//	rate -url http://127.0.0.1:18080/flows/ivr/answer -rate 5000 -conns 16 -duration 10s
+//	rate -url http://127.0.0.1:PORT/flows/ivr/answer -rate 5000 -conns 16 -duration 10s
 package main
 
 import (
@@ -37,7 +37,7 @@ const formHead = "From=%2B14155550100&To=%2B14155550199&Direction=inbound&CallSt
 	"&CallUUID="
 
 func main() {
-	target := flag.String("url", "http://127.0.0.1:18080/flows/ivr/answer", "the answer URL (http only)")
+	target := flag.String("url", "", "the answer URL (http only), required: http://127.0.0.1:PORT/flows/ivr/answer")
 	rate := flag.Float64("rate", 1000, "requests per second")
 	conns := flag.Int("conns", 16, "connections (requests in flight at most)")
 	duration := flag.Duration("duration", 10*time.Second, "how long to send at the rate")

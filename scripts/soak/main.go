@@ -10,11 +10,16 @@
 // internal/scenarios', all shared with the e2e tests.
 //
 // scripts/soak.sh builds flowd, starts redis-server and the replicas
-// (flowd serve --store redis://... --public-url http://<listen>) and runs
-// this program:
+// (flowd serve --store redis://... --public-url http://<listen>) on free
+// ports and runs this program:
 //
-//	soak -listen 127.0.0.1:18200 -upstreams 127.0.0.1:18201,127.0.0.1:18202,127.0.0.1:18203 \
-//	     -calls 2000 -concurrency 200 -duration 2m
+//	soak -listen 127.0.0.1:PORT -upstreams 127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3 \
+//	     -pids PID1,PID2,PID3 -calls 2000 -concurrency 200 -duration 2m
+//
+// Before the first call it checks that each replica answers /healthz from
+// the process given by -pids (not another server that had the port), and
+// that the proxy reaches them: /healthz asked through the proxy must be
+// answered by one of those replicas.
 //
 // It reports calls started, completed and failed, calls lost or corrupted
 // (a trace that does not show the expected path and status), webhook
@@ -47,8 +52,9 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:18200", "where the proxy listens: the replicas' --public-url must point here")
+	listen := flag.String("listen", "", "where the proxy listens, 127.0.0.1:PORT (required): the replicas' --public-url must point here")
 	upstreams := flag.String("upstreams", "", "the replicas' addresses, comma-separated (required)")
+	pids := flag.String("pids", "", "the replicas' process IDs, comma-separated, in the order of -upstreams: each replica must answer /healthz from its own (default: any process)")
 	calls := flag.Int("calls", 2000, "calls to make")
 	concurrency := flag.Int("concurrency", 200, "calls in progress at once")
 	duration := flag.Duration("duration", 2*time.Minute, "stop starting calls after this long")
@@ -59,13 +65,25 @@ func main() {
 	verify := flag.Bool("verify", true, "read each finished call's trace from /v1/calls and check it")
 	maxErrors := flag.Int("show-errors", 10, "print at most this many errors")
 	flag.Parse()
-	if *upstreams == "" || *calls <= 0 || *concurrency <= 0 {
+	if *listen == "" || *upstreams == "" || *calls <= 0 || *concurrency <= 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
 	ups := strings.Split(*upstreams, ",")
+	upPIDs := make([]int, len(ups))
+	if *pids != "" {
+		fs := strings.Split(*pids, ",")
+		for i, f := range fs {
+			n, err := strconv.Atoi(f)
+			if err != nil || n <= 0 || len(fs) != len(ups) {
+				fmt.Fprintf(os.Stderr, "soak: -pids %q: want one process ID per upstream\n", *pids)
+				os.Exit(2)
+			}
+			upPIDs[i] = n
+		}
+	}
 	os.Exit(run(config{
-		listen: *listen, upstreams: ups, calls: *calls, concurrency: *concurrency,
+		listen: *listen, upstreams: ups, pids: upPIDs, calls: *calls, concurrency: *concurrency,
 		duration: *duration, grace: *grace, think: *think, flows: *flows, token: *token,
 		verify: *verify, maxErrors: *maxErrors,
 	}))
@@ -74,6 +92,7 @@ func main() {
 type config struct {
 	listen             string
 	upstreams          []string
+	pids               []int // by upstream; 0: any process
 	calls, concurrency int
 	duration, grace    time.Duration
 	think              time.Duration
@@ -106,11 +125,9 @@ func run(cfg config) int {
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
-	for _, u := range cfg.upstreams {
-		if err := waitHealthy(u, 20*time.Second); err != nil {
-			fmt.Fprintf(os.Stderr, "soak: replica %s: %v\n", u, err)
-			return 2
-		}
+	if err := checkReplicas(cfg, ln.Addr().String()); err != nil {
+		fmt.Fprintf(os.Stderr, "soak: %v\n", err)
+		return 2
 	}
 
 	// Plivo.
@@ -330,11 +347,14 @@ func webhookKind(path string) string {
 // replicaStats are a replica's counters of interest.
 type replicaStats struct{ webhooks, storeErrors, live float64 }
 
+// metricsClient reads the replicas' /metrics.
+var metricsClient = &http.Client{Timeout: 10 * time.Second}
+
 func replicaMetrics(ups []string) []replicaStats {
 	out := make([]replicaStats, len(ups))
 	for i, u := range ups {
 		out[i] = replicaStats{-1, -1, -1}
-		resp, err := http.Get("http://" + u + "/metrics")
+		resp, err := metricsClient.Get("http://" + u + "/metrics")
 		if err != nil {
 			continue
 		}
@@ -365,20 +385,31 @@ func replicaMetrics(ups []string) []replicaStats {
 	return out
 }
 
-func waitHealthy(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("/healthz: %s", resp.Status)
+// checkReplicas waits up to 20 s until every replica answers /healthz,
+// each from its process in cfg.pids (when given), then asks /healthz
+// through the proxy at proxyAddr: one of the replicas must answer.
+func checkReplicas(cfg config, proxyAddr string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	instances := map[string]string{} // instance → replica
+	for i, u := range cfg.upstreams {
+		h, err := cluster.WaitHealthy(ctx, nil, u, cfg.pids[i])
+		if err != nil {
+			return fmt.Errorf("replica: %w", err) // err names the address
 		}
-		if time.Now().After(deadline) {
-			return err
+		if other, ok := instances[h.Instance]; ok {
+			return fmt.Errorf("replicas %s and %s are one flowd (instance %s, pid %d)", other, u, h.Instance, h.PID)
 		}
-		time.Sleep(50 * time.Millisecond)
+		instances[h.Instance] = u
+		fmt.Printf("soak: replica %s: pid %d, instance %s\n", u, h.PID, h.Instance)
 	}
+	h, err := cluster.CheckHealth(ctx, nil, proxyAddr)
+	if err != nil {
+		return fmt.Errorf("the proxy on %s: %w", proxyAddr, err)
+	}
+	if _, ok := instances[h.Instance]; !ok {
+		return fmt.Errorf("the proxy on %s: /healthz answered by pid %d, instance %s: not one of the replicas", proxyAddr, h.PID, h.Instance)
+	}
+	fmt.Printf("soak: proxy on %s (pid %d) reaches the replicas\n", proxyAddr, os.Getpid())
+	return nil
 }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/flowd-dev/flowd/internal/testenv"
+)
+
+// clockFlow says whether the call came in business hours, and the time of
+// day the flow sees.
+const clockFlow = `nodes:
+  check:
+    branch:
+      - when: hours("Mon-Fri 09:00-17:00", "America/New_York")
+        next: open
+    next: closed
+  open:
+    Speak: "open at {{ now().Format('Mon 15:04') }}"
+    next: bye
+  closed:
+    Speak: "closed at {{ now().Format('Mon 15:04') }}"
+    next: bye
+  bye:
+    Hangup: {}
+`
+
+// TestServeClock starts flowd serve in-process with --clock and answers a
+// call: the flows' clock starts at --clock, whatever the time of day.
+// Without --clock it is the process's clock (the test clock here).
+func TestServeClock(t *testing.T) {
+	for _, env := range []string{"PLIVO_AUTH_TOKEN", "PLIVO_AUTH_ID", "PLIVO_MAIN_AUTH_TOKEN", "FLOWD_API_TOKEN"} {
+		t.Setenv(env, "")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "clock.yaml"), []byte(clockFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ clock, want string }{
+		{"2026-11-23T10:00:00-05:00", "<Speak>open at Mon 10:00</Speak>"},
+		{"2026-11-22T10:00:00-05:00", "<Speak>closed at Sun 10:00</Speak>"},
+		{"2026-11-23T15:00:00Z", "<Speak>open at Mon 15:00</Speak>"},
+		{"2026-11-23T23:30:00+01:00", "<Speak>closed at Mon 23:30</Speak>"},
+		{"", " at " + testenv.ClockStart().Format("Mon 15:04") + "</Speak>"},
+	} {
+		t.Run(cmp.Or(tc.clock, "no --clock"), func(t *testing.T) {
+			args := []string{"--flows", dir, "--addr", "127.0.0.1:0", "--store", "memory:"}
+			if tc.clock != "" {
+				args = append(args, "--clock", tc.clock)
+			}
+			base := startServe(t, args...)
+			resp, err := http.PostForm(base+"/flows/clock/answer", url.Values{
+				"CallUUID": {"c1"}, "From": {"+14155550100"}, "To": {"+14155550199"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), tc.want) {
+				t.Errorf("answer with --clock %s: %d %s\nwant it to contain %s", tc.clock, resp.StatusCode, body, tc.want)
+			}
+		})
+	}
+}
+
+var serving = regexp.MustCompile(`^flowd serving .* on (http://\S+) `)
+
+// startServe runs flowd serve with args until the test ends, and returns
+// the URL it listens at.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	serveContext = func() context.Context { return ctx }
+	pr, pw := io.Pipe()
+	var logs lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		code := run(append([]string{"serve"}, args...), nil, pw, &logs)
+		pw.Close()
+		done <- code
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("flowd serve exited with status %d:\n%s", code, logs.String())
+		}
+		serveContext = context.Background
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	m := serving.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("flowd serve did not start (%q, %v):\n%s", line, err, logs.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	return m[1]
+}
+
+// lockedBuffer is a bytes.Buffer that a server's goroutines may write to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
