@@ -37,8 +37,15 @@ type Node struct {
 	On          map[string]*Node // outcome → node
 	Cases       []Case           // branch
 	Sets        []Assign         // set
-	rest        *restCall        // REST actions
-	room        *Str             // a MultiPartyCall's name
+	// Events are the reports (status, recording) the node asked flowd to
+	// receive; the runtime accepts no others for it.
+	Events []string
+	// Private is set on an input node written with log: false: what the
+	// caller enters there (a PIN) is never kept — not in the call's
+	// state, its trace or a log line.
+	Private bool
+	rest    *restCall // REST actions
+	room    *Str      // a MultiPartyCall's name
 	// The element's XML, prepared when the flow compiled; fills say what
 	// goes in each hole on a webhook.
 	tmpl  *xmlgen.Template
@@ -194,7 +201,13 @@ func compile(f *File) (*Graph, error) {
 		if nd.Kind.Walk == WalkREST {
 			compileREST(n, nd)
 		}
+		n.Events = nd.Events
 		if nd.Elem != nil {
+			for _, a := range nd.Elem.Attrs {
+				if a.Spec.Name == "log" && a.Value != nil && a.Value.Parts == nil && a.Value.Value == "false" {
+					n.Private = n.Kind.Walk == WalkInput
+				}
+			}
 			if err := prepare(n, nd.Elem, nd.Events); err != nil {
 				return nil, fmt.Errorf("%s: node %s: %w", nd.Pos, nd.ID, err)
 			}

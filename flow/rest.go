@@ -416,6 +416,9 @@ func (w *Walker) runREST(n *Node) (string, error) {
 		err = fmt.Errorf("flowd has no Plivo REST credentials (set PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN)")
 	}
 	if err == nil {
+		if err := w.effect(); err != nil {
+			return "", err
+		}
 		ctx := w.Context
 		if ctx == nil {
 			ctx = context.Background()

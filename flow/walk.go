@@ -67,6 +67,9 @@ type Result struct {
 	// Err is a run-time error that was handled: the call went to on_error
 	// or to the built-in apology. The runtime logs it.
 	Err error
+	// Aborted is the error of Walker.Effect that stopped the walk before a
+	// side effect: the result is void (no XML) and nothing was done.
+	Aborted error
 }
 
 // Taken is an edge the walk took: from a node, by a label that names the
@@ -114,6 +117,11 @@ type Walker struct {
 	// take their error outcome. Context bounds their requests.
 	REST    REST
 	Context context.Context
+	// Effect, when set, is called before each side effect of the walk (a
+	// REST request): the runtime claims the step there, so copies of one
+	// webhook make a request once. An error stops the walk at once with
+	// Result.Aborted set, before the side effect.
+	Effect func() error
 
 	vm    vm.VM
 	doc   xmlgen.Document
@@ -245,10 +253,29 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 // expressions only read it.
 var emptyInput = map[string]string{}
 
+// errAborted wraps the error of Effect that stops a walk.
+type errAborted struct{ err error }
+
+func (e errAborted) Error() string { return "walk stopped before a side effect: " + e.err.Error() }
+
+// effect asks Walker.Effect whether the walk may make a side effect.
+func (w *Walker) effect() error {
+	if w.Effect == nil {
+		return nil
+	}
+	if err := w.Effect(); err != nil {
+		return errAborted{err}
+	}
+	return nil
+}
+
 func (w *Walker) walk(n *Node) Result {
 	res, err := w.steps(n)
 	if err == nil {
 		return res
+	}
+	if ab, ok := err.(errAborted); ok {
+		return Result{Path: w.path, Aborted: ab.err}
 	}
 	// A run-time error: start the document again at on_error, once.
 	if on := w.g.OnError; on != nil {
@@ -257,6 +284,9 @@ func (w *Walker) walk(n *Node) Result {
 		if err2 == nil {
 			res.Err = err
 			return res
+		}
+		if ab, ok := err2.(errAborted); ok {
+			return Result{Path: w.path, Aborted: ab.err}
 		}
 		err = errors.Join(err, err2)
 	}

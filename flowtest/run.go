@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -239,7 +240,9 @@ func runCase(reg *runtime.Registry, g *flow.Graph, c *flow.TestCase) *CaseResult
 		return res
 	}
 	defer fake.Close()
-	srv := runtime.New(runtime.Config{Registry: reg, Store: store, PublicURL: BaseURL, Params: c.Params, Now: now, REST: client})
+	// The whole trace is kept: coverage reads every step of a case.
+	srv := runtime.New(runtime.Config{Registry: reg, Store: store, PublicURL: BaseURL, Params: c.Params, Now: now, REST: client,
+		TraceFirst: 1, TraceLast: math.MaxInt32})
 	run := &caseRun{srv: srv, fake: fake}
 	for i, room := range c.Rooms {
 		n := strconv.Itoa(i + 1)

@@ -303,15 +303,17 @@ func TestBenchAnswerHandlers(t *testing.T) {
 	}
 }
 
-// TestEncodeSessionMatchesJSON keeps the hand-written session encoder
-// byte for byte equal to encoding/json (with HTML escaping off), on a
-// session that sets every field, on one that sets none, and on strings
-// that need escaping.
-func TestEncodeSessionMatchesJSON(t *testing.T) {
-	// A field added to these types must be added to appendSession too;
-	// then add it here and to full below.
+// TestEncodeStateMatchesJSON keeps the hand-written encoders of the call
+// state and of trace entries byte for byte equal to encoding/json (with
+// HTML escaping off), on values that set every field, on ones that set
+// none, and on strings that need escaping.
+func TestEncodeStateMatchesJSON(t *testing.T) {
+	// A field added to these types must be added to appendState,
+	// appendTraceStep or encodeEvent too; then add it here and to full
+	// below.
 	known := map[reflect.Type]string{
-		reflect.TypeFor[Session]():    "CallUUID Flow Version Step Wait Status Key Call Vars Nodes Params HangupCause Rooms Started Updated Trace Events",
+		reflect.TypeFor[CallState]():  "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Params HangupCause Rooms Started Updated Claim Entries",
+		reflect.TypeFor[Claim]():      "Key Owner Until",
 		reflect.TypeFor[TraceStep]():  "Step At Webhook Node Event Outcome Inputs Path Edges Error XML",
 		reflect.TypeFor[Event]():      "At Kind Params",
 		reflect.TypeFor[flow.Taken](): "From Label",
@@ -322,13 +324,14 @@ func TestEncodeSessionMatchesJSON(t *testing.T) {
 			got = append(got, f.Name)
 		}
 		if strings.Join(got, " ") != want {
-			t.Fatalf("%v has fields %v; appendSession writes %s: update it", typ, got, want)
+			t.Fatalf("%v has fields %v; the encoder writes %s: update it", typ, got, want)
 		}
 	}
 	odd := "a\"b\\c\x00\x01\b\f\n\r\t\x1f<x & y>\u2028\u2029\xff\xfe é 😀 \x7f"
 	at := time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.FixedZone("X", 3600))
-	full := &Session{
+	full := &CallState{
 		CallUUID: "c1" + odd, Flow: "ivr", Version: "v1", Step: 3, Wait: "menu", Status: StatusLive, Key: "2/menu/action",
+		XML:  "<Response><Speak>Hi &amp; bye</Speak></Response>",
 		Call: map[string]string{"CallUUID": "c1", "From": "+1415", odd: odd, "": ""},
 		Vars: map[string]any{
 			"n": 7, "big": int64(1) << 60, "f": 1.5, "tiny": 1e-9, "huge": 1e21, "s": odd, "b": true, "nil": nil,
@@ -339,52 +342,84 @@ func TestEncodeSessionMatchesJSON(t *testing.T) {
 		HangupCause: "NORMAL_CLEARING",
 		Rooms:       map[string]string{"bridge": "room-1", odd: odd},
 		Started:     at, Updated: at.Add(time.Second).UTC(),
-		Trace: []TraceStep{{
-			Step: 1, At: at, Webhook: hookAnswer, Node: "menu", Event: "action", Outcome: "input",
-			Inputs: map[string]string{"Digits": "1"}, Path: []string{"greet", odd},
-			Edges: []flow.Taken{{From: "greet", Label: "next"}, {From: odd, Label: odd}},
-			Error: "boom " + odd, XML: "<Response><Speak>Hi &amp; bye</Speak></Response>",
-		}, {Webhook: hookHangup}},
-		Events: []Event{{At: at, Kind: "status", Params: map[string]string{"CallStatus": "completed"}}, {Kind: "record"}},
+		Claim:   &Claim{Key: odd, Owner: "0123abcd", Until: at},
+		Entries: 12,
 	}
-	for _, v := range []reflect.Value{reflect.ValueOf(*full), reflect.ValueOf(full.Trace[0]), reflect.ValueOf(full.Events[0])} {
+	step := &TraceStep{
+		Step: 1, At: at, Webhook: hookAnswer, Node: "menu", Event: "action", Outcome: "input",
+		Inputs: map[string]string{"Digits": "1"}, Path: []string{"greet", odd},
+		Edges: []flow.Taken{{From: "greet", Label: "next"}, {From: odd, Label: odd}},
+		Error: "boom " + odd, XML: "<Response><Speak>Hi &amp; bye</Speak></Response>",
+	}
+	event := &Event{At: at, Kind: "status", Params: map[string]string{"CallStatus": "completed", odd: odd}}
+	for _, v := range []reflect.Value{reflect.ValueOf(*full), reflect.ValueOf(*full.Claim), reflect.ValueOf(*step), reflect.ValueOf(*event)} {
 		for i := range v.NumField() {
 			if v.Field(i).IsZero() {
-				t.Fatalf("the full session leaves %s.%s unset", v.Type().Name(), v.Type().Field(i).Name)
+				t.Fatalf("the full value leaves %s.%s unset", v.Type().Name(), v.Type().Field(i).Name)
 			}
 		}
+	}
+	asJSON := func(v any) []byte {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return bytes.TrimSuffix(want.Bytes(), []byte("\n"))
 	}
 	large := map[string]string{}
 	for i := range 2 * smallMap {
 		large[fmt.Sprintf("X-PH-Header-%d", i*7%100)] = odd
 	}
-	for name, s := range map[string]*Session{
+	for name, s := range map[string]*CallState{
 		"full":  full,
 		"large": {Call: large, Nodes: map[string]map[string]string{"n": large}},
 		"zero":  {},
-		"empty": {Call: map[string]string{}, Vars: map[string]any{}, Nodes: map[string]map[string]string{}, Params: map[string]string{}, Trace: []TraceStep{}, Events: []Event{}},
+		"empty": {Call: map[string]string{}, Vars: map[string]any{}, Nodes: map[string]map[string]string{}, Params: map[string]string{}},
 	} {
-		got, err := encodeSession(s)
+		got, err := encodeState(s)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(s); err != nil {
-			t.Fatal(err)
-		}
-		if w := bytes.TrimSuffix(want.Bytes(), []byte("\n")); !bytes.Equal(got, w) {
+		if w := asJSON(s); !bytes.Equal(got, w) {
 			t.Errorf("%s:\n got %s\nwant %s", name, got, w)
 		}
-		if _, err := decodeSession(got); err != nil {
+		if _, err := decodeState(got); err != nil {
 			t.Errorf("%s: decode: %v", name, err)
 		}
 	}
-	if _, err := encodeSession(&Session{Started: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+	for name, v := range map[string]any{"step": step, "hangup step": &TraceStep{Webhook: hookHangup}, "event": event, "empty event": &Event{}} {
+		var got []byte
+		var err error
+		switch x := v.(type) {
+		case *TraceStep:
+			got, err = encodeStep(x)
+		case *Event:
+			got, err = encodeEvent(x)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if w := asJSON(v); !bytes.Equal(got, w) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, w)
+		}
+	}
+	// Entries read back as the steps and events of a session.
+	var sess Session
+	sess.Entries = 5
+	e1, _ := encodeStep(step)
+	e2, _ := encodeEvent(event)
+	if err := sess.addEntries([][]byte{e1, e2}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sess.Trace) != 1 || sess.Trace[0].Node != "menu" || len(sess.Events) != 1 || sess.Events[0].Kind != "status" || sess.Omitted != 3 {
+		t.Errorf("addEntries: trace %+v, events %+v, omitted %d", sess.Trace, sess.Events, sess.Omitted)
+	}
+	if _, err := encodeState(&CallState{Started: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
 		t.Error("a time json.Marshal refuses was encoded")
 	}
-	if _, err := encodeSession(&Session{Vars: map[string]any{"c": make(chan int)}}); err == nil {
+	if _, err := encodeState(&CallState{Vars: map[string]any{"c": make(chan int)}}); err == nil {
 		t.Error("a var json.Marshal refuses was encoded")
 	}
 }
@@ -440,7 +475,7 @@ func TestServeForProfile(t *testing.T) {
 	_ = hs.Close()
 }
 
-// BenchmarkEncodeSession measures encoding the session the answer webhook
+// BenchmarkEncodeSession measures encoding the call state the answer webhook
 // of the IVR example stores, against encoding/json.
 func BenchmarkEncodeSession(b *testing.B) {
 	st := NewMemory()
@@ -455,7 +490,7 @@ func BenchmarkEncodeSession(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sess, err := decodeSession(rec.Data)
+	sess, err := decodeState(rec.Data)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -463,7 +498,7 @@ func BenchmarkEncodeSession(b *testing.B) {
 		b.ReportAllocs()
 		cpu0 := benchCPU()
 		for b.Loop() {
-			if _, err := encodeSession(sess); err != nil {
+			if _, err := encodeState(sess); err != nil {
 				b.Fatal(err)
 			}
 		}

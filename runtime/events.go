@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -10,12 +11,16 @@ import (
 	"github.com/flowd-dev/flowd/flow"
 )
 
-// maxEvents bounds the events kept per call: a long MultiPartyCall with
-// speak events must not grow a session without limit.
-const maxEvents = 500
+// Limits of one event in the trace: a MultiPartyCall's status callback
+// carries a few dozen short parameters; more, or longer, is cut.
+const (
+	maxEventParams = 64
+	maxEventValue  = 1024
+)
 
 // event records a MultiPartyCall status or recording callback in the
-// call's trace. It never changes where the call stands.
+// call's trace. It never changes where the call stands. Only a node that
+// asked for the kind (events: [...]) receives it.
 func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	name, id := chi.URLParam(r, "flow"), chi.URLParam(r, "callUUID")
 	node, kind := chi.URLParam(r, "node"), chi.URLParam(r, "kind")
@@ -23,49 +28,72 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, name, http.StatusNotFound, "no such event kind "+strconv.Quote(kind))
 		return
 	}
-	p := params(r)
-	ctx := r.Context()
-	for attempt := 0; attempt < 20; attempt++ {
-		rec, err := s.store.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
-			return
-		}
-		if err != nil {
-			s.metrics.errors.WithLabelValues(name, "store").Inc()
-			http.Error(w, "session store failed", http.StatusServiceUnavailable)
-			return
-		}
-		sess, err := decodeSession(rec.Data)
-		if err != nil || sess.Flow != name {
-			s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" does not run flow "+name)
-			return
-		}
-		ev := Event{At: s.cfg.Now(), Kind: node + "/" + kind, Params: p}
-		sess.Events = append(sess.Events, ev)
-		if len(sess.Events) > maxEvents {
-			sess.Events = sess.Events[len(sess.Events)-maxEvents:]
-		}
-		data, err := encodeSession(sess)
-		if err == nil {
-			ttl := s.cfg.SessionTTL
-			if !rec.Live {
-				ttl = s.cfg.TraceTTL
-			}
-			err = s.store.Update(ctx, id, rec.Rev, Record{Rev: rec.Rev + 1, Live: rec.Live, Data: data}, ttl)
-		}
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if err != nil {
-			s.metrics.errors.WithLabelValues(name, "store").Inc()
-			http.Error(w, "session store failed", http.StatusServiceUnavailable)
-			return
-		}
-		s.metrics.events.WithLabelValues(name, kind).Inc()
-		s.log.Info("event", "call", id, "flow", name, "node", node, "kind", kind, "event", p["EventName"])
-		w.WriteHeader(http.StatusNoContent)
+	ev := Event{At: s.cfg.Now(), Kind: node + "/" + kind, Params: capParams(params(r))}
+	entry, err := encodeEvent(&ev)
+	if err != nil {
+		s.reject(w, r, name, http.StatusBadRequest, "the event cannot be kept: "+err.Error())
 		return
 	}
-	http.Error(w, "event raced with other updates; retry", http.StatusConflict)
+	ctx := r.Context()
+	var reply func()
+	err = s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
+		if st.Flow != name {
+			reply = func() {
+				s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" does not run flow "+name)
+			}
+			return done, nil
+		}
+		g, err := s.reg.Version(ctx, s.store, st.Flow, st.Version)
+		if err != nil {
+			return done, err
+		}
+		if n := g.Node(node); n == nil || !slices.Contains(n.Events, kind) {
+			reply = func() {
+				s.reject(w, r, name, http.StatusNotFound, "node "+strconv.Quote(node)+" of flow "+name+" does not receive "+kind+" events")
+			}
+			return done, nil
+		}
+		t.entry = entry
+		reply = func() {
+			s.metrics.events.WithLabelValues(name, kind).Inc()
+			s.log.Info("event", "call", id, "flow", name, "node", node, "kind", kind, "event", ev.Params["EventName"])
+			w.WriteHeader(http.StatusNoContent)
+		}
+		return write, nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
+	case err != nil:
+		s.metrics.errors.WithLabelValues(name, "store").Inc()
+		http.Error(w, "session store failed", http.StatusServiceUnavailable)
+	default:
+		reply()
+	}
+}
+
+// capParams bounds an event's parameters for the trace.
+func capParams(p map[string]string) map[string]string {
+	if len(p) <= maxEventParams {
+		long := false
+		for _, v := range p {
+			long = long || len(v) > maxEventValue
+		}
+		if !long {
+			return p
+		}
+	}
+	out := make(map[string]string, min(len(p), maxEventParams))
+	for _, k := range sortedKeys(p) {
+		if len(out) == maxEventParams {
+			out["flowd_truncated"] = strconv.Itoa(len(p) - maxEventParams)
+			break
+		}
+		v := p[k]
+		if len(v) > maxEventValue {
+			v = v[:maxEventValue]
+		}
+		out[k] = v
+	}
+	return out
 }

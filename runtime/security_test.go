@@ -265,10 +265,25 @@ func TestCallbackAfterHangup(t *testing.T) {
 		if s := e.session(t, c.UUID); s.Status != runtime.StatusHungUp || s.HangupCause != "NORMAL_CLEARING" {
 			t.Fatalf("status %s cause %s", s.Status, s.HangupCause)
 		}
-		// A hangup for a call flowd never saw.
-		r, _ = e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: e.base + "/flows/ivr/hangup", Params: url.Values{"CallUUID": {"nobody"}}})
-		if r.Status != 404 {
-			t.Fatalf("hangup of an unknown call: %d", r.Status)
+		// A hangup that overtakes its call's answer is kept: the answer,
+		// when it comes, finds the call over, answers a Hangup and does
+		// not bring it to life.
+		r, _ = e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: e.base + "/flows/ivr/hangup", Params: url.Values{"CallUUID": {"early"}, "HangupCause": {"ORIGINATOR_CANCEL"}}})
+		if r.Status != http.StatusNoContent {
+			t.Fatalf("hangup before the answer: %d", r.Status)
+		}
+		r, err = e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: e.base + "/flows/ivr/answer", Params: url.Values{"CallUUID": {"early"}, "From": {"+14155550100"}}})
+		if err != nil || r.Status != http.StatusOK || !strings.Contains(string(r.Body), "<Hangup") || strings.Contains(string(r.Body), "<GetDigits") {
+			t.Fatalf("answer after its hangup: %v %d %s", err, r.Status, r.Body)
+		}
+		if s := e.session(t, "early"); s.Status != runtime.StatusHungUp || s.HangupCause != "ORIGINATOR_CANCEL" || s.Step != 0 {
+			t.Fatalf("after a hangup that overtook the answer: status %s cause %s step %d", s.Status, s.HangupCause, s.Step)
+		}
+		// The hangup goes to the flow of its URL: another flow's call
+		// with that id is refused.
+		r, _ = e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: e.base + "/flows/survey/hangup", Params: url.Values{"CallUUID": {"early"}}})
+		if r.Status != http.StatusConflict {
+			t.Fatalf("hangup for another flow's call: %d", r.Status)
 		}
 	})
 }

@@ -36,6 +36,10 @@ type Config struct {
 	// whose hangup never arrives (default 12h). TraceTTL is how long a hung
 	// up call's trace stays readable (default 1h).
 	SessionTTL, TraceTTL time.Duration
+	// TraceFirst and TraceLast are the entries a call's trace keeps: the
+	// first and the latest (default 50 and 100); those between are left
+	// out, so a long call costs what a short one does.
+	TraceFirst, TraceLast int
 	// MaxBody limits a webhook's body (default 64 KiB).
 	MaxBody int64
 	// Now is the clock: the flows' hours() and now(), session times
@@ -70,6 +74,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.TraceTTL == 0 {
 		cfg.TraceTTL = time.Hour
+	}
+	if cfg.TraceFirst == 0 && cfg.TraceLast == 0 {
+		cfg.TraceFirst, cfg.TraceLast = 50, 100
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 64 << 10

@@ -12,10 +12,12 @@ import (
 	"github.com/flowd-dev/flowd/flow"
 )
 
-// Session is one call's place in its flow, kept between webhooks. It is
-// stored encoded, so a store holds bytes and every webhook works on its own
-// copy.
-type Session struct {
+// CallState is what a webhook needs of a call: where it stands, the
+// values its expressions read, and the last answer, for retries. It is
+// small and bounded — the same size at step 1,000 as at step 2 — because
+// every webhook reads and writes it; the trace people read is kept apart
+// as entries appended beside it (Store.Trace).
+type CallState struct {
 	CallUUID string `json:"call_uuid"`
 	Flow     string `json:"flow"`
 	Version  string `json:"version"` // the flow version the call is pinned to
@@ -29,7 +31,9 @@ type Session struct {
 	Status string `json:"status"` // live, ended (the flow ended) or hung-up
 	// Key identifies the request that produced the last step's XML, so a
 	// retry of it gets the same answer.
-	Key         string                       `json:"key"`
+	Key string `json:"key"`
+	// XML is what the last step answered: a retry gets it again.
+	XML         string                       `json:"xml,omitempty"`
 	Call        map[string]string            `json:"call"`
 	Vars        map[string]any               `json:"vars"`
 	Nodes       map[string]map[string]string `json:"nodes,omitempty"`
@@ -39,8 +43,32 @@ type Session struct {
 	Rooms   map[string]string `json:"rooms,omitempty"`
 	Started time.Time         `json:"started"`
 	Updated time.Time         `json:"updated"`
-	Trace   []TraceStep       `json:"trace"`
-	Events  []Event           `json:"events,omitempty"`
+	// Claim is set while one copy of a webhook runs the step's side
+	// effects (REST actions): the other copies wait for its answer.
+	Claim *Claim `json:"claim,omitempty"`
+	// Entries counts the trace entries written for the call, kept or not.
+	Entries int `json:"entries"`
+}
+
+// Claim marks a step whose side effects are being made. Until the lease
+// runs out, copies of the webhook (Plivo's retries, a replica's failover)
+// wait and answer what the claimer answers; after it — the claimer died —
+// another copy runs the step again: the one case in which a side effect
+// can repeat.
+type Claim struct {
+	Key   string    `json:"key"`   // the webhook that claimed the step (as CallState.Key)
+	Owner string    `json:"owner"` // the Server instance running it
+	Until time.Time `json:"until"` // the lease
+}
+
+// Session is a call as GET /v1/calls/{id} answers it: its state and its
+// trace. The trace keeps the first and the latest steps and events of a
+// long call; Omitted counts the entries left out between them.
+type Session struct {
+	CallState
+	Trace   []TraceStep `json:"trace"`
+	Events  []Event     `json:"events,omitempty"`
+	Omitted int         `json:"trace_omitted,omitempty"`
 }
 
 // The session statuses.
@@ -73,17 +101,10 @@ type Event struct {
 }
 
 // LastXML returns the XML answered at the current step.
-func (s *Session) LastXML() []byte {
-	for i := len(s.Trace) - 1; i >= 0; i-- {
-		if s.Trace[i].XML != "" || s.Trace[i].Webhook != "hangup" {
-			return []byte(s.Trace[i].XML)
-		}
-	}
-	return nil
-}
+func (s *CallState) LastXML() []byte { return []byte(s.XML) }
 
-// state returns the walker's view of the session.
-func (s *Session) state() *flow.State {
+// state returns the walker's view of the call.
+func (s *CallState) state() *flow.State {
 	if s.Nodes == nil {
 		s.Nodes = map[string]map[string]string{}
 	}
@@ -102,9 +123,9 @@ func (s *Session) state() *flow.State {
 // webhook's cost; TestEncodeSessionMatchesJSON keeps the two in step and
 // fails when a field is added to Session, TraceStep, Event or flow.Taken
 // without being added here.
-func encodeSession(s *Session) ([]byte, error) {
+func encodeState(s *CallState) ([]byte, error) {
 	bp := sessionBufs.Get().(*[]byte)
-	b, err := appendSession((*bp)[:0], s)
+	b, err := appendState((*bp)[:0], s)
 	var out []byte
 	if err == nil {
 		out = append([]byte(nil), b...)
@@ -118,7 +139,7 @@ func encodeSession(s *Session) ([]byte, error) {
 
 var sessionBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func appendSession(b []byte, s *Session) ([]byte, error) {
+func appendState(b []byte, s *CallState) ([]byte, error) {
 	var err error
 	b = append(b, `{"call_uuid":`...)
 	b = appendJSONString(b, s.CallUUID)
@@ -136,6 +157,10 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	b = appendJSONString(b, s.Status)
 	b = append(b, `,"key":`...)
 	b = appendJSONString(b, s.Key)
+	if s.XML != "" {
+		b = append(b, `,"xml":`...)
+		b = appendJSONString(b, s.XML)
+	}
 	b = append(b, `,"call":`...)
 	b = appendStringMap(b, s.Call)
 	b = append(b, `,"vars":`...)
@@ -175,41 +200,61 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	if b, err = appendJSONTime(b, s.Updated); err != nil {
 		return nil, err
 	}
-	b = append(b, `,"trace":`...)
-	if s.Trace == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range s.Trace {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendTraceStep(b, &s.Trace[i]); err != nil {
-				return nil, err
-			}
+	if s.Claim != nil {
+		b = append(b, `,"claim":{"key":`...)
+		b = appendJSONString(b, s.Claim.Key)
+		b = append(b, `,"owner":`...)
+		b = appendJSONString(b, s.Claim.Owner)
+		b = append(b, `,"until":`...)
+		if b, err = appendJSONTime(b, s.Claim.Until); err != nil {
+			return nil, err
 		}
-		b = append(b, ']')
+		b = append(b, '}')
 	}
-	if len(s.Events) > 0 {
-		b = append(b, `,"events":[`...)
-		for i := range s.Events {
-			e := &s.Events[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"at":`...)
-			if b, err = appendJSONTime(b, e.At); err != nil {
-				return nil, err
-			}
-			b = append(b, `,"kind":`...)
-			b = appendJSONString(b, e.Kind)
-			b = append(b, `,"params":`...)
-			b = appendStringMap(b, e.Params)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = append(b, `,"entries":`...)
+	b = strconv.AppendInt(b, int64(s.Entries), 10)
 	return append(b, '}'), nil
+}
+
+// encodeStep and encodeEvent encode a trace entry: a step, or an event
+// (told apart by "kind", which only events have).
+func encodeStep(t *TraceStep) ([]byte, error) { return appendTraceStep(nil, t) }
+
+func encodeEvent(e *Event) ([]byte, error) {
+	b, err := appendJSONTime(append(make([]byte, 0, 256), `{"at":`...), e.At)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, e.Kind)
+	b = append(b, `,"params":`...)
+	b = appendStringMap(b, e.Params)
+	return append(b, '}'), nil
+}
+
+// entry is a decoded trace entry.
+type entry struct {
+	TraceStep
+	Kind   string            `json:"kind"`
+	Params map[string]string `json:"params"`
+}
+
+// addEntries fills a session's trace from its stored entries.
+func (s *Session) addEntries(entries [][]byte) error {
+	s.Trace = []TraceStep{}
+	for _, raw := range entries {
+		var e entry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		if e.Kind != "" {
+			s.Events = append(s.Events, Event{At: e.At, Kind: e.Kind, Params: e.Params})
+			continue
+		}
+		s.Trace = append(s.Trace, e.TraceStep)
+	}
+	s.Omitted = s.Entries - len(entries)
+	return nil
 }
 
 func appendTraceStep(b []byte, t *TraceStep) ([]byte, error) {
@@ -476,22 +521,42 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// DecodeSession reads a session as stored or as /v1/calls returns it.
-// Numbers in vars come back as int when integral, as they were when the
-// flow set them.
-func DecodeSession(b []byte) (*Session, error) { return decodeSession(b) }
-
-func decodeSession(b []byte) (*Session, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
+// DecodeSession reads a session as /v1/calls returns it. Numbers in vars
+// come back as int when integral, as they were when the flow set them.
+func DecodeSession(b []byte) (*Session, error) {
 	var s Session
-	if err := dec.Decode(&s); err != nil {
+	if err := decodeInto(b, &s); err != nil {
 		return nil, err
 	}
-	for k, v := range s.Vars {
-		s.Vars[k] = numbers(v)
+	return &s, nil
+}
+
+// decodeState reads a stored call state.
+func decodeState(b []byte) (*CallState, error) {
+	var s CallState
+	if err := decodeInto(b, &s); err != nil {
+		return nil, err
 	}
 	return &s, nil
+}
+
+func decodeInto[T Session | CallState](b []byte, s *T) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(s); err != nil {
+		return err
+	}
+	var vars map[string]any
+	switch x := any(s).(type) {
+	case *Session:
+		vars = x.Vars
+	case *CallState:
+		vars = x.Vars
+	}
+	for k, v := range vars {
+		vars[k] = numbers(v)
+	}
+	return nil
 }
 
 func numbers(v any) any {

@@ -34,7 +34,7 @@ func PartyAddress(call map[string]string) string {
 
 // indexRooms lets the trigger API find a call that joined a
 // MultiPartyCall from its party's address.
-func (s *Server) indexRooms(ctx context.Context, sess *Session, res flow.Result) {
+func (s *Server) indexRooms(ctx context.Context, sess *CallState, res flow.Result) {
 	if len(res.Rooms) == 0 {
 		return
 	}
@@ -144,7 +144,7 @@ type phloRequest struct {
 
 // liveRoom finds the MultiPartyCall that node started for the live call
 // whose party is address.
-func (s *Server) liveRoom(ctx context.Context, flowName, node, address string) (*Session, string, error) {
+func (s *Server) liveRoom(ctx context.Context, flowName, node, address string) (*CallState, string, error) {
 	id, err := s.store.GetRef(ctx, partyKey(flowName, address))
 	if err != nil {
 		return nil, "", err

@@ -290,12 +290,12 @@ func TestEventsNeedPlivoSignature(t *testing.T) {
 	if code := signed(ev, form, token); code != http.StatusNoContent {
 		t.Fatalf("signed event = %d, want 204", code)
 	}
-	rec, err := st.Get(t.Context(), "e1")
+	entries, err := st.Trace(t.Context(), "e1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := DecodeSession(rec.Data)
-	if err != nil || len(sess.Events) != 1 {
+	var sess Session
+	if err := sess.addEntries(entries); err != nil || len(sess.Events) != 1 {
 		t.Fatalf("trace events = %v, %v; want only the signed one", sess.Events, err)
 	}
 }

@@ -42,7 +42,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
-	sess := &Session{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey, Call: p, Started: now, Updated: now}
+	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey, Call: p, Started: now, Updated: now}
 	st := g.NewState(p, s.cfg.Params)
 	if raw := r.URL.Query().Get("vars"); raw != "" {
 		vars, err := DecodeVars(raw)
@@ -58,38 +58,112 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.answerSession(w, r, g, sess, st)
 }
 
-// answerSession walks a new session from start and stores it. The trigger
+// answerSession walks a new call from start and stores it. The trigger
 // API uses it too, with initial vars.
-func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, sess *Session, st *flow.State) {
-	wk := s.walker(r, g.Name, sess.CallUUID, 1)
+func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, sess *CallState, st *flow.State) {
+	ctx, id := r.Context(), sess.CallUUID
+	raw, err := encodeState(sess) // the state before the walk, for a claim
+	if err != nil {
+		s.storeFailed(w, r, g.Name, id, err)
+		return
+	}
+	t := s.newTxn(ctx, id, 0, raw, true)
+	wk := s.walker(r, g.Name, id, 1)
 	defer s.walkers.Put(wk)
-	res := wk.Answer(g, st)
-	s.record(sess, res, TraceStep{Webhook: hookAnswer})
-	data, err := encodeSession(sess)
+	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
+	if res.Aborted == nil {
+		s.record(sess, res)
+		err = t.step(&TraceStep{Step: 1, At: sess.Updated, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: sess.XML, Error: errText(res.Err)})
+		if err == nil {
+			err = t.write(sess)
+		}
+		if err == nil {
+			s.indexRooms(ctx, sess, res)
+			s.logStep(r, sess, res, "")
+			s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
+			writeXML(w, res.XML)
+			return
+		}
+		if !errors.Is(err, ErrExists) && !errors.Is(err, ErrConflict) {
+			s.storeFailed(w, r, g.Name, id, err)
+			return
+		}
+	} else if !errors.Is(res.Aborted, ErrExists) && !errors.Is(res.Aborted, ErrConflict) {
+		s.storeFailed(w, r, g.Name, id, res.Aborted)
+		return
+	}
+	// Another copy of the answer stored the call first, or claimed it:
+	// answer what it answers.
+	s.answerAgain(w, r, g.Name, id)
+}
+
+// answerAgain answers a copy of an answer webhook whose call is stored:
+// the first answer's XML once it is there; a hung-up call (its hangup
+// overtook the answer) gets a Hangup. When the copy that claimed the
+// answer died, this one runs it.
+func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, name, id string) {
+	ctx := r.Context()
+	var reply func()
+	err := s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
+		switch {
+		case st.Flow != name:
+			reply = func() {
+				s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
+			}
+			return done, nil
+		case st.Status == StatusHungUp:
+			reply = func() { writeXML(w, hangupXML) }
+			return done, nil
+		case s.claimed(st):
+			return waitFor, nil
+		case st.Step != 1 || st.Key != answerKey:
+			reply = func() { s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" has already moved on") }
+			return done, nil
+		case st.Claim == nil:
+			xml := st.LastXML()
+			reply = func() {
+				s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
+				writeXML(w, xml)
+			}
+			return done, nil
+		}
+		// The claim ran out: its holder died. Walk the answer again.
+		g, err := s.reg.Version(ctx, s.store, st.Flow, st.Version)
+		if err != nil {
+			return done, err
+		}
+		st.Claim = nil
+		wk := s.walker(r, g.Name, id, 1)
+		res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st.state()) })
+		if res.Aborted != nil {
+			s.walkers.Put(wk)
+			return waitFor, nil
+		}
+		s.record(st, res)
+		if err := t.step(&TraceStep{Step: 1, At: st.Updated, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: st.XML, Error: errText(res.Err)}); err != nil {
+			return done, err
+		}
+		reply = func() {
+			s.indexRooms(ctx, st, res)
+			s.logStep(r, st, res, "")
+			s.metrics.webhooks.WithLabelValues(name, hookAnswer, outcomeLabel(res)).Inc()
+			writeXML(w, res.XML)
+			s.walkers.Put(wk)
+		}
+		return write, nil
+	})
 	if err != nil {
-		s.storeFailed(w, r, g.Name, sess.CallUUID, err)
+		s.storeFailed(w, r, name, id, err)
 		return
 	}
-	err = s.store.Create(r.Context(), sess.CallUUID, Record{Rev: 1, Live: true, Data: data}, s.cfg.SessionTTL)
-	if errors.Is(err, ErrExists) {
-		// Plivo retried the answer: the first answer stands.
-		s.replay(w, r, g.Name, sess.CallUUID, func(old *Session) bool { return old.Flow == g.Name && old.Step == 1 && old.Key == answerKey })
-		return
-	}
-	if err != nil {
-		s.storeFailed(w, r, g.Name, sess.CallUUID, err)
-		return
-	}
-	s.indexRooms(r.Context(), sess, res)
-	s.logStep(r, sess, res, "")
-	s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
-	writeXML(w, res.XML)
+	reply()
 }
 
 // callback resumes a call at the node it waits at. Only a callback for the
 // current step, node and an event the node can send advances the call; a
 // retry of the previous one gets the same XML again; anything else is
-// refused and changes nothing.
+// refused and changes nothing. While another copy of the callback makes
+// the step's side effects, this one waits for its answer.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "flow")
 	node, event := chi.URLParam(r, "node"), chi.URLParam(r, "event")
@@ -104,81 +178,116 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	key := fmt.Sprintf("%d/%s/%s", step, node, event)
-	for attempt := 0; attempt < 5; attempt++ {
-		sess, rev, err := s.loadRev(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
-			return
+	var reply func()
+	refuse := func(code int, msg string) (verdict, error) {
+		reply = func() { s.reject(w, r, name, code, msg) }
+		return done, nil
+	}
+	err = s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
+		if st.Flow != name {
+			return refuse(http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
 		}
+		if st.Status == StatusHungUp {
+			return refuse(http.StatusConflict, "call "+strconv.Quote(id)+" has hung up")
+		}
+		if step == st.Step-1 && st.Key == key && st.Claim == nil {
+			xml := st.LastXML()
+			reply = func() {
+				s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
+				writeXML(w, xml)
+			}
+			return done, nil
+		}
+		if s.claimed(st) {
+			return waitFor, nil
+		}
+		g, err := s.reg.Version(ctx, s.store, st.Flow, st.Version)
 		if err != nil {
-			s.storeFailed(w, r, name, id, err)
-			return
-		}
-		if sess.Flow != name {
-			s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, sess.Flow, name))
-			return
-		}
-		if sess.Status == StatusHungUp {
-			s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" has hung up")
-			return
-		}
-		if step == sess.Step-1 && sess.Key == key {
-			s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
-			writeXML(w, sess.LastXML())
-			return
-		}
-		g, err := s.reg.Version(ctx, s.store, sess.Flow, sess.Version)
-		if err != nil {
-			s.log.Error("flow version unavailable", "call", id, "flow", sess.Flow, "version", sess.Version, "err", err)
-			s.metrics.errors.WithLabelValues(name, "store").Inc()
-			writeXML(w, apologyXML)
-			return
+			reply = func() {
+				s.log.Error("flow version unavailable", "call", id, "flow", st.Flow, "version", st.Version, "err", err)
+				s.metrics.errors.WithLabelValues(name, "store").Inc()
+				writeXML(w, apologyXML)
+			}
+			return done, nil
 		}
 		n := g.Node(node)
 		if n == nil {
-			s.reject(w, r, name, http.StatusNotFound, fmt.Sprintf("flow %s (version %s) has no node %q", sess.Flow, sess.Version, node))
-			return
+			return refuse(http.StatusNotFound, fmt.Sprintf("flow %s (version %s) has no node %q", st.Flow, st.Version, node))
 		}
 		if !acceptsEvent(n, event) {
-			s.reject(w, r, name, http.StatusBadRequest, fmt.Sprintf("node %q (%s) never reports %q", node, n.Kind.Name, event))
-			return
+			return refuse(http.StatusBadRequest, fmt.Sprintf("node %q (%s) never reports %q", node, n.Kind.Name, event))
 		}
-		if step != sess.Step || sess.Wait != node {
-			where := fmt.Sprintf("waiting at %q", sess.Wait)
-			if sess.Wait == "" {
+		if step != st.Step || st.Wait != node {
+			where := fmt.Sprintf("waiting at %q", st.Wait)
+			if st.Wait == "" {
 				where = "at the end of its flow"
 			}
-			s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("stale callback: call %s is at step %d %s, not step %d at %q (%s)", id, sess.Step, where, step, node, event))
-			return
+			return refuse(http.StatusConflict, fmt.Sprintf("stale callback: call %s is at step %d %s, not step %d at %q (%s)", id, st.Step, where, step, node, event))
 		}
+		st.Claim = nil
 		wk := s.walker(r, g.Name, id, step+1)
-		res := wk.Resume(g, sess.state(), n, event, p)
-		sess.Step++
-		sess.Key = key
-		s.record(sess, res, TraceStep{Webhook: hookCallback, Node: node, Event: event, Outcome: flow.OutcomeName(n, event, p), Inputs: p})
-		data, err := encodeSession(sess)
-		if err == nil {
-			err = s.store.Update(ctx, id, rev, Record{Rev: rev + 1, Live: true, Data: data}, s.cfg.SessionTTL)
-		}
-		if errors.Is(err, ErrConflict) {
-			// Another replica or goroutine advanced the call first: if it
-			// was this same callback, answer what it answered.
+		res := s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(), n, event, p) })
+		if res.Aborted != nil {
 			s.walkers.Put(wk)
-			continue
+			if errors.Is(res.Aborted, ErrConflict) {
+				return waitFor, nil // another copy claimed or answered: read again
+			}
+			return done, res.Aborted
 		}
+		inputs := p
+		if n.Private {
+			// log: false — what the caller entered is never kept.
+			delete(st.Nodes, node)
+			inputs = redact(p)
+		}
+		st.Step++
+		st.Key = key
+		s.record(st, res)
+		err = t.step(&TraceStep{Step: st.Step, At: st.Updated, Webhook: hookCallback, Node: node, Event: event,
+			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, XML: st.XML, Error: errText(res.Err)})
 		if err != nil {
-			s.walkers.Put(wk)
-			s.storeFailed(w, r, name, id, err)
-			return
+			return done, err
 		}
-		s.indexRooms(ctx, sess, res)
-		s.logStep(r, sess, res, node)
-		s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
-		writeXML(w, res.XML)
-		s.walkers.Put(wk)
-		return
+		reply = func() {
+			s.indexRooms(ctx, st, res)
+			s.logStep(r, st, res, node)
+			s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
+			writeXML(w, res.XML)
+			s.walkers.Put(wk)
+		}
+		return write, nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
+	case errors.Is(err, errBusy):
+		s.reject(w, r, name, http.StatusConflict, "callback raced with other updates; retry")
+	case err != nil:
+		s.storeFailed(w, r, name, id, err)
+	default:
+		reply()
 	}
-	s.reject(w, r, name, http.StatusConflict, "callback raced with another update; retry")
+}
+
+// redact hides what the caller entered at a log: false input node (its
+// digits and speech) and keeps the rest of the callback.
+func redact(p map[string]string) map[string]string {
+	out := make(map[string]string, len(p))
+	for k, v := range p {
+		switch k {
+		case "Digits", "Speech", "UnstableSpeech":
+			v = "<redacted>"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // callParams returns a webhook's parameters and its CallUUID, or refuses
@@ -208,7 +317,9 @@ func acceptsEvent(n *flow.Node, event string) bool {
 }
 
 // hangup ends a call's session and records the cause. The session stays
-// readable at /v1/calls for TraceTTL.
+// readable at /v1/calls for TraceTTL. A hangup that overtakes its call's
+// answer is kept as a hung-up call, so the answer, when it commits,
+// finds the call over.
 func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "flow")
 	p, id, ok := s.callParams(w, r, name)
@@ -216,85 +327,83 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	for attempt := 0; attempt < 3; attempt++ {
-		rec, err := s.store.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
-			return
+	var reply func()
+	hangUp := func(t *txn, st *CallState) (verdict, error) {
+		if st.Flow != name {
+			reply = func() {
+				s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
+			}
+			return done, nil
 		}
-		if err != nil {
-			s.storeUnavailable(w, r, name, id, err)
-			return
+		if st.Status == StatusHungUp {
+			reply = func() { w.WriteHeader(http.StatusNoContent) }
+			return done, nil
 		}
-		sess, err := decodeSession(rec.Data)
-		if err != nil {
-			s.storeUnavailable(w, r, name, id, err)
-			return
+		st.Status = StatusHungUp
+		st.HangupCause = p["HangupCause"]
+		st.Updated = s.cfg.Now()
+		// The hangup is a step of its own: a callback that read the state
+		// before it and writes after it must fail its compare-and-set, or
+		// it would bring the hung-up call back to life (Plivo sends a
+		// Dial's action and the hangup together).
+		st.Step++
+		st.Key = hookHangup
+		st.Claim = nil
+		t.end()
+		if err := t.step(&TraceStep{Step: st.Step, At: st.Updated, Webhook: hookHangup, Inputs: p}); err != nil {
+			return done, err
 		}
-		if sess.Flow != name {
-			s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, sess.Flow, name))
-			return
-		}
-		if sess.Status == StatusHungUp {
+		reply = func() {
+			s.log.Info("call hung up", "call", id, "flow", st.Flow, "cause", st.HangupCause, "steps", st.Step)
+			s.metrics.webhooks.WithLabelValues(st.Flow, hookHangup, "ok").Inc()
 			w.WriteHeader(http.StatusNoContent)
-			return
 		}
-		sess.Status = StatusHungUp
-		sess.HangupCause = p["HangupCause"]
-		sess.Updated = s.cfg.Now()
-		// The hangup is a step of its own: a callback that loaded the
-		// session before it and stores after it must fail its
-		// compare-and-set, or it would bring the hung-up call back to
-		// life (Plivo sends a Dial's action and the hangup together).
-		sess.Step++
-		sess.Key = hookHangup
-		sess.Trace = append(sess.Trace, TraceStep{Step: sess.Step, At: sess.Updated, Webhook: hookHangup, Inputs: p})
-		data, err := encodeSession(sess)
-		if err == nil {
-			err = s.store.Update(ctx, id, rec.Rev, Record{Rev: rec.Rev + 1, Live: false, Data: data}, s.cfg.TraceTTL)
-		}
-		if errors.Is(err, ErrConflict) {
-			continue
+		return write, nil
+	}
+	for range 3 {
+		err := s.change(ctx, id, hangUp)
+		if errors.Is(err, ErrNotFound) {
+			// No answer stored yet: keep the call as hung up.
+			now := s.cfg.Now()
+			st := &CallState{CallUUID: id, Flow: name, Status: StatusLive, Call: p, Started: now, Updated: now}
+			t := s.newTxn(ctx, id, 0, nil, true)
+			if _, err = hangUp(t, st); err == nil {
+				st.Step = 0 // no callback of the call's can be current
+				err = t.write(st)
+			}
+			if errors.Is(err, ErrExists) {
+				continue // the answer just committed: hang that up
+			}
 		}
 		if err != nil {
 			s.storeUnavailable(w, r, name, id, err)
 			return
 		}
-		s.log.Info("call hung up", "call", id, "flow", sess.Flow, "cause", sess.HangupCause, "steps", sess.Step)
-		s.metrics.webhooks.WithLabelValues(sess.Flow, hookHangup, "ok").Inc()
-		w.WriteHeader(http.StatusNoContent)
+		reply()
 		return
 	}
 	s.reject(w, r, name, http.StatusConflict, "hangup raced with another update; retry")
 }
 
-// record appends the walk's result to the session.
-func (s *Server) record(sess *Session, res flow.Result, t TraceStep) {
-	now := s.cfg.Now()
-	sess.Updated = now
-	sess.Wait = ""
+// record sets the walk's result in the call's state.
+func (s *Server) record(st *CallState, res flow.Result) {
+	st.Updated = s.cfg.Now()
+	st.Wait = ""
 	if res.Wait != nil {
-		sess.Wait = res.Wait.ID
-	} else if sess.Status == StatusLive {
-		sess.Status = StatusEnded
+		st.Wait = res.Wait.ID
+	} else if st.Status == StatusLive {
+		st.Status = StatusEnded
 	}
-	t.Step, t.At = sess.Step, now
-	t.Path = append([]string(nil), res.Path...)
-	t.Edges = append([]flow.Taken(nil), res.Edges...)
-	t.XML = string(res.XML)
-	if res.Err != nil {
-		t.Error = res.Err.Error()
-	}
-	sess.Trace = append(sess.Trace, t)
+	st.XML = string(res.XML)
 	for _, room := range res.Rooms {
-		if sess.Rooms == nil {
-			sess.Rooms = map[string]string{}
+		if st.Rooms == nil {
+			st.Rooms = map[string]string{}
 		}
-		sess.Rooms[room.Node] = room.Name
+		st.Rooms[room.Node] = room.Name
 	}
 }
 
-func (s *Server) logStep(r *http.Request, sess *Session, res flow.Result, from string) {
+func (s *Server) logStep(r *http.Request, sess *CallState, res flow.Result, from string) {
 	if res.RESTErr != nil {
 		s.metrics.errors.WithLabelValues(sess.Flow, "rest").Inc()
 		s.log.Warn("Plivo REST action failed; the flow took its error outcome", "call", sess.CallUUID, "flow", sess.Flow, "err", res.RESTErr)
@@ -338,43 +447,13 @@ func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *f
 	return wk
 }
 
-// loadRev reads and decodes a call's session with the record's revision,
-// for a compare-and-set write.
-func (s *Server) loadRev(ctx context.Context, id string) (*Session, int, error) {
-	rec, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	sess, err := decodeSession(rec.Data)
-	return sess, rec.Rev, err
-}
-
-// load reads and decodes a call's session.
-func (s *Server) load(ctx context.Context, id string) (*Session, error) {
+// load reads and decodes a call's state.
+func (s *Server) load(ctx context.Context, id string) (*CallState, error) {
 	rec, err := s.store.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return decodeSession(rec.Data)
-}
-
-// replay answers a retried webhook with the XML of the step it produced.
-func (s *Server) replay(w http.ResponseWriter, r *http.Request, name, id string, same func(*Session) bool) {
-	old, err := s.load(r.Context(), id)
-	if err != nil {
-		s.storeFailed(w, r, name, id, err)
-		return
-	}
-	if old.Flow != name {
-		s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, old.Flow, name))
-		return
-	}
-	if !same(old) {
-		s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" has already moved on")
-		return
-	}
-	s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
-	writeXML(w, old.LastXML())
+	return decodeState(rec.Data)
 }
 
 // reject answers a webhook that must change nothing: unknown flow or
@@ -395,6 +474,9 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, flowName string,
 // apologyXML is answered to a known call when flowd cannot continue it:
 // valid XML, never an empty 5xx.
 var apologyXML = []byte(`<Response><Speak>We are sorry, something went wrong. Goodbye.</Speak><Hangup/></Response>`)
+
+// hangupXML answers an answer webhook whose call has already hung up.
+var hangupXML = []byte(`<Response><Hangup/></Response>`)
 
 // storeUnavailable answers a webhook that expects no XML (the hangup)
 // when the store fails: 503, so Plivo sends it again, rather than an
@@ -432,14 +514,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// trace returns a call's session as JSON: flow, version, status and every
-// step with its node, outcome, inputs and XML.
+// trace returns a call as JSON: flow, version, status and its trace —
+// each step with its node, outcome, inputs and XML, and its events.
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "callUUID")
-	sess, err := s.load(r.Context(), id)
+	ctx := r.Context()
+	st, err := s.load(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown call " + strconv.Quote(id)})
 		return
+	}
+	sess := &Session{}
+	if err == nil {
+		sess.CallState = *st
+		var entries [][]byte
+		if entries, err = s.store.Trace(ctx, id); err == nil {
+			err = sess.addEntries(entries)
+		}
 	}
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})

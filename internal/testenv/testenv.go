@@ -82,8 +82,20 @@ var fixOnce sync.Once
 // FixClock replaces the wall clock of this process with one that starts
 // at ClockStart and advances with real time. Main calls it; a process a
 // test re-executes (testscript's commands) calls it itself.
+//
+// The clock reads FLOWD_TEST_CLOCK the first time it is read, inside a
+// test, where go test notices the variable: a package's cached results
+// are then used only for the same FLOWD_TEST_CLOCK.
 func FixClock() {
-	fixOnce.Do(func() { wallclock.Now = wallclock.Offset(ClockStart()) })
+	fixOnce.Do(func() {
+		var once sync.Once
+		var start, base time.Time
+		real := wallclock.Now
+		wallclock.Now = func() time.Time {
+			once.Do(func() { start, base = ClockStart(), real() })
+			return start.Add(real().Sub(base))
+		}
+	})
 }
 
 // M is what testing.M and testscript.Main share.

@@ -1,0 +1,195 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// Every change to a call's state — an answer, a callback, an event, a
+// hangup — is one read-modify-write through change: read the state,
+// decide, write it back with a compare-and-set on the record's revision,
+// and start again from a fresh read when another write came first (a
+// retried webhook on another replica, a hangup racing a callback).
+
+// changeAttempts bounds how often a change starts again because another
+// write came first. Waiting for a claimed step does not count.
+const changeAttempts = 20
+
+// claimLease is how long a claimed step stays claimed: the longest a
+// step's side effects may take. Copies of its webhook wait that long at
+// most before they run the step themselves.
+const claimLease = 20 * time.Second
+
+// errBusy is returned when a call's state kept changing under a change.
+var errBusy = errors.New("the call's state kept changing; retry")
+
+// verdict is what a change function decides about the state it read.
+type verdict int
+
+const (
+	write   verdict = iota // store the changed state
+	done                   // store nothing: the request is answered
+	waitFor                // another copy claimed the step: read again after a pause
+)
+
+// txn is one attempt of a change: what was read, and what the write adds.
+type txn struct {
+	s   *Server
+	ctx context.Context
+	id  string
+	rev int    // the revision read; 0 when the call is not stored yet
+	raw []byte // the state as read (or as first built), before any change
+	// live and ttl are those of the write: a hung-up call's record
+	// stays for TraceTTL.
+	live bool
+	ttl  time.Duration
+	// entry is the trace entry the write appends, if any.
+	entry []byte
+}
+
+// change runs fn on the call's stored state and writes what it decides.
+// fn may be run several times, each time on a fresh read: it must not
+// answer the request before it returns done, or after it returns write
+// (the caller answers once change returns nil).
+func (s *Server) change(ctx context.Context, id string, fn func(t *txn, st *CallState) (verdict, error)) error {
+	pause := time.Millisecond
+	for attempt := 0; attempt < changeAttempts; {
+		rec, err := s.store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		st, err := decodeState(rec.Data)
+		if err != nil {
+			return err
+		}
+		t := s.newTxn(ctx, id, rec.Rev, rec.Data, rec.Live)
+		v, err := fn(t, st)
+		if err != nil {
+			return err
+		}
+		switch v {
+		case done:
+			return nil
+		case waitFor:
+			if err := sleep(ctx, pause); err != nil {
+				return err
+			}
+			pause = min(2*pause, 50*time.Millisecond)
+			continue
+		}
+		err = t.write(st)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		attempt++
+		if err := sleep(ctx, time.Duration(attempt)*100*time.Microsecond); err != nil {
+			return err
+		}
+	}
+	return errBusy
+}
+
+func (s *Server) newTxn(ctx context.Context, id string, rev int, raw []byte, live bool) *txn {
+	ttl := s.cfg.SessionTTL
+	if !live {
+		ttl = s.cfg.TraceTTL
+	}
+	return &txn{s: s, ctx: ctx, id: id, rev: rev, raw: raw, live: live, ttl: ttl}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// end makes the write end the call's record's life as a live call.
+func (t *txn) end() { t.live, t.ttl = false, t.s.cfg.TraceTTL }
+
+// write stores st with a compare-and-set on the revision read (a Create
+// when nothing was stored yet), with the trace entry if there is one.
+// On success the txn holds the new revision, so a claimed step can be
+// written again.
+func (t *txn) write(st *CallState) error {
+	rec := Record{Rev: t.rev + 1, Live: t.live}
+	entries := st.Entries
+	if t.entry != nil {
+		rec.Entry, rec.Seq = t.entry, st.Entries
+		if drop := st.Entries - t.s.cfg.TraceLast; drop >= t.s.cfg.TraceFirst && drop > 0 {
+			rec.Drop = drop
+		}
+		st.Entries++
+	}
+	data, err := encodeState(st)
+	if err == nil {
+		rec.Data = data
+		if t.rev == 0 {
+			err = t.s.store.Create(t.ctx, t.id, rec, t.ttl)
+		} else {
+			err = t.s.store.Update(t.ctx, t.id, t.rev, rec, t.ttl)
+		}
+	}
+	if err != nil {
+		st.Entries = entries
+		return err
+	}
+	t.rev, t.raw, t.entry = rec.Rev, data, nil
+	return nil
+}
+
+// step appends a webhook's step to the trace with the write.
+func (t *txn) step(ts *TraceStep) error {
+	b, err := encodeStep(ts)
+	t.entry = b
+	return err
+}
+
+// claimable reports whether a claim on the state holds: another copy of
+// a webhook is making the step's side effects.
+func (s *Server) claimed(st *CallState) bool {
+	return st.Claim != nil && s.cfg.Now().Before(st.Claim.Until)
+}
+
+// stepClaim claims a step for this copy of its webhook before the walk's
+// first side effect (Walker.Effect): the state as it was read, plus the
+// claim, written with a compare-and-set. A claim that cannot be written
+// voids the walk; the change then starts again, and finds the claimer's
+// answer or its claim.
+type stepClaim struct {
+	t    *txn
+	key  string
+	held bool
+}
+
+func (c *stepClaim) claim() error {
+	if c.held {
+		return nil
+	}
+	pre, err := decodeState(c.t.raw)
+	if err != nil {
+		return err
+	}
+	pre.Claim = &Claim{Key: c.key, Owner: c.t.s.instance, Until: c.t.s.cfg.Now().Add(claimLease)}
+	if err := c.t.write(pre); err != nil {
+		return err
+	}
+	c.held = true
+	return nil
+}
+
+// walkStep walks one step of a call with the step claim in place. A
+// void walk (its claim could not be written) has Aborted set.
+func (s *Server) walkStep(wk *flow.Walker, t *txn, key string, walk func() flow.Result) flow.Result {
+	c := &stepClaim{t: t, key: key}
+	wk.Effect = c.claim
+	defer func() { wk.Effect = nil }()
+	return walk()
+}
