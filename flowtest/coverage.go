@@ -258,7 +258,7 @@ func (c *Coverage) Percent() float64 {
 // no test file tests is named as such:
 //
 //	coverage: flow billing (flows/billing.yaml): 0.0% — no test file tests it
-//	coverage: flow ivr (examples/flows/ivr.yaml): 100.0% — nodes 11/11, edges 19/19
+//	coverage: flow ivr (examples/flows/ivr.yaml): 100.0% — nodes 11/11, edges 17/17
 //	coverage: flow survey (examples/flows/survey.yaml): 93.1% — nodes 16/17, edges 11/12
 //	    examples/flows/survey.yaml:63:3: node q1_unclear never reached
 //	    examples/flows/survey.yaml:55:3: q1_answer --next--> q1_unclear never taken

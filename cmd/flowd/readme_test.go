@@ -54,7 +54,7 @@ func TestReadmeCommands(t *testing.T) {
 		case strings.HasPrefix(block, "$ "):
 			for _, s := range splitSamples(block) {
 				samples[s.command] = true
-				t.Run(s.command, func(t *testing.T) { checkSample(t, s) })
+				t.Run(s.command, func(t *testing.T) { checkSample(t, s, readmeInputs) })
 			}
 		case strings.HasPrefix(block, "flowd "):
 			name := strings.Fields(block)[1]
@@ -148,13 +148,13 @@ func splitSamples(block string) []sample {
 	return out
 }
 
-// checkSample runs a sample's command on its input, in a temporary
-// folder, and compares what it prints (stdout and stderr, as a terminal
-// shows them) with the README.
-func checkSample(t *testing.T, s sample) {
-	input, ok := readmeInputs[s.command]
+// checkSample runs a sample's command on its input from inputs, in a
+// temporary folder, and compares what it prints (stdout and stderr, as a
+// terminal shows them) with the README.
+func checkSample(t *testing.T, s sample, inputs map[string]func(t *testing.T, dir string)) {
+	input, ok := inputs[s.command]
 	if !ok {
-		t.Errorf("the README shows the output of %q, but readmeInputs has no input for it", s.command)
+		t.Errorf("the README shows the output of %q, but the test has no input for it", s.command)
 		return
 	}
 	args := strings.Fields(s.command)
