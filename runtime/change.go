@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/plivo"
 )
 
 // Every change to a call's state — an answer, a callback, an event, a
@@ -100,16 +101,8 @@ func (s *Server) newTxn(ctx context.Context, id string, rev int, raw []byte, liv
 	return &txn{s: s, ctx: ctx, id: id, rev: rev, raw: raw, live: live, ttl: ttl}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// sleep pauses a change, or ends it with the request.
+func sleep(ctx context.Context, d time.Duration) error { return plivo.SystemClock.Sleep(ctx, d) }
 
 // end makes the write end the call's record's life as a live call.
 func (t *txn) end() { t.live, t.ttl = false, t.s.cfg.TraceTTL }

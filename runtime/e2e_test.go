@@ -24,6 +24,7 @@ import (
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/testenv"
 	"github.com/flowd-dev/flowd/plivo"
 	"github.com/flowd-dev/flowd/plivo/plivotest"
 	"github.com/flowd-dev/flowd/runtime"
@@ -37,17 +38,9 @@ var examplesDir = filepath.Join("..", "examples", "flows")
 
 // Clocks for the flows' hours(): a Monday morning and a Sunday, New York.
 var (
-	clockOpen   = time.Date(2026, 11, 23, 10, 0, 0, 0, mustZone("America/New_York"))
-	clockClosed = time.Date(2026, 11, 22, 10, 0, 0, 0, mustZone("America/New_York"))
+	clockOpen   = testenv.Open
+	clockClosed = testenv.Closed
 )
-
-func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
 
 // storeKind opens a fresh store for a test; every e2e test runs with each.
 type storeKind struct {

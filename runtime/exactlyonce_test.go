@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/plivo"
-	"github.com/flowd-dev/flowd/plivo/plivotest"
 )
 
 // onceFlow runs a REST action on the answer and on a callback.
@@ -66,22 +63,12 @@ func (s slowREST) AddParticipant(ctx context.Context, mpc plivo.MPCRef, p *plivo
 // share one store (two replicas): exactly one request per step reaches
 // Plivo, and every copy gets the same XML.
 func TestSideEffectsOnce(t *testing.T) {
-	fake := plivotest.New("MAXXXXXXXXXXXXXXXXXX", "token")
-	t.Cleanup(fake.Close)
-	client, err := plivo.NewClient(plivo.Config{AuthID: fake.AuthID, AuthToken: fake.AuthToken, BaseURL: fake.URL, CPS: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, ds := flow.Compile("once.yaml", []byte(onceFlow))
-	if g == nil {
-		t.Fatalf("once flow: %v", ds)
-	}
+	fake, client := fakePlivo(t)
 	st := NewMemory()
 	t.Cleanup(func() { st.Close() })
 	var replicas []string
 	for range 2 {
-		reg := NewRegistry(t.TempDir(), slog.New(slog.DiscardHandler))
-		reg.Add(g)
+		reg := testRegistry(t, "once.yaml", onceFlow)
 		srv := httptest.NewServer(New(Config{Registry: reg, Store: st, REST: slowREST{client, 50 * time.Millisecond}, PublicURL: "http://flowd.test"}))
 		t.Cleanup(srv.Close)
 		replicas = append(replicas, srv.URL)
@@ -156,20 +143,10 @@ func TestSideEffectsOnce(t *testing.T) {
 // TestClaimRunsOut: a copy that finds a step claimed by a copy that died
 // (the claim's lease ran out) runs the step itself.
 func TestClaimRunsOut(t *testing.T) {
-	fake := plivotest.New("MAXXXXXXXXXXXXXXXXXX", "token")
-	t.Cleanup(fake.Close)
-	client, err := plivo.NewClient(plivo.Config{AuthID: fake.AuthID, AuthToken: fake.AuthToken, BaseURL: fake.URL, CPS: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, ds := flow.Compile("once.yaml", []byte(onceFlow))
-	if g == nil {
-		t.Fatalf("once flow: %v", ds)
-	}
+	fake, client := fakePlivo(t)
 	st := NewMemory()
 	t.Cleanup(func() { st.Close() })
-	reg := NewRegistry(t.TempDir(), slog.New(slog.DiscardHandler))
-	reg.Add(g)
+	reg := testRegistry(t, "once.yaml", onceFlow)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

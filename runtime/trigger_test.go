@@ -42,8 +42,8 @@ nodes:
     Hangup: {}
 `
 
-// ccServer serves ccFlow with a real plivo.Client pointed at a fake Plivo.
-func ccServer(t *testing.T) (*httptest.Server, *plivotest.Server) {
+// fakePlivo starts a fake Plivo API and a real plivo.Client pointed at it.
+func fakePlivo(t *testing.T) (*plivotest.Server, *plivo.Client) {
 	t.Helper()
 	fake := plivotest.New("MAXXXXXXXXXXXXXXXXXX", "token")
 	t.Cleanup(fake.Close)
@@ -51,12 +51,26 @@ func ccServer(t *testing.T) (*httptest.Server, *plivotest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, ds := flow.Compile("cc.yaml", []byte(ccFlow))
+	return fake, client
+}
+
+// testRegistry compiles a flow's source into a registry of its own.
+func testRegistry(t *testing.T, file, src string) *Registry {
+	t.Helper()
+	g, ds := flow.Compile(file, []byte(src))
 	if g == nil {
-		t.Fatalf("cc flow: %v", ds)
+		t.Fatalf("%s: %v", file, ds)
 	}
 	reg := NewRegistry(t.TempDir(), slog.New(slog.DiscardHandler))
 	reg.Add(g)
+	return reg
+}
+
+// ccServer serves ccFlow with a real plivo.Client pointed at a fake Plivo.
+func ccServer(t *testing.T) (*httptest.Server, *plivotest.Server) {
+	t.Helper()
+	fake, client := fakePlivo(t)
+	reg := testRegistry(t, "cc.yaml", ccFlow)
 	st := NewMemory()
 	t.Cleanup(func() { st.Close() })
 	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, REST: client, APIToken: "secret"}))
