@@ -113,7 +113,8 @@ func benchServer(b testing.TB, st Store) *Server {
 	}
 	reg := NewRegistry(b.TempDir(), nil)
 	reg.Add(g)
-	return New(Config{Registry: reg, Store: st})
+	// A fixed public URL, as in production (the answer XML is the same).
+	return New(Config{Registry: reg, Store: st, PublicURL: "http://example.com"})
 }
 
 // benchExpectedXML is the IVR's answer XML, from a throwaway server.
@@ -312,7 +313,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	// appendTraceStep or encodeEvent too; then add it here and to full
 	// below.
 	known := map[reflect.Type]string{
-		reflect.TypeFor[CallState]():  "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Params HangupCause Rooms Started Updated Claim Entries",
+		reflect.TypeFor[CallState]():  "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes HangupCause Rooms Started Claim Entries",
 		reflect.TypeFor[Claim]():      "Key Owner Until",
 		reflect.TypeFor[TraceStep]():  "Step At Webhook Node Event Outcome Inputs Path Edges Error XML",
 		reflect.TypeFor[Event]():      "At Kind Params",
@@ -338,12 +339,11 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 			"m": map[string]any{"x": []any{1, "<a>", false}}, "l": []any{"q", 2.25}, "u": uint8(3),
 		},
 		Nodes:       map[string]map[string]string{"menu": {"Digits": "1"}, "empty": nil, odd: {odd: odd}},
-		Params:      map[string]string{"max_attempts": "3"},
 		HangupCause: "NORMAL_CLEARING",
 		Rooms:       map[string]string{"bridge": "room-1", odd: odd},
-		Started:     at, Updated: at.Add(time.Second).UTC(),
-		Claim:   &Claim{Key: odd, Owner: "0123abcd", Until: at},
-		Entries: 12,
+		Started:     at,
+		Claim:       &Claim{Key: odd, Owner: "0123abcd", Until: at},
+		Entries:     12,
 	}
 	step := &TraceStep{
 		Step: 1, At: at, Webhook: hookAnswer, Node: "menu", Event: "action", Outcome: "input",
@@ -376,7 +376,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 		"full":  full,
 		"large": {Call: large, Nodes: map[string]map[string]string{"n": large}},
 		"zero":  {},
-		"empty": {Call: map[string]string{}, Vars: map[string]any{}, Nodes: map[string]map[string]string{}, Params: map[string]string{}},
+		"empty": {Call: map[string]string{}, Vars: map[string]any{}, Nodes: map[string]map[string]string{}},
 	} {
 		got, err := encodeState(s)
 		if err != nil {
@@ -614,5 +614,29 @@ func TestBoltGroupCommit(t *testing.T) {
 	}
 	if err := st.Create(ctx, "late", Record{Rev: 1, Data: []byte("x")}, time.Hour); err == nil {
 		t.Fatal("a closed store accepted a write")
+	}
+}
+
+// TestStateLeavesOutCallUUIDs: the CallUUID every webhook carries is
+// stored once, and the call's and nodes' parameters get it back.
+func TestStateLeavesOutCallUUIDs(t *testing.T) {
+	s := &CallState{CallUUID: "c-1234", Call: map[string]string{"CallUUID": "c-1234", "From": "+1415"},
+		Nodes: map[string]map[string]string{"menu": {"CallUUID": "c-1234", "Digits": "1"}, "other": {"CallUUID": "x"}, "none": nil}}
+	b, err := encodeState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte("c-1234")); n != 1 {
+		t.Errorf("the CallUUID is stored %d times, want once: %s", n, b)
+	}
+	if s.Call["CallUUID"] != "c-1234" || s.Nodes["menu"]["CallUUID"] != "c-1234" {
+		t.Errorf("encodeState changed the state it encoded: %+v", s)
+	}
+	got, err := decodeState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Call, s.Call) || !reflect.DeepEqual(got.Nodes, s.Nodes) {
+		t.Errorf("decoded call %v nodes %v, want %v %v", got.Call, got.Nodes, s.Call, s.Nodes)
 	}
 }

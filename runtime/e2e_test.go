@@ -1098,7 +1098,7 @@ type event struct {
 // one invalid one, and PIN-like params), speech (the hints, and words no
 // branch expects), no input, every DialStatus and one Plivo does not
 // document, a recording, leaving a room.
-func events(c *plivosim.Call, s *runtime.Session) []event {
+func events(c *plivosim.Call, params map[string]string) []event {
 	w := c.Wait()
 	var out []event
 	add := func(name string, f func(c *plivosim.Call) error) { out = append(out, event{name, f}) }
@@ -1122,7 +1122,7 @@ func events(c *plivosim.Call, s *runtime.Session) []event {
 					break
 				}
 			}
-			for _, v := range s.Params {
+			for _, v := range params { // a PIN among the params
 				if v != "" && strings.Trim(v, "0123456789") == "" {
 					seen[v] = true
 				}
@@ -1167,6 +1167,7 @@ func events(c *plivosim.Call, s *runtime.Session) []event {
 // under a new CallUUID, resumed by the simulator at the same document.
 func explore(t *testing.T, e *env, flowName string, cv *coverage) {
 	const maxDepth, maxStates, parallel = 8, 80, 8
+	params := e.reg.Current(flowName).DefaultParams()
 	type state struct {
 		c   *plivosim.Call
 		s   *runtime.Session
@@ -1191,7 +1192,7 @@ func explore(t *testing.T, e *env, flowName string, cv *coverage) {
 		sem := make(chan struct{}, parallel)
 		var wg sync.WaitGroup
 		for _, st := range level {
-			for _, ev := range events(st.c, st.s) {
+			for _, ev := range events(st.c, params) {
 				wg.Add(1)
 				sem <- struct{}{}
 				go func() {

@@ -106,7 +106,7 @@ func FuzzWebhook(f *testing.F) {
 		if s.Status != runtime.StatusLive || s.Wait == "" {
 			return
 		}
-		fc, err := e.sim.Resume(context.Background(), c.Params, s.LastXML())
+		fc, err := e.sim.Resume(context.Background(), c.Params, []byte(s.XML))
 		if err != nil {
 			t.Fatalf("the session's XML: %v", err)
 		}

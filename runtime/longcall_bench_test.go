@@ -70,6 +70,11 @@ func TestLongCallStateBounded(t *testing.T) {
 	if at1000 > at10+32 {
 		t.Errorf("call state: %d bytes at step 10, %d at step 1,000: it grows with the call", at10, at1000)
 	}
+	// Plivo's answer parameters, the menu's XML and a callback's values:
+	// a short call's state fits in 1 KiB.
+	if at10 > 1024 {
+		t.Errorf("call state at step 10 is %d bytes, want at most 1 KiB", at10)
+	}
 	req := httptest.NewRequest(http.MethodGet, "/v1/calls/"+lc.id, nil)
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, req)

@@ -60,6 +60,9 @@ type Server struct {
 	router  chi.Router
 	walkers sync.Pool
 	pinned  sync.Map // "flow@version" → time the version was last kept in the store
+	// flowParams holds each graph's params (its defaults and Config.Params
+	// over them), made once: walks only read them.
+	flowParams sync.Map // "flow@version" → map[string]string
 	// instance tells this Server from any other on /healthz.
 	instance string
 }
@@ -135,6 +138,16 @@ func (s *Server) timed(kind string, h http.HandlerFunc) http.Handler {
 		h(w, r)
 		obs.Observe(time.Since(start).Seconds())
 	})
+}
+
+// params returns a flow version's params for a walk.
+func (s *Server) params(g *flow.Graph) map[string]string {
+	key := g.Name + "@" + g.Version
+	if p, ok := s.flowParams.Load(key); ok {
+		return p.(map[string]string)
+	}
+	p, _ := s.flowParams.LoadOrStore(key, g.NewState(nil, s.cfg.Params).Params)
+	return p.(map[string]string)
 }
 
 // pin keeps the flow version's source in the store so calls on it can be

@@ -32,17 +32,17 @@ type CallState struct {
 	// Key identifies the request that produced the last step's XML, so a
 	// retry of it gets the same answer.
 	Key string `json:"key"`
-	// XML is what the last step answered: a retry gets it again.
+	// XML is what the last step answered: a retry gets it again. The
+	// start of its callback URLs (the public URL, flow and step) is
+	// written "<@", which no XML contains (Server.lastXML puts it back).
 	XML         string                       `json:"xml,omitempty"`
 	Call        map[string]string            `json:"call"`
 	Vars        map[string]any               `json:"vars"`
 	Nodes       map[string]map[string]string `json:"nodes,omitempty"`
-	Params      map[string]string            `json:"params,omitempty"`
 	HangupCause string                       `json:"hangup_cause,omitempty"`
 	// Rooms are the MultiPartyCalls the call joined, by node id.
 	Rooms   map[string]string `json:"rooms,omitempty"`
-	Started time.Time         `json:"started"`
-	Updated time.Time         `json:"updated"`
+	Started time.Time         `json:"started"` // to the millisecond, UTC
 	// Claim is set while one copy of a webhook runs the step's side
 	// effects (REST actions): the other copies wait for its answer.
 	Claim *Claim `json:"claim,omitempty"`
@@ -66,6 +66,7 @@ type Claim struct {
 // long call; Omitted counts the entries left out between them.
 type Session struct {
 	CallState
+	Updated time.Time   `json:"updated"` // the time of the latest entry of the trace
 	Trace   []TraceStep `json:"trace"`
 	Events  []Event     `json:"events,omitempty"`
 	Omitted int         `json:"trace_omitted,omitempty"`
@@ -100,18 +101,18 @@ type Event struct {
 	Params map[string]string `json:"params"`
 }
 
-// LastXML returns the XML answered at the current step.
-func (s *CallState) LastXML() []byte { return []byte(s.XML) }
 
-// state returns the walker's view of the call.
-func (s *CallState) state() *flow.State {
+// state returns the walker's view of the call, with the flow's params
+// (never kept in the call's state: they are the deployment's, and some
+// are secret).
+func (s *CallState) state(params map[string]string) *flow.State {
 	if s.Nodes == nil {
 		s.Nodes = map[string]map[string]string{}
 	}
 	if s.Vars == nil {
 		s.Vars = map[string]any{}
 	}
-	return &flow.State{Call: s.Call, Vars: s.Vars, Nodes: s.Nodes, Params: s.Params}
+	return &flow.State{Call: s.Call, Vars: s.Vars, Nodes: s.Nodes, Params: params}
 }
 
 // encodeSession serialises a session for a store, as JSON. It writes what
@@ -124,6 +125,19 @@ func (s *CallState) state() *flow.State {
 // fails when a field is added to Session, TraceStep, Event or flow.Taken
 // without being added here.
 func encodeState(s *CallState) ([]byte, error) {
+	// Every webhook carries the CallUUID, so the call's parameters and
+	// each node's hold it too: it is written once, as call_uuid, and put
+	// back by decodeState.
+	if id, ok := s.Call["CallUUID"]; ok && id == s.CallUUID {
+		delete(s.Call, "CallUUID")
+		defer func() { s.Call["CallUUID"] = s.CallUUID }()
+	}
+	for _, p := range s.Nodes {
+		if id, ok := p["CallUUID"]; ok && id == s.CallUUID {
+			delete(p, "CallUUID")
+			defer func() { p["CallUUID"] = s.CallUUID }()
+		}
+	}
 	bp := sessionBufs.Get().(*[]byte)
 	b, err := appendState((*bp)[:0], s)
 	var out []byte
@@ -180,10 +194,6 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 		}
 		b = append(b, '}')
 	}
-	if len(s.Params) > 0 {
-		b = append(b, `,"params":`...)
-		b = appendStringMap(b, s.Params)
-	}
 	if s.HangupCause != "" {
 		b = append(b, `,"hangup_cause":`...)
 		b = appendJSONString(b, s.HangupCause)
@@ -194,10 +204,6 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 	}
 	b = append(b, `,"started":`...)
 	if b, err = appendJSONTime(b, s.Started); err != nil {
-		return nil, err
-	}
-	b = append(b, `,"updated":`...)
-	if b, err = appendJSONTime(b, s.Updated); err != nil {
 		return nil, err
 	}
 	if s.Claim != nil {
@@ -246,6 +252,9 @@ func (s *Session) addEntries(entries [][]byte) error {
 		var e entry
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return err
+		}
+		if e.At.After(s.Updated) {
+			s.Updated = e.At
 		}
 		if e.Kind != "" {
 			s.Events = append(s.Events, Event{At: e.At, Kind: e.Kind, Params: e.Params})
@@ -531,11 +540,22 @@ func DecodeSession(b []byte) (*Session, error) {
 	return &s, nil
 }
 
-// decodeState reads a stored call state.
+// decodeState reads a stored call state, putting back the CallUUIDs
+// encodeState leaves out.
 func decodeState(b []byte) (*CallState, error) {
 	var s CallState
 	if err := decodeInto(b, &s); err != nil {
 		return nil, err
+	}
+	if s.Call != nil {
+		if _, ok := s.Call["CallUUID"]; !ok {
+			s.Call["CallUUID"] = s.CallUUID
+		}
+	}
+	for _, p := range s.Nodes {
+		if _, ok := p["CallUUID"]; !ok && p != nil {
+			p["CallUUID"] = s.CallUUID
+		}
 	}
 	return &s, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -42,7 +44,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
-	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey, Call: p, Started: now, Updated: now}
+	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey, Call: p, Started: now.UTC().Truncate(time.Millisecond)}
 	st := g.NewState(p, s.cfg.Params)
 	if raw := r.URL.Query().Get("vars"); raw != "" {
 		vars, err := DecodeVars(raw)
@@ -54,7 +56,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 			st.Vars[k] = v
 		}
 	}
-	sess.Vars, sess.Nodes, sess.Params = st.Vars, st.Nodes, st.Params
+	st.Params = s.params(g)
+	sess.Vars, sess.Nodes = st.Vars, st.Nodes
 	s.answerSession(w, r, g, sess, st)
 }
 
@@ -72,8 +75,8 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	defer s.walkers.Put(wk)
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	if res.Aborted == nil {
-		s.record(sess, res)
-		err = t.step(&TraceStep{Step: 1, At: sess.Updated, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: sess.XML, Error: errText(res.Err)})
+		at := s.record(sess, res)
+		err = t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)})
 		if err == nil {
 			err = t.write(sess)
 		}
@@ -120,7 +123,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, name, id st
 			reply = func() { s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" has already moved on") }
 			return done, nil
 		case st.Claim == nil:
-			xml := st.LastXML()
+			xml := s.lastXML(st)
 			reply = func() {
 				s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
 				writeXML(w, xml)
@@ -134,13 +137,13 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, name, id st
 		}
 		st.Claim = nil
 		wk := s.walker(r, g.Name, id, 1)
-		res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st.state()) })
+		res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st.state(s.params(g))) })
 		if res.Aborted != nil {
 			s.walkers.Put(wk)
 			return waitFor, nil
 		}
-		s.record(st, res)
-		if err := t.step(&TraceStep{Step: 1, At: st.Updated, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: st.XML, Error: errText(res.Err)}); err != nil {
+		at := s.record(st, res)
+		if err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)}); err != nil {
 			return done, err
 		}
 		reply = func() {
@@ -191,7 +194,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return refuse(http.StatusConflict, "call "+strconv.Quote(id)+" has hung up")
 		}
 		if step == st.Step-1 && st.Key == key && st.Claim == nil {
-			xml := st.LastXML()
+			xml := s.lastXML(st)
 			reply = func() {
 				s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
 				writeXML(w, xml)
@@ -226,7 +229,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		st.Claim = nil
 		wk := s.walker(r, g.Name, id, step+1)
-		res := s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(), n, event, p) })
+		res := s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(s.params(g)), n, event, p) })
 		if res.Aborted != nil {
 			s.walkers.Put(wk)
 			if errors.Is(res.Aborted, ErrConflict) {
@@ -242,9 +245,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		st.Step++
 		st.Key = key
-		s.record(st, res)
-		err = t.step(&TraceStep{Step: st.Step, At: st.Updated, Webhook: hookCallback, Node: node, Event: event,
-			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, XML: st.XML, Error: errText(res.Err)})
+		at := s.record(st, res)
+		err = t.step(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
+			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)})
 		if err != nil {
 			return done, err
 		}
@@ -341,7 +344,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		}
 		st.Status = StatusHungUp
 		st.HangupCause = p["HangupCause"]
-		st.Updated = s.cfg.Now()
+		now := s.cfg.Now()
 		// The hangup is a step of its own: a callback that read the state
 		// before it and writes after it must fail its compare-and-set, or
 		// it would bring the hung-up call back to life (Plivo sends a
@@ -350,7 +353,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		st.Key = hookHangup
 		st.Claim = nil
 		t.end()
-		if err := t.step(&TraceStep{Step: st.Step, At: st.Updated, Webhook: hookHangup, Inputs: p}); err != nil {
+		if err := t.step(&TraceStep{Step: st.Step, At: now, Webhook: hookHangup, Inputs: p}); err != nil {
 			return done, err
 		}
 		reply = func() {
@@ -365,7 +368,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrNotFound) {
 			// No answer stored yet: keep the call as hung up.
 			now := s.cfg.Now()
-			st := &CallState{CallUUID: id, Flow: name, Status: StatusLive, Call: p, Started: now, Updated: now}
+			st := &CallState{CallUUID: id, Flow: name, Status: StatusLive, Call: p, Started: now.UTC().Truncate(time.Millisecond)}
 			t := s.newTxn(ctx, id, 0, nil, true)
 			if _, err = hangUp(t, st); err == nil {
 				st.Step = 0 // no callback of the call's can be current
@@ -385,9 +388,8 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 	s.reject(w, r, name, http.StatusConflict, "hangup raced with another update; retry")
 }
 
-// record sets the walk's result in the call's state.
-func (s *Server) record(st *CallState, res flow.Result) {
-	st.Updated = s.cfg.Now()
+// record sets the walk's result in the call's state and returns its time.
+func (s *Server) record(st *CallState, res flow.Result) time.Time {
 	st.Wait = ""
 	if res.Wait != nil {
 		st.Wait = res.Wait.ID
@@ -395,12 +397,37 @@ func (s *Server) record(st *CallState, res flow.Result) {
 		st.Status = StatusEnded
 	}
 	st.XML = string(res.XML)
+	if p := s.xmlPrefix(st); p != "" {
+		st.XML = strings.ReplaceAll(st.XML, p, xmlMark)
+	}
 	for _, room := range res.Rooms {
 		if st.Rooms == nil {
 			st.Rooms = map[string]string{}
 		}
 		st.Rooms[room.Node] = room.Name
 	}
+	return s.cfg.Now()
+}
+
+// xmlMark stands for the start of the callback URLs in a stored XML:
+// "<@" is no tag, and xmlgen escapes a < in text, so no XML holds it.
+const xmlMark = "<@"
+
+// xmlPrefix is the start of the callback URLs of the call's current step
+// ("" when flowd has no fixed public URL: each request's Host makes it).
+func (s *Server) xmlPrefix(st *CallState) string {
+	if s.cfg.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(CallbackURL(s.cfg.PublicURL, st.Flow, st.Step, "", ""), "/")
+}
+
+// lastXML returns the XML the call's last step answered.
+func (s *Server) lastXML(st *CallState) []byte {
+	if p := s.xmlPrefix(st); p != "" {
+		return []byte(strings.ReplaceAll(st.XML, xmlMark, p))
+	}
+	return []byte(st.XML)
 }
 
 func (s *Server) logStep(r *http.Request, sess *CallState, res flow.Result, from string) {
@@ -527,6 +554,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	sess := &Session{}
 	if err == nil {
 		sess.CallState = *st
+		sess.XML = string(s.lastXML(st))
 		var entries [][]byte
 		if entries, err = s.store.Trace(ctx, id); err == nil {
 			err = sess.addEntries(entries)
