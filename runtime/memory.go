@@ -2,48 +2,57 @@ package runtime
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Memory is a Store in this process's memory: fast, and gone when the
 // process stops. For tests, development and single-process deployments
 // that accept losing live calls on a restart.
+//
+// A call costs the garbage collector nothing: its id, state and trace
+// entries are blocks of a slab (large chunks without pointers), found
+// through a table of plain numbers and an index from the id's hash to
+// the table. So a million calls do not make each GC cycle visit a million
+// objects, and the chunks of expired calls are given back.
 type Memory struct {
-	mu       sync.RWMutex
-	sessions map[string]memRecord // by value: no object per session for the GC to mark
-	versions map[string]memVersion
+	mu    sync.RWMutex
+	seed  maphash.Seed
+	index map[uint64]uint32 // hash of the id → slot
+	// collided holds the slots of ids whose hash another stored id has
+	// (64-bit hashes: practically never).
+	collided map[string]uint32
+	slots    []memSlot
+	free     []uint32 // unused slots
+	slab     slab
+	versions map[string]memVersion // flow versions and refs: few
 	now      func() time.Time
 	stop     chan struct{}
 	once     sync.Once
 }
 
-type memRecord struct {
-	rec     Record
-	expires time.Time
-	trace   []memEntry
+// memSlot is a stored call. It holds no pointers.
+type memSlot struct {
+	used    bool
+	live    bool
+	hash    uint64
+	rev     int64
+	expires int64 // unix nanoseconds
+	// data holds the id's length (2 bytes), the id, then the record's data.
+	data blockRef
+	// trace is a table of the call's entries, memEntrySize bytes each
+	// (sequence, block), ntrace of them.
+	trace  blockRef
+	ntrace uint32
 }
 
-type memEntry struct {
-	seq  int
-	data []byte
-}
-
-// appendEntry applies a write's trace entry and drop to r.
-func (r *memRecord) appendEntry(rec Record) {
-	if rec.Drop > 0 {
-		for i, e := range r.trace {
-			if e.seq == rec.Drop {
-				r.trace = append(r.trace[:i], r.trace[i+1:]...)
-				break
-			}
-		}
-	}
-	if rec.Entry != nil {
-		r.trace = append(r.trace, memEntry{seq: rec.Seq, data: append([]byte(nil), rec.Entry...)})
-	}
-}
+const memEntrySize = 16
 
 type memVersion struct {
 	src     []byte
@@ -53,7 +62,7 @@ type memVersion struct {
 // NewMemory returns an empty memory store that sweeps expired records
 // once a minute.
 func NewMemory() *Memory {
-	m := &Memory{sessions: map[string]memRecord{}, versions: map[string]memVersion{}, now: time.Now, stop: make(chan struct{})}
+	m := &Memory{seed: maphash.MakeSeed(), index: map[uint64]uint32{}, versions: map[string]memVersion{}, now: time.Now, stop: make(chan struct{})}
 	go m.sweepEvery(time.Minute)
 	return m
 }
@@ -71,16 +80,28 @@ func (m *Memory) sweepEvery(d time.Duration) {
 	}
 }
 
-// Sweep removes expired records.
+// sweepBatch is how many slots Sweep looks at under one lock, so a sweep
+// of a million calls never holds webhooks up for long.
+const sweepBatch = 4096
+
+// Sweep removes expired records and gives their memory back.
 func (m *Memory) Sweep() {
 	now := m.now()
+	for start := 0; ; start += sweepBatch {
+		m.mu.Lock()
+		if start >= len(m.slots) {
+			m.mu.Unlock()
+			break
+		}
+		for i := start; i < min(start+sweepBatch, len(m.slots)); i++ {
+			if s := &m.slots[i]; s.used && now.UnixNano() > s.expires {
+				m.remove(uint32(i))
+			}
+		}
+		m.mu.Unlock()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k, r := range m.sessions {
-		if now.After(r.expires) {
-			delete(m.sessions, k)
-		}
-	}
 	for k, v := range m.versions {
 		if now.After(v.expires) {
 			delete(m.versions, k)
@@ -88,37 +109,162 @@ func (m *Memory) Sweep() {
 	}
 }
 
-// Get implements Store.
-func (m *Memory) Get(_ context.Context, id string) (Record, error) {
-	// Read the record under the lock: Update changes it in place.
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	r, ok := m.sessions[id]
-	if !ok || m.now().After(r.expires) {
-		return Record{}, ErrNotFound
+// find returns the slot of a stored id, expired or not.
+func (m *Memory) find(id string) (uint32, bool) {
+	if i, ok := m.index[maphash.String(m.seed, id)]; ok && m.id(&m.slots[i]) == id {
+		return i, true
 	}
-	return copyRecord(r.rec), nil
+	i, ok := m.collided[id]
+	return i, ok
 }
 
-// copyRecord returns rec with its own copy of the data: like the other
-// stores, Memory holds bytes, never a slice its callers can still change.
-func copyRecord(rec Record) Record {
-	return Record{Rev: rec.Rev, Live: rec.Live, Data: append([]byte(nil), rec.Data...)}
+// get returns the slot of a stored, unexpired id.
+func (m *Memory) get(id string) (*memSlot, bool) {
+	i, ok := m.find(id)
+	if !ok || m.now().UnixNano() > m.slots[i].expires {
+		return nil, false
+	}
+	return &m.slots[i], true
+}
+
+// id returns the id a slot holds (no copy: compare it, or copy it).
+func (m *Memory) id(s *memSlot) string {
+	b := m.slab.bytes(s.data)
+	n := int(binary.LittleEndian.Uint16(b))
+	return unsafe.String(unsafe.SliceData(b[2:]), n)
+}
+
+// record returns the data a slot holds.
+func (m *Memory) record(s *memSlot) []byte {
+	b := m.slab.bytes(s.data)
+	return b[2+int(binary.LittleEndian.Uint16(b)):]
+}
+
+// putData stores an id and a record's data in one block.
+func (m *Memory) putData(id string, data []byte) blockRef {
+	ref := m.slab.alloc(2 + len(id) + len(data))
+	b := m.slab.bytes(ref)
+	binary.LittleEndian.PutUint16(b, uint16(len(id)))
+	copy(b[2+copy(b[2:], id):], data)
+	return ref
+}
+
+// remove frees a slot and everything it holds.
+func (m *Memory) remove(i uint32) {
+	s := &m.slots[i]
+	id := strings.Clone(m.id(s))
+	if j, ok := m.index[s.hash]; ok && j == i {
+		delete(m.index, s.hash)
+	} else {
+		delete(m.collided, id)
+	}
+	m.clearTrace(s)
+	m.slab.free(s.data)
+	*s = memSlot{}
+	m.free = append(m.free, i)
+}
+
+func (m *Memory) clearTrace(s *memSlot) {
+	if s.trace.n == 0 { // no table
+		return
+	}
+	tab := m.slab.bytes(s.trace)
+	for k := range int(s.ntrace) {
+		m.slab.free(readEntryRef(tab[k*memEntrySize:]))
+	}
+	m.slab.free(s.trace)
+	s.trace, s.ntrace = blockRef{}, 0
+}
+
+func writeEntry(b []byte, seq int, r blockRef) {
+	binary.LittleEndian.PutUint32(b, uint32(seq))
+	b[4] = r.class
+	binary.LittleEndian.PutUint16(b[6:], r.block)
+	binary.LittleEndian.PutUint32(b[8:], r.chunk)
+	binary.LittleEndian.PutUint32(b[12:], r.n)
+}
+
+func readEntrySeq(b []byte) int { return int(binary.LittleEndian.Uint32(b)) }
+
+func readEntryRef(b []byte) blockRef {
+	return blockRef{class: b[4], block: binary.LittleEndian.Uint16(b[6:]), chunk: binary.LittleEndian.Uint32(b[8:]), n: binary.LittleEndian.Uint32(b[12:])}
+}
+
+// appendEntry applies a write's trace entry and drop to a slot.
+func (m *Memory) appendEntry(s *memSlot, rec Record) {
+	if rec.Drop > 0 && s.ntrace > 0 {
+		tab := m.slab.bytes(s.trace)
+		for k := range int(s.ntrace) {
+			if readEntrySeq(tab[k*memEntrySize:]) == rec.Drop {
+				m.slab.free(readEntryRef(tab[k*memEntrySize:]))
+				copy(tab[k*memEntrySize:], tab[(k+1)*memEntrySize:])
+				s.ntrace--
+				break
+			}
+		}
+	}
+	if rec.Entry == nil {
+		return
+	}
+	need := int(s.ntrace+1) * memEntrySize
+	if s.trace.n == 0 || need > int(s.trace.n) {
+		// A table twice the size: appends cost the same on average.
+		grown := m.slab.alloc(max(need*2, 4*memEntrySize))
+		if s.trace.n != 0 {
+			copy(m.slab.bytes(grown), m.slab.bytes(s.trace)[:int(s.ntrace)*memEntrySize])
+			m.slab.free(s.trace)
+		}
+		s.trace = grown
+	}
+	tab := m.slab.bytes(s.trace)
+	writeEntry(tab[int(s.ntrace)*memEntrySize:], rec.Seq, m.slab.put(rec.Entry))
+	s.ntrace++
+}
+
+// Get implements Store.
+func (m *Memory) Get(_ context.Context, id string) (Record, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, ok := m.get(id)
+	if !ok {
+		return Record{}, ErrNotFound
+	}
+	return Record{Rev: int(s.rev), Live: s.live, Data: append([]byte(nil), m.record(s)...)}, nil
 }
 
 // Create implements Store.
 func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Duration) error {
+	if len(id) > math.MaxUint16 {
+		return fmt.Errorf("memory store: a call id of %d bytes", len(id))
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r, ok := m.sessions[id]; ok && !m.now().After(r.expires) {
-		return ErrExists
+	if i, ok := m.find(id); ok {
+		if m.now().UnixNano() <= m.slots[i].expires {
+			return ErrExists
+		}
+		m.remove(i) // an expired call with this id, not swept yet
 	}
-	// The id is usually a substring of the whole request body (net/url
-	// parses the form without copying): keep a copy of its own, or each
-	// session would pin its body.
-	r := memRecord{rec: copyRecord(rec), expires: m.now().Add(ttl)}
-	r.appendEntry(rec)
-	m.sessions[strings.Clone(id)] = r
+	var i uint32
+	if n := len(m.free); n > 0 {
+		i, m.free = m.free[n-1], m.free[:n-1]
+	} else {
+		i = uint32(len(m.slots))
+		m.slots = append(m.slots, memSlot{})
+	}
+	h := maphash.String(m.seed, id)
+	s := &m.slots[i]
+	*s = memSlot{used: true, live: rec.Live, hash: h, rev: int64(rec.Rev), expires: m.now().Add(ttl).UnixNano(),
+		data: m.putData(id, rec.Data)}
+	if _, taken := m.index[h]; taken {
+		if m.collided == nil {
+			m.collided = map[string]uint32{}
+		}
+		m.collided[strings.Clone(id)] = i
+	} else {
+		m.index[h] = i
+	}
+	m.appendEntry(s, rec)
 	return nil
 }
 
@@ -126,17 +272,24 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 func (m *Memory) Update(_ context.Context, id string, prevRev int, rec Record, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.sessions[id]
-	if !ok || m.now().After(r.expires) {
+	s, ok := m.get(id)
+	if !ok {
 		return ErrNotFound
 	}
-	if r.rec.Rev != prevRev {
+	if int(s.rev) != prevRev {
 		return ErrConflict
 	}
-	r.rec, r.expires = copyRecord(rec), m.now().Add(ttl)
-	r.appendEntry(rec)
-	// Assigning replaces the stored key too: keep it a copy of its own.
-	m.sessions[strings.Clone(id)] = r
+	head := 2 + len(id)
+	if s.data.class != slabBig && cap(m.slab.bytes(s.data)) >= head+len(rec.Data) {
+		// The state fits its block: write it in place.
+		s.data.n = uint32(head + len(rec.Data))
+		copy(m.slab.bytes(s.data)[head:], rec.Data)
+	} else {
+		m.slab.free(s.data)
+		s.data = m.putData(id, rec.Data)
+	}
+	s.rev, s.live, s.expires = int64(rec.Rev), rec.Live, m.now().Add(ttl).UnixNano()
+	m.appendEntry(s, rec)
 	return nil
 }
 
@@ -144,13 +297,14 @@ func (m *Memory) Update(_ context.Context, id string, prevRev int, rec Record, t
 func (m *Memory) Trace(_ context.Context, id string) ([][]byte, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	r, ok := m.sessions[id]
-	if !ok || m.now().After(r.expires) {
+	s, ok := m.get(id)
+	if !ok || s.ntrace == 0 {
 		return nil, nil
 	}
-	out := make([][]byte, len(r.trace))
-	for i, e := range r.trace {
-		out[i] = append([]byte(nil), e.data...)
+	tab := m.slab.bytes(s.trace)
+	out := make([][]byte, s.ntrace)
+	for k := range out {
+		out[k] = append([]byte(nil), m.slab.bytes(readEntryRef(tab[k*memEntrySize:]))...)
 	}
 	return out, nil
 }
@@ -179,9 +333,9 @@ func (m *Memory) Live(context.Context) (int, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n := 0
-	now := m.now()
-	for _, r := range m.sessions {
-		if r.rec.Live && !now.After(r.expires) {
+	now := m.now().UnixNano()
+	for i := range m.slots {
+		if s := &m.slots[i]; s.used && s.live && now <= s.expires {
 			n++
 		}
 	}

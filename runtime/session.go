@@ -101,7 +101,6 @@ type Event struct {
 	Params map[string]string `json:"params"`
 }
 
-
 // state returns the walker's view of the call, with the flow's params
 // (never kept in the call's state: they are the deployment's, and some
 // are secret).

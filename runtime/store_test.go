@@ -610,22 +610,56 @@ func openBoltTimeout(path string, d time.Duration) (*Bolt, error) {
 	}
 }
 
-// TestMemorySweep: expired records leave the map.
+// TestMemorySweep: expired records leave the store, their memory is
+// given back, and the space is used again by the next calls.
 func TestMemorySweep(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemory()
 	defer m.Close()
 	now := time.Unix(1000, 0)
 	m.now = func() time.Time { return now }
-	_ = m.Create(ctx, "a", Record{Rev: 1, Live: true}, time.Minute)
+	fill := func(prefix string) {
+		for i := range 20000 {
+			id := fmt.Sprintf("%s-%d", prefix, i)
+			rec := Record{Rev: 1, Live: true, Data: bytes.Repeat([]byte("s"), 700), Entry: bytes.Repeat([]byte("e"), 400)}
+			if err := m.Create(ctx, id, rec, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			for seq := 1; seq < 5; seq++ {
+				rec := Record{Rev: seq + 1, Live: true, Data: bytes.Repeat([]byte("t"), 600+seq), Entry: []byte("entry"), Seq: seq}
+				if err := m.Update(ctx, id, seq, rec, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	m.mu.RLock()
+	empty := m.slab.inUse()
+	m.mu.RUnlock()
+	fill("a")
 	_ = m.PutVersion(ctx, "f", "v", []byte("s"), time.Minute)
+	m.mu.RLock()
+	full := m.slab.inUse()
+	m.mu.RUnlock()
 	now = now.Add(2 * time.Minute)
 	m.Sweep()
 	m.mu.RLock()
-	n, v := len(m.sessions), len(m.versions)
+	n, v, left := len(m.index)+len(m.collided), len(m.versions), m.slab.inUse()
 	m.mu.RUnlock()
 	if n != 0 || v != 0 {
-		t.Fatalf("after sweep: %d sessions, %d versions", n, v)
+		t.Fatalf("after sweep: %d calls, %d versions", n, v)
+	}
+	// One chunk per size class may stay.
+	if left > empty+len(slabSizes)*slabChunkSize {
+		t.Fatalf("after sweep the slab holds %d bytes (%d full, %d empty): expired calls' memory was kept", left, full, empty)
+	}
+	fill("b")
+	m.mu.RLock()
+	again := m.slab.inUse()
+	slots := len(m.slots)
+	m.mu.RUnlock()
+	if again > full+len(slabSizes)*slabChunkSize || slots != 20000 {
+		t.Fatalf("the next calls took %d bytes and %d slots, the first %d bytes and 20000 slots", again, slots, full)
 	}
 }
 

@@ -293,6 +293,9 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// maxCallUUID bounds a webhook's CallUUID: Plivo's are 36 characters.
+const maxCallUUID = 256
+
 // callParams returns a webhook's parameters and its CallUUID, or refuses
 // the request with 400 when it names no call.
 func (s *Server) callParams(w http.ResponseWriter, r *http.Request, flowName string) (map[string]string, string, bool) {
@@ -300,6 +303,10 @@ func (s *Server) callParams(w http.ResponseWriter, r *http.Request, flowName str
 	id := p["CallUUID"]
 	if id == "" {
 		s.reject(w, r, flowName, http.StatusBadRequest, "missing CallUUID")
+		return nil, "", false
+	}
+	if len(id) > maxCallUUID {
+		s.reject(w, r, flowName, http.StatusBadRequest, fmt.Sprintf("CallUUID of %d bytes: Plivo's are 36", len(id)))
 		return nil, "", false
 	}
 	return p, id, true

@@ -1,0 +1,177 @@
+package runtime
+
+import "slices"
+
+// slab keeps byte blocks in large chunks, so that a million stored calls
+// are a few thousand objects for the garbage collector rather than
+// millions: a chunk's bytes hold no pointers and are never scanned, and a
+// block is named by a blockRef, a plain number. Each chunk serves blocks
+// of one size class; a chunk whose blocks are all free is given back to
+// the Go runtime (and so, in time, to the system).
+//
+// A slab is not safe for concurrent use: the memory store locks around it.
+type slab struct {
+	classes []slabClass       // one per slabSizes
+	big     map[uint32][]byte // blocks over the largest class: few
+	nextBig uint32
+}
+
+// slabSizes are the block sizes: from 32 bytes, each an eighth (at least
+// 16 bytes) above the last, to 64 KiB, so a block wastes at most an
+// eighth of itself.
+var slabSizes = func() (sizes []int) {
+	for size := 32; size < slabMaxBlock; size = (size + max(size/8, 16) + 3) &^ 3 {
+		sizes = append(sizes, size)
+	}
+	return append(sizes, slabMaxBlock)
+}()
+
+const (
+	slabMaxBlock  = 64 << 10  // the largest block of a class
+	slabChunkSize = 256 << 10 // bytes per chunk
+	slabBig       = 255       // the class of a block kept in big
+)
+
+type slabClass struct {
+	chunks  []*slabChunk // nil where a chunk was given back
+	partial []uint32     // chunks with a free block
+	holes   []uint32     // indexes of chunks given back, for reuse
+	live    int          // chunks held
+}
+
+type slabChunk struct {
+	buf  []byte
+	free []uint16 // free block numbers
+	used int
+	// listed reports whether the chunk is in its class's partial list.
+	listed bool
+}
+
+// blockRef names a block: its class, chunk and number in the chunk, and
+// the length of the bytes it holds.
+type blockRef struct {
+	class uint8
+	block uint16
+	chunk uint32
+	n     uint32
+}
+
+// put stores a copy of b and returns its ref.
+func (s *slab) put(b []byte) blockRef {
+	ref := s.alloc(len(b))
+	copy(s.bytes(ref), b)
+	return ref
+}
+
+// alloc returns a block for n bytes (its bytes are not cleared).
+func (s *slab) alloc(n int) blockRef {
+	c, _ := slices.BinarySearch(slabSizes, n)
+	if c == len(slabSizes) {
+		if s.big == nil {
+			s.big = map[uint32][]byte{}
+		}
+		s.nextBig++
+		for s.big[s.nextBig] != nil {
+			s.nextBig++
+		}
+		s.big[s.nextBig] = make([]byte, n)
+		return blockRef{class: slabBig, chunk: s.nextBig, n: uint32(n)}
+	}
+	if s.classes == nil {
+		s.classes = make([]slabClass, len(slabSizes))
+	}
+	cl := &s.classes[c]
+	size := slabSizes[c]
+	for len(cl.partial) > 0 {
+		i := cl.partial[len(cl.partial)-1]
+		ch := cl.chunks[i]
+		if len(ch.free) == 0 {
+			cl.partial = cl.partial[:len(cl.partial)-1]
+			ch.listed = false
+			continue
+		}
+		blk := ch.free[len(ch.free)-1]
+		ch.free = ch.free[:len(ch.free)-1]
+		ch.used++
+		return blockRef{class: uint8(c), chunk: i, block: blk, n: uint32(n)}
+	}
+	blocks := slabChunkSize / size
+	ch := &slabChunk{buf: make([]byte, slabChunkSize), free: make([]uint16, 0, blocks)}
+	for b := blocks - 1; b >= 1; b-- {
+		ch.free = append(ch.free, uint16(b))
+	}
+	ch.used = 1
+	cl.live++
+	var i uint32
+	if len(cl.holes) > 0 {
+		i = cl.holes[len(cl.holes)-1]
+		cl.holes = cl.holes[:len(cl.holes)-1]
+		cl.chunks[i] = ch
+	} else {
+		i = uint32(len(cl.chunks))
+		cl.chunks = append(cl.chunks, ch)
+	}
+	if len(ch.free) > 0 {
+		cl.partial = append(cl.partial, i)
+		ch.listed = true
+	}
+	return blockRef{class: uint8(c), chunk: i, block: 0, n: uint32(n)}
+}
+
+// bytes returns the bytes of a block: valid until the block is freed.
+func (s *slab) bytes(r blockRef) []byte {
+	if r.class == slabBig {
+		return s.big[r.chunk][:r.n]
+	}
+	size := slabSizes[r.class]
+	off := int(r.block) * size
+	return s.classes[r.class].chunks[r.chunk].buf[off : off+int(r.n) : off+size]
+}
+
+// free gives a block back.
+func (s *slab) free(r blockRef) {
+	if r.class == slabBig {
+		delete(s.big, r.chunk)
+		return
+	}
+	cl := &s.classes[r.class]
+	ch := cl.chunks[r.chunk]
+	ch.free = append(ch.free, r.block)
+	ch.used--
+	if ch.used == 0 && cl.live > 1 {
+		// Give the chunk back (one stays, so a class that empties and
+		// fills again does not churn).
+		cl.live--
+		cl.chunks[r.chunk] = nil
+		cl.holes = append(cl.holes, r.chunk)
+		if ch.listed {
+			for j, i := range cl.partial {
+				if i == r.chunk {
+					cl.partial = append(cl.partial[:j], cl.partial[j+1:]...)
+					break
+				}
+			}
+		}
+		return
+	}
+	if !ch.listed {
+		cl.partial = append(cl.partial, r.chunk)
+		ch.listed = true
+	}
+}
+
+// inUse returns the bytes of the chunks and big blocks the slab holds.
+func (s *slab) inUse() int {
+	n := 0
+	for c := range s.classes {
+		for _, ch := range s.classes[c].chunks {
+			if ch != nil {
+				n += len(ch.buf)
+			}
+		}
+	}
+	for _, b := range s.big {
+		n += len(b)
+	}
+	return n
+}
