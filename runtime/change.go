@@ -42,7 +42,10 @@ type txn struct {
 	ctx context.Context
 	id  string
 	rev int    // the revision read; 0 when the call is not stored yet
-	raw []byte // the state as read (or as first built), before any change
+	raw []byte // the state as read, before any change
+	// pre encodes the state before any change when raw is nil (a new
+	// call's: a claim stores it).
+	pre func() ([]byte, error)
 	// live and ttl are those of the write: a hung-up call's record
 	// stays for TraceTTL.
 	live bool
@@ -166,7 +169,14 @@ func (c *stepClaim) claim() error {
 	if c.held {
 		return nil
 	}
-	pre, err := decodeState(c.t.raw)
+	raw := c.t.raw
+	if raw == nil && c.t.pre != nil {
+		var err error
+		if raw, err = c.t.pre(); err != nil {
+			return err
+		}
+	}
+	pre, err := decodeState(raw)
 	if err != nil {
 		return err
 	}

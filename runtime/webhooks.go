@@ -43,40 +43,50 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		s.storeFailed(w, r, name, id, err)
 		return
 	}
-	now := s.cfg.Now()
-	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey, Call: p, Started: now.UTC().Truncate(time.Millisecond)}
-	st := g.NewState(p, s.cfg.Params)
-	if raw := r.URL.Query().Get("vars"); raw != "" {
-		vars, err := DecodeVars(raw)
-		if err != nil {
-			s.reject(w, r, name, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
-			return
+	started := s.cfg.Now().UTC().Truncate(time.Millisecond)
+	// start makes the new call's state; a claim makes it again, as it was
+	// before the walk changed it.
+	start := func() (*CallState, *flow.State, error) {
+		st := &flow.State{Call: p, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: s.params(g)}
+		if raw := r.URL.Query().Get("vars"); raw != "" {
+			vars, err := DecodeVars(raw)
+			if err != nil {
+				return nil, nil, err
+			}
+			for k, v := range vars {
+				st.Vars[k] = v
+			}
 		}
-		for k, v := range vars {
-			st.Vars[k] = v
-		}
+		sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey,
+			Call: p, Vars: st.Vars, Nodes: st.Nodes, Started: started}
+		return sess, st, nil
 	}
-	st.Params = s.params(g)
-	sess.Vars, sess.Nodes = st.Vars, st.Nodes
-	s.answerSession(w, r, g, sess, st)
-}
-
-// answerSession walks a new call from start and stores it. The trigger
-// API uses it too, with initial vars.
-func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, sess *CallState, st *flow.State) {
-	ctx, id := r.Context(), sess.CallUUID
-	raw, err := encodeState(sess) // the state before the walk, for a claim
+	sess, st, err := start()
 	if err != nil {
-		s.storeFailed(w, r, g.Name, id, err)
+		s.reject(w, r, name, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
 		return
 	}
-	t := s.newTxn(ctx, id, 0, raw, true)
+	s.answerSession(w, r, g, sess, st, func() ([]byte, error) {
+		sess, _, err := start()
+		if err != nil {
+			return nil, err
+		}
+		return encodeState(sess)
+	})
+}
+
+// answerSession walks a new call from start and stores it; pre encodes
+// the call's state as it was before the walk, for a claim.
+func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
+	ctx, id := r.Context(), sess.CallUUID
+	t := s.newTxn(ctx, id, 0, nil, true)
+	t.pre = pre
 	wk := s.walker(r, g.Name, id, 1)
 	defer s.walkers.Put(wk)
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	if res.Aborted == nil {
 		at := s.record(sess, res)
-		err = t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)})
+		err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)})
 		if err == nil {
 			err = t.write(sess)
 		}
