@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/flowd-dev/flowd/internal/testenv"
 )
@@ -64,10 +68,11 @@ func (s *redisServer) Start(t testing.TB) {
 	t.Fatalf("redis-server did not start on port %d", s.Port)
 }
 
-// Stop ends the server by its PID and waits for it.
+// Stop ends the server by its PID with SIGTERM (redis-server then
+// flushes its append-only file and exits) and waits for it.
 func (s *redisServer) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(os.Interrupt)
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = s.cmd.Wait(); close(done) }()
 		select {
@@ -168,5 +173,177 @@ func TestRedisRestartKeepsSessions(t *testing.T) {
 	}
 	if err := st.Update(ctx, "c1", 1, Record{Rev: 2, Live: true, Data: []byte("after")}, time.Hour); err != nil {
 		t.Fatalf("Update after a restart: %v", err)
+	}
+}
+
+// redisClient is a plain client of a test's redis-server, to look at
+// what the store wrote.
+func redisClient(t testing.TB, url string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// fakeClock is a store's clock that tests move by hand.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Now().UnixNano())
+	return c
+}
+
+func (c *fakeClock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// TestRedisLivePrunedByWrites: the live set loses its expired members as
+// calls are written, without Live (a /metrics scrape) ever running, so it
+// stays about as large as the calls live lately. The store's clock moves
+// by hand: the live set's scores are its expiries.
+func TestRedisLivePrunedByWrites(t *testing.T) {
+	srv := startRedis(t, false)
+	st, err := openRedis(srv.URL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := newFakeClock()
+	st.now = clock.now
+	c := redisClient(t, srv.URL)
+	ctx := context.Background()
+	card := func() int64 {
+		t.Helper()
+		n, err := c.ZCard(ctx, redisLiveKey).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range 25 {
+		if err := st.Create(ctx, fmt.Sprint("brief-", i), Record{Rev: 1, Live: true}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.add(2 * time.Minute)
+	if n := card(); n != 25 {
+		t.Fatalf("live set = %d members, want the 25 written", n)
+	}
+	if n, err := st.Live(ctx); err != nil || n != 0 {
+		t.Fatalf("Live = %d, %v; want 0 (all expired)", n, err)
+	}
+	if n := card(); n != 25 {
+		t.Fatalf("Live changed the live set: %d members", n)
+	}
+	// Each write removes up to 10 expired members: 25 expired, then three
+	// live calls written, leave the three.
+	for i := range 3 {
+		if err := st.Create(ctx, fmt.Sprint("long-", i), Record{Rev: 1, Live: true}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := card(); n != 3 {
+		t.Fatalf("after three writes the live set has %d members, want 3", n)
+	}
+	// Calls come and go without a scrape: after 20 rounds of 10 calls
+	// that expire, the set is about one round large.
+	for round := range 20 {
+		for i := range 10 {
+			id := fmt.Sprintf("round-%d-%d", round, i)
+			if err := st.Create(ctx, id, Record{Rev: 1, Live: true}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.add(2 * time.Minute)
+	}
+	if n := card(); n > 3+10 {
+		t.Fatalf("after 200 calls that expired the live set has %d members, want at most 13", n)
+	}
+	// Updates prune too.
+	for i := range 2 {
+		if err := st.Update(ctx, "long-0", i+1, Record{Rev: i + 2, Live: true}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := card(); n != 3 {
+		t.Fatalf("after two updates the live set has %d members, want 3", n)
+	}
+	if n, err := st.Live(ctx); err != nil || n != 3 {
+		t.Fatalf("Live = %d, %v; want 3", n, err)
+	}
+}
+
+func TestRedisKeySlots(t *testing.T) {
+	// Redis's own values (CLUSTER KEYSLOT) and CRC-16/XMODEM's check value.
+	if c := crc16("123456789"); c != 0x31c3 {
+		t.Fatalf("crc16 = %#x", c)
+	}
+	for key, slot := range map[string]int{"foo": 12182, "bar": 5061, "{user1000}.following": 3443, "{user1000}.followers": 3443, "a{}b": int(crc16("a{}b")) % redisSlots, "{}": 15257} {
+		if got := keySlot(key); got != slot {
+			t.Errorf("keySlot(%q) = %d, want %d", key, got, slot)
+		}
+	}
+	tags := slotTags()
+	for s, tag := range tags {
+		if tag == "" || keySlot(redisLiveSlotKey(s)) != s || keySlot(tag) != s {
+			t.Fatalf("slot %d: tag %q", s, tag)
+		}
+	}
+	// A call's keys share its slot, odd ids included.
+	r := &Redis{cluster: true}
+	for _, id := range []string{"0c5d8f0e-1c4e-4a4e-9a55-0a1b2c3d4e5f", "", "}x", "a}b", "{x}", "a{b", "ü"} {
+		keys := r.callKeys(id)
+		if keySlot(keys[0]) != keySlot(keys[1]) || keySlot(keys[0]) != keySlot(keys[2]) {
+			t.Errorf("id %q: keys %q in slots %d %d %d", id, keys, keySlot(keys[0]), keySlot(keys[1]), keySlot(keys[2]))
+		}
+	}
+	// Ids stay apart.
+	seen := map[string]string{}
+	for _, id := range []string{"", "~", "}", "~}", "}~", "{~}", "x"} {
+		s, _ := redisKeys(id)
+		if other, dup := seen[s]; dup {
+			t.Errorf("ids %q and %q share the key %q", id, other, s)
+		}
+		seen[s] = id
+	}
+}
+
+func TestParseRedisClusterURL(t *testing.T) {
+	for _, tc := range []struct {
+		url   string
+		addrs string
+		user  string
+		pass  string
+		tls   bool
+		err   bool
+	}{
+		{url: "redis-cluster://127.0.0.1:7000", addrs: "127.0.0.1:7000"},
+		{url: "redis-cluster://10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/", addrs: "10.0.0.1:7000 10.0.0.2:7001 [::1]:7002"},
+		{url: "redis-cluster://:s%40cret@h1:6379,h2:6379?dial_timeout=3s", addrs: "h1:6379 h2:6379", pass: "s@cret"},
+		{url: "rediss-cluster://flowd:pw@h1:6379/0", addrs: "h1:6379", user: "flowd", pass: "pw", tls: true},
+		{url: "redis-cluster://h1:6379/1", err: true},
+		{url: "redis-cluster://h1", err: true},
+		{url: "redis-cluster://h1:6379,", err: true},
+		{url: "redis-cluster://h1:6379?nosuch=1", err: true},
+		{url: "redis://h1:6379", err: true},
+	} {
+		opt, err := parseRedisClusterURL(tc.url)
+		if tc.err {
+			if err == nil {
+				t.Errorf("%s: accepted: %v", tc.url, opt.Addrs)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.url, err)
+			continue
+		}
+		if got := strings.Join(opt.Addrs, " "); got != tc.addrs || opt.Username != tc.user || opt.Password != tc.pass || (opt.TLSConfig != nil) != tc.tls {
+			t.Errorf("%s: addrs %q user %q password %q tls %v", tc.url, got, opt.Username, opt.Password, opt.TLSConfig != nil)
+		}
 	}
 }

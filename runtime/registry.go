@@ -98,9 +98,17 @@ func (r *Registry) Add(gs ...*flow.Graph) {
 	r.current.Store(&next)
 }
 
+// versionRecoverer is a store shared by several processes that can have
+// a missing flow version written back by a process that still knows it
+// (Redis, after it lost its data), and wait for it.
+type versionRecoverer interface {
+	RecoverVersion(ctx context.Context, flowName, version string) ([]byte, error)
+}
+
 // Version returns the graph of a flow version, from memory or, when this
 // process never compiled it (after a restart, or on another replica),
-// from the source kept in the store.
+// from the source kept in the store. When the store lost the source, a
+// shared store may get it back from a replica that knows it.
 func (r *Registry) Version(ctx context.Context, st Store, name, version string) (*flow.Graph, error) {
 	key := name + "@" + version
 	if v, ok := r.versions.Load(key); ok {
@@ -109,6 +117,9 @@ func (r *Registry) Version(ctx context.Context, st Store, name, version string) 
 		return ver.g, nil
 	}
 	src, err := st.GetVersion(ctx, name, version)
+	if rv, ok := st.(versionRecoverer); ok && errors.Is(err, ErrNotFound) {
+		src, err = rv.RecoverVersion(ctx, name, version)
+	}
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("flow %s version %s is no longer kept", name, version)

@@ -151,7 +151,10 @@ func (s *Server) params(g *flow.Graph) map[string]string {
 }
 
 // pin keeps the flow version's source in the store so calls on it can be
-// served after a restart or by another replica. Refreshed at half the TTL.
+// served after a restart or by another replica. Refreshed at half the TTL;
+// in between, no store round trip: a store that can lose its data while
+// flowd runs (Redis) notices the loss in the answer's own write and
+// writes back the versions this process pinned (redis_versions.go).
 func (s *Server) pin(ctx context.Context, g *flow.Graph) error {
 	key := g.Name + "@" + g.Version
 	now := s.cfg.Now()

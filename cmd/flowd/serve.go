@@ -44,7 +44,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	dir := fs.String("flows", "flows", "the `DIR` of flow files to serve (watched for changes)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on, `HOST:PORT`")
 	publicURL := fs.String("public-url", "", "the `URL` Plivo reaches flowd at, e.g. https://flowd.example.com (default: from each request's Host)")
-	store := fs.String("store", "", "session store `URL`: bolt:PATH (default bolt:$XDG_STATE_HOME/flowd/sessions.db), memory:, or redis://HOST:PORT/DB")
+	store := fs.String("store", "", "session store `URL`: bolt:PATH (default bolt:$XDG_STATE_HOME/flowd/sessions.db), memory:, redis://HOST:PORT/DB, or redis-cluster://HOST:PORT,HOST:PORT")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without verifying Plivo signatures")
 	sessionTTL := fs.Duration("session-ttl", 12*time.Hour, "how long a session lives without a webhook (calls whose hangup never arrives)")
 	traceTTL := fs.Duration("trace-ttl", time.Hour, "how long a finished call's trace stays readable")
