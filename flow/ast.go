@@ -54,9 +54,8 @@ type NodeDecl struct {
 	Kind        *Kind
 	KindPos     Pos
 	Elem        *ElemDecl   // Plivo elements
-	Cases       []*CaseDecl // branch
-	Sets        []*SetDecl  // set
-	Args        []*ArgDecl  // REST actions
+	Cases       []*CaseDecl // branch: edges taken by condition
+	Sets        []*SetDecl  // set: assignments to vars
 	Next        *Ref
 	On          []*OnDecl
 	Description string
@@ -64,6 +63,9 @@ type NodeDecl struct {
 	// recording callbacks into the call's trace.
 	Events    []string
 	EventsPos Pos
+	// action is what a kind decoded that only its behavior reads (a REST
+	// action's arguments).
+	action any
 }
 
 // OnDecl is one outcome edge under on:.

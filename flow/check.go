@@ -3,8 +3,9 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -140,7 +141,7 @@ func (c *checker) node(n *NodeDecl) {
 	if n.Kind == nil {
 		return
 	}
-	if n.Kind.Walk == WalkTerminal {
+	if n.Kind.traits.control == ends {
 		if n.Next != nil {
 			c.d.errorf(n.Next.Pos, CodeTerminal, "%s ends the flow, so node %s cannot have next; remove it", n.Kind.Name, n.ID)
 		}
@@ -159,23 +160,7 @@ func (c *checker) node(n *NodeDecl) {
 			c.target(&o.Target, "on: "+o.Outcome)
 		}
 	}
-	for _, cs := range n.Cases {
-		c.target(cs.Next, "next")
-		if cs.When != nil && c.bare(cs.When, "when") {
-			c.exprIn(cs.When, true, "when")
-		}
-	}
-	for _, s := range n.Sets {
-		if c.bare(s.Value, "set") {
-			c.exprIn(s.Value, false, "set")
-		}
-	}
-	if n.Elem != nil {
-		c.element(n.Elem)
-	}
-	if n.Kind.Walk == WalkREST {
-		c.checkREST(n)
-	}
+	n.Kind.behavior.check(c, n)
 	c.checkEvents(n)
 }
 
@@ -282,7 +267,7 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 		switch r.root {
 		case "params":
 			if !c.params[r.name] {
-				hint := c.hint("params", r.name, func() []string { return keys(c.params) })
+				hint := c.hint("params", r.name, func() []string { return slices.Sorted(maps.Keys(c.params)) })
 				if hint == "" {
 					hint = fmt.Sprintf("; add it: params: {%s: {default: ...}}", r.name)
 				}
@@ -294,7 +279,7 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 			}
 		case "vars":
 			if !c.vars[r.name] {
-				hint := c.hint("vars", r.name, func() []string { return keys(c.vars) })
+				hint := c.hint("vars", r.name, func() []string { return slices.Sorted(maps.Keys(c.vars)) })
 				if hint == "" {
 					hint = fmt.Sprintf("; declare it: vars: {%s: <initial value>}", r.name)
 				}
@@ -446,15 +431,6 @@ func (c *checker) exprPos(e *Expr, off int) Pos {
 	return c.idx.scalarPos(c.f.Path, e.node, e.offset+off)
 }
 
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // edges returns a node's outgoing edges, in file order.
 func (n *NodeDecl) edges() []*Ref {
 	var out []*Ref
@@ -528,7 +504,7 @@ func (c *checker) loops() {
 	on := map[*NodeDecl]bool{}
 	var stack []*NodeDecl
 	next := 0
-	passes := func(n *NodeDecl) bool { return n.Kind != nil && !n.Kind.Walk.Callback() && n.Kind.Walk != WalkTerminal }
+	passes := func(n *NodeDecl) bool { return n.Kind != nil && n.Kind.traits.control == goesOn }
 	var strong func(n *NodeDecl)
 	strong = func(n *NodeDecl) {
 		index[n], low[n] = next, next

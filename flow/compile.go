@@ -44,8 +44,10 @@ type Node struct {
 	// caller enters there (a PIN) is never kept — not in the call's
 	// state, its trace or a log line.
 	Private bool
-	rest    *restCall // REST actions
-	room    *Str      // a MultiPartyCall's name
+	room    *Str // a MultiPartyCall's name
+	// action is what a kind compiled that only its behavior reads (a REST
+	// action's call).
+	action any
 	// The element's XML, prepared when the flow compiled; fills say what
 	// goes in each hole on a webhook.
 	tmpl  *xmlgen.Template
@@ -116,11 +118,18 @@ func deepCopy(v any) any {
 // Callback reports whether the walk waits for Plivo at this node, and so
 // whether its XML carries a callback URL.
 func (n *Node) Callback() bool {
-	if n.Kind.Walk == WalkJoin {
+	switch n.Kind.traits.control {
+	case waits:
+		return true
+	case waitsIfNext:
 		return n.Next != nil
 	}
-	return n.Kind.Walk.Callback()
+	return false
 }
+
+// Accepts reports whether the node's XML can call back with event: the
+// walk waits at the node and its kind has a callback that reports event.
+func (n *Node) Accepts(event string) bool { return n.Callback() && n.Kind.Accepts(event) }
 
 // Edges returns the node's outgoing edges with their labels, in a stable
 // order: branch cases, then on: outcomes in outcome order, then next.
@@ -192,25 +201,9 @@ func compile(f *File) (*Graph, error) {
 				n.On[o.Outcome] = g.byID[o.Target.Name]
 			}
 		}
-		for _, c := range nd.Cases {
-			n.Cases = append(n.Cases, Case{When: c.When.prog, Src: c.When.Src, Label: caseLabel(len(n.Cases)), Next: g.byID[c.Next.Name]})
-		}
-		for _, s := range nd.Sets {
-			n.Sets = append(n.Sets, Assign{Name: s.Name, Value: s.Value.prog})
-		}
-		if nd.Kind.Walk == WalkREST {
-			compileREST(n, nd)
-		}
 		n.Events = nd.Events
-		if nd.Elem != nil {
-			for _, a := range nd.Elem.Attrs {
-				if a.Spec.Name == "log" && a.Value != nil && a.Value.Parts == nil && a.Value.Value == "false" {
-					n.Private = n.Kind.Walk == WalkInput
-				}
-			}
-			if err := prepare(n, nd.Elem, nd.Events); err != nil {
-				return nil, fmt.Errorf("%s: node %s: %w", nd.Pos, nd.ID, err)
-			}
+		if err := nd.Kind.behavior.compile(n, nd, g); err != nil {
+			return nil, fmt.Errorf("%s: node %s: %w", nd.Pos, nd.ID, err)
 		}
 	}
 	g.Start = g.Nodes[0]
@@ -221,54 +214,4 @@ func compile(f *File) (*Graph, error) {
 		g.OnError = g.byID[f.OnError.Name]
 	}
 	return g, nil
-}
-
-// prepare builds the node's element description with holes for templates
-// and the callback URL, and lets xmlgen write the constant parts once.
-func prepare(n *Node, e *ElemDecl, events []string) error {
-	el := toEl(e, &n.fills)
-	for _, ev := range events {
-		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: eventAttrs[ev], Value: xmlgen.Hole(len(n.fills))})
-		n.fills = append(n.fills, fillFunc{event: ev})
-	}
-	if n.Kind.Name == "MultiPartyCall" {
-		n.room = e.Text
-	}
-	if n.Callback() {
-		event := EventAction
-		if n.Kind.Walk == WalkJoin {
-			event = EventExit
-		}
-		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: n.Kind.URLAttr, Value: xmlgen.Hole(len(n.fills))})
-		n.fills = append(n.fills, fillFunc{event: event})
-	}
-	t, err := xmlgen.Prepare(el)
-	if err != nil {
-		return err
-	}
-	n.tmpl, n.el = t, el
-	return nil
-}
-
-func toEl(e *ElemDecl, fills *[]fillFunc) *xmlgen.El {
-	el := &xmlgen.El{Name: e.Spec.Name}
-	for _, a := range e.Attrs {
-		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: a.Spec.Name, Value: strValue(a.Value, fills)})
-	}
-	if e.Text != nil {
-		v := strValue(e.Text, fills)
-		el.Text = &v
-	}
-	for _, c := range e.Children {
-		el.Children = append(el.Children, toEl(c, fills))
-	}
-	return el
-}
-
-func strValue(s *Str, fills *[]fillFunc) xmlgen.Value {
-	if s.Const() {
-		return xmlgen.Const(s.Value)
-	}
-	*fills = append(*fills, fillFunc{parts: s.Parts})
-	return xmlgen.Hole(len(*fills) - 1)
 }

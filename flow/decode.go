@@ -749,25 +749,7 @@ func (dc *decoder) node(key, val *yaml.Node) *NodeDecl {
 		}
 		return nd
 	}
-	switch nd.Kind.Walk {
-	case WalkBranch:
-		nd.Cases = dc.branch(action.val, what)
-	case WalkSet:
-		nd.Sets = dc.set(action.val, what)
-	case WalkREST:
-		nd.Args = dc.restArgsDecl(nd.Kind, action.val)
-	default:
-		dc.stray = dc.stray[:0]
-		nd.Elem = dc.element(nd.Kind.Element, nd.Kind, action.key, action.val)
-		for _, p := range dc.stray {
-			switch {
-			case p.key.Value == "next" && nd.Next == nil:
-				nd.Next = dc.ref(p.val, "next")
-			case p.key.Value == "on" && nd.On == nil:
-				nd.On = dc.on(p.val, what)
-			}
-		}
-	}
+	nd.Kind.behavior.decode(dc, nd, *action)
 	return nd
 }
 
@@ -858,66 +840,6 @@ func (dc *decoder) on(n *yaml.Node, what string) []*OnDecl {
 	for _, p := range pairs {
 		if r := dc.ref(p.val, "on: "+p.key.Value); r != nil {
 			out = append(out, &OnDecl{Outcome: p.key.Value, Pos: dc.pos(p.key), Target: *r})
-		}
-	}
-	return out
-}
-
-func (dc *decoder) branch(n *yaml.Node, what string) []*CaseDecl {
-	n = resolve(n)
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		dc.d.errorf(dc.pos(n), CodeUnusedOutcomeMap, "the branch of %s has no cases; add - when: ... next: ...", what)
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		dc.d.errorf(dc.pos(n), CodeShape, "branch must be a list of cases (- when: ... next: ...), not %s", describe(n))
-		return nil
-	}
-	if len(n.Content) == 0 {
-		dc.d.errorf(dc.pos(n), CodeUnusedOutcomeMap, "the branch of %s has no cases; add - when: ... next: ...", what)
-	}
-	var out []*CaseDecl
-	for _, item := range n.Content {
-		c := &CaseDecl{Pos: dc.pos(item)}
-		pairs, ok := dc.mapping(item, "a branch case")
-		if !ok {
-			continue
-		}
-		for _, p := range pairs {
-			switch p.key.Value {
-			case "when":
-				c.When = dc.expr(p.val, "when")
-			case "next":
-				c.Next = dc.ref(p.val, "next")
-			default:
-				dc.unknownKey(p.key, "a branch case", []string{"when", "next"})
-			}
-		}
-		if c.When == nil {
-			dc.d.errorf(c.Pos, CodeMissingKey, "a branch case needs when: (a boolean expression)")
-		}
-		if c.Next == nil {
-			dc.d.errorf(c.Pos, CodeMissingKey, "a branch case needs next: (the node to go to)")
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func (dc *decoder) set(n *yaml.Node, what string) []*SetDecl {
-	pairs, _ := dc.mapping(n, "set of "+what)
-	if len(pairs) == 0 {
-		dc.d.errorf(dc.pos(n), CodeMissingKey, "set of %s assigns nothing; write set: {name: expression}", what)
-	}
-	var out []*SetDecl
-	for _, p := range pairs {
-		s := &SetDecl{Name: p.key.Value, Pos: dc.pos(p.key)}
-		if !identRE.MatchString(s.Name) {
-			dc.d.errorf(s.Pos, CodeShape, "variable name %q must be letters, digits and '_', starting with a letter", s.Name)
-		}
-		s.Value = dc.expr(p.val, "set "+s.Name)
-		if s.Value != nil {
-			out = append(out, s)
 		}
 	}
 	return out

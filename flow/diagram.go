@@ -37,25 +37,21 @@ func Diagram(g *Graph, format string) ([]byte, error) {
 type nodeStyle uint8
 
 const (
-	styleVerb     nodeStyle = iota // appended, the walk goes on
+	styleUnset    nodeStyle = iota // a kind that does not say; TestKinds fails
+	styleVerb                      // appended, the walk goes on
 	styleCallback                  // waits for Plivo's callback
 	styleBranch                    // branch, on the server
 	styleSet                       // set, on the server
 	styleEnd                       // ends the flow
 )
 
+// styleOf is how a node is drawn: waiting for Plivo if the walk waits at
+// it, else as its kind says.
 func styleOf(n *Node) nodeStyle {
-	switch {
-	case n.Callback():
+	if n.Callback() {
 		return styleCallback
-	case n.Kind.Walk == WalkBranch:
-		return styleBranch
-	case n.Kind.Walk == WalkSet:
-		return styleSet
-	case n.Kind.Walk == WalkTerminal:
-		return styleEnd
 	}
-	return styleVerb
+	return n.Kind.traits.style
 }
 
 // diagramEdge is one arrow: the edges of a node that lead to the same
@@ -108,10 +104,8 @@ func edgeLabel(n *Node, e Edge) string {
 		}
 	}
 	switch {
-	case n.Kind.Walk == WalkJoin:
-		return "next (exit)"
-	case n.Kind.Walk == WalkRecord:
-		return "next (recorded)"
+	case n.Kind.traits.nextLabel != "":
+		return n.Kind.traits.nextLabel
 	case len(rest) > 0 && len(n.On) > 0:
 		return "next (" + strings.Join(rest, ", ") + ")"
 	}

@@ -53,13 +53,13 @@ func (dc *decoder) events(n *yaml.Node) []string {
 	return out
 }
 
-// checkEvents allows events only on MultiPartyCall nodes whose callback
-// URL attributes are left to flowd.
+// checkEvents allows events only on nodes of a kind with Reports
+// (MultiPartyCall) whose callback URL attributes are left to flowd.
 func (c *checker) checkEvents(n *NodeDecl) {
 	if len(n.Events) == 0 || n.Kind == nil {
 		return
 	}
-	if n.Kind.Name != "MultiPartyCall" {
+	if len(n.Kind.Reports) == 0 {
 		c.d.errorf(n.EventsPos, CodeUnknownKey, "events is for MultiPartyCall nodes; %s has no status or recording callbacks for flowd to receive", n.Kind.Name)
 		return
 	}

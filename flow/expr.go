@@ -17,19 +17,10 @@ import (
 // program is a compiled expression.
 type program = *vm.Program
 
-// Env is what expressions see on one webhook (SPEC section 3).
-type Env struct {
-	Call   map[string]string            // the answer request's parameters
-	Input  map[string]string            // the parameters of the callback that resumed the walk
-	Nodes  map[string]map[string]string // per node id, its last callback's parameters
-	Vars   map[string]any               // per-call variables
-	Params map[string]string            // the flow's deployment values
-	Now    time.Time                    // the flow's clock
-}
-
-// exprEnv declares the names and types expressions compile against. The
-// function values here are never called: at run time Env.values supplies
-// ones bound to the webhook's clock.
+// exprEnv declares the names and types expressions compile against
+// ("Expressions" in the package documentation). The function values here
+// are never called: at run time the Walker supplies ones bound to the
+// webhook's clock.
 var exprEnv = map[string]any{
 	"call":   map[string]string{},
 	"input":  map[string]string{},
@@ -42,26 +33,6 @@ var exprEnv = map[string]any{
 
 // EnvNames are the top-level names expressions may use.
 var EnvNames = []string{"call", "input", "nodes", "vars", "params", "hours", "now"}
-
-// values returns the map expressions run against.
-func (e *Env) values() map[string]any {
-	now := e.Now
-	return map[string]any{
-		"call":   e.Call,
-		"input":  e.Input,
-		"nodes":  e.Nodes,
-		"vars":   e.Vars,
-		"params": e.Params,
-		"hours": func(spec, tz string) bool {
-			ok, err := hoursAt(spec, tz, now)
-			if err != nil {
-				panic(err) // expr turns a panic in a function into a run error
-			}
-			return ok
-		},
-		"now": func() time.Time { return now },
-	}
-}
 
 var scheduleCache sync.Map // spec → *Schedule
 

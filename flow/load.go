@@ -110,12 +110,3 @@ func LoadFiles(files []string) (*Set, error) {
 	s.Diags.Sort()
 	return s, nil
 }
-
-// Load finds and compiles the flow files under paths.
-func Load(paths ...string) (*Set, error) {
-	files, err := FindFiles(paths, IsFlowFile)
-	if err != nil {
-		return nil, err
-	}
-	return LoadFiles(files)
-}

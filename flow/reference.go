@@ -3,6 +3,7 @@ package flow
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/flowd-dev/flowd/xmlgen"
@@ -22,7 +23,7 @@ func Reference() []byte {
 		if len(k.Outcomes) > 0 {
 			outcomes = "`" + strings.Join(k.Outcomes, "`, `") + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s %s |\n", k.Name, outcomes, k.Doc, walkDoc(k))
+		fmt.Fprintf(&b, "| `%s` | %s | %s %s |\n", k.Name, outcomes, k.Doc, k.traits.walkDoc)
 	}
 	b.WriteString("\n## Elements\n\nAttribute names are Plivo's, case-sensitive. Values are checked when the flow loads; values from `{{ templates }}` are checked when the call runs.\n")
 	for _, e := range xmlgen.Elements() {
@@ -70,34 +71,20 @@ func Reference() []byte {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, a.Kind, def, allowedDoc(a), strings.ReplaceAll(a.Doc, "|", "\\|"))
 		}
 	}
-	b.WriteString("\n## REST actions\n\nArguments are Plivo's REST argument names, checked with the rules of Plivo's API documentation; `mpc` is the MultiPartyCall's name. Outcomes: `ok`, `error`.\n")
+	// Sections of their own list families of kinds, such as the REST
+	// actions with their arguments, in the order of their first kind.
+	var sections []string
 	for _, k := range Kinds() {
-		if k.Walk != WalkREST {
-			continue
+		if s := k.traits.refSection; s != "" && !slices.Contains(sections, s) {
+			sections = append(sections, s)
 		}
-		a := restActions[k.Name]
-		fmt.Fprintf(&b, "\n### %s\n\n%s\n\n", k.Name, k.Doc)
-		args := restArgs(a)
-		names := sortedKeys(args)
-		for i, n := range names {
-			kind := "string"
-			switch args[n] {
-			case argInt:
-				kind = "integer"
-			case argBool:
-				kind = "boolean"
-			case argDelays:
-				kind = "seconds, or several separated by <"
+	}
+	for _, s := range sections {
+		b.WriteString("\n" + s)
+		for _, k := range Kinds() {
+			if k.traits.refSection == s {
+				fmt.Fprintf(&b, "\n### %s\n\n%s\n\n%s", k.Name, k.Doc, k.traits.refEntry)
 			}
-			req := ""
-			if n == "mpc" || (n == "member" && a.member) {
-				req = " (required)"
-			}
-			sep := ", "
-			if i == len(names)-1 {
-				sep = ".\n"
-			}
-			fmt.Fprintf(&b, "`%s`%s: %s%s", n, req, kind, sep)
 		}
 	}
 	b.WriteString("\n## Diagnostic codes\n\n")
@@ -105,22 +92,6 @@ func Reference() []byte {
 		fmt.Fprintf(&b, "### `%s`\n\n%s\n\n```yaml\n%s\n```\n\nFix: %s\n\n", c.Code, c.Summary, c.Example, c.Fix)
 	}
 	return b.Bytes()
-}
-
-func walkDoc(k *Kind) string {
-	switch k.Walk {
-	case WalkInput:
-		return "The document ends; Plivo posts the input to flowd, or follows flowd's Redirect for `no_input`."
-	case WalkDial:
-		return "The document ends; the outcome is Plivo's DialStatus."
-	case WalkRecord:
-		return "The document ends; `next` is taken when the recording is done."
-	case WalkJoin:
-		return "With `next`, the document ends and `next` is taken when the caller leaves."
-	case WalkTerminal:
-		return "No `next`: the flow ends here."
-	}
-	return ""
 }
 
 func allowedDoc(a *xmlgen.Attr) string {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,20 +39,29 @@ const (
 	OutcomeError = "error"
 )
 
+var restOutcomes = []string{OutcomeOK, OutcomeError}
+
 // restAction declares one REST action: flowd's own arguments (mpc,
-// member) and the struct whose JSON names are Plivo's arguments.
+// member) and the struct whose JSON names are Plivo's arguments. It is
+// the behavior of its kind: the REST actions are one family, each a value
+// below named in its row of kinds.
 type restAction struct {
 	params func() any // a pointer to the Plivo params struct, or nil
 	member bool       // takes member: one ID, a comma list or all
+	// fromCall defaults from, when neither from nor call_uuid is given,
+	// to the call's Plivo number.
+	fromCall bool
 	// validate checks the params (and member) with the plivo package's
 	// rules; run calls the API and returns the result nodes.<id> holds.
 	validate func(p any, member string) error
 	run      func(ctx context.Context, api REST, mpc plivo.MPCRef, member string, p any) (map[string]string, error)
 }
 
-var restActions = map[string]*restAction{
-	"add_participant": {
+// The REST actions.
+var (
+	addParticipant = &restAction{
 		params:   func() any { return &plivo.AddParticipantParams{} },
+		fromCall: true,
 		validate: func(p any, _ string) error { return p.(*plivo.AddParticipantParams).Validate() },
 		run: func(ctx context.Context, api REST, mpc plivo.MPCRef, _ string, p any) (map[string]string, error) {
 			r, err := api.AddParticipant(ctx, mpc, p.(*plivo.AddParticipantParams))
@@ -65,8 +75,8 @@ var restActions = map[string]*restAction{
 			}
 			return out, nil
 		},
-	},
-	"update_participant": {
+	}
+	updateParticipant = &restAction{
 		params: func() any { return &plivo.UpdateParticipantParams{} },
 		member: true,
 		validate: func(p any, member string) error {
@@ -79,8 +89,8 @@ var restActions = map[string]*restAction{
 			}
 			return result(&r.Response), nil
 		},
-	},
-	"kick_participant": {
+	}
+	kickParticipant = &restAction{
 		member:   true,
 		validate: func(_ any, member string) error { return plivo.ValidateMembers("kick participant", member) },
 		run: func(ctx context.Context, api REST, mpc plivo.MPCRef, member string, _ any) (map[string]string, error) {
@@ -90,8 +100,8 @@ var restActions = map[string]*restAction{
 			}
 			return result(r), nil
 		},
-	},
-	"start_recording": {
+	}
+	startRecording = &restAction{
 		params:   func() any { return &plivo.MPCRecordingParams{} },
 		validate: func(p any, _ string) error { return p.(*plivo.MPCRecordingParams).Validate() },
 		run: func(ctx context.Context, api REST, mpc plivo.MPCRef, _ string, p any) (map[string]string, error) {
@@ -103,8 +113,8 @@ var restActions = map[string]*restAction{
 			out["recording_id"], out["recording_url"] = r.RecordingID, r.RecordingURL
 			return out, nil
 		},
-	},
-	"stop_recording": {
+	}
+	stopRecording = &restAction{
 		validate: func(any, string) error { return nil },
 		run: func(ctx context.Context, api REST, mpc plivo.MPCRef, _ string, _ any) (map[string]string, error) {
 			r, err := api.StopMPCRecording(ctx, mpc)
@@ -113,7 +123,19 @@ var restActions = map[string]*restAction{
 			}
 			return result(r), nil
 		},
-	},
+	}
+)
+
+// restActionNames returns the names of the REST actions, sorted.
+func restActionNames() []string {
+	var out []string
+	for _, k := range kinds {
+		if _, ok := k.behavior.(*restAction); ok {
+			out = append(out, k.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func result(r *plivo.Response) map[string]string {
@@ -160,33 +182,27 @@ func restArgs(a *restAction) map[string]argKind {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// ArgDecl is one argument of a REST action.
-type ArgDecl struct {
+// argDecl is one argument of a REST action, as decoded.
+type argDecl struct {
 	Name    string
 	NamePos Pos
 	Kind    argKind
 	Value   *Str
 }
 
+func (a *restAction) decode(dc *decoder, nd *NodeDecl, action pair) {
+	nd.action = dc.restArgsDecl(a, nd.Kind, action.val)
+}
+
 // restArgsDecl decodes a REST action's mapping of arguments.
-func (dc *decoder) restArgsDecl(kind *Kind, n *yaml.Node) []*ArgDecl {
-	a := restActions[kind.Name]
+func (dc *decoder) restArgsDecl(a *restAction, kind *Kind, n *yaml.Node) []*argDecl {
 	known := restArgs(a)
 	pairs, _ := dc.mapping(n, kind.Name)
-	var out []*ArgDecl
+	var out []*argDecl
 	for _, p := range pairs {
 		k, ok := known[p.key.Value]
 		if !ok {
-			dc.d.errorf(dc.pos(p.key), CodeUnknownKey, "%s has no argument %q%s", kind.Name, p.key.Value, didYouMean(p.key.Value, sortedKeys(known)))
+			dc.d.errorf(dc.pos(p.key), CodeUnknownKey, "%s has no argument %q%s", kind.Name, p.key.Value, didYouMean(p.key.Value, slices.Sorted(maps.Keys(known))))
 			continue
 		}
 		val := resolve(p.val)
@@ -210,7 +226,7 @@ func (dc *decoder) restArgsDecl(kind *Kind, n *yaml.Node) []*ArgDecl {
 				s.Value = strings.ToLower(val.Value)
 			}
 		}
-		out = append(out, &ArgDecl{Name: p.key.Value, NamePos: dc.pos(p.key), Kind: k, Value: s})
+		out = append(out, &argDecl{Name: p.key.Value, NamePos: dc.pos(p.key), Kind: k, Value: s})
 	}
 	if _, ok := pairs2map(pairs)["mpc"]; !ok {
 		dc.d.errorf(dc.pos(n), CodeMissingKey, "%s needs mpc: the MultiPartyCall's name (the name of its MultiPartyCall node)", kind.Name)
@@ -231,15 +247,15 @@ func pairs2map(ps []pair) map[string]bool {
 	return m
 }
 
-// checkREST compiles an action's templates and checks its constant
-// arguments with Plivo's rules. An argument given as a template is
-// checked when the call runs.
-func (c *checker) checkREST(n *NodeDecl) {
-	a := restActions[n.Kind.Name]
+// check compiles an action's templates and checks its constant arguments
+// with Plivo's rules. An argument given as a template is checked when the
+// call runs.
+func (a *restAction) check(c *checker, n *NodeDecl) {
 	consts := map[string]string{}
 	templated := map[string]bool{}
-	byName := map[string]*ArgDecl{}
-	for _, ad := range n.Args {
+	byName := map[string]*argDecl{}
+	args, _ := n.action.([]*argDecl)
+	for _, ad := range args {
 		byName[ad.Name] = ad
 		if ad.Value.Const() {
 			consts[ad.Name] = ad.Value.Value
@@ -266,7 +282,7 @@ func (c *checker) checkREST(n *NodeDecl) {
 			delete(consts, name)
 		}
 	}
-	if _, ok := consts["from"]; !ok && n.Kind.Name == "add_participant" && consts["call_uuid"] == "" && !templated["call_uuid"] {
+	if _, ok := consts["from"]; !ok && a.fromCall && consts["call_uuid"] == "" && !templated["call_uuid"] {
 		consts["from"] = "+14155550100" // the call's own number, filled when it runs
 	}
 	p, err := buildParams(a, consts, byNameKinds(byName))
@@ -298,7 +314,7 @@ func (c *checker) checkREST(n *NodeDecl) {
 	}
 }
 
-func byNameKinds(m map[string]*ArgDecl) map[string]argKind {
+func byNameKinds(m map[string]*argDecl) map[string]argKind {
 	out := make(map[string]argKind, len(m))
 	for k, v := range m {
 		out[k] = v.Kind
@@ -372,12 +388,14 @@ type restArg struct {
 	value *Str
 }
 
-func compileREST(n *Node, nd *NodeDecl) {
-	rc := &restCall{action: restActions[nd.Kind.Name]}
-	for _, ad := range nd.Args {
+func (a *restAction) compile(n *Node, nd *NodeDecl, _ *Graph) error {
+	rc := &restCall{action: a}
+	args, _ := nd.action.([]*argDecl)
+	for _, ad := range args {
 		rc.args = append(rc.args, restArg{name: ad.Name, kind: ad.Kind, value: ad.Value})
 	}
-	n.rest = rc
+	n.action = rc
+	return nil
 }
 
 // PlivoNumber returns the Plivo number of a call: the number called when
@@ -389,10 +407,23 @@ func PlivoNumber(call map[string]string) string {
 	return call["To"]
 }
 
-// runREST performs a REST action and returns its outcome. A failure is an
-// outcome (error), not a run-time error: flows route around Plivo saying no.
+// step performs the action and takes the edge of its outcome. A failure is
+// an outcome (error), not a run-time error: flows route around Plivo
+// saying no.
+func (a *restAction) step(w *Walker, n *Node) (step, error) {
+	outcome, err := w.runREST(n)
+	if err != nil {
+		return step{}, err
+	}
+	if t, ok := n.On[outcome]; ok {
+		return step{to: t, label: outcome}, nil
+	}
+	return nextStep(n), nil
+}
+
+// runREST performs a REST action and returns its outcome.
 func (w *Walker) runREST(n *Node) (string, error) {
-	rc := n.rest
+	rc := n.action.(*restCall)
 	vals := make(map[string]string, len(rc.args)+1)
 	kinds := make(map[string]argKind, len(rc.args))
 	for _, a := range rc.args {
@@ -406,7 +437,7 @@ func (w *Walker) runREST(n *Node) (string, error) {
 		}
 		vals[a.name], kinds[a.name] = v, a.kind
 	}
-	if n.Kind.Name == "add_participant" && vals["from"] == "" && vals["call_uuid"] == "" {
+	if rc.action.fromCall && vals["from"] == "" && vals["call_uuid"] == "" {
 		vals["from"] = PlivoNumber(w.state.Call)
 	}
 	res := map[string]string{}
@@ -433,4 +464,63 @@ func (w *Walker) runREST(n *Node) (string, error) {
 	res["outcome"] = outcome
 	w.state.Nodes[n.ID] = res
 	return outcome, nil
+}
+
+func (a *restAction) schema(k *Kind) obj {
+	args := obj{}
+	required := []string{"mpc"}
+	if a.member {
+		required = append(required, "member")
+	}
+	for name, kind := range restArgs(a) {
+		var c obj
+		switch kind {
+		case argInt:
+			c = obj{"type": "integer"}
+		case argBool:
+			c = obj{"type": "boolean"}
+		default:
+			c = obj{"type": scalarTypes}
+		}
+		args[name] = obj{"anyOf": []any{c, obj{"$ref": "#/$defs/template"}}}
+	}
+	return obj{
+		"type": "object", "additionalProperties": false,
+		"required": required, "properties": args, "description": k.Doc,
+	}
+}
+
+// restSection is the reference's section of REST actions.
+const restSection = "## REST actions\n\nArguments are Plivo's REST argument names, checked with the rules of Plivo's API documentation; `mpc` is the MultiPartyCall's name. Outcomes: `ok`, `error`.\n"
+
+func (a *restAction) traits() traits {
+	return traits{control: goesOn, style: styleVerb, refSection: restSection, refEntry: a.argsDoc()}
+}
+
+// argsDoc lists the action's arguments and their types for the reference.
+func (a *restAction) argsDoc() string {
+	var b strings.Builder
+	args := restArgs(a)
+	names := slices.Sorted(maps.Keys(args))
+	for i, n := range names {
+		kind := "string"
+		switch args[n] {
+		case argInt:
+			kind = "integer"
+		case argBool:
+			kind = "boolean"
+		case argDelays:
+			kind = "seconds, or several separated by <"
+		}
+		req := ""
+		if n == "mpc" || (n == "member" && a.member) {
+			req = " (required)"
+		}
+		sep := ", "
+		if i == len(names)-1 {
+			sep = ".\n"
+		}
+		fmt.Fprintf(&b, "`%s`%s: %s%s", n, req, kind, sep)
+	}
+	return b.String()
 }

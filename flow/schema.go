@@ -120,50 +120,8 @@ func withDoc(s obj, doc string) obj {
 
 func nodeSchema(k *Kind) obj {
 	props := obj{"description": orNull}
-	switch k.Walk {
-	case WalkBranch:
-		props[k.Name] = obj{
-			"type": "array", "minItems": 1,
-			"items": obj{
-				"type": "object", "additionalProperties": false, "required": []string{"when", "next"},
-				"properties": obj{"when": scalar, "next": nodeRef},
-			},
-			"description": k.Doc,
-		}
-	case WalkREST:
-		args := obj{}
-		a := restActions[k.Name]
-		required := []string{"mpc"}
-		if a.member {
-			required = append(required, "member")
-		}
-		for name, kind := range restArgs(a) {
-			var c obj
-			switch kind {
-			case argInt:
-				c = obj{"type": "integer"}
-			case argBool:
-				c = obj{"type": "boolean"}
-			default:
-				c = obj{"type": scalarTypes}
-			}
-			args[name] = obj{"anyOf": []any{c, obj{"$ref": "#/$defs/template"}}}
-		}
-		props[k.Name] = obj{
-			"type": "object", "additionalProperties": false,
-			"required": required, "properties": args, "description": k.Doc,
-		}
-	case WalkSet:
-		props[k.Name] = obj{
-			"type": "object", "minProperties": 1,
-			"propertyNames":        obj{"pattern": identRE.String()},
-			"additionalProperties": scalar,
-			"description":          k.Doc,
-		}
-	default:
-		props[k.Name] = obj{"$ref": "#/$defs/action." + k.Name}
-	}
-	if k.Walk != WalkTerminal {
+	props[k.Name] = k.behavior.schema(k)
+	if k.traits.control != ends {
 		props["next"] = nodeRef
 	}
 	if len(k.Outcomes) > 0 {
@@ -176,14 +134,14 @@ func nodeSchema(k *Kind) obj {
 		// An empty on: is harmless; any outcome is an error.
 		props["on"] = obj{"type": []string{"object", "null"}, "maxProperties": 0}
 	}
-	if k.Name == "MultiPartyCall" {
+	if len(k.Reports) > 0 {
 		props["events"] = obj{
 			"type": "array", "uniqueItems": true,
-			"items":       obj{"enum": []string{EventStatus, EventRecording}},
+			"items":       obj{"enum": k.Reports},
 			"description": "Callbacks flowd receives and keeps in the call's trace: status (statusCallbackUrl) and recording (recordingCallbackUrl).",
 		}
 	} else {
-		// Only MultiPartyCall has callbacks for flowd to receive.
+		// A kind without Reports has nothing for flowd to receive.
 		props["events"] = obj{"type": "array", "maxItems": 0}
 	}
 	return obj{

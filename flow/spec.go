@@ -1,47 +1,103 @@
 package flow
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/flowd-dev/flowd/xmlgen"
 )
 
-// Walk says what the walker does when it reaches a node of a kind.
-type Walk uint8
-
-// The walk behaviours of SPEC section 4.
-const (
-	WalkAppend   Walk = iota // the element is appended; the walk continues to next
-	WalkInput                // GetDigits/GetInput: action URL, no_input Redirect, the document ends
-	WalkDial                 // Dial: action URL, outcome from DialStatus, the document ends
-	WalkRecord               // Record: action URL, the document ends
-	WalkJoin                 // Conference/MultiPartyCall: action URL only when there is a next; the document ends
-	WalkTerminal             // Hangup/Redirect: appended, the flow ends
-	WalkBranch               // branch: evaluated on the server
-	WalkSet                  // set: assigns vars on the server
-	WalkREST                 // add_participant, ...: calls Plivo's REST API on the server
-)
-
-// Callback reports whether the walk waits for Plivo after a node of this behaviour.
-func (w Walk) Callback() bool {
-	return w == WalkInput || w == WalkDial || w == WalkRecord || w == WalkJoin
-}
-
 // Kind declares one node action: a Plivo element or one of flowd's
 // lowercase actions. It is the single place that says what an action key
-// means; the decoder, checker, compiler, walker, schema and reference all
-// read it.
+// means: its facts are fields, and what it does in each phase is its
+// behavior. The decoder, checker, compiler, walker, schema, reference and
+// diagrams all read it.
 type Kind struct {
 	Name     string
 	Element  *xmlgen.Element // nil for flowd's own actions
-	Walk     Walk
-	Outcomes []string // the keys allowed under on:
+	Outcomes []string        // the keys allowed under on:
+	// Callbacks are the ways Plivo calls back a node of the kind that the
+	// walk waits at; none for a kind the walk never waits at.
+	Callbacks []Callback
+	// Reports are the report events (EventStatus, EventRecording) a node
+	// of the kind may ask flowd to receive with events:.
+	Reports []string
 	// Owned lists the attributes flowd writes itself; writing them is an error.
 	Owned []string
 	// URLAttr is the owned attribute that carries flowd's callback URL.
-	URLAttr string
-	Doc     string
+	URLAttr  string
+	Doc      string
+	behavior behavior
+	traits   traits // behavior.traits(), read when the table is indexed
 }
+
+// Callback is one way Plivo calls back a node the walk waits at: the event
+// flowd's URL for it reports, the outcome that stands for, and the
+// flow-test events that send it.
+type Callback struct {
+	Event   string   // the event flowd's URL reports: EventAction, EventNoInput or EventExit
+	Outcome string   // the outcome it reports; "" for next, or when Param holds it
+	Param   string   // the callback parameter that holds the outcome (Dial's DialStatus)
+	Tests   []string // the flow-test step events that send it (EventPress, ...)
+}
+
+// behavior is what a kind of node does in each phase, the one interface a
+// new kind implements (a family of kinds may share one). Each lives in a
+// file of its own (element.go, branch.go, set.go, rest.go) and is named in
+// its kinds' rows; the phases call it without asking which kind it is.
+type behavior interface {
+	// decode reads the action key's value into nd, reporting its problems
+	// at their keys and values.
+	decode(dc *decoder, nd *NodeDecl, action pair)
+	// check reports what else is wrong with nd's action and compiles its
+	// expressions; next, on: and events: are checked for every kind.
+	check(c *checker, nd *NodeDecl)
+	// compile fills n from nd. Every node of g exists, edges are wired.
+	compile(n *Node, nd *NodeDecl, g *Graph) error
+	// step does the walk's work at n and says where the walk goes.
+	step(w *Walker, n *Node) (step, error)
+	// schema returns the JSON Schema of the action key's value.
+	schema(k *Kind) obj
+	// traits returns the facts the checker, diagrams and reference read.
+	traits() traits
+}
+
+// traits are what is known of a kind without running it.
+type traits struct {
+	control control
+	style   nodeStyle // how diagrams draw a node the walk does not wait at
+	// nextLabel is how diagrams label next; "" labels it with the outcomes
+	// it stands for.
+	nextLabel string
+	// walkDoc says, after the kind's Doc in the reference's table of
+	// actions, what the walk does.
+	walkDoc string
+	// refSection is the reference section, heading and introduction, that
+	// lists the kind's family with refEntry (REST actions with their
+	// arguments); "" for none.
+	refSection, refEntry string
+}
+
+// control says where the walk goes after a node of a kind.
+type control uint8
+
+const (
+	controlUnset control = iota // a kind that does not say; TestKinds fails
+	goesOn                      // on to next, or the outcome's node, in the same document
+	waits                       // the document ends; Plivo calls the node back
+	waitsIfNext                 // waits when the node has a next; without one the call stays there
+	ends                        // the flow ends; the node takes no next
+)
+
+// step is where the walk goes after a node.
+type step struct {
+	to    *Node  // the next node; nil ends the document here
+	label string // the edge taken to it, as Taken names it
+	wait  bool   // the document ends waiting for Plivo to call this node back
+}
+
+// nextStep is the step along a node's next edge.
+func nextStep(n *Node) step { return step{to: n.Next, label: "next"} }
 
 // Outcome names used by the walker.
 const (
@@ -54,39 +110,39 @@ var DialStatuses = []string{"completed", "busy", "failed", "timeout", "no-answer
 
 var callbackOwned = []string{"action", "method", "redirect"}
 
-// kinds is the table of node actions, in the order the reference lists them.
+// kinds is the table of node actions, in the order the reference lists
+// them. A kind is one row here and its behavior in a file of its own.
 var kinds = []Kind{
-	{Name: "Speak", Walk: WalkAppend, Doc: "Speaks text to the caller (text to speech)."},
-	{Name: "Play", Walk: WalkAppend, Doc: "Plays an MP3 or WAV file from a URL."},
-	{Name: "Wait", Walk: WalkAppend, Doc: "Waits silently, or for silence or a voicemail beep."},
-	{Name: "DTMF", Walk: WalkAppend, Doc: "Sends DTMF digits on the call."},
-	{Name: "GetDigits", Walk: WalkInput, Outcomes: []string{OutcomeInput, OutcomeNoInput}, Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses; input.Digits holds them."},
-	{Name: "GetInput", Walk: WalkInput, Outcomes: []string{OutcomeInput, OutcomeNoInput}, Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses or speech; input.Digits or input.Speech holds them."},
-	{Name: "Dial", Walk: WalkDial, Outcomes: DialStatuses, Owned: callbackOwned, URLAttr: "action", Doc: "Calls numbers or SIP users and bridges the first to answer; outcomes are Plivo's DialStatus values."},
-	{Name: "Conference", Walk: WalkJoin, Owned: callbackOwned, URLAttr: "action", Doc: "Puts the caller in a conference room; next is taken when the caller leaves it."},
-	{Name: "MultiPartyCall", Walk: WalkJoin, Owned: []string{"onExitActionUrl", "onExitActionMethod"}, URLAttr: "onExitActionUrl", Doc: "Adds the caller to a multiparty call as agent, customer or supervisor; next is taken when the caller leaves it."},
-	{Name: "Record", Walk: WalkRecord, Owned: callbackOwned, URLAttr: "action", Doc: "Records the caller; input.RecordUrl holds the recording."},
-	{Name: "Redirect", Walk: WalkTerminal, Doc: "Hands the call to another XML application; the flow ends."},
-	{Name: "Hangup", Walk: WalkTerminal, Doc: "Hangs up; the flow ends."},
-	{Name: "PreAnswer", Walk: WalkAppend, Doc: "Plays early media (Speak, Play, Wait) before the call is answered."},
-	{Name: "Stream", Walk: WalkAppend, Doc: "Streams the call's audio to a WebSocket."},
-	{Name: "Message", Walk: WalkAppend, Doc: "Sends an SMS while the call goes on."},
-	{Name: "branch", Walk: WalkBranch, Doc: "Chooses the next node on the server: the first case whose when is true, else next."},
-	{Name: "set", Walk: WalkSet, Doc: "Assigns per-call variables: set: {name: expression}."},
-	{Name: "add_participant", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Adds a participant to a MultiPartyCall through Plivo's REST API: dials agents (several separated by < ring in parallel; the first to answer joins), a supervisor in coach mode, or transfers a call. Arguments are Plivo's Add Participant arguments plus mpc, the MultiPartyCall's name; from defaults to the call's Plivo number."},
-	{Name: "update_participant", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Mutes, unmutes, holds, unholds or sets coach mode of MultiPartyCall members (member: an ID, a comma list or all)."},
-	{Name: "kick_participant", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Disconnects MultiPartyCall members (member: an ID, a comma list or all)."},
-	{Name: "start_recording", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Starts recording a MultiPartyCall (file_format, recording_callback_url)."},
-	{Name: "stop_recording", Walk: WalkREST, Outcomes: restOutcomes, Doc: "Stops recording a MultiPartyCall."},
+	{Name: "Speak", behavior: verbElement, Doc: "Speaks text to the caller (text to speech)."},
+	{Name: "Play", behavior: verbElement, Doc: "Plays an MP3 or WAV file from a URL."},
+	{Name: "Wait", behavior: verbElement, Doc: "Waits silently, or for silence or a voicemail beep."},
+	{Name: "DTMF", behavior: verbElement, Doc: "Sends DTMF digits on the call."},
+	{Name: "GetDigits", behavior: inputElement, Outcomes: inputOutcomes, Callbacks: inputCallbacks(EventPress), Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses; input.Digits holds them."},
+	{Name: "GetInput", behavior: inputElement, Outcomes: inputOutcomes, Callbacks: inputCallbacks(EventPress, EventSay), Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses or speech; input.Digits or input.Speech holds them."},
+	{Name: "Dial", behavior: dialElement, Outcomes: DialStatuses, Callbacks: dialCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Calls numbers or SIP users and bridges the first to answer; outcomes are Plivo's DialStatus values."},
+	{Name: "Conference", behavior: joinElement, Callbacks: exitCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Puts the caller in a conference room; next is taken when the caller leaves it."},
+	{Name: "MultiPartyCall", behavior: roomElement, Callbacks: exitCallbacks, Reports: []string{EventStatus, EventRecording}, Owned: []string{"onExitActionUrl", "onExitActionMethod"}, URLAttr: "onExitActionUrl", Doc: "Adds the caller to a multiparty call as agent, customer or supervisor; next is taken when the caller leaves it."},
+	{Name: "Record", behavior: recordElement, Callbacks: recordCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Records the caller; input.RecordUrl holds the recording."},
+	{Name: "Redirect", behavior: endElement, Doc: "Hands the call to another XML application; the flow ends."},
+	{Name: "Hangup", behavior: endElement, Doc: "Hangs up; the flow ends."},
+	{Name: "PreAnswer", behavior: verbElement, Doc: "Plays early media (Speak, Play, Wait) before the call is answered."},
+	{Name: "Stream", behavior: verbElement, Doc: "Streams the call's audio to a WebSocket."},
+	{Name: "Message", behavior: verbElement, Doc: "Sends an SMS while the call goes on."},
+	{Name: "branch", behavior: branch{}, Doc: "Chooses the next node on the server: the first case whose when is true, else next."},
+	{Name: "set", behavior: set{}, Doc: "Assigns per-call variables: set: {name: expression}."},
+	{Name: "add_participant", behavior: addParticipant, Outcomes: restOutcomes, Doc: "Adds a participant to a MultiPartyCall through Plivo's REST API: dials agents (several separated by < ring in parallel; the first to answer joins), a supervisor in coach mode, or transfers a call. Arguments are Plivo's Add Participant arguments plus mpc, the MultiPartyCall's name; from defaults to the call's Plivo number."},
+	{Name: "update_participant", behavior: updateParticipant, Outcomes: restOutcomes, Doc: "Mutes, unmutes, holds, unholds or sets coach mode of MultiPartyCall members (member: an ID, a comma list or all)."},
+	{Name: "kick_participant", behavior: kickParticipant, Outcomes: restOutcomes, Doc: "Disconnects MultiPartyCall members (member: an ID, a comma list or all)."},
+	{Name: "start_recording", behavior: startRecording, Outcomes: restOutcomes, Doc: "Starts recording a MultiPartyCall (file_format, recording_callback_url)."},
+	{Name: "stop_recording", behavior: stopRecording, Outcomes: restOutcomes, Doc: "Stops recording a MultiPartyCall."},
 }
-
-var restOutcomes = []string{OutcomeOK, OutcomeError}
 
 var kindByName = func() map[string]*Kind {
 	m := make(map[string]*Kind, len(kinds))
 	for i := range kinds {
 		k := &kinds[i]
-		if k.Walk != WalkBranch && k.Walk != WalkSet && k.Walk != WalkREST {
+		k.traits = k.behavior.traits()
+		if _, ok := k.behavior.(element); ok {
 			k.Element = xmlgen.Lookup(k.Name)
 			if k.Element == nil {
 				panic("flow: no Plivo element " + k.Name)
@@ -110,27 +166,53 @@ func Kinds() []*Kind {
 func LookupKind(name string) *Kind { return kindByName[name] }
 
 // Owns reports whether flowd writes the attribute itself.
-func (k *Kind) Owns(attr string) bool {
-	for _, o := range k.Owned {
-		if o == attr {
-			return true
-		}
-	}
-	return false
-}
+func (k *Kind) Owns(attr string) bool { return slices.Contains(k.Owned, attr) }
 
 // HasOutcome reports whether o may be written under on:.
-func (k *Kind) HasOutcome(o string) bool {
-	for _, x := range k.Outcomes {
-		if x == o {
-			return true
+func (k *Kind) HasOutcome(o string) bool { return slices.Contains(k.Outcomes, o) }
+
+// Accepts reports whether a node of the kind, when the walk waits at it,
+// can be called back with event.
+func (k *Kind) Accepts(event string) bool {
+	return slices.ContainsFunc(k.Callbacks, func(c Callback) bool { return c.Event == event })
+}
+
+// TestEvents returns the flow-test step events a call waiting at a node of
+// the kind can be sent, in the order of its Callbacks.
+func (k *Kind) TestEvents() []string {
+	var out []string
+	for _, c := range k.Callbacks {
+		out = append(out, c.Tests...)
+	}
+	return out
+}
+
+// callback returns the callback a call back with event stands for: the
+// kind's callback for event, else its first, the element's own URL. It
+// returns false for a kind the walk never waits at.
+func (k *Kind) callback(event string) (Callback, bool) {
+	for _, c := range k.Callbacks {
+		if c.Event == event {
+			return c, true
 		}
 	}
-	return false
+	if len(k.Callbacks) == 0 {
+		return Callback{}, false
+	}
+	return k.Callbacks[0], true
+}
+
+// outcome returns the outcome the callback reports with params, "" for next.
+func (c Callback) outcome(params map[string]string) string {
+	if c.Param != "" {
+		return params[c.Param]
+	}
+	return c.Outcome
 }
 
 // contentKeys maps an element name to the YAML key that holds its text
-// content in mapping form (SPEC section 2). SSML elements use "text".
+// content in mapping form (see "Nodes" in the package documentation).
+// SSML elements use "text".
 var contentKeys = map[string]string{
 	"Speak": "text", "Message": "text",
 	"Play": "url", "Redirect": "url", "Stream": "url",
@@ -158,11 +240,4 @@ var nodeKeys = []string{"next", "on", "description", "events"}
 // topKeys are the keys of a flow file.
 var topKeys = []string{"flow", "description", "params", "vars", "start", "on_error", "nodes"}
 
-func actionNames() []string {
-	names := make([]string, 0, len(kinds))
-	for _, k := range kinds {
-		names = append(names, k.Name)
-	}
-	sort.Strings(names)
-	return names
-}
+func actionNames() []string { return slices.Sorted(maps.Keys(kindByName)) }

@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,11 +14,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Flow tests (*_test.yaml, SPEC section 7) are decoded with the same
-// machinery as flows: positions on every case, step and value, every
-// problem reported in one run as file:line:col with a stable code and a
-// "did you mean". Their keys are declared once, in testFields; the decoder
-// and TestSchema both read that table.
+// Flow tests (*_test.yaml, described in the README's "Testing flows") are
+// decoded with the same machinery as flows: positions on every case, step
+// and value, every problem reported in one run as file:line:col with a
+// stable code and a "did you mean". Their keys are declared once, in
+// testFields; the decoder and TestSchema both read that table.
 
 // TestSchemaID is the $id of the flow-test schema.
 const TestSchemaID = "https://flowd.dev/schema/flowtest.schema.json"
@@ -79,7 +80,7 @@ type TestStep struct {
 	Expect *TestExpect
 }
 
-// The events a step may send (SPEC section 7).
+// The events a step may send; a kind's Callbacks say which reach it.
 const (
 	EventPress   = "press"    // digits typed at GetDigits/GetInput
 	EventSay     = "say"      // speech at GetInput
@@ -444,8 +445,8 @@ func (dc *decoder) tCase(n *yaml.Node) *TestCase {
 	if p, ok := fs["rest_errors"]; ok {
 		names, at := dc.tScalars(p.val)
 		for i, name := range names {
-			if _, ok := restActions[name]; !ok {
-				dc.d.errorf(at[i], CodeValue, "rest_errors: %q is not a REST action; use %s%s", name, strings.Join(sortedKeys(restActions), ", "), didYouMean(name, sortedKeys(restActions)))
+			if names := restActionNames(); !slices.Contains(names, name) {
+				dc.d.errorf(at[i], CodeValue, "rest_errors: %q is not a REST action; use %s%s", name, strings.Join(names, ", "), didYouMean(name, names))
 				continue
 			}
 			c.RESTErrors = append(c.RESTErrors, name)
@@ -736,12 +737,12 @@ func CheckTest(tf *TestFile, g *Graph) Diagnostics {
 		}
 	}
 	for _, c := range tf.Cases {
-		for _, k := range testSortedKeys(c.Params) {
+		for _, k := range slices.Sorted(maps.Keys(c.Params)) {
 			if !slices.Contains(params, k) {
 				d.errorf(c.KeyPos["params."+k], CodeUndeclaredParam, "params.%s is not a param of flow %s%s", k, g.Name, didYouMean(k, params))
 			}
 		}
-		for _, k := range testSortedKeys(c.Vars) {
+		for _, k := range slices.Sorted(maps.Keys(c.Vars)) {
 			variable(k, c.KeyPos["vars."+k], "the case")
 		}
 		for _, s := range c.Steps {
@@ -755,7 +756,7 @@ func CheckTest(tf *TestFile, g *Graph) Diagnostics {
 			for i, id := range x.Path {
 				node(id, x.PathPos[i], "expect path")
 			}
-			for _, k := range testSortedKeys(x.Vars) {
+			for _, k := range slices.Sorted(maps.Keys(x.Vars)) {
 				if !slices.Contains(vars, k) {
 					d.errorf(x.VarPos[k], CodeUndeclaredVar, "expect vars.%s: flow %s has no such variable%s", k, g.Name, didYouMean(k, vars))
 				}
@@ -778,16 +779,7 @@ func (g *Graph) VarNames() []string {
 			seen[a.Name] = true
 		}
 	}
-	return testSortedKeys(seen)
-}
-
-func testSortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // TestSchema returns the JSON Schema of flow test files, indented, with a

@@ -142,10 +142,6 @@ type Walker struct {
 var apology = mustPrepare(&xmlgen.El{Name: "Speak", Text: ptr(xmlgen.Const("We are sorry, something went wrong. Goodbye."))})
 var hangup = mustPrepare(&xmlgen.El{Name: "Hangup"})
 
-// noInput is flowd's Redirect after GetDigits/GetInput: Plivo follows it
-// when the caller gave no input.
-var noInput = mustPrepare(&xmlgen.El{Name: "Redirect", Text: ptr(xmlgen.Hole(0))})
-
 func ptr[T any](v T) *T { return &v }
 
 func mustPrepare(e *xmlgen.El) *xmlgen.Template {
@@ -164,7 +160,8 @@ func (w *Walker) Answer(g *Graph, st *State) Result {
 
 // Resume walks on from node at, which the call was waiting at, after
 // Plivo called back with event and params. The outcome comes from the
-// event and the parameters (Digits, DialStatus) as SPEC section 4 says.
+// callback of at's kind that event stands for, and for Dial from its
+// DialStatus ("Edges and outcomes" in the package documentation).
 func (w *Walker) Resume(g *Graph, st *State, at *Node, event string, params map[string]string) Result {
 	w.begin(g, st, params)
 	st.Nodes[at.ID] = params
@@ -188,14 +185,8 @@ func (w *Walker) Render(g *Graph, st *State, from *Node) Result {
 // Outcome returns the node a callback leads to, or nil when the flow ends.
 func Outcome(at *Node, event string, params map[string]string) *Node {
 	outcome := ""
-	switch at.Kind.Walk {
-	case WalkInput:
-		outcome = OutcomeInput
-		if event == EventNoInput {
-			outcome = OutcomeNoInput
-		}
-	case WalkDial:
-		outcome = params["DialStatus"]
+	if c, ok := at.Kind.callback(event); ok {
+		outcome = c.outcome(params)
 	}
 	if t, ok := at.On[outcome]; ok && outcome != "" {
 		return t
@@ -203,18 +194,14 @@ func Outcome(at *Node, event string, params map[string]string) *Node {
 	return at.Next
 }
 
-// OutcomeName returns the outcome a callback reports, for traces.
+// OutcomeName returns the outcome a callback reports, for traces: "next"
+// when the callback stands for no outcome.
 func OutcomeName(at *Node, event string, params map[string]string) string {
-	switch at.Kind.Walk {
-	case WalkInput:
-		if event == EventNoInput {
-			return OutcomeNoInput
-		}
-		return OutcomeInput
-	case WalkDial:
-		return params["DialStatus"]
+	c, ok := at.Kind.callback(event)
+	if !ok || (c.Outcome == "" && c.Param == "") {
+		return "next"
 	}
-	return "next"
+	return c.outcome(params)
 }
 
 func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
@@ -303,72 +290,19 @@ func (w *Walker) steps(n *Node) (Result, error) {
 			return Result{}, &RunError{Flow: w.g.Name, Node: n.ID, Pos: n.Pos, Err: fmt.Errorf("walked %d nodes in one webhook; the flow loops", MaxSteps)}
 		}
 		w.path = append(w.path, n.ID)
-		switch n.Kind.Walk {
-		case WalkBranch:
-			next, label, err := w.branch(n)
-			if err != nil {
-				return Result{}, err
-			}
-			if next != nil {
-				w.edges = append(w.edges, Taken{From: n.ID, Label: label})
-			}
-			n = next
-			continue
-		case WalkREST:
-			outcome, err := w.runREST(n)
-			if err != nil {
-				return Result{}, err
-			}
-			next := n.Next
-			label := "next"
-			if t, ok := n.On[outcome]; ok {
-				next, label = t, outcome
-			}
-			if next != nil {
-				w.edges = append(w.edges, Taken{From: n.ID, Label: label})
-			}
-			n = next
-			continue
-		case WalkSet:
-			for _, a := range n.Sets {
-				v, err := w.vm.Run(a.Value, w.env)
-				if err != nil {
-					return Result{}, w.fail(n, fmt.Errorf("set %s: %w", a.Name, err))
-				}
-				w.state.Vars[a.Name] = v
-			}
-			n = w.follow(n)
-			continue
-		}
-		if err := w.emit(n); err != nil {
+		st, err := n.Kind.behavior.step(w, n)
+		if err != nil {
 			return Result{}, err
 		}
-		switch {
-		case n.Kind.Walk == WalkTerminal:
-			return w.finish(nil)
-		case n.Kind.Walk == WalkInput:
-			if err := w.doc.Add(noInput, []string{w.URL(n, EventNoInput)}); err != nil {
-				return Result{}, w.fail(n, err)
-			}
+		if st.wait {
 			return w.finish(n)
-		case n.Callback():
-			return w.finish(n)
-		case n.Kind.Walk == WalkJoin:
-			// No next: the caller stays until the MultiPartyCall or
-			// conference ends, then Plivo hangs up.
-			return w.finish(nil)
 		}
-		n = w.follow(n)
+		if st.to != nil {
+			w.edges = append(w.edges, Taken{From: n.ID, Label: st.label})
+		}
+		n = st.to
 	}
 	return w.finish(nil)
-}
-
-// follow takes a node's next edge.
-func (w *Walker) follow(n *Node) *Node {
-	if n.Next != nil {
-		w.edges = append(w.edges, Taken{From: n.ID, Label: "next"})
-	}
-	return n.Next
 }
 
 func (w *Walker) finish(wait *Node) (Result, error) {
@@ -381,51 +315,6 @@ func (w *Walker) finish(wait *Node) (Result, error) {
 
 func (w *Walker) fail(n *Node, err error) error {
 	return &RunError{Flow: w.g.Name, Node: n.ID, Pos: n.Pos, Err: err}
-}
-
-func (w *Walker) branch(n *Node) (*Node, string, error) {
-	for _, c := range n.Cases {
-		v, err := w.vm.Run(c.When, w.env)
-		if err != nil {
-			return nil, "", w.fail(n, fmt.Errorf("when %s: %w", c.Src, err))
-		}
-		if b, _ := v.(bool); b {
-			return c.Next, c.Label, nil
-		}
-	}
-	return n.Next, "next", nil
-}
-
-// emit appends the node's element, filling its holes.
-func (w *Walker) emit(n *Node) error {
-	w.vals = w.vals[:0]
-	for i := range n.fills {
-		f := &n.fills[i]
-		if f.parts == nil {
-			w.vals = append(w.vals, w.URL(n, f.event))
-			continue
-		}
-		s, err := w.template(f.parts)
-		if err != nil {
-			return w.fail(n, err)
-		}
-		w.vals = append(w.vals, s)
-	}
-	if err := w.doc.Add(n.tmpl, w.vals); err != nil {
-		return w.fail(n, err)
-	}
-	if n.room != nil {
-		name := n.room.Value
-		if !n.room.Const() {
-			s, err := w.template(n.room.Parts)
-			if err != nil {
-				return w.fail(n, err)
-			}
-			name = s
-		}
-		w.rooms = append(w.rooms, Room{Node: n.ID, Name: name})
-	}
-	return nil
 }
 
 func (w *Walker) template(parts []TmplPart) (string, error) {

@@ -175,14 +175,14 @@ type walkedElement struct {
 // (replay calls no API). It returns the elements of the document in order.
 func replay(g *Graph, st *State, w *Walker, path []string, walked *State) ([]walkedElement, error) {
 	var m vm.VM
-	env := (&Env{Call: st.Call, Input: map[string]string{}, Nodes: st.Nodes, Vars: st.Vars, Params: st.Params, Now: w.Now}).values()
+	env := replayEnv(st, w.Now)
 	var out []walkedElement
 	for _, id := range path {
 		n := g.Node(id)
 		if n == nil {
 			return nil, fmt.Errorf("path names unknown node %q", id)
 		}
-		if n.Kind.Walk == WalkREST {
+		if _, ok := n.action.(*restCall); ok {
 			st.Nodes[id] = walked.Nodes[id]
 		}
 		for _, a := range n.Sets {
@@ -216,11 +216,31 @@ func replay(g *Graph, st *State, w *Walker, path []string, walked *State) ([]wal
 			vals[i] = b.String()
 		}
 		out = append(out, walkedElement{n.el, n.tmpl, vals})
-		if n.Kind.Walk == WalkInput {
+		if n.Kind.Accepts(EventNoInput) {
 			out = append(out, walkedElement{noInputEl, noInput, []string{w.URL(n, EventNoInput)}})
 		}
 	}
 	return out, nil
+}
+
+// replayEnv is the environment expressions see in replay: what the
+// walker builds for a webhook no callback resumed.
+func replayEnv(st *State, now time.Time) map[string]any {
+	return map[string]any{
+		"call":   st.Call,
+		"input":  map[string]string{},
+		"nodes":  st.Nodes,
+		"vars":   st.Vars,
+		"params": st.Params,
+		"hours": func(spec, tz string) bool {
+			ok, err := hoursAt(spec, tz, now)
+			if err != nil {
+				panic(err) // expr turns a panic in a function into a run error
+			}
+			return ok
+		},
+		"now": func() time.Time { return now },
+	}
 }
 
 // naiveWriteSettings are the settings xmlgen's escaping follows.

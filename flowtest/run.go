@@ -347,24 +347,21 @@ func merge(a, b map[string]string) map[string]string {
 	return a
 }
 
-// events lists the events each element the call can wait at receives.
-var events = map[string]string{
-	"GetDigits":      "press or no_input",
-	"GetInput":       "press, say or no_input",
-	"Dial":           "dial",
-	"Record":         "record",
-	"Conference":     "exit",
-	"MultiPartyCall": "exit",
+// testEvents returns the events a call waiting at an element can be sent:
+// those of the flow kind of the same name, which declares its callbacks.
+func testEvents(element string) []string {
+	if k := flow.LookupKind(element); k != nil {
+		return k.TestEvents()
+	}
+	return nil
 }
 
-// accepts says which events an element receives, as Plivo sends them.
-var accepts = map[string][]string{
-	flow.EventPress:   {"GetDigits", "GetInput"},
-	flow.EventSay:     {"GetInput"},
-	flow.EventSilence: {"GetDigits", "GetInput"},
-	flow.EventDial:    {"Dial"},
-	flow.EventRecord:  {"Record"},
-	flow.EventLeave:   {"Conference", "MultiPartyCall"},
+// orList writes "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // deliverable explains, in the test's words, why an event cannot reach
@@ -382,19 +379,17 @@ func (r *caseRun) deliverable(e *flow.TestEvent) error {
 	if w.Ended() || w.Kind == "Redirect" {
 		return fmt.Errorf("cannot send %s: %s; only hangup: true can follow", e, where)
 	}
-	kinds, ok := accepts[e.Kind]
-	if !ok {
+	if e.Kind == flow.EventRaw {
 		return nil // raw params go wherever the document waits
 	}
-	for _, k := range kinds {
-		if k == w.Kind {
-			if w.Kind == "GetInput" && (e.Kind == flow.EventPress || e.Kind == flow.EventSay) && !listens(w.Element, e.Kind) {
-				return fmt.Errorf("cannot send %s: %s, whose inputType %q does not take %s", e, where, w.Element.Attr("inputType"), map[string]string{flow.EventPress: "digits", flow.EventSay: "speech"}[e.Kind])
-			}
-			return nil
-		}
+	takes := testEvents(w.Kind)
+	if !slices.Contains(takes, e.Kind) {
+		return fmt.Errorf("cannot send %s: %s, which takes %s", e, where, orList(takes))
 	}
-	return fmt.Errorf("cannot send %s: %s, which takes %s", e, where, events[w.Kind])
+	if w.Kind == "GetInput" && (e.Kind == flow.EventPress || e.Kind == flow.EventSay) && !listens(w.Element, e.Kind) {
+		return fmt.Errorf("cannot send %s: %s, whose inputType %q does not take %s", e, where, w.Element.Attr("inputType"), map[string]string{flow.EventPress: "digits", flow.EventSay: "speech"}[e.Kind])
+	}
+	return nil
 }
 
 // listens reports whether a GetInput takes press (dtmf) or say (speech).

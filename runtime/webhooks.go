@@ -324,16 +324,7 @@ func (s *Server) callParams(w http.ResponseWriter, r *http.Request, flowName str
 
 // acceptsEvent reports whether the node's XML can call back with event.
 func acceptsEvent(n *flow.Node, event string) bool {
-	if !n.Callback() {
-		return false
-	}
-	switch n.Kind.Walk {
-	case flow.WalkInput:
-		return event == flow.EventAction || event == flow.EventNoInput
-	case flow.WalkJoin:
-		return event == flow.EventExit
-	}
-	return event == flow.EventAction
+	return n.Accepts(event)
 }
 
 // hangup ends a call's session and records the cause. The session stays

@@ -1,0 +1,207 @@
+package flow
+
+import (
+	"github.com/flowd-dev/flowd/xmlgen"
+)
+
+// The Plivo element kinds: a node whose action is one of Plivo's verbs
+// (Speak, GetDigits, Dial, ...) appends that element to the document. The
+// element, its attributes and its children are decoded and checked against
+// xmlgen's table (dc.element in decode.go, c.element in check.go);
+// compiling prepares its XML once, with holes for templates and flowd's
+// callback URL. The kinds differ in what the walk does once the element is
+// appended: go on, wait for the callbacks their rows declare, or end the
+// flow.
+
+// element is the behavior of the Plivo element kinds.
+type element struct {
+	control   control
+	walkDoc   string
+	nextLabel string
+	// room is set for MultiPartyCall: its content names the room the walk
+	// reports in Result.Rooms, which the trigger API adds participants to.
+	room bool
+}
+
+const joinDoc = "With `next`, the document ends and `next` is taken when the caller leaves."
+
+// The element behaviors, by what the walk does after the element.
+var (
+	verbElement   = element{control: goesOn}
+	inputElement  = element{control: waits, walkDoc: "The document ends; Plivo posts the input to flowd, or follows flowd's Redirect for `no_input`."}
+	dialElement   = element{control: waits, walkDoc: "The document ends; the outcome is Plivo's DialStatus."}
+	recordElement = element{control: waits, walkDoc: "The document ends; `next` is taken when the recording is done.", nextLabel: "next (recorded)"}
+	joinElement   = element{control: waitsIfNext, walkDoc: joinDoc, nextLabel: "next (exit)"}
+	roomElement   = element{control: waitsIfNext, walkDoc: joinDoc, nextLabel: "next (exit)", room: true}
+	endElement    = element{control: ends, walkDoc: "No `next`: the flow ends here."}
+)
+
+var inputOutcomes = []string{OutcomeInput, OutcomeNoInput}
+
+// The callbacks of the element kinds the walk waits at.
+var (
+	dialCallbacks   = []Callback{{Event: EventAction, Param: "DialStatus", Tests: []string{EventDial}}}
+	recordCallbacks = []Callback{{Event: EventAction, Tests: []string{EventRecord}}}
+	exitCallbacks   = []Callback{{Event: EventExit, Tests: []string{EventLeave}}}
+)
+
+// inputCallbacks are the callbacks of GetDigits and GetInput: the action
+// URL, which the test events given send, and flowd's no-input Redirect.
+func inputCallbacks(tests ...string) []Callback {
+	return []Callback{
+		{Event: EventAction, Outcome: OutcomeInput, Tests: tests},
+		{Event: EventNoInput, Outcome: OutcomeNoInput, Tests: []string{EventSilence}},
+	}
+}
+
+// collectsInput reports the kinds whose element is followed by flowd's
+// no-input Redirect: GetDigits and GetInput. What the caller enters there
+// is kept out of the call's state and trace when the node says log: false.
+func collectsInput(k *Kind) bool { return k.Accepts(EventNoInput) }
+
+func (el element) decode(dc *decoder, nd *NodeDecl, action pair) {
+	dc.stray = dc.stray[:0]
+	nd.Elem = dc.element(nd.Kind.Element, nd.Kind, action.key, action.val)
+	for _, p := range dc.stray {
+		switch {
+		case p.key.Value == "next" && nd.Next == nil:
+			nd.Next = dc.ref(p.val, "next")
+		case p.key.Value == "on" && nd.On == nil:
+			nd.On = dc.on(p.val, "node "+nd.ID)
+		}
+	}
+}
+
+func (el element) check(c *checker, nd *NodeDecl) {
+	if nd.Elem != nil {
+		c.element(nd.Elem)
+	}
+}
+
+func (el element) compile(n *Node, nd *NodeDecl, _ *Graph) error {
+	if nd.Elem == nil {
+		return nil
+	}
+	for _, a := range nd.Elem.Attrs {
+		if a.Spec.Name == "log" && a.Value != nil && a.Value.Parts == nil && a.Value.Value == "false" {
+			n.Private = collectsInput(n.Kind)
+		}
+	}
+	if el.room {
+		n.room = nd.Elem.Text
+	}
+	return prepare(n, nd.Elem, nd.Events)
+}
+
+func (el element) step(w *Walker, n *Node) (step, error) {
+	if err := w.emit(n); err != nil {
+		return step{}, err
+	}
+	switch {
+	case el.control == ends:
+		return step{}, nil
+	case n.Callback():
+		if collectsInput(n.Kind) {
+			if err := w.doc.Add(noInput, []string{w.URL(n, EventNoInput)}); err != nil {
+				return step{}, w.fail(n, err)
+			}
+		}
+		return step{wait: true}, nil
+	case el.control == waitsIfNext:
+		// No next: the caller stays until the MultiPartyCall or
+		// conference ends, then Plivo hangs up.
+		return step{}, nil
+	}
+	return nextStep(n), nil
+}
+
+func (el element) schema(k *Kind) obj { return obj{"$ref": "#/$defs/action." + k.Name} }
+
+func (el element) traits() traits {
+	style := styleVerb
+	if el.control == ends {
+		style = styleEnd
+	}
+	return traits{control: el.control, style: style, nextLabel: el.nextLabel, walkDoc: el.walkDoc}
+}
+
+// noInput is flowd's Redirect after GetDigits/GetInput: Plivo follows it
+// when the caller gave no input.
+var noInput = mustPrepare(&xmlgen.El{Name: "Redirect", Text: ptr(xmlgen.Hole(0))})
+
+// prepare builds the node's element description with holes for templates
+// and the callback URL, and lets xmlgen write the constant parts once.
+func prepare(n *Node, e *ElemDecl, events []string) error {
+	el := toEl(e, &n.fills)
+	for _, ev := range events {
+		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: eventAttrs[ev], Value: xmlgen.Hole(len(n.fills))})
+		n.fills = append(n.fills, fillFunc{event: ev})
+	}
+	if n.Callback() {
+		// The element's own URL reports its kind's first callback; GetDigits
+		// and GetInput's no-input Redirect, the walk adds after it.
+		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: n.Kind.URLAttr, Value: xmlgen.Hole(len(n.fills))})
+		n.fills = append(n.fills, fillFunc{event: n.Kind.Callbacks[0].Event})
+	}
+	t, err := xmlgen.Prepare(el)
+	if err != nil {
+		return err
+	}
+	n.tmpl, n.el = t, el
+	return nil
+}
+
+func toEl(e *ElemDecl, fills *[]fillFunc) *xmlgen.El {
+	el := &xmlgen.El{Name: e.Spec.Name}
+	for _, a := range e.Attrs {
+		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: a.Spec.Name, Value: strValue(a.Value, fills)})
+	}
+	if e.Text != nil {
+		v := strValue(e.Text, fills)
+		el.Text = &v
+	}
+	for _, c := range e.Children {
+		el.Children = append(el.Children, toEl(c, fills))
+	}
+	return el
+}
+
+func strValue(s *Str, fills *[]fillFunc) xmlgen.Value {
+	if s.Const() {
+		return xmlgen.Const(s.Value)
+	}
+	*fills = append(*fills, fillFunc{parts: s.Parts})
+	return xmlgen.Hole(len(*fills) - 1)
+}
+
+// emit appends the node's element, filling its holes.
+func (w *Walker) emit(n *Node) error {
+	w.vals = w.vals[:0]
+	for i := range n.fills {
+		f := &n.fills[i]
+		if f.parts == nil {
+			w.vals = append(w.vals, w.URL(n, f.event))
+			continue
+		}
+		s, err := w.template(f.parts)
+		if err != nil {
+			return w.fail(n, err)
+		}
+		w.vals = append(w.vals, s)
+	}
+	if err := w.doc.Add(n.tmpl, w.vals); err != nil {
+		return w.fail(n, err)
+	}
+	if n.room != nil {
+		name := n.room.Value
+		if !n.room.Const() {
+			s, err := w.template(n.room.Parts)
+			if err != nil {
+				return w.fail(n, err)
+			}
+			name = s
+		}
+		w.rooms = append(w.rooms, Room{Node: n.ID, Name: name})
+	}
+	return nil
+}
