@@ -70,7 +70,45 @@ var (
 	bucketSessions = []byte("sessions")
 	bucketVersions = []byte("versions")
 	bucketTrace    = []byte("trace") // call id, 0, big-endian sequence → entry
+	// bucketExpiry indexes the calls by when they expire, rounded up to
+	// the minute (big-endian unix nanoseconds, then the call id), so a
+	// sweep reads only what expired; the rounding spares a call's
+	// webhooks within one minute from moving its entry.
+	bucketExpiry = []byte("expiry")
 )
+
+// expiryRound is the granularity of the expiry index.
+const expiryRound = int64(time.Minute)
+
+// expiryKey is a call's key in the expiry index, for a stored value.
+func expiryKey(id string, v []byte) []byte {
+	exp := int64(binary.BigEndian.Uint64(v))
+	exp = (exp + expiryRound - 1) / expiryRound * expiryRound
+	k := make([]byte, 8+len(id))
+	binary.BigEndian.PutUint64(k, uint64(exp))
+	copy(k[8:], id)
+	return k
+}
+
+// putCall writes a call's value and moves its expiry index entry from
+// the old value's expiry (old nil: none) to the new one's.
+func putCall(tx *bolt.Tx, id string, old, v []byte) error {
+	ix := tx.Bucket(bucketExpiry)
+	nk := expiryKey(id, v)
+	if len(old) >= boltHeader {
+		if ok := expiryKey(id, old); !bytes.Equal(ok, nk) {
+			if err := ix.Delete(ok); err != nil {
+				return err
+			}
+			if err := ix.Put(nk, nil); err != nil {
+				return err
+			}
+		}
+	} else if err := ix.Put(nk, nil); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketSessions).Put([]byte(id), v)
+}
 
 // traceKey is the key of a call's trace entry: the call's entries are
 // one range, in sequence order.
@@ -128,7 +166,11 @@ func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("session store: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	// The freelist is rebuilt when the file opens rather than written by
+	// every commit (as etcd runs bbolt): after a million calls expire,
+	// writing it made every commit write megabytes. The map freelist finds
+	// free pages in constant time.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if err == berrors.ErrTimeout {
 			return nil, fmt.Errorf("session store %s is locked by another flowd process; give each process its own --store, or share a redis:// store", path)
@@ -136,12 +178,22 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("session store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketSessions, bucketVersions, bucketTrace} {
+		indexed := tx.Bucket(bucketExpiry) != nil
+		for _, name := range [][]byte{bucketSessions, bucketVersions, bucketTrace, bucketExpiry} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		return nil
+		if indexed {
+			return nil
+		}
+		// A file from before the expiry index: index its calls once.
+		return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+			if len(v) < boltHeader {
+				return nil
+			}
+			return tx.Bucket(bucketExpiry).Put(expiryKey(string(k), v), nil)
+		})
 	})
 	if err != nil {
 		db.Close()
@@ -263,26 +315,61 @@ func (b *Bolt) sweepEvery(d time.Duration) {
 	}
 }
 
-// Sweep deletes expired records and their traces.
+// sweepBatchBolt is how many expired calls one sweep write deletes: each
+// batch is one write of the group commit, so webhooks queue behind a few
+// hundred deletions at most, never behind a whole sweep.
+const sweepBatchBolt = 128
+
+// Sweep deletes expired calls with their traces, and expired versions.
+// Its space is used again by the next writes.
 func (b *Bolt) Sweep() error {
 	now := b.now().UnixNano()
-	return b.db.Update(func(tx *bolt.Tx) error {
-		var expired []string
-		for _, name := range [][]byte{bucketSessions, bucketVersions} {
-			c := tx.Bucket(name).Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < now {
-					if name[0] == bucketSessions[0] {
-						expired = append(expired, string(k))
+	for {
+		n := 0
+		err := b.write(func(tx *bolt.Tx) error {
+			var keys [][]byte
+			c := tx.Bucket(bucketExpiry).Cursor()
+			for k, _ := c.First(); k != nil && len(keys) < sweepBatchBolt; k, _ = c.Next() {
+				if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) >= now {
+					break
+				}
+				keys = append(keys, append([]byte(nil), k...))
+			}
+			n = len(keys)
+			sessions := tx.Bucket(bucketSessions)
+			for _, k := range keys {
+				id := string(k[8:])
+				if v := sessions.Get(k[8:]); len(v) >= boltHeader && int64(binary.BigEndian.Uint64(v)) < now {
+					if err := sessions.Delete(k[8:]); err != nil {
+						return err
 					}
-					if err := c.Delete(); err != nil {
+					if err := deleteTrace(tx, id); err != nil {
 						return err
 					}
 				}
+				if err := tx.Bucket(bucketExpiry).Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || n < sweepBatchBolt {
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return b.write(func(tx *bolt.Tx) error {
+		var expired [][]byte
+		c := tx.Bucket(bucketVersions).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < now {
+				expired = append(expired, append([]byte(nil), k...))
 			}
 		}
-		for _, id := range expired {
-			if err := deleteTrace(tx, id); err != nil {
+		for _, k := range expired {
+			if err := tx.Bucket(bucketVersions).Delete(k); err != nil {
 				return err
 			}
 		}
@@ -343,7 +430,7 @@ func (b *Bolt) Create(_ context.Context, id string, rec Record, ttl time.Duratio
 				return err
 			}
 		}
-		if err := bk.Put([]byte(id), v); err != nil {
+		if err := putCall(tx, id, old, v); err != nil {
 			return err
 		}
 		return putEntry(tx, id, rec)
@@ -362,7 +449,7 @@ func (b *Bolt) Update(_ context.Context, id string, prevRev int, rec Record, ttl
 		if int(binary.BigEndian.Uint64(old[8:])) != prevRev {
 			return ErrConflict
 		}
-		if err := bk.Put([]byte(id), v); err != nil {
+		if err := putCall(tx, id, old, v); err != nil {
 			return err
 		}
 		return putEntry(tx, id, rec)

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // StoreContract is testStoreContract for test packages outside runtime
@@ -684,5 +687,51 @@ func TestOpenStore(t *testing.T) {
 	}
 	if _, err := OpenStore("nosuch://x"); err == nil {
 		t.Fatal("unknown store scheme accepted")
+	}
+}
+
+// TestBoltSweepReusesSpace: the sweep reads the expiry index, deletes
+// expired calls with their traces in small writes, keeps the others, and
+// the next calls reuse the space instead of growing the file.
+func TestBoltSweepReusesSpace(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	b, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := time.Unix(1_800_000_000, 0)
+	b.now = func() time.Time { return now }
+	fillStore(t, b, 3000) // an hour's TTL
+	if err := b.Create(ctx, "kept", Record{Rev: 1, Live: true, Data: []byte("k"), Entry: []byte("e")}, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	full := size()
+	now = now.Add(2 * time.Hour)
+	if err := b.Sweep(); err != nil {
+		t.Fatal(err)
+	}
+	var calls, entries, index int
+	_ = b.db.View(func(tx *bolt.Tx) error {
+		calls, entries, index = tx.Bucket(bucketSessions).Stats().KeyN, tx.Bucket(bucketTrace).Stats().KeyN, tx.Bucket(bucketExpiry).Stats().KeyN
+		return nil
+	})
+	if calls != 1 || entries != 1 || index != 1 {
+		t.Fatalf("after the sweep: %d calls, %d trace entries, %d index entries; want the one kept call's", calls, entries, index)
+	}
+	if tr, _ := b.Trace(ctx, "kept"); len(tr) != 1 {
+		t.Fatalf("the kept call's trace: %q", tr)
+	}
+	fillStore(t, b, 3000)
+	if grown := size(); grown > full+full/4 {
+		t.Fatalf("the file grew from %d to %d bytes for as many calls after a sweep", full, grown)
 	}
 }

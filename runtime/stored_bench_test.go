@@ -70,7 +70,7 @@ func fillStore(tb testing.TB, st Store, n int) {
 			err := s.db.Update(func(tx *bolt.Tx) error {
 				for i := start; i < min(start+batch, n); i++ {
 					k := id(i)
-					if err := tx.Bucket(bucketSessions).Put([]byte(k), s.encode(Record{Rev: 5, Live: true, Data: state}, time.Hour)); err != nil {
+					if err := putCall(tx, k, nil, s.encode(Record{Rev: 5, Live: true, Data: state}, time.Hour)); err != nil {
 						return err
 					}
 					for seq := range 5 {
