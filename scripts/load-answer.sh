@@ -36,6 +36,11 @@
 #   BASELINE=DIR also builds flowd from another checkout (say a copy of
 #   the previous commit) and adds its stores as targets base-memory and
 #   base-bolt, measured in the same rounds: an A/B of a change.
+#   ACCUMULATE=1 keeps one memory and one bolt server for the whole run
+#   (each on a port of its own, all answering the same XML through
+#   --public-url), so their calls pile up round after round, as on a
+#   server that has run for hours; PRELOAD=SECONDS first loads each of
+#   them that long. The calls each holds are printed at the end.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -58,13 +63,25 @@ require_tools load-answer.sh "On Debian/Ubuntu: apt-get install -y wrk nginx-lig
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-load.XXXXXX")
 chmod 755 "$tmp" # nginx's worker may run as another user
 server_pid=""
+ACCUMULATE=${ACCUMULATE:-}
+PRELOAD=${PRELOAD:-0}
+declare -A kept_pid=() kept_addr=()
 
 stop_server() {
+	local t
+	for t in "${!kept_pid[@]}"; do
+		if [[ ${kept_pid[$t]} == "$server_pid" ]]; then
+			server_pid="" # kept for the next round
+			return
+		fi
+	done
 	stop_pid "$server_pid"
 	server_pid=""
 }
 cleanup() {
+	local t
 	stop_server
+	for t in "${!kept_pid[@]}"; do stop_pid "${kept_pid[$t]}"; done
 	remove_tmp "$tmp"
 }
 trap cleanup EXIT
@@ -137,6 +154,11 @@ round_id=0
 start_server() {
 	local target=$1 log="$tmp/$1.log" token
 	round_id=$((round_id + 1))
+	url="http://$addr/flows/ivr/answer"
+	if [[ -n $ACCUMULATE && ($target == memory || $target == bolt) ]]; then
+		start_kept "$target"
+		return
+	fi
 	case $target in
 	floor) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/www/answer.xml" >"$log" 2>&1 & ;;
 	memory | base-memory)
@@ -170,6 +192,35 @@ start_server() {
 	fi
 }
 
+# start_kept TARGET: the one server of TARGET for the whole run (started
+# the first time, on a port of its own); sets server_pid and url.
+start_kept() {
+	local target=$1 log="$tmp/$1.log" port store
+	if [[ -z ${kept_pid[$target]:-} ]]; then
+		port=$(free_port)
+		store=memory:
+		[[ $target == bolt ]] && store="bolt:$tmp/s.db"
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$port" \
+			--public-url "http://$addr" --store "$store" >"$log" 2>&1 &
+		kept_pid[$target]=$!
+		kept_addr[$target]=127.0.0.1:$port
+		wait_for "$target on 127.0.0.1:$port" "${kept_pid[$target]}" "$log" "${kept_pid[$target]}" healthz_pid "127.0.0.1:$port"
+	fi
+	server_pid=${kept_pid[$target]}
+	url="http://${kept_addr[$target]}/flows/ivr/answer"
+	wait_ready "$target" "$url" "$server_pid" "$log" "$tmp/ready.xml" "$round_id"
+	if [[ -s $tmp/www/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/www/answer.xml"; then
+		echo "$target answers other XML than flowd:" >&2
+		cat "$tmp/ready.xml" >&2
+		exit 1
+	fi
+}
+
+# live_calls TARGET: the calls a kept server holds (flowd_sessions_live).
+live_calls() {
+	curl -s --max-time 30 "http://${kept_addr[$1]}/metrics" | awk '/^flowd_sessions_live / { print $2 }'
+}
+
 wrk_run() { # wrk_run SECONDS RUNID → wrk's output
 	taskset -c "$CLIENT_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${1}s" --timeout 5s -s "$repo/scripts/answer.lua" "$url" -- "$2"
 }
@@ -177,6 +228,16 @@ wrk_run() { # wrk_run SECONDS RUNID → wrk's output
 echo "== the XML: flowd's answer to the IVR example"
 start_server memory
 cp "$tmp/ready.xml" "$tmp/www/answer.xml"
+if [[ -n $ACCUMULATE && $PRELOAD -gt 0 ]]; then
+	stop_server
+	for t in memory bolt; do
+		start_server "$t"
+		echo "== preloading $t for ${PRELOAD}s"
+		wrk_run "$PRELOAD" "$(printf 'ff%04x01' "${#t}")" >/dev/null
+		stop_server
+	done
+	start_server memory
+fi
 chmod 644 "$tmp/www/answer.xml"
 stop_server
 echo "$(wc -c <"$tmp/www/answer.xml") bytes: $(head -c 120 "$tmp/www/answer.xml")..."
@@ -284,3 +345,7 @@ done
 echo
 echo "p99 latency (at half of flowd-memory's median throughput, $rate req/s; bolt also at half its own, $bolt_rate req/s):"
 printf '  %s\n' "${p99s[@]}"
+if [[ -n $ACCUMULATE ]]; then
+	echo
+	echo "calls held at the end: memory $(live_calls memory), bolt $(live_calls bolt)"
+fi
