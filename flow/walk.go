@@ -142,6 +142,16 @@ type Walker struct {
 var apology = mustPrepare(&xmlgen.El{Name: "Speak", Text: ptr(xmlgen.Const("We are sorry, something went wrong. Goodbye."))})
 var hangup = mustPrepare(&xmlgen.El{Name: "Hangup"})
 
+// ApologyXML is the apology as a whole document: what the runtime answers
+// a call it cannot go on with at all (its session store failed).
+var ApologyXML = func() []byte {
+	var d xmlgen.Document
+	_ = d.Add(apology, nil)
+	_ = d.Add(hangup, nil)
+	b, _ := d.Bytes()
+	return b
+}()
+
 func ptr[T any](v T) *T { return &v }
 
 func mustPrepare(e *xmlgen.El) *xmlgen.Template {

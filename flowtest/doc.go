@@ -1,5 +1,6 @@
-// Package flowtest runs flow tests (*_test.yaml, SPEC section 7): the
-// engine behind `flowd test`.
+// Package flowtest runs flow tests (*_test.yaml; the README's "Testing
+// flows" and schema/flowtest.schema.json describe them): the engine
+// behind `flowd test`.
 //
 // Each case is one call through the real thing. The runner builds a
 // runtime.Server — the http.Handler `flowd serve` runs — with a memory

@@ -279,7 +279,7 @@ type AddParticipantParams struct {
 	StatusCallbackURL      string `json:"status_callback_url,omitempty"`
 	StatusCallbackMethod   string `json:"status_callback_method,omitempty"`
 	// StatusCallbackEvents is a comma-separated list of the Events*
-	// constants (no spaces).
+	// constants (no spaces), each at most once.
 	StatusCallbackEvents string `json:"status_callback_events,omitempty"`
 	StayAlone            *bool  `json:"stay_alone,omitempty"`
 	// CoachMode applies to supervisors only (default true).
@@ -394,11 +394,17 @@ func (p *AddParticipantParams) validate() (int, error) {
 	v.url("status_callback_url", p.StatusCallbackURL)
 	v.method("status_callback_method", p.StatusCallbackMethod)
 	if p.StatusCallbackEvents != "" {
+		seen := map[string]bool{}
 		for ev := range strings.SplitSeq(p.StatusCallbackEvents, ",") {
 			if !slices.Contains(statusCallbackEvents, ev) {
 				v.add("status_callback_events", "%q is not one of %s (separate values with commas, no spaces)", ev, strings.Join(statusCallbackEvents, ", "))
 				break
 			}
+			if seen[ev] {
+				v.add("status_callback_events", "names %q twice", ev)
+				break
+			}
+			seen[ev] = true
 		}
 	}
 	v.sound("enter_sound", p.EnterSound)

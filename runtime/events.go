@@ -22,16 +22,17 @@ const (
 // call's trace. It never changes where the call stands. Only a node that
 // asked for the kind (events: [...]) receives it.
 func (s *Server) event(w http.ResponseWriter, r *http.Request) {
-	name, id := chi.URLParam(r, "flow"), chi.URLParam(r, "callUUID")
+	fr := routeFlow(r)
+	name, id := fr.Name, chi.URLParam(r, "callUUID")
 	node, kind := chi.URLParam(r, "node"), chi.URLParam(r, "kind")
 	if !flow.IsReport(kind) {
-		s.reject(w, r, name, http.StatusNotFound, "no such event kind "+strconv.Quote(kind))
+		s.reject(w, r, http.StatusNotFound, "no such event kind "+strconv.Quote(kind))
 		return
 	}
 	ev := Event{At: s.cfg.Now(), Kind: node + "/" + kind, Params: capParams(params(r))}
 	entry, err := encodeEvent(&ev)
 	if err != nil {
-		s.reject(w, r, name, http.StatusBadRequest, "the event cannot be kept: "+err.Error())
+		s.reject(w, r, http.StatusBadRequest, "the event cannot be kept: "+err.Error())
 		return
 	}
 	ctx := r.Context()
@@ -39,7 +40,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	err = s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
 		if st.Flow != name {
 			reply = func() {
-				s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" does not run flow "+name)
+				s.reject(w, r, http.StatusConflict, "call "+strconv.Quote(id)+" does not run flow "+name)
 			}
 			return done, nil
 		}
@@ -49,7 +50,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		}
 		if n := g.Node(node); n == nil || !slices.Contains(n.Events, kind) {
 			reply = func() {
-				s.reject(w, r, name, http.StatusNotFound, "node "+strconv.Quote(node)+" of flow "+name+" does not receive "+kind+" events")
+				s.reject(w, r, http.StatusNotFound, "node "+strconv.Quote(node)+" of flow "+name+" does not receive "+kind+" events")
 			}
 			return done, nil
 		}
@@ -63,9 +64,9 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
+		s.reject(w, r, http.StatusNotFound, "unknown call "+strconv.Quote(id))
 	case err != nil:
-		s.metrics.errors.WithLabelValues(name, "store").Inc()
+		s.metrics.errors.WithLabelValues(fr.Label, "store").Inc()
 		http.Error(w, "session store failed", http.StatusServiceUnavailable)
 	default:
 		reply()

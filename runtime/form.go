@@ -22,7 +22,7 @@ func (s *Server) parseForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
 			var tooBig *http.MaxBytesError
-			s.metrics.errors.WithLabelValues(s.knownFlow(chiFlow(r)), "bad_request").Inc()
+			s.metrics.errors.WithLabelValues(routeFlow(r).Label, "bad_request").Inc()
 			if errors.As(err, &tooBig) {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
@@ -51,7 +51,9 @@ func params(r *http.Request) map[string]string {
 	return out
 }
 
-// chiFlow returns the flow named in a webhook's URL, as a metrics label.
+// chiFlow returns the flow named in a webhook's URL, as a metrics label,
+// for the recoverer: it runs before flowCtx and sees only chi's route
+// context.
 func chiFlow(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		return flowLabel(rc.URLParam("flow"))
@@ -74,14 +76,4 @@ func flowLabel(name string) string {
 		}
 	}
 	return name
-}
-
-// knownFlow returns the metrics label for a flow named in a URL: its name
-// when flowd serves it, else "unknown", so requests for made-up flows
-// cannot create series without end.
-func (s *Server) knownFlow(name string) string {
-	if s.reg.Current(name) != nil {
-		return name
-	}
-	return "unknown"
 }

@@ -107,7 +107,7 @@ func (s *Server) routes() chi.Router {
 	r.Get("/healthz", s.healthz())
 	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
 	r.Route("/flows/{flow}", func(r chi.Router) {
-		r.Use(s.limitBody, s.parseForm, s.verifySignature)
+		r.Use(s.flowCtx, s.limitBody, s.parseForm, s.verifySignature)
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
 			r.Method(m, "/answer", s.timed("answer", s.answer))
 			r.Method(m, "/hangup", s.timed("hangup", s.hangup))
@@ -118,9 +118,9 @@ func (s *Server) routes() chi.Router {
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.apiAuth)
 		r.Get("/calls/{callUUID}", s.trace)
-		r.Post("/flows/{flow}/calls", s.startCall)
-		r.Post("/phlo/{flow}/multi_party_call/{node}", s.phloCall)
-		r.Post("/phlo/{flow}/multi_party_call/{node}/members/{member}", s.phloMember)
+		r.With(s.flowCtx).Post("/flows/{flow}/calls", s.startCall)
+		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}", s.phloCall)
+		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}/members/{member}", s.phloMember)
 	})
 	return r
 }

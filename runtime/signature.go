@@ -22,7 +22,7 @@ func (s *Server) verifySignature(next http.Handler) http.Handler {
 			form = r.PostForm
 		}
 		if err := plivo.VerifyRequest(r, public, form, s.cfg.AuthTokens...); err != nil {
-			s.metrics.errors.WithLabelValues(s.knownFlow(chiFlow(r)), "forged").Inc()
+			s.metrics.errors.WithLabelValues(routeFlow(r).Label, "forged").Inc()
 			s.log.Warn("webhook signature rejected", "path", r.URL.Path, "url", public, "err", err)
 			http.Error(w, "invalid Plivo signature", http.StatusForbidden)
 			return

@@ -90,8 +90,9 @@ type startCallRequest struct {
 // startCall asks Plivo to make a call whose answer_url and hangup_url are
 // flowd's own, so the call runs the flow, with the given initial vars.
 func (s *Server) startCall(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "flow")
-	if s.reg.Current(name) == nil {
+	fr := routeFlow(r)
+	name := fr.Name
+	if fr.Current == nil {
 		s.apiFail(w, http.StatusNotFound, "unknown flow %q", name)
 		return
 	}
@@ -165,7 +166,7 @@ func (s *Server) liveRoom(ctx context.Context, flowName, node, address string) (
 // started for trigger_source's call, through Plivo's Add Participant API.
 // cold_transfer then removes trigger_source from it.
 func (s *Server) phloCall(w http.ResponseWriter, r *http.Request) {
-	name, node := chi.URLParam(r, "flow"), chi.URLParam(r, "node")
+	name, node := routeFlow(r).Name, chi.URLParam(r, "node")
 	var req phloRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.apiFail(w, http.StatusBadRequest, "%v", err)
@@ -221,7 +222,7 @@ func (s *Server) phloCall(w http.ResponseWriter, r *http.Request) {
 // phloMember is PHLO's member actions on the MultiPartyCall node started
 // for the live call that member_address is part of.
 func (s *Server) phloMember(w http.ResponseWriter, r *http.Request) {
-	name, node, address := chi.URLParam(r, "flow"), chi.URLParam(r, "node"), chi.URLParam(r, "member")
+	name, node, address := routeFlow(r).Name, chi.URLParam(r, "node"), chi.URLParam(r, "member")
 	var req struct {
 		Action string `json:"action"`
 	}

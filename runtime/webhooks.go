@@ -28,19 +28,19 @@ const answerKey = "answer"
 // answer starts a call: a new session pinned to the flow's current
 // version, walked from start.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "flow")
-	g := s.reg.Current(name)
+	fr := routeFlow(r)
+	g := fr.Current
 	if g == nil {
-		s.reject(w, r, name, http.StatusNotFound, "unknown flow "+strconv.Quote(name))
+		s.reject(w, r, http.StatusNotFound, "unknown flow "+strconv.Quote(fr.Name))
 		return
 	}
-	p, id, ok := s.callParams(w, r, name)
+	p, id, ok := s.callParams(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	if err := s.pin(ctx, g); err != nil {
-		s.storeFailed(w, r, name, id, err)
+		s.storeFailed(w, r, id, err)
 		return
 	}
 	started := s.cfg.Now().UTC().Truncate(time.Millisecond)
@@ -63,7 +63,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, st, err := start()
 	if err != nil {
-		s.reject(w, r, name, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
+		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
 		return
 	}
 	s.answerSession(w, r, g, sess, st, func() ([]byte, error) {
@@ -98,30 +98,30 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 			return
 		}
 		if !errors.Is(err, ErrExists) && !errors.Is(err, ErrConflict) {
-			s.storeFailed(w, r, g.Name, id, err)
+			s.storeFailed(w, r, id, err)
 			return
 		}
 	} else if !errors.Is(res.Aborted, ErrExists) && !errors.Is(res.Aborted, ErrConflict) {
-		s.storeFailed(w, r, g.Name, id, res.Aborted)
+		s.storeFailed(w, r, id, res.Aborted)
 		return
 	}
 	// Another copy of the answer stored the call first, or claimed it:
 	// answer what it answers.
-	s.answerAgain(w, r, g.Name, id)
+	s.answerAgain(w, r, id)
 }
 
 // answerAgain answers a copy of an answer webhook whose call is stored:
 // the first answer's XML once it is there; a hung-up call (its hangup
 // overtook the answer) gets a Hangup. When the copy that claimed the
 // answer died, this one runs it.
-func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, name, id string) {
-	ctx := r.Context()
+func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) {
+	ctx, name := r.Context(), routeFlow(r).Name
 	var reply func()
 	err := s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
 		switch {
 		case st.Flow != name:
 			reply = func() {
-				s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
+				s.reject(w, r, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
 			}
 			return done, nil
 		case st.Status == StatusHungUp:
@@ -130,7 +130,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, name, id st
 		case s.claimed(st):
 			return waitFor, nil
 		case st.Step != 1 || st.Key != answerKey:
-			reply = func() { s.reject(w, r, name, http.StatusConflict, "call "+strconv.Quote(id)+" has already moved on") }
+			reply = func() { s.reject(w, r, http.StatusConflict, "call "+strconv.Quote(id)+" has already moved on") }
 			return done, nil
 		case st.Claim == nil:
 			xml := s.lastXML(st)
@@ -166,7 +166,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, name, id st
 		return write, nil
 	})
 	if err != nil {
-		s.storeFailed(w, r, name, id, err)
+		s.storeFailed(w, r, id, err)
 		return
 	}
 	reply()
@@ -178,14 +178,14 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, name, id st
 // refused and changes nothing. While another copy of the callback makes
 // the step's side effects, this one waits for its answer.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "flow")
+	name := routeFlow(r).Name
 	node, event := chi.URLParam(r, "node"), chi.URLParam(r, "event")
 	step, err := strconv.Atoi(chi.URLParam(r, "step"))
 	if err != nil || step < 1 {
-		s.reject(w, r, name, http.StatusNotFound, "no such callback")
+		s.reject(w, r, http.StatusNotFound, "no such callback")
 		return
 	}
-	p, id, ok := s.callParams(w, r, name)
+	p, id, ok := s.callParams(w, r)
 	if !ok {
 		return
 	}
@@ -193,7 +193,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	key := fmt.Sprintf("%d/%s/%s", step, node, event)
 	var reply func()
 	refuse := func(code int, msg string) (verdict, error) {
-		reply = func() { s.reject(w, r, name, code, msg) }
+		reply = func() { s.reject(w, r, code, msg) }
 		return done, nil
 	}
 	err = s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
@@ -219,7 +219,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			reply = func() {
 				s.log.Error("flow version unavailable", "call", id, "flow", st.Flow, "version", st.Version, "err", err)
 				s.metrics.errors.WithLabelValues(name, "store").Inc()
-				writeXML(w, apologyXML)
+				writeXML(w, flow.ApologyXML)
 			}
 			return done, nil
 		}
@@ -272,11 +272,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.reject(w, r, name, http.StatusNotFound, "unknown call "+strconv.Quote(id))
+		s.reject(w, r, http.StatusNotFound, "unknown call "+strconv.Quote(id))
 	case errors.Is(err, errBusy):
-		s.reject(w, r, name, http.StatusConflict, "callback raced with other updates; retry")
+		s.reject(w, r, http.StatusConflict, "callback raced with other updates; retry")
 	case err != nil:
-		s.storeFailed(w, r, name, id, err)
+		s.storeFailed(w, r, id, err)
 	default:
 		reply()
 	}
@@ -308,15 +308,15 @@ const maxCallUUID = 256
 
 // callParams returns a webhook's parameters and its CallUUID, or refuses
 // the request with 400 when it names no call.
-func (s *Server) callParams(w http.ResponseWriter, r *http.Request, flowName string) (map[string]string, string, bool) {
+func (s *Server) callParams(w http.ResponseWriter, r *http.Request) (map[string]string, string, bool) {
 	p := params(r)
 	id := p["CallUUID"]
 	if id == "" {
-		s.reject(w, r, flowName, http.StatusBadRequest, "missing CallUUID")
+		s.reject(w, r, http.StatusBadRequest, "missing CallUUID")
 		return nil, "", false
 	}
 	if len(id) > maxCallUUID {
-		s.reject(w, r, flowName, http.StatusBadRequest, fmt.Sprintf("CallUUID of %d bytes: Plivo's are 36", len(id)))
+		s.reject(w, r, http.StatusBadRequest, fmt.Sprintf("CallUUID of %d bytes: Plivo's are 36", len(id)))
 		return nil, "", false
 	}
 	return p, id, true
@@ -332,17 +332,22 @@ func acceptsEvent(n *flow.Node, event string) bool {
 // answer is kept as a hung-up call, so the answer, when it commits,
 // finds the call over.
 func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "flow")
-	p, id, ok := s.callParams(w, r, name)
+	fr := routeFlow(r)
+	name := fr.Name
+	p, id, ok := s.callParams(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	var reply func()
+	// label is the hangup's metrics label: the flow of a call flowd
+	// answered, else the route's, since the flow of a call flowd never
+	// saw is only what its URL says.
+	var label string
 	hangUp := func(t *txn, st *CallState) (verdict, error) {
 		if st.Flow != name {
 			reply = func() {
-				s.reject(w, r, name, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
+				s.reject(w, r, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
 			}
 			return done, nil
 		}
@@ -366,15 +371,22 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		}
 		reply = func() {
 			s.log.Info("call hung up", "call", id, "flow", st.Flow, "cause", st.HangupCause, "steps", st.Step)
-			s.metrics.webhooks.WithLabelValues(st.Flow, hookHangup, "ok").Inc()
+			s.metrics.webhooks.WithLabelValues(label, hookHangup, "ok").Inc()
 			w.WriteHeader(http.StatusNoContent)
 		}
 		return write, nil
 	}
 	for range 3 {
+		label = name
 		err := s.change(ctx, id, hangUp)
+		if errors.Is(err, ErrNotFound) && fr.Current == nil {
+			// Not a call of a flow flowd serves: nothing to keep.
+			s.reject(w, r, http.StatusNotFound, "unknown call "+strconv.Quote(id))
+			return
+		}
 		if errors.Is(err, ErrNotFound) {
 			// No answer stored yet: keep the call as hung up.
+			label = fr.Label
 			now := s.cfg.Now()
 			st := &CallState{CallUUID: id, Flow: name, Status: StatusLive, Call: p, Started: now.UTC().Truncate(time.Millisecond)}
 			t := s.newTxn(ctx, id, 0, nil, true)
@@ -387,13 +399,13 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if err != nil {
-			s.storeUnavailable(w, r, name, id, err)
+			s.storeUnavailable(w, r, id, err)
 			return
 		}
 		reply()
 		return
 	}
-	s.reject(w, r, name, http.StatusConflict, "hangup raced with another update; retry")
+	s.reject(w, r, http.StatusConflict, "hangup raced with another update; retry")
 }
 
 // record sets the walk's result in the call's state and returns its time.
@@ -493,7 +505,7 @@ func (s *Server) load(ctx context.Context, id string) (*CallState, error) {
 
 // reject answers a webhook that must change nothing: unknown flow or
 // call, stale or forged callback, bad request.
-func (s *Server) reject(w http.ResponseWriter, r *http.Request, flowName string, code int, msg string) {
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	kind := "bad_request"
 	switch code {
 	case http.StatusConflict:
@@ -501,14 +513,10 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, flowName string,
 	case http.StatusNotFound:
 		kind = "not_found"
 	}
-	s.metrics.errors.WithLabelValues(s.knownFlow(flowName), kind).Inc()
+	s.metrics.errors.WithLabelValues(routeFlow(r).Label, kind).Inc()
 	s.log.Warn("webhook refused", "path", r.URL.Path, "status", code, "reason", msg)
 	http.Error(w, msg, code)
 }
-
-// apologyXML is answered to a known call when flowd cannot continue it:
-// valid XML, never an empty 5xx.
-var apologyXML = []byte(`<Response><Speak>We are sorry, something went wrong. Goodbye.</Speak><Hangup/></Response>`)
 
 // hangupXML answers an answer webhook whose call has already hung up.
 var hangupXML = []byte(`<Response><Hangup/></Response>`)
@@ -516,18 +524,21 @@ var hangupXML = []byte(`<Response><Hangup/></Response>`)
 // storeUnavailable answers a webhook that expects no XML (the hangup)
 // when the store fails: 503, so Plivo sends it again, rather than an
 // apology it would ignore.
-func (s *Server) storeUnavailable(w http.ResponseWriter, r *http.Request, flowName, id string, err error) {
-	s.metrics.errors.WithLabelValues(s.knownFlow(flowName), "store").Inc()
-	s.log.Error("session store failed; asking Plivo to retry", "call", id, "flow", flowName, "path", r.URL.Path, "err", err)
+func (s *Server) storeUnavailable(w http.ResponseWriter, r *http.Request, id string, err error) {
+	fr := routeFlow(r)
+	s.metrics.errors.WithLabelValues(fr.Label, "store").Inc()
+	s.log.Error("session store failed; asking Plivo to retry", "call", id, "flow", fr.Name, "path", r.URL.Path, "err", err)
 	http.Error(w, "session store unavailable; retry", http.StatusServiceUnavailable)
 }
 
 // storeFailed answers a known call whose session could not be read or
-// written: the caller hears an apology instead of silence.
-func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, flowName, id string, err error) {
-	s.metrics.errors.WithLabelValues(s.knownFlow(flowName), "store").Inc()
-	s.log.Error("session store failed", "call", id, "flow", flowName, "path", r.URL.Path, "err", err)
-	writeXML(w, apologyXML)
+// written: the caller hears the apology (flow.ApologyXML), valid XML,
+// instead of silence or an empty 5xx.
+func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, id string, err error) {
+	fr := routeFlow(r)
+	s.metrics.errors.WithLabelValues(fr.Label, "store").Inc()
+	s.log.Error("session store failed", "call", id, "flow", fr.Name, "path", r.URL.Path, "err", err)
+	writeXML(w, flow.ApologyXML)
 }
 
 func writeXML(w http.ResponseWriter, b []byte) {

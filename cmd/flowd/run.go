@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Exit codes (SPEC section 6).
+// Exit codes (the README's "Commands").
 const (
 	exitOK      = 0
 	exitInvalid = 1 // invalid flows or failing tests

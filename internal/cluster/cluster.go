@@ -11,11 +11,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/flowd-dev/flowd/flow"
 )
 
 // ApologyXML is what flowd answers a known call when its session store
-// fails: a real call hears it and ends.
-var ApologyXML = []byte(`<Response><Speak>We are sorry, something went wrong. Goodbye.</Speak><Hangup/></Response>`)
+// fails (flow.ApologyXML): a real call hears it and ends.
+var ApologyXML = flow.ApologyXML
 
 // ---------------------------------------------------------------------
 // The load balancer

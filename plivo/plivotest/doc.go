@@ -34,8 +34,11 @@
 //     "to" destination, or the transferred call_uuid). It creates the MPC
 //     when none with that name is live, and checks the documented rules
 //     (role, from/to versus call_uuid, parallel dial only for agents, the
-//     integer ranges, confirm_key) with 400. The participant joins at
-//     once: the first destination of a parallel dial answers.
+//     integer ranges, confirm_key, the allowed values of
+//     record_file_format, enter_sound, exit_sound, dial_music and
+//     status_callback_events, GET or POST for every *_method) with 400.
+//     The participant joins at once: the first destination of a parallel
+//     dial answers.
 //   - GET .../Participant/ and .../Participant/{id}/, POST
 //     .../Participant/{ids|all}/ (update: 202 with the per-argument
 //     acknowledgements; coach_mode with all or a list is 400), DELETE

@@ -1003,6 +1003,10 @@ func (s *Server) addParticipant(w http.ResponseWriter, name string, byName bool,
 			return
 		}
 	}
+	if msg := checkValues(body); msg != "" {
+		s.fail(w, http.StatusBadRequest, msg)
+		return
+	}
 	var m *mpc
 	if byName {
 		m = s.live(name)
@@ -1074,6 +1078,55 @@ func (s *Server) addParticipant(w http.ResponseWriter, name string, byName bool,
 	s.reply(w, http.StatusCreated, map[string]any{
 		"calls": calls, "message": "add participant action initiated", "request_uuid": newUUID(),
 	})
+}
+
+// mpcEvents are the values of status_callback_events (Add Participant).
+var mpcEvents = []string{
+	"mpc-state-changes", "participant-state-changes", "participant-digit-input-events",
+	"participant-speak-events", "add-participant-api-events", "participant-audio-events",
+}
+
+// checkValues checks the Add Participant arguments that take one of a few
+// values, as Plivo documents them, and returns the error Plivo would
+// answer, or "".
+func checkValues(body map[string]any) string {
+	str := func(k string) (string, bool) {
+		v, present := body[k]
+		s, _ := v.(string)
+		return s, present
+	}
+	for _, k := range slices.Sorted(maps.Keys(body)) {
+		if m, _ := str(k); strings.HasSuffix(k, "_method") && m != "GET" && m != "POST" {
+			return k + " must be GET or POST"
+		}
+	}
+	if v, ok := str("record_file_format"); ok && v != "mp3" && v != "wav" {
+		return "record_file_format must be mp3 or wav"
+	}
+	for _, k := range []string{"enter_sound", "exit_sound"} {
+		if v, ok := str(k); ok && v != "none" && v != "beep:1" && v != "beep:2" && !isURL(v) {
+			return k + " must be none, beep:1, beep:2 or a URL"
+		}
+	}
+	if v, ok := str("dial_music"); ok && v != "real" && !isURL(v) {
+		return "dial_music must be real or a URL"
+	}
+	if v, ok := str("status_callback_events"); ok {
+		seen := map[string]bool{}
+		for ev := range strings.SplitSeq(v, ",") {
+			if !slices.Contains(mpcEvents, ev) || seen[ev] {
+				return "status_callback_events must be a comma-separated list of " + strings.Join(mpcEvents, ", ")
+			}
+			seen[ev] = true
+		}
+	}
+	return ""
+}
+
+// isURL reports whether v is an absolute http or https URL.
+func isURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // Join adds a participant that entered through <MultiPartyCall> XML

@@ -1,0 +1,50 @@
+package runtime
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// flowRoute is the flow a request's URL names, resolved once per request
+// by flowCtx for the middlewares and the handler after it.
+type flowRoute struct {
+	// Name is the flow as the URL names it. It need not be served now: a
+	// call on a flow removed from the folder goes on from the version it
+	// is pinned to, so each handler decides what an unknown flow means
+	// (an answer or the trigger API refuses it; a callback does not).
+	Name string
+	// Label is the flow's metrics label: Name when flowd serves the flow,
+	// else "unknown", so requests for made-up flows cannot create series
+	// without end.
+	Label string
+	// Current is the version new calls start on; nil when flowd does not
+	// serve the flow.
+	Current *flow.Graph
+}
+
+// flowRouteKey is the context key of a request's *flowRoute.
+type flowRouteKey struct{}
+
+// flowCtx resolves the flow named by the {flow} URL parameter and puts it
+// on the request's context, where routeFlow reads it. It refuses nothing.
+func (s *Server) flowCtx(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := chi.URLParam(r, "flow")
+		fr := &flowRoute{Name: name, Label: "unknown", Current: s.reg.Current(name)}
+		if fr.Current != nil {
+			fr.Label = name
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), flowRouteKey{}, fr)))
+	})
+}
+
+// routeFlow returns the flow flowCtx resolved for r. Every route with a
+// {flow} parameter runs flowCtx, so a missing one is a routing bug: it
+// panics, and the recoverer answers 500.
+func routeFlow(r *http.Request) *flowRoute {
+	return r.Context().Value(flowRouteKey{}).(*flowRoute)
+}
