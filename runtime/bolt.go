@@ -146,17 +146,17 @@ func forTrace(tx *bolt.Tx, id string, fn func(k, v []byte)) {
 	}
 }
 
-// deleteTrace removes every trace entry of a call.
-func deleteTrace(tx *bolt.Tx, id string) error {
+// deleteTrace removes every trace entry of a call and returns how many.
+func deleteTrace(tx *bolt.Tx, id string) (int, error) {
 	var keys [][]byte
 	forTrace(tx, id, func(k, _ []byte) { keys = append(keys, append([]byte(nil), k...)) })
 	bk := tx.Bucket(bucketTrace)
 	for _, k := range keys {
 		if err := bk.Delete(k); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(keys), nil
 }
 
 const boltHeader = 17
@@ -315,48 +315,55 @@ func (b *Bolt) sweepEvery(d time.Duration) {
 	}
 }
 
-// sweepBatchBolt is how many expired calls one sweep write deletes: each
-// batch is one write of the group commit, so webhooks queue behind a few
-// hundred deletions at most, never behind a whole sweep.
-const sweepBatchBolt = 128
+// sweepBatchBolt is how many records (calls, their trace entries and
+// index entries) one sweep write deletes at most: each batch is one write
+// of the group commit, so webhooks queue behind a few hundred deletions,
+// never behind a whole sweep (docs/store-engines.md measured it).
+const sweepBatchBolt = 900
 
 // Sweep deletes expired calls with their traces, and expired versions.
 // Its space is used again by the next writes.
 func (b *Bolt) Sweep() error {
 	now := b.now().UnixNano()
 	for {
-		n := 0
+		more := false
 		err := b.write(func(tx *bolt.Tx) error {
-			var keys [][]byte
-			c := tx.Bucket(bucketExpiry).Cursor()
-			for k, _ := c.First(); k != nil && len(keys) < sweepBatchBolt; k, _ = c.Next() {
+			ix, sessions := tx.Bucket(bucketExpiry), tx.Bucket(bucketSessions)
+			deleted := 0
+			for deleted < sweepBatchBolt {
+				k, _ := ix.Cursor().First()
 				if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) >= now {
-					break
+					return nil
 				}
-				keys = append(keys, append([]byte(nil), k...))
-			}
-			n = len(keys)
-			sessions := tx.Bucket(bucketSessions)
-			for _, k := range keys {
-				id := string(k[8:])
+				k = append([]byte(nil), k...)
 				if v := sessions.Get(k[8:]); len(v) >= boltHeader && int64(binary.BigEndian.Uint64(v)) < now {
 					if err := sessions.Delete(k[8:]); err != nil {
 						return err
 					}
-					if err := deleteTrace(tx, id); err != nil {
+					n, err := deleteTrace(tx, string(k[8:]))
+					if err != nil {
+						return err
+					}
+					deleted += 1 + n
+				} else if len(v) >= boltHeader {
+					// Alive after all (an index entry left behind): index it
+					// where it now expires.
+					if err := ix.Put(expiryKey(string(k[8:]), v), nil); err != nil {
 						return err
 					}
 				}
-				if err := tx.Bucket(bucketExpiry).Delete(k); err != nil {
+				if err := ix.Delete(k); err != nil {
 					return err
 				}
+				deleted++
 			}
+			more = true
 			return nil
 		})
-		if err != nil || n < sweepBatchBolt {
-			if err != nil {
-				return err
-			}
+		if err != nil {
+			return err
+		}
+		if !more {
 			break
 		}
 	}
@@ -426,7 +433,7 @@ func (b *Bolt) Create(_ context.Context, id string, rec Record, ttl time.Duratio
 		}
 		if old != nil {
 			// An expired call with this id not swept yet: its trace goes.
-			if err := deleteTrace(tx, id); err != nil {
+			if _, err := deleteTrace(tx, id); err != nil {
 				return err
 			}
 		}
