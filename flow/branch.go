@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // branch chooses the next node on the server: the first case whose when
@@ -12,7 +14,7 @@ import (
 type branch struct{}
 
 func (branch) decode(dc *decoder, nd *NodeDecl, action pair) {
-	nd.Cases = dc.branch(action.val, "node "+nd.ID)
+	nd.Cases = dc.branch(action.Val, "node "+nd.ID)
 }
 
 func (branch) check(c *checker, nd *NodeDecl) {
@@ -45,53 +47,45 @@ func (branch) step(w *Walker, n *Node) (step, error) {
 }
 
 func (branch) schema(k *Kind) obj {
-	return obj{
-		"type": "array", "minItems": 1,
-		"items": obj{
-			"type": "object", "additionalProperties": false, "required": []string{"when", "next"},
-			"properties": obj{"when": scalar, "next": nodeRef},
-		},
-		"description": k.Doc,
-	}
+	return yamlpos.FieldSchema(&yamlpos.Field{Type: yamlpos.List, MinItems: 1, Fields: caseFields, Doc: k.Doc})
 }
 
 func (branch) traits() traits { return traits{control: goesOn, style: styleBranch} }
 
 func (dc *decoder) branch(n *yaml.Node, what string) []*CaseDecl {
-	n = resolve(n)
+	n = yamlpos.Resolve(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		dc.d.errorf(dc.pos(n), CodeUnusedOutcomeMap, "the branch of %s has no cases; add - when: ... next: ...", what)
+		dc.Errorf(dc.Pos(n), CodeUnusedOutcomeMap, "the branch of %s has no cases; add - when: ... next: ...", what)
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		dc.d.errorf(dc.pos(n), CodeShape, "branch must be a list of cases (- when: ... next: ...), not %s", describe(n))
+		dc.Errorf(dc.Pos(n), CodeShape, "branch must be a list of cases (- when: ... next: ...), not %s", yamlpos.Describe(n))
 		return nil
 	}
 	if len(n.Content) == 0 {
-		dc.d.errorf(dc.pos(n), CodeUnusedOutcomeMap, "the branch of %s has no cases; add - when: ... next: ...", what)
+		dc.Errorf(dc.Pos(n), CodeUnusedOutcomeMap, "the branch of %s has no cases; add - when: ... next: ...", what)
 	}
 	var out []*CaseDecl
 	for _, item := range n.Content {
-		c := &CaseDecl{Pos: dc.pos(item)}
-		pairs, ok := dc.mapping(item, "a branch case")
+		c := &CaseDecl{Pos: dc.Pos(item)}
+		// when: and next: are reported below when they cannot be read,
+		// missing or malformed, rather than when Object misses them.
+		m := yamlpos.Mapping{What: "a branch case", Fields: caseFields, Missing: func(*yamlpos.Field, bool) {}}
+		got, ok := dc.Object(item, m)
 		if !ok {
 			continue
 		}
-		for _, p := range pairs {
-			switch p.key.Value {
-			case "when":
-				c.When = dc.expr(p.val, "when")
-			case "next":
-				c.Next = dc.ref(p.val, "next")
-			default:
-				dc.unknownKey(p.key, "a branch case", []string{"when", "next"})
-			}
+		if p, ok := got["when"]; ok {
+			c.When = dc.expr(p.Val, "when")
+		}
+		if p, ok := got["next"]; ok {
+			c.Next = dc.ref(p.Val, "next")
 		}
 		if c.When == nil {
-			dc.d.errorf(c.Pos, CodeMissingKey, "a branch case needs when: (a boolean expression)")
+			dc.Errorf(c.Pos, CodeMissingKey, "%s", m.Needs(yamlpos.Lookup(caseFields, "when")))
 		}
 		if c.Next == nil {
-			dc.d.errorf(c.Pos, CodeMissingKey, "a branch case needs next: (the node to go to)")
+			dc.Errorf(c.Pos, CodeMissingKey, "%s", m.Needs(yamlpos.Lookup(caseFields, "next")))
 		}
 		out = append(out, c)
 	}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/expr-lang/expr/ast"
 
+	"github.com/flowd-dev/flowd/internal/hours"
 	"github.com/flowd-dev/flowd/xmlgen"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // Checking reads a decoded File and reports every semantic problem:
@@ -20,14 +22,14 @@ import (
 
 type checker struct {
 	f      *File
-	d      *diags
+	d      *yamlpos.Collector
 	params map[string]bool
 	vars   map[string]bool // declared under vars: or assigned by set
 	// progs memoizes compiled expressions: flows repeat the same ones
 	// (input.Digits == "1", call.CallerName), and a program is immutable,
 	// so nodes can share it.
 	progs map[exprKey]compiled
-	idx   *srcIndex         // places expression errors; built on the first one
+	idx   *yamlpos.SrcIndex // places expression errors; built on the first one
 	near  map[string]string // a missing node id → the node it most likely means
 	// budget bounds the work spent on suggestions (edit-distance cells);
 	// gaveUp records that it ran out.
@@ -48,10 +50,10 @@ type compiled struct {
 // Check reports the problems of a decoded file and compiles its
 // expressions in place.
 func Check(f *File) Diagnostics {
-	c := &checker{f: f, d: &diags{}, params: map[string]bool{}, vars: map[string]bool{}, progs: map[exprKey]compiled{},
+	c := &checker{f: f, d: &yamlpos.Collector{}, params: map[string]bool{}, vars: map[string]bool{}, progs: map[exprKey]compiled{},
 		near: map[string]string{}, budget: 50_000_000}
 	c.check()
-	return c.d.list
+	return c.d.Diagnostics()
 }
 
 func (c *checker) check() {
@@ -109,7 +111,7 @@ func (c *checker) nearest(kind, name string, candidates func() []string) string 
 		for _, id := range cands {
 			c.budget -= (len(id) + 1) * (len(name) + 1)
 		}
-		s = closest(name, cands)
+		s = yamlpos.Closest(name, cands)
 	}
 	c.near[key] = s
 	return s
@@ -132,7 +134,7 @@ func (c *checker) target(r *Ref, what string) {
 		return
 	}
 	if _, ok := c.f.nodeByID[r.Name]; !ok {
-		c.d.errorf(r.Pos, CodeUnknownNode, "%s names node %q, which does not exist%s", what, r.Name, c.nodeHint(r.Name))
+		c.d.Errorf(r.Pos, CodeUnknownNode, "%s names node %q, which does not exist%s", what, r.Name, c.nodeHint(r.Name))
 	}
 }
 
@@ -143,18 +145,18 @@ func (c *checker) node(n *NodeDecl) {
 	}
 	if n.Kind.traits.control == ends {
 		if n.Next != nil {
-			c.d.errorf(n.Next.Pos, CodeTerminal, "%s ends the flow, so node %s cannot have next; remove it", n.Kind.Name, n.ID)
+			c.d.Errorf(n.Next.Pos, CodeTerminal, "%s ends the flow, so node %s cannot have next; remove it", n.Kind.Name, n.ID)
 		}
 		if len(n.On) > 0 {
-			c.d.errorf(n.On[0].Pos, CodeTerminal, "%s ends the flow, so node %s cannot have on:; remove it", n.Kind.Name, n.ID)
+			c.d.Errorf(n.On[0].Pos, CodeTerminal, "%s ends the flow, so node %s cannot have on:; remove it", n.Kind.Name, n.ID)
 		}
 	} else {
 		for _, o := range n.On {
 			if !n.Kind.HasOutcome(o.Outcome) {
 				if len(n.Kind.Outcomes) == 0 {
-					c.d.errorf(o.Pos, CodeOutcome, "%s has no outcomes, so on: %s can never be taken; use next", n.Kind.Name, o.Outcome)
+					c.d.Errorf(o.Pos, CodeOutcome, "%s has no outcomes, so on: %s can never be taken; use next", n.Kind.Name, o.Outcome)
 				} else {
-					c.d.errorf(o.Pos, CodeOutcome, "%q is not an outcome of %s; outcomes are %s%s", o.Outcome, n.Kind.Name, strings.Join(n.Kind.Outcomes, ", "), didYouMean(o.Outcome, n.Kind.Outcomes))
+					c.d.Errorf(o.Pos, CodeOutcome, "%q is not an outcome of %s; outcomes are %s%s", o.Outcome, n.Kind.Name, strings.Join(n.Kind.Outcomes, ", "), yamlpos.DidYouMean(o.Outcome, n.Kind.Outcomes))
 				}
 			}
 			c.target(&o.Target, "on: "+o.Outcome)
@@ -172,7 +174,7 @@ func (c *checker) element(e *ElemDecl) {
 	if e.Text != nil {
 		c.value(e.Text, spec.ValidateText, spec.Name+" "+ContentKey(spec))
 	} else if spec.Text == xmlgen.RequiredText && len(e.Children) == 0 {
-		c.d.errorf(e.Pos, CodeContent, "%s needs its %s (write %s: <%s> or %s: {%s: ...})", spec.Name, ContentKey(spec), spec.Name, ContentKey(spec), spec.Name, ContentKey(spec))
+		c.d.Errorf(e.Pos, CodeContent, "%s needs its %s (write %s: <%s> or %s: {%s: ...})", spec.Name, ContentKey(spec), spec.Name, ContentKey(spec), spec.Name, ContentKey(spec))
 	}
 	for i := range spec.Attrs {
 		a := &spec.Attrs[i]
@@ -185,11 +187,11 @@ func (c *checker) element(e *ElemDecl) {
 		}
 		if !found {
 			doc := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(a.Doc), "."), " (required)")
-			c.d.errorf(e.Pos, CodeMissingKey, "%s needs %s; add %s: under %s (%s)", spec.Name, a.Name, a.Name, spec.Name, doc)
+			c.d.Errorf(e.Pos, CodeMissingKey, "%s needs %s; add %s: under %s (%s)", spec.Name, a.Name, a.Name, spec.Name, doc)
 		}
 	}
 	if len(e.Children) < spec.MinChildren {
-		c.d.errorf(e.Pos, CodeNesting, "%s needs at least %d child element (one of %s) under children:", spec.Name, spec.MinChildren, strings.Join(spec.Children, ", "))
+		c.d.Errorf(e.Pos, CodeNesting, "%s needs at least %d child element (one of %s) under children:", spec.Name, spec.MinChildren, strings.Join(spec.Children, ", "))
 	}
 	if spec.ChildrenNeed != "" && len(e.Children) > 0 {
 		var need *AttrDecl
@@ -200,9 +202,9 @@ func (c *checker) element(e *ElemDecl) {
 		}
 		switch {
 		case need == nil:
-			c.d.errorf(e.Children[0].Pos, CodeNesting, "%s cannot have children without %s: %s", spec.Name, spec.ChildrenNeed, spec.ChildrenWhy)
+			c.d.Errorf(e.Children[0].Pos, CodeNesting, "%s cannot have children without %s: %s", spec.Name, spec.ChildrenNeed, spec.ChildrenWhy)
 		case need.Value.Const() && !spec.ChildrenWhen(need.Value.Value):
-			c.d.errorf(e.Children[0].Pos, CodeNesting, "%s cannot have children with %s %q: %s", spec.Name, spec.ChildrenNeed, need.Value.Value, spec.ChildrenWhy)
+			c.d.Errorf(e.Children[0].Pos, CodeNesting, "%s cannot have children with %s %q: %s", spec.Name, spec.ChildrenNeed, need.Value.Value, spec.ChildrenWhy)
 		}
 	}
 	for _, ch := range e.Children {
@@ -215,9 +217,9 @@ func (c *checker) value(s *Str, validate func(string) string, what string) {
 	if s.Const() {
 		if msg := validate(s.Value); msg != "" {
 			if strings.HasPrefix(msg, "not ") {
-				c.d.errorf(s.Pos, CodeValue, "%s must %s", what, msg)
+				c.d.Errorf(s.Pos, CodeValue, "%s must %s", what, msg)
 			} else {
-				c.d.errorf(s.Pos, CodeValue, "%s must %s, not %s", what, msg, quoteShort(s.Value))
+				c.d.Errorf(s.Pos, CodeValue, "%s must %s, not %s", what, msg, yamlpos.QuoteShort(s.Value))
 			}
 		}
 		return
@@ -237,7 +239,7 @@ func (c *checker) bare(e *Expr, what string) bool {
 		return true
 	}
 	inner := strings.Join(strings.Fields(strings.NewReplacer("{{", " ", "}}", " ").Replace(e.Src)), " ")
-	c.d.errorf(c.exprPos(e, utf8.RuneCountInString(e.Src[:i])), CodeExpr, "%s: takes an expression, not a {{ template }}: write %s", what, inner)
+	c.d.Errorf(c.exprPos(e, utf8.RuneCountInString(e.Src[:i])), CodeExpr, "%s: takes an expression, not a {{ template }}: write %s", what, inner)
 	return false
 }
 
@@ -259,7 +261,7 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 		if err.code == CodeNotBool {
 			msg, off = err.msg, 0
 		}
-		c.d.errorf(c.exprPos(e, off), err.code, "%s", msg)
+		c.d.Errorf(c.exprPos(e, off), err.code, "%s", msg)
 		return
 	}
 	e.prog = p
@@ -271,11 +273,11 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 				if hint == "" {
 					hint = fmt.Sprintf("; add it: params: {%s: {default: ...}}", r.name)
 				}
-				c.d.errorf(c.exprPos(e, r.offset), CodeUndeclaredParam, "params.%s is not declared under params:%s", r.name, hint)
+				c.d.Errorf(c.exprPos(e, r.offset), CodeUndeclaredParam, "params.%s is not declared under params:%s", r.name, hint)
 			}
 		case "nodes":
 			if _, ok := c.f.nodeByID[r.name]; !ok {
-				c.d.errorf(c.exprPos(e, r.offset), CodeUnknownNode, "nodes.%s names a node that does not exist%s", r.name, c.nodeHint(r.name))
+				c.d.Errorf(c.exprPos(e, r.offset), CodeUnknownNode, "nodes.%s names a node that does not exist%s", r.name, c.nodeHint(r.name))
 			}
 		case "vars":
 			if !c.vars[r.name] {
@@ -283,22 +285,22 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 				if hint == "" {
 					hint = fmt.Sprintf("; declare it: vars: {%s: <initial value>}", r.name)
 				}
-				c.d.warnf(c.exprPos(e, r.offset), CodeUndeclaredVar, "vars.%s is never declared under vars: nor assigned by set, so it reads as nil%s", r.name, hint)
+				c.d.Warnf(c.exprPos(e, r.offset), CodeUndeclaredVar, "vars.%s is never declared under vars: nor assigned by set, so it reads as nil%s", r.name, hint)
 			}
 		}
 	}
 	for _, h := range hoursCalls(p) {
-		if _, err := ParseSchedule(h.spec); err != nil {
+		if _, err := hours.Parse(h.spec); err != nil {
 			off, msg := h.specOff, err.Error()
-			var se *ScheduleError
+			var se *hours.SyntaxError
 			if errors.As(err, &se) {
 				msg = se.Msg
 				off += 1 + utf8.RuneCountInString(h.spec[:min(max(se.Offset, 0), len(h.spec))])
 			}
-			c.d.errorf(c.exprPos(e, off), CodeExpr, "hours(): %s", msg)
+			c.d.Errorf(c.exprPos(e, off), CodeExpr, "hours(): %s", msg)
 		}
-		if _, err := LoadLocation(h.tz); err != nil {
-			c.d.errorf(c.exprPos(e, h.tzOff), CodeExpr, "hours(): %v", err)
+		if _, err := hours.LoadLocation(h.tz); err != nil {
+			c.d.Errorf(c.exprPos(e, h.tzOff), CodeExpr, "hours(): %v", err)
 		}
 	}
 }
@@ -370,7 +372,7 @@ func exprMessage(src, msg string, off int, ctx string) (string, int) {
 		return fmt.Sprintf("unexpected %q", tok), off
 	}
 	if m := unknownRE.FindStringSubmatch(msg); m != nil {
-		hint := didYouMean(m[1], EnvNames)
+		hint := yamlpos.DidYouMean(m[1], EnvNames)
 		if root, ok := wellKnownParams[m[1]]; ok && hint == "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", root+"."+m[1])
 		}
@@ -426,9 +428,9 @@ func (c *checker) exprPos(e *Expr, off int) Pos {
 		return e.Pos
 	}
 	if c.idx == nil {
-		c.idx = newSrcIndex(c.f.Src)
+		c.idx = yamlpos.NewSrcIndex(c.f.Src)
 	}
-	return c.idx.scalarPos(c.f.Path, e.node, e.offset+off)
+	return c.idx.ScalarPos(c.f.Path, e.node, e.offset+off)
 }
 
 // edges returns a node's outgoing edges, in file order.
@@ -489,7 +491,7 @@ func (c *checker) graph() {
 		if !seen[n] && !c.gaveUp {
 			// Without suggestions for every missing node, reachability is
 			// not known well enough to warn.
-			c.d.warnf(n.Pos, CodeUnreachable, "node %s is never reached from start (%s); go to it with next or on: from another node, or delete it", n.ID, start.ID)
+			c.d.Warnf(n.Pos, CodeUnreachable, "node %s is never reached from start (%s); go to it with next or on: from another node, or delete it", n.ID, start.ID)
 		}
 	}
 	c.loops()
@@ -598,10 +600,10 @@ func (c *checker) reportLoop(comp []*NodeDecl) {
 	}
 	path = append(path, first.ID)
 	if len(path) == 2 {
-		c.d.errorf(first.Pos, CodeLoop, "node %s goes back to itself without waiting for the caller, so one webhook would never end; give it another next, or put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the loop", first.ID)
+		c.d.Errorf(first.Pos, CodeLoop, "node %s goes back to itself without waiting for the caller, so one webhook would never end; give it another next, or put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the loop", first.ID)
 		return
 	}
-	c.d.errorf(first.Pos, CodeLoop, "nodes %s loop without waiting for the caller, so one webhook would never end; put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the loop", strings.Join(path, " → "))
+	c.d.Errorf(first.Pos, CodeLoop, "nodes %s loop without waiting for the caller, so one webhook would never end; put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the loop", strings.Join(path, " → "))
 }
 
 // Pos returns where the expression starts.

@@ -1,16 +1,36 @@
 package flow
 
-// Code names a kind of diagnostic. Codes are stable: CI annotations,
-// documentation and tests refer to them.
-type Code string
+import "github.com/flowd-dev/flowd/yamlpos"
+
+// Diagnostics are yamlpos's: a flow file's problems are reported as
+// file:line:col: severity: message [code].
+type (
+	// Pos is a place in a flow file.
+	Pos = yamlpos.Pos
+	// Severity tells whether a diagnostic fails validation.
+	Severity = yamlpos.Severity
+	// Diagnostic is one problem found in a flow file.
+	Diagnostic = yamlpos.Diagnostic
+	// Diagnostics is every problem found in one run, sorted by place.
+	Diagnostics = yamlpos.Diagnostics
+	// Code names a kind of diagnostic. Codes are stable: CI annotations,
+	// documentation and tests refer to them.
+	Code = yamlpos.Code
+)
+
+// The severities. Warnings fail validation only with --strict.
+const (
+	Error   = yamlpos.Error
+	Warning = yamlpos.Warning
+)
 
 // The diagnostic codes. Each is documented in CodeDocs.
 const (
-	CodeYAML             Code = "yaml-syntax"
-	CodeShape            Code = "bad-shape"
-	CodeUnknownKey       Code = "unknown-key"
-	CodeDuplicateKey     Code = "duplicate-key"
-	CodeMissingKey       Code = "missing-key"
+	CodeYAML                  = yamlpos.CodeYAML
+	CodeShape                 = yamlpos.CodeShape
+	CodeUnknownKey            = yamlpos.CodeUnknownKey
+	CodeDuplicateKey          = yamlpos.CodeDuplicateKey
+	CodeMissingKey            = yamlpos.CodeMissingKey
 	CodeFlowName         Code = "bad-flow-name"
 	CodeDuplicateFlow    Code = "duplicate-flow"
 	CodeNodeID           Code = "bad-node-id"
@@ -23,8 +43,8 @@ const (
 	CodeTerminal         Code = "terminal-next"
 	CodeUnreachable      Code = "unreachable"
 	CodeLoop             Code = "loop"
-	CodeType             Code = "bad-type"
-	CodeValue            Code = "bad-value"
+	CodeType                  = yamlpos.CodeType
+	CodeValue                 = yamlpos.CodeValue
 	CodeOwned            Code = "owned-attribute"
 	CodeNesting          Code = "bad-nesting"
 	CodeContent          Code = "bad-content"

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/flowd-dev/flowd/xmlgen"
 )
@@ -113,6 +115,21 @@ func deepCopy(v any) any {
 		return s
 	}
 	return v
+}
+
+// VarNames returns the per-call variables of the flow, declared under
+// vars: or assigned by set, sorted.
+func (g *Graph) VarNames() []string {
+	seen := map[string]bool{}
+	for k := range g.vars {
+		seen[k] = true
+	}
+	for _, n := range g.Nodes {
+		for _, a := range n.Sets {
+			seen[a.Name] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Callback reports whether the walk waits for Plivo at this node, and so

@@ -171,44 +171,6 @@ func TestAliases(t *testing.T) {
 	}
 }
 
-// TestYAMLSyntaxErrors checks that syntax errors are placed on the line and
-// column of the mistake, not where yaml.v3 says its context started.
-func TestYAMLSyntaxErrors(t *testing.T) {
-	tests := []struct {
-		name, src, at, want string
-	}{
-		{"tab", "nodes:\n  a:\n\tSpeak: hi\n", "3:1", "tab"},
-		{"tab after spaces", "nodes:\n  a:\n    Speak: hi\n  \tnext: b\n", "4:3", "tab"},
-		{"unclosed quote", "nodes:\n  a:\n    Speak: \"hi\n    next: b\n  b:\n    Hangup: {}\n", "3:12", "quote"},
-		{"unclosed single quote", "flow: x\nnodes:\n  a:\n    Speak: 'it\n", "4:12", "quote"},
-		{"unclosed brace", "nodes:\n  a: {Speak: hi\n  b: {Hangup: {}}\n", "2:6", "{"},
-		{"unclosed bracket", "nodes:\n  a:\n    branch: [{when: true, next: a}\n    next: a\n", "3:13", "the [ here"},
-		{"colon in value", "nodes:\n  a:\n    Speak: Hours: 9 to 5\n", "3:17", "quoted"},
-		{"indent", "nodes:\n  a:\n    Speak: hi\n   next: b\n", "4:4", "indented"},
-		{"deeper indent", "nodes:\n  a:\n    Speak: hi\n      next: b\n", "4:11", "indent"},
-		{"list in mapping", "nodes:\n  a:\n    Speak: hi\n  - b\n", "4:3", ""},
-		{"unknown anchor", "nodes:\n  a: *nope\n", "2:6", "*nope"},
-		{"late error", "flow: x\ndescription: a\nparams: {}\nvars: {}\nnodes:\n  a:\n    Speak: hi\n    next: b\n  b:\n    Speak: x: y\n", "10:13", "quoted"},
-		{"after a multi-line flow mapping", "nodes:\n  a: {Speak: hi,\n      next: b}\n  b:\n    Hangup: {}\n   c: 1\n", "6:4", "indented"},
-		{"control character", "nodes:\n  a:\n    Speak: h\x01i\n", "3:13", "control"},
-		{"second document", "nodes:\n  a:\n    Hangup: {}\n---\nnodes:\n  b: [\n", "6:6", "["},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ds := diagsOf(t, tt.src)
-			if len(ds) != 1 || ds[0].Code != flow.CodeYAML {
-				t.Fatalf("want one yaml-syntax diagnostic, got:\n%s", ds.Error())
-			}
-			if at(ds[0]) != tt.at {
-				t.Errorf("at %s, want %s: %s", at(ds[0]), tt.at, ds[0])
-			}
-			if !strings.Contains(ds[0].Message, tt.want) {
-				t.Errorf("message lacks %q: %s", tt.want, ds[0].Message)
-			}
-		})
-	}
-}
-
 // TestOneDocument checks that a second YAML document, which flowd would
 // otherwise ignore, is reported.
 func TestOneDocument(t *testing.T) {

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"github.com/flowd-dev/flowd/xmlgen"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // The Plivo element kinds: a node whose action is one of Plivo's verbs
@@ -61,13 +62,13 @@ func collectsInput(k *Kind) bool { return k.Accepts(EventNoInput) }
 
 func (el element) decode(dc *decoder, nd *NodeDecl, action pair) {
 	dc.stray = dc.stray[:0]
-	nd.Elem = dc.element(nd.Kind.Element, nd.Kind, action.key, action.val)
+	nd.Elem = dc.element(nd.Kind.Element, nd.Kind, action.Key, action.Val)
 	for _, p := range dc.stray {
 		switch {
-		case p.key.Value == "next" && nd.Next == nil:
-			nd.Next = dc.ref(p.val, "next")
-		case p.key.Value == "on" && nd.On == nil:
-			nd.On = dc.on(p.val, "node "+nd.ID)
+		case p.Key.Value == "next" && nd.Next == nil:
+			nd.Next = dc.ref(p.Val, "next")
+		case p.Key.Value == "on" && nd.On == nil:
+			nd.On = dc.on(p.Val, "node "+nd.ID)
 		}
 	}
 }
@@ -125,6 +126,35 @@ func (el element) traits() traits {
 	return traits{control: el.control, style: style, nextLabel: el.nextLabel, walkDoc: el.walkDoc}
 }
 
+// attrField adapts an attribute of xmlgen's table of Plivo's dialect to
+// the field vocabulary of flowd's own keys, so that decoding, the schema
+// and the reference read attributes and flowd's keys alike. Its value may
+// be a {{ template }}, checked when the call runs.
+func attrField(a *xmlgen.Attr) yamlpos.Field {
+	f := yamlpos.Field{
+		Name: a.Name, Doc: a.Doc, Default: a.Default, Required: a.Required, Template: true,
+		Min: a.Min, Max: a.Max, HasMin: a.HasMin, HasMax: a.HasMax, MaxLen: a.MaxLen,
+		Fold: a.Fold, OrURL: a.OrURL, Check: a.Check,
+	}
+	switch a.Kind {
+	case xmlgen.Int:
+		f.Type = yamlpos.Int
+	case xmlgen.Bool:
+		f.Type = yamlpos.Bool
+	case xmlgen.URL:
+		f.Type = yamlpos.URL
+	case xmlgen.Method:
+		f.Type = yamlpos.Method
+	case xmlgen.Enum:
+		f.Type, f.Enum = yamlpos.Enum, a.Values
+	case xmlgen.List:
+		f.Type, f.Enum = yamlpos.CommaList, a.Values
+	default:
+		f.Type, f.Examples = yamlpos.String, a.Values
+	}
+	return f
+}
+
 // noInput is flowd's Redirect after GetDigits/GetInput: Plivo follows it
 // when the caller gave no input.
 var noInput = mustPrepare(&xmlgen.El{Name: "Redirect", Text: ptr(xmlgen.Hole(0))})
@@ -134,7 +164,7 @@ var noInput = mustPrepare(&xmlgen.El{Name: "Redirect", Text: ptr(xmlgen.Hole(0))
 func prepare(n *Node, e *ElemDecl, events []string) error {
 	el := toEl(e, &n.fills)
 	for _, ev := range events {
-		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: eventAttrs[ev], Value: xmlgen.Hole(len(n.fills))})
+		el.Attrs = append(el.Attrs, xmlgen.AttrValue{Name: reportAttr(ev), Value: xmlgen.Hole(len(n.fills))})
 		n.fills = append(n.fills, fillFunc{event: ev})
 	}
 	if n.Callback() {

@@ -1,6 +1,12 @@
 package flow
 
-import "go.yaml.in/yaml/v3"
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/flowd-dev/flowd/yamlpos"
+)
 
 // A MultiPartyCall node may ask flowd to receive its status and recording
 // callbacks (events: [status, recording]); flowd then fills
@@ -14,37 +20,65 @@ const (
 	EventRecording = "recording"
 )
 
-var eventAttrs = map[string]string{
-	EventStatus:    "statusCallbackUrl",
-	EventRecording: "recordingCallbackUrl",
+// reports is the table of report events: what events: may list, and the
+// attribute that carries flowd's URL for each. A kind's Reports say which
+// its nodes may ask for.
+var reports = []struct{ name, attr string }{
+	{EventStatus, "statusCallbackUrl"},
+	{EventRecording, "recordingCallbackUrl"},
+}
+
+func reportNames() []string {
+	out := make([]string, len(reports))
+	for i, r := range reports {
+		out[i] = r.name
+	}
+	return out
+}
+
+// reportAttr returns the attribute that carries a report event's URL, or "".
+func reportAttr(event string) string {
+	for _, r := range reports {
+		if r.name == event {
+			return r.attr
+		}
+	}
+	return ""
 }
 
 // IsReport reports whether an event URL only reports (status, recording)
 // rather than resuming the walk.
-func IsReport(event string) bool {
-	_, ok := eventAttrs[event]
-	return ok
+func IsReport(event string) bool { return reportAttr(event) != "" }
+
+// eventsDoc describes events: for the schema.
+func eventsDoc() string {
+	var each []string
+	for _, r := range reports {
+		each = append(each, r.name+" ("+r.attr+")")
+	}
+	return "Callbacks flowd receives and keeps in the call's trace: " + strings.Join(each, " and ") + "."
 }
 
 func (dc *decoder) events(n *yaml.Node) []string {
-	n = resolve(n)
+	names := reportNames()
+	n = yamlpos.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		dc.d.errorf(dc.pos(n), CodeShape, "events must be a list such as [status, recording], not %s", describe(n))
+		dc.Errorf(dc.Pos(n), CodeShape, "events must be a list such as [%s], not %s", strings.Join(names, ", "), yamlpos.Describe(n))
 		return nil
 	}
 	var out []string
 	seen := map[string]bool{}
 	for _, item := range n.Content {
-		v, ok := dc.scalar(item, "an event")
+		v, ok := dc.Scalar(item, "an event")
 		if !ok {
 			continue
 		}
-		if _, known := eventAttrs[v]; !known {
-			dc.d.errorf(dc.pos(item), CodeValue, "events takes status and recording, not %q%s", v, didYouMean(v, []string{EventStatus, EventRecording}))
+		if !IsReport(v) {
+			dc.Errorf(dc.Pos(item), CodeValue, "events takes %s, not %q%s", strings.Join(names, " and "), v, yamlpos.DidYouMean(v, names))
 			continue
 		}
 		if seen[v] {
-			dc.d.errorf(dc.pos(item), CodeDuplicateKey, "event %q is listed twice", v)
+			dc.Errorf(dc.Pos(item), CodeDuplicateKey, "event %q is listed twice", v)
 			continue
 		}
 		seen[v] = true
@@ -60,14 +94,20 @@ func (c *checker) checkEvents(n *NodeDecl) {
 		return
 	}
 	if len(n.Kind.Reports) == 0 {
-		c.d.errorf(n.EventsPos, CodeUnknownKey, "events is for MultiPartyCall nodes; %s has no status or recording callbacks for flowd to receive", n.Kind.Name)
+		var takers []string
+		for _, k := range Kinds() {
+			if len(k.Reports) > 0 {
+				takers = append(takers, k.Name)
+			}
+		}
+		c.d.Errorf(n.EventsPos, CodeUnknownKey, "events is for %s nodes; %s has no %s callbacks for flowd to receive", strings.Join(takers, " and "), n.Kind.Name, strings.Join(reportNames(), " or "))
 		return
 	}
 	for _, ev := range n.Events {
-		attr := eventAttrs[ev]
+		attr := reportAttr(ev)
 		for _, a := range n.Elem.Attrs {
 			if a.Spec.Name == attr {
-				c.d.errorf(a.NamePos, CodeOwned, "MultiPartyCall %s is filled by flowd because events lists %s; remove one of the two", attr, ev)
+				c.d.Errorf(a.NamePos, CodeOwned, "%s %s is filled by flowd because events lists %s; remove one of the two", n.Kind.Name, attr, ev)
 			}
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/flowd-dev/flowd/internal/hours"
 )
 
 // program is a compiled expression.
@@ -34,22 +36,22 @@ var exprEnv = map[string]any{
 // EnvNames are the top-level names expressions may use.
 var EnvNames = []string{"call", "input", "nodes", "vars", "params", "hours", "now"}
 
-var scheduleCache sync.Map // spec → *Schedule
+var scheduleCache sync.Map // spec → *hours.Schedule
 
 // hoursAt evaluates hours(spec, tz) at t, caching parsed specs: flows
 // almost always pass a literal, parsed once per process.
 func hoursAt(spec, tz string, t time.Time) (bool, error) {
-	var s *Schedule
+	var s *hours.Schedule
 	if v, ok := scheduleCache.Load(spec); ok {
-		s = v.(*Schedule)
+		s = v.(*hours.Schedule)
 	} else {
 		var err error
-		if s, err = ParseSchedule(spec); err != nil {
+		if s, err = hours.Parse(spec); err != nil {
 			return false, err
 		}
 		scheduleCache.Store(spec, s)
 	}
-	loc, err := LoadLocation(tz)
+	loc, err := hours.LoadLocation(tz)
 	if err != nil {
 		return false, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/flowd-dev/flowd/xmlgen"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // Reference returns the Markdown reference of every action, element,
@@ -68,7 +69,8 @@ func Reference() []byte {
 			if a.Required {
 				name += " (required)"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, a.Kind, def, allowedDoc(a), strings.ReplaceAll(a.Doc, "|", "\\|"))
+			f := attrField(a)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, f.Type, def, allowed(&f), strings.ReplaceAll(a.Doc, "|", "\\|"))
 		}
 	}
 	// Sections of their own list families of kinds, such as the REST
@@ -94,41 +96,42 @@ func Reference() []byte {
 	return b.Bytes()
 }
 
-func allowedDoc(a *xmlgen.Attr) string {
+// allowed says which values a field takes, for the reference's tables.
+func allowed(f *yamlpos.Field) string {
 	var s string
-	switch a.Kind {
-	case xmlgen.Int:
+	switch f.Type {
+	case yamlpos.Int:
 		switch {
-		case a.HasMin && a.HasMax:
-			s = fmt.Sprintf("%d–%d", a.Min, a.Max)
-		case a.HasMin:
-			s = fmt.Sprintf("≥ %d", a.Min)
-		case a.HasMax:
-			s = fmt.Sprintf("≤ %d", a.Max)
+		case f.HasMin && f.HasMax:
+			s = fmt.Sprintf("%d–%d", f.Min, f.Max)
+		case f.HasMin:
+			s = fmt.Sprintf("≥ %d", f.Min)
+		case f.HasMax:
+			s = fmt.Sprintf("≤ %d", f.Max)
 		}
-	case xmlgen.Bool:
+	case yamlpos.Bool:
 		s = "`true`, `false`"
-	case xmlgen.Method:
+	case yamlpos.Method:
 		s = "`GET`, `POST`"
-	case xmlgen.URL:
+	case yamlpos.URL:
 		s = "absolute URL"
-	case xmlgen.Enum, xmlgen.List:
-		s = "`" + strings.Join(a.Values, "`, `") + "`"
-		if a.Kind == xmlgen.List {
+	case yamlpos.Enum, yamlpos.CommaList:
+		s = "`" + strings.Join(f.Enum, "`, `") + "`"
+		if f.Type == yamlpos.CommaList {
 			s = "comma list of " + s
 		}
-		if a.OrURL {
+		if f.OrURL {
 			s += ", or a URL"
 		}
-		if a.Fold {
+		if f.Fold {
 			s += " (any case)"
 		}
-	case xmlgen.String:
-		if a.MaxLen > 0 {
-			s = fmt.Sprintf("≤ %d characters", a.MaxLen)
+	case yamlpos.String:
+		if f.MaxLen > 0 {
+			s = fmt.Sprintf("≤ %d characters", f.MaxLen)
 		}
 	}
-	if a.Check != nil && s == "" {
+	if f.Check != nil && s == "" {
 		s = "see description"
 	}
 	return s

@@ -4,15 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowd-dev/flowd/plivo"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // flowd's REST actions call Plivo's API from inside a flow, on the server,
@@ -55,6 +56,19 @@ type restAction struct {
 	// rules; run calls the API and returns the result nodes.<id> holds.
 	validate func(p any, member string) error
 	run      func(ctx context.Context, api REST, mpc plivo.MPCRef, member string, p any) (map[string]string, error)
+	// reads says, for an argument whose rules in validate also read other
+	// arguments, which (plivo's Validate methods): an error about the
+	// argument is known when the flow loads only when they are known too.
+	reads map[string][]string
+
+	argsOnce sync.Once
+	args     []yamlpos.Field // restFields, read once
+}
+
+// fields returns the action's arguments, which callers must not change.
+func (a *restAction) fields() []yamlpos.Field {
+	a.argsOnce.Do(func() { a.args = restFields(a) })
+	return a.args
 }
 
 // The REST actions.
@@ -62,6 +76,13 @@ var (
 	addParticipant = &restAction{
 		params:   func() any { return &plivo.AddParticipantParams{} },
 		fromCall: true,
+		reads: map[string][]string{
+			"from":        {"to", "call_uuid"},   // from and to, or call_uuid
+			"to":          {"call_uuid", "role"}, // not with call_uuid; several for role Agent only
+			"call_uuid":   {"from", "to"},        // not with from or to
+			"delay_dial":  {"to"},                // one value, or one per destination
+			"sip_headers": {"to"},                // one list, or one per destination
+		},
 		validate: func(p any, _ string) error { return p.(*plivo.AddParticipantParams).Validate() },
 		run: func(ctx context.Context, api REST, mpc plivo.MPCRef, _ string, p any) (map[string]string, error) {
 			r, err := api.AddParticipant(ctx, mpc, p.(*plivo.AddParticipantParams))
@@ -79,6 +100,10 @@ var (
 	updateParticipant = &restAction{
 		params: func() any { return &plivo.UpdateParticipantParams{} },
 		member: true,
+		reads: map[string][]string{
+			"mute":       {"hold", "coach_mode"}, // at least one of the three
+			"coach_mode": {"member"},             // a single member only
+		},
 		validate: func(p any, member string) error {
 			return p.(*plivo.UpdateParticipantParams).Validate(member)
 		},
@@ -126,8 +151,8 @@ var (
 	}
 )
 
-// restActionNames returns the names of the REST actions, sorted.
-func restActionNames() []string {
+// RESTActions returns the names of the REST actions, sorted.
+func RESTActions() []string {
 	var out []string
 	for _, k := range kinds {
 		if _, ok := k.behavior.(*restAction); ok {
@@ -142,184 +167,170 @@ func result(r *plivo.Response) map[string]string {
 	return map[string]string{"api_id": r.APIID, "message": r.Message, "error": ""}
 }
 
-// argKind is the type of one REST argument, read from the params struct.
-type argKind uint8
-
-const (
-	argString argKind = iota
-	argInt
-	argBool
-	argDelays // delay_dial: a number, or numbers separated by "<"
-)
-
-// restArgs lists an action's arguments: mpc, member, then Plivo's.
-func restArgs(a *restAction) map[string]argKind {
-	out := map[string]argKind{"mpc": argString}
+// restFields returns an action's arguments: mpc, member, then Plivo's,
+// read from the params struct, sorted. A template may stand for any.
+func restFields(a *restAction) []yamlpos.Field {
+	out := []yamlpos.Field{{Name: "mpc", Type: yamlpos.String, Required: true, Template: true,
+		Need: "the MultiPartyCall's name (the name of its MultiPartyCall node)"}}
 	if a.member {
-		out["member"] = argString
+		out = append(out, yamlpos.Field{Name: "member", Type: yamlpos.String, Required: true, Template: true,
+			Need: "a member ID, a comma-separated list, or all"})
 	}
 	if a.params == nil {
 		return out
 	}
+	var args []yamlpos.Field
 	t := reflect.TypeOf(a.params()).Elem()
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !sf.IsExported() {
 			continue
 		}
+		f := yamlpos.Field{Name: name, Type: yamlpos.String, Template: true}
 		switch {
-		case f.Type == reflect.TypeOf(plivo.DelayDial{}):
-			out[name] = argDelays
-		case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Int:
-			out[name] = argInt
-		case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Bool:
-			out[name] = argBool
-		default:
-			out[name] = argString
+		case sf.Type == reflect.TypeOf(plivo.DelayDial{}):
+			f.Form = "seconds, or several separated by <"
+		case sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.Int:
+			f.Type = yamlpos.Int
+		case sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.Bool:
+			f.Type = yamlpos.Bool
 		}
+		args = append(args, f)
 	}
-	return out
+	slices.SortFunc(args, func(x, y yamlpos.Field) int { return strings.Compare(x.Name, y.Name) })
+	return append(out, args...)
 }
 
 // argDecl is one argument of a REST action, as decoded.
 type argDecl struct {
 	Name    string
 	NamePos Pos
-	Kind    argKind
 	Value   *Str
 }
 
 func (a *restAction) decode(dc *decoder, nd *NodeDecl, action pair) {
-	nd.action = dc.restArgsDecl(a, nd.Kind, action.val)
+	nd.action = dc.restArgsDecl(a, nd.Kind, action.Val)
 }
 
 // restArgsDecl decodes a REST action's mapping of arguments.
 func (dc *decoder) restArgsDecl(a *restAction, kind *Kind, n *yaml.Node) []*argDecl {
-	known := restArgs(a)
-	pairs, _ := dc.mapping(n, kind.Name)
-	var out []*argDecl
-	for _, p := range pairs {
-		k, ok := known[p.key.Value]
-		if !ok {
-			dc.d.errorf(dc.pos(p.key), CodeUnknownKey, "%s has no argument %q%s", kind.Name, p.key.Value, didYouMean(p.key.Value, slices.Sorted(maps.Keys(known))))
-			continue
-		}
-		val := resolve(p.val)
-		if val.Kind != yaml.ScalarNode || val.Tag == "!!null" {
-			dc.d.errorf(dc.pos(val), CodeShape, "%s %s must be a value, not %s", kind.Name, p.key.Value, describe(val))
-			continue
-		}
-		s := dc.str(val)
-		if s.Const() {
-			switch k {
-			case argInt:
-				if val.Tag != "!!int" {
-					dc.d.errorf(dc.pos(val), CodeType, "%s %s must be an integer, not %s", kind.Name, p.key.Value, describe(val))
-					continue
-				}
-			case argBool:
-				if val.Tag != "!!bool" {
-					dc.d.errorf(dc.pos(val), CodeType, "%s %s must be true or false, not %s", kind.Name, p.key.Value, describe(val))
-					continue
-				}
-				s.Value = strings.ToLower(val.Value)
+	fields := a.fields()
+	names := slices.Sorted(slices.Values(yamlpos.Names(fields)))
+	m := yamlpos.Mapping{What: kind.Name, Fields: fields}
+	m.Unknown = func(p pair, _ map[string]pair) {
+		dc.Errorf(dc.Pos(p.Key), CodeUnknownKey, "%s has no argument %q%s", kind.Name, p.Key.Value, yamlpos.DidYouMean(p.Key.Value, names))
+	}
+	m.Missing = func(f *yamlpos.Field, _ bool) { dc.Errorf(dc.Pos(n), CodeMissingKey, "%s", m.Needs(f)) }
+	got, ok := dc.Object(n, m)
+	if !ok {
+		for i := range fields {
+			if fields[i].Required {
+				m.Missing(&fields[i], false)
 			}
 		}
-		out = append(out, &argDecl{Name: p.key.Value, NamePos: dc.pos(p.key), Kind: k, Value: s})
 	}
-	if _, ok := pairs2map(pairs)["mpc"]; !ok {
-		dc.d.errorf(dc.pos(n), CodeMissingKey, "%s needs mpc: the MultiPartyCall's name (the name of its MultiPartyCall node)", kind.Name)
-	}
-	if a.member {
-		if _, ok := pairs2map(pairs)["member"]; !ok {
-			dc.d.errorf(dc.pos(n), CodeMissingKey, "%s needs member: a member ID, a comma-separated list, or all", kind.Name)
+	var out []*argDecl
+	for i := range fields {
+		f := &fields[i]
+		p, ok := got[f.Name]
+		if !ok {
+			continue
+		}
+		if s := dc.value(kind.Name+" "+f.Name, f, p.Val); s != nil {
+			out = append(out, &argDecl{Name: f.Name, NamePos: dc.Pos(p.Key), Value: s})
 		}
 	}
 	return out
 }
 
-func pairs2map(ps []pair) map[string]bool {
-	m := make(map[string]bool, len(ps))
-	for _, p := range ps {
-		m[p.key.Value] = true
-	}
-	return m
-}
-
-// check compiles an action's templates and checks its constant arguments
-// with Plivo's rules. An argument given as a template is checked when the
-// call runs.
+// check compiles an action's templates and checks its arguments through
+// the validation the REST client runs before a request, with what is
+// known when the flow loads: the constants. An error is reported when the
+// argument it is about, and every argument its rule reads, is known — a
+// constant, or left out with nothing to fill it when the call runs. The
+// rest is checked when the call runs, and a failure is the error outcome.
 func (a *restAction) check(c *checker, n *NodeDecl) {
-	consts := map[string]string{}
-	templated := map[string]bool{}
-	byName := map[string]*argDecl{}
 	args, _ := n.action.([]*argDecl)
+	consts := map[string]string{}
+	byName := map[string]*argDecl{}
 	for _, ad := range args {
 		byName[ad.Name] = ad
 		if ad.Value.Const() {
 			consts[ad.Name] = ad.Value.Value
 			continue
 		}
-		templated[ad.Name] = true
 		for _, p := range ad.Value.Parts {
 			if p.Expr != nil {
 				c.expr(p.Expr, false)
 			}
 		}
 	}
-	// Placeholders stand in for templated arguments so the rules about
-	// the constant ones can run; errors about templated ones are dropped.
-	for name := range templated {
-		switch name {
-		case "role":
-			consts[name] = "Agent"
-		case "to", "from":
-			consts[name] = "+14155550100"
-		case "member":
-			consts[name] = "all"
-		default:
-			delete(consts, name)
+	// constant reports an argument written as a constant, or left out.
+	constant := func(name string) bool {
+		ad := byName[name]
+		return ad == nil || ad.Value.Const()
+	}
+	fields := a.fields()
+	known := func(name string) bool {
+		switch f := yamlpos.Lookup(fields, name); {
+		case !constant(name):
+			return false // a template
+		case byName[name] == nil && f != nil && f.Required:
+			return false // missing, and reported so
+		case name == "from" && a.fromCall && consts["from"] == "":
+			// Left empty, from is the call's Plivo number when the call
+			// runs, unless call_uuid is given.
+			return consts["call_uuid"] != ""
 		}
+		return true
 	}
-	if _, ok := consts["from"]; !ok && a.fromCall && consts["call_uuid"] == "" && !templated["call_uuid"] {
-		consts["from"] = "+14155550100" // the call's own number, filled when it runs
-	}
-	p, err := buildParams(a, consts, byNameKinds(byName))
+	p, err := buildParams(a, consts)
 	if err != nil {
-		c.d.errorf(n.KindPos, CodeValue, "%s: %v", n.Kind.Name, err)
+		c.d.Errorf(n.KindPos, CodeValue, "%s: %v", n.Kind.Name, err)
 		return
 	}
-	err = a.validate(p, consts["member"])
-	for _, e := range unjoin(err) {
+	member := ""
+	if known("member") {
+		member = consts["member"]
+	}
+	for _, e := range unjoin(a.validate(p, member)) {
 		ve, ok := e.(*plivo.ValidationError)
 		if !ok {
-			c.d.errorf(n.KindPos, CodeValue, "%s: %v", n.Kind.Name, e)
+			c.d.Errorf(n.KindPos, CodeValue, "%s: %v", n.Kind.Name, e)
 			continue
 		}
 		arg := ve.Arg
 		if arg == "member_id" {
 			arg = "member"
 		}
-		if templated[arg] || (arg == "member" && byName["member"] == nil) {
-			// Templated arguments are checked when the call runs; a
-			// missing member was reported where it is missing.
+		if !known(arg) || !all(a.reads[arg], known) {
 			continue
 		}
 		pos := n.KindPos
 		if ad := byName[arg]; ad != nil {
 			pos = ad.Value.Pos
 		}
-		c.d.errorf(pos, CodeValue, "%s %s %s", n.Kind.Name, arg, ve.Msg)
+		c.d.Errorf(pos, CodeValue, "%s %s %s", n.Kind.Name, arg, ve.Msg)
+	}
+	if a.fromCall && !known("from") && constant("from") && constant("call_uuid") && constant("to") && strings.TrimSpace(consts["to"]) == "" {
+		// from will be given, so to is needed: what the validation says
+		// of to once from is filled.
+		pos := n.KindPos
+		if ad := byName["to"]; ad != nil {
+			pos = ad.Value.Pos
+		}
+		c.d.Errorf(pos, CodeValue, "%s to is required", n.Kind.Name)
 	}
 }
 
-func byNameKinds(m map[string]*argDecl) map[string]argKind {
-	out := make(map[string]argKind, len(m))
-	for k, v := range m {
-		out[k] = v.Kind
+func all(names []string, ok func(string) bool) bool {
+	for _, n := range names {
+		if !ok(n) {
+			return false
+		}
 	}
-	return out
+	return true
 }
 
 func unjoin(err error) []error {
@@ -333,36 +344,31 @@ func unjoin(err error) []error {
 }
 
 // buildParams turns argument strings into the Plivo params struct.
-func buildParams(a *restAction, vals map[string]string, kinds map[string]argKind) (any, error) {
+func buildParams(a *restAction, vals map[string]string) (any, error) {
 	if a.params == nil {
 		return nil, nil
 	}
 	m := map[string]any{}
-	for name, v := range vals {
-		if name == "mpc" || name == "member" {
+	for _, f := range a.fields() {
+		v, ok := vals[f.Name]
+		if !ok || f.Name == "mpc" || f.Name == "member" {
 			continue
 		}
-		switch kinds[name] {
-		case argInt:
+		switch f.Type {
+		case yamlpos.Int:
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
-				return nil, fmt.Errorf("%s must be an integer, got %q", name, v)
+				return nil, fmt.Errorf("%s must be an integer, got %q", f.Name, v)
 			}
-			m[name] = n
-		case argBool:
+			m[f.Name] = n
+		case yamlpos.Bool:
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return nil, fmt.Errorf("%s must be true or false, got %q", name, v)
+				return nil, fmt.Errorf("%s must be true or false, got %q", f.Name, v)
 			}
-			m[name] = b
-		case argDelays:
-			if n, err := strconv.Atoi(v); err == nil {
-				m[name] = n
-			} else {
-				m[name] = v
-			}
+			m[f.Name] = b
 		default:
-			m[name] = v
+			m[f.Name] = v
 		}
 	}
 	b, err := json.Marshal(m)
@@ -384,7 +390,6 @@ type restCall struct {
 
 type restArg struct {
 	name  string
-	kind  argKind
 	value *Str
 }
 
@@ -392,7 +397,7 @@ func (a *restAction) compile(n *Node, nd *NodeDecl, _ *Graph) error {
 	rc := &restCall{action: a}
 	args, _ := nd.action.([]*argDecl)
 	for _, ad := range args {
-		rc.args = append(rc.args, restArg{name: ad.Name, kind: ad.Kind, value: ad.Value})
+		rc.args = append(rc.args, restArg{name: ad.Name, value: ad.Value})
 	}
 	n.action = rc
 	return nil
@@ -425,7 +430,6 @@ func (a *restAction) step(w *Walker, n *Node) (step, error) {
 func (w *Walker) runREST(n *Node) (string, error) {
 	rc := n.action.(*restCall)
 	vals := make(map[string]string, len(rc.args)+1)
-	kinds := make(map[string]argKind, len(rc.args))
 	for _, a := range rc.args {
 		v := a.value.Value
 		if !a.value.Const() {
@@ -435,14 +439,14 @@ func (w *Walker) runREST(n *Node) (string, error) {
 			}
 			v = s
 		}
-		vals[a.name], kinds[a.name] = v, a.kind
+		vals[a.name] = v
 	}
 	if rc.action.fromCall && vals["from"] == "" && vals["call_uuid"] == "" {
 		vals["from"] = PlivoNumber(w.state.Call)
 	}
 	res := map[string]string{}
 	outcome := OutcomeOK
-	p, err := buildParams(rc.action, vals, kinds)
+	p, err := buildParams(rc.action, vals)
 	if err == nil && w.REST == nil {
 		err = fmt.Errorf("flowd has no Plivo REST credentials (set PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN)")
 	}
@@ -467,27 +471,7 @@ func (w *Walker) runREST(n *Node) (string, error) {
 }
 
 func (a *restAction) schema(k *Kind) obj {
-	args := obj{}
-	required := []string{"mpc"}
-	if a.member {
-		required = append(required, "member")
-	}
-	for name, kind := range restArgs(a) {
-		var c obj
-		switch kind {
-		case argInt:
-			c = obj{"type": "integer"}
-		case argBool:
-			c = obj{"type": "boolean"}
-		default:
-			c = obj{"type": scalarTypes}
-		}
-		args[name] = obj{"anyOf": []any{c, obj{"$ref": "#/$defs/template"}}}
-	}
-	return obj{
-		"type": "object", "additionalProperties": false,
-		"required": required, "properties": args, "description": k.Doc,
-	}
+	return yamlpos.FieldSchema(&yamlpos.Field{Type: yamlpos.Object, Fields: a.fields(), Doc: k.Doc})
 }
 
 // restSection is the reference's section of REST actions.
@@ -499,28 +483,22 @@ func (a *restAction) traits() traits {
 
 // argsDoc lists the action's arguments and their types for the reference.
 func (a *restAction) argsDoc() string {
+	fields := slices.SortedFunc(slices.Values(a.fields()), func(x, y yamlpos.Field) int { return strings.Compare(x.Name, y.Name) })
 	var b strings.Builder
-	args := restArgs(a)
-	names := slices.Sorted(maps.Keys(args))
-	for i, n := range names {
-		kind := "string"
-		switch args[n] {
-		case argInt:
-			kind = "integer"
-		case argBool:
-			kind = "boolean"
-		case argDelays:
-			kind = "seconds, or several separated by <"
+	for i, f := range fields {
+		kind := f.Form
+		if kind == "" {
+			kind = f.Type.String()
 		}
 		req := ""
-		if n == "mpc" || (n == "member" && a.member) {
+		if f.Required {
 			req = " (required)"
 		}
 		sep := ", "
-		if i == len(names)-1 {
+		if i == len(fields)-1 {
 			sep = ".\n"
 		}
-		fmt.Fprintf(&b, "`%s`%s: %s%s", n, req, kind, sep)
+		fmt.Fprintf(&b, "`%s`%s: %s%s", f.Name, req, kind, sep)
 	}
 	return b.String()
 }

@@ -1,12 +1,8 @@
 package flow
 
 import (
-	"bytes"
-	"encoding/json"
-	"strings"
-	"unicode"
-
 	"github.com/flowd-dev/flowd/xmlgen"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // The JSON Schema of flow files is generated from the same tables as the
@@ -17,20 +13,11 @@ import (
 // SchemaID is the $id of the flow-file schema.
 const SchemaID = "https://flowd.dev/schema/flow.schema.json"
 
-type obj = map[string]any
+type obj = yamlpos.Obj
 
 var (
-	scalarTypes = []string{"string", "number", "boolean"}
-	template    = obj{"type": "string", "pattern": `\{\{`}
-	scalar      = obj{"type": scalarTypes}
-	// orNull is a scalar or nothing: flowd reads an empty value as "".
-	orNull = obj{"type": []string{"string", "number", "boolean", "null"}}
-	// nodeRef names a node. Node ids start with a letter, so the YAML scalars
-	// that can name one are strings and the booleans true and false.
-	nodeRef = obj{"type": []string{"string", "boolean"}}
-	// urlPattern is what checkURL accepts at the start: an http or https
-	// scheme in any case (url.Parse lowers it) and a host.
-	urlPattern = `^[Hh][Tt][Tt][Pp][Ss]?://[^/\s]`
+	template = obj{"type": "string", "pattern": `\{\{`}
+	scalar   = obj{"type": yamlpos.ScalarTypes}
 )
 
 // Schema returns the JSON Schema of flow files, indented, with a final newline.
@@ -44,111 +31,49 @@ func Schema() ([]byte, error) {
 	}
 	var nodeKinds []any
 	for _, k := range Kinds() {
-		defs["node."+k.Name] = nodeSchema(k)
+		defs["node."+k.Name] = yamlpos.ObjectSchema(nodeFieldsOf(k))
 		if k.Element != nil {
 			defs["action."+k.Name] = elementSchema(k.Element, k)
 		}
 		nodeKinds = append(nodeKinds, obj{"$ref": "#/$defs/node." + k.Name})
 	}
 	defs["node"] = obj{"oneOf": nodeKinds}
-	s := obj{
-		"$schema":              "https://json-schema.org/draft/2020-12/schema",
-		"$id":                  SchemaID,
-		"title":                "flowd flow",
-		"description":          "A call flow served by flowd as a Plivo answer_url.",
-		"type":                 "object",
-		"additionalProperties": false,
-		"required":             []string{"nodes"},
-		"properties": obj{
-			"flow": obj{
-				// A number or boolean is read as its text (flow: 411).
-				"anyOf":       []any{obj{"type": "string", "pattern": flowNameRE.String()}, obj{"type": []string{"number", "boolean"}}},
-				"description": "The flow's name; default: the file name without .yaml.",
-			},
-			"description": orNull,
-			"params": obj{
-				"type":          []string{"object", "null"},
-				"propertyNames": obj{"pattern": identRE.String()},
-				"additionalProperties": obj{"anyOf": []any{
-					orNull,
-					obj{"type": "object", "additionalProperties": false, "properties": obj{
-						"default": orNull, "description": orNull,
-					}},
-				}},
-				"description": "Deployment values, read as params.<name>; overridable with --param.",
-			},
-			"vars": obj{
-				"type":          []string{"object", "null"},
-				"propertyNames": obj{"pattern": identRE.String()},
-				"description":   "Initial per-call variables, read as vars.<name> and changed by set.",
-			},
-			"start":    withDoc(nodeRef, "The first node; default: the first node listed."),
-			"on_error": withDoc(nodeRef, "The node entered when a run-time error occurs."),
-			"nodes": obj{
-				"type":                 "object",
-				"minProperties":        1,
-				"propertyNames":        obj{"pattern": nodeIDRE.String()},
-				"additionalProperties": obj{"$ref": "#/$defs/node"},
-			},
-		},
-		"$defs": defs,
-	}
-	return marshalSchema(s)
+	s := yamlpos.ObjectSchema(fileFields)
+	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s["$id"] = SchemaID
+	s["title"] = "flowd flow"
+	s["description"] = "A call flow served by flowd as a Plivo answer_url."
+	s["$defs"] = defs
+	return yamlpos.MarshalSchema(s)
 }
 
-// marshalSchema writes a schema indented, keeping <, > and & as they are
-// (encoding/json would write \u003c) so the committed file reads well.
-func marshalSchema(s any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// withDoc returns a copy of s with a description.
-func withDoc(s obj, doc string) obj {
-	out := obj{"description": doc}
-	for k, v := range s {
-		out[k] = v
+// nodeFieldsOf returns the fields of a node of kind k: its action, and
+// the node's keys as k allows them.
+func nodeFieldsOf(k *Kind) []yamlpos.Field {
+	out := []yamlpos.Field{{Name: k.Name, Required: true, Schema: k.behavior.schema(k)}}
+	for _, f := range nodeFields {
+		switch f.Name {
+		case "next":
+			if k.traits.control == ends {
+				continue
+			}
+		case "on":
+			// An empty on: is harmless; any outcome of a kind without
+			// outcomes is an error.
+			f.Schema = obj{"type": []string{"object", "null"}, "maxProperties": 0}
+			if len(k.Outcomes) > 0 {
+				f.Schema = obj{"type": []string{"object", "null"}, "propertyNames": obj{"enum": k.Outcomes}, "additionalProperties": nodeRef}
+			}
+		case "events":
+			// A kind without Reports has nothing for flowd to receive.
+			f.Enum = k.Reports
+			if len(k.Reports) == 0 {
+				f.Doc = ""
+			}
+		}
+		out = append(out, f)
 	}
 	return out
-}
-
-func nodeSchema(k *Kind) obj {
-	props := obj{"description": orNull}
-	props[k.Name] = k.behavior.schema(k)
-	if k.traits.control != ends {
-		props["next"] = nodeRef
-	}
-	if len(k.Outcomes) > 0 {
-		props["on"] = obj{
-			"type":                 []string{"object", "null"},
-			"propertyNames":        obj{"enum": k.Outcomes},
-			"additionalProperties": nodeRef,
-		}
-	} else {
-		// An empty on: is harmless; any outcome is an error.
-		props["on"] = obj{"type": []string{"object", "null"}, "maxProperties": 0}
-	}
-	if len(k.Reports) > 0 {
-		props["events"] = obj{
-			"type": "array", "uniqueItems": true,
-			"items":       obj{"enum": k.Reports},
-			"description": "Callbacks flowd receives and keeps in the call's trace: status (statusCallbackUrl) and recording (recordingCallbackUrl).",
-		}
-	} else {
-		// A kind without Reports has nothing for flowd to receive.
-		props["events"] = obj{"type": "array", "maxItems": 0}
-	}
-	return obj{
-		"type": "object", "additionalProperties": false,
-		"required":   []string{k.Name},
-		"properties": props,
-	}
 }
 
 // elementSchema describes an element written as a node's action (kind set)
@@ -161,7 +86,8 @@ func elementSchema(e *xmlgen.Element, k *Kind) obj {
 		if k != nil && k.Owns(a.Name) {
 			continue
 		}
-		props[a.Name] = attrSchema(a)
+		f := attrField(a)
+		props[a.Name] = yamlpos.FieldSchema(&f)
 		if a.Required {
 			required = append(required, a.Name)
 		}
@@ -217,78 +143,7 @@ func elementSchema(e *xmlgen.Element, k *Kind) obj {
 
 func textSchema(e *xmlgen.Element) obj {
 	if e.TextKind == xmlgen.URL {
-		return obj{"type": "string", "pattern": "(" + urlPattern + `)|\{\{`}
+		return obj{"type": "string", "pattern": "(" + yamlpos.URLPattern + `)|\{\{`}
 	}
 	return scalar
-}
-
-// attrSchema describes the values of one attribute: its constant forms,
-// or a {{ template }} checked when the call runs.
-func attrSchema(a *xmlgen.Attr) obj {
-	var c obj
-	switch a.Kind {
-	case xmlgen.Int:
-		c = obj{"type": "integer"}
-		if a.HasMin {
-			c["minimum"] = a.Min
-		}
-		if a.HasMax {
-			c["maximum"] = a.Max
-		}
-	case xmlgen.Bool:
-		c = obj{"type": "boolean"}
-	case xmlgen.URL:
-		c = obj{"type": "string", "pattern": urlPattern}
-	case xmlgen.Method:
-		c = obj{"enum": []string{"GET", "POST"}}
-	case xmlgen.Enum:
-		c = obj{"type": "string", "pattern": "^(" + alternation(a.Values, a.Fold) + ")$"}
-		if !a.Fold {
-			c = obj{"enum": a.Values}
-		}
-		if a.OrURL {
-			c = obj{"anyOf": []any{c, obj{"type": "string", "pattern": urlPattern}}}
-		}
-	case xmlgen.List:
-		alt := alternation(a.Values, a.Fold)
-		c = obj{"type": "string", "pattern": "^(" + alt + ")(,(" + alt + "))*$"}
-	default:
-		c = obj{"type": scalarTypes}
-		if a.MaxLen > 0 {
-			c["maxLength"] = a.MaxLen
-		}
-		if len(a.Values) > 0 {
-			c["examples"] = a.Values
-		}
-	}
-	out := obj{"anyOf": []any{c, obj{"$ref": "#/$defs/template"}}}
-	doc := a.Doc
-	if a.Default != "" {
-		doc += " Default: " + a.Default + "."
-	}
-	if doc != "" {
-		out["description"] = strings.TrimSpace(doc)
-	}
-	return out
-}
-
-// alternation writes values as a regular-expression alternation, matching
-// any letter case when fold is set (ECMA-262 patterns have no (?i)).
-func alternation(values []string, fold bool) string {
-	parts := make([]string, len(values))
-	for i, v := range values {
-		var b strings.Builder
-		for _, r := range v {
-			switch {
-			case fold && unicode.IsLetter(r):
-				b.WriteString("[" + string(unicode.ToUpper(r)) + string(unicode.ToLower(r)) + "]")
-			case strings.ContainsRune(`\^$.|?*+()[]{}/`, r):
-				b.WriteString(`\` + string(r))
-			default:
-				b.WriteRune(r)
-			}
-		}
-		parts[i] = b.String()
-	}
-	return strings.Join(parts, "|")
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // set assigns per-call variables on the server (set: {name: expression})
@@ -11,7 +13,7 @@ import (
 type set struct{}
 
 func (set) decode(dc *decoder, nd *NodeDecl, action pair) {
-	nd.Sets = dc.set(action.val, "node "+nd.ID)
+	nd.Sets = dc.set(action.Val, "node "+nd.ID)
 }
 
 func (set) check(c *checker, nd *NodeDecl) {
@@ -41,28 +43,25 @@ func (set) step(w *Walker, n *Node) (step, error) {
 }
 
 func (set) schema(k *Kind) obj {
-	return obj{
-		"type": "object", "minProperties": 1,
-		"propertyNames":        obj{"pattern": identRE.String()},
-		"additionalProperties": scalar,
-		"description":          k.Doc,
-	}
+	f := setField
+	f.Doc = k.Doc
+	return yamlpos.FieldSchema(&f)
 }
+
+// setField is set's value: variables to expressions.
+var setField = yamlpos.Field{Type: yamlpos.Map, MinItems: 1, Keys: VarName, KeyName: "variable name", KeyForm: VarNameForm, Value: &yamlpos.Field{Type: yamlpos.String}}
 
 func (set) traits() traits { return traits{control: goesOn, style: styleSet} }
 
 func (dc *decoder) set(n *yaml.Node, what string) []*SetDecl {
-	pairs, _ := dc.mapping(n, "set of "+what)
-	if len(pairs) == 0 {
-		dc.d.errorf(dc.pos(n), CodeMissingKey, "set of %s assigns nothing; write set: {name: expression}", what)
+	entries, _ := dc.Entries(&setField, n, "set of "+what)
+	if len(entries) == 0 {
+		dc.Errorf(dc.Pos(n), CodeMissingKey, "set of %s assigns nothing; write set: {name: expression}", what)
 	}
 	var out []*SetDecl
-	for _, p := range pairs {
-		s := &SetDecl{Name: p.key.Value, Pos: dc.pos(p.key)}
-		if !identRE.MatchString(s.Name) {
-			dc.d.errorf(s.Pos, CodeShape, "variable name %q must be letters, digits and '_', starting with a letter", s.Name)
-		}
-		s.Value = dc.expr(p.val, "set "+s.Name)
+	for _, p := range entries {
+		s := &SetDecl{Name: p.Key.Value, Pos: dc.Pos(p.Key)}
+		s.Value = dc.expr(p.Val, "set "+s.Name)
 		if s.Value != nil {
 			out = append(out, s)
 		}

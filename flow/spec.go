@@ -2,9 +2,11 @@ package flow
 
 import (
 	"maps"
+	"regexp"
 	"slices"
 
 	"github.com/flowd-dev/flowd/xmlgen"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // Kind declares one node action: a Plivo element or one of flowd's
@@ -40,6 +42,19 @@ type Callback struct {
 	Param   string   // the callback parameter that holds the outcome (Dial's DialStatus)
 	Tests   []string // the flow-test step events that send it (EventPress, ...)
 }
+
+// The flow-test events: what a step of a flow test (package flowtest) may
+// send. A kind's Callbacks say which reach a node of the kind.
+const (
+	EventPress   = "press"    // digits typed at GetDigits/GetInput
+	EventSay     = "say"      // speech at GetInput
+	EventSilence = "no_input" // nothing: Plivo follows flowd's Redirect
+	EventDial    = "dial"     // the Dial ended with a DialStatus
+	EventRecord  = "record"   // the Record ended
+	EventLeave   = "exit"     // the caller left the Conference or MultiPartyCall
+	EventHangup  = "hangup"   // the caller hung up
+	EventRaw     = "params"   // raw parameters to the callback the document waits on
+)
 
 // behavior is what a kind of node does in each phase, the one interface a
 // new kind implements (a family of kinds may share one). Each lives in a
@@ -234,10 +249,66 @@ func ContentKey(e *xmlgen.Element) string {
 	return "text"
 }
 
-// Reserved node keys beside the action key.
-var nodeKeys = []string{"next", "on", "description", "events"}
+// The fields of flowd's own YAML structures, declared once: the decoder
+// reads them (unknown keys, "did you mean", missing keys, the form of
+// names), and the JSON Schema is generated from them. Plivo's elements
+// are xmlgen's table, adapted to the same vocabulary by attrField; the
+// REST actions' arguments are read from the plivo params structs by
+// restFields; a flow test's are flowtest's.
 
-// topKeys are the keys of a flow file.
-var topKeys = []string{"flow", "description", "params", "vars", "start", "on_error", "nodes"}
+// The forms of names.
+var (
+	flowNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	nodeIDRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+	// VarName is the form of the name of a per-call variable or a param,
+	// which expressions read as vars.NAME and params.NAME; VarNameForm
+	// says it in words.
+	VarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// VarNameForm is VarName in words, for messages.
+const VarNameForm = "letters, digits and '_', starting with a letter"
+
+// nodeRef names a node. Node ids start with a letter, so the YAML scalars
+// that can name one are strings and the booleans true and false.
+var nodeRef = obj{"type": []string{"string", "boolean"}}
+
+// fileFields are the keys of a flow file, in the order the reference
+// lists them. Adding one takes its row here; reading it into File, and
+// what it means to the checker, compiler or walker, is code.
+var fileFields = []yamlpos.Field{
+	// A number or boolean is read as its text (flow: 411).
+	{Name: "flow", Type: yamlpos.Text, Schema: obj{"anyOf": []any{obj{"type": "string", "pattern": flowNameRE.String()}, obj{"type": []string{"number", "boolean"}}}},
+		Doc: "The flow's name; default: the file name without .yaml."},
+	{Name: "description", Type: yamlpos.Text},
+	{Name: "params", Type: yamlpos.Map, Null: true, Keys: VarName, KeyName: "param name", KeyForm: VarNameForm, Value: &paramField,
+		Doc: "Deployment values, read as params.<name>; overridable with --param."},
+	{Name: "vars", Type: yamlpos.Map, Null: true, Keys: VarName, KeyName: "variable name", KeyForm: VarNameForm,
+		Doc: "Initial per-call variables, read as vars.<name> and changed by set."},
+	{Name: "start", Type: yamlpos.Text, Schema: nodeRef, Doc: "The first node; default: the first node listed."},
+	{Name: "on_error", Type: yamlpos.Text, Schema: nodeRef, Doc: "The node entered when a run-time error occurs."},
+	{Name: "nodes", Type: yamlpos.Map, Required: true, MinItems: 1, Keys: nodeIDRE, Value: &yamlpos.Field{Schema: obj{"$ref": "#/$defs/node"}}},
+}
+
+// paramField is a param: its default, or a mapping of its fields.
+var paramField = yamlpos.Field{Type: yamlpos.Object, Short: "default", Fields: []yamlpos.Field{
+	{Name: "default", Type: yamlpos.Text},
+	{Name: "description", Type: yamlpos.Text},
+}}
+
+// nodeFields are the keys of every node beside its action; nodeFieldsOf
+// fits them to a kind.
+var nodeFields = []yamlpos.Field{
+	{Name: "next", Type: yamlpos.Text, Schema: nodeRef},
+	{Name: "on", Type: yamlpos.Map, Null: true},
+	{Name: "description", Type: yamlpos.Text},
+	{Name: "events", Type: yamlpos.Set, Enum: reportNames(), Doc: eventsDoc()},
+}
+
+// caseFields are the keys of a branch case.
+var caseFields = []yamlpos.Field{
+	{Name: "when", Type: yamlpos.String, Required: true, Need: "(a boolean expression)"},
+	{Name: "next", Type: yamlpos.Text, Required: true, Schema: nodeRef, Need: "(the node to go to)"},
+}
 
 func actionNames() []string { return slices.Sorted(maps.Keys(kindByName)) }

@@ -8,13 +8,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/runtime"
 )
 
 // check compares a step's expectations with what the step did; each
 // problem names what was expected and what happened.
-func check(x *flow.TestExpect, sess *runtime.Session, path []string, xml string, hangup bool) []string {
+func check(x *Expect, sess *runtime.Session, path []string, xml string, hangup bool) []string {
 	var out []string
 	ended := sess.Status != runtime.StatusLive
 	if x.Node != "" && sess.Wait != x.Node {

@@ -39,7 +39,7 @@ const CallUUID = "00000000-0000-0000-0000-000000000000"
 // Find expands paths into flow test files: files are taken as given,
 // folders are searched recursively for *_test.yaml. The result is sorted.
 func Find(paths []string) ([]string, error) {
-	return flow.FindFiles(paths, flow.IsTestFile)
+	return flow.FindFiles(paths, IsTestFile)
 }
 
 // RunFiles loads and runs test files, several at a time (each case is
@@ -70,8 +70,8 @@ func RunFiles(files []string, opts Options) []*Result {
 // Suite is one test file with the flow it tests.
 type Suite struct {
 	Path  string
-	File  *flow.TestFile // nil when the file could not be decoded
-	Graph *flow.Graph    // nil when the flow could not be loaded
+	File  *File       // nil when the file could not be decoded
+	Graph *flow.Graph // nil when the flow could not be loaded
 	// Diags are the problems of the test file and of its flow; when any is
 	// an error the suite cannot run.
 	Diags flow.Diagnostics
@@ -86,7 +86,7 @@ func Load(path string) *Suite {
 		s.Diags = flow.Diagnostics{{Pos: flow.Pos{File: path}, Severity: flow.Error, Code: flow.CodeShape, Message: err.Error()}}
 		return s
 	}
-	tf, ds := flow.DecodeTest(path, src)
+	tf, ds := Decode(path, src)
 	s.File, s.Diags = tf, ds
 	if tf == nil {
 		return s
@@ -150,7 +150,7 @@ func (r *Result) Failed() bool {
 
 // CaseResult is the outcome of one case.
 type CaseResult struct {
-	Case *flow.TestCase
+	Case *Case
 	// Failure is why the case failed, nil when it passed. A case stops at
 	// the first step that fails.
 	Failure  *Failure
@@ -222,7 +222,7 @@ type caseRun struct {
 	sess   *runtime.Session
 }
 
-func runCase(reg *runtime.Registry, g *flow.Graph, c *flow.TestCase) *CaseResult {
+func runCase(reg *runtime.Registry, g *flow.Graph, c *Case) *CaseResult {
 	start := time.Now()
 	res := &CaseResult{Case: c}
 	defer func() { res.Duration = time.Since(start) }()
@@ -300,7 +300,7 @@ func runCase(reg *runtime.Registry, g *flow.Graph, c *flow.TestCase) *CaseResult
 }
 
 // send sends a step's event as Plivo would.
-func (r *caseRun) send(e *flow.TestEvent) error {
+func (r *caseRun) send(e *Event) error {
 	if err := r.deliverable(e); err != nil {
 		return err
 	}
@@ -366,7 +366,7 @@ func orList(s []string) string {
 
 // deliverable explains, in the test's words, why an event cannot reach
 // the document the call is in; nil when it can.
-func (r *caseRun) deliverable(e *flow.TestEvent) error {
+func (r *caseRun) deliverable(e *Event) error {
 	c := r.call
 	if c.HungUp() {
 		return fmt.Errorf("cannot send %s: the call has hung up", e)
@@ -468,7 +468,7 @@ func (r *caseRun) trace() ([]runtime.TraceStep, error) {
 }
 
 // failure builds a Failure with what the step produced.
-func (r *caseRun) failure(pos flow.Pos, n int, e *flow.TestEvent, problems []string) *Failure {
+func (r *caseRun) failure(pos flow.Pos, n int, e *Event, problems []string) *Failure {
 	f := &Failure{Pos: pos, Step: n, Problems: problems}
 	if e != nil {
 		f.Event = e.String()
@@ -479,7 +479,7 @@ func (r *caseRun) failure(pos flow.Pos, n int, e *flow.TestEvent, problems []str
 }
 
 // step checks what a step's event did against its expectations.
-func (r *caseRun) step(n int, st *flow.TestStep, sendErr error) *Failure {
+func (r *caseRun) step(n int, st *Step, sendErr error) *Failure {
 	if sendErr != nil {
 		// The document the call is still in.
 		f := r.failure(st.Pos, n, st.Event, []string{describeErr(sendErr)})

@@ -14,13 +14,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/flowtest"
 )
 
-// A command's PATHs (SPEC section 6): a file is taken as given; a folder
-// is searched recursively for what the command works on (flow.FindFiles
-// skips hidden, testdata and node_modules folders). A PATH that does not
-// exist, or a folder that holds nothing the command works on, is bad
-// usage for every command: findFlows and findTests say which PATH.
+// A command's PATHs (the README's "Commands"): a file is taken as given;
+// a folder is searched recursively for what the command works on
+// (flow.FindFiles skips hidden, testdata and node_modules folders). A
+// PATH that does not exist, or a folder that holds nothing the command
+// works on, is bad usage for every command: findFlows and findTests say
+// which PATH.
 
 // flowFileNames says which files are flow files, for messages.
 const flowFileNames = "*.yaml or *.yml, other than *_test.yaml"
@@ -48,7 +50,7 @@ func findFlows(paths []string) ([]string, error) {
 // without tests is reported by the coverage, as 0% covered.
 func findTests(paths []string) (tests, flows []string, err error) {
 	for _, p := range paths {
-		files, dir, err := expand(p, func(path string) bool { return flow.IsTestFile(path) || flow.IsFlowFile(path) })
+		files, dir, err := expand(p, func(path string) bool { return flowtest.IsTestFile(path) || flow.IsFlowFile(path) })
 		if err != nil {
 			return nil, nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/flowtest"
 )
 
 func runSchema(args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -19,7 +20,7 @@ func runSchema(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	schema := flow.Schema
 	if *tests {
-		schema = flow.TestSchema
+		schema = flowtest.Schema
 	}
 	b, err := schema()
 	if err != nil {

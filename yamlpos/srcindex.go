@@ -1,4 +1,4 @@
-package flow
+package yamlpos
 
 import (
 	"sort"
@@ -7,12 +7,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// srcIndex places offsets inside YAML scalars on a file. It is built
+// SrcIndex places offsets inside YAML scalars on a file. It is built
 // lazily, only when a diagnostic is reported, and keeps what it computed:
 // the start of every line, and for each scalar asked about the byte offset
 // of every rune of its decoded value. A file with thousands of diagnostics
 // is placed in time linear in its size.
-type srcIndex struct {
+type SrcIndex struct {
 	src    []byte
 	starts []int                  // byte offset of each line; nil until needed
 	align  map[*yaml.Node][]int32 // per scalar: rune offset in the value → byte offset in src
@@ -21,15 +21,16 @@ type srcIndex struct {
 	lastOff int
 }
 
-func newSrcIndex(src []byte) *srcIndex { return &srcIndex{src: src} }
+// NewSrcIndex returns the index of a file's source.
+func NewSrcIndex(src []byte) *SrcIndex { return &SrcIndex{src: src} }
 
-// scalarPos returns the file position of the rune at offset off of a
+// ScalarPos returns the file position of the rune at offset off of a
 // scalar's decoded value. YAML quoting, escapes, block indicators and line
 // folding make the decoded value differ from the bytes in the file, so the
 // two are aligned rune by rune: a decoded rune matches the next raw rune
 // that equals it, with escapes and doubled quotes counted as one. An offset
 // past the value is placed after its last rune.
-func (x *srcIndex) scalarPos(file string, n *yaml.Node, off int) Pos {
+func (x *SrcIndex) ScalarPos(file string, n *yaml.Node, off int) Pos {
 	al, ok := x.align[n]
 	if !ok {
 		al = x.alignScalar(n)
@@ -46,7 +47,7 @@ func (x *srcIndex) scalarPos(file string, n *yaml.Node, off int) Pos {
 
 // alignScalar returns the byte offset in src of each rune of n's value,
 // and one more for the end; nil when n's place is not in the file.
-func (x *srcIndex) alignScalar(n *yaml.Node) []int32 {
+func (x *SrcIndex) alignScalar(n *yaml.Node) []int32 {
 	start := x.lineColOffset(n.Line, n.Column)
 	if start < 0 {
 		return nil
@@ -135,7 +136,7 @@ func breakLen(b []byte) int {
 }
 
 // lines returns the byte offset where each line starts.
-func (x *srcIndex) lines() []int {
+func (x *SrcIndex) lines() []int {
 	if x.starts == nil {
 		x.starts = lineStarts(x.src)
 	}
@@ -144,7 +145,7 @@ func (x *srcIndex) lines() []int {
 
 // lineColOffset returns the byte offset of a 1-based line and rune column,
 // or -1 when the file has fewer lines.
-func (x *srcIndex) lineColOffset(line, col int) int {
+func (x *SrcIndex) lineColOffset(line, col int) int {
 	starts := x.lines()
 	if line < 1 || line > len(starts) {
 		return -1
@@ -160,7 +161,7 @@ func (x *srcIndex) lineColOffset(line, col int) int {
 // offsetPos turns a byte offset into a position. Counting the column
 // resumes from the last offset placed when it is earlier on the same line:
 // the errors of one long line come in order.
-func (x *srcIndex) offsetPos(file string, off int) Pos {
+func (x *SrcIndex) offsetPos(file string, off int) Pos {
 	starts := x.lines()
 	off = min(max(off, 0), len(x.src))
 	line := sort.SearchInts(starts, off+1) // the first line starting after off

@@ -1,4 +1,4 @@
-package flow_test
+package flowtest_test
 
 import (
 	"bytes"
@@ -12,13 +12,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/flowtest"
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 const testSchemaFile = "../schema/flowtest.schema.json"
 
-func decodeTest(t *testing.T, src string) (*flow.TestFile, flow.Diagnostics) {
+func decodeTest(t *testing.T, src string) (*flowtest.File, flow.Diagnostics) {
 	t.Helper()
-	return flow.DecodeTest("t_test.yaml", []byte(src))
+	return flowtest.Decode("t_test.yaml", []byte(src))
 }
 
 func diagText(ds flow.Diagnostics) string {
@@ -30,7 +32,7 @@ func diagText(ds flow.Diagnostics) string {
 	return b.String()
 }
 
-func TestDecodeTestFile(t *testing.T) {
+func TestDecode(t *testing.T) {
 	tf, ds := decodeTest(t, `flow: support
 cases:
   - name: sales in business hours
@@ -115,9 +117,9 @@ cases:
 	}
 }
 
-// TestTestFileDefaults: without flow: the flow is named after the file.
-func TestTestFileDefaults(t *testing.T) {
-	tf, ds := flow.DecodeTest("dir/business-hours_test.yaml", []byte("cases:\n  - name: a\n    steps:\n      - expect: {ended: true}\n"))
+// TestDefaults: without flow: the flow is named after the file.
+func TestDefaults(t *testing.T) {
+	tf, ds := flowtest.Decode("dir/business-hours_test.yaml", []byte("cases:\n  - name: a\n    steps:\n      - expect: {ended: true}\n"))
 	if len(ds) > 0 {
 		t.Fatal(diagText(ds))
 	}
@@ -132,9 +134,9 @@ func TestTestFileDefaults(t *testing.T) {
 	}
 }
 
-// TestTestFileErrors: every mistake is reported at its place, in one run,
+// TestDecodeErrors: every mistake is reported at its place, in one run,
 // with its code and a "did you mean" where one fits.
-func TestTestFileErrors(t *testing.T) {
+func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct{ name, src, want string }{
 		{"typos", `flow: ivr
 casess: []
@@ -215,9 +217,9 @@ t_test.yaml:5:28: error: "node" is defined twice in expect of step 1 of case "a"
 	}
 }
 
-// TestCheckTest: names the flow does not have are reported at the test
+// TestCheck: names the flow does not have are reported at the test
 // file's line, with the flow's names as suggestions.
-func TestCheckTest(t *testing.T) {
+func TestCheck(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "menu.yaml"), `params:
   queue: { default: sales }
@@ -241,7 +243,7 @@ nodes:
     steps:
       - expect: { node: men, path: [menu, cont], vars: { tries: 0, totl: 1 } }
 `)
-	tf, ds := flow.DecodeTest(path, mustReadFile(t, path))
+	tf, ds := flowtest.Decode(path, mustReadFile(t, path))
 	if len(ds) > 0 {
 		t.Fatal(diagText(ds))
 	}
@@ -302,7 +304,7 @@ func TestLoadFlow(t *testing.T) {
 	} {
 		path := filepath.Join(dir, tc.file)
 		writeFile(t, path, "flow: "+tc.flow+cases)
-		tf, ds := flow.DecodeTest(path, mustReadFile(t, path))
+		tf, ds := flowtest.Decode(path, mustReadFile(t, path))
 		if len(ds) > 0 {
 			t.Fatal(diagText(ds))
 		}
@@ -323,15 +325,15 @@ func TestLoadFlow(t *testing.T) {
 	}
 }
 
-// TestTestSchemaCommitted fails when schema/flowtest.schema.json is not
-// what flow.TestSchema generates; -update rewrites it.
-func TestTestSchemaCommitted(t *testing.T) {
-	checkCommitted(t, testSchemaFile, flow.TestSchema, "go test ./flow -run TestTestSchemaCommitted -update")
+// TestSchemaCommitted fails when schema/flowtest.schema.json is not what
+// flowtest.Schema generates; -update rewrites it.
+func TestSchemaCommitted(t *testing.T) {
+	checkCommitted(t, testSchemaFile, flowtest.Schema, "go test ./flowtest -run TestSchemaCommitted -update")
 }
 
 func compiledTestSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	b, err := flow.TestSchema()
+	b, err := flowtest.Schema()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,10 +343,10 @@ func compiledTestSchema(t *testing.T) *jsonschema.Schema {
 	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	if err := c.AddResource(flow.TestSchemaID, doc); err != nil {
+	if err := c.AddResource(flowtest.SchemaID, doc); err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Compile(flow.TestSchemaID)
+	s, err := c.Compile(flowtest.SchemaID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,9 +380,9 @@ func testInstance(t *testing.T, src []byte) any {
 	return conv(v)
 }
 
-// TestTestSchemaAgrees: the schema accepts the example tests, and rejects
+// TestSchemaAgrees: the schema accepts the example tests, and rejects
 // what the decoder rejects for the shapes it can see.
-func TestTestSchemaAgrees(t *testing.T) {
+func TestSchemaAgrees(t *testing.T) {
 	s := compiledTestSchema(t)
 	files, err := filepath.Glob("../examples/flows/*_test.yaml")
 	if err != nil {
@@ -411,5 +413,25 @@ func TestTestSchemaAgrees(t *testing.T) {
 		if err := s.Validate(testInstance(t, []byte(src))); err == nil {
 			t.Errorf("the schema accepts\n%s", src)
 		}
+	}
+}
+
+// checkCommitted compares a committed generated file with what generate
+// makes now, or rewrites it with -update; regen is the command that does.
+func checkCommitted(t *testing.T, path string, generate func() ([]byte, error), regen string) {
+	t.Helper()
+	want, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *testenv.Update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s is stale: run %s (%v)", strings.TrimPrefix(path, "../"), regen, err)
 	}
 }

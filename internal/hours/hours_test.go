@@ -1,4 +1,4 @@
-package flow
+package hours
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func TestParseScheduleErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		spec    string
 		offset  int
@@ -56,13 +56,13 @@ func TestParseScheduleErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
-			s, err := ParseSchedule(tt.spec)
+			s, err := Parse(tt.spec)
 			if err == nil {
-				t.Fatalf("ParseSchedule(%q) = %v, want error", tt.spec, s)
+				t.Fatalf("Parse(%q) = %v, want error", tt.spec, s)
 			}
-			var se *ScheduleError
+			var se *SyntaxError
 			if !errors.As(err, &se) {
-				t.Fatalf("error %v is %T, want *ScheduleError", err, err)
+				t.Fatalf("error %v is %T, want *SyntaxError", err, err)
 			}
 			if se.Offset != tt.offset {
 				t.Errorf("offset = %d, want %d (%v)", se.Offset, tt.offset, err)
@@ -77,7 +77,7 @@ func TestParseScheduleErrors(t *testing.T) {
 	}
 }
 
-func TestParseScheduleAccepts(t *testing.T) {
+func TestParseAccepts(t *testing.T) {
 	for _, spec := range []string{
 		"Mon-Fri 09:00-17:00; Sat 10:00-13:00",
 		"mon-fri 09:00-17:00",
@@ -92,8 +92,8 @@ func TestParseScheduleAccepts(t *testing.T) {
 		"  Mon 09:00-17:00  ",
 		"Mon 09:00-17:00; Mon 12:00-18:00",
 	} {
-		if _, err := ParseSchedule(spec); err != nil {
-			t.Errorf("ParseSchedule(%q): %v", spec, err)
+		if _, err := Parse(spec); err != nil {
+			t.Errorf("Parse(%q): %v", spec, err)
 		}
 	}
 }
@@ -109,7 +109,7 @@ type openCase struct {
 	want bool
 }
 
-func TestScheduleOpen(t *testing.T) {
+func TestOpen(t *testing.T) {
 	tests := []struct {
 		name  string
 		spec  string
@@ -308,7 +308,7 @@ func TestScheduleOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := ParseSchedule(tt.spec)
+			s, err := Parse(tt.spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,12 +350,12 @@ func parseTestTime(t *testing.T, s string, loc *time.Location) time.Time {
 	return at
 }
 
-func TestScheduleOpenNil(t *testing.T) {
+func TestOpenNil(t *testing.T) {
 	var s *Schedule
 	if s.Open(time.Now(), time.UTC) {
 		t.Error("nil schedule is open")
 	}
-	s, err := ParseSchedule("daily 09:00-17:00")
+	s, err := Parse("daily 09:00-17:00")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestScheduleOpenNil(t *testing.T) {
 	}
 }
 
-func TestScheduleLoadLocation(t *testing.T) {
+func TestLoadLocation(t *testing.T) {
 	for _, name := range []string{"America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"} {
 		a, err := LoadLocation(name)
 		if err != nil {
@@ -401,8 +401,8 @@ func TestScheduleLoadLocation(t *testing.T) {
 	}
 }
 
-func TestScheduleOpenAllocs(t *testing.T) {
-	s, err := ParseSchedule("Mon-Fri 09:00-17:00; Sat 10:00-13:00; Sun 22:00-02:00")
+func TestOpenAllocs(t *testing.T) {
+	s, err := Parse("Mon-Fri 09:00-17:00; Sat 10:00-13:00; Sun 22:00-02:00")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,8 +420,8 @@ func TestScheduleOpenAllocs(t *testing.T) {
 	}
 }
 
-func BenchmarkScheduleOpen(b *testing.B) {
-	s, err := ParseSchedule("Mon-Fri 09:00-17:00; Sat 10:00-13:00; Sun 22:00-02:00")
+func BenchmarkOpen(b *testing.B) {
+	s, err := Parse("Mon-Fri 09:00-17:00; Sat 10:00-13:00; Sun 22:00-02:00")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func BenchmarkScheduleOpen(b *testing.B) {
 	}
 }
 
-func FuzzParseSchedule(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"",
 		"Mon-Fri 09:00-17:00; Sat 10:00-13:00",
@@ -472,22 +472,22 @@ func FuzzParseSchedule(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
-		s, err := ParseSchedule(spec)
+		s, err := Parse(spec)
 		if err != nil {
-			var se *ScheduleError
+			var se *SyntaxError
 			if !errors.As(err, &se) {
-				t.Fatalf("ParseSchedule(%q) error %T, want *ScheduleError", spec, err)
+				t.Fatalf("Parse(%q) error %T, want *SyntaxError", spec, err)
 			}
 			if se.Offset < 0 || se.Offset > len(spec) {
-				t.Fatalf("ParseSchedule(%q): offset %d outside spec of length %d", spec, se.Offset, len(spec))
+				t.Fatalf("Parse(%q): offset %d outside spec of length %d", spec, se.Offset, len(spec))
 			}
 			if s != nil {
-				t.Fatalf("ParseSchedule(%q) returned a schedule and an error", spec)
+				t.Fatalf("Parse(%q) returned a schedule and an error", spec)
 			}
 			return
 		}
 		if s == nil {
-			t.Fatalf("ParseSchedule(%q) = nil, nil", spec)
+			t.Fatalf("Parse(%q) = nil, nil", spec)
 		}
 		for _, at := range times {
 			s.Open(at, loc)

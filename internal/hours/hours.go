@@ -1,4 +1,4 @@
-package flow
+package hours
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ const (
 // It is stored as a bitmap with one bit per minute of the week (local wall
 // clock, indexed by time.Weekday*1440 + minute of day), so Open is a constant
 // time lookup that does not allocate. A Schedule is immutable after
-// ParseSchedule and safe for concurrent use.
+// Parse and safe for concurrent use.
 type Schedule struct {
 	bits [(minutesPerWeek + 63) / 64]uint64
 }
@@ -55,18 +55,18 @@ func (s *Schedule) Open(t time.Time, loc *time.Location) bool {
 	return s.has(int(t.Weekday())*minutesPerDay + h*60 + m)
 }
 
-// ScheduleError is returned by ParseSchedule. Offset is the byte offset in the
-// spec where the problem was found.
-type ScheduleError struct {
+// SyntaxError is returned by Parse. Offset is the byte offset in the spec
+// where the problem was found.
+type SyntaxError struct {
 	Offset int
 	Msg    string
 }
 
-func (e *ScheduleError) Error() string {
+func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("hours spec: %s at offset %d", e.Msg, e.Offset)
 }
 
-// ParseSchedule parses a business-hours spec such as
+// Parse parses a business-hours spec such as
 //
 //	Mon-Fri 09:00-17:00; Sat 10:00-13:00
 //
@@ -94,7 +94,7 @@ func (e *ScheduleError) Error() string {
 //     the first time range.
 //   - Parts, days and ranges may overlap; the schedule is their union.
 //   - An empty spec, an empty part (including a trailing ";"), an unknown
-//     day or a malformed time is an error. Errors are *ScheduleError values
+//     day or a malformed time is an error. Errors are *SyntaxError values
 //     that give the byte offset of the problem.
 //
 // The grammar, in EBNF (day names and "daily" are case-insensitive):
@@ -110,7 +110,7 @@ func (e *ScheduleError) Error() string {
 //	time      = digit digit ":" digit digit
 //
 // Times are local wall-clock times in the zone passed to Open.
-func ParseSchedule(spec string) (*Schedule, error) {
+func Parse(spec string) (*Schedule, error) {
 	p := &schedParser{src: spec}
 	p.next()
 	if p.tok.kind == tokEOF {
@@ -192,7 +192,7 @@ type schedParser struct {
 }
 
 func (p *schedParser) errAt(off int, msg string) error {
-	return &ScheduleError{Offset: off, Msg: msg}
+	return &SyntaxError{Offset: off, Msg: msg}
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
