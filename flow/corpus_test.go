@@ -1,7 +1,6 @@
 package flow_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,26 +14,6 @@ import (
 // updating reports whether -update was given: golden files are rewritten
 // instead of compared.
 func updating() bool { return *testenv.Update }
-
-// checkCommitted compares a committed generated file with what generate
-// makes now, or rewrites it with -update; regen is the command that does.
-func checkCommitted(t *testing.T, path string, generate func() ([]byte, error), regen string) {
-	t.Helper()
-	want, err := generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if updating() {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("%s is stale: run %s (%v)", strings.TrimPrefix(path, "../"), regen, err)
-	}
-}
 
 // A corpus case is one flow file compiled alone, or a folder of flow files
 // loaded together as flowd validate loads a folder (duplicate flow names).

@@ -4,11 +4,12 @@ import (
 	"testing"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // TestReferenceCommitted fails when docs/reference.md no longer matches
 // the tables it is generated from.
 func TestReferenceCommitted(t *testing.T) {
-	checkCommitted(t, "../docs/reference.md", func() ([]byte, error) { return flow.Reference(), nil },
+	testenv.CheckCommitted(t, "../docs/reference.md", func() ([]byte, error) { return flow.Reference(), nil },
 		"go test ./flow -run Reference -update")
 }

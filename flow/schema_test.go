@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 const schemaFile = "../schema/flow.schema.json"
@@ -21,7 +22,7 @@ const schemaFile = "../schema/flow.schema.json"
 // TestSchemaCommitted fails when the committed schema is not what
 // flow.Schema generates; -update rewrites it.
 func TestSchemaCommitted(t *testing.T) {
-	checkCommitted(t, schemaFile, flow.Schema, "go test ./flow -run Schema -update")
+	testenv.CheckCommitted(t, schemaFile, flow.Schema, "go test ./flow -run Schema -update")
 }
 
 // compiledSchema compiles flow.Schema with the validator editors use the

@@ -328,7 +328,7 @@ func TestLoadFlow(t *testing.T) {
 // TestSchemaCommitted fails when schema/flowtest.schema.json is not what
 // flowtest.Schema generates; -update rewrites it.
 func TestSchemaCommitted(t *testing.T) {
-	checkCommitted(t, testSchemaFile, flowtest.Schema, "go test ./flowtest -run TestSchemaCommitted -update")
+	testenv.CheckCommitted(t, testSchemaFile, flowtest.Schema, "go test ./flowtest -run TestSchemaCommitted -update")
 }
 
 func compiledTestSchema(t *testing.T) *jsonschema.Schema {
@@ -413,25 +413,5 @@ func TestSchemaAgrees(t *testing.T) {
 		if err := s.Validate(testInstance(t, []byte(src))); err == nil {
 			t.Errorf("the schema accepts\n%s", src)
 		}
-	}
-}
-
-// checkCommitted compares a committed generated file with what generate
-// makes now, or rewrites it with -update; regen is the command that does.
-func checkCommitted(t *testing.T, path string, generate func() ([]byte, error), regen string) {
-	t.Helper()
-	want, err := generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *testenv.Update {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("%s is stale: run %s (%v)", strings.TrimPrefix(path, "../"), regen, err)
 	}
 }

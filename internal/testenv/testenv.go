@@ -10,6 +10,7 @@
 package testenv
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -239,4 +240,25 @@ func NodeModulesCurrent(dir string) error {
 		return fmt.Errorf("%s/node_modules is older than its package-lock.json", filepath.Base(dir))
 	}
 	return nil
+}
+
+// CheckCommitted compares a committed generated file (a schema, the
+// reference) with what generate makes now, or rewrites it under -update;
+// regen is the command that does, for the failure message.
+func CheckCommitted(t testing.TB, path string, generate func() ([]byte, error), regen string) {
+	t.Helper()
+	want, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *Update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s is stale: run %s (%v)", strings.TrimPrefix(path, "../"), regen, err)
+	}
 }
