@@ -120,15 +120,23 @@ func (rc *redisCluster) flush(t *testing.T) {
 // owner is the node that serves slot.
 func (rc *redisCluster) owner(t *testing.T, slot int) int {
 	t.Helper()
-	ranges, err := rc.node(t, 0).ClusterSlots(context.Background()).Result()
+	shards, err := rc.node(t, 0).ClusterShards(context.Background()).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range ranges {
-		if int(r.Start) <= slot && slot <= int(r.End) {
-			for i, n := range rc.nodes {
-				if r.Nodes[0].Addr == fmt.Sprintf("127.0.0.1:%d", n.Port) {
-					return i
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			if int(r.Start) > slot || slot > int(r.End) {
+				continue
+			}
+			for _, m := range sh.Nodes {
+				if m.Role != "master" {
+					continue
+				}
+				for i, n := range rc.nodes {
+					if int(m.Port) == n.Port {
+						return i
+					}
 				}
 			}
 		}

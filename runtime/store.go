@@ -105,7 +105,7 @@ func OpenStore(raw string) (Store, error) {
 	if open, ok := storeOpeners[scheme]; ok {
 		return open(raw)
 	}
-	return nil, fmt.Errorf("unknown store %q: want memory:, bolt:PATH, redis://HOST:PORT/DB or redis-cluster://HOST:PORT,...", raw)
+	return nil, fmt.Errorf("unknown store %q: want memory:, bolt:PATH, redis://HOST:PORT/DB or redis-cluster://HOST:PORT,HOST:PORT", raw)
 }
 
 // storeOpeners lets other stores (Redis) register their URL scheme.
