@@ -14,10 +14,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// StoreContract is testStoreContract for test packages outside runtime
-// (runtime_test): the same checks, exported.
-func StoreContract(t *testing.T, open func(t *testing.T) Store) { testStoreContract(t, open) }
-
 // testStoreContract checks that a Store keeps the contract the runtime
 // relies on. open returns a new, empty store for each subtest (and closes
 // it in t.Cleanup, or leaves it to testStoreContract, which closes it). It
