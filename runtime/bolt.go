@@ -66,27 +66,39 @@ func (w *boltWrite) run(tx *bolt.Tx) error {
 // maxGroup bounds the writes committed in one transaction.
 const maxGroup = 1000
 
+// The buckets. A call's keys outside its own record begin with the time
+// the call was stored (its "created", in the record's header): a
+// commit's new trace entries and index entries then land at the end of
+// their trees, on a few pages, instead of one random page each.
 var (
-	bucketSessions = []byte("sessions")
-	bucketVersions = []byte("versions")
-	bucketTrace    = []byte("trace") // call id, 0, big-endian sequence → entry
+	bucketSessions = []byte("calls")    // call id → header, encoded call state
+	bucketVersions = []byte("versions") // flow@version → header, source
+	bucketTrace    = []byte("traces")   // created, call id, 0, sequence → entry
 	// bucketExpiry indexes the calls by when they expire, rounded up to
-	// the minute (big-endian unix nanoseconds, then the call id), so a
-	// sweep reads only what expired; the rounding spares a call's
-	// webhooks within one minute from moving its entry.
-	bucketExpiry = []byte("expiry")
+	// the minute, then created and id, so a sweep reads only what
+	// expired; the rounding spares a call's webhooks within one minute
+	// from moving its entry.
+	bucketExpiry = []byte("expiries")
+	// bucketFormat marks a file of this layout (it holds nothing).
+	bucketFormat = []byte("layout-2")
+	// oldBuckets are those of an earlier layout, dropped at open.
+	oldBuckets = [][]byte{[]byte("sessions"), []byte("trace"), []byte("expiry")}
 )
 
 // expiryRound is the granularity of the expiry index.
 const expiryRound = int64(time.Minute)
 
+// created returns the creation time in a stored value's header.
+func created(v []byte) uint64 { return binary.BigEndian.Uint64(v[17:]) }
+
 // expiryKey is a call's key in the expiry index, for a stored value.
 func expiryKey(id string, v []byte) []byte {
 	exp := int64(binary.BigEndian.Uint64(v))
 	exp = (exp + expiryRound - 1) / expiryRound * expiryRound
-	k := make([]byte, 8+len(id))
+	k := make([]byte, 16+len(id))
 	binary.BigEndian.PutUint64(k, uint64(exp))
-	copy(k[8:], id)
+	binary.BigEndian.PutUint64(k[8:], created(v))
+	copy(k[16:], id)
 	return k
 }
 
@@ -110,34 +122,41 @@ func putCall(tx *bolt.Tx, id string, old, v []byte) error {
 	return tx.Bucket(bucketSessions).Put([]byte(id), v)
 }
 
-// traceKey is the key of a call's trace entry: the call's entries are
-// one range, in sequence order.
-func traceKey(id string, seq int) []byte {
-	k := make([]byte, len(id)+9)
-	copy(k, id)
-	binary.BigEndian.PutUint64(k[len(id)+1:], uint64(seq))
-	return k
+// tracePrefix is the start of every trace key of a call.
+func tracePrefix(id string, created uint64) []byte {
+	k := make([]byte, 8, 8+len(id)+9)
+	binary.BigEndian.PutUint64(k, created)
+	k = append(k, id...)
+	return append(k, 0)
 }
 
-// putEntry applies a write's trace entry and drop.
-func putEntry(tx *bolt.Tx, id string, rec Record) error {
+// traceKey is the key of a call's trace entry: the call's entries are
+// one range, in sequence order.
+func traceKey(id string, created uint64, seq int) []byte {
+	k := tracePrefix(id, created)
+	return binary.BigEndian.AppendUint64(k, uint64(seq))
+}
+
+// putEntry applies a write's trace entry and drop, for a call stored with
+// value v.
+func putEntry(tx *bolt.Tx, id string, v []byte, rec Record) error {
 	bk := tx.Bucket(bucketTrace)
 	if rec.Drop > 0 {
-		if err := bk.Delete(traceKey(id, rec.Drop)); err != nil {
+		if err := bk.Delete(traceKey(id, created(v), rec.Drop)); err != nil {
 			return err
 		}
 	}
 	if rec.Entry == nil {
 		return nil
 	}
-	return bk.Put(traceKey(id, rec.Seq), rec.Entry)
+	return bk.Put(traceKey(id, created(v), rec.Seq), rec.Entry)
 }
 
 // forTrace calls fn with each trace entry of a call, in sequence order.
 // (Another id may extend this one's prefix: only keys of exactly the
 // prefix and a sequence are the call's.)
-func forTrace(tx *bolt.Tx, id string, fn func(k, v []byte)) {
-	prefix := append([]byte(id), 0)
+func forTrace(tx *bolt.Tx, id string, created uint64, fn func(k, v []byte)) {
+	prefix := tracePrefix(id, created)
 	c := tx.Bucket(bucketTrace).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) == len(prefix)+8 {
@@ -147,9 +166,9 @@ func forTrace(tx *bolt.Tx, id string, fn func(k, v []byte)) {
 }
 
 // deleteTrace removes every trace entry of a call and returns how many.
-func deleteTrace(tx *bolt.Tx, id string) (int, error) {
+func deleteTrace(tx *bolt.Tx, id string, created uint64) (int, error) {
 	var keys [][]byte
-	forTrace(tx, id, func(k, _ []byte) { keys = append(keys, append([]byte(nil), k...)) })
+	forTrace(tx, id, created, func(k, _ []byte) { keys = append(keys, append([]byte(nil), k...)) })
 	bk := tx.Bucket(bucketTrace)
 	for _, k := range keys {
 		if err := bk.Delete(k); err != nil {
@@ -159,7 +178,9 @@ func deleteTrace(tx *bolt.Tx, id string) (int, error) {
 	return len(keys), nil
 }
 
-const boltHeader = 17
+// boltHeader is the header of a stored value: expiry (unix nanoseconds),
+// revision, live, created (unix nanoseconds).
+const boltHeader = 25
 
 // OpenBolt opens or creates the store file, creating its folder.
 func OpenBolt(path string) (*Bolt, error) {
@@ -178,22 +199,25 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("session store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		indexed := tx.Bucket(bucketExpiry) != nil
-		for _, name := range [][]byte{bucketSessions, bucketVersions, bucketTrace, bucketExpiry} {
+		for _, name := range oldBuckets {
+			if tx.Bucket(name) != nil {
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
+			}
+		}
+		if tx.Bucket(bucketFormat) == nil && tx.Bucket(bucketVersions) != nil {
+			// Versions of the earlier layout have a shorter header.
+			if err := tx.DeleteBucket(bucketVersions); err != nil {
+				return err
+			}
+		}
+		for _, name := range [][]byte{bucketSessions, bucketVersions, bucketTrace, bucketExpiry, bucketFormat} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		if indexed {
-			return nil
-		}
-		// A file from before the expiry index: index its calls once.
-		return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
-			if len(v) < boltHeader {
-				return nil
-			}
-			return tx.Bucket(bucketExpiry).Put(expiryKey(string(k), v), nil)
-		})
+		return nil
 	})
 	if err != nil {
 		db.Close()
@@ -332,23 +356,24 @@ func (b *Bolt) Sweep() error {
 			deleted := 0
 			for deleted < sweepBatchBolt {
 				k, _ := ix.Cursor().First()
-				if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) >= now {
+				if len(k) < 16 || int64(binary.BigEndian.Uint64(k)) >= now {
 					return nil
 				}
 				k = append([]byte(nil), k...)
-				if v := sessions.Get(k[8:]); len(v) >= boltHeader && int64(binary.BigEndian.Uint64(v)) < now {
-					if err := sessions.Delete(k[8:]); err != nil {
+				id := k[16:]
+				if v := sessions.Get(id); len(v) >= boltHeader && int64(binary.BigEndian.Uint64(v)) < now {
+					n, err := deleteTrace(tx, string(id), created(v))
+					if err != nil {
 						return err
 					}
-					n, err := deleteTrace(tx, string(k[8:]))
-					if err != nil {
+					if err := sessions.Delete(id); err != nil {
 						return err
 					}
 					deleted += 1 + n
 				} else if len(v) >= boltHeader {
 					// Alive after all (an index entry left behind): index it
 					// where it now expires.
-					if err := ix.Put(expiryKey(string(k[8:]), v), nil); err != nil {
+					if err := ix.Put(expiryKey(string(id), v), nil); err != nil {
 						return err
 					}
 				}
@@ -391,6 +416,7 @@ func (b *Bolt) encode(rec Record, ttl time.Duration) []byte {
 	if rec.Live {
 		v[16] = 1
 	}
+	binary.BigEndian.PutUint64(v[17:], uint64(b.now().UnixNano()))
 	copy(v[boltHeader:], rec.Data)
 	return v
 }
@@ -431,16 +457,16 @@ func (b *Bolt) Create(_ context.Context, id string, rec Record, ttl time.Duratio
 		if len(old) >= boltHeader && int64(binary.BigEndian.Uint64(old)) >= b.now().UnixNano() {
 			return ErrExists
 		}
-		if old != nil {
+		if len(old) >= boltHeader {
 			// An expired call with this id not swept yet: its trace goes.
-			if _, err := deleteTrace(tx, id); err != nil {
+			if _, err := deleteTrace(tx, id, created(old)); err != nil {
 				return err
 			}
 		}
 		if err := putCall(tx, id, old, v); err != nil {
 			return err
 		}
-		return putEntry(tx, id, rec)
+		return putEntry(tx, id, v, rec)
 	})
 }
 
@@ -456,10 +482,11 @@ func (b *Bolt) Update(_ context.Context, id string, prevRev int, rec Record, ttl
 		if int(binary.BigEndian.Uint64(old[8:])) != prevRev {
 			return ErrConflict
 		}
+		binary.BigEndian.PutUint64(v[17:], created(old)) // a call keeps its creation time
 		if err := putCall(tx, id, old, v); err != nil {
 			return err
 		}
-		return putEntry(tx, id, rec)
+		return putEntry(tx, id, v, rec)
 	})
 }
 
@@ -467,10 +494,11 @@ func (b *Bolt) Update(_ context.Context, id string, prevRev int, rec Record, ttl
 func (b *Bolt) Trace(_ context.Context, id string) ([][]byte, error) {
 	var out [][]byte
 	err := b.db.View(func(tx *bolt.Tx) error {
-		if _, ok := b.decode(tx.Bucket(bucketSessions).Get([]byte(id))); !ok {
+		v := tx.Bucket(bucketSessions).Get([]byte(id))
+		if _, ok := b.decode(v); !ok {
 			return nil
 		}
-		forTrace(tx, id, func(_, v []byte) { out = append(out, append([]byte(nil), v...)) })
+		forTrace(tx, id, created(v), func(_, e []byte) { out = append(out, append([]byte(nil), e...)) })
 		return nil
 	})
 	return out, err

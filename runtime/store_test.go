@@ -731,3 +731,47 @@ func TestBoltSweepReusesSpace(t *testing.T) {
 		t.Fatalf("the file grew from %d to %d bytes for as many calls after a sweep", full, grown)
 	}
 }
+
+// TestBoltDropsEarlierLayout: a file of the earlier layout (calls with a
+// 17-byte header, traces keyed by call id) opens as an empty store.
+func TestBoltDropsEarlierLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range []string{"sessions", "versions", "trace", "expiry"} {
+			bk, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			if err := bk.Put([]byte("c1"), make([]byte, 17+8)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	if _, err := b.Get(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a call of the earlier layout: %v", err)
+	}
+	if _, err := b.GetVersion(ctx, "c1", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a version of the earlier layout: %v", err)
+	}
+	if err := b.Create(ctx, "c1", Record{Rev: 1, Live: true, Data: []byte("s"), Entry: []byte("e")}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := b.Trace(ctx, "c1"); err != nil || len(tr) != 1 {
+		t.Fatalf("trace: %q %v", tr, err)
+	}
+}

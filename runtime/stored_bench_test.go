@@ -70,11 +70,12 @@ func fillStore(tb testing.TB, st Store, n int) {
 			err := s.db.Update(func(tx *bolt.Tx) error {
 				for i := start; i < min(start+batch, n); i++ {
 					k := id(i)
-					if err := putCall(tx, k, nil, s.encode(Record{Rev: 5, Live: true, Data: state}, time.Hour)); err != nil {
+					v := s.encode(Record{Rev: 5, Live: true, Data: state}, time.Hour)
+					if err := putCall(tx, k, nil, v); err != nil {
 						return err
 					}
 					for seq := range 5 {
-						if err := tx.Bucket(bucketTrace).Put(traceKey(k, seq), entry); err != nil {
+						if err := tx.Bucket(bucketTrace).Put(traceKey(k, created(v), seq), entry); err != nil {
 							return err
 						}
 					}
