@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/flowd-dev/flowd/flow"
 )
 
@@ -23,8 +21,8 @@ const (
 // asked for the kind (events: [...]) receives it.
 func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	fr := routeFlow(r)
-	name, id := fr.Name, chi.URLParam(r, "callUUID")
-	node, kind := chi.URLParam(r, "node"), chi.URLParam(r, "kind")
+	name, id := fr.Name, pathParam(r, "callUUID")
+	node, kind := pathParam(r, "node"), pathParam(r, "kind")
 	if !flow.IsReport(kind) {
 		s.reject(w, r, http.StatusNotFound, "no such event kind "+strconv.Quote(kind))
 		return

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/flowd-dev/flowd/flow"
 )
 
@@ -33,7 +31,7 @@ type flowRouteKey struct{}
 // on the request's context, where routeFlow reads it. It refuses nothing.
 func (s *Server) flowCtx(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := chi.URLParam(r, "flow")
+		name := pathParam(r, "flow")
 		fr := &flowRoute{Name: name, Label: "unknown", Current: s.reg.Current(name)}
 		if fr.Current != nil {
 			fr.Label = name

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/plivo"
 )
@@ -166,7 +164,7 @@ func (s *Server) liveRoom(ctx context.Context, flowName, node, address string) (
 // started for trigger_source's call, through Plivo's Add Participant API.
 // cold_transfer then removes trigger_source from it.
 func (s *Server) phloCall(w http.ResponseWriter, r *http.Request) {
-	name, node := routeFlow(r).Name, chi.URLParam(r, "node")
+	name, node := routeFlow(r).Name, pathParam(r, "node")
 	var req phloRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.apiFail(w, http.StatusBadRequest, "%v", err)
@@ -222,7 +220,7 @@ func (s *Server) phloCall(w http.ResponseWriter, r *http.Request) {
 // phloMember is PHLO's member actions on the MultiPartyCall node started
 // for the live call that member_address is part of.
 func (s *Server) phloMember(w http.ResponseWriter, r *http.Request) {
-	name, node, address := routeFlow(r).Name, chi.URLParam(r, "node"), chi.URLParam(r, "member")
+	name, node, address := routeFlow(r).Name, pathParam(r, "node"), pathParam(r, "member")
 	var req struct {
 		Action string `json:"action"`
 	}

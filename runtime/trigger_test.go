@@ -157,6 +157,13 @@ func TestRESTActionDialsAgentsIntoTheCallersMPC(t *testing.T) {
 	if len(sess.Events) != 1 || sess.Events[0].Params["EventName"] != "participant-state-changes" {
 		t.Errorf("trace events = %+v", sess.Events)
 	}
+	// Escaped call ids in the URL are the call's (c%31 is c1).
+	if code, _ := post(t, srv.URL+"/flows/cc/events/c%31/queue/status", url.Values{"EventName": {"participant-state-changes"}}); code != http.StatusNoContent {
+		t.Fatalf("event with an escaped CallUUID = %d", code)
+	}
+	if sess := apiSession(t, srv.URL, "c%31"); sess.CallUUID != "c1" || len(sess.Events) != 2 {
+		t.Errorf("trace at an escaped CallUUID: call %q, %d events", sess.CallUUID, len(sess.Events))
+	}
 	if sess.Rooms["queue"] != "q-c1" {
 		t.Errorf("rooms = %v", sess.Rooms)
 	}
@@ -201,7 +208,8 @@ func TestPHLOTriggerAPI(t *testing.T) {
 		t.Fatalf("unknown trigger source = %d, want 404", code)
 	}
 	// Member actions: hold the supervisor, then hang up on them.
-	if code, out := apiPost(t, srv.URL+"/v1/phlo/cc/multi_party_call/queue/members/sip:sup@phone.plivo.com", "secret", map[string]string{"action": "hold"}); code != http.StatusCreated {
+	// The address may come escaped, as a client's URL builder escapes it.
+	if code, out := apiPost(t, srv.URL+"/v1/phlo/cc/multi_party_call/queue/members/sip%3Asup%40phone.plivo.com", "secret", map[string]string{"action": "hold"}); code != http.StatusCreated {
 		t.Fatalf("hold = %d %v", code, out)
 	}
 	for _, p := range fake.Participants("q-c3") {

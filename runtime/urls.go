@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // Callback URLs are flowd's own and their shape is internal: Plivo, tests
@@ -73,4 +76,19 @@ func DecodeVars(raw string) (map[string]any, error) {
 		vars[k] = numbers(v)
 	}
 	return vars, nil
+}
+
+// pathParam returns a URL parameter as the client meant it. chi matches
+// the escaped path when the request's path was escaped in a way of its
+// own (RawPath set: %2B1415... for +1415...), and then its parameters are
+// escaped: unescape them, once. Otherwise chi matched the decoded path.
+func pathParam(r *http.Request, key string) string {
+	v := chi.URLParam(r, key)
+	if r.URL.RawPath == "" {
+		return v
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }

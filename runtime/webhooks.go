@@ -179,7 +179,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 // the step's side effects, this one waits for its answer.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	name := routeFlow(r).Name
-	node, event := chi.URLParam(r, "node"), chi.URLParam(r, "event")
+	node, event := pathParam(r, "node"), pathParam(r, "event")
 	step, err := strconv.Atoi(chi.URLParam(r, "step"))
 	if err != nil || step < 1 {
 		s.reject(w, r, http.StatusNotFound, "no such callback")
@@ -563,7 +563,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // trace returns a call as JSON: flow, version, status and its trace —
 // each step with its node, outcome, inputs and XML, and its events.
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "callUUID")
+	id := pathParam(r, "callUUID")
 	ctx := r.Context()
 	st, err := s.load(ctx, id)
 	if errors.Is(err, ErrNotFound) {
