@@ -361,7 +361,9 @@ func (p *AddParticipantParams) validate() (int, error) {
 	}
 	v.url("confirm_key_sound_url", p.ConfirmKeySoundURL)
 	v.method("confirm_key_sound_method", p.ConfirmKeySoundMethod)
-	if p.DialMusic != "" && p.DialMusic != "real" && !isHTTPURL(p.DialMusic) {
+	// Choice: seed 001 writes the default "Real" and the value "real";
+	// either case is Plivo's ringback.
+	if p.DialMusic != "" && !strings.EqualFold(p.DialMusic, "real") && !isHTTPURL(p.DialMusic) {
 		v.add("dial_music", "must be \"real\" or an absolute http(s) URL, got %q", p.DialMusic)
 	}
 	v.intRange("ring_timeout", p.RingTimeout, 15, 120)

@@ -129,6 +129,8 @@ func TestAddParticipantValidation(t *testing.T) {
 		{"confirm_key_sound_url", func(p *P) { p.ConfirmKeySoundURL = "x" }, "confirm_key_sound_url"},
 		{"confirm_key_sound_method", func(p *P) { p.ConfirmKeySoundMethod = "x" }, "confirm_key_sound_method"},
 		{"dial_music url", func(p *P) { p.DialMusic = "https://m.example/ring.xml" }, ""},
+		{"dial_music Real, Plivo's spelling of the default", func(p *P) { p.DialMusic = "Real" }, ""},
+		{"dial_music REAL", func(p *P) { p.DialMusic = "REAL" }, ""},
 		{"dial_music bad", func(p *P) { p.DialMusic = "loud" }, "dial_music"},
 		{"ring_timeout 14", func(p *P) { p.RingTimeout = n(14) }, "ring_timeout"},
 		{"ring_timeout 15", func(p *P) { p.RingTimeout = n(15) }, ""},

@@ -1108,7 +1108,7 @@ func checkValues(body map[string]any) string {
 			return k + " must be none, beep:1, beep:2 or a URL"
 		}
 	}
-	if v, ok := str("dial_music"); ok && v != "real" && !isURL(v) {
+	if v, ok := str("dial_music"); ok && !strings.EqualFold(v, "real") && !isURL(v) {
 		return "dial_music must be real or a URL"
 	}
 	if v, ok := str("status_callback_events"); ok {
