@@ -558,3 +558,20 @@ func sortedCopy(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestMaxLenCountsCharacters: callerName's limit of 50 is 50 characters,
+// as Plivo counts them (and the REST checks do), not 50 bytes.
+func TestMaxLenCountsCharacters(t *testing.T) {
+	for _, el := range []string{"Dial", "Number", "User"} {
+		a := Lookup(el).Attr("callerName")
+		if a == nil {
+			t.Fatalf("%s has no callerName", el)
+		}
+		if msg := a.Validate(strings.Repeat("é", 50)); msg != "" {
+			t.Errorf("%s callerName of 50 two-byte characters: must %s", el, msg)
+		}
+		if msg := a.Validate(strings.Repeat("é", 51)); msg == "" {
+			t.Errorf("%s callerName of 51 characters was accepted", el)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is the value type of an attribute as Plivo documents it.
@@ -48,7 +49,9 @@ type Attr struct {
 	Fold bool
 	// OrURL lets an Enum also take an absolute URL (enterSound: beep:1 or a URL).
 	OrURL bool
-	// MaxLen limits the length in bytes of a String; 0 means no limit.
+	// MaxLen limits the length of a String in characters (Unicode code
+	// points, as Plivo counts them and as the plivo package's REST checks
+	// do); 0 means no limit.
 	MaxLen int
 	// Check is an extra rule for values the fields above cannot express
 	// (finishOnKey, sipHeaders, SSML times). It returns a message that
@@ -117,7 +120,7 @@ func (a *Attr) Validate(v string) string {
 			seen[item] = true
 		}
 	case String:
-		if a.MaxLen > 0 && len(v) > a.MaxLen {
+		if a.MaxLen > 0 && len(v) > a.MaxLen && utf8.RuneCountInString(v) > a.MaxLen {
 			return fmt.Sprintf("be at most %d characters", a.MaxLen)
 		}
 	}
