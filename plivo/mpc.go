@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -52,6 +53,37 @@ func (r MPCRef) segment(v *validator) string {
 
 // Int is an integer Plivo may send as a JSON number or a numeric string.
 type Int int64
+
+// Bool is a boolean Plivo may send as a JSON boolean or as a string
+// ("true"/"false"): the Participant object documents Mute and Hold as
+// strings, and the API has answered both.
+type Bool bool
+
+// UnmarshalJSON accepts true, "true", false, "false" (any case) and "" (as
+// false).
+func (v *Bool) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if len(s) >= 2 && s[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		s = strings.ToLower(strings.TrimSpace(str))
+		if s == "" {
+			s = "false"
+		}
+	}
+	switch s {
+	case "true":
+		*v = true
+	case "false":
+		*v = false
+	case "null":
+	default:
+		return fmt.Errorf("plivo: %s is not a boolean", b)
+	}
+	return nil
+}
 
 // UnmarshalJSON accepts 12, "12" and "" (as 0).
 func (n *Int) UnmarshalJSON(b []byte) error {
@@ -142,8 +174,8 @@ type Participant struct {
 	MemberAddress   string  `json:"member_address,omitempty"`
 	Role            string  `json:"role"` // agent, customer, supervisor
 	CoachMode       bool    `json:"coach_mode"`
-	Mute            *bool   `json:"mute"`
-	Hold            *bool   `json:"hold"`
+	Mute            *Bool   `json:"mute"`
+	Hold            *Bool   `json:"hold"`
 	StartMPCOnEnter bool    `json:"start_mpc_on_enter"`
 	EndMPCOnExit    bool    `json:"end_mpc_on_exit"`
 	JoinTime        *string `json:"join_time"`

@@ -575,7 +575,7 @@ func TestDecodeDocumentedAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.MemberID != "355" || p.MemberAddress == "" || p.Mute == nil || *p.Mute || p.ExitTime != nil || !p.StartMPCOnEnter || p.APIID != "3eecec6d" {
+	if p.MemberID != "355" || p.MemberAddress == "" || p.Mute == nil || bool(*p.Mute) || p.ExitTime != nil || !p.StartMPCOnEnter || p.APIID != "3eecec6d" {
 		t.Errorf("participant = %+v", p)
 	}
 }
@@ -600,5 +600,30 @@ func TestDelayDialJSON(t *testing.T) {
 	}
 	if s := SIPHeaders(map[string]string{"b": "2", "a": "1"}); s != "a=1,b=2" {
 		t.Errorf("SIPHeaders = %q", s)
+	}
+}
+
+// TestParticipantFlagsAsStrings: Plivo documents a participant's mute and
+// hold as strings and has answered booleans; both decode.
+func TestParticipantFlagsAsStrings(t *testing.T) {
+	for body, want := range map[string][2]bool{
+		`{"mute": "true", "hold": "false"}`: {true, false},
+		`{"mute": false, "hold": true}`:     {false, true},
+		`{"mute": "True", "hold": ""}`:      {true, false},
+	} {
+		var p Participant
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if p.Mute == nil || p.Hold == nil || bool(*p.Mute) != want[0] || bool(*p.Hold) != want[1] {
+			t.Errorf("%s: mute %v hold %v, want %v", body, p.Mute, p.Hold, want)
+		}
+	}
+	var p Participant
+	if err := json.Unmarshal([]byte(`{"mute": null}`), &p); err != nil || p.Mute != nil {
+		t.Errorf("null mute: %v %v", p.Mute, err)
+	}
+	if err := json.Unmarshal([]byte(`{"mute": "maybe"}`), &p); err == nil {
+		t.Error(`mute "maybe" decoded`)
 	}
 }
