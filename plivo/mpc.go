@@ -54,50 +54,29 @@ func (r MPCRef) segment(v *validator) string {
 // Int is an integer Plivo may send as a JSON number or a numeric string.
 type Int int64
 
-// Bool is a boolean Plivo may send as a JSON boolean or as a string
-// ("true"/"false"): the Participant object documents Mute and Hold as
-// strings, and the API has answered both.
-type Bool bool
-
-// UnmarshalJSON accepts true, "true", false, "false" (any case) and "" (as
-// false).
-func (v *Bool) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if len(s) >= 2 && s[0] == '"' {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
-		}
-		s = strings.ToLower(strings.TrimSpace(str))
-		if s == "" {
-			s = "false"
-		}
+// scalarText returns a JSON scalar's text: a string's content (quoted
+// true), trimmed, or the literal itself.
+func scalarText(b []byte) (s string, quoted bool, err error) {
+	s = strings.TrimSpace(string(b))
+	if len(s) < 2 || s[0] != '"' {
+		return s, false, nil
 	}
-	switch s {
-	case "true":
-		*v = true
-	case "false":
-		*v = false
-	case "null":
-	default:
-		return fmt.Errorf("plivo: %s is not a boolean", b)
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return "", true, err
 	}
-	return nil
+	return strings.TrimSpace(str), true, nil
 }
 
 // UnmarshalJSON accepts 12, "12" and "" (as 0).
 func (n *Int) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if len(s) >= 2 && s[0] == '"' {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
-		}
-		s = strings.TrimSpace(str)
-		if s == "" {
-			*n = 0
-			return nil
-		}
+	s, quoted, err := scalarText(b)
+	if err != nil {
+		return err
+	}
+	if quoted && s == "" {
+		*n = 0
+		return nil
 	}
 	if s == "null" {
 		return nil
@@ -111,6 +90,36 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 		i = int64(f)
 	}
 	*n = Int(i)
+	return nil
+}
+
+// Bool is a boolean Plivo may send as a JSON boolean or as a string
+// ("true"/"false"): the Participant object documents Mute and Hold as
+// strings, and the API has answered both.
+type Bool bool
+
+// UnmarshalJSON accepts true, "true", false, "false" (any case) and "" (as
+// false).
+func (v *Bool) UnmarshalJSON(b []byte) error {
+	s, quoted, err := scalarText(b)
+	if err != nil {
+		return err
+	}
+	if quoted {
+		s = strings.ToLower(s)
+		if s == "" {
+			s = "false"
+		}
+	}
+	switch s {
+	case "true":
+		*v = true
+	case "false":
+		*v = false
+	case "null":
+	default:
+		return fmt.Errorf("plivo: %s is not a boolean", b)
+	}
 	return nil
 }
 
