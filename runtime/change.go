@@ -148,7 +148,7 @@ func (t *txn) step(ts *TraceStep) error {
 	return err
 }
 
-// claimable reports whether a claim on the state holds: another copy of
+// claimed reports whether a claim on the state holds: another copy of
 // a webhook is making the step's side effects.
 func (s *Server) claimed(st *CallState) bool {
 	return st.Claim != nil && s.cfg.Now().Before(st.Claim.Until)
