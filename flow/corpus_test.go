@@ -171,15 +171,6 @@ func TestPositions(t *testing.T) {
 	}
 }
 
-func mustReadFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func diagText(ds flow.Diagnostics) string {
 	var b strings.Builder
 	for _, d := range ds {

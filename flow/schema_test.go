@@ -1,7 +1,6 @@
 package flow_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"regexp"
@@ -28,24 +27,7 @@ func TestSchemaCommitted(t *testing.T) {
 // compiledSchema compiles flow.Schema with the validator editors use the
 // schema through (JSON Schema 2020-12).
 func compiledSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	b, err := flow.Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(flow.SchemaID, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(flow.SchemaID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testenv.CompileSchema(t, flow.Schema, flow.SchemaID)
 }
 
 // yamlInstance decodes a flow file as an editor's YAML language server

@@ -1,7 +1,6 @@
 package flowtest_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,7 +242,7 @@ nodes:
     steps:
       - expect: { node: men, path: [menu, cont], vars: { tries: 0, totl: 1 } }
 `)
-	tf, ds := flowtest.Decode(path, mustReadFile(t, path))
+	tf, ds := flowtest.Decode(path, testenv.ReadFile(t, path))
 	if len(ds) > 0 {
 		t.Fatal(diagText(ds))
 	}
@@ -272,15 +271,6 @@ func writeFile(t *testing.T, path, src string) {
 	}
 }
 
-func mustReadFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestLoadFlow: flow: names a flow beside the test file (in a file of
 // any name) or a path; what cannot be found or compiled is reported at
 // flow:.
@@ -304,7 +294,7 @@ func TestLoadFlow(t *testing.T) {
 	} {
 		path := filepath.Join(dir, tc.file)
 		writeFile(t, path, "flow: "+tc.flow+cases)
-		tf, ds := flowtest.Decode(path, mustReadFile(t, path))
+		tf, ds := flowtest.Decode(path, testenv.ReadFile(t, path))
 		if len(ds) > 0 {
 			t.Fatal(diagText(ds))
 		}
@@ -332,25 +322,7 @@ func TestSchemaCommitted(t *testing.T) {
 }
 
 func compiledTestSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	b, err := flowtest.Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(flowtest.SchemaID, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(flowtest.SchemaID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testenv.CompileSchema(t, flowtest.Schema, flowtest.SchemaID)
 }
 
 // testInstance decodes a test file as an editor's YAML language server
@@ -392,7 +364,7 @@ func TestSchemaAgrees(t *testing.T) {
 		t.Fatal("no example flow tests")
 	}
 	for _, f := range files {
-		if err := s.Validate(testInstance(t, mustReadFile(t, f))); err != nil {
+		if err := s.Validate(testInstance(t, testenv.ReadFile(t, f))); err != nil {
 			t.Errorf("%s: the schema rejects an example test:\n%v", f, err)
 		}
 	}

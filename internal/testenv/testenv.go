@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/flowd-dev/flowd/internal/wallclock"
 )
 
@@ -261,4 +263,38 @@ func CheckCommitted(t testing.TB, path string, generate func() ([]byte, error), 
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("%s is stale: run %s (%v)", strings.TrimPrefix(path, "../"), regen, err)
 	}
+}
+
+// CompileSchema compiles a generated JSON Schema (2020-12, formats
+// asserted) as an editor's validator would, under its id.
+func CompileSchema(t testing.TB, generate func() ([]byte, error), id string) *jsonschema.Schema {
+	t.Helper()
+	b, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(id, doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// ReadFile returns a file's bytes, or fails the test.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
