@@ -160,7 +160,7 @@ func TestEvents(t *testing.T) {
 	if dial.Node != "agent" || dial.Outcome != "busy" || dial.Inputs["DialStatus"] != "busy" || dial.Inputs["CallUUID"] != flowtest.CallUUID {
 		t.Errorf("dial step = %+v", dial)
 	}
-	if in := r.Cases[5].Session.Trace[2].Inputs; in["ExitCause"] != "kicked" || in["CallUUID"] == "" {
+	if in := r.Cases[5].Session.Trace[2].Inputs; in["ExitCause"] != "kicked" || in["ParticipantCallUUID"] != flowtest.CallUUID || in["CallUUID"] != "" {
 		t.Errorf("exit params = %v", in)
 	}
 }

@@ -307,10 +307,15 @@ func errText(err error) string {
 const maxCallUUID = 256
 
 // callParams returns a webhook's parameters and its CallUUID, or refuses
-// the request with 400 when it names no call.
+// the request with 400 when it names no call. A MultiPartyCall's
+// onExitActionUrl names the call by ParticipantCallUUID alone (Plivo's
+// MultiPartyCall document lists no CallUUID among its parameters).
 func (s *Server) callParams(w http.ResponseWriter, r *http.Request) (map[string]string, string, bool) {
 	p := params(r)
 	id := p["CallUUID"]
+	if id == "" {
+		id = p["ParticipantCallUUID"]
+	}
 	if id == "" {
 		s.reject(w, r, http.StatusBadRequest, "missing CallUUID")
 		return nil, "", false

@@ -421,22 +421,61 @@ func (c *Call) Record(params map[string]string) error {
 	return c.event(w, extra)
 }
 
-// Exit reports that the caller left the Conference (its action, with
-// ConferenceName, ConferenceUUID and ConferenceMemberID) or the
-// MultiPartyCall (its onExitActionUrl) the call is at; params are added.
+// Exit reports that the caller left the Conference (its action, with the
+// call's parameters and ConferenceName, ConferenceUUID and
+// ConferenceMemberID) or the MultiPartyCall the call is at; params are
+// added.
+//
+// A MultiPartyCall's onExitActionUrl gets only the parameters Plivo's
+// MultiPartyCall document lists for it: MPCUUID, MPCFriendlyName,
+// MemberID, ParticipantCallUUID, ParticipantJoinTime, ParticipantEndTime
+// and ParticipantRole. The call is named by ParticipantCallUUID; there is
+// no CallUUID.
 func (c *Call) Exit(params map[string]string) error {
 	w, err := c.need("Exit", "Conference", "MultiPartyCall")
 	if err != nil {
 		return err
 	}
-	extra := map[string]string{}
-	if w.Kind == "Conference" {
-		extra["ConferenceName"] = strings.TrimSpace(w.Element.Text)
-		extra["ConferenceUUID"] = NewUUID()
-		extra["ConferenceMemberID"] = "1"
+	if w.Kind == "MultiPartyCall" {
+		end := time.Now().UTC()
+		v := url.Values{}
+		for k, x := range map[string]string{
+			"MPCUUID":             NewUUID(),
+			"MPCFriendlyName":     strings.TrimSpace(w.Element.Text),
+			"MemberID":            "1",
+			"ParticipantCallUUID": c.UUID,
+			"ParticipantJoinTime": end.Add(-time.Minute).Format(mpcTime),
+			"ParticipantEndTime":  end.Format(mpcTime),
+			"ParticipantRole":     mpcRole(w.Element.Attr("role")),
+		} {
+			v.Set(k, x)
+		}
+		for k, x := range params {
+			v.Set(k, x)
+		}
+		return c.exchange(w.Method, w.URL, v, true)
+	}
+	extra := map[string]string{
+		"ConferenceName":     strings.TrimSpace(w.Element.Text),
+		"ConferenceUUID":     NewUUID(),
+		"ConferenceMemberID": "1",
 	}
 	maps.Copy(extra, params)
 	return c.event(w, extra)
+}
+
+// mpcTime is the layout of the timestamps of MultiPartyCall callbacks:
+// "YYYY-MM-DD HH:mm:ss+|-hh:mm".
+const mpcTime = "2006-01-02 15:04:05-07:00"
+
+// mpcRole spells a MultiPartyCall role as Plivo reports it: Agent,
+// Supervisor or Customer, whatever the case in the XML.
+func mpcRole(r string) string {
+	r = strings.ToLower(strings.TrimSpace(r))
+	if r == "" {
+		return ""
+	}
+	return strings.ToUpper(r[:1]) + r[1:]
 }
 
 // Callback sends params, with the call's standard ones, to whatever the
@@ -592,6 +631,11 @@ func (c *Call) at(i int) {
 		w := Wait{Kind: e.Name, Element: e, Method: methodOf(e.Attr("method"))}
 		switch e.Name {
 		case "Hangup":
+			if e.Attr("schedule") != "" {
+				// Plivo plays what follows a scheduled Hangup
+				// until the time is up.
+				continue
+			}
 			c.pos, c.wait = i, Wait{End: "Hangup"}
 			return
 		case "Redirect":
