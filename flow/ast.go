@@ -132,3 +132,16 @@ type Expr struct {
 	node   *yaml.Node
 	offset int
 }
+
+// hasAttr reports whether the node's element writes the attribute name.
+func (nd *NodeDecl) hasAttr(name string) bool {
+	if nd.Elem == nil || name == "" {
+		return false
+	}
+	for _, a := range nd.Elem.Attrs {
+		if a.Spec.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -143,9 +143,13 @@ func (c *checker) node(n *NodeDecl) {
 	if n.Kind == nil {
 		return
 	}
-	if n.Kind.traits.control == ends {
+	if tr := n.Kind.traits; tr.control == ends && !n.hasAttr(tr.goesOnWith) {
 		if n.Next != nil {
-			c.d.Errorf(n.Next.Pos, CodeTerminal, "%s ends the flow, so node %s cannot have next; remove it", n.Kind.Name, n.ID)
+			hint := "remove it"
+			if tr.goesOnWith != "" {
+				hint += ", or give " + n.Kind.Name + " a " + tr.goesOnWith + " (then the walk goes on to next)"
+			}
+			c.d.Errorf(n.Next.Pos, CodeTerminal, "%s ends the flow, so node %s cannot have next; %s", n.Kind.Name, n.ID, hint)
 		}
 		if len(n.On) > 0 {
 			c.d.Errorf(n.On[0].Pos, CodeTerminal, "%s ends the flow, so node %s cannot have on:; remove it", n.Kind.Name, n.ID)

@@ -102,7 +102,10 @@ waits on a callback, and goes:
     picks its next, else the node's next.
   - set: set: {name: expression} assigns vars.name; continues to next.
   - Hangup, Redirect: appended; the flow ends (Redirect hands the call to
-    another application). They take no next.
+    another application). They take no next, except a Hangup with
+    schedule: Plivo plays what follows it until the scheduled hang-up, so
+    the walk goes on to its next (Hangup: {schedule: 60} then a Speak
+    warning the caller).
 
 A node with no edge to take ends the document, and Plivo hangs up after
 it. An outcome without an on: entry follows next.
@@ -161,6 +164,7 @@ names they see:
 	hours(spec, tz)  true when the clock is inside the spec, e.g.
 	         hours("Mon-Fri 09:00-17:00; Sat 10:00-13:00", "America/New_York")
 	now()    the flow's clock (fixed in flow tests)
+	urlquery(s)  s escaped for a URL query: "?phone={{ urlquery(call.From) }}"
 
 A missing parameter reads as "" (call, input, nodes, params) or nil (vars).
 A template's result is written as text: numbers in decimal, booleans as
@@ -175,6 +179,10 @@ Mon-Fri (they may wrap: Fri-Mon), comma lists (Mon,Wed,Fri-Sat) or daily.
 Times are HH:MM-HH:MM on a 24-hour clock, start inclusive, end exclusive,
 24:00 allowed as an end; an end before the start runs overnight and
 belongs to the start day (Fri 22:00-06:00 is Friday night into Saturday).
+Dated exceptions follow the weekly parts: YYYY-MM-DD closed, or
+YYYY-MM-DD and ranges ("Mon-Fri 09:00-17:00; 2026-12-25 closed;
+2026-12-31 09:00-12:00"). A dated entry replaces the weekly hours on that
+date (the date in the tz given); its ranges cannot run past midnight.
 
 # Run-time errors
 

@@ -22,6 +22,10 @@ type element struct {
 	// room is set for MultiPartyCall: its content names the room the walk
 	// reports in Result.Rooms, which the trigger API adds participants to.
 	room bool
+	// goesOnWith names the attribute with which an element that ends the
+	// flow goes on to next instead: Hangup's schedule, after which Plivo
+	// plays what follows until the time is up.
+	goesOnWith string
 }
 
 const joinDoc = "With `next`, the document ends and `next` is taken when the caller leaves."
@@ -35,6 +39,7 @@ var (
 	joinElement   = element{control: waitsIfNext, walkDoc: joinDoc, nextLabel: "next (exit)"}
 	roomElement   = element{control: waitsIfNext, walkDoc: joinDoc, nextLabel: "next (exit)", room: true}
 	endElement    = element{control: ends, walkDoc: "No `next`: the flow ends here."}
+	hangupElement = element{control: ends, goesOnWith: "schedule", walkDoc: "No `next`: the flow ends here. With `schedule`, the walk goes on to `next`: Plivo plays what follows until the scheduled hang-up."}
 )
 
 var inputOutcomes = []string{OutcomeInput, OutcomeNoInput}
@@ -99,6 +104,9 @@ func (el element) step(w *Walker, n *Node) (step, error) {
 		return step{}, err
 	}
 	switch {
+	case el.control == ends && el.goesOnWith != "":
+		// The checker allows next only with the attribute.
+		return nextStep(n), nil
 	case el.control == ends:
 		return step{}, nil
 	case n.Callback():
@@ -123,7 +131,7 @@ func (el element) traits() traits {
 	if el.control == ends {
 		style = styleEnd
 	}
-	return traits{control: el.control, style: style, nextLabel: el.nextLabel, walkDoc: el.walkDoc}
+	return traits{control: el.control, style: style, nextLabel: el.nextLabel, walkDoc: el.walkDoc, goesOnWith: el.goesOnWith}
 }
 
 // attrField adapts an attribute of xmlgen's table of Plivo's dialect to

@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,17 +25,22 @@ type program = *vm.Program
 // are never called: at run time the Walker supplies ones bound to the
 // webhook's clock.
 var exprEnv = map[string]any{
-	"call":   map[string]string{},
-	"input":  map[string]string{},
-	"nodes":  map[string]map[string]string{},
-	"vars":   map[string]any{},
-	"params": map[string]string{},
-	"hours":  func(spec, tz string) bool { return false },
-	"now":    func() time.Time { return time.Time{} },
+	"call":     map[string]string{},
+	"input":    map[string]string{},
+	"nodes":    map[string]map[string]string{},
+	"vars":     map[string]any{},
+	"params":   map[string]string{},
+	"hours":    func(spec, tz string) bool { return false },
+	"now":      func() time.Time { return time.Time{} },
+	"urlquery": urlQuery,
 }
 
+// urlQuery is urlquery(v): v, written as a template writes it, escaped for
+// a URL query ("+1 415" → "%2B1+415").
+func urlQuery(v any) string { return url.QueryEscape(Format(v)) }
+
 // EnvNames are the top-level names expressions may use.
-var EnvNames = []string{"call", "input", "nodes", "vars", "params", "hours", "now"}
+var EnvNames = []string{"call", "input", "nodes", "vars", "params", "hours", "now", "urlquery"}
 
 var scheduleCache sync.Map // spec → *hours.Schedule
 

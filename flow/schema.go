@@ -31,7 +31,12 @@ func Schema() ([]byte, error) {
 	}
 	var nodeKinds []any
 	for _, k := range Kinds() {
-		defs["node."+k.Name] = yamlpos.ObjectSchema(nodeFieldsOf(k))
+		node := yamlpos.ObjectSchema(nodeFieldsOf(k))
+		if a := k.traits.goesOnWith; a != "" {
+			// next only with the attribute that lets the kind go on.
+			node["dependentSchemas"] = obj{"next": obj{"properties": obj{k.Name: obj{"type": "object", "required": []string{a}}}}}
+		}
+		defs["node."+k.Name] = node
 		if k.Element != nil {
 			defs["action."+k.Name] = elementSchema(k.Element, k)
 		}
@@ -54,7 +59,7 @@ func nodeFieldsOf(k *Kind) []yamlpos.Field {
 	for _, f := range nodeFields {
 		switch f.Name {
 		case "next":
-			if k.traits.control == ends {
+			if k.traits.control == ends && k.traits.goesOnWith == "" {
 				continue
 			}
 		case "on":

@@ -168,6 +168,7 @@ func TestSchemaCorpus(t *testing.T) {
 func TestSchemaEdgeCases(t *testing.T) {
 	s := compiledSchema(t)
 	accept := []string{
+		"nodes:\n  a:\n    Hangup: {schedule: 60}\n    next: b\n  b:\n    Speak: hi\n",
 		"flow: 411\nnodes: {a: {Hangup: {}}}\n",
 		"flow: true\nnodes: {a: {Hangup: {}}}\n",
 		"description:\nparams:\nvars:\nnodes: {a: {Hangup: {}}}\n",
@@ -199,6 +200,7 @@ func TestSchemaEdgeCases(t *testing.T) {
 	reject := []string{
 		"flow: Support Line\nnodes: {a: {Hangup: {}}}\n",
 		"nodes: {}\n",
+		"nodes:\n  a:\n    Hangup:\n    next: a\n",
 		"nodes:\n  a:\n    Hangup: {}\n    next: a\n",
 		"nodes:\n  a:\n    Speak: hi\n    on: {input: a}\n",
 		"nodes:\n  a:\n    GetDigits: {action: https://x.com/y}\n",

@@ -87,6 +87,9 @@ type traits struct {
 	// walkDoc says, after the kind's Doc in the reference's table of
 	// actions, what the walk does.
 	walkDoc string
+	// goesOnWith names the attribute with which a kind that ends the flow
+	// takes next instead (Hangup's schedule).
+	goesOnWith string
 	// refSection is the reference section, heading and introduction, that
 	// lists the kind's family with refEntry (REST actions with their
 	// arguments); "" for none.
@@ -139,7 +142,7 @@ var kinds = []Kind{
 	{Name: "MultiPartyCall", behavior: roomElement, Callbacks: exitCallbacks, Reports: []string{EventStatus, EventRecording}, Owned: []string{"onExitActionUrl", "onExitActionMethod"}, URLAttr: "onExitActionUrl", Doc: "Adds the caller to a multiparty call as agent, customer or supervisor; next is taken when the caller leaves it."},
 	{Name: "Record", behavior: recordElement, Callbacks: recordCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Records the caller; input.RecordUrl holds the recording."},
 	{Name: "Redirect", behavior: endElement, Doc: "Hands the call to another XML application; the flow ends."},
-	{Name: "Hangup", behavior: endElement, Doc: "Hangs up; the flow ends."},
+	{Name: "Hangup", behavior: hangupElement, Doc: "Hangs up; the flow ends, unless the hang-up is scheduled."},
 	{Name: "PreAnswer", behavior: verbElement, Doc: "Plays early media (Speak, Play, Wait) before the call is answered."},
 	{Name: "Stream", behavior: verbElement, Doc: "Streams the call's audio to a WebSocket."},
 	{Name: "Message", behavior: verbElement, Doc: "Sends an SMS while the call goes on."},

@@ -239,7 +239,8 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 				}
 				return ok
 			},
-			"now": func() time.Time { return w.now },
+			"now":      func() time.Time { return w.now },
+			"urlquery": urlQuery,
 		}
 	}
 	w.env["call"], w.env["input"], w.env["nodes"] = st.Call, input, st.Nodes

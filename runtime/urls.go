@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/flowd-dev/flowd/flow"
 )
 
 // Callback URLs are flowd's own and their shape is internal: Plivo, tests
@@ -42,6 +44,19 @@ func CallbackURL(base, flowName string, step int, node, event string) string {
 func EventURL(base, flowName, callUUID, node, kind string) string {
 	return strings.TrimSuffix(base, "/") + "/flows/" + url.PathEscape(flowName) + "/events/" +
 		url.PathEscape(callUUID) + "/" + url.PathEscape(node) + "/" + kind
+}
+
+// URLs returns the URLs the XML of one webhook's walk names: for a
+// call's step, its callback URLs, and its event URLs for status and
+// recording reports. The server and flowd render both use it, so render
+// prints what serve would answer.
+func URLs(base, flowName, callUUID string, step int) func(n *flow.Node, event string) string {
+	return func(n *flow.Node, event string) string {
+		if flow.IsReport(event) {
+			return EventURL(base, flowName, callUUID, n.ID, event)
+		}
+		return CallbackURL(base, flowName, step, n.ID, event)
+	}
 }
 
 // AnswerURL returns a flow's answer URL. Initial vars, when given, ride in

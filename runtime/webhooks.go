@@ -486,13 +486,7 @@ func outcomeLabel(res flow.Result) string {
 // walker returns a pooled walker whose callback URLs carry step.
 func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *flow.Walker {
 	wk := s.walkers.Get().(*flow.Walker)
-	base := s.base(r)
-	wk.URL = func(n *flow.Node, event string) string {
-		if flow.IsReport(event) {
-			return EventURL(base, flowName, callUUID, n.ID, event)
-		}
-		return CallbackURL(base, flowName, step, n.ID, event)
-	}
+	wk.URL = URLs(s.base(r), flowName, callUUID, step)
 	wk.Now = s.cfg.Now()
 	wk.REST = s.cfg.REST
 	wk.Context = r.Context()

@@ -71,9 +71,8 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		st.Vars[name] = v
 	}
-	w := &flow.Walker{URL: func(n *flow.Node, event string) string {
-		return runtime.CallbackURL(*publicURL, g.Name, 1, n.ID, event)
-	}}
+	// The answer is the call's first step, as serve counts them.
+	w := &flow.Walker{URL: runtime.URLs(*publicURL, g.Name, st.Call["CallUUID"], 1)}
 	w.Now = wallclock.Now()
 	if *clock != "" {
 		t, err := parseClock(*clock)

@@ -127,3 +127,81 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// roomFlow joins a MultiPartyCall whose status and recording events flowd
+// receives, after a menu: its XML carries every kind of URL flowd writes.
+const roomFlow = `nodes:
+  menu:
+    GetDigits:
+      numDigits: 1
+      children:
+        - Speak: Press 1 for sales.
+    on: { input: room, no_input: room }
+  room:
+    MultiPartyCall:
+      name: "cc-{{ call.CallUUID }}"
+      role: customer
+      record: true
+    events: [status, recording]
+    next: bye
+  bye:
+    Hangup: {}
+`
+
+// TestRenderIsServe: flowd render prints, byte for byte, what serve
+// answers for the same call, event URLs included.
+func TestRenderIsServe(t *testing.T) {
+	for _, env := range []string{"PLIVO_AUTH_TOKEN", "PLIVO_AUTH_ID", "PLIVO_MAIN_AUTH_TOKEN", "FLOWD_API_TOKEN"} {
+		t.Setenv(env, "")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "room.yaml")
+	if err := os.WriteFile(file, []byte(roomFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, "--flows", dir, "--addr", "127.0.0.1:0", "--store", "memory:")
+	call := map[string]string{"CallUUID": "6d8a2f5e-0c1b-4f4e-9a55-3b1f0f7b2c11", "From": "+14155550100", "To": "+14155550199"}
+	for _, node := range []string{"", "room"} {
+		form := url.Values{}
+		args := []string{"render", file, "--public-url", base}
+		for k, v := range call {
+			form.Set(k, v)
+			args = append(args, "--call", k+"="+v)
+		}
+		answer := base + "/flows/room/answer"
+		if node != "" {
+			// The menu's no-input Redirect, which Plivo follows at the
+			// call's first step, walks into the room.
+			answer = base + "/flows/room/calls/1/menu/no_input"
+			args = append(args, "--node", node)
+		}
+		resp, err := http.PostForm(answer, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		served, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s %v", answer, resp.StatusCode, served, err)
+		}
+		var out, errOut bytes.Buffer
+		if code := run(args, nil, &out, &errOut); code != exitOK {
+			t.Fatalf("flowd %s: exit %d\n%s", strings.Join(args, " "), code, errOut.String())
+		}
+		if node == "" {
+			// render's answer is the call's first step; so was serve's.
+			if got := strings.TrimSpace(out.String()); got != string(served) {
+				t.Errorf("render and serve differ:\nrender %s\nserve  %s", got, served)
+			}
+			continue
+		}
+		// serve walked from the menu on its second step.
+		want := strings.ReplaceAll(string(served), "/calls/2/", "/calls/1/")
+		if got := strings.TrimSpace(out.String()); got != want {
+			t.Errorf("render --node room and serve differ:\nrender %s\nserve  %s", got, want)
+		}
+		if !strings.Contains(want, "/flows/room/events/"+call["CallUUID"]+"/room/status") {
+			t.Errorf("serve's room XML has no event URL for the call: %s", want)
+		}
+	}
+}

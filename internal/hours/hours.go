@@ -1,7 +1,9 @@
 package hours
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,14 +19,28 @@ const (
 )
 
 // Schedule is a parsed business-hours spec: for each weekday, the minute
-// ranges that are open.
+// ranges that are open, and for each excepted calendar date, the minute
+// ranges open on that date instead.
 //
-// It is stored as a bitmap with one bit per minute of the week (local wall
-// clock, indexed by time.Weekday*1440 + minute of day), so Open is a constant
-// time lookup that does not allocate. A Schedule is immutable after
-// Parse and safe for concurrent use.
+// The weekly hours are stored as a bitmap with one bit per minute of the
+// week (local wall clock, indexed by time.Weekday*1440 + minute of day), and
+// each excepted date as a bitmap of its 1440 minutes, kept sorted by date, so
+// Open is a constant-time lookup (plus a binary search over the excepted
+// dates, if there are any) that does not allocate. A Schedule is immutable
+// after Parse and safe for concurrent use.
 type Schedule struct {
-	bits [(minutesPerWeek + 63) / 64]uint64
+	bits  [(minutesPerWeek + 63) / 64]uint64
+	dates []dateHours // sorted by key, one per date
+}
+
+// dateHours is the open minutes of one excepted calendar date.
+type dateHours struct {
+	key  int // year*10000 + month*100 + day: ordered like the dates
+	bits [(minutesPerDay + 63) / 64]uint64
+}
+
+func dateKey(year int, month time.Month, day int) int {
+	return year*10000 + int(month)*100 + day
 }
 
 func (s *Schedule) set(minute int) {
@@ -35,13 +51,40 @@ func (s *Schedule) has(minute int) bool {
 	return s.bits[minute>>6]&(1<<(uint(minute)&63)) != 0
 }
 
+func (d *dateHours) set(minute int) {
+	d.bits[minute>>6] |= 1 << (uint(minute) & 63)
+}
+
+func (d *dateHours) has(minute int) bool {
+	return d.bits[minute>>6]&(1<<(uint(minute)&63)) != 0
+}
+
+// date returns the hours of the excepted date with the given key, or nil.
+func (s *Schedule) date(key int) *dateHours {
+	lo, hi := 0, len(s.dates)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		switch k := s.dates[mid].key; {
+		case k == key:
+			return &s.dates[mid]
+		case k < key:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return nil
+}
+
 // Open reports whether t, seen in loc, falls inside the schedule.
 //
 // The schedule is read as local wall-clock time in loc: t is converted to loc
-// and its weekday, hour and minute are looked up (seconds are ignored, so for
-// 09:00-17:00, 16:59:59 is open and 17:00:00 is closed). On a daylight-saving
-// change this means a skipped wall-clock hour is simply never observed and a
-// repeated hour is open (or closed) both times it occurs.
+// and its calendar date, weekday, hour and minute are looked up (seconds are
+// ignored, so for 09:00-17:00, 16:59:59 is open and 17:00:00 is closed). If
+// the spec has a dated entry for t's date in loc, only that date's ranges
+// count; otherwise the weekly hours do. On a daylight-saving change this means
+// a skipped wall-clock hour is simply never observed and a repeated hour is
+// open (or closed) both times it occurs.
 //
 // A nil loc means t's own location. A nil Schedule is never open.
 func (s *Schedule) Open(t time.Time, loc *time.Location) bool {
@@ -52,7 +95,13 @@ func (s *Schedule) Open(t time.Time, loc *time.Location) bool {
 		t = t.In(loc)
 	}
 	h, m, _ := t.Clock()
-	return s.has(int(t.Weekday())*minutesPerDay + h*60 + m)
+	minute := h*60 + m
+	if len(s.dates) > 0 {
+		if d := s.date(dateKey(t.Date())); d != nil {
+			return d.has(minute)
+		}
+	}
+	return s.has(int(t.Weekday())*minutesPerDay + minute)
 }
 
 // SyntaxError is returned by Parse. Offset is the byte offset in the spec
@@ -68,12 +117,17 @@ func (e *SyntaxError) Error() string {
 
 // Parse parses a business-hours spec such as
 //
-//	Mon-Fri 09:00-17:00; Sat 10:00-13:00
+//	Mon-Fri 09:00-17:00; Sat 10:00-13:00; 2026-12-25 closed; 2026-12-31 09:00-12:00
+//
+// that is, weekly hours followed by dated exceptions.
 //
 // Rules:
 //
-//   - A spec is one or more parts separated by ";". Each part is a day set,
-//     whitespace, then one or more time ranges separated by ",".
+//   - A spec is one or more entries separated by ";": first the weekly
+//     entries, then the dated entries. Either list may be empty, but a
+//     weekly entry after a dated one is an error.
+//   - A weekly entry is a day set, whitespace, then one or more time ranges
+//     separated by ",".
 //   - Day names are case-insensitive, as three-letter abbreviations or full
 //     names. "Mon-Fri" is an inclusive range of days; ranges wrap around the
 //     end of the week ("Fri-Mon" is Fri, Sat, Sun, Mon; "Mon-Mon" is just
@@ -85,31 +139,60 @@ func (e *SyntaxError) Error() string {
 //     and two for the minute (00-59). "24:00" is allowed as the end of a range
 //     only. The start is inclusive and the end exclusive: 09:00-17:00 is open
 //     at 09:00 and closed at 17:00.
-//   - A range whose end is before its start runs overnight and belongs to its
-//     start day: "Fri 22:00-06:00" is open from Friday 22:00 to Saturday
-//     06:00, and "Sun 22:00-02:00" runs into Monday. A range whose start
-//     equals its end is an error.
-//   - Whitespace (spaces, tabs, newlines) is free around ";", "," and "-",
-//     but at least one whitespace character must separate the day set from
-//     the first time range.
-//   - Parts, days and ranges may overlap; the schedule is their union.
-//   - An empty spec, an empty part (including a trailing ";"), an unknown
-//     day or a malformed time is an error. Errors are *SyntaxError values
-//     that give the byte offset of the problem.
+//   - A weekly range whose end is before its start runs overnight and belongs
+//     to its start day: "Fri 22:00-06:00" is open from Friday 22:00 to
+//     Saturday 06:00, and "Sun 22:00-02:00" runs into Monday. A range whose
+//     start equals its end is an error.
+//   - A dated entry is a calendar date written YYYY-MM-DD, whitespace, then
+//     either "closed" (case-insensitive) or time ranges as in a weekly entry.
+//     The date must exist (2026-02-30 is an error). On that date, in the zone
+//     passed to Open, the dated entry replaces the weekly hours entirely: only
+//     its ranges are open, and "closed" means closed all day. Other dates keep
+//     the weekly hours.
+//   - A dated range cannot run past midnight: its end must be after its
+//     start, where "24:00" and "00:00" as an end both mean the end of the
+//     date ("2026-12-31 20:00-00:00" is open until midnight). For hours that
+//     run into the next date, give that date its own entry. Each date is
+//     decided by its own entry or by the weekly hours alone, so a weekly
+//     overnight range does not run into an excepted date (with
+//     "Fri 22:00-06:00; 2026-12-26 closed", Saturday 2026-12-26 is closed at
+//     02:00), and still runs out of one into a date without an entry (with
+//     "Fri 22:00-06:00; 2026-12-25 closed", Saturday 2026-12-26 is open at
+//     02:00).
+//   - Several dated entries for the same date combine: their ranges form a
+//     union. "closed" together with ranges for the same date is an error,
+//     reported at the later entry.
+//   - A spec with only dated entries is valid: it is closed on every other
+//     date.
+//   - Whitespace (spaces, tabs, newlines) is free around ";", "," and "-"
+//     (except inside a date), but at least one whitespace character must
+//     separate the day set or date from what follows it.
+//   - Weekly entries, days and ranges may overlap; the weekly hours are their
+//     union.
+//   - An empty spec, an empty entry (including a trailing ";"), an unknown
+//     day, a malformed time or date, or a date that does not exist is an
+//     error. Errors are *SyntaxError values that give the byte offset of the
+//     problem.
 //
-// The grammar, in EBNF (day names and "daily" are case-insensitive):
+// The grammar, in EBNF (day names, "daily" and "closed" are
+// case-insensitive):
 //
-//	spec      = part { ";" part }
-//	part      = days WS ranges
+//	spec      = weeklies | [ weeklies ";" ] dateds
+//	weeklies  = weekly { ";" weekly }
+//	dateds    = dated { ";" dated }
+//	weekly    = days WS ranges
+//	dated     = date WS ( "closed" | ranges )
 //	days      = "daily" | dayitem { "," dayitem }
 //	dayitem   = day [ "-" day ]
 //	day       = "Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun"
 //	          | "Monday" | "Tuesday" | "Wednesday" | "Thursday" | "Friday" | "Saturday" | "Sunday"
+//	date      = digit digit digit digit "-" digit digit "-" digit digit
 //	ranges    = range { "," range }
 //	range     = time "-" time
 //	time      = digit digit ":" digit digit
 //
-// Times are local wall-clock times in the zone passed to Open.
+// Times and dates are local wall-clock times and calendar dates in the zone
+// passed to Open.
 func Parse(spec string) (*Schedule, error) {
 	p := &schedParser{src: spec}
 	p.next()
@@ -118,11 +201,12 @@ func Parse(spec string) (*Schedule, error) {
 	}
 	s := new(Schedule)
 	for {
-		if err := p.part(s); err != nil {
+		if err := p.entry(s); err != nil {
 			return nil, err
 		}
 		switch p.tok.kind {
 		case tokEOF:
+			slices.SortFunc(s.dates, func(a, b dateHours) int { return cmp.Compare(a.key, b.key) })
 			return s, nil
 		case tokSemi:
 			p.next()
@@ -163,6 +247,7 @@ const (
 	tokDash
 	tokComma
 	tokSemi
+	tokDate
 	tokBad
 )
 
@@ -185,10 +270,20 @@ func (t schedTok) describe() string {
 }
 
 type schedParser struct {
-	src  string
-	pos  int
-	tok  schedTok
-	prev schedTok
+	src     string
+	pos     int
+	tok     schedTok
+	prev    schedTok
+	started bool // next has read a token
+
+	// dates maps the key of each date that has a dated entry to its index
+	// in the Schedule's dates and whether an entry marked it closed.
+	dates map[int]dateEntry
+}
+
+type dateEntry struct {
+	index  int
+	closed bool
 }
 
 func (p *schedParser) errAt(off int, msg string) error {
@@ -227,6 +322,8 @@ func (p *schedParser) next() {
 		p.pos++
 	}
 	p.prev = p.tok
+	entryStart := !p.started || p.prev.kind == tokSemi
+	p.started = true
 	start := p.pos
 	if start >= len(src) {
 		p.tok = schedTok{kind: tokEOF, off: len(src)}
@@ -247,6 +344,13 @@ func (p *schedParser) next() {
 		for n := wordRuneLen(src[p.pos:]); n > 0; n = wordRuneLen(src[p.pos:]) {
 			p.pos += n
 		}
+	case entryStart && isDigit(c) && dateAhead(src[start:]):
+		// Only where an entry starts: elsewhere digits and '-' are the
+		// times of a range, as in "0900-1700", reported as a bad time.
+		kind = tokDate
+		for p.pos < len(src) && (isDigit(src[p.pos]) || src[p.pos] == '-') {
+			p.pos++
+		}
 	case isDigit(c) || c == ':':
 		kind = tokTime
 		for p.pos < len(src) && (isDigit(src[p.pos]) || src[p.pos] == ':') {
@@ -265,6 +369,16 @@ func (p *schedParser) next() {
 	}
 }
 
+// dateAhead reports whether s starts with digits followed by '-', the start
+// of a date (well formed or not).
+func dateAhead(s string) bool {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i > 0 && i < len(s) && s[i] == '-'
+}
+
 // unexpected builds the error for a token that does not fit where it is.
 func (p *schedParser) unexpected(want string) error {
 	if p.tok.kind == tokBad {
@@ -277,23 +391,159 @@ func (p *schedParser) unexpected(want string) error {
 	return p.errAt(p.tok.off, "expected "+want+", found "+p.tok.describe())
 }
 
-// part parses one "days ranges" part into s.
-func (p *schedParser) part(s *Schedule) error {
-	if p.tok.kind == tokSemi || p.tok.kind == tokEOF {
+// entry parses one weekly or dated entry into s.
+func (p *schedParser) entry(s *Schedule) error {
+	switch {
+	case p.tok.kind == tokSemi || p.tok.kind == tokEOF:
 		return p.errAt(p.tok.off, "empty part")
+	case p.tok.kind == tokDate:
+		return p.dated(s)
+	case p.tok.kind == tokWord && strings.EqualFold(p.tok.text, "closed"):
+		return p.errAt(p.tok.off, `"closed" must follow a date, as in "2026-12-25 closed"`)
+	case p.tok.kind == tokWord && p.dates != nil && isDayWord(p.tok.text):
+		return p.errAt(p.tok.off, "weekly entry after a dated entry (list the weekly hours first, then the dated exceptions)")
 	}
+	return p.part(s)
+}
+
+// part parses one weekly "days ranges" entry into s.
+func (p *schedParser) part(s *Schedule) error {
 	days, err := p.days()
 	if err != nil {
 		return err
 	}
 	if p.tok.kind != tokTime {
+		if p.tok.kind == tokWord && strings.EqualFold(p.tok.text, "closed") {
+			return p.errAt(p.tok.off, `expected time range (HH:MM-HH:MM) after days, found "closed" (leave days that are always closed out of the weekly hours)`)
+		}
 		return p.unexpected("time range (HH:MM-HH:MM) after days")
 	}
 	if !p.prev.spaceAfter {
 		return p.errAt(p.tok.off, "missing whitespace between days and time range")
 	}
+	return p.ranges(func(start, end, _ int) error {
+		if end < start {
+			end += minutesPerDay // overnight: runs into the next day
+		}
+		for d := 0; d < 7; d++ {
+			if days&(1<<d) == 0 {
+				continue
+			}
+			base := d * minutesPerDay
+			for m := start; m < end; m++ {
+				s.set((base + m) % minutesPerWeek)
+			}
+		}
+		return nil
+	})
+}
+
+// dated parses one "date closed" or "date ranges" entry into s.
+func (p *schedParser) dated(s *Schedule) error {
+	dateTok := p.tok
+	key, err := p.date()
+	if err != nil {
+		return err
+	}
+	closed := p.tok.kind == tokWord && strings.EqualFold(p.tok.text, "closed")
+	if !closed && p.tok.kind != tokTime {
+		return p.unexpected(`"closed" or time range (HH:MM-HH:MM) after date`)
+	}
+	if !p.prev.spaceAfter {
+		what := "time range"
+		if closed {
+			what = `"closed"`
+		}
+		return p.errAt(p.tok.off, "missing whitespace between date and "+what)
+	}
+	if p.dates == nil {
+		p.dates = make(map[int]dateEntry)
+	}
+	e, seen := p.dates[key]
+	if !seen {
+		e.index = len(s.dates)
+		s.dates = append(s.dates, dateHours{key: key})
+	}
+	if closed {
+		if seen && !e.closed {
+			return p.errAt(dateTok.off, fmt.Sprintf("%s is closed here but an earlier entry gives it hours", dateTok.text))
+		}
+		e.closed = true
+		p.dates[key] = e
+		p.next()
+		if p.tok.kind != tokSemi && p.tok.kind != tokEOF {
+			return p.unexpected(`';' or end of spec after "closed"`)
+		}
+		return nil
+	}
+	if e.closed {
+		return p.errAt(dateTok.off, fmt.Sprintf("%s has hours here but an earlier entry says it is closed", dateTok.text))
+	}
+	p.dates[key] = e
+	d := &s.dates[e.index]
+	return p.ranges(func(start, end, off int) error {
+		if end == 0 {
+			end = minutesPerDay // "20:00-00:00" ends at midnight, like 24:00
+		}
+		if end < start {
+			return p.errAt(off, fmt.Sprintf("dated range %02d:%02d-%02d:%02d runs past midnight (a dated range ends by 24:00; give the next date its own entry)",
+				start/60, start%60, end/60, end%60))
+		}
+		for m := start; m < end; m++ {
+			d.set(m)
+		}
+		return nil
+	})
+}
+
+// date parses the current date token as YYYY-MM-DD and returns its key.
+func (p *schedParser) date() (int, error) {
+	t := p.tok
+	x := t.text
+	if len(x) != 10 || x[4] != '-' || x[7] != '-' || !allDigits(x[:4]) || !allDigits(x[5:7]) || !allDigits(x[8:]) {
+		return 0, p.errAt(t.off, fmt.Sprintf("bad date %q (want YYYY-MM-DD)", x))
+	}
+	y := atoi(x[:4])
+	m := time.Month(atoi(x[5:7]))
+	d := atoi(x[8:])
+	if m < time.January || m > time.December {
+		return 0, p.errAt(t.off, fmt.Sprintf("month %02d out of range in %q (want 01-12)", int(m), x))
+	}
+	if n := time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day(); d < 1 || d > n {
+		return 0, p.errAt(t.off, fmt.Sprintf("day %02d out of range in %q (%s %04d has %d days)", d, x, m, y, n))
+	}
+	p.next()
+	return dateKey(y, m, d), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// atoi converts a string of ASCII digits.
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+// ranges parses one or more time ranges separated by "," and passes each
+// to add with the offset of its start time.
+func (p *schedParser) ranges(add func(start, end, off int) error) error {
 	for {
-		if err := p.timeRange(s, days); err != nil {
+		off := p.tok.off
+		start, end, err := p.timeRange()
+		if err != nil {
+			return err
+		}
+		if err := add(start, end, off); err != nil {
 			return err
 		}
 		if p.tok.kind != tokComma {
@@ -361,6 +611,19 @@ var dayNames = [...]struct {
 	{"sun", "sunday", time.Sunday},
 }
 
+// isDayWord reports whether w is a day name or "daily".
+func isDayWord(w string) bool {
+	if strings.EqualFold(w, "daily") {
+		return true
+	}
+	for _, n := range dayNames {
+		if strings.EqualFold(w, n.short) || strings.EqualFold(w, n.long) {
+			return true
+		}
+	}
+	return false
+}
+
 // day parses one day name.
 func (p *schedParser) day() (time.Weekday, error) {
 	if p.tok.kind != tokWord {
@@ -378,43 +641,32 @@ func (p *schedParser) day() (time.Weekday, error) {
 	return 0, p.errAt(p.tok.off, fmt.Sprintf("unknown day %q (want Mon, Tue, Wed, Thu, Fri, Sat, Sun, a full day name, or daily)", p.tok.text))
 }
 
-// timeRange parses "HH:MM-HH:MM" and marks it open on each day in days.
-func (p *schedParser) timeRange(s *Schedule, days uint8) error {
+// timeRange parses "HH:MM-HH:MM" and returns its start and end in minutes
+// since midnight. The end (0 to 1440) is never equal to the start but may be
+// before it, for a range that runs overnight: the caller decides what that
+// means.
+func (p *schedParser) timeRange() (start, end int, err error) {
 	startTok := p.tok
-	start, err := p.clock()
-	if err != nil {
-		return err
+	if start, err = p.clock(); err != nil {
+		return 0, 0, err
 	}
 	if start == minutesPerDay {
-		return p.errAt(startTok.off, "24:00 is only allowed as the end of a range")
+		return 0, 0, p.errAt(startTok.off, "24:00 is only allowed as the end of a range")
 	}
 	if p.tok.kind != tokDash {
-		return p.unexpected("'-' after start time " + startTok.text)
+		return 0, 0, p.unexpected("'-' after start time " + startTok.text)
 	}
 	p.next()
 	if p.tok.kind != tokTime {
-		return p.unexpected("end time (HH:MM)")
+		return 0, 0, p.unexpected("end time (HH:MM)")
 	}
-	end, err := p.clock()
-	if err != nil {
-		return err
+	if end, err = p.clock(); err != nil {
+		return 0, 0, err
 	}
 	if end == start {
-		return p.errAt(startTok.off, "empty time range: start equals end")
+		return 0, 0, p.errAt(startTok.off, "empty time range: start equals end")
 	}
-	if end < start {
-		end += minutesPerDay // overnight: runs into the next day
-	}
-	for d := 0; d < 7; d++ {
-		if days&(1<<d) == 0 {
-			continue
-		}
-		base := d * minutesPerDay
-		for m := start; m < end; m++ {
-			s.set((base + m) % minutesPerWeek)
-		}
-	}
-	return nil
+	return start, end, nil
 }
 
 // clock parses the current time token as HH:MM and returns minutes since

@@ -53,6 +53,49 @@ func TestParseErrors(t *testing.T) {
 		{"Mon 09:00-17:00;\xff", 16, "invalid UTF-8 byte 0xff"},
 		{"Mon 09:00–17:00", 9, "unexpected character '–'"}, // en dash
 		{"Mon - 09:00-17:00", 6, "expected day"},
+
+		// Dated entries.
+		{"2026-02-30 closed", 0, `day 30 out of range in "2026-02-30" (February 2026 has 28 days)`},
+		{"2026-02-29 closed", 0, "(February 2026 has 28 days)"},
+		{"2100-02-29 closed", 0, "(February 2100 has 28 days)"},
+		{"2026-04-31 closed", 0, "(April 2026 has 30 days)"},
+		{"2026-12-00 closed", 0, `day 00 out of range in "2026-12-00"`},
+		{"Mon-Fri 09:00-17:00; 2026-13-01 closed", 21, `month 13 out of range in "2026-13-01" (want 01-12)`},
+		{"Mon 09:00-17:00;\n2026-00-10 closed", 17, "month 00 out of range"},
+		{"2026-1-5 closed", 0, `bad date "2026-1-5" (want YYYY-MM-DD)`},
+		{"Mon 09:00-17:00; 26-12-25 closed", 17, `bad date "26-12-25"`},
+		{"2026-12-25-26 closed", 0, `bad date "2026-12-25-26"`},
+		{"2026-12-2509:00-12:00", 0, `bad date "2026-12-2509"`},
+		{"2026-12-25closed", 10, `missing whitespace between date and "closed"`},
+		{"2026-12-25", 10, `expected "closed" or time range (HH:MM-HH:MM) after date, found end of spec`},
+		{"2026-12-25 open", 11, `expected "closed" or time range (HH:MM-HH:MM) after date, found "open"`},
+		{"2026-12-25 - 2026-12-31 closed", 11, `after date, found '-'`},
+		{"2026-12-25 closed 09:00-12:00", 18, `expected ';' or end of spec after "closed", found "09:00"`},
+		{"2026-12-25 closed, 2026-12-26 closed", 17, `expected ';' or end of spec after "closed", found ','`},
+		{"2026-12-25 09:00-12:00 2026-12-26 closed", 23, `expected ';', ',' or end of spec, found "2026"`},
+		{"2026-12-25 09:00-12:00, Tue 13:00-14:00", 24, "separate day groups with ';'"},
+		{"2026-12-25 09:00-12:00; ;", 24, "empty part"},
+		{"2026-12-25 closed;", 18, "empty part"},
+		{"2026-12-25 09:00–12:00", 16, "unexpected character '–'"},
+		{"2026-12-25 9:00-12:00", 11, `bad time "9:00"`},
+		{"2026-12-25 09:00-12:60", 20, "minute 60 out of range"},
+		{"2026-12-25 closed; 2026-12-25 09:00-12:00", 19, "2026-12-25 has hours here but an earlier entry says it is closed"},
+		{"2026-12-25 09:00-12:00; 2026-12-25 CLOSED", 24, "2026-12-25 is closed here but an earlier entry gives it hours"},
+		{"2026-12-25 09:00-12:00; 2026-12-26 closed; 2026-12-25 closed", 43, "is closed here but an earlier entry gives it hours"},
+		{"2026-12-31 22:00-02:00", 11, "dated range 22:00-02:00 runs past midnight (a dated range ends by 24:00; give the next date its own entry)"},
+		{"2026-12-31 09:00-10:00, 23:59 - 00:01", 24, "dated range 23:59-00:01 runs past midnight"},
+		{"2026-12-31 24:00-02:00", 11, "24:00 is only allowed as the end of a range"},
+		{"2026-12-31 10:00-10:00", 11, "start equals end"},
+		{"2026-12-31 00:00-00:00", 11, "start equals end"},
+		{"2026-12-31 09:00-12:00; Mon 09:00-17:00", 24, "weekly entry after a dated entry (list the weekly hours first, then the dated exceptions)"},
+		{"2026-12-31 closed; daily 09:00-17:00", 19, "weekly entry after a dated entry"},
+		{"2026-12-31 closed; Mnn 09:00-17:00", 19, `unknown day "Mnn"`},
+		{"closed", 0, `"closed" must follow a date, as in "2026-12-25 closed"`},
+		{"Mon 09:00-17:00; CLOSED", 17, `"closed" must follow a date`},
+		{"Sat closed", 4, `expected time range (HH:MM-HH:MM) after days, found "closed" (leave days that are always closed out of the weekly hours)`},
+		{"Mon 2026-12-25 closed", 4, `bad time "2026"`},
+		{"Mon 0900-1700", 4, `bad time "0900"`},
+		{"2026/12/25 closed", 0, `expected day (Mon..Sun or daily), found "2026"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
@@ -91,6 +134,16 @@ func TestParseAccepts(t *testing.T) {
 		"Sun 22:00-00:00",
 		"  Mon 09:00-17:00  ",
 		"Mon 09:00-17:00; Mon 12:00-18:00",
+		"Mon-Fri 09:00-17:00; 2026-12-25 closed; 2026-12-31 09:00-12:00",
+		"2026-12-25 closed",
+		"2026-12-25 CLOSED; 2026-12-25 Closed",
+		"2026-12-31 09:00-12:00, 13:00-15:00; 2026-12-31 11:00-14:00",
+		"2026-12-31 20:00-24:00",
+		"2026-12-31 20:00-00:00",
+		"2026-12-31 00:00-24:00",
+		"2028-02-29 closed",
+		"2000-02-29 closed",
+		"Mon 09:00-17:00 ;\n\t2026-12-24 09:00 - 12:00 , 13:00-14:00 ;\n2026-12-25 closed  ",
 	} {
 		if _, err := Parse(spec); err != nil {
 			t.Errorf("Parse(%q): %v", spec, err)
@@ -296,6 +349,136 @@ func TestOpen(t *testing.T) {
 			},
 		},
 		{
+			name: "dated exceptions, New York",
+			spec: "Mon-Fri 09:00-17:00; 2026-12-25 closed; 2026-12-31 09:00-12:00",
+			zone: "America/New_York",
+			cases: []openCase{
+				{at: "2026-12-24 10:00", want: true},  // Thu, weekly
+				{at: "2026-12-25 10:00", want: false}, // Fri, closed
+				{at: "2026-12-25 00:00", want: false},
+				{at: "2026-12-25 23:59", want: false},
+				{at: "2026-12-26 10:00", want: false}, // Sat, weekly (closed)
+				{at: "2026-12-28 10:00", want: true},  // Mon, weekly
+				{at: "2026-12-30 16:59", want: true},  // Wed, weekly
+				{at: "2026-12-31 08:59", want: false}, // Thu, dated 09:00-12:00
+				{at: "2026-12-31 09:00", want: true},
+				{at: "2026-12-31 11:59:59", want: true},
+				{at: "2026-12-31 12:00", want: false},
+				{at: "2026-12-31 16:00", want: false}, // weekly would say open
+				{at: "2027-01-01 10:00", want: true},  // Fri, weekly again
+				{at: "2025-12-25 10:00", want: true},  // Thu of another year
+				{at: "2027-12-31 16:00", want: true},  // Fri of another year
+				// 15:30 UTC on Dec 25 is 10:30 EST on Dec 25.
+				{utc: "2026-12-25 15:30", want: false},
+				// 02:00 UTC on Dec 26 is 21:00 EST on Dec 25: still the
+				// closed date in New York.
+				{utc: "2026-12-26 02:00", want: false},
+				// 14:30 UTC on Dec 31 is 09:30 EST.
+				{utc: "2026-12-31 14:30", want: true},
+				{utc: "2026-12-31 17:00", want: false}, // 12:00 EST
+			},
+		},
+		{
+			name: "dated ranges on DST days, New York",
+			spec: "Sun 10:00-11:00; 2026-03-08 01:00-04:00; 2026-11-01 01:00-02:00",
+			zone: "America/New_York",
+			cases: []openCase{
+				// Spring forward Sun 2026-03-08: 01:59:59 EST is followed
+				// by 03:00 EDT, inside 01:00-04:00.
+				{utc: "2026-03-08 05:59", want: false}, // 00:59 EST
+				{utc: "2026-03-08 06:00", want: true},  // 01:00 EST
+				{utc: "2026-03-08 06:59:59", want: true},
+				{utc: "2026-03-08 07:00", want: true},  // 03:00 EDT
+				{utc: "2026-03-08 07:59", want: true},  // 03:59 EDT
+				{utc: "2026-03-08 08:00", want: false}, // 04:00 EDT
+				{at: "2026-03-08 10:30", want: false},  // weekly Sun replaced
+				{at: "2026-03-01 10:30", want: true},   // Sun before
+				{at: "2026-03-15 10:30", want: true},   // Sun after
+				{at: "2026-03-01 01:30", want: false},
+				{at: "2026-03-09 01:30", want: false}, // Mon after
+				{at: "2026-03-07 01:30", want: false}, // Sat before
+				// Fall back Sun 2026-11-01: 01:00-02:00 happens twice and
+				// is open both times.
+				{utc: "2026-11-01 04:59", want: false}, // 00:59 EDT
+				{utc: "2026-11-01 05:00", want: true},  // 01:00 EDT
+				{utc: "2026-11-01 05:59", want: true},  // 01:59 EDT
+				{utc: "2026-11-01 06:00", want: true},  // 01:00 EST
+				{utc: "2026-11-01 06:59", want: true},  // 01:59 EST
+				{utc: "2026-11-01 07:00", want: false}, // 02:00 EST
+				{at: "2026-11-01 10:30", want: false},
+				{at: "2026-11-08 10:30", want: true},
+			},
+		},
+		{
+			name: "weekly overnight range and exceptions",
+			spec: "Fri 22:00-06:00; 2026-12-25 closed; 2027-01-02 closed",
+			zone: "Europe/Berlin",
+			cases: []openCase{
+				{at: "2026-12-25 23:00", want: false}, // excepted Fri
+				// Sat 2026-12-26 has no entry: the weekly hours, including
+				// Friday's overnight range, apply.
+				{at: "2026-12-26 02:00", want: true},
+				{at: "2027-01-01 23:00", want: true}, // Fri
+				// Sat 2027-01-02 is excepted: Friday's range stops at
+				// midnight.
+				{at: "2027-01-02 00:00", want: false},
+				{at: "2027-01-02 02:00", want: false},
+				{at: "2027-01-08 23:00", want: true},
+				{at: "2027-01-09 02:00", want: true},
+			},
+		},
+		{
+			name: "only dated entries, combined",
+			spec: "2026-12-24 09:00-12:00, 13:00-15:00; 2026-12-24 11:00-14:00",
+			zone: "Europe/Berlin",
+			cases: []openCase{
+				{at: "2026-12-24 08:59", want: false},
+				{at: "2026-12-24 09:00", want: true},
+				{at: "2026-12-24 12:30", want: true}, // union covers lunch
+				{at: "2026-12-24 14:59", want: true},
+				{at: "2026-12-24 15:00", want: false},
+				{at: "2026-12-23 10:00", want: false},
+				{at: "2026-12-25 10:00", want: false},
+				{at: "2025-12-24 10:00", want: false},
+				{at: "2027-12-24 10:00", want: false},
+			},
+		},
+		{
+			name: "dated range until midnight",
+			spec: "daily 00:00-01:00; 2026-12-31 20:00-00:00",
+			zone: "Europe/Berlin",
+			cases: []openCase{
+				{at: "2026-12-30 00:30", want: true},
+				{at: "2026-12-31 00:30", want: false}, // replaced
+				{at: "2026-12-31 19:59", want: false},
+				{at: "2026-12-31 20:00", want: true},
+				{at: "2026-12-31 23:59:59", want: true},
+				{at: "2027-01-01 00:00", want: true}, // weekly
+				{at: "2027-01-01 01:00", want: false},
+			},
+		},
+		{
+			name: "many dates, out of order",
+			spec: "daily 09:00-17:00; 2026-12-31 closed; 2026-01-01 closed; 2026-06-15 closed; 2026-03-01 closed; 2025-12-31 10:00-11:00",
+			zone: "UTC",
+			cases: []openCase{
+				{at: "2025-12-31 09:30", want: false},
+				{at: "2025-12-31 10:30", want: true},
+				{at: "2026-01-01 12:00", want: false},
+				{at: "2026-01-02 12:00", want: true},
+				{at: "2026-02-28 12:00", want: true},
+				{at: "2026-03-01 12:00", want: false},
+				{at: "2026-03-02 12:00", want: true},
+				{at: "2026-06-14 12:00", want: true},
+				{at: "2026-06-15 12:00", want: false},
+				{at: "2026-06-16 12:00", want: true},
+				{at: "2026-12-30 12:00", want: true},
+				{at: "2026-12-31 12:00", want: false},
+				{at: "2027-01-01 12:00", want: true},
+				{at: "2024-01-01 12:00", want: true},
+			},
+		},
+		{
 			name: "end 00:00 is overnight to midnight",
 			spec: "Mon 20:00-00:00",
 			zone: "Europe/Berlin",
@@ -337,6 +520,55 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// TestOpenDateInZone checks that a dated entry applies to the calendar date
+// of t in the zone passed to Open, not to the date in UTC or in t's own zone.
+func TestOpenDateInZone(t *testing.T) {
+	s, err := Parse("daily 00:00-24:00; 2026-12-25 closed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		utc  string
+		zone string
+		want bool
+	}{
+		// 03:00 UTC on Dec 25 is 22:00 on Dec 24 in New York and 12:00 on
+		// Dec 25 in Tokyo.
+		{"2026-12-25 03:00", "UTC", false},
+		{"2026-12-25 03:00", "America/New_York", true},
+		{"2026-12-25 03:00", "Asia/Tokyo", false},
+		// 23:00 UTC on Dec 25 is 18:00 on Dec 25 in New York and 08:00 on
+		// Dec 26 in Tokyo.
+		{"2026-12-25 23:00", "UTC", false},
+		{"2026-12-25 23:00", "America/New_York", false},
+		{"2026-12-25 23:00", "Asia/Tokyo", true},
+		// The edges of the date in New York (EST, UTC-5).
+		{"2026-12-25 04:59", "America/New_York", true},
+		{"2026-12-25 05:00", "America/New_York", false},
+		{"2026-12-26 04:59", "America/New_York", false},
+		{"2026-12-26 05:00", "America/New_York", true},
+		// Kiritimati is UTC+14: its Dec 25 starts at 10:00 UTC on Dec 24.
+		{"2026-12-24 09:59", "Pacific/Kiritimati", true},
+		{"2026-12-24 10:00", "Pacific/Kiritimati", false},
+		{"2026-12-25 09:59", "Pacific/Kiritimati", false},
+		{"2026-12-25 10:00", "Pacific/Kiritimati", true},
+	}
+	for _, tt := range tests {
+		loc, err := LoadLocation(tt.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := parseTestTime(t, tt.utc, time.UTC)
+		if got := s.Open(at, loc); got != tt.want {
+			t.Errorf("Open(%s UTC, %s) = %v, want %v (local %s)", tt.utc, tt.zone, got, tt.want, at.In(loc).Format("2006-01-02 15:04 MST"))
+		}
+		// A nil location reads t in its own zone.
+		if got := s.Open(at.In(loc), nil); got != tt.want {
+			t.Errorf("Open(%s UTC in %s, nil) = %v, want %v", tt.utc, tt.zone, got, tt.want)
+		}
+	}
+}
+
 func parseTestTime(t *testing.T, s string, loc *time.Location) time.Time {
 	t.Helper()
 	layout := "2006-01-02 15:04"
@@ -352,7 +584,7 @@ func parseTestTime(t *testing.T, s string, loc *time.Location) time.Time {
 
 func TestOpenNil(t *testing.T) {
 	var s *Schedule
-	if s.Open(time.Now(), time.UTC) {
+	if s.Open(time.Date(2025, 1, 6, 12, 0, 0, 0, time.UTC), time.UTC) {
 		t.Error("nil schedule is open")
 	}
 	s, err := Parse("daily 09:00-17:00")
@@ -402,21 +634,26 @@ func TestLoadLocation(t *testing.T) {
 }
 
 func TestOpenAllocs(t *testing.T) {
-	s, err := Parse("Mon-Fri 09:00-17:00; Sat 10:00-13:00; Sun 22:00-02:00")
-	if err != nil {
-		t.Fatal(err)
-	}
 	loc, err := LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2025, 3, 10, 14, 0, 0, 0, time.UTC)
-	allocs := testing.AllocsPerRun(1000, func() {
-		s.Open(at, loc)
-		at = at.Add(37 * time.Minute)
-	})
-	if allocs != 0 {
-		t.Errorf("Open allocates %v times per call, want 0", allocs)
+	for _, spec := range []string{
+		"Mon-Fri 09:00-17:00; Sat 10:00-13:00; Sun 22:00-02:00",
+		"Mon-Fri 09:00-17:00; 2025-03-10 closed; 2025-03-11 10:00-12:00, 13:00-14:00; 2025-03-12 closed",
+	} {
+		s, err := Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2025, 3, 10, 14, 0, 0, 0, time.UTC)
+		allocs := testing.AllocsPerRun(1000, func() {
+			s.Open(at, loc)
+			at = at.Add(37 * time.Minute)
+		})
+		if allocs != 0 {
+			t.Errorf("%q: Open allocates %v times per call, want 0", spec, allocs)
+		}
 	}
 }
 
@@ -443,6 +680,29 @@ func BenchmarkOpen(b *testing.B) {
 	}
 }
 
+func BenchmarkOpenDated(b *testing.B) {
+	s, err := Parse("Mon-Fri 09:00-17:00; 2025-01-01 closed; 2025-04-18 closed; 2025-05-26 closed; 2025-07-04 closed; 2025-09-01 closed; 2025-11-27 closed; 2025-12-24 09:00-12:00; 2025-12-25 closed; 2025-12-31 09:00-12:00")
+	if err != nil {
+		b.Fatal(err)
+	}
+	loc, err := LoadLocation("America/New_York")
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2025, 12, 20, 14, 0, 0, 0, time.UTC)
+	open := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s.Open(at.Add(time.Duration(i%20160)*time.Minute), loc) {
+			open++
+		}
+	}
+	if open < 0 {
+		b.Fatal(open)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"",
@@ -459,6 +719,14 @@ func FuzzParse(f *testing.F) {
 		"Mon 09:00-12:00, Tue 13:00-17:00",
 		"Mön 09:00–17:00",
 		"\xff\xfe",
+		"Mon-Fri 09:00-17:00; 2026-12-25 closed; 2026-12-31 09:00-12:00",
+		"2026-12-25 closed",
+		"2026-02-30 closed",
+		"2026-12-25 closed; 2026-12-25 09:00-10:00",
+		"2026-12-31 22:00-02:00",
+		"2026-12-31 20:00-00:00, 09:00-10:00; 2026-12-31 11:00-12:00",
+		"2026-12-25 closed; Mon 09:00-17:00",
+		"2026-1-5 closed",
 	} {
 		f.Add(seed)
 	}
@@ -466,6 +734,8 @@ func FuzzParse(f *testing.F) {
 		time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC),
 		time.Date(2025, 3, 9, 7, 0, 0, 0, time.UTC),
 		time.Date(2025, 11, 2, 6, 30, 0, 0, time.UTC),
+		time.Date(2026, 12, 25, 15, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 31, 16, 0, 0, 0, time.UTC),
 	}
 	loc, err := LoadLocation("America/New_York")
 	if err != nil {
@@ -488,6 +758,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if s == nil {
 			t.Fatalf("Parse(%q) = nil, nil", spec)
+		}
+		for i := 1; i < len(s.dates); i++ {
+			if s.dates[i-1].key >= s.dates[i].key {
+				t.Fatalf("Parse(%q): dates not sorted and distinct: %d before %d", spec, s.dates[i-1].key, s.dates[i].key)
+			}
 		}
 		for _, at := range times {
 			s.Open(at, loc)

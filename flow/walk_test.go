@@ -1,0 +1,114 @@
+package flow_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// TestScheduledHangupGoesOn: Plivo plays what follows a Hangup with a
+// schedule until the time is up, so such a Hangup takes next; without a
+// schedule, next is an error that says how to schedule it.
+func TestScheduledHangupGoesOn(t *testing.T) {
+	src := `flow: f
+nodes:
+  limit:
+    Hangup: { schedule: 60 }
+    next: talk
+  talk:
+    Speak: This call ends in a minute.
+    next: hold
+  hold:
+    Play: https://example.com/hold.mp3
+`
+	g, ds := flow.Compile("f.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused at load: %v", ds)
+	}
+	w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)}
+	r := w.Answer(g, g.NewState(map[string]string{"CallUUID": "c"}, nil))
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	want := `<Response><Hangup schedule="60"/><Speak>This call ends in a minute.</Speak><Play>https://example.com/hold.mp3</Play></Response>`
+	if got := string(r.XML); got != want {
+		t.Errorf("XML\n got %s\nwant %s", got, want)
+	}
+	if strings.Join(r.Path, " ") != "limit talk hold" {
+		t.Errorf("path = %v", r.Path)
+	}
+
+	_, ds = flow.Compile("f.yaml", []byte(strings.Replace(src, "{ schedule: 60 }", "{}", 1)))
+	if got := ds.Error(); !strings.Contains(got, "f.yaml:5:11: error: Hangup ends the flow, so node limit cannot have next; remove it, or give Hangup a schedule (then the walk goes on to next) [terminal-next]") {
+		t.Errorf("without schedule:\n%s", got)
+	}
+}
+
+// TestURLQuery: urlquery escapes a value for a URL query, numbers
+// written as templates write them.
+func TestURLQuery(t *testing.T) {
+	src := `flow: f
+vars:
+  n: 12.5
+nodes:
+  go:
+    Redirect: "https://crm.example.com/c?phone={{ urlquery(call.From) }}&q={{ urlquery('a&b=c d') }}&n={{ urlquery(vars.n) }}"
+`
+	g, ds := flow.Compile("f.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused at load: %v", ds)
+	}
+	w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)}
+	r := w.Answer(g, g.NewState(map[string]string{"CallUUID": "c", "From": "+1 415/555"}, nil))
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	want := `<Response><Redirect>https://crm.example.com/c?phone=%2B1+415%2F555&amp;q=a%26b%3Dc+d&amp;n=12.5</Redirect></Response>`
+	if got := string(r.XML); got != want {
+		t.Errorf("XML\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestHoursDatedExceptions: a dated entry of hours() replaces the weekly
+// hours on its date, and a bad one is a load error where it stands.
+func TestHoursDatedExceptions(t *testing.T) {
+	src := `flow: f
+nodes:
+  check:
+    branch:
+      - when: hours("Mon-Fri 09:00-17:00; 2026-12-25 closed; 2026-12-31 09:00-12:00", "America/New_York")
+        next: open
+    next: closed
+  open:
+    Speak: open
+  closed:
+    Speak: closed
+`
+	g, ds := flow.Compile("f.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused at load: %v", ds)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 24, 10, 0, 0, 0, ny), "open"},        // Thursday
+		{time.Date(2026, 12, 25, 10, 0, 0, 0, ny), "closed"},      // Christmas, a Friday
+		{time.Date(2026, 12, 31, 11, 59, 0, 0, ny), "open"},       // New Year's Eve morning
+		{time.Date(2026, 12, 31, 12, 0, 0, 0, ny), "closed"},      // and its afternoon
+		{time.Date(2026, 12, 24, 21, 30, 0, 0, time.UTC), "open"}, // 16:30 in New York
+	} {
+		w := flow.Walker{Now: tc.at}
+		r := w.Answer(g, g.NewState(map[string]string{"CallUUID": "c"}, nil))
+		if want := "<Speak>" + tc.want + "</Speak>"; !strings.Contains(string(r.XML), want) || r.Err != nil {
+			t.Errorf("at %s: %s %v, want %s", tc.at, r.XML, r.Err, want)
+		}
+	}
+	_, ds = flow.Compile("f.yaml", []byte(strings.Replace(src, "2026-12-31 09:00", "2026-02-30 09:00", 1)))
+	if got := ds.Error(); !strings.Contains(got, "f.yaml:5:62: error: ") || !strings.Contains(got, "2026-02-30") {
+		t.Errorf("a bad date:\n%s", got)
+	}
+}
