@@ -3,12 +3,14 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -458,7 +460,19 @@ func (w *Walker) runREST(n *Node) (string, error) {
 		if ctx == nil {
 			ctx = context.Background()
 		}
+		if w.RESTTimeout > 0 {
+			if w.restDeadline.IsZero() {
+				// A deadline in real time, not the flow's clock.
+				w.restDeadline = time.Now().Add(w.RESTTimeout)
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, w.restDeadline)
+			defer cancel()
+		}
 		res, err = rc.action.run(ctx, w.REST, plivo.MPCByName(vals["mpc"]), vals["member"], p)
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && w.RESTTimeout > 0 {
+			err = fmt.Errorf("Plivo did not answer within %v, the time the webhook can wait: %w", w.RESTTimeout, err)
+		}
 	}
 	if err != nil {
 		outcome = OutcomeError

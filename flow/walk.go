@@ -117,6 +117,11 @@ type Walker struct {
 	// take their error outcome. Context bounds their requests.
 	REST    REST
 	Context context.Context
+	// RESTTimeout bounds the REST actions of one walk together, from the
+	// first one on: Plivo is waiting for the walk's XML, and a request
+	// that runs out takes the action's error outcome. Zero: only Context
+	// bounds them.
+	RESTTimeout time.Duration
 	// Effect, when set, is called before each side effect of the walk (a
 	// REST request): the runtime claims the step there, so copies of one
 	// webhook make a request once. An error stops the walk at once with
@@ -133,6 +138,9 @@ type Walker struct {
 	state *State
 	// restErr is the last REST failure of the walk, reported in Result.
 	restErr error
+	// restDeadline ends the walk's REST actions (RESTTimeout after the
+	// first); zero until one runs.
+	restDeadline time.Time
 	rooms   []Room
 	now     time.Time // the clock of the current walk
 	buf     []byte    // a template's text being built
@@ -219,7 +227,7 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	w.doc.Reset()
 	w.path = w.path[:0]
 	w.edges = w.edges[:0]
-	w.restErr = nil
+	w.restErr, w.restDeadline = nil, time.Time{}
 	w.rooms = w.rooms[:0]
 	if input == nil {
 		input = emptyInput

@@ -48,6 +48,10 @@ type Config struct {
 	// REST is Plivo's REST API, for flows' REST actions and the trigger
 	// API; nil when flowd has no Plivo credentials.
 	REST API
+	// RESTTimeout bounds a webhook's REST actions together (default 5 s):
+	// Plivo waits for the webhook's XML, and an action that runs out takes
+	// its error outcome, with time left to answer.
+	RESTTimeout time.Duration
 }
 
 // Server serves flows to Plivo. It is a plain http.Handler.
@@ -66,6 +70,10 @@ type Server struct {
 	// instance tells this Server from any other on /healthz.
 	instance string
 }
+
+// DefaultRESTTimeout is Config.RESTTimeout's default: well inside the
+// server's write timeout and the time Plivo waits for an answer.
+const DefaultRESTTimeout = 5 * time.Second
 
 // New returns a Server for the config.
 func New(cfg Config) *Server {
@@ -86,6 +94,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = wallclock.Now
+	}
+	if cfg.RESTTimeout == 0 {
+		cfg.RESTTimeout = DefaultRESTTimeout
 	}
 	s := &Server{cfg: cfg, reg: cfg.Registry, store: cfg.Store, log: cfg.Logger, instance: newInstanceID()}
 	s.metrics = newMetrics(cfg.Store)

@@ -488,7 +488,7 @@ func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *f
 	wk := s.walkers.Get().(*flow.Walker)
 	wk.URL = URLs(s.base(r), flowName, callUUID, step)
 	wk.Now = s.cfg.Now()
-	wk.REST = s.cfg.REST
+	wk.REST, wk.RESTTimeout = s.cfg.REST, s.cfg.RESTTimeout
 	wk.Context = r.Context()
 	return wk
 }

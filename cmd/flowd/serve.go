@@ -20,7 +20,7 @@ import (
 
 // serveSynopsis is the usage line of flowd serve, wrapped like the README's.
 const serveSynopsis = `[--flows DIR] [--addr HOST:PORT] [--public-url URL] [--store URL] [--param name=value]...
-                   [--insecure] [--session-ttl 12h] [--trace-ttl 1h] [--clock RFC3339]`
+                   [--insecure] [--session-ttl 12h] [--trace-ttl 1h] [--clock RFC3339] [--rest-timeout 5s]`
 
 // serveEnv lists, after the flags in flowd serve -h, the environment
 // variables serve reads: every one of them, and no other.
@@ -39,6 +39,10 @@ environment:
 // that starts serve in-process replaces it to stop the server.
 var serveContext = context.Background
 
+// maxRESTTimeout bounds --rest-timeout below the server's write timeout
+// (15 s), with time left to write the XML.
+const maxRESTTimeout = 10 * time.Second
+
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", serveSynopsis, serveEnv)
 	dir := fs.String("flows", "flows", "the `DIR` of flow files to serve (watched for changes)")
@@ -48,6 +52,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without verifying Plivo signatures")
 	sessionTTL := fs.Duration("session-ttl", 12*time.Hour, "how long a session lives without a webhook (calls whose hangup never arrives)")
 	traceTTL := fs.Duration("trace-ttl", time.Hour, "how long a finished call's trace stays readable")
+	restTimeout := fs.Duration("rest-timeout", runtime.DefaultRESTTimeout, "how long a webhook's REST actions may wait for Plivo, together; past it they take their error outcome (at most 10s: Plivo waits for the webhook's XML)")
 	clock := fs.String("clock", "", "start the flows' clock for hours() and now() at this `RFC3339` time, e.g. 2026-11-22T10:00:00-05:00; it then advances with real time (default: the time of day)")
 	var params multiFlag
 	fs.Var(&params, "param", "a deployment value for every flow, `name=value` (repeatable)")
@@ -57,6 +62,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "flowd serve: unexpected argument %q: serve takes flags only (the flows folder is --flows DIR)\n", fs.Arg(0))
 		fs.Usage()
+		return exitUsage
+	}
+	if *restTimeout <= 0 || *restTimeout > maxRESTTimeout {
+		fmt.Fprintf(stderr, "flowd serve: --rest-timeout %v: want more than 0 and at most %v, so the webhook's XML still reaches Plivo\n", *restTimeout, maxRESTTimeout)
 		return exitUsage
 	}
 	var start time.Time
@@ -153,7 +162,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		REST:     api,
 		Registry: reg, Store: st, PublicURL: *publicURL, Params: p, AuthTokens: tokens,
 		APIToken: apiToken, APIBasicID: authID, APIKey: apiKey(authID, token),
-		Logger: log, SessionTTL: *sessionTTL, TraceTTL: *traceTTL,
+		Logger: log, SessionTTL: *sessionTTL, TraceTTL: *traceTTL, RESTTimeout: *restTimeout,
 	})
 	hs := &http.Server{
 		Addr:              *addr,
