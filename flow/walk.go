@@ -141,9 +141,9 @@ type Walker struct {
 	// restDeadline ends the walk's REST actions (RESTTimeout after the
 	// first); zero until one runs.
 	restDeadline time.Time
-	rooms   []Room
-	now     time.Time // the clock of the current walk
-	buf     []byte    // a template's text being built
+	rooms        []Room
+	now          time.Time // the clock of the current walk
+	buf          []byte    // a template's text being built
 }
 
 // apology is answered when a run-time error has no on_error node to go to.
