@@ -194,6 +194,36 @@ func (c *checker) element(e *ElemDecl) {
 			c.d.Errorf(e.Pos, CodeMissingKey, "%s needs %s; add %s: under %s (%s)", spec.Name, a.Name, a.Name, spec.Name, doc)
 		}
 	}
+	// Rules between attributes (Stream audioTrack with bidirectional):
+	// checked here over constants; a rule that reads a template is
+	// checked by xmlgen when the walk fills it.
+	if len(spec.Rules) > 0 {
+		attr := func(name string) *AttrDecl {
+			for _, a := range e.Attrs {
+				if a.Spec.Name == name {
+					return a
+				}
+			}
+			return nil
+		}
+		broken := spec.CheckRules(func(name string) (xmlgen.RuleArg, bool) {
+			if a := attr(name); a != nil {
+				return xmlgen.RuleArg{Value: a.Value.Value, Set: true}, a.Value.Const()
+			}
+			return xmlgen.RuleArg{}, true
+		})
+		for _, ve := range broken {
+			a := attr(ve.Attr)
+			switch {
+			case a == nil:
+				c.d.Errorf(e.Pos, CodeValue, "%s must %s", spec.Name, ve.Want)
+			case strings.HasPrefix(ve.Want, "not "):
+				c.d.Errorf(a.Value.Pos, CodeValue, "%s %s must %s", spec.Name, ve.Attr, ve.Want)
+			default:
+				c.d.Errorf(a.Value.Pos, CodeValue, "%s %s must %s, not %s", spec.Name, ve.Attr, ve.Want, yamlpos.QuoteShort(a.Value.Value))
+			}
+		}
+	}
 	if len(e.Children) < spec.MinChildren {
 		c.d.Errorf(e.Pos, CodeNesting, "%s needs at least %d child element (one of %s) under children:", spec.Name, spec.MinChildren, strings.Join(spec.Children, ", "))
 	}

@@ -66,3 +66,29 @@ func BenchmarkBuild(b *testing.B) {
 		b.Fatalf("Build and Append differ:\n%s\n%s", buf.Bytes(), want)
 	}
 }
+
+// BenchmarkTemplateAppendRule fills a Stream whose rule between
+// bidirectional and audioTrack reads two holes, checked after filling.
+func BenchmarkTemplateAppendRule(b *testing.B) {
+	el := &El{Name: "Stream", Attrs: []AttrValue{
+		av("bidirectional", Hole(0)),
+		av("audioTrack", Hole(1)),
+		av("streamTimeout", Const("900")),
+		av("statusCallbackUrl", Const("https://bot.example.com/v1/stream-events")),
+		av("contentType", Const("audio/x-mulaw;rate=8000")),
+		av("keepCallAlive", Const("true")),
+	}, Text: hv(2)}
+	vals := []string{"true", "inbound", "wss://bot.example.com/v1/calls"}
+	tm, err := Prepare(el)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 4096)
+	for b.Loop() {
+		buf, err = tm.Append(buf[:0], vals)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package xmlgen
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -136,6 +137,9 @@ var elements = []Element{
 		},
 	},
 	{
+		// Choice: at least one attribute is required, as the Ruby SDK
+		// validator and Polly's SSML reference require; the Node SDK
+		// writes an empty prosody.
 		Name: "prosody",
 		Doc:  "SSML: changes volume, rate or pitch of the enclosed text (give at least one).",
 		Text: OptionalText,
@@ -148,6 +152,10 @@ var elements = []Element{
 				Doc: "Pitch: a keyword or a relative change such as +10%."},
 		},
 		Children: ssmlAll,
+		Rules: []Rule{
+			{Attrs: []string{"volume", "rate", "pitch"}, Check: ruleProsodyAttr,
+				Doc: "At least one of volume, rate or pitch."},
+		},
 	},
 	{
 		Name:     "s",
@@ -158,6 +166,9 @@ var elements = []Element{
 	{
 		// Choice: interpret-as uses Polly's spelling "characters"; the Ruby
 		// SDK validator spells it "character".
+		// Choice: format is refused unless interpret-as="date" (the Ruby/PHP
+		// SDK validators and Polly's reference); the Node SDK writes it
+		// with any interpret-as.
 		Name: "say-as",
 		Doc:  "SSML: says the enclosed text as a kind of value (digits, date, ...).",
 		Text: OptionalText,
@@ -166,6 +177,10 @@ var elements = []Element{
 				Doc: "How to interpret the enclosed text (required)."},
 			{Name: "format", Kind: Enum, Values: []string{"mdy", "dmy", "ymd", "md", "dm", "ym", "my", "d", "m", "y", "yyyymmdd"}, Needs: "interpret-as",
 				Doc: "Date format, only with interpret-as=\"date\"."},
+		},
+		Rules: []Rule{
+			{Attrs: []string{"format", "interpret-as"}, About: "format", Check: ruleFormatOnlyDate,
+				Doc: "format only with interpret-as=\"date\"."},
 		},
 	},
 	{
@@ -201,6 +216,15 @@ var elements = []Element{
 	{
 		// Excluded: min_silence (the Node SDK accepts this alias of
 		// minSilence; Plivo documents only minSilence).
+		// Choice: minSilence is checked against length only with
+		// silence="true", the only case Plivo uses it, and only when
+		// written: Plivo's own defaults (length 1 s, minSilence 2000 ms)
+		// break the rule, so a flow that leaves minSilence out is not
+		// refused for Plivo's default. A length left out counts as its
+		// default, 1 s.
+		// Choice: beep="true" is refused with silence="true" and with a
+		// written minSilence, the two ways Plivo's page says silence
+		// detection is "in use".
 		Name: "Wait",
 		Doc:  "Waits silently; as the first element of an inbound call it delays the answer.",
 		Text: NoText,
@@ -213,6 +237,12 @@ var elements = []Element{
 				Doc: "Milliseconds of silence that end the wait when silence=\"true\"; less than length."},
 			{Name: "beep", Kind: Bool, Default: "false",
 				Doc: "Wait for a voicemail beep (not with silence)."},
+		},
+		Rules: []Rule{
+			{Attrs: []string{"minSilence", "length", "silence"}, About: "minSilence", Check: ruleMinSilenceBelowLength,
+				Doc: "With silence=\"true\", minSilence (milliseconds) must be below length (seconds)."},
+			{Attrs: []string{"beep", "silence", "minSilence"}, About: "beep", Check: ruleBeepWithoutSilence,
+				Doc: "beep=\"true\" only when silence and minSilence are not in use."},
 		},
 	},
 	{
@@ -563,7 +593,9 @@ var elements = []Element{
 	{
 		// Excluded: transcriptionReportType (Python SDK only, not in Plivo's docs).
 		// Choice: finishOnKey defaults to # (current docs; legacy said
-		// 1234567890*#) and is checked like GetDigits': one key, "" or none.
+		// 1234567890*#) and takes one key of 0-9, * or #, or none (the
+		// current page; the legacy page has no none). Unlike GetDigits and
+		// GetInput, "" is refused: neither Record page lists it.
 		// Choice: recordChannelType defaults to stereo (the Record XML page;
 		// the Record API says mono).
 		// Choice: transcriptionType takes auto and hybrid (legacy docs list
@@ -588,7 +620,7 @@ var elements = []Element{
 				Doc: "Most seconds to record (more than 1)."},
 			{Name: "playBeep", Kind: Bool, Default: "true",
 				Doc: "Beep before recording."},
-			{Name: "finishOnKey", Kind: String, Default: "#", Check: chkFinishOnKey,
+			{Name: "finishOnKey", Kind: String, Default: "#", Check: chkRecordFinishOnKey,
 				Doc: "Key that stops the recording; none disables it."},
 			{Name: "recordSession", Kind: Bool, Default: "false",
 				Doc: "Record the whole call in the background, without a beep."},
@@ -640,6 +672,9 @@ var elements = []Element{
 	},
 	{
 		// Choice: the text may be ws:// or wss:// (Plivo's examples use wss).
+		// Choice: audioTrack must be inbound when bidirectional is true
+		// (Plivo's page and the Python/Ruby SDK validators; Node writes
+		// any audioTrack).
 		Name:      "Stream",
 		Doc:       "Streams the call's audio to a WebSocket URL.",
 		Text:      RequiredText,
@@ -662,6 +697,10 @@ var elements = []Element{
 				Doc: "Headers key=value,key2=value2 sent to the WebSocket server; letters and digits only."},
 			{Name: "keepCallAlive", Kind: Bool, Default: "false",
 				Doc: "Run later elements only after the stream ends."},
+		},
+		Rules: []Rule{
+			{Attrs: []string{"audioTrack", "bidirectional"}, About: "audioTrack", Check: ruleInboundWhenBidirectional,
+				Doc: "audioTrack must be inbound when bidirectional=\"true\"."},
 		},
 	},
 	{
@@ -691,6 +730,15 @@ func chkFinishOnKey(v string) string {
 		return ""
 	}
 	return `be one key of 0-9, * or #, or "" or "none"`
+}
+
+// chkRecordFinishOnKey accepts one key of 0-9, * or #, or "none" to
+// disable: Record, unlike GetDigits and GetInput, does not take "".
+func chkRecordFinishOnKey(v string) string {
+	if v == "none" || isDTMFKey(v) {
+		return ""
+	}
+	return `be one key of 0-9, * or #, or "none"`
 }
 
 // chkConfirmKey accepts one key of 0-9, # or *.
@@ -829,6 +877,83 @@ func chkDst(v string) string {
 		if !rePhoneNumber.MatchString(n) {
 			return `be a phone number, or several joined by "<"`
 		}
+	}
+	return ""
+}
+
+// Rules between attributes. Each gets the values of its Rule's Attrs, in
+// order, and returns a message that completes "<element> <About> must
+// ...", or "".
+
+// waitDefaultLength is the Default of Wait length in the table, in seconds.
+// (A rule cannot look the table up: the table holds the rule.)
+const waitDefaultLength = 1
+
+// ruleMinSilenceBelowLength: minSilence, length, silence. With
+// silence="true", a written minSilence (milliseconds) must be below length
+// (seconds, default 1).
+func ruleMinSilenceBelowLength(a RuleArgs) string {
+	minSilence, length, silence := a[0], a[1], a[2]
+	if !minSilence.Set || silence.Value != "true" {
+		return ""
+	}
+	secs := int64(waitDefaultLength)
+	if length.Set {
+		n, err := strconv.ParseInt(length.Value, 10, 64)
+		if err != nil {
+			return ""
+		}
+		secs = n
+	}
+	ms, err := strconv.ParseInt(minSilence.Value, 10, 64)
+	if err != nil || secs > math.MaxInt64/1000 || ms < secs*1000 {
+		return ""
+	}
+	if !length.Set {
+		return fmt.Sprintf("be below length in milliseconds (below %d for the default length of %d second)", secs*1000, secs)
+	}
+	return fmt.Sprintf("be below length in milliseconds (below %d for length %d)", secs*1000, secs)
+}
+
+// ruleBeepWithoutSilence: beep, silence, minSilence. beep="true" only when
+// silence detection is not in use.
+func ruleBeepWithoutSilence(a RuleArgs) string {
+	beep, silence, minSilence := a[0], a[1], a[2]
+	switch {
+	case beep.Value != "true":
+		return ""
+	case silence.Value == "true":
+		return "not be true when silence is true"
+	case minSilence.Set:
+		return "not be true when minSilence is given"
+	}
+	return ""
+}
+
+// ruleProsodyAttr: volume, rate, pitch. At least one is written.
+func ruleProsodyAttr(a RuleArgs) string {
+	if a[0].Set || a[1].Set || a[2].Set {
+		return ""
+	}
+	return "have at least one of volume, rate or pitch"
+}
+
+// ruleFormatOnlyDate: format, interpret-as. format only with
+// interpret-as="date". A missing interpret-as is reported as required.
+func ruleFormatOnlyDate(a RuleArgs) string {
+	format, interpretAs := a[0], a[1]
+	if !format.Set || !interpretAs.Set || interpretAs.Value == "date" {
+		return ""
+	}
+	return fmt.Sprintf(`not be given with interpret-as %q: format goes only with interpret-as "date"`, interpretAs.Value)
+}
+
+// ruleInboundWhenBidirectional: audioTrack, bidirectional. A bidirectional
+// stream takes the inbound track only (the default).
+func ruleInboundWhenBidirectional(a RuleArgs) string {
+	audioTrack, bidirectional := a[0], a[1]
+	if bidirectional.Value == "true" && audioTrack.Set && audioTrack.Value != "inbound" {
+		return "be inbound when bidirectional is true"
 	}
 	return ""
 }

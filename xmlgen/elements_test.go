@@ -278,6 +278,8 @@ func TestAttrValues(t *testing.T) {
 		{"GetInput", "finishOnKey", "12", false},
 		{"Record", "finishOnKey", "#", true},
 		{"Record", "finishOnKey", "none", true},
+		{"Record", "finishOnKey", "", false}, // unlike GetDigits: Record's pages list a key or none
+		{"Record", "finishOnKey", "##", false},
 
 		// confirmKey.
 		{"Dial", "confirmKey", "5", true},

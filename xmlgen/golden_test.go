@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,7 +179,8 @@ func sampleText(e *Element) string {
 }
 
 // minimalEl returns the smallest valid El for e: its required attributes,
-// its required text and the children it needs, all constants.
+// the attributes its rules need (prosody takes one), its required text and
+// the children it needs, all constants.
 func minimalEl(e *Element) *El {
 	el := &El{Name: e.Name}
 	for i := range e.Attrs {
@@ -186,6 +188,7 @@ func minimalEl(e *Element) *El {
 			el.Attrs = append(el.Attrs, AttrValue{Name: a.Name, Value: Const(sampleValue(e, a))})
 		}
 	}
+	keepRules(e, el, "", nil)
 	if e.Text == RequiredText {
 		v := Const(sampleText(e))
 		el.Text = &v
@@ -197,30 +200,114 @@ func minimalEl(e *Element) *El {
 }
 
 // fullEl returns an El for e with every attribute of the table (sample
-// values), its text when it takes any, and the children it needs. Values
-// are holes when holes is set, filled from the returned values.
+// values that keep e's rules), its text when it takes any, and the
+// children it needs. Values are holes when holes is set, filled from the
+// returned values.
 func fullEl(e *Element, holes bool) (*El, []string) {
 	var vals []string
-	val := func(s string) Value {
+	val := func(v Value) Value {
 		if !holes {
-			return Const(s)
+			return v
 		}
-		vals = append(vals, s)
+		vals = append(vals, v.Const)
 		return Hole(len(vals) - 1)
 	}
 	el := &El{Name: e.Name}
 	for i := range e.Attrs {
 		a := &e.Attrs[i]
-		el.Attrs = append(el.Attrs, AttrValue{Name: a.Name, Value: val(sampleValue(e, a))})
+		el.Attrs = append(el.Attrs, AttrValue{Name: a.Name, Value: Const(sampleValue(e, a))})
+	}
+	keepRules(e, el, "", nil)
+	for i := range el.Attrs {
+		el.Attrs[i].Value = val(el.Attrs[i].Value)
 	}
 	if e.Text != NoText {
-		v := val(sampleText(e))
+		v := val(Const(sampleText(e)))
 		el.Text = &v
 	}
 	for i := 0; i < e.MinChildren; i++ {
 		el.Children = append(el.Children, minimalEl(Lookup(e.Children[i%len(e.Children)])))
 	}
 	return el, vals
+}
+
+// brokenRule returns the first of e's rules that el breaks, or nil. Holes
+// read their values from vals; a rule reading a value invalid on its own
+// is skipped, as CheckRules skips it.
+func brokenRule(e *Element, el *El, vals []string) *Rule {
+	lookup := func(name string) (RuleArg, bool) {
+		for _, av := range el.Attrs {
+			if av.Name == name {
+				v := av.Value.Const
+				if av.Value.IsHole() {
+					v = vals[av.Value.Hole]
+				}
+				return RuleArg{Value: v, Set: true}, true
+			}
+		}
+		return RuleArg{}, true
+	}
+	for i := range e.Rules {
+		r := &e.Rules[i]
+		if len(e.CheckRules(func(name string) (RuleArg, bool) {
+			for _, n := range r.Attrs {
+				if n == name {
+					return lookup(name)
+				}
+			}
+			return RuleArg{}, false // not this rule's: skip the others
+		})) > 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+// keepRules mends el, an element of e, until it keeps e's rules: for each
+// broken rule it sets another attribute the rule reads (never fixed) to
+// the first sample value that mends it, or as a last resort removes one.
+// Holes read their values from vals.
+func keepRules(e *Element, el *El, fixed string, vals []string) {
+	for range 2 * len(e.Rules) {
+		r := brokenRule(e, el, vals)
+		if r == nil {
+			return
+		}
+		saved := slices.Clone(el.Attrs)
+		mended := false
+		try := func(name string, v *string) bool {
+			el.Attrs = slices.DeleteFunc(slices.Clone(saved), func(x AttrValue) bool { return x.Name == name })
+			if v != nil {
+				el.Attrs = append(el.Attrs, AttrValue{Name: name, Value: Const(*v)})
+			}
+			if brokenRule(e, el, vals) != r {
+				return true
+			}
+			el.Attrs = saved
+			return false
+		}
+		for _, name := range r.Attrs {
+			if name == fixed || mended {
+				continue
+			}
+			for _, v := range sampleValues(e, e.Attr(name)) {
+				if mended = try(name, &v); mended {
+					break
+				}
+			}
+		}
+		for _, name := range r.Attrs {
+			if name != fixed && !mended && !e.Attr(name).Required {
+				mended = try(name, nil)
+			}
+		}
+		if !mended {
+			panic("cannot keep the rules of " + e.Name)
+		}
+	}
+	if brokenRule(e, el, vals) != nil {
+		panic("cannot keep the rules of " + e.Name)
+	}
 }
 
 // wrap places el where Plivo allows it, in the element path from the root

@@ -47,7 +47,7 @@ type expectation uint8
 const (
 	bothAccept    expectation = iota // compared as trees
 	bothReject                       // flowd's Prepare and the SDK both refuse
-	onlySDKAccept                    // SDK-only attribute or nesting flowd leaves out (not comparable)
+	onlySDKAccept                    // SDK-only attribute or nesting flowd leaves out, or a documented rule the SDK does not check (not comparable)
 	onlySDKReject                    // documented attribute or nesting the SDK lacks (not comparable)
 )
 
@@ -168,11 +168,13 @@ func holify(e *El, vals *[]string) *El {
 }
 
 // withAttr returns a copy of the minimal element of e with attribute name
-// set to v (replacing a required one), wrapped in its parent.
+// set to v (replacing a required one), the other attributes mended to keep
+// e's rules, wrapped in its parent.
 func withAttr(e *Element, name, v string) *El {
 	el := minimalEl(e)
 	el.Attrs = slices.DeleteFunc(el.Attrs, func(x AttrValue) bool { return x.Name == name })
 	el.Attrs = append(el.Attrs, av(name, Const(v)))
+	keepRules(e, el, name, nil)
 	return wrap(el)
 }
 
@@ -271,6 +273,36 @@ func oracleCases() []oracleCase {
 	addEl("Dial callerID", withAttr(Lookup("Dial"), "callerID", "+14155550100"), bothReject, "callerID is not callerId")
 	addEl("GetDigits > Dial", &El{Name: "GetDigits", Children: []*El{wrap(minimalEl(Lookup("Number")))}}, bothReject, "bad nesting")
 	addEl("Speak > Speak", &El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Amy"))}, Children: []*El{minimalEl(Lookup("Speak"))}}, bothReject, "bad nesting")
+
+	// Rules between attributes (elements.go Rules, Record's finishOnKey):
+	// documented by Plivo, not checked by Node, so flowd refuses and the
+	// SDK writes them. Beside each, a combination both accept.
+	stream := func(attrs ...AttrValue) *El {
+		return &El{Name: "Stream", Attrs: attrs, Text: cv("wss://example.com/audio")}
+	}
+	wait := func(attrs ...AttrValue) *El { return &El{Name: "Wait", Attrs: attrs} }
+	for _, c := range []struct {
+		name   string
+		el     *El
+		expect expectation
+	}{
+		{"Stream bidirectional audioTrack=both", stream(av("bidirectional", Const("true")), av("audioTrack", Const("both"))), onlySDKAccept},
+		{"Stream bidirectional audioTrack=outbound", stream(av("bidirectional", Const("true")), av("audioTrack", Const("outbound"))), onlySDKAccept},
+		{"Stream bidirectional audioTrack=inbound", stream(av("bidirectional", Const("true")), av("audioTrack", Const("inbound"))), bothAccept},
+		{"Stream one-way audioTrack=both", stream(av("bidirectional", Const("false")), av("audioTrack", Const("both"))), bothAccept},
+		{"Wait minSilence=length", wait(av("length", Const("2")), av("silence", Const("true")), av("minSilence", Const("2000"))), onlySDKAccept},
+		{"Wait minSilence over the default length", wait(av("silence", Const("true")), av("minSilence", Const("1500"))), onlySDKAccept},
+		{"Wait minSilence below length", wait(av("length", Const("3")), av("silence", Const("true")), av("minSilence", Const("2999"))), bothAccept},
+		{"Wait beep with silence", wait(av("length", Const("10")), av("silence", Const("true")), av("beep", Const("true"))), onlySDKAccept},
+		{"Wait beep with minSilence", wait(av("length", Const("10")), av("minSilence", Const("500")), av("beep", Const("true"))), onlySDKAccept},
+		{"Wait beep alone", wait(av("length", Const("10")), av("silence", Const("false")), av("beep", Const("true"))), bothAccept},
+		{"prosody without attributes", wrap(&El{Name: "prosody", Text: cv("hi")}), onlySDKAccept},
+		{"say-as format with digits", wrap(&El{Name: "say-as", Attrs: []AttrValue{av("interpret-as", Const("digits")), av("format", Const("ymd"))}, Text: cv("20240102")}), onlySDKAccept},
+		{"Record finishOnKey empty", &El{Name: "Record", Attrs: []AttrValue{av("finishOnKey", Const(""))}}, onlySDKAccept},
+		{"GetDigits finishOnKey empty", &El{Name: "GetDigits", Attrs: []AttrValue{av("finishOnKey", Const(""))}}, bothAccept},
+	} {
+		addEl(c.name, c.el, c.expect, "a rule Plivo documents and the Node SDK does not check (elements.go Choice)")
+	}
 
 	// SDK-only attributes: flowd refuses, the SDK takes.
 	for _, s := range sdkOnlyAttr {
@@ -518,7 +550,7 @@ func TestOracleNodeSDK(t *testing.T) {
 			continue
 		case onlySDKAccept:
 			if ferr == nil {
-				t.Errorf("%s: flowd accepts an SDK-only attribute (%s)", c.name, c.why)
+				t.Errorf("%s: flowd accepts what only the SDK should (%s)", c.name, c.why)
 			}
 			if r.Error != "" {
 				t.Errorf("%s: the SDK no longer accepts it (%s): %s", c.name, c.why, r.Error)

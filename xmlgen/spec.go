@@ -66,12 +66,18 @@ type Attr struct {
 type ValueError struct {
 	Element, Attr, Value string
 	Want                 string // completes "must ...": "be an integer from 2 to 10"
+	// rule is set for a Rule about the element as a whole, which has no
+	// value to show.
+	rule bool
 }
 
 func (e *ValueError) Error() string {
 	where := e.Element
 	if e.Attr != "" {
 		where += " " + e.Attr
+	}
+	if e.rule && e.Attr == "" {
+		return fmt.Sprintf("%s must %s", where, e.Want)
 	}
 	return fmt.Sprintf("%s %q must %s", where, e.Value, e.Want)
 }
@@ -207,6 +213,86 @@ type Element struct {
 	ChildrenNeed string
 	ChildrenWhen func(attrValue string) bool
 	ChildrenWhy  string
+	// Rules are Plivo's documented rules between attributes of the
+	// element, which no single attribute's check can state (Stream
+	// audioTrack must be inbound when bidirectional is true).
+	Rules []Rule
+}
+
+// MaxRuleAttrs is the most attributes one Rule reads.
+const MaxRuleAttrs = 3
+
+// Rule is a documented rule between attributes of one element.
+type Rule struct {
+	// Attrs names the attributes the rule reads, at most MaxRuleAttrs.
+	Attrs []string
+	// About is the attribute the message is about, one of Attrs; "" when
+	// it is about the element as a whole (prosody needs an attribute).
+	About string
+	// Doc states the rule in one line for the language reference.
+	Doc string
+	// Check gets what is written of Attrs, in order, each value valid on
+	// its own, and returns a message that completes "<element> <About>
+	// must ...", or "" when the values go together. A message starting
+	// with "not " names the offending values itself.
+	Check func(a RuleArgs) string
+}
+
+// RuleArg is what a Rule sees of one attribute.
+type RuleArg struct {
+	Value string // the value written; "" when Set is false
+	Set   bool   // the attribute is written; when false Plivo's default applies
+}
+
+// RuleArgs are the attributes a Rule reads, in the order of its Attrs.
+// A fixed array is passed by value, so checking a rule allocates nothing.
+type RuleArgs [MaxRuleAttrs]RuleArg
+
+// broken runs r over a and returns the ValueError it reports, or nil.
+func (e *Element) broken(r *Rule, a *RuleArgs) *ValueError {
+	msg := r.Check(*a)
+	if msg == "" {
+		return nil
+	}
+	ve := &ValueError{Element: e.Name, Attr: r.About, Want: msg, rule: true}
+	for i, name := range r.Attrs {
+		if name == r.About {
+			ve.Value = a[i].Value
+		}
+	}
+	return ve
+}
+
+// CheckRules checks e's Rules over the attribute values that are known.
+// value says what is written of an attribute: its RuleArg, and known
+// false when it is written but its value is only known at run time (a
+// template). A rule is skipped when an attribute it reads is not known,
+// or has a value its own Attr.Validate refuses (that is reported on its
+// own). Each broken rule comes back as a ValueError naming the rule's
+// About attribute and its value.
+func (e *Element) CheckRules(value func(attr string) (a RuleArg, known bool)) []*ValueError {
+	var out []*ValueError
+rules:
+	for i := range e.Rules {
+		r := &e.Rules[i]
+		var args RuleArgs
+		for j, name := range r.Attrs {
+			a, known := value(name)
+			if !known {
+				continue rules
+			}
+			if a.Set {
+				if spec := e.Attr(name); spec == nil || spec.Validate(a.Value) != "" {
+					continue rules
+				}
+			}
+			args[j] = a
+		}
+		if ve := e.broken(r, &args); ve != nil {
+			out = append(out, ve)
+		}
+	}
+	return out
 }
 
 // Attr returns the attribute named name, or nil.

@@ -80,6 +80,31 @@ func (h *holeInfo) setURL() {
 type Template struct {
 	parts []part
 	holes int // number of values Append expects
+	// rules are the element rules that read a hole, checked once Append
+	// has filled the holes; nil for most templates.
+	rules []ruleCheck
+}
+
+// ruleCheck is one Rule of one element of a template that reads a hole.
+type ruleCheck struct {
+	elem *Element
+	rule *Rule
+	args RuleArgs          // the constants; Set for every hole
+	hole [MaxRuleAttrs]int // the hole filling args[i], or -1 for a constant
+}
+
+// check fills the rule's holes from vals and runs it.
+func (rc *ruleCheck) check(vals []string) error {
+	args := rc.args
+	for i, h := range rc.hole {
+		if h >= 0 {
+			args[i].Value = vals[h]
+		}
+	}
+	if ve := rc.elem.broken(rc.rule, &args); ve != nil {
+		return ve
+	}
+	return nil
 }
 
 // part is a run of constant bytes or a hole. A text hole with selfClose is
@@ -102,9 +127,10 @@ const (
 // when Append fills them.
 func Prepare(e *El) (*Template, error) {
 	var infos []holeInfo
+	var rules []ruleCheck
 	consts := map[int]string{}
 	maxHole := -1
-	root, err := build(e, nil, func(v Value, h holeInfo) (string, error) {
+	root, err := build(e, nil, &rules, func(v Value, h holeInfo) (string, error) {
 		if v.IsHole() {
 			h.index = v.Hole
 			h.setURL()
@@ -125,7 +151,7 @@ func Prepare(e *El) (*Template, error) {
 	}
 	var buf bytes.Buffer
 	root.WriteTo(&buf, &writeSettings)
-	t := &Template{holes: maxHole + 1}
+	t := &Template{holes: maxHole + 1, rules: rules}
 	out := buf.Bytes()
 	open := []byte(string(sentinelOpen))
 	for {
@@ -222,6 +248,12 @@ func (t *Template) Append(dst []byte, vals []string) ([]byte, error) {
 		}
 		dst = appendEscaped(dst, v, p.hole.attr != nil)
 	}
+	// Rules between attributes, once every value passed its own check.
+	for i := range t.rules {
+		if err := t.rules[i].check(vals); err != nil {
+			return dst[:start], err
+		}
+	}
 	return dst, nil
 }
 
@@ -313,7 +345,7 @@ func childrenWant(e *Element) string {
 // vals. It is the straightforward way Prepare and Append improve on; tests
 // compare the two, and benchmarks measure the difference.
 func Build(e *El, vals []string) (*etree.Element, error) {
-	return build(e, nil, func(v Value, h holeInfo) (string, error) {
+	return build(e, nil, nil, func(v Value, h holeInfo) (string, error) {
 		s := v.Const
 		if v.IsHole() {
 			if v.Hole < 0 || v.Hole >= len(vals) {
@@ -334,7 +366,12 @@ type fill func(v Value, h holeInfo) (string, error)
 
 // build makes the etree element for e, checking it against the table.
 // Attributes are written in the table's order whatever order e lists them in.
-func build(e *El, parent *Element, f fill) (*etree.Element, error) {
+//
+// Rules between attributes are checked once the attributes are written.
+// With later nil (Build), holes are filled, and every rule is checked;
+// otherwise (Prepare) a rule that reads a hole is added to *later, for
+// Append to check.
+func build(e *El, parent *Element, later *[]ruleCheck, f fill) (*etree.Element, error) {
 	spec := Lookup(e.Name)
 	if spec == nil {
 		return nil, fmt.Errorf("xmlgen: Plivo has no element <%s>", e.Name)
@@ -392,6 +429,11 @@ func build(e *El, parent *Element, f fill) (*etree.Element, error) {
 			return nil, &ValueError{Element: e.Name, Attr: a.Name, Want: "be given"}
 		}
 	}
+	for i := range spec.Rules {
+		if err := buildRule(e, spec, &spec.Rules[i], el, later); err != nil {
+			return nil, err
+		}
+	}
 	if e.Text != nil {
 		if spec.Text == NoText {
 			return nil, fmt.Errorf("xmlgen: <%s> takes no text", e.Name)
@@ -414,13 +456,49 @@ func build(e *El, parent *Element, f fill) (*etree.Element, error) {
 		return nil, fmt.Errorf("xmlgen: <%s> needs at least %d child element(s)", e.Name, spec.MinChildren)
 	}
 	for _, c := range e.Children {
-		child, err := build(c, spec, f)
+		child, err := build(c, spec, later, f)
 		if err != nil {
 			return nil, err
 		}
 		el.AddChild(child)
 	}
 	return el, nil
+}
+
+// buildRule checks rule r of e, whose attributes el holds as written, or
+// adds it to *later when it reads a hole and later is set.
+func buildRule(e *El, spec *Element, r *Rule, el *etree.Element, later *[]ruleCheck) error {
+	rc := ruleCheck{elem: spec, rule: r}
+	for i := range rc.hole {
+		rc.hole[i] = -1
+	}
+	holes := false
+	for i, name := range r.Attrs {
+		for _, av := range e.Attrs {
+			if av.Name != name {
+				continue
+			}
+			switch {
+			case !av.Value.IsHole():
+				rc.args[i] = RuleArg{Value: av.Value.Const, Set: true}
+			case later != nil:
+				rc.args[i] = RuleArg{Set: true}
+				rc.hole[i] = av.Value.Hole
+				holes = true
+			default:
+				// Build: the hole was filled (and checked) when written.
+				rc.args[i] = RuleArg{Value: el.SelectAttrValue(name, ""), Set: true}
+			}
+		}
+	}
+	if holes {
+		*later = append(*later, rc)
+		return nil
+	}
+	if ve := spec.broken(r, &rc.args); ve != nil {
+		return ve
+	}
+	return nil
 }
 
 // Document assembles one <Response>. The zero value is ready; Reset reuses

@@ -98,6 +98,7 @@ func TestPrepareMatchesBuild(t *testing.T) {
 				el := minimalEl(e)
 				el.Attrs = slices.DeleteFunc(el.Attrs, func(x AttrValue) bool { return x.Name == a.Name })
 				el.Attrs = append(el.Attrs, av(a.Name, Hole(0)))
+				keepRules(e, el, a.Name, []string{v})
 				cases = append(cases, templateCase{e.Name + " " + a.Name + "=" + v, wrap(el), []string{v}})
 			}
 		}
