@@ -35,6 +35,19 @@ type checker struct {
 	// gaveUp records that it ran out.
 	budget int
 	gaveUp bool
+	// cur is the node being checked; reads are the input.X and
+	// nodes.<id>.X its expressions read, checked against the callbacks
+	// that can send them once the graph is known (inputs).
+	cur   *NodeDecl
+	reads []paramRead
+}
+
+// paramRead is a read of a callback parameter in a node's expression.
+type paramRead struct {
+	node  *NodeDecl // where the expression is
+	from  string    // the node whose callback it reads (nodes.<from>.X); "" for input
+	param string
+	pos   Pos
 }
 
 type exprKey struct {
@@ -79,6 +92,7 @@ func (c *checker) check() {
 	}
 	if len(f.Nodes) > 0 {
 		c.graph()
+		c.paramReads()
 	}
 }
 
@@ -139,6 +153,8 @@ func (c *checker) target(r *Ref, what string) {
 }
 
 func (c *checker) node(n *NodeDecl) {
+	c.cur = n
+	defer func() { c.cur = nil }()
 	c.target(n.Next, "next")
 	if n.Kind == nil {
 		return
@@ -313,6 +329,14 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 			if _, ok := c.f.nodeByID[r.name]; !ok {
 				c.d.Errorf(c.exprPos(e, r.offset), CodeUnknownNode, "nodes.%s names a node that does not exist%s", r.name, c.nodeHint(r.name))
 			}
+		case "nodes.param":
+			if c.cur != nil {
+				c.reads = append(c.reads, paramRead{node: c.cur, from: r.name, param: r.param, pos: c.exprPos(e, r.paramOffset)})
+			}
+		case "input":
+			if c.cur != nil {
+				c.reads = append(c.reads, paramRead{node: c.cur, param: r.name, pos: c.exprPos(e, r.offset)})
+			}
 		case "vars":
 			if !c.vars[r.name] {
 				hint := c.hint("vars", r.name, func() []string { return slices.Sorted(maps.Keys(c.vars)) })
@@ -414,7 +438,7 @@ func exprMessage(src, msg string, off int, ctx string) (string, int) {
 			hint = fmt.Sprintf(`; to use the text %s, quote it: "'%s'"`, strings.TrimSpace(src), strings.TrimSpace(src))
 		}
 		if hint == "" {
-			hint = "; names are call, input, nodes, vars, params, hours(), now()"
+			hint = "; names are call, input, nodes, vars, params, hours(), now(), urlquery()"
 		}
 		return "unknown name " + m[1] + hint, off
 	}
@@ -484,6 +508,16 @@ func (n *NodeDecl) edges() []*Ref {
 	return out
 }
 
+// passes reports whether the walk goes on from the node within the same
+// document: it neither waits for Plivo nor ends the flow.
+func (n *NodeDecl) passes() bool {
+	if n.Kind == nil {
+		return false
+	}
+	tr := n.Kind.traits
+	return tr.control == goesOn || tr.control == ends && n.hasAttr(tr.goesOnWith)
+}
+
 // graph reports unreachable nodes and cycles that no callback breaks.
 func (c *checker) graph() {
 	f := c.f
@@ -540,7 +574,7 @@ func (c *checker) loops() {
 	on := map[*NodeDecl]bool{}
 	var stack []*NodeDecl
 	next := 0
-	passes := func(n *NodeDecl) bool { return n.Kind != nil && n.Kind.traits.control == goesOn }
+	passes := (*NodeDecl).passes
 	var strong func(n *NodeDecl)
 	strong = func(n *NodeDecl) {
 		index[n], low[n] = next, next

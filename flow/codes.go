@@ -54,6 +54,7 @@ const (
 	CodeUndeclaredParam  Code = "undeclared-param"
 	CodeUndeclaredVar    Code = "undeclared-var"
 	CodeUnusedOutcomeMap Code = "empty-branch"
+	CodeUnknownParam     Code = "unknown-parameter"
 )
 
 // CodeDoc documents one diagnostic code for the language reference.
@@ -88,10 +89,11 @@ var CodeDocs = []CodeDoc{
 	{CodeOwned, "An attribute that flowd writes itself (action, method, redirect, onExitActionUrl, onExitActionMethod).", "GetDigits: {action: https://x/y}", "Route with next and on instead; flowd fills the callback URL."},
 	{CodeNesting, "A child element is not allowed inside its parent, or a required child is missing.", "Dial:\n  children:\n    - Speak: Hi", "Use only the children the message lists."},
 	{CodeContent, "Text content is missing where Plivo needs it, given where Plivo allows none, or malformed.", "Play: {loop: 2}", "Add the content key (Play's is url) or remove the text."},
-	{CodeExpr, "An expression does not compile: a syntax error or an unknown name.", "when: input.Digits = \"1\"", "Fix the expression at the reported column; names are call, input, nodes, vars, params, hours(), now()."},
+	{CodeExpr, "An expression does not compile: a syntax error or an unknown name.", "when: input.Digits = \"1\"", "Fix the expression at the reported column; names are call, input, nodes, vars, params, hours(), now(), urlquery()."},
 	{CodeNotBool, "A when: expression does not yield a boolean.", "when: input.Digits", "Compare the value: input.Digits == \"1\"."},
 	{CodeTemplate, "A {{ template }} is not closed or empty.", "Speak: \"Hello {{ call.From\"", "Close the template with }}."},
 	{CodeUndeclaredParam, "params.<name> is used but not declared under params:.", "Speak: \"{{ params.queue }}\"", "Declare the param under params: with a default."},
 	{CodeUndeclaredVar, "vars.<name> is read but never declared under vars: nor assigned by set (a warning).", "when: vars.tries > 2", "Declare it under vars: with an initial value."},
 	{CodeUnusedOutcomeMap, "A branch has no cases.", "branch: []", "Add at least one case with when and next."},
+	{CodeUnknownParam, "input.X or nodes.<id>.X names a parameter that no callback reaching there sends, so it reads as \"\" (a warning).", "menu: {GetDigits: {numDigits: 1}, next: check}\ncheck: {branch: [{when: input.Digit == \"1\", next: sales}]}", "Use the parameter Plivo sends (input.Digits); the message lists them."},
 }

@@ -601,10 +601,13 @@ func (dc *decoder) str(n *yaml.Node) *Str {
 		off += runeCount(v[i : i+j])
 		start := i + j + 2
 		end := strings.Index(v[start:], "}}")
+		// A broken template is reported and the scan goes on, so that it
+		// hides no other template's error in the same string; the string
+		// stays a template (its parts are not checked as a constant).
 		if end < 0 {
 			dc.Errorf(dc.ScalarPos(n, off), CodeTemplate, "template {{ is not closed; end it with }}")
-			s.Parts = nil
-			return s
+			s.Parts = append(s.Parts, TmplPart{Lit: v[i+j:]})
+			break
 		}
 		src := v[start : start+end]
 		trimmed := strings.TrimLeft(src, " \t\n")
@@ -612,8 +615,9 @@ func (dc *decoder) str(n *yaml.Node) *Str {
 		trimmed = strings.TrimRight(trimmed, " \t\n")
 		if trimmed == "" {
 			dc.Errorf(dc.ScalarPos(n, off), CodeTemplate, "template {{ }} is empty; write an expression inside, such as {{ call.From }}, or remove it")
-			s.Parts = nil
-			return s
+			off += 2 + runeCount(src) + 2
+			i = start + end + 2
+			continue
 		}
 		// Pos is the scalar's; the checker places errors inside it.
 		e := &Expr{Src: trimmed, Pos: s.Pos, node: n, offset: off + 2 + lead}

@@ -1,6 +1,9 @@
 package flow
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/flowd-dev/flowd/xmlgen"
 	"github.com/flowd-dev/flowd/yamlpos"
 )
@@ -44,20 +47,40 @@ var (
 
 var inputOutcomes = []string{OutcomeInput, OutcomeNoInput}
 
-// The callbacks of the element kinds the walk waits at.
+// The callbacks of the element kinds the walk waits at, with the
+// parameters Plivo documents for each (its XML reference's callback
+// tables; for MultiPartyCall's onExitActionUrl, its MultiPartyCall page).
 var (
-	dialCallbacks   = []Callback{{Event: EventAction, Param: "DialStatus", Tests: []string{EventDial}}}
-	recordCallbacks = []Callback{{Event: EventAction, Tests: []string{EventRecord}}}
-	exitCallbacks   = []Callback{{Event: EventExit, Tests: []string{EventLeave}}}
+	dialCallbacks = []Callback{{Event: EventAction, Param: "DialStatus", Tests: []string{EventDial},
+		Params: []string{"DialRingStatus", "DialHangupCause", "DialStatus", "DialALegUUID", "DialBLegUUID"}}}
+	recordCallbacks = []Callback{{Event: EventAction, Tests: []string{EventRecord},
+		Params: []string{"RecordUrl", "RecordingID", "RecordingDuration", "RecordingDurationMs", "RecordingStartMs", "RecordingEndMs"}}}
+	conferenceCallbacks = []Callback{{Event: EventExit, Tests: []string{EventLeave},
+		Params: []string{"ConferenceName", "ConferenceUUID", "ConferenceMemberID", "RecordUrl", "RecordingID"}}}
+	mpcCallbacks = []Callback{{Event: EventExit, Tests: []string{EventLeave},
+		Params: []string{"MPCUUID", "MPCFriendlyName", "MemberID", "ParticipantCallUUID", "ParticipantJoinTime", "ParticipantEndTime", "ParticipantRole"}}}
 )
 
 // inputCallbacks are the callbacks of GetDigits and GetInput: the action
-// URL, which the test events given send, and flowd's no-input Redirect.
-func inputCallbacks(tests ...string) []Callback {
+// URL, which the test events given send with params, and flowd's no-input
+// Redirect.
+func inputCallbacks(params []string, tests ...string) []Callback {
 	return []Callback{
-		{Event: EventAction, Outcome: OutcomeInput, Tests: tests},
+		{Event: EventAction, Outcome: OutcomeInput, Tests: tests, Params: params},
 		{Event: EventNoInput, Outcome: OutcomeNoInput, Tests: []string{EventSilence}},
 	}
+}
+
+// StandardParams are the parameters Plivo sends with every request for a
+// call (answer, callbacks, Redirect), besides X-PH-* and SIP-H-* headers.
+var StandardParams = []string{
+	"CallUUID", "From", "To", "ForwardedFrom", "CallStatus", "Direction", "ALegUUID", "ALegRequestUUID",
+	"CallerName", "Event", "RequestUUID", "SessionStart", "ParentAuthID", "BillRate", "STIRVerification",
+}
+
+// isStandardParam reports a parameter any request for a call may carry.
+func isStandardParam(name string) bool {
+	return slices.Contains(StandardParams, name) || strings.HasPrefix(name, "X-PH-") || strings.HasPrefix(name, "SIP-H-")
 }
 
 // collectsInput reports the kinds whose element is followed by flowd's

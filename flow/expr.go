@@ -92,12 +92,15 @@ type exprError struct {
 	msg    string
 }
 
-// ref is a use of params.x, nodes.x or vars.x, or a call of hours with
-// literal arguments, found in an expression.
+// ref is a use of params.x, nodes.x, vars.x or input.x, or a call of
+// hours with literal arguments, found in an expression.
 type ref struct {
 	root, name string
 	offset     int
 	args       []string // literal arguments of hours()
+	// param and paramOffset name the parameter of nodes.x.param.
+	param       string
+	paramOffset int
 }
 
 // refs lists the names an expression reads from params, nodes and vars.
@@ -113,16 +116,25 @@ type refVisitor struct{ out []ref }
 func (v *refVisitor) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
 	case *ast.MemberNode:
-		id, ok := x.Node.(*ast.IdentifierNode)
-		if !ok {
-			return
-		}
 		prop, ok := x.Property.(*ast.StringNode)
 		if !ok {
 			return
 		}
+		if inner, ok := x.Node.(*ast.MemberNode); ok {
+			// nodes.x.param
+			id, ok := inner.Node.(*ast.IdentifierNode)
+			node, ok2 := inner.Property.(*ast.StringNode)
+			if ok && ok2 && id.Value == "nodes" {
+				v.out = append(v.out, ref{root: "nodes.param", name: node.Value, offset: node.Location().From, param: prop.Value, paramOffset: prop.Location().From})
+			}
+			return
+		}
+		id, ok := x.Node.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
 		switch id.Value {
-		case "params", "nodes", "vars":
+		case "params", "nodes", "vars", "input":
 			v.out = append(v.out, ref{root: id.Value, name: prop.Value, offset: prop.Location().From})
 		}
 	case *ast.CallNode:

@@ -41,6 +41,10 @@ type Callback struct {
 	Outcome string   // the outcome it reports; "" for next, or when Param holds it
 	Param   string   // the callback parameter that holds the outcome (Dial's DialStatus)
 	Tests   []string // the flow-test step events that send it (EventPress, ...)
+	// Params are the parameters Plivo sends with it besides the call's
+	// standard ones (StandardParams); the checker warns of input.X and
+	// nodes.<id>.X that no callback sends.
+	Params []string
 }
 
 // The flow-test events: what a step of a flow test (package flowtest) may
@@ -135,11 +139,11 @@ var kinds = []Kind{
 	{Name: "Play", behavior: verbElement, Doc: "Plays an MP3 or WAV file from a URL."},
 	{Name: "Wait", behavior: verbElement, Doc: "Waits silently, or for silence or a voicemail beep."},
 	{Name: "DTMF", behavior: verbElement, Doc: "Sends DTMF digits on the call."},
-	{Name: "GetDigits", behavior: inputElement, Outcomes: inputOutcomes, Callbacks: inputCallbacks(EventPress), Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses; input.Digits holds them."},
-	{Name: "GetInput", behavior: inputElement, Outcomes: inputOutcomes, Callbacks: inputCallbacks(EventPress, EventSay), Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses or speech; input.Digits or input.Speech holds them."},
+	{Name: "GetDigits", behavior: inputElement, Outcomes: inputOutcomes, Callbacks: inputCallbacks([]string{"Digits"}, EventPress), Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses; input.Digits holds them."},
+	{Name: "GetInput", behavior: inputElement, Outcomes: inputOutcomes, Callbacks: inputCallbacks([]string{"InputType", "Digits", "Speech", "SpeechConfidenceScore", "BilledAmount"}, EventPress, EventSay), Owned: callbackOwned, URLAttr: "action", Doc: "Collects key presses or speech; input.Digits or input.Speech holds them."},
 	{Name: "Dial", behavior: dialElement, Outcomes: DialStatuses, Callbacks: dialCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Calls numbers or SIP users and bridges the first to answer; outcomes are Plivo's DialStatus values."},
-	{Name: "Conference", behavior: joinElement, Callbacks: exitCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Puts the caller in a conference room; next is taken when the caller leaves it."},
-	{Name: "MultiPartyCall", behavior: roomElement, Callbacks: exitCallbacks, Reports: []string{EventStatus, EventRecording}, Owned: []string{"onExitActionUrl", "onExitActionMethod"}, URLAttr: "onExitActionUrl", Doc: "Adds the caller to a multiparty call as agent, customer or supervisor; next is taken when the caller leaves it."},
+	{Name: "Conference", behavior: joinElement, Callbacks: conferenceCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Puts the caller in a conference room; next is taken when the caller leaves it."},
+	{Name: "MultiPartyCall", behavior: roomElement, Callbacks: mpcCallbacks, Reports: []string{EventStatus, EventRecording}, Owned: []string{"onExitActionUrl", "onExitActionMethod"}, URLAttr: "onExitActionUrl", Doc: "Adds the caller to a multiparty call as agent, customer or supervisor; next is taken when the caller leaves it."},
 	{Name: "Record", behavior: recordElement, Callbacks: recordCallbacks, Owned: callbackOwned, URLAttr: "action", Doc: "Records the caller; input.RecordUrl holds the recording."},
 	{Name: "Redirect", behavior: endElement, Doc: "Hands the call to another XML application; the flow ends."},
 	{Name: "Hangup", behavior: hangupElement, Doc: "Hangs up; the flow ends, unless the hang-up is scheduled."},

@@ -1,0 +1,110 @@
+package flow
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/flowd-dev/flowd/yamlpos"
+)
+
+// paramReads warns of input.X and nodes.<id>.X that no callback sends
+// there: input holds the parameters of the callback that resumed the walk,
+// so at a node, input.X can be any parameter of the callbacks of the nodes
+// the walk waited at before reaching it in the same document; nodes.<id>.X
+// any parameter of node id's callbacks. Plivo's standard call parameters
+// and X-PH-*/SIP-H-* headers come with every callback.
+//
+// A node no callback leads to (one the answer reaches) has an empty input;
+// reading it there is left alone, as is any read when a kind's callbacks
+// are not known (REST actions keep their own results in nodes.<id>).
+func (c *checker) paramReads() {
+	if len(c.reads) == 0 {
+		return
+	}
+	f := c.f
+	// resumers[n] are the nodes whose callbacks can resume a walk that
+	// reaches n before it waits again.
+	resumers := map[*NodeDecl][]*NodeDecl{}
+	for _, w := range f.Nodes {
+		if w.Kind == nil || len(w.Kind.Callbacks) == 0 || w.passes() {
+			continue
+		}
+		seen := map[*NodeDecl]bool{}
+		var visit func(n *NodeDecl)
+		visit = func(n *NodeDecl) {
+			if seen[n] {
+				return
+			}
+			seen[n] = true
+			resumers[n] = append(resumers[n], w)
+			if !n.passes() {
+				return
+			}
+			for _, r := range n.edges() {
+				if t := f.nodeByID[r.Name]; t != nil {
+					visit(t)
+				}
+			}
+		}
+		for _, r := range w.edges() {
+			if t := f.nodeByID[r.Name]; t != nil {
+				visit(t)
+			}
+		}
+	}
+	for _, rd := range c.reads {
+		if isStandardParam(rd.param) {
+			continue
+		}
+		if rd.from != "" {
+			from := f.nodeByID[rd.from]
+			if from == nil || from.Kind == nil || len(from.Kind.Callbacks) == 0 {
+				continue
+			}
+			sent := callbackParams(from)
+			if !slices.Contains(sent, rd.param) {
+				c.d.Warnf(rd.pos, CodeUnknownParam, "nodes.%s.%s is never set: %s's callback sends %s (and the call's standard parameters)%s",
+					rd.from, rd.param, from.Kind.Name, strings.Join(sent, ", "), yamlpos.DidYouMean(rd.param, append(slices.Clone(sent), StandardParams...)))
+			}
+			continue
+		}
+		ws := resumers[rd.node]
+		if len(ws) == 0 {
+			continue
+		}
+		var sent, kinds []string
+		for _, w := range ws {
+			for _, p := range callbackParams(w) {
+				if !slices.Contains(sent, p) {
+					sent = append(sent, p)
+				}
+			}
+			if !slices.Contains(kinds, w.Kind.Name) {
+				kinds = append(kinds, w.Kind.Name)
+			}
+		}
+		if slices.Contains(sent, rd.param) {
+			continue
+		}
+		what := "no parameters of its own"
+		if len(sent) > 0 {
+			what = strings.Join(sent, ", ")
+		}
+		c.d.Warnf(rd.pos, CodeUnknownParam, "input.%s is never set at node %s: the walk reaches it after %s, whose callback sends %s (and the call's standard parameters)%s",
+			rd.param, rd.node.ID, strings.Join(kinds, " or "), what, yamlpos.DidYouMean(rd.param, append(sent, StandardParams...)))
+	}
+}
+
+// callbackParams lists the parameters the callbacks of node n's kind send
+// besides the standard ones.
+func callbackParams(n *NodeDecl) []string {
+	var out []string
+	for _, cb := range n.Kind.Callbacks {
+		for _, p := range cb.Params {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
