@@ -66,6 +66,9 @@ type NodeDecl struct {
 	// action is what a kind decoded that only its behavior reads (a REST
 	// action's arguments).
 	action any
+	// stray marks a node named like a node key (next, on, ...): most
+	// likely that key, mis-indented, which decoding reported.
+	stray bool
 }
 
 // OnDecl is one outcome edge under on:.

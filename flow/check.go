@@ -556,7 +556,7 @@ func (c *checker) graph() {
 		}
 	}
 	for _, n := range f.Nodes {
-		if !seen[n] && !c.gaveUp {
+		if !seen[n] && !c.gaveUp && !n.stray {
 			// Without suggestions for every missing node, reachability is
 			// not known well enough to warn.
 			c.d.Warnf(n.Pos, CodeUnreachable, "node %s is never reached from start (%s); go to it with next or on: from another node, or delete it", n.ID, start.ID)

@@ -55,6 +55,7 @@ const (
 	CodeUndeclaredVar    Code = "undeclared-var"
 	CodeUnusedOutcomeMap Code = "empty-branch"
 	CodeUnknownParam     Code = "unknown-parameter"
+	CodeMisindented      Code = "misindented-key"
 )
 
 // CodeDoc documents one diagnostic code for the language reference.
@@ -95,5 +96,6 @@ var CodeDocs = []CodeDoc{
 	{CodeUndeclaredParam, "params.<name> is used but not declared under params:.", "Speak: \"{{ params.queue }}\"", "Declare the param under params: with a default."},
 	{CodeUndeclaredVar, "vars.<name> is read but never declared under vars: nor assigned by set (a warning).", "when: vars.tries > 2", "Declare it under vars: with an initial value."},
 	{CodeUnusedOutcomeMap, "A branch has no cases.", "branch: []", "Add at least one case with when and next."},
+	{CodeMisindented, "A node is named like a node's own key (next, on, description, events): most likely that key, indented as a node id (a warning).", "  menu:\n    GetDigits: {numDigits: 1}\n  next: check", "Indent the key under the node it belongs to."},
 	{CodeUnknownParam, "input.X or nodes.<id>.X names a parameter that no callback reaching there sends, so it reads as \"\" (a warning).", "menu: {GetDigits: {numDigits: 1}, next: check}\ncheck: {branch: [{when: input.Digit == \"1\", next: sales}]}", "Use the parameter Plivo sends (input.Digits); the message lists them."},
 }

@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -201,8 +202,14 @@ func (dc *decoder) nodes(f *File, n *yaml.Node) {
 		dc.Errorf(dc.Pos(n), CodeNoNodes, "the flow has no nodes; add at least one under nodes:, such as greet: {Speak: Hello}")
 		return
 	}
-	for _, p := range pairs {
+	for i, p := range pairs {
 		nd := dc.node(p.Key, p.Val)
+		if i > 0 && slices.ContainsFunc(nodeFields, func(fl yamlpos.Field) bool { return fl.Name == nd.ID }) {
+			// A node key written at the indentation of node ids.
+			prev := f.Nodes[i-1].ID
+			dc.Warnf(nd.Pos, CodeMisindented, "%s: is read as a node named %s, because it is indented as a node id; if it is node %s's %s:, indent it under %s", nd.ID, nd.ID, prev, nd.ID, prev)
+			nd.stray = true
+		}
 		f.Nodes = append(f.Nodes, nd)
 		f.nodeByID[nd.ID] = nd
 	}

@@ -38,6 +38,11 @@ func (d *Decoder) Errorf(p Pos, code Code, format string, args ...any) {
 	d.list.Errorf(p, code, format, args...)
 }
 
+// Warnf reports a warning.
+func (d *Decoder) Warnf(p Pos, code Code, format string, args ...any) {
+	d.list.Warnf(p, code, format, args...)
+}
+
 // Pos returns where n is in the file.
 func (d *Decoder) Pos(n *yaml.Node) Pos {
 	return Pos{File: d.Path, Line: n.Line, Col: n.Column}
