@@ -112,3 +112,40 @@ nodes:
 		t.Errorf("a bad date:\n%s", got)
 	}
 }
+
+// TestUserFromInputStaysOneURI: a User built from caller input that would
+// reach another host is a run-time error, which goes to on_error; a plain
+// extension dials.
+func TestUserFromInputStaysOneURI(t *testing.T) {
+	src := `flow: f
+on_error: sorry
+nodes:
+  ext:
+    GetDigits: { numDigits: 4 }
+    next: dial
+  dial:
+    Dial:
+      children:
+        - User: "sip:{{ input.Digits }}@phone.plivo.com"
+  sorry:
+    Speak: Sorry.
+`
+	g, ds := flow.Compile("f.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused at load: %v", ds)
+	}
+	for digits, want := range map[string]string{
+		"1234":                     "<User>sip:1234@phone.plivo.com</User>",
+		"attacker@evil.example;x=": "<Speak>Sorry.</Speak>",
+	} {
+		w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), URL: func(n *flow.Node, ev string) string { return "https://flowd.test/" + n.ID + "/" + ev }}
+		st := g.NewState(map[string]string{"CallUUID": "c"}, nil)
+		r := w.Resume(g, st, g.Node("ext"), flow.EventAction, map[string]string{"Digits": digits})
+		if !strings.Contains(string(r.XML), want) {
+			t.Errorf("Digits %q: %s (%v), want %s", digits, r.XML, r.Err, want)
+		}
+		if (want == "<Speak>Sorry.</Speak>") != (r.Err != nil) {
+			t.Errorf("Digits %q: error %v", digits, r.Err)
+		}
+	}
+}

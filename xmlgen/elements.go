@@ -416,9 +416,10 @@ var elements = []Element{
 		// Choice: callerId and callerName are included (see Number).
 		// sipAuthUsername and sipAuthPassword are documented (voice-agents
 		// page) though no SDK has them.
-		Name: "User",
-		Doc:  "A SIP URI, such as sip:alice@phone.plivo.com, for Dial to call.",
-		Text: RequiredText,
+		Name:      "User",
+		Doc:       "A SIP URI, such as sip:alice@phone.plivo.com, for Dial to call.",
+		Text:      RequiredText,
+		TextCheck: chkSIPURI,
 		Attrs: []Attr{
 			{Name: "sendDigits", Kind: String, Check: chkDTMFDigits,
 				Doc: "DTMF digits sent when the call is answered; w pauses 0.5 s."},
@@ -870,6 +871,27 @@ func chkStreamURL(v string) string {
 }
 
 var rePhoneNumber = regexp.MustCompile(`^\+?[0-9]+$`)
+
+// reSIPURI is one SIP URI (RFC 3261, section 19.1), as Dial's User calls:
+// sip: or sips:, a user part of unreserved, escaped and user-unreserved
+// characters (no "@"), one "@", a host name, IPv4 or [IPv6] address, an
+// optional port and ;name[=value] URI parameters. A value built from
+// caller input cannot smuggle in a second host: sip:{{ input.Digits
+// }}@phone.plivo.com filled with "attacker@evil.example;x=" has two "@".
+var reSIPURI = regexp.MustCompile(`^(?i:sips?):` +
+	`[A-Za-z0-9\-_.!~*'()&=+$,;?/]+(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-_.!~*'()&=+$,;?/]*)*` +
+	`@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])` +
+	`(?::[0-9]{1,5})?` +
+	`(?:;[A-Za-z0-9\-_.!~*'()%]+(?:=[A-Za-z0-9\-_.!~*'()%\[\]/:&+$]+)?)*$`)
+
+// chkSIPURI accepts one well-formed SIP URI: a User from a template
+// filled with caller input must not reach another host.
+func chkSIPURI(v string) string {
+	if !reSIPURI.MatchString(strings.TrimSpace(v)) {
+		return "be one SIP URI such as sip:alice@phone.plivo.com"
+	}
+	return ""
+}
 
 // chkDst accepts one phone number or several joined by "<".
 func chkDst(v string) string {

@@ -577,3 +577,34 @@ func TestMaxLenCountsCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestUserSIPURI: a User is one SIP URI; caller input filled into one
+// cannot reach another host.
+func TestUserSIPURI(t *testing.T) {
+	user := Lookup("User")
+	for v, ok := range map[string]bool{
+		"sip:alice@phone.plivo.com":                       true,
+		"SIP:alice@phone.plivo.com":                       true,
+		"sips:alice@phone.plivo.com:5061":                 true,
+		"sip:alice@phone.plivo.com;transport=tls":         true,
+		"sip:+14155550100@sip.example.com":                true,
+		"sip:al%20ice@10.0.0.1":                           true,
+		"sip:bob@[2001:db8::1]":                           true,
+		" sip:alice@phone.plivo.com\n":                    true,
+		"sip:attacker@evil.example;x=@phone.plivo.com":    false,
+		"sip:@phone.plivo.com":                            false,
+		"sip:alice@":                                      false,
+		"alice@phone.plivo.com":                           false,
+		"sip:alice":                                       false,
+		"sip:a b@phone.plivo.com":                         false,
+		"sip:alice@phone.plivo.com>,<sip:x@evil.example":  false,
+		"sip:alice@evil.example?x=@phone.plivo.com":       false,
+		"http://example.com/":                             false,
+		"sip:alice@phone.plivo.com;x=1@y":                 false,
+		"sip:1234@phone.plivo.com\nsip:evil@evil.example": false,
+	} {
+		if got := user.ValidateText(v) == ""; got != ok {
+			t.Errorf("User %q accepted = %v, want %v", v, got, ok)
+		}
+	}
+}

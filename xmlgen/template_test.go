@@ -243,9 +243,11 @@ func TestConstantsWithSentinels(t *testing.T) {
 			av("callerName", Const(s)), av("callerId", Hole(0)), av("digitsMatch", Const(s+"2")),
 		}, Children: []*El{
 			{Name: "Number", Attrs: []AttrValue{av("callerId", Const(s))}, Text: cv("1415" + s)},
-			{Name: "User", Attrs: []AttrValue{av("callerName", Hole(1))}, Text: hv(2)},
+			{Name: "User", Attrs: []AttrValue{av("callerName", Hole(1))}, Text: cv("sip:alice@phone.plivo.com")},
+			{Name: "Number", Text: hv(2)},
 		}}
-		vals := []string{"h\uE000" + s, s, "sip:" + s}
+		// (User's text must be a SIP URI: the text hole is a Number's.)
+		vals := []string{"h\uE000" + s, s, "1415" + s}
 		out := mustAppend(t, el, vals)
 		if want := etreeBytes(t, el, vals); !bytes.Equal(out, want) {
 			t.Errorf("%q:\nAppend: %q\netree:  %q", s, out, want)
@@ -253,7 +255,7 @@ func TestConstantsWithSentinels(t *testing.T) {
 		doc := append(append([]byte("<Response>"), out...), "</Response>"...)
 		for _, c := range []struct{ el, attr, want string }{
 			{"Dial", "callerName", s}, {"Dial", "callerId", vals[0]}, {"Dial", "digitsMatch", s + "2"},
-			{"Number", "callerId", s}, {"Number", "", "1415" + s}, {"User", "callerName", vals[1]}, {"User", "", vals[2]},
+			{"Number", "callerId", s}, {"Number", "", "1415" + s}, {"User", "callerName", vals[1]}, {"User", "", "sip:alice@phone.plivo.com"},
 		} {
 			if got, ok := readBack(t, doc, c.el, c.attr); !ok || got != c.want {
 				t.Errorf("%q: %s %s reads back %q, want %q", s, c.el, c.attr, got, c.want)
