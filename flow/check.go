@@ -93,6 +93,7 @@ func (c *checker) check() {
 	if len(f.Nodes) > 0 {
 		c.graph()
 		c.paramReads()
+		c.mpcSettings()
 	}
 }
 

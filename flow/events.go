@@ -8,10 +8,12 @@ import (
 	"github.com/flowd-dev/flowd/yamlpos"
 )
 
-// A MultiPartyCall node may ask flowd to receive its status and recording
+// A MultiPartyCall node, or an add_participant node that creates the
+// MultiPartyCall, may ask flowd to receive its status and recording
 // callbacks (events: [status, recording]); flowd then fills
-// statusCallbackUrl and recordingCallbackUrl with its own URLs and keeps
-// every event in the call's trace.
+// statusCallbackUrl and recordingCallbackUrl (status_callback_url and
+// recording_callback_url) with its own URLs and keeps every event in the
+// call's trace.
 
 // The event URLs a node's XML can carry. They report, they do not advance
 // the call.
@@ -104,10 +106,20 @@ func (c *checker) checkEvents(n *NodeDecl) {
 		return
 	}
 	for _, ev := range n.Events {
-		attr := reportAttr(ev)
-		for _, a := range n.Elem.Attrs {
-			if a.Spec.Name == attr {
-				c.d.Errorf(a.NamePos, CodeOwned, "%s %s is filled by flowd because events lists %s; remove one of the two", n.Kind.Name, attr, ev)
+		if n.Elem != nil {
+			attr := reportAttr(ev)
+			for _, a := range n.Elem.Attrs {
+				if a.Spec.Name == attr {
+					c.d.Errorf(a.NamePos, CodeOwned, "%s %s is filled by flowd because events lists %s; remove one of the two", n.Kind.Name, attr, ev)
+				}
+			}
+		}
+		if ra, ok := n.Kind.behavior.(*restAction); ok {
+			args, _ := n.action.([]*argDecl)
+			for _, a := range args {
+				if a.Name == ra.reports[ev] {
+					c.d.Errorf(a.NamePos, CodeOwned, "%s %s is filled by flowd because events lists %s; remove one of the two", n.Kind.Name, a.Name, ev)
+				}
 			}
 		}
 	}

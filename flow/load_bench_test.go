@@ -79,6 +79,7 @@ func benchFlow(name string, nodes int) string {
       role: customer
       maxDuration: 3600
       waitMusicUrl: https://example.com/hold.xml
+      startMpcOnEnter: false
     next: %[2]s
   queue_%[1]d:
     Speak: "All our agents are busy, {{ call.CallerName ?? 'caller' }}. Your tier is {{ vars.tier }}."

@@ -62,6 +62,11 @@ type restAction struct {
 	// arguments, which (plivo's Validate methods): an error about the
 	// argument is known when the flow loads only when they are known too.
 	reads map[string][]string
+	// reports maps the report events a node may ask for (events:) to the
+	// argument that carries flowd's URL for each: an MPC that Add
+	// Participant creates takes its status and recording callbacks from
+	// the request.
+	reports map[string]string
 
 	argsOnce sync.Once
 	args     []yamlpos.Field // restFields, read once
@@ -85,6 +90,7 @@ var (
 			"delay_dial":  {"to"},                // one value, or one per destination
 			"sip_headers": {"to"},                // one list, or one per destination
 		},
+		reports:  map[string]string{EventStatus: "status_callback_url", EventRecording: "recording_callback_url"},
 		validate: func(p any, _ string) error { return p.(*plivo.AddParticipantParams).Validate() },
 		run: func(ctx context.Context, api REST, mpc plivo.MPCRef, _ string, p any) (map[string]string, error) {
 			r, err := api.AddParticipant(ctx, mpc, p.(*plivo.AddParticipantParams))
@@ -445,6 +451,9 @@ func (w *Walker) runREST(n *Node) (string, error) {
 	}
 	if rc.action.fromCall && vals["from"] == "" && vals["call_uuid"] == "" {
 		vals["from"] = PlivoNumber(w.state.Call)
+	}
+	for _, ev := range n.Events {
+		vals[rc.action.reports[ev]] = w.URL(n, ev)
 	}
 	res := map[string]string{}
 	outcome := OutcomeOK

@@ -654,12 +654,13 @@ func (sc *script) run(t *testing.T, e *env, cv *coverage) {
 
 // oddParams make the example flows fail at run time, to reach on_error.
 var oddParams = map[string]string{
-	"max_tries":        "three",                 // conference-bridge: int() fails
-	"max_attempts":     "x",                     // ivr: int() fails
-	"max_call_seconds": "10",                    // support-queue: maxDuration out of range
-	"agent_queue":      "2",                     // support-agent: the queue is fixed
-	"bot_url":          "https://not-a-ws.test", // preanswer-stream: Stream wants wss://
-	"hold_music":       "not a URL",             // contact-center: waitMusicUrl refused
+	"max_tries":         "three",                 // conference-bridge: int() fails
+	"max_attempts":      "x",                     // ivr: int() fails
+	"max_call_seconds":  "10",                    // support-queue: maxDuration out of range
+	"agent_queue":       "2",                     // support-agent: the queue is fixed
+	"bot_url":           "https://not-a-ws.test", // preanswer-stream: Stream wants wss://
+	"hold_music":        "not a URL",             // contact-center: wait_music_url refused, agents not rung
+	"voicemail_seconds": "forever",               // contact-center: Record maxLength refused
 }
 
 var scripts = []script{
@@ -892,8 +893,7 @@ var scripts = []script{
 	// ---- contact-center (REST actions against a fake Plivo API) ----
 	{name: "cc agents rung, recorded, rated", flow: "contact-center", steps: []step{
 		{name: "answer", wait: "queue", path: []string{"greet", "open", "ring_agents", "record", "queue"}, contains: []string{
-			"Connecting you to the next available agent.", `<MultiPartyCall role="customer"`, `waitMusicUrl="https://media.example.com/acme/hold.xml"`,
-			`maxDuration="7200"`, `endMpcOnExit="true"`, `statusCallbackUrl=`, `recordingCallbackUrl=`}},
+			"Connecting you to the next available agent.", `<MultiPartyCall role="customer"`, `startMpcOnEnter="false"`, `endMpcOnExit="true"`}},
 		{name: "customer leaves", do: exit, wait: "survey", path: []string{"stop_record", "survey"}, contains: []string{"Please rate your call from 1 to 5."}},
 		{name: "rates 4", do: press("4"), path: []string{"thanks", "goodbye", "hangup"}, contains: []string{"You rated us 4. Thank you."}},
 	}},
@@ -929,7 +929,7 @@ var scripts = []script{
 			{name: "customer leaves", do: exit, wait: "survey", path: []string{"stop_record", "survey"}},
 		}},
 	{name: "cc on_error", flow: "contact-center", env: "params", steps: []step{
-		{name: "answer: waitMusicUrl refused", path: []string{"greet", "open", "ring_agents", "record", "queue", "sorry", "goodbye", "hangup"}, err: true,
+		{name: "answer: wait_music_url and maxLength refused", path: []string{"greet", "open", "ring_agents", "voicemail", "sorry", "goodbye", "hangup"}, err: true,
 			xml: `<Response><Speak>Sorry, something went wrong.</Speak><Speak>Goodbye.</Speak><Hangup/></Response>`},
 	}},
 	{name: "callback connects the agent", flow: "contact-center-callback", vars: map[string]any{"ticket": 4521, "agent": "sip:alice@phone.plivo.com"}, steps: []step{
@@ -1386,22 +1386,41 @@ func TestE2EMPCEvents(t *testing.T) {
 			t.Skip("no contact-center example")
 		}
 		c := e.call(t, "contact-center", nil, nil)
-		if w := c.Wait(); w.Kind != "MultiPartyCall" || w.Element.Attr("statusCallbackUrl") == "" || w.Element.Attr("recordingCallbackUrl") == "" {
-			t.Fatalf("no event URLs: %s", c.XML())
+		if w := c.Wait(); w.Kind != "MultiPartyCall" {
+			t.Fatalf("not in the MPC: %s", c.XML())
 		}
-		statusURL := c.Wait().Element.Attr("statusCallbackUrl")
+		// Add Participant created the MPC, so its request carries flowd's
+		// event URLs for the call (the customer's XML would be ignored).
+		urls := map[string]string{}
+		for _, r := range e.fake.Requests() {
+			if strings.HasSuffix(r.Path, "/Participant/") {
+				for _, arg := range []string{"status_callback_url", "recording_callback_url"} {
+					if u, _ := r.Body[arg].(string); u != "" {
+						urls[arg] = u
+					}
+				}
+			}
+		}
+		statusURL, recordingURL := urls["status_callback_url"], urls["recording_callback_url"]
+		if !strings.Contains(statusURL, "/flows/contact-center/events/"+c.UUID+"/ring_agents/status") || !strings.Contains(recordingURL, "/events/"+c.UUID+"/ring_agents/recording") {
+			t.Fatalf("Add Participant's event URLs: %v", urls)
+		}
 		before := e.session(t, c.UUID)
 		for _, ev := range []struct {
-			attr   string
+			url    string
 			params map[string]string
 		}{
-			{"statusCallbackUrl", map[string]string{"EventName": "MPCInitialized", "MPCName": "cc-" + c.UUID}},
-			{"statusCallbackUrl", map[string]string{"EventName": "ParticipantJoined", "ParticipantRole": "agent"}},
-			{"recordingCallbackUrl", map[string]string{"EventName": "MPCRecordingCompleted", "RecordingURL": "https://media.plivo.com/r.mp3"}},
+			{statusURL, map[string]string{"EventName": "MPCInitialized", "MPCName": "cc-" + c.UUID}},
+			{statusURL, map[string]string{"EventName": "ParticipantJoined", "ParticipantRole": "agent"}},
+			{recordingURL, map[string]string{"EventName": "MPCRecordingCompleted", "RecordingURL": "https://media.plivo.com/r.mp3"}},
 		} {
-			r, err := c.Notify(ev.attr, ev.params)
+			form := url.Values{}
+			for k, v := range ev.params {
+				form.Set(k, v)
+			}
+			r, err := e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: ev.url, Params: form})
 			if err != nil || r.Status/100 != 2 {
-				t.Fatalf("%s: %v %+v", ev.attr, err, r)
+				t.Fatalf("%s: %v %+v", ev.url, err, r)
 			}
 		}
 		s := e.session(t, c.UUID)

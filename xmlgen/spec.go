@@ -60,6 +60,10 @@ type Attr struct {
 	// Needs names the attribute this one only makes sense with; it is a
 	// documentation hint, not enforced.
 	Needs string
+	// MPC marks a MultiPartyCall attribute that sets a property of the MPC
+	// rather than of the participant: the participant that creates the MPC
+	// sets it, and it is ignored from anyone who joins later.
+	MPC bool
 }
 
 // ValueError reports a value that Plivo would not accept.
