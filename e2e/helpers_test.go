@@ -26,6 +26,9 @@ import (
 // verify every webhook's signature with it, through the proxy.
 const authToken = "e2e-auth-token-0123456789"
 
+// apiToken is the replicas' FLOWD_API_TOKEN: /v1 answers only with it.
+const apiToken = "e2e-api-token"
+
 // ---------------------------------------------------------------------
 // Processes: flowd, redis-server
 
@@ -179,7 +182,7 @@ func (r *replica) start(t testing.TB) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(r.args[0], r.args[1:]...)
-	cmd.Env = append(os.Environ(), "PLIVO_AUTH_TOKEN="+authToken, "PLIVO_AUTH_ID=", "FLOWD_API_TOKEN=")
+	cmd.Env = append(os.Environ(), "PLIVO_AUTH_TOKEN="+authToken, "PLIVO_AUTH_ID=", "FLOWD_API_TOKEN="+apiToken)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -335,7 +338,7 @@ func startCluster(t testing.TB, n int) *testCluster {
 	c.retry = &cluster.Retry{Next: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}}
 	client := &http.Client{Transport: c.retry, Timeout: 30 * time.Second}
 	c.sim = &plivosim.Sim{Client: client, AuthToken: authToken}
-	c.api = client
+	c.api = &http.Client{Transport: &cluster.Retry{Next: c.retry.Next, Bearer: apiToken}, Timeout: 30 * time.Second}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, r := range c.replicas {

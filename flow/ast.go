@@ -35,9 +35,12 @@ type Ref struct {
 type ParamDecl struct {
 	Name        string
 	Pos         Pos
-	Default     string
+	Default     string // as written
 	HasDefault  bool
+	Type        ParamType // the default's YAML type
+	Secret      bool      // secret: true
 	Description string
+	value       any // Default as Type
 }
 
 // VarDecl is one entry under vars:.

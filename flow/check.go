@@ -319,6 +319,10 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 	for _, r := range refs(p) {
 		switch r.root {
 		case "params":
+			if pd := c.paramDecl(r.name); pd != nil && pd.Secret && ctx != "when" {
+				where := map[string]string{"template": "a {{ template }}", "set": "a set: value", "": "a REST argument"}[ctx]
+				c.d.Errorf(c.exprPos(e, r.offset), CodeSecret, "params.%s is secret: it may be read only in a when: condition (input.Digits == params.%s), not in %s, where its value would be written to the XML, the call's state or Plivo", r.name, r.name, where)
+			}
 			if !c.params[r.name] {
 				hint := c.hint("params", r.name, func() []string { return slices.Sorted(maps.Keys(c.params)) })
 				if hint == "" {
@@ -327,8 +331,10 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 				c.d.Errorf(c.exprPos(e, r.offset), CodeUndeclaredParam, "params.%s is not declared under params:%s", r.name, hint)
 			}
 		case "nodes":
-			if _, ok := c.f.nodeByID[r.name]; !ok {
+			if n, ok := c.f.nodeByID[r.name]; !ok {
 				c.d.Errorf(c.exprPos(e, r.offset), CodeUnknownNode, "nodes.%s names a node that does not exist%s", r.name, c.nodeHint(r.name))
+			} else if n.private() {
+				c.d.Errorf(c.exprPos(e, r.offset), CodeSecret, "nodes.%s is never kept: %s %s says log: false, so what the caller entered is not stored; read input.* in the node its callback leads to", r.name, n.Kind.Name, r.name)
 			}
 		case "nodes.param":
 			if c.cur != nil {
@@ -507,6 +513,30 @@ func (n *NodeDecl) edges() []*Ref {
 		out = append(out, n.Next)
 	}
 	return out
+}
+
+// paramDecl returns the declared param name, or nil.
+func (c *checker) paramDecl(name string) *ParamDecl {
+	for _, p := range c.f.Params {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// private reports a GetDigits or GetInput written with log: false: what
+// the caller enters there is kept nowhere.
+func (n *NodeDecl) private() bool {
+	if n.Kind == nil || n.Elem == nil || !collectsInput(n.Kind) {
+		return false
+	}
+	for _, a := range n.Elem.Attrs {
+		if a.Spec.Name == "log" && a.Value != nil && a.Value.Const() && a.Value.Value == "false" {
+			return true
+		}
+	}
+	return false
 }
 
 // passes reports whether the walk goes on from the node within the same

@@ -57,6 +57,7 @@ const (
 	CodeUnknownParam     Code = "unknown-parameter"
 	CodeMisindented      Code = "misindented-key"
 	CodeDeadSetting      Code = "dead-setting"
+	CodeSecret           Code = "secret-read"
 )
 
 // CodeDoc documents one diagnostic code for the language reference.
@@ -98,6 +99,7 @@ var CodeDocs = []CodeDoc{
 	{CodeUndeclaredVar, "vars.<name> is read but never declared under vars: nor assigned by set (a warning).", "when: vars.tries > 2", "Declare it under vars: with an initial value."},
 	{CodeUnusedOutcomeMap, "A branch has no cases.", "branch: []", "Add at least one case with when and next."},
 	{CodeMisindented, "A node is named like a node's own key (next, on, description, events): most likely that key, indented as a node id (a warning).", "  menu:\n    GetDigits: {numDigits: 1}\n  next: check", "Indent the key under the node it belongs to."},
+	{CodeSecret, "A secret param is read outside a when: condition, or nodes.<id> of a log: false input is read: either would be written somewhere.", "params:\n  pin: {default: \"1234\", secret: true}\n...\n    Speak: \"Your PIN is {{ params.pin }}\"", "Compare secrets in when: only (input.Digits == params.pin); read a private input as input.* where its callback leads."},
 	{CodeDeadSetting, "A MultiPartyCall setting that cannot take effect: wait music for a caller who starts the MPC on entering, or MPC-level settings on a node an add_participant always precedes (a warning).", "queue:\n  MultiPartyCall: {name: q, role: customer, waitMusicUrl: https://example.com/m.xml}", "Write startMpcOnEnter: false, or give the MPC-level settings to the add_participant that creates the MPC."},
 	{CodeUnknownParam, "input.X or nodes.<id>.X names a parameter that no callback reaching there sends, so it reads as \"\" (a warning).", "menu: {GetDigits: {numDigits: 1}, next: check}\ncheck: {branch: [{when: input.Digit == \"1\", next: sales}]}", "Use the parameter Plivo sends (input.Digits); the message lists them."},
 }

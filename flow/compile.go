@@ -88,17 +88,6 @@ func (g *Graph) InitialVars() map[string]any {
 	return deepCopy(g.vars).(map[string]any)
 }
 
-// DefaultParams returns the declared params with their defaults.
-func (g *Graph) DefaultParams() map[string]string {
-	out := make(map[string]string, len(g.Params))
-	for _, p := range g.Params {
-		if p.HasDefault {
-			out[p.Name] = p.Default
-		}
-	}
-	return out
-}
-
 func deepCopy(v any) any {
 	switch x := v.(type) {
 	case map[string]any:

@@ -159,18 +159,43 @@ func (dc *decoder) params(n *yaml.Node) []*ParamDecl {
 		out = append(out, pd)
 		if val := yamlpos.Resolve(p.Val); val.Kind == yaml.ScalarNode && val.Tag != "!!null" {
 			// Shorthand: name: default.
-			pd.Default, pd.HasDefault = val.Value, true
+			dc.paramDefault(pd, val)
 			continue
 		}
 		got, _ := dc.Object(p.Val, yamlpos.Mapping{What: "param " + pd.Name, Fields: paramField.Fields})
 		if fp, ok := got["default"]; ok {
-			pd.Default, pd.HasDefault = dc.Scalar(fp.Val, "default")
+			dc.paramDefault(pd, fp.Val)
 		}
 		if fp, ok := got["description"]; ok {
 			pd.Description, _ = dc.Scalar(fp.Val, "description")
 		}
+		if fp, ok := got["secret"]; ok {
+			if v := yamlpos.Resolve(fp.Val); v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
+				pd.Secret = v.Value == "true"
+			} else {
+				dc.Errorf(dc.Pos(fp.Val), CodeType, "param %s secret must be true or false, not %s", pd.Name, yamlpos.Describe(fp.Val))
+			}
+		}
 	}
 	return out
+}
+
+// paramDefault reads a param's default; its YAML type is the param's.
+func (dc *decoder) paramDefault(pd *ParamDecl, n *yaml.Node) {
+	v := yamlpos.Resolve(n)
+	s, ok := dc.Scalar(n, "default")
+	if !ok {
+		return
+	}
+	pd.Default, pd.HasDefault = s, true
+	pd.Type = paramType(v.Tag)
+	val, err := pd.Convert(s)
+	if err != nil {
+		// A YAML integer too large for an int, say.
+		dc.Errorf(dc.Pos(n), CodeType, "param %s default: %v", pd.Name, err)
+		pd.Type, val = ParamString, s
+	}
+	pd.value = val
 }
 
 func (dc *decoder) vars(n *yaml.Node) []*VarDecl {

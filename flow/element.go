@@ -111,11 +111,7 @@ func (el element) compile(n *Node, nd *NodeDecl, _ *Graph) error {
 	if nd.Elem == nil {
 		return nil
 	}
-	for _, a := range nd.Elem.Attrs {
-		if a.Spec.Name == "log" && a.Value != nil && a.Value.Parts == nil && a.Value.Value == "false" {
-			n.Private = collectsInput(n.Kind)
-		}
-	}
+	n.Private = nd.private()
 	if el.room {
 		n.room = nd.Elem.Text
 	}

@@ -29,7 +29,7 @@ var exprEnv = map[string]any{
 	"input":    map[string]string{},
 	"nodes":    map[string]map[string]string{},
 	"vars":     map[string]any{},
-	"params":   map[string]string{},
+	"params":   map[string]any{},
 	"hours":    func(spec, tz string) bool { return false },
 	"now":      func() time.Time { return time.Time{} },
 	"urlquery": urlQuery,

@@ -38,11 +38,16 @@ type Set struct {
 	Files  int
 }
 
-// IsFlowFile reports whether a path names a flow file: .yaml or .yml, and
-// not a flow test (*_test.yaml).
+// IsFlowFile reports whether a path names a flow file: .yaml or .yml, not
+// a flow test (*_test.yaml), and not hidden or an editor's leftover (.x.yaml,
+// Emacs' .#x.yaml lock and #x.yaml# autosave; x.yaml~ and .x.yaml.swp
+// fail the extension test).
 func IsFlowFile(path string) bool {
 	ext := filepath.Ext(path)
 	if ext != ".yaml" && ext != ".yml" {
+		return false
+	}
+	if base := filepath.Base(path); strings.HasPrefix(base, ".") || strings.HasPrefix(base, "#") {
 		return false
 	}
 	return !strings.HasSuffix(strings.TrimSuffix(path, ext), "_test")

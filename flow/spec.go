@@ -299,8 +299,9 @@ var fileFields = []yamlpos.Field{
 
 // paramField is a param: its default, or a mapping of its fields.
 var paramField = yamlpos.Field{Type: yamlpos.Object, Short: "default", Fields: []yamlpos.Field{
-	{Name: "default", Type: yamlpos.Text},
+	{Name: "default", Type: yamlpos.Text, Doc: "The value when none is given; its YAML type (string, integer, float, boolean) is the param's."},
 	{Name: "description", Type: yamlpos.Text},
+	{Name: "secret", Type: yamlpos.Bool, Doc: "The value is never written to a session, trace, log or render output; it may be read only in when: conditions."},
 }}
 
 // nodeFields are the keys of every node beside its action; nodeFieldsOf

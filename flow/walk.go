@@ -36,16 +36,16 @@ type State struct {
 	Call   map[string]string            // the answer request's parameters
 	Vars   map[string]any               // per-call variables
 	Nodes  map[string]map[string]string // per node, its last callback's parameters
-	Params map[string]string            // the flow's deployment values for this call
+	Params map[string]any               // the flow's deployment values (ResolveParams); only read
 }
 
-// NewState returns the state of a new call of g.
-func (g *Graph) NewState(call, params map[string]string) *State {
-	p := g.DefaultParams()
-	for k, v := range params {
-		p[k] = v
+// NewState returns the state of a new call of g with params from
+// ResolveParams; nil means the defaults.
+func (g *Graph) NewState(call map[string]string, params map[string]any) *State {
+	if params == nil {
+		params, _ = g.ResolveParams(nil)
 	}
-	return &State{Call: call, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: p}
+	return &State{Call: call, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: params}
 }
 
 // Result is what one webhook's walk produced.

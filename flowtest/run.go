@@ -241,7 +241,7 @@ func runCase(reg *runtime.Registry, g *flow.Graph, c *Case) *CaseResult {
 	}
 	defer fake.Close()
 	// The whole trace is kept: coverage reads every step of a case.
-	srv := runtime.New(runtime.Config{Registry: reg, Store: store, PublicURL: BaseURL, Params: c.Params, Now: now, REST: client,
+	srv := runtime.New(runtime.Config{Registry: reg, Store: store, PublicURL: BaseURL, Params: c.Params, Now: now, REST: client, APIToken: apiToken,
 		TraceFirst: 1, TraceLast: math.MaxInt32})
 	run := &caseRun{srv: srv, fake: fake}
 	for i, room := range c.Rooms {
@@ -435,10 +435,16 @@ func (r *caseRun) where(w plivosim.Wait) string {
 	return fmt.Sprintf("the call waits at node %s (<%s>)", node, w.Kind)
 }
 
+// apiToken guards the in-process server's /v1, as flowd serve's would be.
+const apiToken = "flowtest"
+
 // trace reads the call's session from /v1/calls/{CallUUID}, in process,
 // and returns the trace steps added since the last read.
 func (r *caseRun) trace() ([]runtime.TraceStep, error) {
 	req, err := http.NewRequest(http.MethodGet, BaseURL+"/v1/calls/"+url.PathEscape(r.uuid), nil)
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+	}
 	if err != nil {
 		return nil, err
 	}

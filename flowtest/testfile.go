@@ -596,6 +596,16 @@ func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 				d.Errorf(c.KeyPos["params."+k], flow.CodeUndeclaredParam, "params.%s is not a param of flow %s%s", k, g.Name, yamlpos.DidYouMean(k, params))
 			}
 		}
+		// The values a case gives are converted as flowd serve converts
+		// --param values; a param without a default needs one.
+		_, perrs := g.ResolveParams(c.Params)
+		for _, e := range perrs {
+			if at, ok := c.KeyPos["params."+e.Param]; ok {
+				d.Errorf(at, flow.CodeType, "params.%s: %v", e.Param, e.Err)
+			} else {
+				d.Errorf(c.Pos, flow.CodeMissingKey, "flow %s's param %s has no default: the case must give it under params:", g.Name, e.Param)
+			}
+		}
 		for _, k := range slices.Sorted(maps.Keys(c.Vars)) {
 			variable(k, c.KeyPos["vars."+k], "the case")
 		}

@@ -2,36 +2,73 @@ package runtime
 
 import (
 	"crypto/subtle"
+	"net"
 	"net/http"
 	"strings"
 )
 
-// apiAuth guards /v1: a Bearer token (FLOWD_API_TOKEN) or HTTP Basic with
-// the Plivo auth id and token, as PHLO clients send. With neither
-// configured, /v1 is open; flowd serve refuses that on a public address.
+// apiAuth guards /v1 (traces, the trigger API): a Bearer token
+// (FLOWD_API_TOKEN) or HTTP Basic with the Plivo auth id and token, as PHLO
+// clients send, whatever address the request comes from — a reverse proxy
+// on the same host makes every request look local. With no credentials
+// configured, only a purely local flowd (Config.Local) answers, and only
+// to loopback; otherwise every request is refused. Refusals are logged,
+// without what the client sent.
 func (s *Server) apiAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.APIToken == "" && s.cfg.APIKey == "" {
-			next.ServeHTTP(w, r)
+		if reason := s.apiRefusal(r); reason != "" {
+			s.log.Warn("refused an API request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
+			w.Header().Set("WWW-Authenticate", `Basic realm="flowd", Bearer`)
+			msg := "unauthorized: send Authorization: Bearer <FLOWD_API_TOKEN> or Basic auth with the Plivo auth id and token"
+			if !s.apiConfigured() {
+				msg = "unauthorized: this flowd has no API credentials; set FLOWD_API_TOKEN (or PLIVO_AUTH_ID with PLIVO_AUTH_TOKEN) to use /v1"
+			}
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
 			return
 		}
-		if s.apiAllowed(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="flowd", Bearer`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized: send Authorization: Bearer <FLOWD_API_TOKEN> or Basic auth with the Plivo auth id and token"})
+		next.ServeHTTP(w, r)
 	})
 }
 
-func (s *Server) apiAllowed(r *http.Request) bool {
+func (s *Server) apiConfigured() bool { return s.cfg.APIToken != "" || s.cfg.APIKey != "" }
+
+// apiRefusal says why a request may not use the API, or "" when it may.
+func (s *Server) apiRefusal(r *http.Request) string {
+	if !s.apiConfigured() {
+		switch {
+		case !s.cfg.Local:
+			return "no API credentials are configured and flowd is not purely local"
+		case !loopbackRemote(r.RemoteAddr):
+			return "no API credentials are configured and the request is not from loopback"
+		}
+		return ""
+	}
 	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "no credentials"
+	}
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok && s.cfg.APIToken != "" {
-		return subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) == 1
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) == 1 {
+			return ""
+		}
+		return "wrong bearer token"
 	}
 	if id, key, ok := r.BasicAuth(); ok && s.cfg.APIKey != "" {
-		return subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.APIBasicID)) == 1 &&
-			subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) == 1
+		if subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.APIBasicID)) == 1 &&
+			subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) == 1 {
+			return ""
+		}
+		return "wrong basic credentials"
 	}
-	return false
+	return "credentials of a kind flowd is not configured for"
+}
+
+// loopbackRemote reports whether a request's remote address is loopback.
+func loopbackRemote(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -114,7 +114,7 @@ func benchServer(b testing.TB, st Store) *Server {
 	reg := NewRegistry(b.TempDir(), nil)
 	reg.Add(g)
 	// A fixed public URL, as in production (the answer XML is the same).
-	return New(Config{Registry: reg, Store: st, PublicURL: "http://example.com"})
+	return New(Config{Registry: reg, Store: st, PublicURL: "http://example.com", APIToken: "bench-token"})
 }
 
 // benchExpectedXML is the IVR's answer XML, from a throwaway server.

@@ -128,7 +128,8 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 	rc := runtime.Config{
 		Registry: reg, Store: st, Params: cfg.params, AuthTokens: cfg.tokens, PublicURL: cfg.publicURL,
 		MaxBody: cfg.maxBody, Logger: log, SessionTTL: cfg.sessionTTL, TraceTTL: cfg.traceTTL,
-		Now: func() time.Time { return time.Unix(0, e.now.Load()) },
+		Now:      func() time.Time { return time.Unix(0, e.now.Load()) },
+		APIToken: testAPIToken,
 	}
 	if cfg.rest {
 		e.fake = plivotest.New("MAXXXXXXXXXXXXXXXXXX", "fake-token")
@@ -185,9 +186,14 @@ func (e *env) call(t testing.TB, flowName string, params map[string]string, vars
 func (e *env) get(t testing.TB, path string) (int, []byte) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("Authorization", "Bearer "+testAPIToken)
+	e.h.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.Bytes()
 }
+
+// testAPIToken is the API token of the test servers: /v1 needs one.
+const testAPIToken = "test-api-token"
 
 // session returns a call's trace from /v1/calls/{uuid}.
 func (e *env) session(t testing.TB, id string) *runtime.Session {
@@ -1167,7 +1173,10 @@ func events(c *plivosim.Call, params map[string]string) []event {
 // under a new CallUUID, resumed by the simulator at the same document.
 func explore(t *testing.T, e *env, flowName string, cv *coverage) {
 	const maxDepth, maxStates, parallel = 8, 80, 8
-	params := e.reg.Current(flowName).DefaultParams()
+	params := map[string]string{}
+	for _, p := range e.reg.Current(flowName).Params {
+		params[p.Name] = p.Default
+	}
 	type state struct {
 		c   *plivosim.Call
 		s   *runtime.Session

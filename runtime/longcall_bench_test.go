@@ -76,6 +76,7 @@ func TestLongCallStateBounded(t *testing.T) {
 		t.Errorf("call state at step 10 is %d bytes, want at most 1 KiB", at10)
 	}
 	req := httptest.NewRequest(http.MethodGet, "/v1/calls/"+lc.id, nil)
+	req.Header.Set("Authorization", "Bearer bench-token")
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, req)
 	sess, err := DecodeSession(w.Body.Bytes())

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,22 +17,69 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/wallclock"
 )
 
 // Registry holds the flows being served: the current version of each for
 // new calls, and every version live calls are pinned to. Reloading swaps
 // the current set atomically; a file that no longer validates keeps its
-// last good version serving.
+// last good version serving, and so does a flow that two files define.
 type Registry struct {
+	// QuietPeriod is how long the flows folder must go without a change
+	// before Watch reloads it (DefaultQuietPeriod when zero). Set it before
+	// Watch.
+	QuietPeriod time.Duration
+
 	dir     string
 	log     *slog.Logger
 	current atomic.Pointer[map[string]*flow.Graph]
+	// catalog is what GET /v1/flows lists: the flows served and the files
+	// rejected by the latest reload.
+	catalog atomic.Pointer[catalog]
 	// byFile remembers which flow each file served, so a broken file keeps
 	// its last good graph.
 	mu       sync.Mutex
 	byFile   map[string]*flow.Graph
 	versions sync.Map // "flow@version" → *flowVersion
 	onReload func(ok bool)
+	// unsettled tells Watch that a reload found a file changing while it
+	// read it: Watch waits another quiet period and reloads again.
+	unsettled chan struct{}
+	// readFile reads a flow file: os.ReadFile, but for tests.
+	readFile func(string) ([]byte, error)
+	// now says when a version began serving (wallclock.Now).
+	now func() time.Time
+}
+
+// DefaultQuietPeriod is how long a flow file must stay unchanged before
+// Watch loads it. An editor writing a file in place, a slow copy (scp,
+// rsync without --delay-updates, a network share) or a script appending
+// to it pauses for tens or hundreds of milliseconds between writes — the
+// reported half-loaded file had a 400 ms pause — so the period must be
+// well past that; yet a person who saves a flow and calls it should not
+// wait long to hear the change. Two seconds is both. Files replaced by
+// rename (ConfigMaps, mv, most editors' safe write) are whole at once and
+// need no quiet period at all.
+const DefaultQuietPeriod = 2 * time.Second
+
+// FlowInfo is a flow being served: its current version, the file it was
+// loaded from and when that version began serving.
+type FlowInfo struct {
+	Name, Version, Source string
+	LoadedAt              time.Time
+}
+
+// RejectedFile is a flow file the latest reload did not serve from, and
+// why. It stays listed until it loads cleanly or is removed.
+type RejectedFile struct {
+	Path        string
+	Diagnostics flow.Diagnostics
+}
+
+// catalog is an immutable snapshot of what a reload served and rejected.
+type catalog struct {
+	flows    map[string]FlowInfo         // by flow name
+	rejected map[string]flow.Diagnostics // by path
 }
 
 // flowVersion is a compiled flow version and when a call last used it.
@@ -62,9 +112,11 @@ func (r *Registry) prune(current map[string]*flow.Graph) {
 
 // NewRegistry returns an empty registry for the flows under dir.
 func NewRegistry(dir string, log *slog.Logger) *Registry {
-	r := &Registry{dir: dir, log: log, byFile: map[string]*flow.Graph{}}
+	r := &Registry{dir: dir, log: log, byFile: map[string]*flow.Graph{},
+		unsettled: make(chan struct{}, 1), readFile: os.ReadFile, now: wallclock.Now}
 	empty := map[string]*flow.Graph{}
 	r.current.Store(&empty)
+	r.catalog.Store(&catalog{flows: map[string]FlowInfo{}, rejected: map[string]flow.Diagnostics{}})
 	return r
 }
 
@@ -91,11 +143,27 @@ func (r *Registry) Add(gs ...*flow.Graph) {
 	for k, v := range *r.current.Load() {
 		next[k] = v
 	}
+	old := r.catalog.Load()
+	cat := &catalog{flows: maps.Clone(old.flows), rejected: old.rejected}
 	for _, g := range gs {
 		next[g.Name] = g
 		r.keep(g)
+		cat.flows[g.Name] = FlowInfo{Name: g.Name, Version: g.Version, Source: g.Path, LoadedAt: r.now().UTC()}
 	}
 	r.current.Store(&next)
+	r.catalog.Store(cat)
+}
+
+// Flows returns the flows being served, by name, and the files the latest
+// reload rejected, by path.
+func (r *Registry) Flows() ([]FlowInfo, []RejectedFile) {
+	cat := r.catalog.Load()
+	flows := slices.SortedFunc(maps.Values(cat.flows), func(a, b FlowInfo) int { return strings.Compare(a.Name, b.Name) })
+	rejected := make([]RejectedFile, 0, len(cat.rejected))
+	for _, path := range slices.Sorted(maps.Keys(cat.rejected)) {
+		rejected = append(rejected, RejectedFile{Path: path, Diagnostics: slices.Clone(cat.rejected[path])})
+	}
+	return flows, rejected
 }
 
 // versionRecoverer is a store shared by several processes that can have
@@ -137,7 +205,12 @@ func (r *Registry) Version(ctx context.Context, st Store, name, version string) 
 
 // Reload reads the flows folder again. Files that compile replace the
 // flows they serve; files that do not keep their last good version and
-// their diagnostics are logged; removed files stop serving new calls.
+// their diagnostics are logged and listed (Flows); removed files stop
+// serving new calls. A flow that two files define is not replaced: the
+// version already serving stays (none, if none was), and the error names
+// both files. A file that changes while it is read is left as it was, and
+// Watch reloads it after another quiet period. Reload does not wait for a
+// quiet period itself (SIGHUP means "now"); Watch does.
 // It reports whether every file compiled.
 func (r *Registry) Reload() bool {
 	r.mu.Lock()
@@ -148,17 +221,50 @@ func (r *Registry) Reload() bool {
 		r.reloaded(false)
 		return false
 	}
-	ok := true
-	byFile := map[string]*flow.Graph{}
-	next := map[string]*flow.Graph{}
-	owner := map[string]string{}
+	prev := *r.current.Load()
+	prevCat := r.catalog.Load()
+	ok, unsettled := true, false
+	rejected := map[string]flow.Diagnostics{}
+	// claims lists, for each flow name, the files that define it, in path
+	// order: a broken file claims the flow of its last good graph.
+	type claim struct {
+		path  string
+		g     *flow.Graph
+		stale bool // the file's last good graph, not what it holds now
+	}
+	claims := map[string][]claim{}
+	var names []string
+	addClaim := func(c claim) {
+		if claims[c.g.Name] == nil {
+			names = append(names, c.g.Name)
+		}
+		claims[c.g.Name] = append(claims[c.g.Name], c)
+	}
 	for _, path := range files {
-		src, err := os.ReadFile(path)
+		src, changing, err := r.readWhole(path)
+		if changing {
+			// Being written: neither loaded nor rejected yet.
+			r.log.Warn("flow file changed while it was read; it keeps what it served until it has been quiet", "file", path)
+			unsettled = true
+			if ds, was := prevCat.rejected[path]; was {
+				// Its own diagnostics; whether it defines a flow twice is
+				// found again below.
+				ds = slices.DeleteFunc(slices.Clone(ds), func(d flow.Diagnostic) bool { return d.Code == flow.CodeDuplicateFlow })
+				if len(ds) > 0 {
+					rejected[path] = ds
+				}
+			}
+			if g := r.byFile[path]; g != nil {
+				addClaim(claim{path, g, true})
+			}
+			continue
+		}
 		if err != nil {
 			r.log.Error("flow file unreadable", "file", path, "err", err)
 			ok = false
+			rejected[path] = flow.Diagnostics{{Pos: flow.Pos{File: path}, Severity: flow.Error, Code: codeUnreadable, Message: "cannot read the file: " + err.Error()}}
 			if g := r.byFile[path]; g != nil {
-				byFile[path] = g
+				addClaim(claim{path, g, true})
 			}
 			continue
 		}
@@ -172,31 +278,115 @@ func (r *Registry) Reload() bool {
 		}
 		if g == nil {
 			ok = false
+			rejected[path] = ds
 			if old := r.byFile[path]; old != nil {
 				r.log.Error("flow file does not validate; its last good version keeps serving", "file", path, "flow", old.Name, "version", old.Version)
-				g = old
-			} else {
-				continue
+				addClaim(claim{path, old, true})
 			}
-		}
-		if first, dup := owner[g.Name]; dup {
-			r.log.Error("flow defined twice; the first file wins", "flow", g.Name, "file", path, "first", first)
-			ok = false
 			continue
 		}
-		owner[g.Name] = path
-		byFile[path] = g
-		next[g.Name] = g
+		addClaim(claim{path, g, false})
+	}
+
+	now := r.now().UTC()
+	byFile := map[string]*flow.Graph{}
+	next := map[string]*flow.Graph{}
+	cat := &catalog{flows: map[string]FlowInfo{}, rejected: rejected}
+	for _, name := range names {
+		cs := claims[name]
+		if len(cs) == 1 {
+			c := cs[0]
+			byFile[c.path] = c.g
+			next[name] = c.g
+			info, was := prevCat.flows[name]
+			if !was || info.Version != c.g.Version {
+				info = FlowInfo{Name: name, Version: c.g.Version, LoadedAt: now}
+			}
+			info.Source = c.path
+			cat.flows[name] = info
+			continue
+		}
+		// Defined twice: which file is meant is for a person to say (a
+		// backup copy, an editor's artifact, a file copied to be renamed).
+		// Neither replaces the version serving, as `flowd validate`
+		// rejects the folder.
+		ok = false
+		paths := make([]string, len(cs))
+		for i, c := range cs {
+			paths[i] = c.path
+		}
+		serving := prev[name]
+		if serving != nil {
+			next[name] = serving
+			if info, was := prevCat.flows[name]; was {
+				cat.flows[name] = info
+			}
+			r.log.Error("flow defined in more than one file; the version serving stays until one is renamed or removed", "flow", name, "files", paths, "version", serving.Version)
+		} else {
+			r.log.Error("flow defined in more than one file; it is not served until one is renamed or removed", "flow", name, "files", paths)
+		}
+		for i, c := range cs {
+			if old := r.byFile[c.path]; old != nil && old.Name == name {
+				byFile[c.path] = old
+			}
+			others := slices.Delete(slices.Clone(paths), i, i+1)
+			at := flow.Pos{File: c.path}
+			if !c.stale {
+				at = c.g.NamePos
+			}
+			what := "the version serving stays"
+			if serving == nil {
+				what = "it is not served"
+			}
+			rejected[c.path] = append(rejected[c.path], flow.Diagnostic{Pos: at, Severity: flow.Error, Code: flow.CodeDuplicateFlow,
+				Message: fmt.Sprintf("flow %s is also defined in %s; %s until one of the files is renamed or removed", name, strings.Join(others, ", "), what)})
+			rejected[c.path].Sort()
+		}
+	}
+	for _, g := range next {
 		if _, ok := r.versions.Load(g.Name + "@" + g.Version); !ok {
 			r.keep(g)
 		}
 	}
 	r.byFile = byFile
 	r.current.Store(&next)
+	r.catalog.Store(cat)
 	r.prune(next)
 	r.log.Info("flows loaded", "dir", r.dir, "flows", len(next), "files", len(files), "ok", ok)
+	if unsettled {
+		select {
+		case r.unsettled <- struct{}{}:
+		default:
+		}
+	}
 	r.reloaded(ok)
 	return ok
+}
+
+// codeUnreadable is the code of a flow file the registry cannot read.
+// `flowd validate` has none: it stops there with a usage error.
+const codeUnreadable flow.Code = "unreadable-file"
+
+// readWhole reads a flow file and reports whether it changed while it was
+// read (its size or modification time moved, or it went away), in which
+// case what was read may be half a file.
+func (r *Registry) readWhole(path string) (src []byte, changing bool, err error) {
+	before, err := os.Stat(path)
+	if err != nil {
+		return nil, false, err
+	}
+	src, err = r.readFile(path)
+	if err != nil {
+		return nil, false, err
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		return nil, true, nil
+	}
+	if before.Size() != after.Size() || !before.ModTime().Equal(after.ModTime()) || int64(len(src)) != after.Size() {
+		return nil, true, nil
+	}
+	return src, false, nil
 }
 
 func (r *Registry) reloaded(ok bool) {
@@ -205,8 +395,19 @@ func (r *Registry) reloaded(ok bool) {
 	}
 }
 
+func (r *Registry) quietPeriod() time.Duration {
+	if r.QuietPeriod > 0 {
+		return r.QuietPeriod
+	}
+	return DefaultQuietPeriod
+}
+
 // Watch reloads when a file in the flows folder changes, until ctx ends.
-// Bursts of events (an editor's save, a git checkout) are coalesced.
+// It reloads once the folder has been quiet — no flow file written,
+// created, renamed or removed — for the quiet period: each change starts
+// the wait again, so a file written in place in several goes is loaded
+// whole, and a burst (a git checkout) is one reload. A folder whose flow
+// files never stop changing is not reloaded until they do.
 func (r *Registry) Watch(ctx context.Context) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -216,14 +417,12 @@ func (r *Registry) Watch(ctx context.Context) error {
 		w.Close()
 		return err
 	}
+	quiet := r.quietPeriod()
 	go func() {
 		defer w.Close()
-		// Bursts are coalesced: a reload 100 ms after the last event, but
-		// never more than a second after the first, so a folder that keeps
-		// changing still reloads.
-		var timer *time.Timer
-		var first time.Time
-		fire := make(chan struct{}, 1)
+		timer := time.NewTimer(quiet)
+		timer.Stop()
+		defer timer.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -237,25 +436,12 @@ func (r *Registry) Watch(ctx context.Context) error {
 						_ = addTree(w, ev.Name)
 					}
 				}
-				if first.IsZero() {
-					first = time.Now()
+				if changesFlows(ev) {
+					timer.Reset(quiet)
 				}
-				wait := 100 * time.Millisecond
-				if left := time.Second - time.Since(first); left < wait {
-					wait = max(left, 0)
-				}
-				if timer == nil {
-					timer = time.AfterFunc(wait, func() {
-						select {
-						case fire <- struct{}{}:
-						default:
-						}
-					})
-				} else {
-					timer.Reset(wait)
-				}
-			case <-fire:
-				first = time.Time{}
+			case <-r.unsettled:
+				timer.Reset(quiet)
+			case <-timer.C:
 				r.Reload()
 			case err, ok := <-w.Errors:
 				if !ok {
@@ -266,6 +452,21 @@ func (r *Registry) Watch(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// changesFlows reports whether an event may change what the folder
+// serves: one on a flow file, a folder, or something that went away (it
+// may have been a folder). Other files — an editor's swap file saved every
+// few seconds, a backup — neither reload nor hold a reload back.
+func changesFlows(ev fsnotify.Event) bool {
+	if flow.IsFlowFile(ev.Name) {
+		return true
+	}
+	info, err := os.Stat(ev.Name)
+	if err != nil {
+		return true
+	}
+	return info.IsDir()
 }
 
 func addTree(w *fsnotify.Watcher, dir string) error {

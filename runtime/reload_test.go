@@ -77,6 +77,9 @@ func startWatched(t *testing.T, open func(*testing.T) runtime.Store, files map[s
 	e := startEnv(t, envConfig{dir: dir, store: open(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	// A short quiet period keeps the tests fast; the files here are
+	// written whole at once (os.WriteFile of a small file).
+	e.reg.QuietPeriod = 50 * time.Millisecond
 	if err := e.reg.Watch(ctx); err != nil {
 		t.Fatal(err)
 	}

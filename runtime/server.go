@@ -27,11 +27,18 @@ type Config struct {
 	// first, then any others (a main account's token for -Ma- headers).
 	// Empty means signatures are not checked.
 	AuthTokens []string
-	// APIToken and APIBasic (auth id, token) guard /v1; with neither set
-	// /v1 is open (flowd refuses that on a non-loopback address).
+	// APIToken and APIBasic (auth id, token) guard /v1 (and /metrics with
+	// MetricsAuth). With neither set, /v1 answers only when Local, and
+	// only to loopback.
 	APIToken           string
 	APIBasicID, APIKey string
-	Logger             *slog.Logger
+	// Local says flowd is purely local: no Plivo auth token, a loopback
+	// public URL and listen address. Only then may /v1 go without
+	// credentials.
+	Local bool
+	// MetricsAuth puts /metrics behind the API credentials.
+	MetricsAuth bool
+	Logger      *slog.Logger
 	// SessionTTL is how long a session lives without a webhook, for calls
 	// whose hangup never arrives (default 12h). TraceTTL is how long a hung
 	// up call's trace stays readable (default 1h).
@@ -116,7 +123,11 @@ func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.recoverer)
 	r.Get("/healthz", s.healthz())
-	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
+	if s.cfg.MetricsAuth {
+		r.With(s.apiAuth).Method(http.MethodGet, "/metrics", s.metrics.handler())
+	} else {
+		r.Method(http.MethodGet, "/metrics", s.metrics.handler())
+	}
 	r.Route("/flows/{flow}", func(r chi.Router) {
 		r.Use(s.flowCtx, s.limitBody, s.parseForm, s.verifySignature)
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
@@ -129,6 +140,7 @@ func (s *Server) routes() chi.Router {
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.apiAuth)
 		r.Get("/calls/{callUUID}", s.trace)
+		r.Get("/flows", s.flowsList)
 		r.With(s.flowCtx).Post("/flows/{flow}/calls", s.startCall)
 		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}", s.phloCall)
 		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}/members/{member}", s.phloMember)
@@ -151,14 +163,22 @@ func (s *Server) timed(kind string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// params returns a flow version's params for a walk.
-func (s *Server) params(g *flow.Graph) map[string]string {
+// params returns a flow version's params for a walk: Config.Params over
+// its defaults, converted to their types once. flowd serve checks them
+// against the flows when it starts; a version loaded later whose params
+// cannot be resolved is logged, and its calls read those params as
+// missing (nil), which sends them to on_error where they are used.
+func (s *Server) params(g *flow.Graph) map[string]any {
 	key := g.Name + "@" + g.Version
 	if p, ok := s.flowParams.Load(key); ok {
-		return p.(map[string]string)
+		return p.(map[string]any)
 	}
-	p, _ := s.flowParams.LoadOrStore(key, g.NewState(nil, s.cfg.Params).Params)
-	return p.(map[string]string)
+	p, errs := g.ResolveParams(s.cfg.Params)
+	for _, e := range errs {
+		s.log.Error("a param of the flow cannot be used; its calls read it as missing", "flow", g.Name, "version", g.Version, "param", e.Param, "err", e.Err)
+	}
+	v, _ := s.flowParams.LoadOrStore(key, p)
+	return v.(map[string]any)
 }
 
 // pin keeps the flow version's source in the store so calls on it can be

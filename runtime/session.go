@@ -104,7 +104,7 @@ type Event struct {
 // state returns the walker's view of the call, with the flow's params
 // (never kept in the call's state: they are the deployment's, and some
 // are secret).
-func (s *CallState) state(params map[string]string) *flow.State {
+func (s *CallState) state(params map[string]any) *flow.State {
 	if s.Nodes == nil {
 		s.Nodes = map[string]map[string]string{}
 	}

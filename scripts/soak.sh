@@ -48,6 +48,7 @@ FAULT_AFTER=${FAULT_AFTER:-3}
 FAULT_DOWN=${FAULT_DOWN:-2}
 FLOWS=${FLOWS:-}
 TOKEN=soak-auth-token-0123456789
+API_TOKEN=soak-api-token
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -107,7 +108,7 @@ start_redis
 upstreams=()
 for ((i = 1; i <= REPLICAS; i++)); do
 	addr="127.0.0.1:${ports[$((i + 1))]}"
-	PLIVO_AUTH_TOKEN=$TOKEN PLIVO_AUTH_ID='' FLOWD_API_TOKEN='' "$tmp/flowd" serve \
+	PLIVO_AUTH_TOKEN=$TOKEN PLIVO_AUTH_ID='' FLOWD_API_TOKEN=$API_TOKEN "$tmp/flowd" serve \
 		--flows "$repo/examples/flows" --store "redis://127.0.0.1:$REDIS_PORT/0" \
 		--addr "$addr" --public-url "http://127.0.0.1:$PORT" >"$tmp/replica$i.log" 2>&1 &
 	replica_pids+=($!)
@@ -129,7 +130,7 @@ soak_args=(-listen "127.0.0.1:$PORT" -upstreams "$(
 )" -pids "$(
 	IFS=,
 	echo "${replica_pids[*]}"
-)" -calls "$CALLS" -concurrency "$CONCURRENCY" -duration "$DURATION" -think "$THINK" -auth-token "$TOKEN")
+)" -calls "$CALLS" -concurrency "$CONCURRENCY" -duration "$DURATION" -think "$THINK" -auth-token "$TOKEN" -api-token "$API_TOKEN")
 [[ -n $FLOWS ]] && soak_args+=(-flows "$FLOWS")
 "$tmp/soak" "${soak_args[@]}" &
 soak_pid=$!

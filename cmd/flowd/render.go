@@ -3,21 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/wallclock"
 	"github.com/flowd-dev/flowd/runtime"
 )
-
-func declared(g *flow.Graph, name string) bool {
-	for _, p := range g.Params {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
-}
 
 // parseClock reads the --clock of render and serve.
 func parseClock(v string) (time.Time, error) {
@@ -29,14 +21,15 @@ func parseClock(v string) (time.Time, error) {
 }
 
 func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]... [--clock RFC3339] [--public-url URL]", "")
+	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]... [--params FILE] [--clock RFC3339] [--public-url URL]", "")
 	node := fs.String("node", "", "render entering the node `ID` instead of answering")
 	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "the public `URL` callback URLs are built from")
 	clock := fs.String("clock", "", "the flow's clock for hours() and now(), an `RFC3339` time such as 2026-11-23T10:00:00-05:00 (default: the time of day)")
 	var calls, vars, params multiFlag
 	fs.Var(&calls, "call", "an answer parameter, `Key=Value` (repeatable)")
 	fs.Var(&vars, "var", "a per-call variable, `name=value`; the value is read as YAML (repeatable)")
-	fs.Var(&params, "param", "a deployment value, `name=value` (repeatable)")
+	fs.Var(&params, "param", "a deployment value, `name=value` (repeatable); also FLOWD_PARAM_<NAME>")
+	paramsFile := fs.String("params", "", "a YAML `FILE` of deployment values (name: value), below --param and FLOWD_PARAM_<NAME>")
 	if code, ok := parseFlags(fs, interleave(args), stdout, stderr); !ok {
 		return code
 	}
@@ -44,9 +37,6 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	call, err := pairs(calls, "call")
-	if err == nil {
-		_, err = pairs(params, "param")
-	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd render: %v\n", err)
 		return exitUsage
@@ -55,13 +45,14 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if g == nil {
 		return code
 	}
-	p, _ := pairs(params, "param")
-	for name := range p {
-		if !declared(g, name) {
-			fmt.Fprintf(stderr, "flowd render: flow %s declares no param %q\n", g.Name, name)
-			return exitUsage
+	values, errs := deployParams(params, *paramsFile, os.Environ(), []*flow.Graph{g})
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "flowd render: %s\n", e)
 		}
+		return exitUsage
 	}
+	p, _ := g.ResolveParams(values) // deployParams reported what it cannot resolve
 	st := g.NewState(withDefaults(call), p)
 	for _, kv := range vars {
 		name, v, err := parseVar(kv)

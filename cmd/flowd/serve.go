@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
+	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/wallclock"
 	"github.com/flowd-dev/flowd/plivo"
 	"github.com/flowd-dev/flowd/runtime"
@@ -20,7 +24,8 @@ import (
 
 // serveSynopsis is the usage line of flowd serve, wrapped like the README's.
 const serveSynopsis = `[--flows DIR] [--addr HOST:PORT] [--public-url URL] [--store URL] [--param name=value]...
-                   [--insecure] [--session-ttl 12h] [--trace-ttl 1h] [--clock RFC3339] [--rest-timeout 5s]`
+                   [--params FILE] [--insecure] [--metrics-auth] [--session-ttl 12h] [--trace-ttl 1h]
+                   [--clock RFC3339] [--rest-timeout 5s] [--reload-quiet 2s]`
 
 // serveEnv lists, after the flags in flowd serve -h, the environment
 // variables serve reads: every one of them, and no other.
@@ -31,6 +36,7 @@ environment:
   PLIVO_MAIN_AUTH_TOKEN  the main account's auth token, also accepted for X-Plivo-Signature-Ma-V3
   PLIVO_API_URL          the base URL of Plivo's REST API (default https://api.plivo.com)
   FLOWD_API_TOKEN        the token of the /v1 API: Authorization: Bearer $FLOWD_API_TOKEN
+  FLOWD_PARAM_<NAME>     a param's value (name upper-cased, - as _), below --param, above --params FILE
   XDG_STATE_HOME         the default --store is bolt:$XDG_STATE_HOME/flowd/sessions.db
   HOME                   without XDG_STATE_HOME, the default --store is bolt:$HOME/.local/state/flowd/sessions.db
 `
@@ -49,13 +55,16 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on, `HOST:PORT`")
 	publicURL := fs.String("public-url", "", "the `URL` Plivo reaches flowd at, e.g. https://flowd.example.com (default: from each request's Host)")
 	store := fs.String("store", "", "session store `URL`: bolt:PATH (default bolt:$XDG_STATE_HOME/flowd/sessions.db), memory:, redis://HOST:PORT/DB, or redis-cluster://HOST:PORT,HOST:PORT")
+	reloadQuiet := fs.Duration("reload-quiet", runtime.DefaultQuietPeriod, "how long a changed flow file must stay unchanged before it is reloaded")
+	metricsAuth := fs.Bool("metrics-auth", false, "answer /metrics only with the API credentials, as /v1")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without verifying Plivo signatures")
 	sessionTTL := fs.Duration("session-ttl", 12*time.Hour, "how long a session lives without a webhook (calls whose hangup never arrives)")
 	traceTTL := fs.Duration("trace-ttl", time.Hour, "how long a finished call's trace stays readable")
 	restTimeout := fs.Duration("rest-timeout", runtime.DefaultRESTTimeout, "how long a webhook's REST actions may wait for Plivo, together; past it they take their error outcome (at most 10s: Plivo waits for the webhook's XML)")
 	clock := fs.String("clock", "", "start the flows' clock for hours() and now() at this `RFC3339` time, e.g. 2026-11-22T10:00:00-05:00; it then advances with real time (default: the time of day)")
 	var params multiFlag
-	fs.Var(&params, "param", "a deployment value for every flow, `name=value` (repeatable)")
+	fs.Var(&params, "param", "a deployment value for every flow, `name=value` (repeatable); also FLOWD_PARAM_<NAME>")
+	paramsFile := fs.String("params", "", "a YAML `FILE` of deployment values (name: value) for one environment, below --param and FLOWD_PARAM_<NAME>")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
@@ -77,17 +86,35 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		start = t
 	}
-	p, err := pairs(params, "param")
-	if err != nil {
-		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
-		return exitUsage
-	}
 	if info, err := os.Stat(*dir); err != nil || !info.IsDir() {
 		fmt.Fprintf(stderr, "flowd serve: --flows %s is not a folder\n", *dir)
 		return exitUsage
 	}
-	if _, err := findFlows([]string{*dir}); err != nil {
+	files, err := findFlows([]string{*dir})
+	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: --flows %v\n", err)
+		return exitUsage
+	}
+	// Start only with every flow valid: a rolling deploy of a broken
+	// folder then fails on its first new process and keeps the old ones.
+	set, err := flow.LoadFiles(files)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd serve: %v\n", pathError(err))
+		return exitUsage
+	}
+	if set.Diags.HasErrors(false) {
+		for _, d := range set.Diags {
+			fmt.Fprintln(stderr, d)
+		}
+		errs, warns := count(set.Diags)
+		fmt.Fprintf(stderr, "flowd serve: not starting: %d error(s), %d warning(s) in the flows of %s (flowd validate %s lists them)\n", errs, warns, *dir, *dir)
+		return exitInvalid
+	}
+	p, perrs := deployParams(params, *paramsFile, os.Environ(), slices.Collect(maps.Values(set.Graphs)))
+	if len(perrs) > 0 {
+		for _, e := range perrs {
+			fmt.Fprintf(stderr, "flowd serve: %s\n", e)
+		}
 		return exitUsage
 	}
 	token := os.Getenv("PLIVO_AUTH_TOKEN")
@@ -96,10 +123,6 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	public := !isLoopback(*addr)
 	if public && token == "" && !*insecure {
 		fmt.Fprintf(stderr, "flowd serve: refusing to listen on %s without PLIVO_AUTH_TOKEN: anyone could drive your calls. Set PLIVO_AUTH_TOKEN so Plivo's signatures are verified, listen on 127.0.0.1, or pass --insecure.\n", *addr)
-		return exitUsage
-	}
-	if public && apiToken == "" && (authID == "" || token == "") && !*insecure {
-		fmt.Fprintf(stderr, "flowd serve: refusing to serve the /v1 API on %s without credentials: set FLOWD_API_TOKEN, or PLIVO_AUTH_ID with PLIVO_AUTH_TOKEN, or pass --insecure.\n", *addr)
 		return exitUsage
 	}
 
@@ -114,6 +137,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		log.Info("session store", "kind", "bolt", "file", b.Path())
 	}
 	reg := runtime.NewRegistry(*dir, log)
+	reg.QuietPeriod = *reloadQuiet
 	reg.Reload()
 	ctx, stop := signal.NotifyContext(serveContext(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -163,7 +187,15 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		Registry: reg, Store: st, PublicURL: *publicURL, Params: p, AuthTokens: tokens,
 		APIToken: apiToken, APIBasicID: authID, APIKey: apiKey(authID, token),
 		Logger: log, SessionTTL: *sessionTTL, TraceTTL: *traceTTL, RESTTimeout: *restTimeout,
+		Local: token == "" && !public && loopbackURL(*publicURL), MetricsAuth: *metricsAuth,
 	})
+	if apiToken == "" && (authID == "" || token == "") {
+		if token != "" || public || !loopbackURL(*publicURL) {
+			log.Warn("no API credentials (FLOWD_API_TOKEN, or PLIVO_AUTH_ID with PLIVO_AUTH_TOKEN): /v1 answers 401 to every request")
+		} else {
+			log.Info("no API credentials: /v1 answers loopback only, as flowd is purely local")
+		}
+	}
 	hs := &http.Server{
 		Addr:              *addr,
 		Handler:           srv,
@@ -205,6 +237,20 @@ func apiKey(authID, token string) string {
 		return ""
 	}
 	return token
+}
+
+// loopbackURL reports whether a public URL names a loopback host; no URL
+// (callback URLs from each request's Host) counts as loopback, as the
+// listen address decides then.
+func loopbackURL(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	return isLoopback(net.JoinHostPort(u.Hostname(), "0"))
 }
 
 // isLoopback reports whether addr listens only on the loopback interface.

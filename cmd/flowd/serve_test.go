@@ -205,3 +205,46 @@ func TestRenderIsServe(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIBehindProxy: flowd on loopback with PLIVO_AUTH_TOKEN set, as
+// behind a reverse proxy on the same host, where every request comes
+// from 127.0.0.1: without API credentials /v1 answers 401 to everyone,
+// and with them only to a request that carries them.
+func TestAPIBehindProxy(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "clock.yaml"), []byte(clockFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	get := func(url, auth string) int {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Setenv("PLIVO_AUTH_TOKEN", "plivo-token")
+	t.Setenv("PLIVO_AUTH_ID", "")
+	t.Setenv("PLIVO_MAIN_AUTH_TOKEN", "")
+	t.Setenv("FLOWD_API_TOKEN", "")
+	base := startServe(t, "--flows", dir, "--addr", "127.0.0.1:0", "--store", "memory:")
+	if code := get(base+"/v1/calls/c1", ""); code != http.StatusUnauthorized {
+		t.Errorf("no API credentials configured: /v1 from loopback = %d, want 401", code)
+	}
+	if code := get(base+"/v1/flows", "Bearer guess"); code != http.StatusUnauthorized {
+		t.Errorf("no API credentials configured, a guessed token: /v1/flows = %d, want 401", code)
+	}
+
+	t.Setenv("FLOWD_API_TOKEN", "api-token")
+	base = startServe(t, "--flows", dir, "--addr", "127.0.0.1:0", "--store", "memory:")
+	if code := get(base+"/v1/calls/c1", ""); code != http.StatusUnauthorized {
+		t.Errorf("/v1 without credentials = %d, want 401", code)
+	}
+	if code := get(base+"/v1/flows", "Bearer api-token"); code != http.StatusOK {
+		t.Errorf("/v1/flows with the token = %d, want 200", code)
+	}
+}

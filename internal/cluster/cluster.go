@@ -188,6 +188,9 @@ type Retry struct {
 	// Observe, when set, gets each request that was answered, and the time
 	// from the request to its last answer, retries included.
 	Observe func(req *http.Request, d time.Duration)
+	// Bearer, when set, is sent as Authorization: Bearer on requests
+	// that carry no Authorization of their own: flowd's /v1 needs it.
+	Bearer string
 
 	retries   atomic.Int64 // webhooks sent again
 	apologies atomic.Int64 // apology answers seen
@@ -219,6 +222,9 @@ func (p *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	delay := 25 * time.Millisecond
 	for a := 1; ; a++ {
 		r := req.Clone(req.Context())
+		if p.Bearer != "" && r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+p.Bearer)
+		}
 		if body != nil {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.ContentLength = int64(len(body))

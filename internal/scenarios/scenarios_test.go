@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,9 +29,19 @@ func inProcessAt(t *testing.T, now func() time.Time) *Caller {
 	if !reg.Reload() {
 		t.Fatal("examples/flows do not all load")
 	}
-	srv := runtime.New(runtime.Config{Registry: reg, Store: runtime.NewMemory(), Logger: log, Now: now})
+	srv := runtime.New(runtime.Config{Registry: reg, Store: runtime.NewMemory(), Logger: log, Now: now, APIToken: "scenarios"})
 	client := plivosim.HandlerClient(srv)
-	return &Caller{Sim: &plivosim.Sim{Client: client}, API: client, Base: "http://flowd.test", All: Catalog()}
+	api := &http.Client{Transport: bearer{plivosim.Transport(srv)}}
+	return &Caller{Sim: &plivosim.Sim{Client: client}, API: api, Base: "http://flowd.test", All: Catalog()}
+}
+
+// bearer sends the test server's API token, as /v1 needs.
+type bearer struct{ next http.RoundTripper }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer scenarios")
+	return b.next.RoundTrip(r)
 }
 
 func TestNewStep(t *testing.T) {

@@ -62,6 +62,7 @@ func main() {
 	think := flag.Duration("think", 0, "the caller's longest pause before each event (uniform from 0); 0: none")
 	flows := flag.String("flows", "", "only these flows, comma-separated (default: every example flow)")
 	token := flag.String("auth-token", os.Getenv("PLIVO_AUTH_TOKEN"), "sign webhooks with this Plivo auth token (default $PLIVO_AUTH_TOKEN)")
+	apiToken := flag.String("api-token", os.Getenv("FLOWD_API_TOKEN"), "the replicas' FLOWD_API_TOKEN, to read traces from /v1 (default $FLOWD_API_TOKEN)")
 	verify := flag.Bool("verify", true, "read each finished call's trace from /v1/calls and check it")
 	maxErrors := flag.Int("show-errors", 10, "print at most this many errors")
 	flag.Parse()
@@ -84,21 +85,21 @@ func main() {
 	}
 	os.Exit(run(config{
 		listen: *listen, upstreams: ups, pids: upPIDs, calls: *calls, concurrency: *concurrency,
-		duration: *duration, grace: *grace, think: *think, flows: *flows, token: *token,
+		duration: *duration, grace: *grace, think: *think, flows: *flows, token: *token, apiToken: *apiToken,
 		verify: *verify, maxErrors: *maxErrors,
 	}))
 }
 
 type config struct {
-	listen             string
-	upstreams          []string
-	pids               []int // by upstream; 0: any process
-	calls, concurrency int
-	duration, grace    time.Duration
-	think              time.Duration
-	flows, token       string
-	verify             bool
-	maxErrors          int
+	listen                 string
+	upstreams              []string
+	pids                   []int // by upstream; 0: any process
+	calls, concurrency     int
+	duration, grace        time.Duration
+	think                  time.Duration
+	flows, token, apiToken string
+	verify                 bool
+	maxErrors              int
 }
 
 func run(cfg config) int {
@@ -135,7 +136,7 @@ func run(cfg config) int {
 	hooks := &cluster.Retry{Next: &http.Transport{
 		MaxIdleConns: cfg.concurrency * 2, MaxIdleConnsPerHost: cfg.concurrency * 2, IdleConnTimeout: 60 * time.Second,
 	}, Observe: func(req *http.Request, d time.Duration) { lat.add(webhookKind(req.URL.Path), d) }}
-	apiRetry := &cluster.Retry{Next: hooks.Next}
+	apiRetry := &cluster.Retry{Next: hooks.Next, Bearer: cfg.apiToken}
 	cl := &scenarios.Caller{
 		Sim:  &plivosim.Sim{Client: &http.Client{Transport: hooks, Timeout: 30 * time.Second}, AuthToken: cfg.token},
 		API:  &http.Client{Transport: apiRetry, Timeout: 30 * time.Second},

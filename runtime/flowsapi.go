@@ -1,0 +1,60 @@
+package runtime
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// flowsJSON is the answer of GET /v1/flows.
+type flowsJSON struct {
+	Flows    []flowJSON     `json:"flows"`
+	Rejected []rejectedJSON `json:"rejected"`
+}
+
+type flowJSON struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Source   string `json:"source"`
+	LoadedAt string `json:"loaded_at"`
+}
+
+type rejectedJSON struct {
+	Path        string           `json:"path"`
+	Diagnostics []diagnosticJSON `json:"diagnostics"`
+}
+
+// diagnosticJSON is a diagnostic as `flowd validate --format json` writes
+// it (cmd/flowd/validate.go): the same fields, names and values.
+type diagnosticJSON struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Severity string `json:"severity"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// flowsList answers GET /v1/flows: each flow served (its current version,
+// the file it came from, when that version began serving) and each file
+// the latest reload rejected, with its diagnostics; by name and by path.
+func (s *Server) flowsList(w http.ResponseWriter, _ *http.Request) {
+	flows, rejected := s.reg.Flows()
+	out := flowsJSON{Flows: make([]flowJSON, 0, len(flows)), Rejected: make([]rejectedJSON, 0, len(rejected))}
+	for _, f := range flows {
+		out.Flows = append(out.Flows, flowJSON{Name: f.Name, Version: f.Version, Source: f.Source, LoadedAt: f.LoadedAt.UTC().Format(time.RFC3339)})
+	}
+	for _, rf := range rejected {
+		out.Rejected = append(out.Rejected, rejectedJSON{Path: rf.Path, Diagnostics: diagnosticsJSON(rf.Diagnostics)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func diagnosticsJSON(ds flow.Diagnostics) []diagnosticJSON {
+	out := make([]diagnosticJSON, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, diagnosticJSON{d.Pos.File, d.Pos.Line, d.Pos.Col, d.Severity.String(), string(d.Code), d.Message})
+	}
+	return out
+}
