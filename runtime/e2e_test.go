@@ -660,7 +660,7 @@ func (sc *script) run(t *testing.T, e *env, cv *coverage) {
 
 // oddParams make the example flows fail at run time, to reach on_error.
 var oddParams = map[string]string{
-	"max_tries":         "three",                 // conference-bridge: int() fails
+	"wait_music":        "not a URL",             // conference-bridge: waitSound refused
 	"max_attempts":      "x",                     // ivr: int() fails
 	"max_call_seconds":  "10",                    // support-queue: maxDuration out of range
 	"agent_queue":       "2",                     // support-agent: the queue is fixed
@@ -735,7 +735,7 @@ var scripts = []script{
 	}},
 	{name: "conference on_error", flow: "conference-bridge", env: "params", steps: []step{
 		{name: "answer", wait: "ask_pin"},
-		{name: "wrong PIN: int(params.max_tries) fails", do: press("1"), path: []string{"check_pin", "wrong_pin", "too_many", "trouble", "hangup"}, err: true,
+		{name: "guest PIN: waitSound refused", do: press("2468"), path: []string{"check_pin", "guest_joins", "trouble", "hangup"}, err: true,
 			contains: []string{"the conference bridge is not available right now"}},
 	}},
 
