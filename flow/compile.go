@@ -27,6 +27,9 @@ type Graph struct {
 	Params  []ParamDecl
 	vars    map[string]any
 	byID    map[string]*Node
+	// hasHTTP: the flow has http nodes, whose answers expressions see
+	// parsed (Walker.setNodeView).
+	hasHTTP bool
 }
 
 // Node is one compiled node.
@@ -208,6 +211,7 @@ func compile(f *File) (*Graph, error) {
 			}
 		}
 		n.Events = nd.Events
+		g.hasHTTP = g.hasHTTP || nd.Kind.behavior == (httpKind{})
 		if err := nd.Kind.behavior.compile(n, nd, g); err != nil {
 			return nil, fmt.Errorf("%s: node %s: %w", nd.Pos, nd.ID, err)
 		}

@@ -27,7 +27,7 @@ type program = *vm.Program
 var exprEnv = map[string]any{
 	"call":     map[string]string{},
 	"input":    map[string]string{},
-	"nodes":    map[string]map[string]string{},
+	"nodes":    map[string]any{},
 	"vars":     map[string]any{},
 	"params":   map[string]any{},
 	"hours":    func(spec, tz string) bool { return false },

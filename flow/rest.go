@@ -490,6 +490,7 @@ func (w *Walker) runREST(n *Node) (string, error) {
 	}
 	res["outcome"] = outcome
 	w.state.Nodes[n.ID] = res
+	w.setNodeView(n.ID, res)
 	return outcome, nil
 }
 

@@ -152,6 +152,7 @@ var kinds = []Kind{
 	{Name: "Message", behavior: verbElement, Doc: "Sends an SMS while the call goes on."},
 	{Name: "branch", behavior: branch{}, Doc: "Chooses the next node on the server: the first case whose when is true, else next."},
 	{Name: "set", behavior: set{}, Doc: "Assigns per-call variables: set: {name: expression}."},
+	{Name: "http", behavior: httpKind{}, Outcomes: restOutcomes, Doc: "Requests another system on the server (a CRM look-up, a ticket); nodes.<id>.status, .body (parsed JSON, else text) and .error hold the answer. Outcomes: ok (a 2xx answer), error (anything else)."},
 	{Name: "add_participant", behavior: addParticipant, Outcomes: restOutcomes, Reports: []string{EventStatus, EventRecording}, Doc: "Adds a participant to a MultiPartyCall through Plivo's REST API: dials agents (several separated by < ring in parallel; the first to answer joins), a supervisor in coach mode, or transfers a call. Arguments are Plivo's Add Participant arguments plus mpc, the MultiPartyCall's name; from defaults to the call's Plivo number."},
 	{Name: "update_participant", behavior: updateParticipant, Outcomes: restOutcomes, Doc: "Mutes, unmutes, holds, unholds or sets coach mode of MultiPartyCall members (member: an ID, a comma list or all)."},
 	{Name: "kick_participant", behavior: kickParticipant, Outcomes: restOutcomes, Doc: "Disconnects MultiPartyCall members (member: an ID, a comma list or all)."},

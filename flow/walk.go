@@ -70,6 +70,9 @@ type Result struct {
 	// Aborted is the error of Walker.Effect that stopped the walk before a
 	// side effect: the result is void (no XML) and nothing was done.
 	Aborted error
+	// Requests are the requests the walk's http nodes made, as the trace
+	// keeps them.
+	Requests []Request
 }
 
 // Taken is an edge the walk took: from a node, by a label that names the
@@ -117,6 +120,9 @@ type Walker struct {
 	// take their error outcome. Context bounds their requests.
 	REST    REST
 	Context context.Context
+	// HTTP makes the requests of http nodes; nil makes them take their
+	// error outcome.
+	HTTP HTTP
 	// RESTTimeout bounds the REST actions of one walk together, from the
 	// first one on: Plivo is waiting for the walk's XML, and a request
 	// that runs out takes the action's error outcome. Zero: only Context
@@ -138,6 +144,12 @@ type Walker struct {
 	state *State
 	// restErr is the last REST failure of the walk, reported in Result.
 	restErr error
+	// requests are the http nodes' requests of the walk (Result.Requests).
+	requests []Request
+	// nodesView is what expressions see as nodes when the flow has http
+	// nodes: their answers parsed (httpView); nil otherwise, and nodes is
+	// the call's state itself.
+	nodesView map[string]any
 	// restDeadline ends the walk's REST actions (RESTTimeout after the
 	// first); zero until one runs.
 	restDeadline time.Time
@@ -183,6 +195,7 @@ func (w *Walker) Answer(g *Graph, st *State) Result {
 func (w *Walker) Resume(g *Graph, st *State, at *Node, event string, params map[string]string) Result {
 	w.begin(g, st, params)
 	st.Nodes[at.ID] = params
+	w.setNodeView(at.ID, params)
 	next := Outcome(at, event, params)
 	if next != nil {
 		label := "next"
@@ -228,6 +241,7 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	w.path = w.path[:0]
 	w.edges = w.edges[:0]
 	w.restErr, w.restDeadline = nil, time.Time{}
+	w.requests = w.requests[:0]
 	w.rooms = w.rooms[:0]
 	if input == nil {
 		input = emptyInput
@@ -252,6 +266,14 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 		}
 	}
 	w.env["call"], w.env["input"], w.env["nodes"] = st.Call, input, st.Nodes
+	w.nodesView = nil
+	if g.hasHTTP {
+		w.nodesView = make(map[string]any, len(st.Nodes)+1)
+		for id, res := range st.Nodes {
+			w.setNodeView(id, res)
+		}
+		w.env["nodes"] = w.nodesView
+	}
 	w.env["vars"], w.env["params"] = st.Vars, st.Params
 }
 
@@ -329,7 +351,7 @@ func (w *Walker) finish(wait *Node) (Result, error) {
 	if err != nil {
 		return Result{}, &RunError{Flow: w.g.Name, Node: w.path[len(w.path)-1], Err: err}
 	}
-	return Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait, RESTErr: w.restErr, Rooms: w.rooms}, nil
+	return Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait, RESTErr: w.restErr, Rooms: w.rooms, Requests: w.requests}, nil
 }
 
 func (w *Walker) fail(n *Node, err error) error {
@@ -357,4 +379,17 @@ func (w *Walker) template(parts []TmplPart) (string, error) {
 		w.buf = appendFormat(w.buf, v)
 	}
 	return string(w.buf), nil
+}
+
+// setNodeView shows a node's kept parameters to expressions, an http
+// node's answer parsed.
+func (w *Walker) setNodeView(id string, res map[string]string) {
+	if w.nodesView == nil {
+		return
+	}
+	if n := w.g.byID[id]; n != nil && n.Kind.behavior == (httpKind{}) {
+		w.nodesView[id] = httpView(res)
+		return
+	}
+	w.nodesView[id] = res
 }

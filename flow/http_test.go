@@ -1,0 +1,138 @@
+package flow_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// crmFlow looks the caller up and routes VIPs.
+const crmFlow = `flow: crm
+params:
+  crm_url: { default: "https://crm.example.com" }
+  crm_token: { default: "s3cret-token", secret: true }
+nodes:
+  lookup:
+    http:
+      url: "{{ params.crm_url }}/customers?phone={{ urlquery(call.From) }}&key={{ params.crm_token }}"
+      method: POST
+      headers:
+        Authorization: "Bearer {{ params.crm_token }}"
+      body: { phone: "{{ call.From }}", tries: "{{ 1 + 2 }}", tags: [a, "{{ call.To }}"], vip: true }
+      timeout: 500ms
+    on:
+      error: normal
+    next: route
+  route:
+    branch:
+      - when: nodes.lookup.body.vip == true && nodes.lookup.status == 200
+        next: vip
+    next: normal
+  vip:
+    Speak: "Welcome back, {{ nodes.lookup.body.name }}."
+  normal:
+    Speak: "Hello ({{ nodes.lookup.error }})."
+`
+
+// fakeHTTP answers http nodes' requests and keeps them.
+type fakeHTTP struct {
+	answer func(req *http.Request) (*http.Response, error)
+	got    []*http.Request
+	bodies []string
+}
+
+func (f *fakeHTTP) Do(node string, req *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(req.Body)
+	f.got = append(f.got, req)
+	f.bodies = append(f.bodies, node+" "+string(b))
+	return f.answer(req)
+}
+
+func answer(status int, body string) func(*http.Request) (*http.Response, error) {
+	return func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(body)), Header: http.Header{}}, nil
+	}
+}
+
+func TestHTTPNode(t *testing.T) {
+	g, ds := flow.Compile("crm.yaml", []byte(crmFlow))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused: %v", ds)
+	}
+	for _, tc := range []struct {
+		name     string
+		answer   func(*http.Request) (*http.Response, error)
+		xml      string
+		status   int
+		errText  string
+		outcome  string
+		effected bool
+	}{
+		{"a VIP", answer(200, `{"vip": true, "name": "Ada", "tier": 3}`), "<Speak>Welcome back, Ada.</Speak>", 200, "", "ok", true},
+		{"not a VIP", answer(201, `{"vip": false}`), "<Speak>Hello ().</Speak>", 201, "", "ok", true},
+		{"a 503", answer(503, `down`), "<Speak>Hello (status 503).</Speak>", 503, "status 503", "error", true},
+		{"a timeout", func(req *http.Request) (*http.Response, error) {
+			<-req.Context().Done()
+			return nil, req.Context().Err()
+		}, "<Speak>Hello (timeout).</Speak>", 0, "timeout", "error", true},
+		{"too large", answer(200, `"`+strings.Repeat("x", flow.HTTPMaxBody)+`"`), "<Speak>Hello (body too large).</Speak>", 200, "body too large", "error", true},
+		{"refused", func(*http.Request) (*http.Response, error) { return nil, errors.New("dial tcp: connect: connection refused") }, "<Speak>Hello (request failed).</Speak>", 0, "request failed", "error", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := &fakeHTTP{answer: tc.answer}
+			effects := 0
+			w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), HTTP: fake, Effect: func() error {
+				if len(fake.got) > 0 {
+					t.Error("the request went out before the step was claimed")
+				}
+				effects++
+				return nil
+			}}
+			st := g.NewState(map[string]string{"CallUUID": "c", "From": "+1 415", "To": "+14155550199"}, nil)
+			r := w.Answer(g, st)
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if !strings.Contains(string(r.XML), tc.xml) {
+				t.Errorf("XML %s, want %s", r.XML, tc.xml)
+			}
+			if effects != 1 || len(fake.got) != 1 {
+				t.Fatalf("%d claims, %d requests", effects, len(fake.got))
+			}
+			req := fake.got[0]
+			if req.Method != "POST" || req.URL.String() != "https://crm.example.com/customers?phone=%2B1+415&key=s3cret-token" ||
+				req.Header.Get("Authorization") != "Bearer s3cret-token" || req.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("request %s %s %v", req.Method, req.URL, req.Header)
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(fake.bodies[0], "lookup ")), &body); err != nil {
+				t.Fatal(fake.bodies[0], err)
+			}
+			if body["phone"] != "+1 415" || body["tries"] != 3.0 || body["vip"] != true || body["tags"].([]any)[1] != "+14155550199" {
+				t.Errorf("body %v", body)
+			}
+			kept := st.Nodes["lookup"]
+			if kept["status"] != itoa(tc.status) || kept["error"] != tc.errText || kept["outcome"] != tc.outcome {
+				t.Errorf("nodes.lookup = %v", kept)
+			}
+			if tc.status == 503 && kept["body"] != "down" {
+				t.Errorf("a text answer is kept as text: %q", kept["body"])
+			}
+			if len(r.Requests) != 1 {
+				t.Fatalf("requests %v", r.Requests)
+			}
+			rq := r.Requests[0]
+			if rq.Node != "lookup" || rq.Method != "POST" || rq.URL != "https://crm.example.com/customers" || rq.Status != tc.status || rq.Error != tc.errText {
+				t.Errorf("the trace's request: %+v", rq)
+			}
+		})
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
