@@ -82,7 +82,9 @@ func TestHTTPNode(t *testing.T) {
 			return nil, req.Context().Err()
 		}, "<Speak>Hello (timeout).</Speak>", 0, "timeout", "error", true},
 		{"too large", answer(200, `"`+strings.Repeat("x", flow.HTTPMaxBody)+`"`), "<Speak>Hello (body too large).</Speak>", 200, "body too large", "error", true},
-		{"refused", func(*http.Request) (*http.Response, error) { return nil, errors.New("dial tcp: connect: connection refused") }, "<Speak>Hello (request failed).</Speak>", 0, "request failed", "error", true},
+		{"refused", func(*http.Request) (*http.Response, error) {
+			return nil, errors.New("dial tcp: connect: connection refused")
+		}, "<Speak>Hello (request failed).</Speak>", 0, "request failed", "error", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &fakeHTTP{answer: tc.answer}
