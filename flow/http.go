@@ -430,7 +430,10 @@ func httpErrText(err error) string {
 func httpView(res map[string]string) map[string]any {
 	status, _ := strconv.Atoi(res["status"])
 	var body any = res["body"]
-	if s := strings.TrimSpace(res["body"]); s != "" && (s[0] == '{' || s[0] == '[' || s[0] == '"') {
+	s := strings.TrimSpace(res["body"])
+	if s == "" {
+		body = nil // no answer, or an empty one: nodes.<id>.body?.name is nil
+	} else if s[0] == '{' || s[0] == '[' || s[0] == '"' {
 		var v any
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.UseNumber()

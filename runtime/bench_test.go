@@ -313,11 +313,12 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	// appendTraceStep or encodeEvent too; then add it here and to full
 	// below.
 	known := map[reflect.Type]string{
-		reflect.TypeFor[CallState]():  "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes HangupCause Rooms Started Claim Entries",
-		reflect.TypeFor[Claim]():      "Key Owner Until",
-		reflect.TypeFor[TraceStep]():  "Step At Webhook Node Event Outcome Inputs Path Edges Error XML",
-		reflect.TypeFor[Event]():      "At Kind Params",
-		reflect.TypeFor[flow.Taken](): "From Label",
+		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes HangupCause Rooms Started Claim Entries",
+		reflect.TypeFor[Claim]():        "Key Owner Until",
+		reflect.TypeFor[TraceStep]():    "Step At Webhook Node Event Outcome Inputs Path Edges Requests Error XML",
+		reflect.TypeFor[flow.Request](): "Node Method URL Status Ms Error",
+		reflect.TypeFor[Event]():        "At Kind Params",
+		reflect.TypeFor[flow.Taken]():   "From Label",
 	}
 	for typ, want := range known {
 		var got []string
@@ -349,6 +350,8 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 		Step: 1, At: at, Webhook: hookAnswer, Node: "menu", Event: "action", Outcome: "input",
 		Inputs: map[string]string{"Digits": "1"}, Path: []string{"greet", odd},
 		Edges: []flow.Taken{{From: "greet", Label: "next"}, {From: odd, Label: odd}},
+		Requests: []flow.Request{{Node: "lookup", Method: "GET", URL: "https://crm.example.com/c" + odd, Status: 200, Ms: 12},
+			{Node: odd, Method: "POST", URL: odd, Status: 0, Ms: 3000, Error: "timeout"}},
 		Error: "boom " + odd, XML: "<Response><Speak>Hi &amp; bye</Speak></Response>",
 	}
 	event := &Event{At: at, Kind: "status", Params: map[string]string{"CallStatus": "completed", odd: odd}}

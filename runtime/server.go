@@ -55,6 +55,9 @@ type Config struct {
 	// REST is Plivo's REST API, for flows' REST actions and the trigger
 	// API; nil when flowd has no Plivo credentials.
 	REST API
+	// HTTP sends the requests of flows' http nodes (default: one shared
+	// client, NewHTTPClient); flow tests answer them from mocks.
+	HTTP flow.HTTP
 	// RESTTimeout bounds a webhook's REST actions together (default 5 s):
 	// Plivo waits for the webhook's XML, and an action that runs out takes
 	// its error outcome, with time left to answer.
@@ -101,6 +104,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = wallclock.Now
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = NewHTTPClient()
 	}
 	if cfg.RESTTimeout == 0 {
 		cfg.RESTTimeout = DefaultRESTTimeout

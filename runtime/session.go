@@ -90,8 +90,11 @@ type TraceStep struct {
 	Inputs  map[string]string `json:"inputs,omitempty"`
 	Path    []string          `json:"path,omitempty"`  // the nodes walked
 	Edges   []flow.Taken      `json:"edges,omitempty"` // the edges taken
-	Error   string            `json:"error,omitempty"`
-	XML     string            `json:"xml,omitempty"`
+	// Requests are the http nodes' requests: method, URL without query,
+	// status, duration; never headers or bodies.
+	Requests []flow.Request `json:"requests,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	XML      string         `json:"xml,omitempty"`
 }
 
 // Event is a status or recording callback received for the call.
@@ -311,6 +314,30 @@ func appendTraceStep(b []byte, t *TraceStep) ([]byte, error) {
 			b = appendJSONString(b, e.From)
 			b = append(b, `,"label":`...)
 			b = appendJSONString(b, e.Label)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(t.Requests) > 0 {
+		b = append(b, `,"requests":[`...)
+		for i, r := range t.Requests {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"node":`...)
+			b = appendJSONString(b, r.Node)
+			b = append(b, `,"method":`...)
+			b = appendJSONString(b, r.Method)
+			b = append(b, `,"url":`...)
+			b = appendJSONString(b, r.URL)
+			b = append(b, `,"status":`...)
+			b = strconv.AppendInt(b, int64(r.Status), 10)
+			b = append(b, `,"ms":`...)
+			b = strconv.AppendInt(b, r.Ms, 10)
+			if r.Error != "" {
+				b = append(b, `,"error":`...)
+				b = appendJSONString(b, r.Error)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')

@@ -55,7 +55,7 @@ func fakePlivo(t *testing.T) (*plivotest.Server, *plivo.Client) {
 }
 
 // testRegistry compiles a flow's source into a registry of its own.
-func testRegistry(t *testing.T, file, src string) *Registry {
+func testRegistry(t testing.TB, file, src string) *Registry {
 	t.Helper()
 	g, ds := flow.Compile(file, []byte(src))
 	if g == nil {

@@ -86,7 +86,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	if res.Aborted == nil {
 		at := s.record(sess, res)
-		err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)})
+		err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)})
 		if err == nil {
 			err = t.write(sess)
 		}
@@ -153,7 +153,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			return waitFor, nil
 		}
 		at := s.record(st, res)
-		if err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)}); err != nil {
+		if err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)}); err != nil {
 			return done, err
 		}
 		reply = func() {
@@ -257,7 +257,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		st.Key = key
 		at := s.record(st, res)
 		err = t.step(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
-			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, XML: string(res.XML), Error: errText(res.Err)})
+			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)})
 		if err != nil {
 			return done, err
 		}
@@ -488,7 +488,7 @@ func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *f
 	wk := s.walkers.Get().(*flow.Walker)
 	wk.URL = URLs(s.base(r), flowName, callUUID, step)
 	wk.Now = s.cfg.Now()
-	wk.REST, wk.RESTTimeout = s.cfg.REST, s.cfg.RESTTimeout
+	wk.REST, wk.RESTTimeout, wk.HTTP = s.cfg.REST, s.cfg.RESTTimeout, s.cfg.HTTP
 	wk.Context = r.Context()
 	return wk
 }
