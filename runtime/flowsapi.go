@@ -21,19 +21,9 @@ type flowJSON struct {
 }
 
 type rejectedJSON struct {
-	Path        string           `json:"path"`
-	Diagnostics []diagnosticJSON `json:"diagnostics"`
-}
-
-// diagnosticJSON is a diagnostic as `flowd validate --format json` writes
-// it (cmd/flowd/validate.go): the same fields, names and values.
-type diagnosticJSON struct {
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Col      int    `json:"col"`
-	Severity string `json:"severity"`
-	Code     string `json:"code"`
-	Message  string `json:"message"`
+	Path string `json:"path"`
+	// Diagnostics write as flowd validate --format json writes them.
+	Diagnostics flow.Diagnostics `json:"diagnostics"`
 }
 
 // flowsList answers GET /v1/flows: each flow served (its current version,
@@ -46,15 +36,7 @@ func (s *Server) flowsList(w http.ResponseWriter, _ *http.Request) {
 		out.Flows = append(out.Flows, flowJSON{Name: f.Name, Version: f.Version, Source: f.Source, LoadedAt: f.LoadedAt.UTC().Format(time.RFC3339)})
 	}
 	for _, rf := range rejected {
-		out.Rejected = append(out.Rejected, rejectedJSON{Path: rf.Path, Diagnostics: diagnosticsJSON(rf.Diagnostics)})
+		out.Rejected = append(out.Rejected, rejectedJSON{Path: rf.Path, Diagnostics: append(flow.Diagnostics{}, rf.Diagnostics...)})
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func diagnosticsJSON(ds flow.Diagnostics) []diagnosticJSON {
-	out := make([]diagnosticJSON, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, diagnosticJSON{d.Pos.File, d.Pos.Line, d.Pos.Col, d.Severity.String(), string(d.Code), d.Message})
-	}
-	return out
 }

@@ -1,7 +1,9 @@
 package yamlpos
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,6 +45,24 @@ type Diagnostic struct {
 	Severity Severity
 	Code     Code
 	Message  string
+}
+
+// MarshalJSON writes a diagnostic as flowd's JSON reports (flowd
+// validate --format json, GET /v1/flows) do: {"file", "line", "col",
+// "severity", "code", "message"}.
+func (d Diagnostic) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // the caller's encoder decides
+	err := enc.Encode(struct {
+		File     string `json:"file"`
+		Line     int    `json:"line"`
+		Col      int    `json:"col"`
+		Severity string `json:"severity"`
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+	}{d.Pos.File, d.Pos.Line, d.Pos.Col, d.Severity.String(), string(d.Code), d.Message})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 }
 
 func (d Diagnostic) String() string {

@@ -60,22 +60,11 @@ func runValidate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", level, ghProperty(d.Pos.File), d.Pos.Line, d.Pos.Col, d.Code, ghEscape(d.Message))
 		}
 	case "json":
-		type jd struct {
-			File     string `json:"file"`
-			Line     int    `json:"line"`
-			Col      int    `json:"col"`
-			Severity string `json:"severity"`
-			Code     string `json:"code"`
-			Message  string `json:"message"`
-		}
 		out := struct {
-			Valid       bool `json:"valid"`
-			Files       int  `json:"files"`
-			Diagnostics []jd `json:"diagnostics"`
-		}{Valid: !failed, Files: set.Files, Diagnostics: []jd{}}
-		for _, d := range set.Diags {
-			out.Diagnostics = append(out.Diagnostics, jd{d.Pos.File, d.Pos.Line, d.Pos.Col, d.Severity.String(), string(d.Code), d.Message})
-		}
+			Valid       bool              `json:"valid"`
+			Files       int               `json:"files"`
+			Diagnostics []flow.Diagnostic `json:"diagnostics"`
+		}{Valid: !failed, Files: set.Files, Diagnostics: append([]flow.Diagnostic{}, set.Diags...)}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
