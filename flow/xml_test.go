@@ -175,7 +175,7 @@ type walkedElement struct {
 // (replay calls no API). It returns the elements of the document in order.
 func replay(g *Graph, st *State, w *Walker, path []string, walked *State) ([]walkedElement, error) {
 	var m vm.VM
-	env := replayEnv(st, w.Now)
+	env := replayEnv(g, st, w.Now)
 	var out []walkedElement
 	for _, id := range path {
 		n := g.Node(id)
@@ -225,13 +225,22 @@ func replay(g *Graph, st *State, w *Walker, path []string, walked *State) ([]wal
 
 // replayEnv is the environment expressions see in replay: what the
 // walker builds for a webhook no callback resumed.
-func replayEnv(st *State, now time.Time) map[string]any {
+func replayEnv(g *Graph, st *State, now time.Time) map[string]any {
+	var nodes any = st.Nodes
+	if g.hasHTTP {
+		w := &Walker{g: g, nodesView: map[string]any{}}
+		for id, res := range st.Nodes {
+			w.setNodeView(id, res)
+		}
+		nodes = w.nodesView
+	}
 	return map[string]any{
-		"call":   st.Call,
-		"input":  map[string]string{},
-		"nodes":  st.Nodes,
-		"vars":   st.Vars,
-		"params": st.Params,
+		"call":     st.Call,
+		"input":    map[string]string{},
+		"nodes":    nodes,
+		"urlquery": urlQuery,
+		"vars":     st.Vars,
+		"params":   st.Params,
 		"hours": func(spec, tz string) bool {
 			ok, err := hoursAt(spec, tz, now)
 			if err != nil {

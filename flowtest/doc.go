@@ -15,6 +15,14 @@
 // second time: the walker and XML generator that answer are the ones
 // production runs.
 //
+// Nothing reaches the network either: the server's Config.HTTP is a Mock
+// that answers the http nodes' requests from the case's http: answers and
+// the current step's, which override them node by node. A request that
+// no answer covers takes the node's error outcome and fails the step,
+// naming the node. The mock keeps each request's whole URL, so requests:
+// expectations match url_contains against the query too, while the trace
+// (and every failure message) shows URLs without it.
+//
 // After each step the runner reads the call's trace from /v1/calls/{id},
 // as an operator would, and checks the step's expectations against it:
 // where the call waits, the nodes walked, the XML answered, the vars,

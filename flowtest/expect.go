@@ -4,16 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/runtime"
 )
 
 // check compares a step's expectations with what the step did; each
 // problem names what was expected and what happened.
-func check(x *Expect, sess *runtime.Session, path []string, xml string, hangup bool) []string {
+func check(x *Expect, sess *runtime.Session, path []string, xml string, reqs []stepRequest, hangup bool) []string {
 	var out []string
 	ended := sess.Status != runtime.StatusLive
 	if x.Node != "" && sess.Wait != x.Node {
@@ -60,7 +63,114 @@ func check(x *Expect, sess *runtime.Session, path []string, xml string, hangup b
 			out = append(out, "ended: want the call still in the flow, but the flow has ended")
 		}
 	}
+	if p := checkRequests(x.Requests, reqs); p != "" {
+		out = append(out, p)
+	}
 	return out
+}
+
+// stepRequest is a request an http node made in a step: as the trace
+// keeps it (its URL without the query), with the whole URL the mock saw.
+type stepRequest struct {
+	flow.Request
+	FullURL string
+}
+
+// stepRequests pairs the requests of a step's trace with those the mock
+// saw, in order and by node: a request whose URL was bad never reached
+// the mock.
+func stepRequests(traced []flow.Request, made []MadeRequest) []stepRequest {
+	out := make([]stepRequest, len(traced))
+	for i, t := range traced {
+		out[i] = stepRequest{Request: t, FullURL: t.URL}
+		if t.URL == "" {
+			continue
+		}
+		for j, m := range made {
+			if m.Node == t.Node && m.Method == t.Method && withoutQuery(m.URL) == t.URL {
+				out[i].FullURL = m.URL
+				made = made[j+1:]
+				break
+			}
+		}
+	}
+	return out
+}
+
+// withoutQuery writes a URL as the trace keeps it.
+func withoutQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u.String()
+}
+
+func (x *RequestExpect) matches(r stepRequest) bool {
+	return r.Node == x.Node && (x.Method == "" || r.Method == x.Method) &&
+		(x.URLContains == "" || strings.Contains(r.FullURL, x.URLContains)) &&
+		(!x.HasStatus || r.Status == x.Status)
+}
+
+// checkRequests finds the expected requests among those the step made, in
+// order; it returns the first that is not there, with the requests made.
+func checkRequests(want []*RequestExpect, got []stepRequest) string {
+	if want == nil {
+		return ""
+	}
+	if len(want) == 0 {
+		if len(got) == 0 {
+			return ""
+		}
+		return "requests: want none, but the step made " + showRequests(got)
+	}
+	i := 0
+	for k, x := range want {
+		for i < len(got) && !x.matches(got[i]) {
+			i++
+		}
+		if i == len(got) {
+			after := ""
+			if k > 0 {
+				after = fmt.Sprintf(" after the one that matches item %d", k)
+			}
+			return fmt.Sprintf("requests: want %s%s, but the step made %s", x, after, showRequests(got))
+		}
+		i++
+	}
+	return ""
+}
+
+// showRequests lists requests as the trace keeps them, without the query
+// of their URLs, which may carry secrets.
+func showRequests(rs []stepRequest) string {
+	if len(rs) == 0 {
+		return "no request"
+	}
+	var b strings.Builder
+	if len(rs) == 1 {
+		b.WriteString("1 request")
+	} else {
+		fmt.Fprintf(&b, "%d requests", len(rs))
+	}
+	b.WriteString(" (URLs shown without their query):")
+	for _, r := range rs {
+		b.WriteString("\n")
+		b.WriteString(showRequest(r.Request))
+	}
+	return b.String()
+}
+
+func showRequest(r flow.Request) string {
+	u, result := r.URL, r.Error
+	if u == "" {
+		u = "(no URL)"
+	}
+	if r.Status != 0 {
+		result = strconv.Itoa(r.Status)
+	}
+	return fmt.Sprintf("%s: %s %s → %s", r.Node, r.Method, u, result)
 }
 
 func list(ids []string) string {

@@ -97,6 +97,10 @@ func writeFailure(w io.Writer, s *Suite, c *CaseResult) {
 // Title is the failure's first line: where and at which step.
 func (f *Failure) Title() string {
 	if f.Step == 0 {
+		if f.Event == "answer" {
+			// The answer's walk, when no step checks it.
+			return fmt.Sprintf("%s: the answer (before step 1) failed", f.Pos)
+		}
 		return fmt.Sprintf("%s: the call could not start", f.Pos)
 	}
 	return fmt.Sprintf("%s: step %d (%s) failed", f.Pos, f.Step, f.Event)

@@ -72,7 +72,10 @@ type Case struct {
 	Rooms []string
 	// RESTErrors are REST actions the simulated Plivo refuses.
 	RESTErrors []string
-	Steps      []*Step
+	// HTTP answers the requests of http nodes, by node id, for the whole
+	// case; a step's answers override them for its webhooks.
+	HTTP  map[string]*Answer
+	Steps []*Step
 }
 
 // Step is one step of a case: an event sent to the flow (none for a first
@@ -81,6 +84,9 @@ type Step struct {
 	Pos    flow.Pos
 	Event  *Event // nil: the step checks the answer
 	Expect *Expect
+	// HTTP answers the requests of http nodes during the step's webhooks,
+	// over the case's answers.
+	HTTP map[string]*Answer
 }
 
 // Event is what a step sends.
@@ -120,6 +126,9 @@ type Expect struct {
 	Vars        map[string]any // a subset of the call's vars
 	VarPos      map[string]flow.Pos
 	Ended       *bool // whether the flow has nowhere more to go
+	// Requests are requests of http nodes the step must make, in order
+	// (others may come between them); empty but not nil: none at all.
+	Requests []*RequestExpect
 }
 
 var (
@@ -156,6 +165,7 @@ var caseFields = []yamlpos.Field{
 	varsField("vars", "Initial per-call variables, over the flow's vars: (sent in the answer URL, as the trigger API does)."),
 	{Name: "rooms", Type: yamlpos.Strings, Doc: "MultiPartyCalls already live on the simulated Plivo when the case starts, each with a customer and an agent in it, for REST actions on rooms the flow did not create."},
 	{Name: "rest_errors", Type: yamlpos.Strings, Doc: "REST actions (add_participant, update_participant, kick_participant, start_recording, stop_recording) that the simulated Plivo API refuses with a 400 in this case, to test their error outcome. Every other REST call succeeds."},
+	httpField("Answers for the requests of http nodes, by node id, for the whole case: {status: 200, json: {...}}, {status: 503, body: down} or {error: timeout}. A flow test never reaches the network: a request that neither the case nor its step answers fails the case."),
 	{Name: "steps", Type: yamlpos.List, Required: true, MinItems: 1, Doc: "What happens on the call, in order. A first step without an event checks the answer; otherwise the call is answered before the first event.", Fields: stepFields},
 }
 
@@ -171,6 +181,7 @@ var stepFields = []yamlpos.Field{
 	paramsField(flow.EventLeave, "Leave the Conference or MultiPartyCall the call waits in; the mapping holds parameters over Plivo's usual ones. {} sends the usual ones.", true),
 	{Name: flow.EventHangup, Type: yamlpos.True, Exclusive: true, Doc: "The caller hangs up: Plivo calls the hangup URL."},
 	paramsField(flow.EventRaw, "Callback parameters. With an event, they are sent with it, over Plivo's; alone, they are sent as they are to the callback the document waits on (the action URL, or MultiPartyCall's onExitActionUrl).", false),
+	httpField("Answers for the requests of http nodes during this step (in a first step without an event, during the answer), by node id, over the case's http: answers."),
 	{Name: "expect", Type: yamlpos.Object, Doc: "What must hold after the step.", Fields: expectFields},
 }
 
@@ -182,6 +193,7 @@ var expectFields = []yamlpos.Field{
 	{Name: "xml", Type: yamlpos.String, Doc: "The whole XML document answered in this step."},
 	varsField("vars", "Per-call variables and their values after the step (the others are not checked)."),
 	{Name: "ended", Type: yamlpos.Bool, Doc: "Whether the flow has nowhere more to go (true after Hangup, Redirect, the end of the document or a hangup)."},
+	{Name: "requests", Type: yamlpos.List, Fields: requestFields, Doc: "Requests the http nodes made in this step, in order (others may come between them); [] expects none."},
 }
 
 // eventNames returns the events a step may send, in table order.
@@ -307,6 +319,9 @@ func (dc *decoder) oneCase(n *yaml.Node) *Case {
 			c.RESTErrors = append(c.RESTErrors, name)
 		}
 	}
+	if p, ok := fs["http"]; ok {
+		c.HTTP = dc.answers(p.Val, what)
+	}
 	if p, ok := fs["steps"]; ok {
 		for i, item := range yamlpos.Resolve(p.Val).Content {
 			if s := dc.step(item, i, what); s != nil {
@@ -421,6 +436,9 @@ func (dc *decoder) step(n *yaml.Node, i int, inCase string) *Step {
 	case i > 0 && !dc.writesEvent(n):
 		dc.Errorf(s.Pos, flow.CodeMissingKey, "%s sends no event; only a first step may (it checks the answer): add one of %s", what, strings.Join(eventNames(), ", "))
 	}
+	if p, ok := fs["http"]; ok {
+		s.HTTP = dc.answers(p.Val, what)
+	}
 	if p, ok := fs["expect"]; ok {
 		s.Expect = dc.expect(p.Val, what)
 	}
@@ -477,6 +495,9 @@ func (dc *decoder) expect(n *yaml.Node, what string) *Expect {
 		if b && x.Node != "" {
 			dc.Errorf(dc.Pos(p.Key), flow.CodeValue, "expect has node: %s and ended: true; a call that waits at a node has not ended", x.Node)
 		}
+	}
+	if p, ok := fs["requests"]; ok {
+		x.Requests = dc.requests(p.Val, "expect of "+what)
 	}
 	return x
 }
@@ -568,7 +589,8 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 }
 
 // Check reports the problems of a test file that need its flow:
-// nodes, params and vars that the flow does not have.
+// nodes, params and vars that the flow does not have, and http: answers
+// and requests: expectations for nodes that are not its http nodes.
 func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 	d := &yamlpos.Collector{}
 	ids := make([]string, len(g.Nodes))
@@ -580,6 +602,29 @@ func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 		params[i] = p.Name
 	}
 	vars := g.VarNames()
+	httpIDs := HTTPNodes(g)
+	// httpNode reports an id that is no http node of the flow.
+	httpNode := func(id string, at flow.Pos, what string) {
+		n := g.Node(id)
+		switch {
+		case isHTTP(n):
+		case len(httpIDs) == 0:
+			d.Errorf(at, flow.CodeUnknownNode, "%s names node %q, but flow %s has no http nodes", what, id, g.Name)
+		case n == nil:
+			d.Errorf(at, flow.CodeUnknownNode, "%s names node %q, which flow %s does not have%s (its http nodes: %s)", what, id, g.Name, yamlpos.DidYouMean(id, httpIDs), strings.Join(httpIDs, ", "))
+		default:
+			kind := "node"
+			if n.Kind != nil {
+				kind = n.Kind.Name + " node"
+			}
+			d.Errorf(at, flow.CodeUnknownNode, "%s names node %q, a %s of flow %s, which makes no requests; its http nodes: %s", what, id, kind, g.Name, strings.Join(httpIDs, ", "))
+		}
+	}
+	answers := func(m map[string]*Answer) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			httpNode(k, m[k].Pos, "http:")
+		}
+	}
 	node := func(id string, at flow.Pos, what string) {
 		if g.Node(id) == nil {
 			d.Errorf(at, flow.CodeUnknownNode, "%s names node %q, which flow %s does not have%s", what, id, g.Name, yamlpos.DidYouMean(id, ids))
@@ -609,7 +654,9 @@ func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 		for _, k := range slices.Sorted(maps.Keys(c.Vars)) {
 			variable(k, c.KeyPos["vars."+k], "the case")
 		}
+		answers(c.HTTP)
 		for _, s := range c.Steps {
+			answers(s.HTTP)
 			x := s.Expect
 			if x == nil {
 				continue
@@ -619,6 +666,9 @@ func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 			}
 			for i, id := range x.Path {
 				node(id, x.PathPos[i], "expect path")
+			}
+			for _, r := range x.Requests {
+				httpNode(r.Node, r.NodePos, "expect requests")
 			}
 			for _, k := range slices.Sorted(maps.Keys(x.Vars)) {
 				if !slices.Contains(vars, k) {

@@ -378,6 +378,10 @@ func TestSchemaAgrees(t *testing.T) {
 		"cases:\n  - name: a\n    steps: [{no_input: false}]\n",
 		"cases:\n  - name: a\n    clock: soon\n    steps: [{hangup: true}]\n",
 		"cases:\n  - name: a\n    steps: [{expect: {nod: x}}]\n",
+		"cases:\n  - name: a\n    http: {x: {json: 1, body: x}}\n    steps: [{hangup: true}]\n",
+		"cases:\n  - name: a\n    http: {x: {status: 700}}\n    steps: [{hangup: true}]\n",
+		"cases:\n  - name: a\n    steps: [{hangup: true, http: {x: {error: slow}}}]\n",
+		"cases:\n  - name: a\n    steps: [{hangup: true, expect: {requests: [{method: GET}]}}]\n",
 	} {
 		if _, ds := decodeTest(t, src); len(ds) == 0 {
 			t.Errorf("the decoder accepts\n%s", src)

@@ -544,6 +544,28 @@ func (b *Bolt) Live(context.Context) (int, error) {
 	return n, err
 }
 
+// Ping implements Store: a read transaction that finds the store's
+// buckets, so a closed or unusable file is reported; and a store closed
+// for writes says so.
+func (b *Bolt) Ping(context.Context) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return fmt.Errorf("%s: %w", b.db.Path(), berrors.ErrDatabaseNotOpen)
+	}
+	err := b.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketSessions) == nil {
+			return errors.New("the sessions bucket is missing")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", b.db.Path(), err)
+	}
+	return nil
+}
+
 // Close stops the sweeper, commits the writes already queued, refuses
 // new ones and closes the file.
 func (b *Bolt) Close() error {

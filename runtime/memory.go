@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -341,6 +342,18 @@ func (m *Memory) Live(context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// Ping implements Store: memory is always there, until Close.
+func (m *Memory) Ping(context.Context) error {
+	select {
+	case <-m.stop:
+		return errMemoryClosed
+	default:
+		return nil
+	}
+}
+
+var errMemoryClosed = errors.New("memory store is closed")
 
 // Close stops the sweeper.
 func (m *Memory) Close() error {

@@ -34,7 +34,11 @@ import (
 type Redis struct {
 	c       redis.UniversalClient
 	cluster bool
-	now     func() time.Time
+	// health pings for Ping over one connection of its own, without
+	// retries: a Redis that is down is told in one dial, with the dial's
+	// error rather than the deadline that retries run into.
+	health redis.UniversalClient
+	now    func() time.Time
 
 	versions redisVersions
 
@@ -89,27 +93,32 @@ func OpenRedis(rawURL string) (*Redis, error) {
 // marker between writes (0: never, for tests that count commands).
 func openRedis(rawURL string, watch time.Duration) (*Redis, error) {
 	var (
-		c       redis.UniversalClient
-		cluster bool
-		addr    string
+		c, health redis.UniversalClient
+		cluster   bool
+		addr      string
 	)
 	if strings.HasPrefix(rawURL, redisClusterScheme+"://") || strings.HasPrefix(rawURL, redisClusterTLSScheme+"://") {
 		opt, err := parseRedisClusterURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis store: %w", err)
 		}
-		c, cluster, addr = redis.NewClusterClient(opt), true, strings.Join(opt.Addrs, ",")
+		hopt := *opt
+		hopt.MaxRetries, hopt.DialerRetries, hopt.PoolSize, hopt.MinIdleConns, hopt.MaxIdleConns = -1, 1, 1, 0, 1
+		c, health, cluster, addr = redis.NewClusterClient(opt), redis.NewClusterClient(&hopt), true, strings.Join(opt.Addrs, ",")
 	} else {
 		opt, err := redis.ParseURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis store: %w", err)
 		}
-		c, addr = redis.NewClient(opt), opt.Addr
+		hopt := *opt
+		hopt.MaxRetries, hopt.DialerRetries, hopt.PoolSize, hopt.MinIdleConns, hopt.MaxIdleConns = -1, 1, 1, 0, 1
+		c, health, addr = redis.NewClient(opt), redis.NewClient(&hopt), opt.Addr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
+		health.Close()
 		return nil, fmt.Errorf("redis store %s: %w", addr, err)
 	}
 	if !cluster {
@@ -117,12 +126,14 @@ func openRedis(rawURL string, watch time.Duration) (*Redis, error) {
 		// slots); say so now rather than at the first call.
 		if info, err := c.Info(ctx, "cluster").Result(); err == nil && strings.Contains(info, "cluster_enabled:1") {
 			c.Close()
+			health.Close()
 			return nil, fmt.Errorf("redis store %s is a Redis Cluster node: use %s://%s", addr, redisClusterScheme, addr)
 		}
 	}
-	r := &Redis{c: c, cluster: cluster, now: time.Now}
+	r := &Redis{c: c, cluster: cluster, health: health, now: time.Now}
 	if err := r.initVersions(ctx); err != nil {
 		c.Close()
+		health.Close()
 		return nil, fmt.Errorf("redis store %s: %w", addr, err)
 	}
 	if watch > 0 {
@@ -320,11 +331,32 @@ func (r *Redis) Live(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
+// Ping implements Store: a PING, to the server or to every master of a
+// cluster, over the store's health connection, within ctx's deadline (a
+// second when it has none).
+func (r *Redis) Ping(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Second)
+		defer cancel()
+	}
+	if cc, ok := r.health.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			if err := c.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("%s: %w", c.Options().Addr, err)
+			}
+			return nil
+		})
+	}
+	return r.health.Ping(ctx).Err()
+}
+
 // Close stops the marker watch and closes the connections.
 func (r *Redis) Close() error {
 	if r.stopWatch != nil {
 		r.stopWatch()
 		r.watching.Wait()
 	}
+	_ = r.health.Close()
 	return r.c.Close()
 }

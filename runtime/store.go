@@ -40,6 +40,10 @@ type Store interface {
 	GetRef(ctx context.Context, key string) (string, error)
 	// Live counts the records of calls that have not hung up.
 	Live(ctx context.Context) (int, error)
+	// Ping reports whether the store can be reached and used now: nil,
+	// or why not. It is cheap (one round trip at most) and honours ctx's
+	// deadline; /healthz calls it.
+	Ping(ctx context.Context) error
 	Close() error
 }
 

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/flowtest"
 	"github.com/flowd-dev/flowd/internal/wallclock"
 	"github.com/flowd-dev/flowd/runtime"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
 // parseClock reads the --clock of render and serve.
@@ -21,7 +26,7 @@ func parseClock(v string) (time.Time, error) {
 }
 
 func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]... [--params FILE] [--clock RFC3339] [--public-url URL]", "")
+	fs := newFlags("render", "FLOW [--node ID] [--call Key=Value]... [--var name=value]... [--param name=value]... [--params FILE] [--clock RFC3339] [--public-url URL] [--http node=FILE.json]...", "")
 	node := fs.String("node", "", "render entering the node `ID` instead of answering")
 	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "the public `URL` callback URLs are built from")
 	clock := fs.String("clock", "", "the flow's clock for hours() and now(), an `RFC3339` time such as 2026-11-23T10:00:00-05:00 (default: the time of day)")
@@ -30,6 +35,8 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&vars, "var", "a per-call variable, `name=value`; the value is read as YAML (repeatable)")
 	fs.Var(&params, "param", "a deployment value, `name=value` (repeatable); also FLOWD_PARAM_<NAME>")
 	paramsFile := fs.String("params", "", "a YAML `FILE` of deployment values (name: value), below --param and FLOWD_PARAM_<NAME>")
+	var mocks multiFlag
+	fs.Var(&mocks, "http", "answer an http node's requests from a JSON file, `node=FILE.json` (repeatable), as a flow test does: {\"status\": 200, \"json\": {...}}, {\"status\": 503, \"body\": \"...\"} or {\"error\": \"timeout\"}; render never reaches the network")
 	if code, ok := parseFlags(fs, interleave(args), stdout, stderr); !ok {
 		return code
 	}
@@ -62,8 +69,14 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		st.Vars[name] = v
 	}
-	// The answer is the call's first step, as serve counts them.
-	w := &flow.Walker{URL: runtime.URLs(*publicURL, g.Name, st.Call["CallUUID"], 1)}
+	answers, code := httpAnswers(g, mocks, stderr)
+	if answers == nil {
+		return code
+	}
+	// The answer is the call's first step, as serve counts them. The http
+	// nodes' requests are answered by --http, never sent.
+	mock := flowtest.NewMock(answers)
+	w := &flow.Walker{URL: runtime.URLs(*publicURL, g.Name, st.Call["CallUUID"], 1), HTTP: mock}
 	w.Now = wallclock.Now()
 	if *clock != "" {
 		t, err := parseClock(*clock)
@@ -84,6 +97,12 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		res = w.Render(g, st, n)
 	}
+	if _, unanswered := mock.Take(); len(unanswered) > 0 {
+		for _, id := range unanswered {
+			fmt.Fprintf(stderr, "flowd render: http node %s made a request that no --http answers: add --http %s=FILE.json, a file such as {\"status\": 200, \"json\": {...}} (render never reaches the network)\n", id, id)
+		}
+		return exitInvalid
+	}
 	stdout.Write(res.XML)
 	fmt.Fprintln(stdout)
 	if res.Err != nil {
@@ -91,4 +110,48 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// httpAnswers reads render's --http node=FILE.json flags: each names an
+// http node of the flow and a file with its answer. It returns nil and
+// the exit code when one is wrong.
+func httpAnswers(g *flow.Graph, mocks multiFlag, stderr io.Writer) (map[string]*flowtest.Answer, int) {
+	answers := map[string]*flowtest.Answer{}
+	ids := flowtest.HTTPNodes(g)
+	for _, kv := range mocks {
+		id, path, ok := strings.Cut(kv, "=")
+		if !ok || id == "" || path == "" {
+			fmt.Fprintf(stderr, "flowd render: --http %q: want node=FILE.json\n", kv)
+			return nil, exitUsage
+		}
+		switch n := g.Node(id); {
+		case n == nil && len(ids) == 0:
+			fmt.Fprintf(stderr, "flowd render: --http %s: flow %s has no node %q, and no http nodes\n", kv, g.Name, id)
+			return nil, exitUsage
+		case n == nil:
+			fmt.Fprintf(stderr, "flowd render: --http %s: flow %s has no node %q%s (its http nodes: %s)\n", kv, g.Name, id, yamlpos.DidYouMean(id, ids), strings.Join(ids, ", "))
+			return nil, exitUsage
+		case !slices.Contains(ids, id):
+			fmt.Fprintf(stderr, "flowd render: --http %s: node %s of flow %s is a %s node, which makes no requests\n", kv, id, g.Name, n.Kind.Name)
+			return nil, exitUsage
+		}
+		if _, dup := answers[id]; dup {
+			fmt.Fprintf(stderr, "flowd render: --http %s: node %s is answered twice; give one --http per node\n", kv, id)
+			return nil, exitUsage
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "flowd render: --http %s: %v\n", kv, errors.Unwrap(err))
+			return nil, exitUsage
+		}
+		a, ds := flowtest.DecodeAnswer(id, path, src)
+		if a == nil {
+			for _, d := range ds {
+				fmt.Fprintln(stderr, d)
+			}
+			return nil, exitUsage
+		}
+		answers[id] = a
+	}
+	return answers, exitOK
 }

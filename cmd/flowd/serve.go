@@ -1,10 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"maps"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,7 +28,7 @@ import (
 // serveSynopsis is the usage line of flowd serve, wrapped like the README's.
 const serveSynopsis = `[--flows DIR] [--addr HOST:PORT] [--public-url URL] [--store URL] [--param name=value]...
                    [--params FILE] [--insecure] [--metrics-auth] [--session-ttl 12h] [--trace-ttl 1h]
-                   [--clock RFC3339] [--rest-timeout 5s] [--reload-quiet 2s]`
+                   [--clock RFC3339] [--rest-timeout 5s] [--reload-quiet 2s] [--drain-timeout 10s]`
 
 // serveEnv lists, after the flags in flowd serve -h, the environment
 // variables serve reads: every one of them, and no other.
@@ -61,6 +64,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	sessionTTL := fs.Duration("session-ttl", 12*time.Hour, "how long a session lives without a webhook (calls whose hangup never arrives)")
 	traceTTL := fs.Duration("trace-ttl", time.Hour, "how long a finished call's trace stays readable")
 	restTimeout := fs.Duration("rest-timeout", runtime.DefaultRESTTimeout, "how long a webhook's REST actions may wait for Plivo, together; past it they take their error outcome (at most 10s: Plivo waits for the webhook's XML)")
+	drainTimeout := fs.Duration("drain-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long the webhooks under way may take to finish before flowd exits")
 	clock := fs.String("clock", "", "start the flows' clock for hours() and now() at this `RFC3339` time, e.g. 2026-11-22T10:00:00-05:00; it then advances with real time (default: the time of day)")
 	var params multiFlag
 	fs.Var(&params, "param", "a deployment value for every flow, `name=value` (repeatable); also FLOWD_PARAM_<NAME>")
@@ -75,6 +79,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *restTimeout <= 0 || *restTimeout > maxRESTTimeout {
 		fmt.Fprintf(stderr, "flowd serve: --rest-timeout %v: want more than 0 and at most %v, so the webhook's XML still reaches Plivo\n", *restTimeout, maxRESTTimeout)
+		return exitUsage
+	}
+	if *drainTimeout <= 0 {
+		fmt.Fprintf(stderr, "flowd serve: --drain-timeout %v: want more than 0\n", *drainTimeout)
 		return exitUsage
 	}
 	var start time.Time
@@ -127,12 +135,24 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	log := newLogger(stderr)
+	defer logLibrariesTo(log)()
 	st, err := runtime.OpenStore(*store)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 		return exitUsage
 	}
-	defer st.Close()
+	// The store closes after the server has drained (or on an early
+	// return): the webhooks under way still write their sessions.
+	var closeOnce sync.Once
+	closeStore := func() {
+		closeOnce.Do(func() {
+			if err := st.Close(); err != nil {
+				log.Error("closing the session store", "err", err)
+			}
+		})
+	}
+	defer closeStore()
+	kind, where := storeKind(st, *store)
 	if b, ok := st.(*runtime.Bolt); ok {
 		log.Info("session store", "kind", "bolt", "file", b.Path())
 	}
@@ -196,21 +216,34 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			log.Info("no API credentials: /v1 answers loopback only, as flowd is purely local")
 		}
 	}
-	hs := &http.Server{
-		Addr:              *addr,
-		Handler:           srv,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	inflight := &inFlight{next: srv}
+	hs := newHTTPServer(*addr, inflight, log)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "flowd serving %s on http://%s (answer_url: <public-url>/flows/<flow>/answer)\n", *dir, ln.Addr())
+	listenURL := "http://" + ln.Addr().String()
+	base := cmp.Or(strings.TrimSuffix(*publicURL, "/"), listenURL)
+	// The first line of stdout is parsed by scripts and tests: "flowd
+	// serving DIR on LISTEN-URL (...)".
+	fmt.Fprintf(stdout, "flowd serving %s on %s (public URL %s; answer_url: %s/flows/<flow>/answer)\n", *dir, listenURL, base, base)
+	names := reg.Names()
+	slices.Sort(names)
+	flows := make([]servedFlow, 0, len(names))
+	for _, name := range names {
+		answer, _ := runtime.AnswerURL(base, name, nil)
+		flows = append(flows, servedFlow{Flow: name, AnswerURL: answer, HangupURL: strings.TrimSuffix(answer, "/answer") + "/hangup"})
+	}
+	// Without --public-url the callback URLs are built from each
+	// request's Host (and a proxy's X-Forwarded-*): base is then where
+	// flowd listens, which is what Plivo reaches only without a proxy.
+	publicFrom := "--public-url"
+	if *publicURL == "" {
+		publicFrom = "the listen address (callback URLs follow each request's Host)"
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "listen_url", listenURL, "public_url", base, "public_url_from", publicFrom,
+		"flows", flows, "store_kind", kind, "store", where, "pid", os.Getpid(), "instance", srv.Instance())
 	if token == "" {
 		log.Warn("PLIVO_AUTH_TOKEN is not set: webhook signatures are not verified")
 	}
@@ -218,16 +251,129 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(stderr, "flowd serve: %v\n", err)
-			return exitInvalid
-		}
+		// Serve returns only when the listener fails: nothing closed it.
+		log.Error("serving failed", "err", err)
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return exitInvalid
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
 	}
+
+	// SIGTERM or SIGINT: stop accepting connections, let the webhooks
+	// under way finish (Plivo waits for their XML), then close the store.
+	reason := context.Cause(ctx).Error() // "terminated signal received"
+	log.Info("shutting down", "reason", reason, "in_flight", inflight.drain(), "drain_timeout", drainTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), *drainTimeout)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	drained, abandoned := inflight.counts()
+	if err != nil {
+		// Plivo gets no answer from these and retries them elsewhere.
+		log.Warn("the drain timeout passed with webhooks under way; closing their connections", "err", err, "abandoned", abandoned)
+		_ = hs.Close()
+	}
+	<-errc // Serve has returned
+	stop() // another SIGINT or SIGTERM now ends the process the default way
+	closeStore()
+	log.Info("stopped", "reason", reason, "drained", drained, "abandoned", abandoned)
 	return exitOK
+}
+
+// newHTTPServer is serve's HTTP server: timeouts so a slow client cannot
+// hold connections, and the server's own errors logged through log.
+func newHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// servedFlow is a flow of the "serving" log line, with the URLs to give
+// its Plivo application.
+type servedFlow struct {
+	Flow      string `json:"flow"`
+	AnswerURL string `json:"answer_url"`
+	HangupURL string `json:"hangup_url"`
+}
+
+// storeKind names the kind of a store and where it is (a file, a Redis
+// URL without its password) for the logs.
+func storeKind(st runtime.Store, raw string) (kind, where string) {
+	switch s := st.(type) {
+	case *runtime.Bolt:
+		return "bolt", "bolt:" + s.Path()
+	case *runtime.Memory:
+		return "memory", "memory:"
+	}
+	scheme, _, _ := strings.Cut(raw, ":")
+	if u, err := url.Parse(raw); err == nil {
+		return scheme, u.Redacted()
+	}
+	return scheme, ""
+}
+
+// inFlight counts the requests being served, and, once drain is called,
+// those that finish after it.
+type inFlight struct {
+	next     http.Handler
+	mu       sync.Mutex
+	active   int
+	draining bool
+	drained  int
+}
+
+func (f *inFlight) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.active++
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.active--
+		if f.draining {
+			f.drained++
+		}
+		f.mu.Unlock()
+	}()
+	f.next.ServeHTTP(w, r)
+}
+
+// drain marks the start of the shutdown and returns the requests under
+// way then.
+func (f *inFlight) drain() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.draining = true
+	return f.active
+}
+
+// counts returns the requests that finished since drain and those still
+// under way.
+func (f *inFlight) counts() (drained, active int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.drained, f.active
+}
+
+// logLibrariesTo sends what libraries log to log: go-redis's messages,
+// and the standard library's log package (Warn, through log's handler),
+// which others use. It returns the function that puts things back.
+func logLibrariesTo(log *slog.Logger) (restore func()) {
+	prev, prevOut, prevFlags := slog.Default(), stdlog.Writer(), stdlog.Flags()
+	runtime.SetRedisLogger(log)
+	slog.SetDefault(log)
+	prevLevel := slog.SetLogLoggerLevel(slog.LevelWarn)
+	return func() {
+		runtime.SetRedisLogger(nil)
+		slog.SetDefault(prev)
+		slog.SetLogLoggerLevel(prevLevel)
+		stdlog.SetOutput(prevOut)
+		stdlog.SetFlags(prevFlags)
+	}
 }
 
 // apiKey is the Basic-auth password /v1 accepts: the Plivo auth token,
