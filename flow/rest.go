@@ -480,7 +480,7 @@ func (w *Walker) runREST(n *Node) (string, error) {
 		}
 		res, err = rc.action.run(ctx, w.REST, plivo.MPCByName(vals["mpc"]), vals["member"], p)
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && w.RESTTimeout > 0 {
-			err = fmt.Errorf("Plivo did not answer within %v, the time the webhook can wait: %w", w.RESTTimeout, err)
+			err = fmt.Errorf("no answer from Plivo within %v, the time the webhook can wait: %w", w.RESTTimeout, err)
 		}
 	}
 	if err != nil {

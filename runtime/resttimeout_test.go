@@ -58,7 +58,7 @@ func TestRESTTimeoutTakesErrorOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := sess.Nodes["ring"]["error"]
-	if !strings.Contains(msg, "Plivo did not answer within 200ms") {
+	if !strings.Contains(msg, "no answer from Plivo within 200ms") {
 		t.Errorf("nodes.ring.error = %q", msg)
 	}
 }
