@@ -16,6 +16,10 @@
 //     hangup that arrives while the store is down is answered 503 so
 //     Plivo retries it.
 //
+// crm-routing's look-ups reach a fake CRM the test serves on a 127.0.0.1
+// port (internal/scenarios' CRM), given to the replicas with --param
+// crm_url and crm_token: never the flow's default URL.
+//
 // They need redis-server on the PATH (Debian: apt-get install
 // redis-server) and take 10 to 30 s, building flowd included; they are
 // skipped with -short or without redis-server:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/flowd-dev/flowd/internal/cluster"
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/scenarios"
 	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
@@ -28,6 +29,10 @@ const authToken = "e2e-auth-token-0123456789"
 
 // apiToken is the replicas' FLOWD_API_TOKEN: /v1 answers only with it.
 const apiToken = "e2e-api-token"
+
+// crmToken is crm-routing's crm_token on the replicas: the fake CRM the
+// test serves answers only with it.
+const crmToken = "e2e-crm-token-0123456789"
 
 // ---------------------------------------------------------------------
 // Processes: flowd, redis-server
@@ -288,9 +293,12 @@ func tail(path string, n int) string {
 // The cluster
 
 // testCluster is redis-server, replicas of flowd serve sharing it, and
-// the proxy in front of them (served on proxyURL).
+// the proxy in front of them (served on proxyURL). The replicas look
+// crm-routing's callers up in crm, the fake CRM the test serves on a
+// 127.0.0.1 port of its own (--param crm_url), never in crm.example.com.
 type testCluster struct {
 	t        testing.TB
+	crm      *scenarios.CRM
 	redis    *redisServer
 	replicas []*replica
 	proxy    *cluster.Proxy
@@ -317,6 +325,11 @@ func startCluster(t testing.TB, n int) *testCluster {
 		srv.Close()
 		c.proxy.CloseIdleConnections()
 	})
+	// The fake CRM, in this process: the listener is the test's own, so
+	// whatever answers there is this CRM. It closes after the replicas.
+	c.crm = scenarios.NewCRM(crmToken)
+	crm := httptest.NewServer(c.crm)
+	t.Cleanup(crm.Close)
 	dir := t.TempDir()
 	var addrs []string
 	for i := range n {
@@ -327,7 +340,9 @@ func startCluster(t testing.TB, n int) *testCluster {
 			args: []string{bin, "serve", "--flows", flows, "--store", redis.URL,
 				"--addr", addr, "--public-url", c.proxyURL,
 				// The flows' clock: the test clock, not the time of day.
-				"--clock", testenv.ClockStart().Format(time.RFC3339)},
+				"--clock", testenv.ClockStart().Format(time.RFC3339),
+				// crm-routing's look-ups: the fake CRM, never the default URL.
+				"--param", "crm_url=" + crm.URL + "/api", "--param", "crm_token=" + crmToken},
 		}
 		r.start(t)
 		t.Cleanup(r.stop)

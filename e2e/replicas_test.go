@@ -127,6 +127,7 @@ func testEveryFlow(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 	}
 
 	before := c.webhooks()
+	crmBefore := c.crm.Requests()
 	scs := append(slices.Clone(cl.All), cl.All...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -146,6 +147,20 @@ func testEveryFlow(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 		}
 	}
 	t.Logf("%d calls completed over %d flows (%d scenarios)", len(results), len(ranFlows), len(ran))
+	// crm-routing's calls looked their callers up in the test's fake CRM,
+	// with the token given to the replicas.
+	crmCalls := 0
+	for _, sc := range scs {
+		if sc.Flow == "crm-routing" {
+			crmCalls++
+		}
+	}
+	if n := c.crm.Requests() - crmBefore; n != int64(crmCalls) {
+		t.Errorf("the fake CRM got %d look-ups for %d crm-routing calls", n, crmCalls)
+	}
+	if n := c.crm.Unauthorized(); n > 0 {
+		t.Errorf("the fake CRM got %d requests without the replicas' crm_token", n)
+	}
 
 	after := c.webhooks()
 	served := c.proxy.Served()

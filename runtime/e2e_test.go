@@ -24,6 +24,7 @@ import (
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/scenarios"
 	"github.com/flowd-dev/flowd/internal/testenv"
 	"github.com/flowd-dev/flowd/plivo"
 	"github.com/flowd-dev/flowd/plivo/plivotest"
@@ -89,6 +90,18 @@ type envConfig struct {
 	rest bool
 }
 
+// The http nodes of the flows served by a test env never reach the
+// network: Config.HTTP is the fake CRM of internal/scenarios (env.crm),
+// which answers crm-routing's look-ups in this process by the caller's
+// number (scenarios.CRMVIP, CRMDown, CRMSlow...), and refuses, failing
+// the test, any request for another host than scenarios.CRMHost. The
+// params crm_url and crm_token point crm-routing at it unless a test sets
+// them.
+const testCRMToken = "e2e-crm-token-5f1c"
+
+// crmLookupURL is crm-routing's look-up as the trace keeps it: no query.
+const crmLookupURL = scenarios.CRMURL + "/customers"
+
 // env is a running flowd with a Plivo simulator pointed at it.
 type env struct {
 	t     testing.TB
@@ -100,6 +113,10 @@ type env struct {
 	sim   *plivosim.Sim
 	now   atomic.Int64
 	fake  *plivotest.Server // Plivo's REST API, with envConfig.rest
+	crm   *scenarios.CRM    // answers the http nodes' requests
+	// refuse, when set, may answer a request of the fake Plivo API in its
+	// place (a non-nil Reply): a script's fault finer than a path.
+	refuse atomic.Pointer[func(plivotest.Request) *plivotest.Reply]
 }
 
 func startEnv(t testing.TB, cfg envConfig) *env {
@@ -119,21 +136,47 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 	if !reg.Reload() {
 		t.Logf("some flows in %s do not load", cfg.dir)
 	}
-	e := &env{t: t, reg: reg, store: cfg.store}
+	e := &env{t: t, reg: reg, store: cfg.store, crm: scenarios.NewCRM(testCRMToken)}
 	e.now.Store(cfg.clock.UnixNano())
 	st := cfg.store
 	if cfg.wrapStore != nil {
 		st = cfg.wrapStore(st)
 	}
+	params := maps.Clone(cfg.params)
+	if params == nil {
+		params = map[string]string{}
+	}
+	if _, ok := params["crm_url"]; !ok {
+		params["crm_url"] = scenarios.CRMURL
+	}
+	if _, ok := params["crm_token"]; !ok {
+		params["crm_token"] = testCRMToken
+	}
+	t.Cleanup(func() {
+		if n, u := e.crm.Stray(); n > 0 {
+			t.Errorf("%d requests of http nodes went elsewhere than the fake CRM (last: %s): tests never reach the network", n, u)
+		}
+		if n := e.crm.Unauthorized(); n > 0 {
+			t.Errorf("the fake CRM got %d requests without the crm_token", n)
+		}
+	})
 	rc := runtime.Config{
-		Registry: reg, Store: st, Params: cfg.params, AuthTokens: cfg.tokens, PublicURL: cfg.publicURL,
+		Registry: reg, Store: st, Params: params, AuthTokens: cfg.tokens, PublicURL: cfg.publicURL,
 		MaxBody: cfg.maxBody, Logger: log, SessionTTL: cfg.sessionTTL, TraceTTL: cfg.traceTTL,
 		Now:      func() time.Time { return time.Unix(0, e.now.Load()) },
 		APIToken: testAPIToken,
+		HTTP:     e.crm, // never the default client, which reaches the network
 	}
 	if cfg.rest {
 		e.fake = plivotest.New("MAXXXXXXXXXXXXXXXXXX", "fake-token")
 		t.Cleanup(e.fake.Close)
+		e.fake.Override = func(r plivotest.Request) *plivotest.Reply {
+			if f := e.refuse.Load(); f != nil {
+				return (*f)(r)
+			}
+			return nil
+		}
+		e.fake.Reset() // its lock publishes Override to the fake's handlers
 		client, err := plivo.NewClient(plivo.Config{AuthID: e.fake.AuthID, AuthToken: e.fake.AuthToken, BaseURL: e.fake.URL, CPS: -1, MaxRetries: -1})
 		if err != nil {
 			t.Fatal(err)
@@ -207,6 +250,13 @@ func (e *env) session(t testing.TB, id string) *runtime.Session {
 	dec.UseNumber()
 	if err := dec.Decode(&s); err != nil {
 		t.Fatalf("trace of %s: %v\n%s", id, err, body)
+	}
+	// The CRM's token (a secret param) and the look-up's query (the
+	// caller's number) are never kept.
+	for _, secret := range []string{testCRMToken, "phone="} {
+		if bytes.Contains(body, []byte(secret)) {
+			t.Errorf("the trace of %s (%s) keeps %q", id, s.Flow, secret)
+		}
 	}
 	return &s
 }
@@ -553,6 +603,17 @@ type step struct {
 	vars     map[string]any // a subset of the vars after the step
 	err      bool           // a run-time error was handled
 	xml      string         // the whole document, when given
+	// requests, when not nil, are the http nodes' requests of the step
+	// in the trace: "node METHOD URL status error" (see crmLookup).
+	requests []string
+	// edges are edges the step must have taken, "from label" ("lookup
+	// error"), where the path alone does not tell.
+	edges []string
+}
+
+// crmLookup is crm-routing's look-up as the step's requests show it.
+func crmLookup(status int, errText string) string {
+	return strings.TrimSpace(fmt.Sprintf("lookup GET %s %d %s", crmLookupURL, status, errText))
 }
 
 type script struct {
@@ -567,6 +628,9 @@ type script struct {
 	// before prepares the server (faults in the fake Plivo API, rooms)
 	// and may return call params (a CallUUID the setup used).
 	before func(t *testing.T, e *env) map[string]string
+	// after checks what the call did once its steps are done, before the
+	// hangup (the fake Plivo API's requests).
+	after func(t *testing.T, e *env, c *plivosim.Call)
 }
 
 func press(d string) func(*plivosim.Call) error {
@@ -636,6 +700,21 @@ func (sc *script) run(t *testing.T, e *env, cv *coverage) {
 		if (last.Error != "") != st.err {
 			t.Errorf("%s: run-time error %q, want error %v", label, last.Error, st.err)
 		}
+		for _, want := range st.edges {
+			from, edge, _ := strings.Cut(want, " ")
+			if !slices.Contains(last.Edges, flow.Taken{From: from, Label: edge}) {
+				t.Errorf("%s: edge %s -%s-> not taken: %v", label, from, edge, last.Edges)
+			}
+		}
+		if st.requests != nil {
+			var got []string
+			for _, r := range last.Requests {
+				got = append(got, strings.TrimSpace(fmt.Sprintf("%s %s %s %d %s", r.Node, r.Method, r.URL, r.Status, r.Error)))
+			}
+			if !slices.Equal(got, st.requests) {
+				t.Errorf("%s: requests %q, want %q", label, got, st.requests)
+			}
+		}
 		if st.wait == "" && !c.Ended() && c.Wait().Kind != "Redirect" {
 			t.Errorf("%s: the document still waits at %+v", label, c.Wait())
 		}
@@ -645,6 +724,9 @@ func (sc *script) run(t *testing.T, e *env, cv *coverage) {
 	}
 	if cv != nil {
 		cv.markCall(t, e, c.UUID)
+	}
+	if sc.after != nil {
+		sc.after(t, e, c)
 	}
 	if sc.noHang {
 		return
@@ -994,6 +1076,120 @@ var scripts = []script{
 		{name: "says no: answered + 1 fails, no on_error", do: say("no"), path: []string{"q1_answer", "q1_no"}, err: true,
 			xml: `<Response><Speak>We are sorry, something went wrong. Goodbye.</Speak><Hangup/></Response>`},
 	}},
+	// ---- crm-routing: an http look-up in the fake CRM (env.crm, by the
+	// caller's number), REST actions against the fake Plivo API ----
+	{name: "crm VIP: manager, then agents", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMVIP}, steps: []step{
+		{name: "answer", wait: "vip_queue", path: []string{"lookup", "route", "ring_manager", "ring_backup", "vip_welcome", "vip_queue"},
+			requests: []string{crmLookup(200, "")}, edges: []string{"lookup next", "route case 1", "ring_manager next", "ring_backup next"}, contains: []string{
+				"<Speak>Welcome back, Ada. Connecting you to your account manager.</Speak>", `<MultiPartyCall role="customer"`,
+				`startMpcOnEnter="false"`, `endMpcOnExit="true"`, `>vip-`}},
+		{name: "customer leaves", do: exit, path: []string{"goodbye", "hangup"}, requests: []string{},
+			xml: `<Response><Speak>Goodbye.</Speak><Hangup/></Response>`},
+	}, after: func(t *testing.T, e *env, c *plivosim.Call) {
+		wantAdded(t, e, c, "sip:carol@phone.plivo.com at vip-", "sip:alice@phone.plivo.com<sip:bob@phone.plivo.com at vip- after 20")
+	}},
+	{name: "crm VIP without a manager", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMVIPAlone}, steps: []step{
+		{name: "answer", wait: "queue", path: []string{"lookup", "route", "ring_agents", "welcome", "queue"}, requests: []string{crmLookup(200, "")},
+			contains: []string{"<Speak>Thank you for calling Acme. Connecting you to the next available agent.</Speak>", `<MultiPartyCall role="customer"`, `>cc-`},
+			absent:   []string{"Welcome back"}},
+	}},
+	{name: "crm customer: the normal queue", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMCustomer}, steps: []step{
+		{name: "answer", wait: "queue", path: []string{"lookup", "route", "ring_agents", "welcome", "queue"}, requests: []string{crmLookup(200, "")},
+			edges: []string{"route next", "ring_agents next"}},
+		{name: "customer leaves", do: exit, path: []string{"goodbye", "hangup"}, requests: []string{}},
+	}, after: func(t *testing.T, e *env, c *plivosim.Call) {
+		wantAdded(t, e, c, "sip:alice@phone.plivo.com<sip:bob@phone.plivo.com at cc-")
+	}},
+	{name: "crm answers 503", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMDown}, steps: []step{
+		{name: "answer", wait: "queue", path: []string{"lookup", "ring_agents", "welcome", "queue"}, requests: []string{crmLookup(503, "status 503")},
+			edges: []string{"lookup error"}},
+		{name: "customer leaves", do: exit, path: []string{"goodbye", "hangup"}},
+	}},
+	{name: "crm times out", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMSlow}, steps: []step{
+		{name: "answer", wait: "queue", path: []string{"lookup", "ring_agents", "welcome", "queue"}, requests: []string{crmLookup(0, "timeout")}},
+	}, after: func(t *testing.T, e *env, c *plivosim.Call) {
+		// The fake fails at once: the test never waits for the 2 s.
+		if r := e.session(t, c.UUID).Trace[0].Requests; len(r) != 1 || r[0].Ms > 1000 {
+			t.Errorf("the timed-out look-up: %+v", r)
+		}
+	}},
+	{name: "crm refuses the connection", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMRefused}, steps: []step{
+		{name: "answer", wait: "queue", path: []string{"lookup", "ring_agents", "welcome", "queue"}, requests: []string{crmLookup(0, "connection refused")}},
+	}},
+	{name: "crm does not know the caller", flow: "crm-routing", call: map[string]string{"From": "+14155550404"}, steps: []step{
+		{name: "answer", wait: "queue", path: []string{"lookup", "ring_agents", "welcome", "queue"}, requests: []string{crmLookup(404, "status 404")}},
+	}},
+	{name: "crm answers a JSON string: on_error", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMOdd}, steps: []step{
+		{name: "answer: nodes.lookup.body?.vip fails", path: []string{"lookup", "route", "sorry", "goodbye", "hangup"}, err: true,
+			requests: []string{crmLookup(200, "")},
+			xml:      `<Response><Speak>Sorry, something went wrong.</Speak><Speak>Goodbye.</Speak><Hangup/></Response>`},
+	}},
+	{name: "crm Plivo refuses to ring the manager", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMVIP},
+		before: func(t *testing.T, e *env) map[string]string {
+			e.fake.Inject(plivotest.Fault{Method: "POST", Path: "/Participant/", Status: 400, Body: `{"api_id":"x","error":"destination not allowed"}`})
+			return nil
+		}, steps: []step{
+			{name: "answer", wait: "queue", path: []string{"lookup", "route", "ring_manager", "ring_agents", "welcome", "queue"},
+				edges: []string{"ring_manager error"}, absent: []string{"Welcome back", ">vip-"}},
+			{name: "customer leaves", do: exit, path: []string{"goodbye", "hangup"}},
+		}, after: func(t *testing.T, e *env, c *plivosim.Call) {
+			wantAdded(t, e, c, "sip:alice@phone.plivo.com<sip:bob@phone.plivo.com at cc-")
+		}},
+	{name: "crm Plivo refuses to ring the backup agents", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMVIP},
+		before: func(t *testing.T, e *env) map[string]string {
+			// Both Add Participants go to the same room: refuse the one
+			// with delay_dial, the backup. Refused or not, the call goes on
+			// to vip_welcome (ring_backup has no on: error).
+			refuse := func(r plivotest.Request) *plivotest.Reply {
+				if _, ok := r.Body["delay_dial"]; ok && strings.HasSuffix(r.Path, "/Participant/") {
+					return &plivotest.Reply{Status: 400, Body: map[string]any{"api_id": "x", "error": "destination not allowed"}}
+				}
+				return nil
+			}
+			e.refuse.Store(&refuse)
+			t.Cleanup(func() { e.refuse.Store(nil) })
+			return nil
+		}, steps: []step{
+			{name: "answer", wait: "vip_queue", path: []string{"lookup", "route", "ring_manager", "ring_backup", "vip_welcome", "vip_queue"},
+				edges: []string{"ring_manager next", "ring_backup next"}, contains: []string{"Welcome back, Ada."}},
+			{name: "customer leaves", do: exit, path: []string{"goodbye", "hangup"}},
+		}, after: func(t *testing.T, e *env, c *plivosim.Call) {
+			if res := e.session(t, c.UUID).Nodes["ring_backup"]; res["outcome"] != "error" || !strings.Contains(res["error"], "400") {
+				t.Errorf("nodes.ring_backup = %v, want the error outcome of Plivo's 400", res)
+			}
+			wantAdded(t, e, c, "sip:carol@phone.plivo.com at vip-")
+		}},
+	{name: "crm Plivo refuses to ring the agents: voicemail", flow: "crm-routing", call: map[string]string{"From": scenarios.CRMCustomer},
+		before: func(t *testing.T, e *env) map[string]string {
+			e.fake.Inject(plivotest.Fault{Method: "POST", Path: "/Participant/", Status: 400})
+			return nil
+		}, steps: []step{
+			{name: "answer", wait: "voicemail", path: []string{"lookup", "route", "ring_agents", "voicemail"}, edges: []string{"ring_agents error"},
+				contains: []string{`<Record action=`, `maxLength="120"`, `playBeep="true"`}, absent: []string{"MultiPartyCall"}},
+			{name: "recorded", do: recorded, path: []string{"goodbye", "hangup"}, requests: []string{}},
+		}},
+}
+
+// wantAdded checks the Add Participant requests the fake Plivo API
+// accepted for a call's rooms (vip-<uuid>, cc-<uuid>): "to at room-"
+// with " after N" for a delay_dial.
+func wantAdded(t *testing.T, e *env, c *plivosim.Call, want ...string) {
+	t.Helper()
+	var got []string
+	for _, a := range e.fake.Added() {
+		room, ok := strings.CutSuffix(a.MPCName, c.UUID)
+		if !ok {
+			continue
+		}
+		s := a.To + " at " + room
+		if d, ok := a.Params["delay_dial"]; ok {
+			s += fmt.Sprintf(" after %v", d)
+		}
+		got = append(got, s)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Add Participant accepted for call %s: %q, want %q", c.UUID, got, want)
+	}
 }
 
 // TestE2EExamples drives every example flow through every edge of its

@@ -24,6 +24,12 @@
 # that its proxy reaches these replicas). Each is stopped by its PID when
 # the script exits.
 #
+# crm-routing looks each caller up in a CRM: the replicas get
+# --param crm_url=http://127.0.0.1:$CRM_PORT/api (never the flow's default,
+# crm.example.com) and a crm_token, and scripts/soak serves the fake CRM
+# there (-crm-listen), checking that its /healthz answers with its own PID
+# before the first call.
+#
 # Needs redis-server, redis-cli, curl and Go; installs nothing. Debian:
 #   apt-get install -y redis-server curl
 # Knobs (environment): REPLICAS=3 CALLS=2000 CONCURRENCY=200 DURATION=120s
@@ -82,11 +88,14 @@ cpu_s() { awk -v t="$(cpu_ticks "$1")" -v hz="$hz" 'BEGIN { printf "%.2f", t / h
 echo "== building flowd, scripts/soak and scripts/freeport"
 go_build "$tmp" ./cmd/flowd ./scripts/soak ./scripts/freeport
 
-# Free ports, all different: the proxy's, Redis's, then the replicas'.
+# Free ports, all different: the proxy's, Redis's, the fake CRM's, then
+# the replicas'.
 # shellcheck disable=SC2207
-ports=($(free_ports $((REPLICAS + 2))))
+ports=($(free_ports $((REPLICAS + 3))))
 PORT=${PORT:-${ports[0]}}
 REDIS_PORT=${REDIS_PORT:-${ports[1]}}
+CRM_PORT=${ports[2]}
+CRM_TOKEN=soak-crm-token-$(new_token)
 
 mkdir -p "$tmp/redis"
 redis_args=(--port "$REDIS_PORT" --bind 127.0.0.1 --dir "$tmp/redis" --save "" --logfile "$tmp/redis.log")
@@ -107,10 +116,11 @@ start_redis
 
 upstreams=()
 for ((i = 1; i <= REPLICAS; i++)); do
-	addr="127.0.0.1:${ports[$((i + 1))]}"
+	addr="127.0.0.1:${ports[$((i + 2))]}"
 	PLIVO_AUTH_TOKEN=$TOKEN PLIVO_AUTH_ID='' FLOWD_API_TOKEN=$API_TOKEN "$tmp/flowd" serve \
 		--flows "$repo/examples/flows" --store "redis://127.0.0.1:$REDIS_PORT/0" \
-		--addr "$addr" --public-url "http://127.0.0.1:$PORT" >"$tmp/replica$i.log" 2>&1 &
+		--addr "$addr" --public-url "http://127.0.0.1:$PORT" \
+		--param "crm_url=http://127.0.0.1:$CRM_PORT/api" --param "crm_token=$CRM_TOKEN" >"$tmp/replica$i.log" 2>&1 &
 	replica_pids+=($!)
 	upstreams+=("$addr")
 done
@@ -130,7 +140,8 @@ soak_args=(-listen "127.0.0.1:$PORT" -upstreams "$(
 )" -pids "$(
 	IFS=,
 	echo "${replica_pids[*]}"
-)" -calls "$CALLS" -concurrency "$CONCURRENCY" -duration "$DURATION" -think "$THINK" -auth-token "$TOKEN" -api-token "$API_TOKEN")
+)" -crm-listen "127.0.0.1:$CRM_PORT" -crm-token "$CRM_TOKEN" \
+	-calls "$CALLS" -concurrency "$CONCURRENCY" -duration "$DURATION" -think "$THINK" -auth-token "$TOKEN" -api-token "$API_TOKEN")
 [[ -n $FLOWS ]] && soak_args+=(-flows "$FLOWS")
 "$tmp/soak" "${soak_args[@]}" &
 soak_pid=$!

@@ -23,6 +23,13 @@
 // expected path, event and the XML the simulator received, and the call
 // hung up. A failed trace check wraps ErrTrace.
 //
+// crm-routing looks each caller up in a CRM with an http node: its
+// scenarios need the fake CRM of crm.go, which answers by the caller's
+// number. A server in this process gets it as runtime.Config.HTTP (with
+// the param crm_url CRMURL: no request reaches the network); flowd
+// processes get --param crm_url=http://127.0.0.1:PORT/api of a CRM served
+// by the test or program that drives them (e2e, scripts/soak).
+//
 // Flows that read the clock (business-hours, contact-center) take their
 // open or closed branch: when the answer waits at another node than the
 // scenario says, Run walks an alternative scenario of the same flow whose

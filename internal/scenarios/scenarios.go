@@ -24,6 +24,17 @@ type Step struct {
 	// a flow that reads the clock walks one or the other.
 	Paths [][]string
 	Wait  string // the node the call then waits at; "" once the flow ended
+	// Requests, when not nil, are the requests of http nodes the step
+	// makes, in order, each "node METHOD status" with the error when
+	// there is one ("lookup GET 503 status 503"); see Want.
+	Requests []string
+}
+
+// Want returns the step expecting the http requests reqs ("lookup GET
+// 200"): the trace step must keep exactly those, without their queries.
+func (s Step) Want(reqs ...string) Step {
+	s.Requests = append([]string{}, reqs...)
+	return s
 }
 
 // NewStep makes a step: ev is the event and its argument ("answer",
@@ -51,7 +62,9 @@ type Scenario struct {
 }
 
 // Catalog walks every example flow. The flows run without Plivo REST
-// credentials, so their REST actions take their error edges. The server's
+// credentials, so their REST actions take their error edges, and with
+// crm-routing's crm_url at the fake CRM (CRM), never crm.example.com:
+// its scenarios pick what the CRM answers by their From number. The server's
 // clock decides whether business-hours and contact-center take their open
 // or closed branch: scenarios whose answer waits elsewhere are
 // alternatives, chosen by where the answer waits, so the catalog runs at
@@ -133,6 +146,30 @@ func Catalog() []Scenario {
 			// Open: ring_agents fails without REST credentials.
 			st("answer", "voicemail", "greet open voicemail | greet open ring_agents voicemail"),
 			st("record", "", "goodbye hangup"),
+		}},
+
+		// crm-routing looks the caller up in the fake CRM (crm.go), which
+		// answers by the From number; without REST credentials the
+		// participants are never added, so every call reaches voicemail.
+		{Flow: "crm-routing", Name: "vip", Call: map[string]string{"From": CRMVIP, "To": "+14155550199"}, Steps: []Step{
+			st("answer", "voicemail", "lookup route ring_manager ring_agents voicemail").Want("lookup GET 200"),
+			st("record", "", "goodbye hangup").Want(),
+		}},
+		{Flow: "crm-routing", Name: "vip-without-manager", Call: map[string]string{"From": CRMVIPAlone, "To": "+14155550199"}, Steps: []Step{
+			st("answer", "voicemail", "lookup route ring_agents voicemail").Want("lookup GET 200"),
+			st("hangup", "", ""),
+		}},
+		{Flow: "crm-routing", Name: "customer", Call: map[string]string{"From": CRMCustomer, "To": "+14155550199"}, Steps: []Step{
+			st("answer", "voicemail", "lookup route ring_agents voicemail").Want("lookup GET 200"),
+			st("record", "", "goodbye hangup"),
+		}},
+		{Flow: "crm-routing", Name: "crm-down", Call: map[string]string{"From": CRMDown, "To": "+14155550199"}, Steps: []Step{
+			st("answer", "voicemail", "lookup ring_agents voicemail").Want("lookup GET 503 status 503"),
+			st("record", "", "goodbye hangup"),
+		}},
+		{Flow: "crm-routing", Name: "unknown-caller", Call: map[string]string{"From": "+14155550404", "To": "+14155550199"}, Steps: []Step{
+			st("answer", "voicemail", "lookup ring_agents voicemail").Want("lookup GET 404 status 404"),
+			st("hangup", "", ""),
 		}},
 
 		{Flow: "contact-center-callback", Name: "takes-callback", Vars: cb, Call: outbound, Steps: []Step{
@@ -455,6 +492,14 @@ type Trace struct {
 		Path    []string `json:"path"`
 		XML     string   `json:"xml"`
 		Error   string   `json:"error"`
+		// Requests are the step's requests of http nodes.
+		Requests []struct {
+			Node   string `json:"node"`
+			Method string `json:"method"`
+			URL    string `json:"url"`
+			Status int    `json:"status"`
+			Error  string `json:"error"`
+		} `json:"requests"`
 	} `json:"trace"`
 }
 
@@ -550,6 +595,16 @@ func (c *Caller) Verify(ctx context.Context, sc Scenario, steps []Step, id strin
 			if i < len(xmls) && got.XML != string(xmls[i]) {
 				return fmt.Errorf("trace step %d answered\n%s\nbut the simulator got\n%s", i+1, got.XML, xmls[i])
 			}
+		}
+		var reqs []string
+		for _, r := range got.Requests {
+			if strings.ContainsAny(r.URL, "?#") {
+				return fmt.Errorf("trace step %d keeps the request URL %s with its query", i+1, r.URL)
+			}
+			reqs = append(reqs, strings.TrimSpace(fmt.Sprintf("%s %s %d %s", r.Node, r.Method, r.Status, r.Error)))
+		}
+		if s.Requests != nil && !slices.Equal(reqs, s.Requests) {
+			return fmt.Errorf("trace step %d made the requests %q, want %q", i+1, reqs, s.Requests)
 		}
 	}
 	return nil

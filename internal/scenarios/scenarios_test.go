@@ -22,6 +22,9 @@ import (
 func inProcess(t *testing.T) *Caller { return inProcessAt(t, nil) }
 
 // inProcessAt is inProcess with the server's clock (nil: the test clock).
+// The http nodes' requests never reach the network: the fake CRM answers
+// them in this process (crm_url is CRMURL, crm_token the flow's default),
+// and the test fails if a request went anywhere else.
 func inProcessAt(t *testing.T, now func() time.Time) *Caller {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
@@ -29,7 +32,17 @@ func inProcessAt(t *testing.T, now func() time.Time) *Caller {
 	if !reg.Reload() {
 		t.Fatal("examples/flows do not all load")
 	}
-	srv := runtime.New(runtime.Config{Registry: reg, Store: runtime.NewMemory(), Logger: log, Now: now, APIToken: "scenarios"})
+	crm := NewCRM("")
+	t.Cleanup(func() {
+		if n, u := crm.Stray(); n > 0 {
+			t.Errorf("%d requests of http nodes were for another host than the fake CRM's (last: %s)", n, u)
+		}
+		if n := crm.Unauthorized(); n > 0 {
+			t.Errorf("the fake CRM got %d requests without crm-routing's default token", n)
+		}
+	})
+	srv := runtime.New(runtime.Config{Registry: reg, Store: runtime.NewMemory(), Logger: log, Now: now, APIToken: "scenarios",
+		HTTP: crm, Params: map[string]string{"crm_url": CRMURL}})
 	client := plivosim.HandlerClient(srv)
 	api := &http.Client{Transport: bearer{plivosim.Transport(srv)}}
 	return &Caller{Sim: &plivosim.Sim{Client: client}, API: api, Base: "http://flowd.test", All: Catalog()}

@@ -10,11 +10,19 @@
 // internal/scenarios', all shared with the e2e tests.
 //
 // scripts/soak.sh builds flowd, starts redis-server and the replicas
-// (flowd serve --store redis://... --public-url http://<listen>) on free
-// ports and runs this program:
+// (flowd serve --store redis://... --public-url http://<listen>
+// --param crm_url=http://<crm-listen>/api --param crm_token=<crm-token>)
+// on free ports and runs this program:
 //
 //	soak -listen 127.0.0.1:PORT -upstreams 127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3 \
-//	     -pids PID1,PID2,PID3 -calls 2000 -concurrency 200 -duration 2m
+//	     -pids PID1,PID2,PID3 -crm-listen 127.0.0.1:CRMPORT -crm-token TOKEN \
+//	     -calls 2000 -concurrency 200 -duration 2m
+//
+// With -crm-listen it serves the fake CRM that crm-routing's look-ups
+// reach (internal/scenarios' CRM: it answers by the caller's number, and
+// only with the Bearer token -crm-token), and checks that its /healthz
+// there answers from this process; without it, crm-routing's calls are
+// not made, as the replicas would look their callers up elsewhere.
 //
 // Before the first call it checks that each replica answers /healthz from
 // the process given by -pids (not another server that had the port), and
@@ -65,6 +73,8 @@ func main() {
 	apiToken := flag.String("api-token", os.Getenv("FLOWD_API_TOKEN"), "the replicas' FLOWD_API_TOKEN, to read traces from /v1 (default $FLOWD_API_TOKEN)")
 	verify := flag.Bool("verify", true, "read each finished call's trace from /v1/calls and check it")
 	maxErrors := flag.Int("show-errors", 10, "print at most this many errors")
+	crmListen := flag.String("crm-listen", "", "serve the fake CRM of crm-routing here, 127.0.0.1:PORT: the replicas' --param crm_url must be http://<crm-listen>/api (default: no CRM, and no crm-routing calls)")
+	crmToken := flag.String("crm-token", scenarios.CRMDefaultToken, "the Bearer token the fake CRM requires: the replicas' crm_token")
 	flag.Parse()
 	if *listen == "" || *upstreams == "" || *calls <= 0 || *concurrency <= 0 {
 		flag.Usage()
@@ -86,7 +96,7 @@ func main() {
 	os.Exit(run(config{
 		listen: *listen, upstreams: ups, pids: upPIDs, calls: *calls, concurrency: *concurrency,
 		duration: *duration, grace: *grace, think: *think, flows: *flows, token: *token, apiToken: *apiToken,
-		verify: *verify, maxErrors: *maxErrors,
+		verify: *verify, maxErrors: *maxErrors, crmListen: *crmListen, crmToken: *crmToken,
 	}))
 }
 
@@ -100,6 +110,7 @@ type config struct {
 	flows, token, apiToken string
 	verify                 bool
 	maxErrors              int
+	crmListen, crmToken    string
 }
 
 func run(cfg config) int {
@@ -109,6 +120,39 @@ func run(cfg config) int {
 		all = slices.DeleteFunc(all, func(s scenarios.Scenario) bool { return !slices.Contains(keep, s.Flow) })
 		if len(all) == 0 {
 			fmt.Fprintf(os.Stderr, "soak: no scenario for flows %s\n", cfg.flows)
+			return 2
+		}
+	}
+
+	// The fake CRM of crm-routing: without one, its calls are not made
+	// (the replicas would send their look-ups to the network).
+	var crm *scenarios.CRM
+	if cfg.crmListen != "" {
+		crm = scenarios.NewCRM(cfg.crmToken)
+		cln, err := net.Listen("tcp", cfg.crmListen)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "soak: the fake CRM: %v\n", err)
+			return 2
+		}
+		cs := &http.Server{Handler: crm, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = cs.Serve(cln) }()
+		defer cs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = scenarios.CheckCRM(ctx, "http://"+cln.Addr().String(), os.Getpid())
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "soak: %v\n", err)
+			return 2
+		}
+		fmt.Printf("soak: fake CRM on %s (pid %d): the replicas' crm_url must be http://%s/api\n", cln.Addr(), os.Getpid(), cln.Addr())
+	} else {
+		n := len(all)
+		all = slices.DeleteFunc(all, func(s scenarios.Scenario) bool { return s.Flow == "crm-routing" })
+		if n != len(all) {
+			fmt.Println("soak: no -crm-listen: crm-routing's calls are not made")
+		}
+		if len(all) == 0 {
+			fmt.Fprintln(os.Stderr, "soak: no scenario left to run without -crm-listen")
 			return 2
 		}
 	}
@@ -256,6 +300,11 @@ func run(cfg config) int {
 		fmt.Printf("sessions live in the store after the run (flowd_sessions_live): %.0f\n", a.live)
 		break
 	}
+	crmBad := int64(0)
+	if crm != nil {
+		crmBad = crm.Unauthorized()
+		fmt.Printf("fake CRM: %d look-ups, %d without the token\n", crm.Requests(), crmBad)
+	}
 	names := make([]string, 0, len(ran))
 	for k := range ran {
 		names = append(names, k)
@@ -279,6 +328,10 @@ func run(cfg config) int {
 	bad := failed.Load() + corrupted.Load()
 	if bad > 0 || completed.Load() == 0 {
 		fmt.Printf("RESULT: FAIL: %d of %d calls failed or were lost\n", bad, started.Load())
+		return 1
+	}
+	if crmBad > 0 {
+		fmt.Printf("RESULT: FAIL: the fake CRM got %d look-ups without the replicas' crm_token\n", crmBad)
 		return 1
 	}
 	fmt.Printf("RESULT: PASS: %d calls completed and checked, 0 errors\n", completed.Load())
