@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/flowd-dev/flowd/flow"
 )
 
 // metrics are the server's Prometheus series. Each Server has its own
@@ -19,6 +21,8 @@ type metrics struct {
 	errors   *prometheus.CounterVec   // flow, kind
 	reloads  *prometheus.CounterVec   // result
 	events   *prometheus.CounterVec   // flow, kind
+	visits   *prometheus.CounterVec   // flow, node
+	exits    *prometheus.CounterVec   // flow, node
 }
 
 func newMetrics(st Store) *metrics {
@@ -40,6 +44,12 @@ func newMetrics(st Store) *metrics {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flowd_callback_events_total", Help: "Status and recording callbacks received, by flow and kind.",
 		}, []string{"flow", "kind"}),
+		visits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowd_node_visits_total", Help: "Times the walk reached a node, by flow and node.",
+		}, []string{"flow", "node"}),
+		exits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowd_node_exits_total", Help: "Calls that ended at a node (the flow ended there, or the caller hung up waiting there), by flow and node.",
+		}, []string{"flow", "node"}),
 	}
 	live := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "flowd_sessions_live", Help: "Sessions of calls that have not hung up, in the store.",
@@ -56,11 +66,23 @@ func newMetrics(st Store) *metrics {
 	// alerts see the series before the first reload.
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("failed")
-	m.reg.MustRegister(m.webhooks, m.latency, m.errors, m.reloads, m.events, live,
+	m.reg.MustRegister(m.webhooks, m.latency, m.errors, m.reloads, m.events, m.visits, m.exits, live,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// walked counts a webhook's walk: each node it reached, and the node the
+// call ended at when the flow ended in it. Retried webhooks, which answer
+// the stored XML, are not walked and not counted.
+func (m *metrics) walked(flowName string, res flow.Result) {
+	for _, id := range res.Path {
+		m.visits.WithLabelValues(flowName, id).Inc()
+	}
+	if res.Wait == nil && len(res.Path) > 0 {
+		m.exits.WithLabelValues(flowName, res.Path[len(res.Path)-1]).Inc()
+	}
 }

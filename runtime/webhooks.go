@@ -94,6 +94,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 			s.indexRooms(ctx, sess, res)
 			s.logStep(r, sess, res, "")
 			s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
+			s.metrics.walked(g.Name, res)
 			writeXML(w, res.XML)
 			return
 		}
@@ -160,6 +161,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			s.indexRooms(ctx, st, res)
 			s.logStep(r, st, res, "")
 			s.metrics.webhooks.WithLabelValues(name, hookAnswer, outcomeLabel(res)).Inc()
+			s.metrics.walked(name, res)
 			writeXML(w, res.XML)
 			s.walkers.Put(wk)
 		}
@@ -265,6 +267,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			s.indexRooms(ctx, st, res)
 			s.logStep(r, st, res, node)
 			s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
+			s.metrics.walked(name, res)
 			writeXML(w, res.XML)
 			s.walkers.Put(wk)
 		}
@@ -360,6 +363,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			reply = func() { w.WriteHeader(http.StatusNoContent) }
 			return done, nil
 		}
+		waitedAt := st.Wait // the node the caller hung up waiting at; "" once the flow ended
 		st.Status = StatusHungUp
 		st.HangupCause = p["HangupCause"]
 		now := s.cfg.Now()
@@ -377,6 +381,9 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		reply = func() {
 			s.log.Info("call hung up", "call", id, "flow", st.Flow, "cause", st.HangupCause, "steps", st.Step)
 			s.metrics.webhooks.WithLabelValues(label, hookHangup, "ok").Inc()
+			if waitedAt != "" {
+				s.metrics.exits.WithLabelValues(st.Flow, waitedAt).Inc()
+			}
 			w.WriteHeader(http.StatusNoContent)
 		}
 		return write, nil
