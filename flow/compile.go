@@ -27,9 +27,10 @@ type Graph struct {
 	Params  []ParamDecl
 	vars    map[string]any
 	byID    map[string]*Node
-	// hasHTTP: the flow has http nodes, whose answers expressions see
-	// parsed (Walker.setNodeView).
-	hasHTTP bool
+	// hasViews: the flow has nodes of a kind that shows its kept
+	// parameters to expressions its own way (a viewer: http's parsed
+	// answer), so walks build a view of nodes (Walker.setNodeView).
+	hasViews bool
 }
 
 // Node is one compiled node.
@@ -211,7 +212,8 @@ func compile(f *File) (*Graph, error) {
 			}
 		}
 		n.Events = nd.Events
-		g.hasHTTP = g.hasHTTP || nd.Kind.behavior == (httpKind{})
+		_, views := nd.Kind.behavior.(viewer)
+		g.hasViews = g.hasViews || views
 		if err := nd.Kind.behavior.compile(n, nd, g); err != nil {
 			return nil, fmt.Errorf("%s: node %s: %w", nd.Pos, nd.ID, err)
 		}

@@ -425,9 +425,9 @@ func httpErrText(err error) string {
 	return "request failed"
 }
 
-// httpView is what expressions see of an http node's answer: status a
+// view is what expressions see of an http node's answer: status a
 // number, body parsed when it is JSON.
-func httpView(res map[string]string) map[string]any {
+func (httpKind) view(res map[string]string) any {
 	status, _ := strconv.Atoi(res["status"])
 	var body any = res["body"]
 	s := strings.TrimSpace(res["body"])

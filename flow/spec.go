@@ -81,6 +81,13 @@ type behavior interface {
 	traits() traits
 }
 
+// viewer is implemented by a kind whose nodes' kept parameters (text, in
+// the call's state) expressions read as something else: http's answer,
+// its status a number and its body parsed JSON.
+type viewer interface {
+	view(kept map[string]string) any
+}
+
 // traits are what is known of a kind without running it.
 type traits struct {
 	control control

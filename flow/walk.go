@@ -146,9 +146,9 @@ type Walker struct {
 	restErr error
 	// requests are the http nodes' requests of the walk (Result.Requests).
 	requests []Request
-	// nodesView is what expressions see as nodes when the flow has http
-	// nodes: their answers parsed (httpView); nil otherwise, and nodes is
-	// the call's state itself.
+	// nodesView is what expressions see as nodes when the flow has nodes
+	// of a viewer kind (http: its answer parsed); nil otherwise, and nodes
+	// is the call's state itself.
 	nodesView map[string]any
 	// restDeadline ends the walk's REST actions (RESTTimeout after the
 	// first); zero until one runs.
@@ -267,7 +267,7 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	}
 	w.env["call"], w.env["input"], w.env["nodes"] = st.Call, input, st.Nodes
 	w.nodesView = nil
-	if g.hasHTTP {
+	if g.hasViews {
 		w.nodesView = make(map[string]any, len(st.Nodes)+1)
 		for id, res := range st.Nodes {
 			w.setNodeView(id, res)
@@ -387,9 +387,11 @@ func (w *Walker) setNodeView(id string, res map[string]string) {
 	if w.nodesView == nil {
 		return
 	}
-	if n := w.g.byID[id]; n != nil && n.Kind.behavior == (httpKind{}) {
-		w.nodesView[id] = httpView(res)
-		return
+	if n := w.g.byID[id]; n != nil {
+		if v, ok := n.Kind.behavior.(viewer); ok {
+			w.nodesView[id] = v.view(res)
+			return
+		}
 	}
 	w.nodesView[id] = res
 }

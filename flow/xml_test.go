@@ -227,7 +227,7 @@ func replay(g *Graph, st *State, w *Walker, path []string, walked *State) ([]wal
 // walker builds for a webhook no callback resumed.
 func replayEnv(g *Graph, st *State, now time.Time) map[string]any {
 	var nodes any = st.Nodes
-	if g.hasHTTP {
+	if g.hasViews {
 		w := &Walker{g: g, nodesView: map[string]any{}}
 		for id, res := range st.Nodes {
 			w.setNodeView(id, res)
