@@ -101,6 +101,9 @@ waits on a callback, and goes:
   - branch: evaluated on the server; the first case whose when is true
     picks its next, else the node's next.
   - set: set: {name: expression} assigns vars.name; continues to next.
+  - http: a request on the server (see "Calling other systems"); the walk
+    goes on by its outcome, ok (a 2xx answer) or error, in the same
+    document.
   - Hangup, Redirect: appended; the flow ends (Redirect hands the call to
     another application). They take no next, except a Hangup with
     schedule: Plivo plays what follows it until the scheduled hang-up, so
@@ -135,17 +138,60 @@ message, error and, for add_participant, request_uuid:
 	  MultiPartyCall:
 	    name: "support-{{ call.CallUUID }}"
 	    role: customer
-	    waitMusicUrl: https://example.com/hold.xml
-	  events: [status, recording]
+	    startMpcOnEnter: false    # wait, with the MPC's music, for an agent
 	  next: survey
 
 add_participant's from defaults to the call's Plivo number (To for an
 inbound call, From for an outbound one). REST actions need PLIVO_AUTH_ID
 and PLIVO_AUTH_TOKEN; without them they take their error outcome.
 
-A MultiPartyCall node may list events: [status, recording]: flowd then
-fills statusCallbackUrl and recordingCallbackUrl with its own URLs, checks
-Plivo's signature on each event, and keeps every event in the call's trace.
+A MultiPartyCall node, or the add_participant that creates the MPC, may
+list events: [status, recording]: flowd then fills statusCallbackUrl and
+recordingCallbackUrl (status_callback_url, recording_callback_url) with its
+own URLs, checks Plivo's signature on each event, and keeps every event in
+the call's trace. An MPC takes its own settings (wait and hold music,
+maxDuration, record, callbacks) from the participant that creates it: when
+an add_participant creates it before the caller's MultiPartyCall node is
+reached, those settings belong on the add_participant, and the checker
+warns (dead-setting) of ones written on the node, and of waitMusicUrl for
+a participant that starts the MPC on entering (startMpcOnEnter true).
+
+# Calling other systems
+
+An http node makes a request to another system on the server, during the
+walk, and routes the call by the answer:
+
+	lookup:
+	  http:
+	    url: "{{ params.crm_url }}/customers?phone={{ urlquery(call.From) }}"
+	    method: GET              # GET (default), POST, PUT, PATCH, DELETE
+	    headers:
+	      Authorization: "Bearer {{ params.crm_token }}"
+	    body: { phone: "{{ call.From }}" }   # a mapping or list is JSON; a string as is
+	    timeout: 2s              # default 3s, at most 10s
+	  on:
+	    error: normal_queue
+	  next: route
+
+The outcomes are ok (a 2xx answer) and error (anything else). Afterwards
+nodes.lookup.status is the status (0 when no answer came), nodes.lookup.body
+the answer, parsed when it is JSON (nodes.lookup.body?.vip; nil when empty),
+else text, at most 64 KiB, and nodes.lookup.error a short reason: timeout,
+status 503, connection refused, body too large, bad URL. A step's requests
+are made once, however many copies of its webhook arrive. Only http:// and
+https:// URLs; the trace keeps the method, the URL without its query, the
+status and the duration, never headers or bodies.
+
+# Params and secrets
+
+A param's type is its default's YAML type (string, integer, float,
+boolean; no default: string): the value given when flowd starts
+(--param, FLOWD_PARAM_<NAME>, --params FILE) is converted to it, so
+params.ring_seconds > 20 compares numbers. secret: true marks a value that
+is never written anywhere (a PIN, a token); it may be read only in a when:
+condition and in an http node's url, headers and body. Reading it anywhere
+else, or reading nodes.<id> of a GetDigits or GetInput written with
+log: false (what the caller typed there is kept nowhere), is a load error.
 
 # Expressions
 
