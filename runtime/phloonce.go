@@ -6,10 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -42,9 +40,6 @@ const (
 	oncePending    = "pending"
 )
 
-// phloInflight holds the in-process claims: server, then key.
-var phloInflight sync.Map
-
 type phloOnceClaim struct {
 	s              *Server
 	key, claim, fp string
@@ -70,24 +65,24 @@ func (s *Server) phloOnce(ctx context.Context, r *http.Request, flowName, node s
 		}
 		c.key, c.ttl = "phlo-once:"+flowName+":"+node+":key:"+k, phloKeyWindow
 	}
-	c.claim = fmt.Sprintf("%p\x00%s", s, c.key)
+	c.claim = c.key
 	busy := failure(http.StatusConflict, "an identical request is being handled; send it again in a moment for its answer")
-	if _, running := phloInflight.LoadOrStore(c.claim, struct{}{}); running {
+	if _, running := s.phloInflight.LoadOrStore(c.claim, struct{}{}); running {
 		return nil, &busy
 	}
 	v, err := s.store.GetRef(ctx, c.key)
 	switch {
 	case err != nil && !errors.Is(err, ErrNotFound):
-		phloInflight.Delete(c.claim)
+		s.phloInflight.Delete(c.claim)
 		a := failure(http.StatusServiceUnavailable, "store unavailable: %v", err)
 		return nil, &a
 	case v == oncePending:
-		phloInflight.Delete(c.claim)
+		s.phloInflight.Delete(c.claim)
 		return nil, &busy
 	case v != "":
 		var rec onceRecord
 		if json.Unmarshal([]byte(v), &rec) == nil {
-			phloInflight.Delete(c.claim)
+			s.phloInflight.Delete(c.claim)
 			if rec.FP != c.fp {
 				a := failure(http.StatusUnprocessableEntity, "Idempotency-Key %q was used for a different request", r.Header.Get("Idempotency-Key"))
 				return nil, &a
@@ -96,7 +91,7 @@ func (s *Server) phloOnce(ctx context.Context, r *http.Request, flowName, node s
 		}
 	}
 	if err := s.store.PutRef(ctx, c.key, oncePending, phloPending); err != nil {
-		phloInflight.Delete(c.claim)
+		s.phloInflight.Delete(c.claim)
 		a := failure(http.StatusServiceUnavailable, "store unavailable: %v", err)
 		return nil, &a
 	}
@@ -106,7 +101,7 @@ func (s *Server) phloOnce(ctx context.Context, r *http.Request, flowName, node s
 // done keeps a's answer for identical requests when it dialled, else
 // lets them run again; and releases the claim.
 func (c *phloOnceClaim) done(ctx context.Context, a answer) {
-	defer phloInflight.Delete(c.claim)
+	defer c.s.phloInflight.Delete(c.claim)
 	v := "" // no answer kept: GetRef's "" is no claim
 	if a.dialled {
 		b, _ := json.Marshal(onceRecord{FP: c.fp, Code: a.code, Body: a.body})

@@ -79,6 +79,9 @@ type Server struct {
 	flowParams sync.Map // "flow@version" → map[string]string
 	// instance tells this Server from any other on /healthz.
 	instance string
+	// phloInflight holds the trigger API's in-process claims of requests
+	// being handled (phloonce.go), by key.
+	phloInflight sync.Map
 }
 
 // DefaultRESTTimeout is Config.RESTTimeout's default: well inside the
