@@ -466,6 +466,20 @@ func jsonNumbers(v any) any {
 	return v
 }
 
+// redact shows the answer's body only by its size in a call's trace: it
+// is the remote's (a CRM's customer record), and the trace keeps no
+// bodies.
+func (httpKind) redact(kept map[string]string) map[string]string {
+	out := make(map[string]string, len(kept))
+	for k, v := range kept {
+		out[k] = v
+	}
+	if b, ok := kept["body"]; ok && b != "" {
+		out["body"] = "<" + strconv.Itoa(len(b)) + " bytes>"
+	}
+	return out
+}
+
 func (httpKind) schema(k *Kind) obj {
 	return yamlpos.FieldSchema(&yamlpos.Field{Type: yamlpos.Object, Fields: httpFields, Doc: k.Doc})
 }

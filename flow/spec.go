@@ -88,6 +88,41 @@ type viewer interface {
 	view(kept map[string]string) any
 }
 
+// redactor is implemented by a kind whose kept parameters hold more than
+// a call's trace may show: http keeps the remote's answer, which the trace
+// shows only by its size.
+type redactor interface {
+	redact(kept map[string]string) map[string]string
+}
+
+// ForTrace returns a call's kept node parameters as its trace may show
+// them: nodes of a redactor kind redacted, the others as they are. nodes
+// is not changed.
+func (g *Graph) ForTrace(nodes map[string]map[string]string) map[string]map[string]string {
+	var out map[string]map[string]string
+	for id, kept := range nodes {
+		n := g.byID[id]
+		if n == nil {
+			continue
+		}
+		r, ok := n.Kind.behavior.(redactor)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]map[string]string, len(nodes))
+			for k, v := range nodes {
+				out[k] = v
+			}
+		}
+		out[id] = r.redact(kept)
+	}
+	if out == nil {
+		return nodes
+	}
+	return out
+}
+
 // traits are what is known of a kind without running it.
 type traits struct {
 	control control

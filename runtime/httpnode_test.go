@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,9 @@ import (
 	"testing"
 	"time"
 )
+
+// benchAPIToken is the API token of the servers these tests start.
+const benchAPIToken = "api"
 
 // httpFlow looks the caller up in a CRM, then asks for a key.
 const httpFlow = `
@@ -82,7 +86,7 @@ func TestHTTPNodeOnce(t *testing.T) {
 	var replicas []string
 	for range 2 {
 		reg := testRegistry(t, "crm.yaml", httpFlow)
-		srv := httptest.NewServer(New(Config{Registry: reg, Store: st, PublicURL: "http://flowd.test", Params: map[string]string{"crm": crm.URL}}))
+		srv := httptest.NewServer(New(Config{Registry: reg, Store: st, PublicURL: "http://flowd.test", Params: map[string]string{"crm": crm.URL}, APIToken: benchAPIToken}))
 		t.Cleanup(srv.Close)
 		replicas = append(replicas, srv.URL)
 	}
@@ -129,6 +133,30 @@ func TestHTTPNodeOnce(t *testing.T) {
 	}
 	if n := count("/seen"); n != 1 {
 		t.Fatalf("8 copies of the callback made %d requests, want 1", n)
+	}
+	// The trace keeps each request's method, URL without query, status
+	// and duration, and shows the answers' bodies only by their size.
+	req, _ := http.NewRequest(http.MethodGet, replicas[0]+"/v1/calls/h1", nil)
+	req.Header.Set("Authorization", "Bearer "+benchAPIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sess Session
+	if err := json.NewDecoder(resp.Body).Decode(&sess); err != nil {
+		t.Fatal(err)
+	}
+	if got := sess.Nodes["lookup"]["body"]; got != "<28 bytes>" {
+		t.Errorf("nodes.lookup.body in the trace = %q, want its size only", got)
+	}
+	if len(sess.Trace) < 2 || len(sess.Trace[0].Requests) != 1 || len(sess.Trace[1].Requests) != 1 {
+		t.Fatalf("trace requests: %+v", sess.Trace)
+	}
+	first, second := sess.Trace[0].Requests[0], sess.Trace[1].Requests[0]
+	if first.Node != "lookup" || first.Method != "GET" || first.URL != crm.URL+"/customers" || first.Status != 200 ||
+		second.Node != "again" || second.Method != "POST" || second.URL != crm.URL+"/seen" || second.Status != 200 {
+		t.Errorf("trace requests: %+v, %+v", first, second)
 	}
 }
 

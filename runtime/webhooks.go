@@ -580,6 +580,13 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		sess.CallState = *st
 		sess.XML = string(s.lastXML(st))
+		// An http node's answer body is the remote's: the trace shows
+		// only its size.
+		if g, gerr := s.reg.Version(ctx, s.store, st.Flow, st.Version); gerr == nil {
+			sess.Nodes = g.ForTrace(st.Nodes)
+		} else {
+			sess.Nodes = nil // shown only as the flow would redact them
+		}
 		var entries [][]byte
 		if entries, err = s.store.Trace(ctx, id); err == nil {
 			err = sess.addEntries(entries)
