@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/wallclock"
@@ -58,6 +59,9 @@ type Config struct {
 	// HTTP sends the requests of flows' http nodes (default: one shared
 	// client, NewHTTPClient); flow tests answer them from mocks.
 	HTTP flow.HTTP
+	// Tracer, when set, makes a span of each webhook and a child span of
+	// each http node request (telemetry.go); nil: no spans.
+	Tracer trace.TracerProvider
 	// RESTTimeout bounds a webhook's REST actions together (default 5 s):
 	// Plivo waits for the webhook's XML, and an action that runs out takes
 	// its error outcome, with time left to answer.
@@ -79,6 +83,8 @@ type Server struct {
 	flowParams sync.Map // "flow@version" → map[string]string
 	// instance tells this Server from any other on /healthz.
 	instance string
+	// tracer makes the webhooks' spans; nil without Config.Tracer.
+	tracer trace.Tracer
 	// phloInflight holds the trigger API's in-process claims of requests
 	// being handled (phloonce.go), by key.
 	phloInflight sync.Map
@@ -115,6 +121,10 @@ func New(cfg Config) *Server {
 		cfg.RESTTimeout = DefaultRESTTimeout
 	}
 	s := &Server{cfg: cfg, reg: cfg.Registry, store: cfg.Store, log: cfg.Logger, instance: newInstanceID()}
+	if cfg.Tracer != nil {
+		s.tracer = cfg.Tracer.Tracer(tracerName)
+		s.cfg.HTTP = tracedHTTP{next: cfg.HTTP, tracer: s.tracer}
+	}
 	s.metrics = newMetrics(cfg.Store)
 	s.walkers.New = func() any { return new(flow.Walker) }
 	s.reg.onReload = func(ok bool) {
@@ -167,7 +177,11 @@ func (s *Server) timed(kind string, h http.HandlerFunc) http.Handler {
 	obs := s.metrics.latency.WithLabelValues(kind)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, span := s.startWebhook(r, kind)
 		h(w, r)
+		if span != nil {
+			span.End()
+		}
 		obs.Observe(time.Since(start).Seconds())
 	})
 }

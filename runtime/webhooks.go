@@ -463,6 +463,7 @@ func (s *Server) lastXML(st *CallState) []byte {
 }
 
 func (s *Server) logStep(r *http.Request, sess *CallState, res flow.Result, from string) {
+	traceStep(r.Context(), sess, res)
 	if res.RESTErr != nil {
 		s.metrics.errors.WithLabelValues(sess.Flow, "rest").Inc()
 		s.log.Warn("Plivo REST action failed; the flow took its error outcome", "call", sess.CallUUID, "flow", sess.Flow, "err", res.RESTErr)

@@ -13,11 +13,14 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/wallclock"
@@ -39,6 +42,8 @@ environment:
   PLIVO_MAIN_AUTH_TOKEN  the main account's auth token, also accepted for X-Plivo-Signature-Ma-V3
   PLIVO_API_URL          the base URL of Plivo's REST API (default https://api.plivo.com)
   FLOWD_API_TOKEN        the token of the /v1 API: Authorization: Bearer $FLOWD_API_TOKEN
+  OTEL_EXPORTER_OTLP_ENDPOINT         an OpenTelemetry collector (OTLP/HTTP): each webhook is a span
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  the same, for traces only
   FLOWD_PARAM_<NAME>     a param's value (name upper-cased, - as _), below --param, above --params FILE
   XDG_STATE_HOME         the default --store is bolt:$XDG_STATE_HOME/flowd/sessions.db
   HOME                   without XDG_STATE_HOME, the default --store is bolt:$HOME/.local/state/flowd/sessions.db
@@ -185,9 +190,34 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			tokens = append(tokens, main)
 		}
 	}
+	// OpenTelemetry, when the environment names an OTLP endpoint.
+	var tp *sdktrace.TracerProvider
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		info, _ := debug.ReadBuildInfo()
+		v := "(devel)"
+		if info != nil {
+			v = info.Main.Version
+		}
+		if tp, err = runtime.NewTracerProvider(context.Background(), v); err != nil {
+			fmt.Fprintf(stderr, "flowd serve: OpenTelemetry: %v\n", err)
+			return exitUsage
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(sctx); err != nil {
+				log.Warn("OpenTelemetry: spans not sent", "err", err)
+			}
+		}()
+		log.Info("OpenTelemetry: each webhook is a span, sent over OTLP/HTTP")
+	}
 	var api runtime.API
 	if authID != "" && token != "" {
-		c, err := plivo.NewClient(plivo.Config{AuthID: authID, AuthToken: token})
+		pc := plivo.Config{AuthID: authID, AuthToken: token}
+		if tp != nil {
+			pc.HTTPClient = &http.Client{Timeout: plivo.DefaultTimeout, Transport: runtime.TracingTransport(http.DefaultTransport, tp)}
+		}
+		c, err := plivo.NewClient(pc)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 			return exitUsage
@@ -201,14 +231,18 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		now = wallclock.Offset(start)
 		log.Info("the flows' clock starts at --clock", "clock", start.Format(time.RFC3339))
 	}
-	srv := runtime.New(runtime.Config{
+	cfg := runtime.Config{
 		Now:      now,
 		REST:     api,
 		Registry: reg, Store: st, PublicURL: *publicURL, Params: p, AuthTokens: tokens,
 		APIToken: apiToken, APIBasicID: authID, APIKey: apiKey(authID, token),
 		Logger: log, SessionTTL: *sessionTTL, TraceTTL: *traceTTL, RESTTimeout: *restTimeout,
 		Local: token == "" && !public && loopbackURL(*publicURL), MetricsAuth: *metricsAuth,
-	})
+	}
+	if tp != nil {
+		cfg.Tracer = tp
+	}
+	srv := runtime.New(cfg)
 	if apiToken == "" && (authID == "" || token == "") {
 		if token != "" || public || !loopbackURL(*publicURL) {
 			log.Warn("no API credentials (FLOWD_API_TOKEN, or PLIVO_AUTH_ID with PLIVO_AUTH_TOKEN): /v1 answers 401 to every request")

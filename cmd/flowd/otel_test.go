@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// otlpReceiver is an OpenTelemetry collector's OTLP/HTTP traces endpoint:
+// it keeps the spans it receives.
+type otlpReceiver struct {
+	mu    sync.Mutex
+	spans []*tracepb.Span
+}
+
+func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	var req coltracepb.ExportTraceServiceRequest
+	if err != nil || r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	o.mu.Lock()
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			o.spans = append(o.spans, ss.Spans...)
+		}
+	}
+	o.mu.Unlock()
+	b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(b)
+}
+
+// span returns the first span named name, or nil.
+func (o *otlpReceiver) span(name string) *tracepb.Span {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, s := range o.spans {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+const lookupFlow = `params:
+  crm: { default: "http://127.0.0.1:1" }
+nodes:
+  lookup:
+    http:
+      url: "{{ params.crm }}/customers?phone={{ urlquery(call.From) }}"
+    on: { error: hello }
+    next: hello
+  hello:
+    Speak: "Hello {{ nodes.lookup.body?.name ?? 'caller' }}."
+`
+
+// TestServeOpenTelemetry: with OTEL_EXPORTER_OTLP_ENDPOINT set, a webhook
+// is a span with the call's flow, node, outcome, step and id, its http
+// request a child span, and the CRM gets the W3C traceparent of that
+// child span.
+func TestServeOpenTelemetry(t *testing.T) {
+	for _, env := range []string{"PLIVO_AUTH_TOKEN", "PLIVO_AUTH_ID", "PLIVO_MAIN_AUTH_TOKEN", "FLOWD_API_TOKEN", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		t.Setenv(env, "")
+	}
+	recv := &otlpReceiver{}
+	collector := httptest.NewServer(recv)
+	t.Cleanup(collector.Close)
+	var traceparent string
+	var mu sync.Mutex
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		traceparent = r.Header.Get("Traceparent")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"name": "Ada"}`))
+	}))
+	t.Cleanup(crm.Close)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "crm.yaml"), []byte(lookupFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, "--flows", dir, "--addr", "127.0.0.1:0", "--store", "memory:", "--param", "crm="+crm.URL)
+	resp, err := http.PostForm(base+"/flows/crm/answer", url.Values{"CallUUID": {"otel-1"}, "From": {"+14155550100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Hello Ada.") {
+		t.Fatalf("answer: %s", body)
+	}
+	// The batch goes out within its delay; wait for it.
+	var hook, req *tracepb.Span
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if hook, req = recv.span("webhook answer"), recv.span("http lookup"); hook != nil && req != nil {
+			break
+		}
+	}
+	if hook == nil || req == nil {
+		t.Fatalf("spans received: webhook %v, http %v", hook, req)
+	}
+	for k, want := range map[string]string{"flowd.flow": "crm", "flowd.node": "hello", "flowd.outcome": "ended", "flowd.call_id": "otel-1", "flowd.step": "1"} {
+		if got := attrText(hook, k); got != want {
+			t.Errorf("webhook span %s = %q, want %q", k, got, want)
+		}
+	}
+	if string(req.ParentSpanId) != string(hook.SpanId) || string(req.TraceId) != string(hook.TraceId) {
+		t.Errorf("the http span is not the webhook span's child")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "00-" + hex.EncodeToString(req.TraceId) + "-" + hex.EncodeToString(req.SpanId) + "-01"
+	if traceparent != want {
+		t.Errorf("the CRM got traceparent %q, want %q", traceparent, want)
+	}
+}
+
+// attrText is an attribute's value as text.
+func attrText(s *tracepb.Span, key string) string {
+	for _, a := range s.Attributes {
+		if a.Key != key {
+			continue
+		}
+		if _, ok := a.Value.Value.(*commonpb.AnyValue_IntValue); ok {
+			return strconv.FormatInt(a.Value.GetIntValue(), 10)
+		}
+		return a.Value.GetStringValue()
+	}
+	return ""
+}

@@ -1,0 +1,134 @@
+package runtime
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// Tracing. With OpenTelemetry's standard OTEL_EXPORTER_OTLP_ENDPOINT (or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) in the environment, each webhook is
+// a span — its flow, node, outcome, step and call id as attributes — with
+// a child span per http node request and per Plivo REST request, and the
+// W3C traceparent header on those requests, so the CRM's own spans join
+// the call's trace. Spans go to the collector over OTLP/HTTP. With the
+// variables unset, nothing is made or sent.
+
+// NewTracerProvider returns a provider that exports spans over OTLP/HTTP
+// to the endpoint the environment names (the exporter reads the standard
+// OTEL_EXPORTER_OTLP_* variables), batched; Shutdown flushes them.
+func NewTracerProvider(ctx context.Context, version string) (*sdktrace.TracerProvider, error) {
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := resource.NewSchemaless(
+		attribute.String("service.name", "flowd"),
+		attribute.String("service.version", version),
+		attribute.Int("process.pid", os.Getpid()),
+	)
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
+}
+
+// tracerName names flowd's instrumentation scope.
+const tracerName = "github.com/flowd-dev/flowd/runtime"
+
+// traceContext writes and reads the W3C traceparent header.
+var traceContext = propagation.TraceContext{}
+
+// startWebhook starts a webhook's span, when tracing is on.
+func (s *Server) startWebhook(r *http.Request, kind string) (*http.Request, trace.Span) {
+	if s.tracer == nil {
+		return r, nil
+	}
+	ctx, span := s.tracer.Start(r.Context(), "webhook "+kind, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("flowd.webhook", kind), attribute.String("http.route", r.URL.Path)))
+	return r.WithContext(ctx), span
+}
+
+// traceStep sets the attributes of a walked webhook on its span.
+func traceStep(ctx context.Context, sess *CallState, res flow.Result) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	node := sess.Wait
+	if node == "" && len(res.Path) > 0 {
+		node = res.Path[len(res.Path)-1]
+	}
+	span.SetAttributes(
+		attribute.String("flowd.flow", sess.Flow),
+		attribute.String("flowd.version", sess.Version),
+		attribute.String("flowd.node", node),
+		attribute.String("flowd.outcome", outcomeLabel(res)),
+		attribute.Int("flowd.step", sess.Step),
+		attribute.String("flowd.call_id", sess.CallUUID),
+	)
+	if res.Err != nil {
+		span.SetStatus(codes.Error, "run-time error")
+	}
+}
+
+// tracedHTTP makes a child span of each http node request and sends the
+// traceparent header with it.
+type tracedHTTP struct {
+	next   flow.HTTP
+	tracer trace.Tracer
+}
+
+func (t tracedHTTP) Do(node string, req *http.Request) (*http.Response, error) {
+	ctx, span := t.tracer.Start(req.Context(), "http "+node, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("flowd.node", node), attribute.String("http.request.method", req.Method),
+			attribute.String("server.address", req.URL.Host)))
+	defer span.End()
+	req = req.WithContext(ctx)
+	traceContext.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	resp, err := t.next.Do(node, req)
+	if err != nil {
+		span.SetStatus(codes.Error, "request failed")
+		return nil, err
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	return resp, nil
+}
+
+// TracingTransport makes a child span of each request sent through next
+// (flowd's requests to Plivo's REST API) and sends the traceparent header
+// with it. The span is named "plivo METHOD PATH" without the account.
+func TracingTransport(next http.RoundTripper, tp trace.TracerProvider) http.RoundTripper {
+	return tracingTransport{next: next, tracer: tp.Tracer(tracerName)}
+}
+
+type tracingTransport struct {
+	next   http.RoundTripper
+	tracer trace.Tracer
+}
+
+func (t tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, span := t.tracer.Start(req.Context(), "plivo "+req.Method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("server.address", req.URL.Host)))
+	defer span.End()
+	req = req.Clone(ctx)
+	traceContext.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		span.SetStatus(codes.Error, "request failed")
+		return nil, err
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	if resp.StatusCode >= 400 {
+		span.SetStatus(codes.Error, "status "+strconv.Itoa(resp.StatusCode))
+	}
+	return resp, nil
+}
