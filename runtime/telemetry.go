@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -25,19 +26,35 @@ import (
 // the call's trace. Spans go to the collector over OTLP/HTTP. With the
 // variables unset, nothing is made or sent.
 
-// NewTracerProvider returns a provider that exports spans over OTLP/HTTP
-// to the endpoint the environment names (the exporter reads the standard
-// OTEL_EXPORTER_OTLP_* variables), batched; Shutdown flushes them.
-func NewTracerProvider(ctx context.Context, version string) (*sdktrace.TracerProvider, error) {
-	exp, err := otlptracehttp.New(ctx)
+// NewTracerProvider returns a provider that exports spans over OTLP to the
+// endpoint the environment names, batched; Shutdown flushes them. The
+// exporters read the standard variables themselves (the endpoints,
+// OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, ...); protocol grpc picks
+// OTLP/gRPC, anything else OTLP/HTTP (http/protobuf, the default). The
+// spans' resource is service (OTEL_SERVICE_NAME, or flowd), the version
+// and OTEL_RESOURCE_ATTRIBUTES.
+func NewTracerProvider(ctx context.Context, service, version, protocol string) (*sdktrace.TracerProvider, error) {
+	var exp sdktrace.SpanExporter
+	var err error
+	if protocol == "grpc" {
+		exp, err = otlptracegrpc.New(ctx)
+	} else {
+		exp, err = otlptracehttp.New(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
-	res := resource.NewSchemaless(
-		attribute.String("service.name", "flowd"),
-		attribute.String("service.version", version),
-		attribute.Int("process.pid", os.Getpid()),
+	res, err := resource.Merge(
+		resource.NewSchemaless(
+			attribute.String("service.name", service),
+			attribute.String("service.version", version),
+			attribute.Int("process.pid", os.Getpid()),
+		),
+		resource.Environment(), // OTEL_RESOURCE_ATTRIBUTES
 	)
+	if err != nil {
+		return nil, err
+	}
 	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
 }
 

@@ -23,8 +23,9 @@ import (
 // otlpReceiver is an OpenTelemetry collector's OTLP/HTTP traces endpoint:
 // it keeps the spans it receives.
 type otlpReceiver struct {
-	mu    sync.Mutex
-	spans []*tracepb.Span
+	mu       sync.Mutex
+	spans    []*tracepb.Span
+	services []string // the service.name of each batch
 }
 
 func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +37,11 @@ func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	o.mu.Lock()
 	for _, rs := range req.ResourceSpans {
+		for _, a := range rs.GetResource().GetAttributes() {
+			if a.Key == "service.name" {
+				o.services = append(o.services, a.Value.GetStringValue())
+			}
+		}
 		for _, ss := range rs.ScopeSpans {
 			o.spans = append(o.spans, ss.Spans...)
 		}
@@ -93,6 +99,8 @@ func TestServeOpenTelemetry(t *testing.T) {
 	t.Cleanup(crm.Close)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
+	t.Setenv("OTEL_SERVICE_NAME", "flowd-staging")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "crm.yaml"), []byte(lookupFlow), 0o644); err != nil {
 		t.Fatal(err)
@@ -125,6 +133,11 @@ func TestServeOpenTelemetry(t *testing.T) {
 	if string(req.ParentSpanId) != string(hook.SpanId) || string(req.TraceId) != string(hook.TraceId) {
 		t.Errorf("the http span is not the webhook span's child")
 	}
+	recv.mu.Lock()
+	if len(recv.services) == 0 || recv.services[0] != "flowd-staging" {
+		t.Errorf("service.name %v, want flowd-staging (OTEL_SERVICE_NAME)", recv.services)
+	}
+	recv.mu.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	want := "00-" + hex.EncodeToString(req.TraceId) + "-" + hex.EncodeToString(req.SpanId) + "-01"

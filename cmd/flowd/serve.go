@@ -44,6 +44,9 @@ environment:
   FLOWD_API_TOKEN        the token of the /v1 API: Authorization: Bearer $FLOWD_API_TOKEN
   OTEL_EXPORTER_OTLP_ENDPOINT         an OpenTelemetry collector (OTLP/HTTP): each webhook is a span
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  the same, for traces only
+  OTEL_EXPORTER_OTLP_PROTOCOL         grpc for OTLP/gRPC; default http/protobuf
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL  the same, for traces only
+  OTEL_SERVICE_NAME                   the service name of the spans (default flowd)
   FLOWD_PARAM_<NAME>     a param's value (name upper-cased, - as _), below --param, above --params FILE
   XDG_STATE_HOME         the default --store is bolt:$XDG_STATE_HOME/flowd/sessions.db
   HOME                   without XDG_STATE_HOME, the default --store is bolt:$HOME/.local/state/flowd/sessions.db
@@ -198,7 +201,8 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if info != nil {
 			v = info.Main.Version
 		}
-		if tp, err = runtime.NewTracerProvider(context.Background(), v); err != nil {
+		if tp, err = runtime.NewTracerProvider(context.Background(), cmp.Or(os.Getenv("OTEL_SERVICE_NAME"), "flowd"), v,
+			cmp.Or(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))); err != nil {
 			fmt.Fprintf(stderr, "flowd serve: OpenTelemetry: %v\n", err)
 			return exitUsage
 		}
