@@ -64,13 +64,17 @@ const tracerName = "github.com/flowd-dev/flowd/runtime"
 // traceContext writes and reads the W3C traceparent header.
 var traceContext = propagation.TraceContext{}
 
+// webhookSpanNames are the spans' names by webhook kind, made once.
+var webhookSpanNames = map[string]string{
+	"answer": "webhook answer", "callback": "webhook callback", "hangup": "webhook hangup", "event": "webhook event",
+}
+
 // startWebhook starts a webhook's span, when tracing is on.
 func (s *Server) startWebhook(r *http.Request, kind string) (*http.Request, trace.Span) {
 	if s.tracer == nil {
 		return r, nil
 	}
-	ctx, span := s.tracer.Start(r.Context(), "webhook "+kind, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("flowd.webhook", kind), attribute.String("http.route", r.URL.Path)))
+	ctx, span := s.tracer.Start(r.Context(), webhookSpanNames[kind], trace.WithSpanKind(trace.SpanKindServer))
 	return r.WithContext(ctx), span
 }
 

@@ -43,3 +43,41 @@ func TestTracingTransport(t *testing.T) {
 		t.Errorf("traceparent %q, want %q", got, want)
 	}
 }
+
+// discard is a span exporter that drops what it gets: what tracing costs
+// a webhook, without a collector's own cost.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkTracing compares the answer webhook (the IVR example, memory
+// store) without tracing and with every webhook a span, batched to an
+// exporter that drops them. Compare the two in one run:
+//
+//	go test ./runtime -run '^$' -bench Tracing -count 5
+func BenchmarkTracing(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			g, err := benchIVR()
+			if err != nil {
+				b.Fatal(err)
+			}
+			reg := NewRegistry(b.TempDir(), nil)
+			reg.Add(g)
+			st := NewMemory()
+			b.Cleanup(func() { st.Close() })
+			cfg := Config{Registry: reg, Store: st, PublicURL: "http://example.com"}
+			if on {
+				tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
+				b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+				cfg.Tracer = tp
+			}
+			benchServe(b, New(cfg), false)
+		})
+	}
+}
