@@ -58,7 +58,14 @@ func (c *checker) paramReads() {
 		}
 		if rd.from != "" {
 			from := f.nodeByID[rd.from]
-			if from == nil || from.Kind == nil || len(from.Kind.Callbacks) == 0 {
+			if from == nil || from.Kind == nil {
+				continue
+			}
+			if len(from.Kind.Callbacks) == 0 {
+				if keeps := from.Kind.Keeps; len(keeps) > 0 && !slices.Contains(keeps, rd.param) {
+					c.d.Warnf(rd.pos, CodeUnknownParam, "nodes.%s.%s is never set: %s keeps %s%s",
+						rd.from, rd.param, from.Kind.Name, strings.Join(keeps, ", "), yamlpos.DidYouMean(rd.param, keeps))
+				}
 				continue
 			}
 			sent := callbackParams(from)

@@ -171,6 +171,12 @@ func RESTActions() []string {
 	return out
 }
 
+// restKeeps lists what a REST action keeps under nodes.<id>: result's
+// keys, the outcome and the action's own.
+func restKeeps(own ...string) []string {
+	return append([]string{"api_id", "message", "error", "outcome"}, own...)
+}
+
 func result(r *plivo.Response) map[string]string {
 	return map[string]string{"api_id": r.APIID, "message": r.Message, "error": ""}
 }

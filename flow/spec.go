@@ -24,6 +24,10 @@ type Kind struct {
 	// Reports are the report events (EventStatus, EventRecording) a node
 	// of the kind may ask flowd to receive with events:.
 	Reports []string
+	// Keeps are the keys a node of a kind the walk does not wait at keeps
+	// under nodes.<id> (an http node's status, body, error, outcome); the
+	// checker warns of others that expressions read.
+	Keeps []string
 	// Owned lists the attributes flowd writes itself; writing them is an error.
 	Owned []string
 	// URLAttr is the owned attribute that carries flowd's callback URL.
@@ -194,12 +198,12 @@ var kinds = []Kind{
 	{Name: "Message", behavior: verbElement, Doc: "Sends an SMS while the call goes on."},
 	{Name: "branch", behavior: branch{}, Doc: "Chooses the next node on the server: the first case whose when is true, else next."},
 	{Name: "set", behavior: set{}, Doc: "Assigns per-call variables: set: {name: expression}."},
-	{Name: "http", behavior: httpKind{}, Outcomes: restOutcomes, Doc: "Requests another system on the server (a CRM look-up, a ticket); nodes.<id>.status, .body (parsed JSON, else text) and .error hold the answer. Outcomes: ok (a 2xx answer), error (anything else)."},
-	{Name: "add_participant", behavior: addParticipant, Outcomes: restOutcomes, Reports: []string{EventStatus, EventRecording}, Doc: "Adds a participant to a MultiPartyCall through Plivo's REST API: dials agents (several separated by < ring in parallel; the first to answer joins), a supervisor in coach mode, or transfers a call. Arguments are Plivo's Add Participant arguments plus mpc, the MultiPartyCall's name; from defaults to the call's Plivo number."},
-	{Name: "update_participant", behavior: updateParticipant, Outcomes: restOutcomes, Doc: "Mutes, unmutes, holds, unholds or sets coach mode of MultiPartyCall members (member: an ID, a comma list or all)."},
-	{Name: "kick_participant", behavior: kickParticipant, Outcomes: restOutcomes, Doc: "Disconnects MultiPartyCall members (member: an ID, a comma list or all)."},
-	{Name: "start_recording", behavior: startRecording, Outcomes: restOutcomes, Doc: "Starts recording a MultiPartyCall (file_format, recording_callback_url)."},
-	{Name: "stop_recording", behavior: stopRecording, Outcomes: restOutcomes, Doc: "Stops recording a MultiPartyCall."},
+	{Name: "http", behavior: httpKind{}, Outcomes: restOutcomes, Keeps: []string{"status", "body", "error", "outcome"}, Doc: "Requests another system on the server (a CRM look-up, a ticket); nodes.<id>.status, .body (parsed JSON, else text) and .error hold the answer. Outcomes: ok (a 2xx answer), error (anything else)."},
+	{Name: "add_participant", behavior: addParticipant, Outcomes: restOutcomes, Keeps: restKeeps("request_uuid", "call_uuid"), Reports: []string{EventStatus, EventRecording}, Doc: "Adds a participant to a MultiPartyCall through Plivo's REST API: dials agents (several separated by < ring in parallel; the first to answer joins), a supervisor in coach mode, or transfers a call. Arguments are Plivo's Add Participant arguments plus mpc, the MultiPartyCall's name; from defaults to the call's Plivo number."},
+	{Name: "update_participant", behavior: updateParticipant, Outcomes: restOutcomes, Keeps: restKeeps(), Doc: "Mutes, unmutes, holds, unholds or sets coach mode of MultiPartyCall members (member: an ID, a comma list or all)."},
+	{Name: "kick_participant", behavior: kickParticipant, Outcomes: restOutcomes, Keeps: restKeeps(), Doc: "Disconnects MultiPartyCall members (member: an ID, a comma list or all)."},
+	{Name: "start_recording", behavior: startRecording, Outcomes: restOutcomes, Keeps: restKeeps("recording_id", "recording_url"), Doc: "Starts recording a MultiPartyCall (file_format, recording_callback_url)."},
+	{Name: "stop_recording", behavior: stopRecording, Outcomes: restOutcomes, Keeps: restKeeps(), Doc: "Stops recording a MultiPartyCall."},
 }
 
 var kindByName = func() map[string]*Kind {
