@@ -40,6 +40,8 @@ type checker struct {
 	// that can send them once the graph is known (inputs).
 	cur   *NodeDecl
 	reads []paramRead
+	// env is what the file's expressions compile against (flowEnv).
+	env map[string]any
 }
 
 // paramRead is a read of a callback parameter in a node's expression.
@@ -303,7 +305,10 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 	key := exprKey{e.Src, asBool}
 	m, ok := c.progs[key]
 	if !ok {
-		m.p, m.err = compileExpr(e.Src, asBool)
+		if c.env == nil {
+			c.env = flowEnv(c.f.Params)
+		}
+		m.p, m.err = compileExpr(c.env, e.Src, asBool)
 		c.progs[key] = m
 	}
 	p, err := m.p, m.err

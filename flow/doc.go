@@ -187,7 +187,8 @@ status and the duration, never headers or bodies.
 A param's type is its default's YAML type (string, integer, float,
 boolean; no default: string): the value given when flowd starts
 (--param, FLOWD_PARAM_<NAME>, --params FILE) is converted to it, so
-params.ring_seconds > 20 compares numbers. secret: true marks a value that
+params.ring_seconds > 20 compares numbers, and expressions are checked
+with it: params.ring_seconds == "20" is a load error. secret: true marks a value that
 is never written anywhere (a PIN, a token); it may be read only in a when:
 condition and in an http node's url, headers and body. Reading it anywhere
 else, or reading nodes.<id> of a GetDigits or GetInput written with

@@ -12,6 +12,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/flowd-dev/flowd/internal/hours"
@@ -64,10 +65,37 @@ func hoursAt(spec, tz string, t time.Time) (bool, error) {
 	return s.Open(t, loc), nil
 }
 
-// compileExpr compiles src against the environment. The error, if any,
+// flowEnv returns the environment a flow's expressions compile against:
+// exprEnv with params typed as the flow declares them (a param's type is
+// its default's), so params.ring_seconds == "20" is a load error when
+// ring_seconds is an integer. Params the flow does not declare stay
+// unknown to expr; the checker reports them itself.
+func flowEnv(params []*ParamDecl) map[string]any {
+	env := make(map[string]any, len(exprEnv))
+	for k, v := range exprEnv {
+		env[k] = v
+	}
+	typed := types.Map{types.Extra: types.Any}
+	for _, p := range params {
+		switch p.Type {
+		case ParamInt:
+			typed[p.Name] = types.Int
+		case ParamFloat:
+			typed[p.Name] = types.Float64
+		case ParamBool:
+			typed[p.Name] = types.Bool
+		default:
+			typed[p.Name] = types.String
+		}
+	}
+	env["params"] = typed
+	return env
+}
+
+// compileExpr compiles src against env (flowEnv). The error, if any,
 // carries the rune offset inside src where it was found.
-func compileExpr(src string, asBool bool) (program, *exprError) {
-	opts := []expr.Option{expr.Env(exprEnv)}
+func compileExpr(env map[string]any, src string, asBool bool) (program, *exprError) {
+	opts := []expr.Option{expr.Env(env)}
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
