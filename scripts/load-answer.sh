@@ -41,6 +41,9 @@
 #   --public-url), so their calls pile up round after round, as on a
 #   server that has run for hours; PRELOAD=SECONDS first loads each of
 #   them that long. The calls each holds are printed at the end.
+#   OTLP=1 adds the target memory-otel: flowd on the memory store with
+#   OpenTelemetry on, exporting every webhook's span to scripts/otlpsink (a
+#   collector that keeps nothing, on CLIENT_CPU), to compare with memory.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -63,6 +66,7 @@ require_tools load-answer.sh "On Debian/Ubuntu: apt-get install -y wrk nginx-lig
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-load.XXXXXX")
 chmod 755 "$tmp" # nginx's worker may run as another user
 server_pid=""
+sink_pid=""
 ACCUMULATE=${ACCUMULATE:-}
 PRELOAD=${PRELOAD:-0}
 declare -A kept_pid=() kept_addr=()
@@ -82,18 +86,27 @@ cleanup() {
 	local t
 	stop_server
 	for t in "${!kept_pid[@]}"; do stop_pid "${kept_pid[$t]}"; done
+	[[ -n $sink_pid ]] && stop_pid "$sink_pid"
 	remove_tmp "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== building flowd, scripts/floor, scripts/rate and scripts/freeport"
-go_build "$tmp" ./cmd/flowd ./scripts/floor ./scripts/rate ./scripts/freeport
+echo "== building flowd, scripts/floor, scripts/rate, scripts/freeport and scripts/otlpsink"
+go_build "$tmp" ./cmd/flowd ./scripts/floor ./scripts/rate ./scripts/freeport ./scripts/otlpsink
 PORT=${PORT:-$(free_port)}
 addr=127.0.0.1:$PORT
 url="http://$addr/flows/ivr/answer"
 echo "== servers on $addr"
 targets=(floor memory bolt nginx)
+if [[ -n ${OTLP:-} ]]; then
+	targets+=(memory-otel)
+	sink_addr=127.0.0.1:$(free_port)
+	taskset -c "$CLIENT_CPU" "$tmp/otlpsink" -addr "$sink_addr" >"$tmp/otlpsink.log" 2>&1 &
+	sink_pid=$!
+	wait_for "otlpsink on $sink_addr" "$sink_pid" "$tmp/otlpsink.log" "$sink_pid" healthz_pid "$sink_addr"
+	echo "== otlpsink on $sink_addr (pid $sink_pid)"
+fi
 if [[ -n ${BASELINE:-} ]]; then
 	echo "== building the baseline flowd from $BASELINE"
 	(cd "$BASELINE" && go build -o "$tmp/flowd-base" ./cmd/flowd)
@@ -163,6 +176,9 @@ start_server() {
 	floor) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/www/answer.xml" >"$log" 2>&1 & ;;
 	memory | base-memory)
 		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
+		;;
+	memory-otel)
+		OTEL_EXPORTER_OTLP_ENDPOINT=http://$sink_addr taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;
 	bolt | base-bolt)
 		rm -f "$tmp/s.db"
