@@ -128,8 +128,14 @@
 // # The API
 //
 // /v1 is flowd's own JSON API, behind a bearer token or HTTP Basic
-// (Config.APIToken, Config.APIBasicID and Config.APIKey): a call's trace,
-// and the trigger API, which starts calls that run a flow and drives the
-// MultiPartyCall a live call is in (trigger.go). /healthz and /metrics
-// serve health and Prometheus metrics.
+// (Config.APIToken, Config.APIBasicID and Config.APIKey) whatever address
+// a request comes from; with neither configured it answers only when
+// Config.Local, and only to loopback (apiauth.go). It serves a call's
+// trace, the flows served and the files rejected (GET /v1/flows), and the
+// trigger API, which starts calls that run a flow and drives the
+// MultiPartyCall a live call is in (trigger.go, phlo.go). /healthz answers
+// 503 while the store does not answer (health.go); /metrics serves
+// Prometheus metrics, per-node counts included, behind the API's
+// credentials with Config.MetricsAuth. With Config.Tracer each webhook is
+// an OpenTelemetry span (telemetry.go).
 package runtime
