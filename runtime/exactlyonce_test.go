@@ -82,31 +82,10 @@ func TestSideEffectsOnce(t *testing.T) {
 		}
 		return n
 	}
-	// copies posts form to path on the replicas in turn, all at once, and
-	// returns the bodies answered.
-	copies := func(path string, form url.Values) []string {
-		const n = 8
-		bodies := make([]string, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				code, body := post(t, replicas[i%len(replicas)]+path, form)
-				bodies[i] = fmt.Sprintf("%d %s", code, body)
-			})
-		}
-		close(start)
-		wg.Wait()
-		return bodies
-	}
+	copies := func(path string, form url.Values) []string { return postCopies(t, replicas, path, form) }
 	same := func(what string, bodies []string) {
 		t.Helper()
-		for _, b := range bodies[1:] {
-			if b != bodies[0] {
-				t.Fatalf("%s: the copies got different answers:\n%s", what, strings.Join(bodies, "\n"))
-			}
-		}
+		sameAnswers(t, what, bodies)
 		if !strings.HasPrefix(bodies[0], "200 <Response>") {
 			t.Fatalf("%s: %s", what, bodies[0])
 		}
@@ -194,5 +173,35 @@ func TestClaimRunsOut(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d add_participant requests, want 1 (the dead claimer made none)", n)
+	}
+}
+
+// postCopies posts form to path on the replicas in turn, 8 copies at
+// once, as Plivo's retries and a failover send them, and returns each
+// answer as "STATUS BODY".
+func postCopies(t *testing.T, replicas []string, path string, form url.Values) []string {
+	const n = 8
+	bodies := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			code, body := post(t, replicas[i%len(replicas)]+path, form)
+			bodies[i] = fmt.Sprintf("%d %s", code, body)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return bodies
+}
+
+// sameAnswers fails the test unless every copy got the same answer.
+func sameAnswers(t *testing.T, what string, bodies []string) {
+	t.Helper()
+	for _, b := range bodies[1:] {
+		if b != bodies[0] {
+			t.Fatalf("%s: the copies got different answers:\n%s", what, strings.Join(bodies, "\n"))
+		}
 	}
 }

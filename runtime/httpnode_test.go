@@ -91,24 +91,8 @@ func TestHTTPNodeOnce(t *testing.T) {
 		replicas = append(replicas, srv.URL)
 	}
 	copies := func(path string, form url.Values) []string {
-		const n = 8
-		out := make([]string, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				code, body := post(t, replicas[i%2]+path, form)
-				out[i] = fmt.Sprintf("%d %s", code, body)
-			})
-		}
-		close(start)
-		wg.Wait()
-		for _, b := range out[1:] {
-			if b != out[0] {
-				t.Fatalf("%s: the copies got different answers:\n%s", path, strings.Join(out, "\n"))
-			}
-		}
+		out := postCopies(t, replicas, path, form)
+		sameAnswers(t, path, out)
 		return out
 	}
 	count := func(path string) int64 {
