@@ -69,6 +69,16 @@ func loopbackRemote(addr string) bool {
 	if err != nil {
 		host = addr
 	}
+	return IsLoopbackHost(host)
+}
+
+// IsLoopbackHost reports whether a host name or address is the loopback
+// interface: localhost, 127.0.0.0/8 or ::1. flowd serve asks it of its
+// listen address and public URL to tell a purely local flowd.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

@@ -431,23 +431,13 @@ func loopbackURL(raw string) bool {
 		return true
 	}
 	u, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
-	return isLoopback(net.JoinHostPort(u.Hostname(), "0"))
+	return err == nil && runtime.IsLoopbackHost(u.Hostname())
 }
 
 // isLoopback reports whether addr listens only on the loopback interface.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && runtime.IsLoopbackHost(host)
 }
 
 // newLogger logs JSON unless stderr is a terminal.
