@@ -544,6 +544,26 @@ func (n *NodeDecl) private() bool {
 	return false
 }
 
+// reach returns the nodes reached along the edges of from and, for each
+// node reached where through says so, along its edges too. Edges to
+// missing nodes (reported elsewhere) are not followed.
+func (f *File) reach(from *NodeDecl, through func(*NodeDecl) bool) map[*NodeDecl]bool {
+	seen := map[*NodeDecl]bool{}
+	var visit func(n *NodeDecl)
+	visit = func(n *NodeDecl) {
+		for _, r := range n.edges() {
+			if t := f.nodeByID[r.Name]; t != nil && !seen[t] {
+				seen[t] = true
+				if through(t) {
+					visit(t)
+				}
+			}
+		}
+	}
+	visit(from)
+	return seen
+}
+
 // passes reports whether the walk goes on from the node within the same
 // document: it neither waits for Plivo nor ends the flow.
 func (n *NodeDecl) passes() bool {

@@ -87,24 +87,7 @@ func firstAdder(f *File, adders []*NodeDecl, n *NodeDecl) *NodeDecl {
 		if mpc == "" || strings.TrimSpace(mpc) != strings.TrimSpace(n.Elem.Text.Value) {
 			continue
 		}
-		seen := map[*NodeDecl]bool{}
-		var reaches func(x *NodeDecl) bool
-		reaches = func(x *NodeDecl) bool {
-			if x == n {
-				return true
-			}
-			if seen[x] {
-				return false
-			}
-			seen[x] = true
-			for _, r := range x.edges() {
-				if t := f.nodeByID[r.Name]; t != nil && reaches(t) {
-					return true
-				}
-			}
-			return false
-		}
-		if reaches(a) {
+		if f.reach(a, func(*NodeDecl) bool { return true })[n] {
 			return a
 		}
 	}

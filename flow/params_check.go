@@ -29,27 +29,8 @@ func (c *checker) paramReads() {
 		if w.Kind == nil || len(w.Kind.Callbacks) == 0 || w.passes() {
 			continue
 		}
-		seen := map[*NodeDecl]bool{}
-		var visit func(n *NodeDecl)
-		visit = func(n *NodeDecl) {
-			if seen[n] {
-				return
-			}
-			seen[n] = true
+		for n := range f.reach(w, (*NodeDecl).passes) {
 			resumers[n] = append(resumers[n], w)
-			if !n.passes() {
-				return
-			}
-			for _, r := range n.edges() {
-				if t := f.nodeByID[r.Name]; t != nil {
-					visit(t)
-				}
-			}
-		}
-		for _, r := range w.edges() {
-			if t := f.nodeByID[r.Name]; t != nil {
-				visit(t)
-			}
 		}
 	}
 	for _, rd := range c.reads {
