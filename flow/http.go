@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/flowd-dev/flowd/xmlgen"
 	"github.com/flowd-dev/flowd/yamlpos"
 )
 
@@ -217,14 +217,9 @@ func (t *jsonTmpl) walkStrs(f func(*Str)) {
 	}
 }
 
-// checkHTTPURL accepts an absolute http or https URL.
-func checkHTTPURL(v string) string {
-	u, err := url.Parse(strings.TrimSpace(v))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "be an absolute http:// or https:// URL"
-	}
-	return ""
-}
+// checkHTTPURL accepts an absolute http or https URL (xmlgen's rule for
+// Plivo's URLs), around spaces.
+func checkHTTPURL(v string) string { return xmlgen.CheckURL(strings.TrimSpace(v)) }
 
 func (httpKind) compile(n *Node, nd *NodeDecl, _ *Graph) error {
 	n.action = nd.action

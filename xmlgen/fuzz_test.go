@@ -119,7 +119,7 @@ func checkScanURL(t *testing.T, v string) {
 	if !ok {
 		return
 	}
-	if msg := checkURL(v); msg != "" {
+	if msg := CheckURL(v); msg != "" {
 		t.Fatalf("scanURL accepts %q, checkURL says it must %s", v, msg)
 	}
 	if clean && (string(appendEscaped(nil, v, true)) != v || string(appendEscaped(nil, v, false)) != v) {

@@ -103,7 +103,7 @@ func (a *Attr) Validate(v string) string {
 			return "be true or false"
 		}
 	case URL:
-		if msg := checkURL(v); msg != "" {
+		if msg := CheckURL(v); msg != "" {
 			return msg
 		}
 	case Method:
@@ -114,7 +114,7 @@ func (a *Attr) Validate(v string) string {
 		if a.match(v) {
 			break
 		}
-		if a.OrURL && checkURL(v) == "" {
+		if a.OrURL && CheckURL(v) == "" {
 			break
 		}
 		return "be " + a.valuesText()
@@ -180,7 +180,9 @@ func orList(vs []string) string {
 	return strings.Join(q, ", ")
 }
 
-func checkURL(v string) string {
+// CheckURL accepts an absolute http or https URL, as Plivo's URL
+// attributes take them; it returns a message completing "must ...", or "".
+func CheckURL(v string) string {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "be an absolute http or https URL"
@@ -326,7 +328,7 @@ func (e *Element) ValidateText(v string) string {
 		return "not be empty"
 	}
 	if e.TextKind == URL && v != "" {
-		if msg := checkURL(v); msg != "" && e.TextCheck == nil {
+		if msg := CheckURL(v); msg != "" && e.TextCheck == nil {
 			return msg
 		}
 	}

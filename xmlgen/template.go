@@ -274,7 +274,7 @@ func (h *holeInfo) check(v string) error {
 }
 
 // scanURL reports, without allocating, that v is certainly an absolute
-// http or https URL that the table's URL rule (checkURL) accepts: a
+// http or https URL that the table's URL rule (CheckURL) accepts: a
 // lowercase scheme, a host of letters, digits, dots and hyphens with an
 // optional numeric port, then only printable ASCII other than '%'. ok
 // false means "not sure": the caller runs the full check. clean reports
