@@ -83,16 +83,6 @@ func (p *ParamDecl) Shown(v string) string {
 	return v
 }
 
-// Param returns the declared param name, or nil.
-func (g *Graph) Param(name string) *ParamDecl {
-	for i := range g.Params {
-		if g.Params[i].Name == name {
-			return &g.Params[i]
-		}
-	}
-	return nil
-}
-
 // ParamError is a param whose value cannot be used: of the wrong type, or
 // missing.
 type ParamError struct {
