@@ -69,6 +69,8 @@ type NodeDecl struct {
 	// action is what a kind decoded that only its behavior reads (a REST
 	// action's arguments).
 	action any
+	// with is a subflow node's with: (the subflow kind reads it).
+	with *pair
 	// stray marks a node named like a node key (next, on, ...): most
 	// likely that key, mis-indented, which decoding reported.
 	stray bool

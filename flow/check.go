@@ -175,7 +175,7 @@ func (c *checker) node(n *NodeDecl) {
 		}
 	} else {
 		for _, o := range n.On {
-			if !n.Kind.HasOutcome(o.Outcome) {
+			if !n.Kind.HasOutcome(o.Outcome) && !n.Kind.traits.openOutcomes {
 				if len(n.Kind.Outcomes) == 0 {
 					c.d.Errorf(o.Pos, CodeOutcome, "%s has no outcomes, so on: %s can never be taken; use next", n.Kind.Name, o.Outcome)
 				} else {

@@ -58,6 +58,9 @@ const (
 	CodeMisindented      Code = "misindented-key"
 	CodeDeadSetting      Code = "dead-setting"
 	CodeSecret           Code = "secret-read"
+	CodeUnknownSubflow   Code = "unknown-subflow"
+	CodeSubflowCycle     Code = "subflow-cycle"
+	CodeReturnOutside    Code = "return-outside-subflow"
 )
 
 // CodeDoc documents one diagnostic code for the language reference.
@@ -100,6 +103,9 @@ var CodeDocs = []CodeDoc{
 	{CodeUnusedOutcomeMap, "A branch has no cases.", "branch: []", "Add at least one case with when and next."},
 	{CodeMisindented, "A node is named like a node's own key (next, on, description, events): most likely that key, indented as a node id (a warning).", "  menu:\n    GetDigits: {numDigits: 1}\n  next: check", "Indent the key under the node it belongs to."},
 	{CodeSecret, "A secret param is read outside a when: condition, or nodes.<id> of a log: false input is read: either would be written somewhere.", "params:\n  pin: {default: \"1234\", secret: true}\n...\n    Speak: \"Your PIN is {{ params.pin }}\"", "Compare secrets in when: only (input.Digits == params.pin); read a private input as input.* where its callback leads."},
+	{CodeUnknownSubflow, "A subflow node names a flow that is not in the same folder (or one that cannot be linked).", "check_pin:\n  subflow: pin-chek", "Name the flow: name of another flow file of the folder; the message suggests the closest."},
+	{CodeSubflowCycle, "A flow runs itself as a subflow, directly or through other subflows; the message names the whole cycle.", "# a.yaml\n  go: {subflow: b}\n# b.yaml\n  back: {subflow: a}", "Loop with next or on: inside one flow instead of calling back up the chain."},
+	{CodeReturnOutside, "A flow has return nodes but no flow of its folder runs it as a subflow.", "done:\n  return: ok   # in a flow nothing calls", "End the call with Hangup, or run the flow with subflow: from another flow."},
 	{CodeDeadSetting, "A MultiPartyCall setting that cannot take effect: wait music for a caller who starts the MPC on entering, or MPC-level settings on a node an add_participant always precedes (a warning).", "queue:\n  MultiPartyCall: {name: q, role: customer, waitMusicUrl: https://example.com/m.xml}", "Write startMpcOnEnter: false, or give the MPC-level settings to the add_participant that creates the MPC."},
 	{CodeUnknownParam, "input.X or nodes.<id>.X names a parameter that no callback reaching there sends, so it reads as \"\" (a warning).", "menu: {GetDigits: {numDigits: 1}, next: check}\ncheck: {branch: [{when: input.Digit == \"1\", next: sales}]}", "Use the parameter Plivo sends (input.Digits); the message lists them."},
 }

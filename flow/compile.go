@@ -31,6 +31,15 @@ type Graph struct {
 	// parameters to expressions its own way (a viewer: http's parsed
 	// answer), so walks build a view of nodes (Walker.setNodeView).
 	hasViews bool
+	// calls are the subflow nodes, returns the return nodes, and outcomes
+	// the outcomes those give (Link reads them).
+	calls, returns []*Node
+	outcomes       []string
+	// subflows are the linked flows the subflow nodes run, by name (Link);
+	// unit is the graph of the flow's own file that this linked one
+	// copies, nil when the graph is that.
+	subflows map[string]*Graph
+	unit     *Graph
 }
 
 // Node is one compiled node.
@@ -50,6 +59,9 @@ type Node struct {
 	// caller enters there (a PIN) is never kept — not in the call's
 	// state, its trace or a log line.
 	Private bool
+	// goesOn: a node of a kind that ends the flow goes on to next instead
+	// (a Hangup with schedule).
+	goesOn bool
 	room    *Str // a MultiPartyCall's name
 	// action is what a kind compiled that only its behavior reads (a REST
 	// action's call).

@@ -267,6 +267,8 @@ func (dc *decoder) node(key, val *yaml.Node) *NodeDecl {
 			nd.Description, _ = dc.Scalar(p.Val, "description")
 		case "events":
 			nd.Events, nd.EventsPos = dc.events(p.Val), dc.Pos(p.Key)
+		case "with":
+			nd.with = p
 		default:
 			kind := LookupKind(k)
 			if kind == nil {
@@ -299,6 +301,7 @@ func (dc *decoder) node(key, val *yaml.Node) *NodeDecl {
 		return nd
 	}
 	nd.Kind.behavior.decode(dc, nd, *action)
+	dc.strayWith(nd)
 	return nd
 }
 

@@ -43,6 +43,7 @@ const (
 	styleBranch                    // branch, on the server
 	styleSet                       // set, on the server
 	styleEnd                       // ends the flow
+	styleSubflow                   // runs a subflow
 )
 
 // styleOf is how a node is drawn: waiting for Plivo if the walk waits at
@@ -137,6 +138,8 @@ func Mermaid(g *Graph) []byte {
 			lb, rb = "[/\"", "\"/]"
 		case styleEnd:
 			lb, rb = "([\"", "\"])"
+		case styleSubflow:
+			lb, rb = "{{\"", "\"}}"
 		}
 		fmt.Fprintf(&b, "  %s%s%s%s\n", ids[n], lb, label, rb)
 	}
@@ -149,8 +152,8 @@ func Mermaid(g *Graph) []byte {
 			fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[e.From], mermaidText(strings.Join(e.Labels, ", ")), ids[e.To])
 		}
 	}
-	for _, c := range mermaidClasses {
-		if c.def != "" {
+	for i, c := range mermaidClasses {
+		if c.def != "" && (nodeStyle(i) != styleSubflow || len(g.calls) > 0) {
 			fmt.Fprintf(&b, "  classDef %s %s\n", c.name, c.def)
 		}
 	}
@@ -181,6 +184,7 @@ var mermaidClasses = [...]struct{ name, def string }{
 	styleBranch:   {"logic", "fill:#fef3c7,stroke:#b45309,stroke-dasharray:4 3"},
 	styleSet:      {"logic", ""},
 	styleEnd:      {"terminal", "fill:#fee2e2,stroke:#b91c1c"},
+	styleSubflow:  {"subflow", "fill:#ede9fe,stroke:#6d28d9,stroke-width:2px"},
 }
 
 // mermaidText escapes text for a quoted Mermaid label with entity codes,
@@ -239,6 +243,8 @@ func DOT(g *Graph) []byte {
 			attrs = `, shape=parallelogram, style="filled,dashed", fillcolor="#fef3c7", color="#b45309"`
 		case styleEnd:
 			attrs = `, shape=octagon, style=filled, fillcolor="#fee2e2", color="#b91c1c"`
+		case styleSubflow:
+			attrs = `, shape=component, style=filled, fillcolor="#ede9fe", color="#6d28d9"`
 		}
 		fmt.Fprintf(&b, "  %s [label=%s%s];\n", dotQuote(dotID(n)), dotQuote(n.ID+"\n"+n.Kind.Name), attrs)
 	}

@@ -112,6 +112,7 @@ func (el element) compile(n *Node, nd *NodeDecl, _ *Graph) error {
 		return nil
 	}
 	n.Private = nd.private()
+	n.goesOn = el.goesOnWith != "" && nd.hasAttr(el.goesOnWith)
 	if el.room {
 		n.room = nd.Elem.Text
 	}
@@ -123,22 +124,21 @@ func (el element) step(w *Walker, n *Node) (step, error) {
 		return step{}, err
 	}
 	switch {
-	case el.control == ends && el.goesOnWith != "":
-		// The checker allows next only with the attribute.
+	case el.control == ends && n.goesOn:
 		return nextStep(n), nil
 	case el.control == ends:
-		return step{}, nil
+		return step{end: true}, nil
 	case n.Callback():
 		if collectsInput(n.Kind) {
-			if err := w.doc.Add(noInput, []string{w.URL(n, EventNoInput)}); err != nil {
+			if err := w.doc.Add(noInput, []string{w.URL(w.qualify(n.ID), EventNoInput)}); err != nil {
 				return step{}, w.fail(n, err)
 			}
 		}
 		return step{wait: true}, nil
 	case el.control == waitsIfNext:
 		// No next: the caller stays until the MultiPartyCall or
-		// conference ends, then Plivo hangs up.
-		return step{}, nil
+		// conference ends, then Plivo hangs up; inside a subflow too.
+		return step{end: true}, nil
 	}
 	return nextStep(n), nil
 }
@@ -237,7 +237,7 @@ func (w *Walker) emit(n *Node) error {
 	for i := range n.fills {
 		f := &n.fills[i]
 		if f.parts == nil {
-			w.vals = append(w.vals, w.URL(n, f.event))
+			w.vals = append(w.vals, w.URL(w.qualify(n.ID), f.event))
 			continue
 		}
 		s, err := w.template(f.parts)
@@ -258,7 +258,7 @@ func (w *Walker) emit(n *Node) error {
 			}
 			name = s
 		}
-		w.rooms = append(w.rooms, Room{Node: n.ID, Name: name})
+		w.rooms = append(w.rooms, Room{Node: w.qualify(n.ID), Name: name})
 	}
 	return nil
 }

@@ -269,7 +269,7 @@ func (httpKind) step(w *Walker, n *Node) (step, error) {
 		u.RawQuery, u.Fragment, u.User = "", "", nil
 		shown = u.String()
 	}
-	w.requests = append(w.requests, Request{Node: n.ID, Method: method, URL: shown, Status: status, Ms: time.Since(start).Milliseconds(), Error: errText})
+	w.requests = append(w.requests, Request{Node: w.qualify(n.ID), Method: method, URL: shown, Status: status, Ms: time.Since(start).Milliseconds(), Error: errText})
 	if t, ok := n.On[outcome]; ok {
 		return step{to: t, label: outcome}, nil
 	}
@@ -384,7 +384,7 @@ func (w *Walker) doHTTP(n *Node, req *http.Request, timeout time.Duration) (stat
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), timeout)
 	defer cancel()
-	resp, err := w.HTTP.Do(n.ID, req.WithContext(ctx))
+	resp, err := w.HTTP.Do(w.qualify(n.ID), req.WithContext(ctx))
 	if err != nil {
 		return 0, "", httpErrText(err)
 	}

@@ -112,6 +112,6 @@ func LoadFiles(files []string) (*Set, error) {
 		first[g.Name] = g.NamePos
 		s.Graphs[g.Name] = g
 	}
-	s.Diags.Sort()
+	linkFolder(s)
 	return s, nil
 }

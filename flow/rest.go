@@ -459,7 +459,7 @@ func (w *Walker) runREST(n *Node) (string, error) {
 		vals["from"] = PlivoNumber(w.state.Call)
 	}
 	for _, ev := range n.Events {
-		vals[rc.action.reports[ev]] = w.URL(n, ev)
+		vals[rc.action.reports[ev]] = w.URL(w.qualify(n.ID), ev)
 	}
 	res := map[string]string{}
 	outcome := OutcomeOK

@@ -60,7 +60,7 @@ nodes:
 		t.Fatalf("refused: %v", ds)
 	}
 	rest := &recordingREST{}
-	w := flow.Walker{REST: rest, URL: func(n *flow.Node, ev string) string { return "https://flowd.test/" + n.ID + "/" + ev }}
+	w := flow.Walker{REST: rest, URL: func(node, ev string) string { return "https://flowd.test/" + node + "/" + ev }}
 	if r := w.Answer(g, g.NewState(map[string]string{"CallUUID": "c", "To": "+14155550199"}, nil)); r.Err != nil || r.RESTErr != nil {
 		t.Fatal(r.Err, r.RESTErr)
 	}

@@ -62,11 +62,17 @@ func nodeFieldsOf(k *Kind) []yamlpos.Field {
 			if k.traits.control == ends && k.traits.goesOnWith == "" {
 				continue
 			}
+		case "with":
+			if k.traits.control != callsFlow {
+				continue
+			}
 		case "on":
 			// An empty on: is harmless; any outcome of a kind without
 			// outcomes is an error.
 			f.Schema = obj{"type": []string{"object", "null"}, "maxProperties": 0}
-			if len(k.Outcomes) > 0 {
+			if k.traits.openOutcomes {
+				f.Schema = obj{"type": []string{"object", "null"}, "additionalProperties": nodeRef}
+			} else if len(k.Outcomes) > 0 {
 				f.Schema = obj{"type": []string{"object", "null"}, "propertyNames": obj{"enum": k.Outcomes}, "additionalProperties": nodeRef}
 			}
 		case "events":

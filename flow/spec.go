@@ -140,6 +140,9 @@ type traits struct {
 	// goesOnWith names the attribute with which a kind that ends the flow
 	// takes next instead (Hangup's schedule).
 	goesOnWith string
+	// openOutcomes: the kind's outcomes are not its own but what another
+	// flow gives (a subflow's returns); Link checks on: against them.
+	openOutcomes bool
 	// refSection is the reference section, heading and introduction, that
 	// lists the kind's family with refEntry (REST actions with their
 	// arguments); "" for none.
@@ -155,13 +158,17 @@ const (
 	waits                       // the document ends; Plivo calls the node back
 	waitsIfNext                 // waits when the node has a next; without one the call stays there
 	ends                        // the flow ends; the node takes no next
+	callsFlow                   // walks a subflow, which may wait for Plivo, then goes on by its outcome
 )
 
 // step is where the walk goes after a node.
 type step struct {
-	to    *Node  // the next node; nil ends the document here
-	label string // the edge taken to it, as Taken names it
+	to    *Node  // the next node; nil ends the document here (inside a subflow: returns ok)
+	label string // the edge taken to it, as Taken names it; "" records none
 	wait  bool   // the document ends waiting for Plivo to call this node back
+	// end: the flow ends here (Hangup, Redirect), and so does the call,
+	// inside a subflow too.
+	end bool
 }
 
 // nextStep is the step along a node's next edge.
@@ -198,6 +205,8 @@ var kinds = []Kind{
 	{Name: "Message", behavior: verbElement, Doc: "Sends an SMS while the call goes on."},
 	{Name: "branch", behavior: branch{}, Doc: "Chooses the next node on the server: the first case whose when is true, else next."},
 	{Name: "set", behavior: set{}, Doc: "Assigns per-call variables: set: {name: expression}."},
+	{Name: "subflow", behavior: subflowKind{}, Doc: "Runs another flow of the same folder as a step of this one (subflow: NAME), with: initial values of its vars; the walk goes on by the outcome its return gives, on: <outcome>, else next. What it returns is nodes.<id>.outcome and nodes.<id>.<name>."},
+	{Name: "return", behavior: returnKind{}, Doc: "Ends a subflow: return: OUTCOME, or return: {outcome: OUTCOME, values: {name: expression}}."},
 	{Name: "http", behavior: httpKind{}, Outcomes: restOutcomes, Keeps: []string{"status", "body", "error", "outcome"}, Doc: "Requests another system on the server (a CRM look-up, a ticket); nodes.<id>.status, .body (parsed JSON, else text) and .error hold the answer. Outcomes: ok (a 2xx answer), error (anything else)."},
 	{Name: "add_participant", behavior: addParticipant, Outcomes: restOutcomes, Keeps: restKeeps("request_uuid", "call_uuid"), Reports: []string{EventStatus, EventRecording}, Doc: "Adds a participant to a MultiPartyCall through Plivo's REST API: dials agents (several separated by < ring in parallel; the first to answer joins), a supervisor in coach mode, or transfers a call. Arguments are Plivo's Add Participant arguments plus mpc, the MultiPartyCall's name; from defaults to the call's Plivo number."},
 	{Name: "update_participant", behavior: updateParticipant, Outcomes: restOutcomes, Keeps: restKeeps(), Doc: "Mutes, unmutes, holds, unholds or sets coach mode of MultiPartyCall members (member: an ID, a comma list or all)."},
@@ -358,6 +367,7 @@ var nodeFields = []yamlpos.Field{
 	{Name: "on", Type: yamlpos.Map, Null: true},
 	{Name: "description", Type: yamlpos.Text},
 	{Name: "events", Type: yamlpos.Set, Enum: reportNames(), Doc: eventsDoc()},
+	withField,
 }
 
 // caseFields are the keys of a branch case.

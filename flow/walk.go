@@ -37,6 +37,9 @@ type State struct {
 	Vars   map[string]any               // per-call variables
 	Nodes  map[string]map[string]string // per node, its last callback's parameters
 	Params map[string]any               // the flow's deployment values (ResolveParams); only read
+	// Frames are the subflows the call is inside, innermost last; Vars
+	// and Nodes above are the call's flow's own.
+	Frames []Frame
 }
 
 // NewState returns the state of a new call of g with params from
@@ -57,7 +60,11 @@ type Result struct {
 	Edges []Taken
 	// Wait is the node whose callback the document ends at; nil when the
 	// flow ended (the document ends with Hangup, Redirect or nothing more).
-	Wait *Node
+	// WaitAt names it as Path does (check_pin/ask inside a subflow), and
+	// Frames are the subflows it is inside: the call's state keeps both.
+	Wait   *Node
+	WaitAt string
+	Frames []Frame
 	// Rooms are the MultiPartyCalls the document joins, by node: the
 	// trigger API adds participants to them.
 	Rooms []Room
@@ -111,9 +118,9 @@ func (e *RunError) Unwrap() error { return e.Err }
 // Walker walks graphs. It keeps buffers between walks, so reuse one per
 // goroutine (a sync.Pool in the runtime); it is not safe for concurrent use.
 type Walker struct {
-	// URL returns flowd's callback URL for a node and event. It must be
-	// absolute: Plivo follows it.
-	URL func(n *Node, event string) string
+	// URL returns flowd's callback URL for a node, named as Result.Path
+	// names it, and an event. It must be absolute: Plivo follows it.
+	URL func(node, event string) string
 	// Now is the flow's clock for hours() and now(); zero means wallclock.Now.
 	Now time.Time
 	// REST performs REST actions (add_participant, ...); nil makes them
@@ -133,6 +140,9 @@ type Walker struct {
 	// webhook make a request once. An error stops the walk at once with
 	// Result.Aborted set, before the side effect.
 	Effect func() error
+	// Params returns the params of a subflow the walk enters (the call's
+	// flow's are State.Params); nil: its defaults.
+	Params func(*Graph) map[string]any
 
 	vm    vm.VM
 	doc   xmlgen.Document
@@ -140,8 +150,13 @@ type Walker struct {
 	path  []string
 	edges []Taken
 	env   map[string]any
-	g     *Graph
-	state *State
+	g     *Graph // the flow of the innermost frame
+	state *State // the innermost frame's state
+	// top is the call's state; gs the graphs of its frames, the call's
+	// flow first; prefix qualifies the innermost frame's node ids.
+	top    *State
+	gs     []*Graph
+	prefix string
 	// restErr is the last REST failure of the walk, reported in Result.
 	restErr error
 	// requests are the http nodes' requests of the walk (Result.Requests).
@@ -194,21 +209,26 @@ func (w *Walker) Answer(g *Graph, st *State) Result {
 // DialStatus ("Edges and outcomes" in the package documentation).
 func (w *Walker) Resume(g *Graph, st *State, at *Node, event string, params map[string]string) Result {
 	w.begin(g, st, params)
-	st.Nodes[at.ID] = params
-	w.setNodeView(at.ID, params)
+	if !at.Private {
+		// log: false — what the caller entered is read by this walk's
+		// input.* and kept nowhere.
+		w.state.Nodes[at.ID] = params
+		w.setNodeView(at.ID, params)
+	}
 	next := Outcome(at, event, params)
 	if next != nil {
 		label := "next"
 		if o := OutcomeName(at, event, params); at.On[o] == next && at.On[o] != nil {
 			label = o
 		}
-		w.edges = append(w.edges, Taken{From: at.ID, Label: label})
+		w.edges = append(w.edges, Taken{From: w.qualify(at.ID), Label: label})
 	}
 	return w.walk(next)
 }
 
 // Render walks from a given node, as if the call had just arrived there.
 func (w *Walker) Render(g *Graph, st *State, from *Node) Result {
+	st.Frames = nil
 	w.begin(g, st, nil)
 	return w.walk(from)
 }
@@ -236,7 +256,7 @@ func OutcomeName(at *Node, event string, params map[string]string) string {
 }
 
 func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
-	w.g, w.state = g, st
+	w.top = st
 	w.doc.Reset()
 	w.path = w.path[:0]
 	w.edges = w.edges[:0]
@@ -265,16 +285,24 @@ func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 			"urlquery": urlQuery,
 		}
 	}
-	w.env["call"], w.env["input"], w.env["nodes"] = st.Call, input, st.Nodes
-	w.nodesView = nil
-	if g.hasViews {
-		w.nodesView = make(map[string]any, len(st.Nodes)+1)
-		for id, res := range st.Nodes {
-			w.setNodeView(id, res)
+	w.env["call"], w.env["input"] = st.Call, input
+	// The subflows the call is inside, from its flow down: each frame's
+	// calling node names the next graph.
+	w.gs = append(w.gs[:0], g)
+	for i, fr := range st.Frames {
+		sub := (*Graph)(nil)
+		if n := w.gs[i].byID[fr.Node]; n != nil {
+			sub = w.gs[i].Subflow(n)
 		}
-		w.env["nodes"] = w.nodesView
+		if sub == nil {
+			// Not a state of this version (it is pinned, so never seen):
+			// walk on from the frames that are.
+			st.Frames = st.Frames[:i]
+			break
+		}
+		w.gs = append(w.gs, sub)
 	}
-	w.env["vars"], w.env["params"] = st.Vars, st.Params
+	w.enter()
 }
 
 // emptyInput is the input of a walk that no callback resumed;
@@ -305,7 +333,11 @@ func (w *Walker) walk(n *Node) Result {
 	if ab, ok := err.(errAborted); ok {
 		return Result{Path: w.path, Aborted: ab.err}
 	}
-	// A run-time error: start the document again at on_error, once.
+	// A run-time error: start the document again at on_error, once: the
+	// innermost subflow's that has one, else the call's flow's.
+	for w.g.OnError == nil && len(w.top.Frames) > 0 {
+		w.leave()
+	}
 	if on := w.g.OnError; on != nil {
 		w.doc.Reset()
 		res, err2 := w.steps(on)
@@ -326,11 +358,19 @@ func (w *Walker) walk(n *Node) Result {
 }
 
 func (w *Walker) steps(n *Node) (Result, error) {
-	for steps := 0; n != nil; steps++ {
-		if steps == MaxSteps {
-			return Result{}, &RunError{Flow: w.g.Name, Node: n.ID, Pos: n.Pos, Err: fmt.Errorf("walked %d nodes in one webhook; the flow loops", MaxSteps)}
+	for steps := 0; ; steps++ {
+		if n == nil {
+			if len(w.top.Frames) == 0 {
+				break
+			}
+			// A node with no edge inside a subflow: it returns ok.
+			n = w.pop(OutcomeOK, nil).to
+			continue
 		}
-		w.path = append(w.path, n.ID)
+		if steps == MaxSteps {
+			return Result{}, &RunError{Flow: w.g.Name, Node: w.qualify(n.ID), Pos: n.Pos, Err: fmt.Errorf("walked %d nodes in one webhook; the flow loops", MaxSteps)}
+		}
+		w.path = append(w.path, w.qualify(n.ID))
 		st, err := n.Kind.behavior.step(w, n)
 		if err != nil {
 			return Result{}, err
@@ -338,8 +378,11 @@ func (w *Walker) steps(n *Node) (Result, error) {
 		if st.wait {
 			return w.finish(n)
 		}
-		if st.to != nil {
-			w.edges = append(w.edges, Taken{From: n.ID, Label: st.label})
+		if st.end {
+			break
+		}
+		if st.to != nil && st.label != "" {
+			w.edges = append(w.edges, Taken{From: w.qualify(n.ID), Label: st.label})
 		}
 		n = st.to
 	}
@@ -351,11 +394,15 @@ func (w *Walker) finish(wait *Node) (Result, error) {
 	if err != nil {
 		return Result{}, &RunError{Flow: w.g.Name, Node: w.path[len(w.path)-1], Err: err}
 	}
-	return Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait, RESTErr: w.restErr, Rooms: w.rooms, Requests: w.requests}, nil
+	res := Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait, RESTErr: w.restErr, Rooms: w.rooms, Requests: w.requests}
+	if wait != nil {
+		res.WaitAt, res.Frames = w.qualify(wait.ID), w.top.Frames
+	}
+	return res, nil
 }
 
 func (w *Walker) fail(n *Node, err error) error {
-	return &RunError{Flow: w.g.Name, Node: n.ID, Pos: n.Pos, Err: err}
+	return &RunError{Flow: w.g.Name, Node: w.qualify(n.ID), Pos: n.Pos, Err: err}
 }
 
 func (w *Walker) template(parts []TmplPart) (string, error) {

@@ -138,7 +138,7 @@ nodes:
 		"1234":                     "<User>sip:1234@phone.plivo.com</User>",
 		"attacker@evil.example;x=": "<Speak>Sorry.</Speak>",
 	} {
-		w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), URL: func(n *flow.Node, ev string) string { return "https://flowd.test/" + n.ID + "/" + ev }}
+		w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), URL: func(node, ev string) string { return "https://flowd.test/" + node + "/" + ev }}
 		st := g.NewState(map[string]string{"CallUUID": "c"}, nil)
 		r := w.Resume(g, st, g.Node("ext"), flow.EventAction, map[string]string{"Digits": digits})
 		if !strings.Contains(string(r.XML), want) {

@@ -34,9 +34,9 @@ var (
 )
 
 // goldenURL is a deterministic stand-in for the runtime's callback URLs.
-func goldenURL(flowName string) func(n *Node, event string) string {
-	return func(n *Node, event string) string {
-		return "https://flowd.example.com/flows/" + url.PathEscape(flowName) + "/calls/1/" + url.PathEscape(n.ID) + "/" + event
+func goldenURL(flowName string) func(node, event string) string {
+	return func(node, event string) string {
+		return "https://flowd.example.com/flows/" + url.PathEscape(flowName) + "/calls/1/" + url.PathEscape(node) + "/" + event
 	}
 }
 
@@ -198,7 +198,7 @@ func replay(g *Graph, st *State, w *Walker, path []string, walked *State) ([]wal
 		vals := make([]string, len(n.fills))
 		for i, f := range n.fills {
 			if f.parts == nil {
-				vals[i] = w.URL(n, f.event)
+				vals[i] = w.URL(n.ID, f.event)
 				continue
 			}
 			var b strings.Builder
@@ -217,7 +217,7 @@ func replay(g *Graph, st *State, w *Walker, path []string, walked *State) ([]wal
 		}
 		out = append(out, walkedElement{n.el, n.tmpl, vals})
 		if n.Kind.Accepts(EventNoInput) {
-			out = append(out, walkedElement{noInputEl, noInput, []string{w.URL(n, EventNoInput)}})
+			out = append(out, walkedElement{noInputEl, noInput, []string{w.URL(n.ID, EventNoInput)}})
 		}
 	}
 	return out, nil

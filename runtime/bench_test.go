@@ -313,12 +313,13 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	// appendTraceStep or encodeEvent too; then add it here and to full
 	// below.
 	known := map[reflect.Type]string{
-		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes HangupCause Rooms Started Claim Entries",
+		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries",
 		reflect.TypeFor[Claim]():        "Key Owner Until",
 		reflect.TypeFor[TraceStep]():    "Step At Webhook Node Event Outcome Inputs Path Edges Requests Error XML",
 		reflect.TypeFor[flow.Request](): "Node Method URL Status Ms Error",
 		reflect.TypeFor[Event]():        "At Kind Params",
 		reflect.TypeFor[flow.Taken]():   "From Label",
+		reflect.TypeFor[flow.Frame]():   "Node Flow Vars Nodes",
 	}
 	for typ, want := range known {
 		var got []string
@@ -339,7 +340,11 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 			"n": 7, "big": int64(1) << 60, "f": 1.5, "tiny": 1e-9, "huge": 1e21, "s": odd, "b": true, "nil": nil,
 			"m": map[string]any{"x": []any{1, "<a>", false}}, "l": []any{"q", 2.25}, "u": uint8(3),
 		},
-		Nodes:       map[string]map[string]string{"menu": {"Digits": "1"}, "empty": nil, odd: {odd: odd}},
+		Nodes: map[string]map[string]string{"menu": {"Digits": "1"}, "empty": nil, odd: {odd: odd}},
+		Frames: []flow.Frame{
+			{Node: "check_pin", Flow: "pin-check", Vars: map[string]any{"tries": 2, odd: odd}, Nodes: map[string]map[string]string{"ask": {"Digits": "12"}, odd: {odd: odd}}},
+			{Node: odd, Flow: odd, Vars: map[string]any{}},
+		},
 		HangupCause: "NORMAL_CLEARING",
 		Rooms:       map[string]string{"bridge": "room-1", odd: odd},
 		Started:     at,

@@ -22,7 +22,7 @@ const (
 func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	fr := routeFlow(r)
 	name, id := fr.Name, pathParam(r, "callUUID")
-	node, kind := pathParam(r, "node"), pathParam(r, "kind")
+	node, kind := nodeParam(r), pathParam(r, "kind")
 	if !flow.IsReport(kind) {
 		s.reject(w, r, http.StatusNotFound, "no such event kind "+strconv.Quote(kind))
 		return
@@ -46,7 +46,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return done, err
 		}
-		if n := g.Node(node); n == nil || !slices.Contains(n.Events, kind) {
+		if n := g.Lookup(node); n == nil || !slices.Contains(n.Events, kind) {
 			reply = func() {
 				s.reject(w, r, http.StatusNotFound, "node "+strconv.Quote(node)+" of flow "+name+" does not receive "+kind+" events")
 			}

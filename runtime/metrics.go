@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,11 +79,25 @@ func (m *metrics) handler() http.Handler {
 // walked counts a webhook's walk: each node it reached, and the node the
 // call ended at when the flow ended in it. Retried webhooks, which answer
 // the stored XML, are not walked and not counted.
-func (m *metrics) walked(flowName string, res flow.Result) {
+func (m *metrics) walked(g *flow.Graph, res flow.Result) {
 	for _, id := range res.Path {
-		m.visits.WithLabelValues(flowName, id).Inc()
+		m.visits.WithLabelValues(nodeLabels(g, id)).Inc()
 	}
 	if res.Wait == nil && len(res.Path) > 0 {
-		m.exits.WithLabelValues(flowName, res.Path[len(res.Path)-1]).Inc()
+		m.exits.WithLabelValues(nodeLabels(g, res.Path[len(res.Path)-1])).Inc()
 	}
+}
+
+// nodeLabels returns the flow and node labels of a node a walk of g
+// names: a node inside a subflow (check_pin/ask) counts in the subflow's
+// own series (pin-check, ask), so each flow's counts are its own nodes'.
+func nodeLabels(g *flow.Graph, id string) (string, string) {
+	if !strings.Contains(id, flow.NodePathSep) {
+		return g.Name, id
+	}
+	sg, n := g.Locate(id)
+	if n == nil {
+		return g.Name, id
+	}
+	return sg.Name, n.ID
 }

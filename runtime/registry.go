@@ -147,6 +147,14 @@ func (r *Registry) Add(gs ...*flow.Graph) {
 	cat := &catalog{flows: maps.Clone(old.flows), rejected: old.rejected}
 	for _, g := range gs {
 		next[g.Name] = g
+	}
+	// Graphs that run subflows are linked with the flows served.
+	linked, _ := flow.Link(next, nil)
+	for _, g := range gs {
+		if l := linked[g.Name]; l != nil {
+			g = l
+		}
+		next[g.Name] = g
 		r.keep(g)
 		cat.flows[g.Name] = FlowInfo{Name: g.Name, Version: g.Version, Source: g.Path, LoadedAt: r.now().UTC()}
 	}
@@ -194,11 +202,10 @@ func (r *Registry) Version(ctx context.Context, st Store, name, version string) 
 		}
 		return nil, err
 	}
-	g, ds := flow.Compile(name+".yaml", src)
+	g, ds := flow.Rebuild(name, src)
 	if g == nil {
 		return nil, fmt.Errorf("flow %s version %s does not compile: %v", name, version, ds)
 	}
-	g.Name = name
 	r.keep(g)
 	return g, nil
 }
@@ -341,6 +348,39 @@ func (r *Registry) Reload() bool {
 			rejected[c.path] = append(rejected[c.path], flow.Diagnostic{Pos: at, Severity: flow.Error, Code: flow.CodeDuplicateFlow,
 				Message: fmt.Sprintf("flow %s is also defined in %s; %s until one of the files is renamed or removed", name, strings.Join(others, ", "), what)})
 			rejected[c.path].Sort()
+		}
+	}
+	// Subflows are resolved across files: a flow that cannot be linked
+	// (its subflow is missing, or runs it back) is not served anew, and
+	// the version serving, if any, stays.
+	linked, lds := flow.Link(next, nil)
+	for _, d := range lds {
+		ok = false
+		r.log.Error(d.Message, "file", d.Pos.File, "line", d.Pos.Line, "col", d.Pos.Col, "code", string(d.Code))
+		rejected[d.Pos.File] = append(rejected[d.Pos.File], d)
+		rejected[d.Pos.File].Sort()
+	}
+	for _, name := range slices.Sorted(maps.Keys(next)) {
+		l := linked[name]
+		if l == nil {
+			if serving := prev[name]; serving != nil {
+				next[name] = serving
+				if info, was := prevCat.flows[name]; was {
+					cat.flows[name] = info
+				}
+			} else {
+				delete(next, name)
+				delete(cat.flows, name)
+			}
+			continue
+		}
+		next[name] = l
+		if info := cat.flows[name]; info.Version != l.Version {
+			info.Version, info.LoadedAt = l.Version, now
+			if was, ok := prevCat.flows[name]; ok && was.Version == l.Version {
+				info.LoadedAt = was.LoadedAt
+			}
+			cat.flows[name] = info
 		}
 	}
 	for _, g := range next {

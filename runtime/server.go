@@ -126,7 +126,7 @@ func New(cfg Config) *Server {
 		s.cfg.HTTP = tracedHTTP{next: cfg.HTTP, tracer: s.tracer}
 	}
 	s.metrics = newMetrics(cfg.Store)
-	s.walkers.New = func() any { return new(flow.Walker) }
+	s.walkers.New = func() any { return &flow.Walker{Params: s.params} }
 	s.reg.onReload = func(ok bool) {
 		result := "ok"
 		if !ok {

@@ -35,11 +35,14 @@ type CallState struct {
 	// XML is what the last step answered: a retry gets it again. The
 	// start of its callback URLs (the public URL, flow and step) is
 	// written "<@", which no XML contains (Server.lastXML puts it back).
-	XML         string                       `json:"xml,omitempty"`
-	Call        map[string]string            `json:"call"`
-	Vars        map[string]any               `json:"vars"`
-	Nodes       map[string]map[string]string `json:"nodes,omitempty"`
-	HangupCause string                       `json:"hangup_cause,omitempty"`
+	XML   string                       `json:"xml,omitempty"`
+	Call  map[string]string            `json:"call"`
+	Vars  map[string]any               `json:"vars"`
+	Nodes map[string]map[string]string `json:"nodes,omitempty"`
+	// Frames are the subflows the call waits inside, innermost last, each
+	// with its own vars and nodes; none when it waits in its own flow.
+	Frames      []flow.Frame `json:"frames,omitempty"`
+	HangupCause string       `json:"hangup_cause,omitempty"`
 	// Rooms are the MultiPartyCalls the call joined, by node id.
 	Rooms   map[string]string `json:"rooms,omitempty"`
 	Started time.Time         `json:"started"` // to the millisecond, UTC
@@ -114,7 +117,7 @@ func (s *CallState) state(params map[string]any) *flow.State {
 	if s.Vars == nil {
 		s.Vars = map[string]any{}
 	}
-	return &flow.State{Call: s.Call, Vars: s.Vars, Nodes: s.Nodes, Params: params}
+	return &flow.State{Call: s.Call, Vars: s.Vars, Nodes: s.Nodes, Params: params, Frames: s.Frames}
 }
 
 // encodeSession serialises a session for a store, as JSON. It writes what
@@ -184,17 +187,31 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 		return nil, err
 	}
 	if len(s.Nodes) > 0 {
-		b = append(b, `,"nodes":{`...)
-		keys := sortedKeys(s.Nodes)
-		for i, k := range keys {
+		b = append(b, `,"nodes":`...)
+		b = appendNodes(b, s.Nodes)
+	}
+	if len(s.Frames) > 0 {
+		b = append(b, `,"frames":[`...)
+		for i := range s.Frames {
+			fr := &s.Frames[i]
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendStringMap(b, s.Nodes[k])
+			b = append(b, `{"node":`...)
+			b = appendJSONString(b, fr.Node)
+			b = append(b, `,"flow":`...)
+			b = appendJSONString(b, fr.Flow)
+			b = append(b, `,"vars":`...)
+			if b, err = appendAnyMap(b, fr.Vars); err != nil {
+				return nil, err
+			}
+			if len(fr.Nodes) > 0 {
+				b = append(b, `,"nodes":`...)
+				b = appendNodes(b, fr.Nodes)
+			}
+			b = append(b, '}')
 		}
-		b = append(b, '}')
+		b = append(b, ']')
 	}
 	if s.HangupCause != "" {
 		b = append(b, `,"hangup_cause":`...)
@@ -222,6 +239,20 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 	b = append(b, `,"entries":`...)
 	b = strconv.AppendInt(b, int64(s.Entries), 10)
 	return append(b, '}'), nil
+}
+
+// appendNodes writes nodes' kept parameters, by node.
+func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(nodes) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendStringMap(b, nodes[k])
+	}
+	return append(b, '}')
 }
 
 // encodeStep and encodeEvent encode a trace entry: a step, or an event
@@ -592,15 +623,20 @@ func decodeInto[T Session | CallState](b []byte, s *T) error {
 	if err := dec.Decode(s); err != nil {
 		return err
 	}
-	var vars map[string]any
+	var st *CallState
 	switch x := any(s).(type) {
 	case *Session:
-		vars = x.Vars
+		st = &x.CallState
 	case *CallState:
-		vars = x.Vars
+		st = x
 	}
-	for k, v := range vars {
-		vars[k] = numbers(v)
+	for k, v := range st.Vars {
+		st.Vars[k] = numbers(v)
+	}
+	for _, fr := range st.Frames {
+		for k, v := range fr.Vars {
+			fr.Vars[k] = numbers(v)
+		}
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ import (
 // or forged callback can be told from a fresh one.
 //
 //	{public}/flows/{flow}/calls/{step}/{node}/{event}
+//
+// A node inside a subflow is named by its calling nodes and its id
+// (check_pin/ask); its URL writes the "/" as ".", which no node id holds,
+// so the name stays one path segment whatever a proxy does with %2F.
 
 // CallbackURL returns the absolute URL Plivo calls back for a node.
 func CallbackURL(base, flowName string, step int, node, event string) string {
@@ -31,7 +35,7 @@ func CallbackURL(base, flowName string, step int, node, event string) string {
 	b.WriteString("/calls/")
 	b.WriteString(strconv.Itoa(step))
 	b.WriteByte('/')
-	b.WriteString(url.PathEscape(node))
+	b.WriteString(url.PathEscape(urlNode(node)))
 	b.WriteByte('/')
 	b.WriteString(event)
 	return b.String()
@@ -43,20 +47,28 @@ func CallbackURL(base, flowName string, step int, node, event string) string {
 //	{public}/flows/{flow}/events/{CallUUID}/{node}/{kind}
 func EventURL(base, flowName, callUUID, node, kind string) string {
 	return strings.TrimSuffix(base, "/") + "/flows/" + url.PathEscape(flowName) + "/events/" +
-		url.PathEscape(callUUID) + "/" + url.PathEscape(node) + "/" + kind
+		url.PathEscape(callUUID) + "/" + url.PathEscape(urlNode(node)) + "/" + kind
 }
 
 // URLs returns the URLs the XML of one webhook's walk names: for a
 // call's step, its callback URLs, and its event URLs for status and
 // recording reports. The server and flowd render both use it, so render
 // prints what serve would answer.
-func URLs(base, flowName, callUUID string, step int) func(n *flow.Node, event string) string {
-	return func(n *flow.Node, event string) string {
+func URLs(base, flowName, callUUID string, step int) func(node, event string) string {
+	return func(node, event string) string {
 		if flow.IsReport(event) {
-			return EventURL(base, flowName, callUUID, n.ID, event)
+			return EventURL(base, flowName, callUUID, node, event)
 		}
-		return CallbackURL(base, flowName, step, n.ID, event)
+		return CallbackURL(base, flowName, step, node, event)
 	}
+}
+
+// urlNode writes a node's name as a URL path segment; nodeParam reads it.
+func urlNode(node string) string { return strings.ReplaceAll(node, flow.NodePathSep, ".") }
+
+// nodeParam returns the node a callback or event URL names.
+func nodeParam(r *http.Request) string {
+	return strings.ReplaceAll(pathParam(r, "node"), ".", flow.NodePathSep)
 }
 
 // AnswerURL returns a flow's answer URL. Initial vars, when given, ride in

@@ -94,7 +94,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 			s.indexRooms(ctx, sess, res)
 			s.logStep(r, sess, res, "")
 			s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
-			s.metrics.walked(g.Name, res)
+			s.metrics.walked(g, res)
 			writeXML(w, res.XML)
 			return
 		}
@@ -161,7 +161,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			s.indexRooms(ctx, st, res)
 			s.logStep(r, st, res, "")
 			s.metrics.webhooks.WithLabelValues(name, hookAnswer, outcomeLabel(res)).Inc()
-			s.metrics.walked(name, res)
+			s.metrics.walked(g, res)
 			writeXML(w, res.XML)
 			s.walkers.Put(wk)
 		}
@@ -181,7 +181,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 // the step's side effects, this one waits for its answer.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	name := routeFlow(r).Name
-	node, event := pathParam(r, "node"), pathParam(r, "event")
+	node, event := nodeParam(r), pathParam(r, "event")
 	step, err := strconv.Atoi(chi.URLParam(r, "step"))
 	if err != nil || step < 1 {
 		s.reject(w, r, http.StatusNotFound, "no such callback")
@@ -225,7 +225,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			}
 			return done, nil
 		}
-		n := g.Node(node)
+		n := g.Lookup(node)
 		if n == nil {
 			return refuse(http.StatusNotFound, fmt.Sprintf("flow %s (version %s) has no node %q", st.Flow, st.Version, node))
 		}
@@ -251,8 +251,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		inputs := p
 		if n.Private {
-			// log: false — what the caller entered is never kept.
-			delete(st.Nodes, node)
+			// log: false — what the caller entered is never kept (the
+			// walker keeps it out of nodes.<id>).
 			inputs = redact(p)
 		}
 		st.Step++
@@ -267,7 +267,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			s.indexRooms(ctx, st, res)
 			s.logStep(r, st, res, node)
 			s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
-			s.metrics.walked(name, res)
+			s.metrics.walked(g, res)
 			writeXML(w, res.XML)
 			s.walkers.Put(wk)
 		}
@@ -382,7 +382,13 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			s.log.Info("call hung up", "call", id, "flow", st.Flow, "cause", st.HangupCause, "steps", st.Step)
 			s.metrics.webhooks.WithLabelValues(label, hookHangup, "ok").Inc()
 			if waitedAt != "" {
-				s.metrics.exits.WithLabelValues(st.Flow, waitedAt).Inc()
+				flowName, node := st.Flow, waitedAt
+				if strings.Contains(node, flow.NodePathSep) {
+					if g, err := s.reg.Version(ctx, s.store, st.Flow, st.Version); err == nil {
+						flowName, node = nodeLabels(g, node)
+					}
+				}
+				s.metrics.exits.WithLabelValues(flowName, node).Inc()
 			}
 			w.WriteHeader(http.StatusNoContent)
 		}
@@ -422,9 +428,9 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 
 // record sets the walk's result in the call's state and returns its time.
 func (s *Server) record(st *CallState, res flow.Result) time.Time {
-	st.Wait = ""
+	st.Wait, st.Frames = "", nil
 	if res.Wait != nil {
-		st.Wait = res.Wait.ID
+		st.Wait, st.Frames = res.WaitAt, res.Frames
 	} else if st.Status == StatusLive {
 		st.Status = StatusEnded
 	}
@@ -585,8 +591,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		// only its size.
 		if g, gerr := s.reg.Version(ctx, s.store, st.Flow, st.Version); gerr == nil {
 			sess.Nodes = g.ForTrace(st.Nodes)
+			sess.Frames = g.FramesForTrace(st.Frames)
 		} else {
-			sess.Nodes = nil // shown only as the flow would redact them
+			sess.Nodes, sess.Frames = nil, nil // shown only as the flow would redact them
 		}
 		var entries [][]byte
 		if entries, err = s.store.Trace(ctx, id); err == nil {

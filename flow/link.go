@@ -1,0 +1,321 @@
+package flow
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/flowd-dev/flowd/yamlpos"
+)
+
+// Link resolves the subflow nodes of a set of flows, compiled each on its
+// own, by name. It returns the flows that can run, linked, and the
+// problems that need more than one file to see; a flow whose subflows
+// cannot be linked is left out. report says whether to report a flow's
+// problems: flows loaded only to be found as subflows (the other flows of
+// a folder, when one file is validated) are checked when they are
+// validated themselves, but their calls still count.
+func Link(units map[string]*Graph, report func(*Graph) bool) (map[string]*Graph, Diagnostics) {
+	if report == nil {
+		report = func(*Graph) bool { return true }
+	}
+	// Linking a linked flow again links the flow of its file.
+	units = maps.Clone(units)
+	for name, g := range units {
+		if g.unit != nil {
+			units[name] = g.unit
+		}
+	}
+	var ds Diagnostics
+	names := slices.Sorted(maps.Keys(units))
+	bad := map[string]bool{}
+	called := map[string]bool{}
+	for _, name := range names {
+		g := units[name]
+		for _, n := range g.calls {
+			sc := n.action.(*subflowCall)
+			called[sc.name] = true
+			sub := units[sc.name]
+			if sub == nil {
+				bad[name] = true
+				if report(g) {
+					ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeUnknownSubflow,
+						Message: fmt.Sprintf("node %s runs subflow %s, which is no flow of this folder%s", n.ID, sc.name, nameHint(sc.name, names))})
+				}
+				continue
+			}
+			if !report(g) {
+				continue
+			}
+			for _, a := range sc.with {
+				if _, ok := sub.vars[a.Name]; !ok {
+					bad[name] = true
+					ds = append(ds, Diagnostic{Pos: sc.withPos[a.Name], Severity: Error, Code: CodeUndeclaredVar,
+						Message: fmt.Sprintf("with: %s is not a var of subflow %s; it declares %s%s", a.Name, sc.name, listOr(sub.VarNames(), "no vars"), nameHint(a.Name, sub.VarNames()))})
+				}
+			}
+			returns := sub.Returns()
+			for _, o := range slices.Sorted(maps.Keys(sc.onPos)) {
+				if !slices.Contains(returns, o) {
+					bad[name] = true
+					ds = append(ds, Diagnostic{Pos: sc.onPos[o], Severity: Error, Code: CodeOutcome,
+						Message: fmt.Sprintf("subflow %s never returns %q, so on: %s can never be taken; its outcomes are %s%s", sc.name, o, o, strings.Join(returns, ", "), nameHint(o, returns))})
+				}
+			}
+		}
+	}
+	// A flow that runs itself through any chain would never end.
+	for _, name := range names {
+		g := units[name]
+		for _, n := range g.calls {
+			sc := n.action.(*subflowCall)
+			if units[sc.name] == nil {
+				continue
+			}
+			cycle := callPath(units, sc.name, name)
+			if cycle == nil {
+				continue
+			}
+			bad[name] = true
+			if report(g) {
+				chain := append([]string{name}, cycle...)
+				ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeSubflowCycle,
+					Message: fmt.Sprintf("subflow cycle: %s; a flow may not run itself through any chain of subflows (loop with next or on: instead)", strings.Join(chain, " → "))})
+			}
+		}
+	}
+	for _, name := range names {
+		g := units[name]
+		if len(g.returns) > 0 && !called[name] && report(g) {
+			n := g.returns[0]
+			ds = append(ds, Diagnostic{Pos: n.Pos, Severity: Error, Code: CodeReturnOutside,
+				Message: fmt.Sprintf("node %s returns, but no flow of this folder runs %s as a subflow; end the call with Hangup, or run this flow from another with subflow: %s", n.ID, name, name)})
+			bad[name] = true
+		}
+	}
+	// A flow whose subflow cannot run cannot either.
+	for changed := true; changed; {
+		changed = false
+		for _, name := range names {
+			if bad[name] {
+				continue
+			}
+			for _, n := range units[name].calls {
+				if sc := n.action.(*subflowCall); bad[sc.name] {
+					bad[name], changed = true, true
+					if report(units[name]) && !report(units[sc.name]) {
+						ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeUnknownSubflow,
+							Message: fmt.Sprintf("subflow %s (%s) does not link; validate it to see why", sc.name, units[sc.name].Path)})
+					}
+					break
+				}
+			}
+		}
+	}
+	linked := map[string]*Graph{}
+	var link func(name string) *Graph
+	link = func(name string) *Graph {
+		if l, ok := linked[name]; ok {
+			return l
+		}
+		u := units[name]
+		if len(u.calls) == 0 {
+			linked[name] = u
+			return u
+		}
+		l := *u
+		l.unit = u
+		l.subflows = map[string]*Graph{}
+		h := sha256.New()
+		h.Write([]byte(u.Version))
+		for _, n := range u.calls {
+			sc := n.action.(*subflowCall)
+			l.subflows[sc.name] = link(sc.name)
+		}
+		for _, sub := range slices.Sorted(maps.Keys(l.subflows)) {
+			fmt.Fprintf(h, "\n%s@%s", sub, l.subflows[sub].Version)
+		}
+		l.Version = hex.EncodeToString(h.Sum(nil)[:8])
+		l.Source = bundle(&l)
+		linked[name] = &l
+		return &l
+	}
+	out := map[string]*Graph{}
+	for _, name := range names {
+		if !bad[name] {
+			out[name] = link(name)
+		}
+	}
+	return out, ds
+}
+
+// callPath returns the flows from `from` that lead, through subflow nodes,
+// to `to` (ending with it), or nil when none does: the shortest.
+func callPath(units map[string]*Graph, from, to string) []string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur == to {
+			var path []string
+			for x := cur; x != ""; x = prev[x] {
+				path = append(path, x)
+			}
+			slices.Reverse(path)
+			return path
+		}
+		g := units[cur]
+		if g == nil {
+			continue
+		}
+		for _, n := range g.calls {
+			next := n.action.(*subflowCall).name
+			if _, seen := prev[next]; !seen {
+				prev[next] = cur
+				queue = append(queue, next)
+			}
+		}
+	}
+	return nil
+}
+
+func nameHint(name string, candidates []string) string {
+	return yamlpos.DidYouMean(name, candidates)
+}
+
+func listOr(xs []string, none string) string {
+	if len(xs) == 0 {
+		return none
+	}
+	return strings.Join(xs, ", ")
+}
+
+// A linked flow's Source is a bundle of the sources of every flow it can
+// reach, so any process can rebuild the same graph, with the same
+// subflows, for a call pinned to it (Rebuild). A flow without subflows
+// keeps its file's source.
+type bundleJSON struct {
+	Bundle int          `json:"flowd_bundle"`
+	Flows  []bundleFlow `json:"flows"`
+}
+
+type bundleFlow struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Source string `json:"source"`
+}
+
+var bundlePrefix = []byte(`{"flowd_bundle":`)
+
+func bundle(g *Graph) []byte {
+	b := bundleJSON{Bundle: 1, Flows: []bundleFlow{{Name: g.Name, Path: g.Path, Source: string(unitSource(g))}}}
+	for _, sub := range g.Subflows() {
+		b.Flows = append(b.Flows, bundleFlow{Name: sub.Name, Path: sub.Path, Source: string(unitSource(sub))})
+	}
+	out, _ := json.Marshal(b)
+	return out
+}
+
+// unitSource returns the source of a flow's own file.
+func unitSource(g *Graph) []byte {
+	if g.unit != nil {
+		return g.unit.Source
+	}
+	return g.Source
+}
+
+// Rebuild compiles a flow version from its Source: a file's source, or
+// the bundle of a linked flow. name is the flow's name.
+func Rebuild(name string, src []byte) (*Graph, Diagnostics) {
+	if !bytes.HasPrefix(src, bundlePrefix) {
+		g, ds := Compile(name+".yaml", src)
+		if g != nil {
+			g.Name = name
+		}
+		return g, ds
+	}
+	var b bundleJSON
+	if err := json.Unmarshal(src, &b); err != nil || len(b.Flows) == 0 {
+		return nil, Diagnostics{{Pos: Pos{File: name}, Severity: Error, Code: CodeShape, Message: fmt.Sprintf("flow %s: a bundle that cannot be read: %v", name, err)}}
+	}
+	units := map[string]*Graph{}
+	var all Diagnostics
+	for _, f := range b.Flows {
+		g, ds := Compile(f.Path, []byte(f.Source))
+		all = append(all, ds...)
+		if g == nil {
+			return nil, all
+		}
+		g.Name = f.Name
+		units[f.Name] = g
+	}
+	linked, ds := Link(units, nil)
+	all = append(all, ds...)
+	g := linked[b.Flows[0].Name]
+	if g == nil {
+		return nil, all
+	}
+	return g, all
+}
+
+// linkFolder links the flows loaded from files with the other flows of
+// their folders, which are compiled to be found as subflows but reported
+// only when validated themselves.
+func linkFolder(s *Set) {
+	units := maps.Clone(s.Graphs)
+	given := map[*Graph]bool{}
+	needs := false
+	for _, g := range units {
+		given[g] = true
+		needs = needs || len(g.calls) > 0
+	}
+	if needs {
+		dirs := map[string]bool{}
+		for _, g := range units {
+			dirs[filepath.Dir(g.Path)] = true
+		}
+		loaded := map[string]bool{}
+		for _, g := range units {
+			loaded[filepath.Clean(g.Path)] = true
+		}
+		for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+			files, err := FindFiles([]string{dir}, IsFlowFile)
+			if err != nil {
+				continue
+			}
+			for _, path := range files {
+				if loaded[filepath.Clean(path)] {
+					continue
+				}
+				loaded[filepath.Clean(path)] = true
+				src, err := os.ReadFile(path)
+				if err != nil {
+					continue
+				}
+				if g, _ := Compile(path, src); g != nil {
+					if _, taken := units[g.Name]; !taken {
+						units[g.Name] = g
+					}
+				}
+			}
+		}
+	}
+	linked, ds := Link(units, func(g *Graph) bool { return given[g] })
+	s.Diags = append(s.Diags, ds...)
+	for name := range s.Graphs {
+		if l := linked[name]; l != nil {
+			s.Graphs[name] = l
+		} else {
+			delete(s.Graphs, name)
+		}
+	}
+	s.Diags.Sort()
+}

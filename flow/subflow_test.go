@@ -1,0 +1,237 @@
+package flow_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// linkFlows compiles flow sources, named by their flow: key, and links
+// them as one folder.
+func linkFlows(t *testing.T, srcs ...string) map[string]*flow.Graph {
+	t.Helper()
+	units := map[string]*flow.Graph{}
+	for i, src := range srcs {
+		g, ds := flow.Compile("f"+string(rune('0'+i))+".yaml", []byte(src))
+		if g == nil || ds.HasErrors(false) {
+			t.Fatalf("flow %d refused: %v", i, ds)
+		}
+		units[g.Name] = g
+	}
+	linked, ds := flow.Link(units, nil)
+	if len(ds) > 0 {
+		t.Fatalf("link: %v", ds)
+	}
+	return linked
+}
+
+const pinCheckSrc = `flow: pin-check
+params:
+  pin: { default: "1234", secret: true }
+  prompt: { default: "Enter your PIN." }
+vars:
+  tries: 1
+  left: 0
+on_error: broken
+nodes:
+  ask:
+    GetDigits:
+      numDigits: 4
+      log: false
+      children:
+        - Speak: "{{ params.prompt }}"
+    on:
+      no_input: silent
+    next: verify
+  verify:
+    branch:
+      - when: input.Digits == params.pin
+        next: passed
+    next: count
+  count:
+    set: { left: vars.tries - 1 }
+    next: failed
+  passed:
+    Speak: Thank you.
+  failed:
+    return: { outcome: failed, values: { left: vars.left, said: "'no'" } }
+  silent:
+    Hangup: {}
+  broken:
+    Speak: The PIN check is out of order.
+    next: give_up
+  give_up:
+    return: { outcome: failed, values: { left: 0 } }
+`
+
+const bridgeSrc = `flow: bridge
+params:
+  prompt: { default: "Welcome." }
+vars:
+  tries: 7
+nodes:
+  hello:
+    Speak: "{{ params.prompt }}"
+    next: check
+  check:
+    subflow: pin-check
+    with: { tries: vars.tries - 4 }
+    on:
+      failed: sorry
+    next: join
+  join:
+    Conference: "room-{{ vars.tries }}"
+  sorry:
+    Speak: "Wrong PIN, {{ nodes.check.left }} tries left ({{ nodes.check.outcome }}, {{ nodes.check.left + 1 }})."
+`
+
+var subflowClock = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+
+func walker() *flow.Walker {
+	return &flow.Walker{Now: subflowClock, URL: func(node, ev string) string { return "https://flowd.test/" + node + "/" + ev }}
+}
+
+// TestSubflowWalksInPlace: a subflow's XML joins the calling document, its
+// nodes are named through the calling node, a callback inside it resumes
+// there with its own vars and params, and its return routes the caller
+// by outcome with its values typed under nodes.<id>.
+func TestSubflowWalksInPlace(t *testing.T) {
+	gs := linkFlows(t, pinCheckSrc, bridgeSrc)
+	g := gs["bridge"]
+	if g.Version == gs["pin-check"].Version || len(g.Subflows()) != 1 {
+		t.Fatalf("bridge is not linked to pin-check: %v", g.Subflows())
+	}
+	st := g.NewState(map[string]string{"CallUUID": "c"}, nil)
+	w := walker()
+	r := w.Answer(g, st)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	want := `<Response><Speak>Welcome.</Speak><GetDigits action="https://flowd.test/check/ask/action" numDigits="4" log="false"><Speak>Enter your PIN.</Speak></GetDigits><Redirect>https://flowd.test/check/ask/no_input</Redirect></Response>`
+	if string(r.XML) != want {
+		t.Errorf("answer XML\n got %s\nwant %s", r.XML, want)
+	}
+	if got := strings.Join(r.Path, " "); got != "hello check check/ask" {
+		t.Errorf("path = %s", got)
+	}
+	if r.WaitAt != "check/ask" || len(r.Frames) != 1 || r.Frames[0].Flow != "pin-check" || r.Frames[0].Vars["tries"] != 3 {
+		t.Fatalf("waits at %q in frames %+v", r.WaitAt, r.Frames)
+	}
+	if st.Vars["tries"] != 7 {
+		t.Errorf("the caller's vars changed: %v", st.Vars)
+	}
+
+	// A wrong PIN: the subflow counts down and returns failed.
+	st.Frames = r.Frames
+	at := g.Lookup(r.WaitAt)
+	if at == nil || at.ID != "ask" {
+		t.Fatalf("Lookup(%q) = %v", r.WaitAt, at)
+	}
+	r = walker().Resume(g, st, at, flow.EventAction, map[string]string{"Digits": "9999"})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if got, want := string(r.XML), `<Response><Speak>Wrong PIN, 2 tries left (failed, 3).</Speak></Response>`; got != want {
+		t.Errorf("failed XML\n got %s\nwant %s", got, want)
+	}
+	if got := strings.Join(r.Path, " "); got != "check/verify check/count check/failed sorry" {
+		t.Errorf("path = %s", got)
+	}
+	wantEdges := []flow.Taken{{From: "check/ask", Label: "next"}, {From: "check/verify", Label: "next"}, {From: "check/count", Label: "next"}, {From: "check", Label: "failed"}}
+	if !reflect.DeepEqual(r.Edges, wantEdges) {
+		t.Errorf("edges = %v", r.Edges)
+	}
+	if len(r.Frames) != 0 || r.Wait != nil {
+		t.Errorf("still inside the subflow: %+v", r.Frames)
+	}
+	if got := st.Nodes["check"]; got["outcome"] != "failed" || got["left"] != "2" || got["said"] != `"no"` {
+		t.Errorf("nodes.check = %v", got)
+	}
+	if _, kept := st.Nodes["ask"]; kept {
+		t.Error("the subflow's node is kept in the caller's nodes")
+	}
+
+	// The right PIN: the subflow reaches a node with no edge, which
+	// returns ok; the caller takes next.
+	st = g.NewState(map[string]string{"CallUUID": "c"}, nil)
+	r = walker().Answer(g, st)
+	st.Frames = r.Frames
+	r = walker().Resume(g, st, g.Lookup("check/ask"), flow.EventAction, map[string]string{"Digits": "1234"})
+	if got, want := string(r.XML), `<Response><Speak>Thank you.</Speak><Conference>room-7</Conference></Response>`; got != want {
+		t.Errorf("ok XML\n got %s\nwant %s", got, want)
+	}
+	if st.Nodes["check"]["outcome"] != "ok" {
+		t.Errorf("nodes.check = %v", st.Nodes["check"])
+	}
+}
+
+// TestSubflowHangupEndsTheCall: a Hangup inside a subflow ends the call;
+// the subflow does not return.
+func TestSubflowHangupEndsTheCall(t *testing.T) {
+	g := linkFlows(t, pinCheckSrc, bridgeSrc)["bridge"]
+	st := g.NewState(map[string]string{"CallUUID": "c"}, nil)
+	r := walker().Answer(g, st)
+	st.Frames = r.Frames
+	r = walker().Resume(g, st, g.Lookup("check/ask"), flow.EventNoInput, nil)
+	if got, want := string(r.XML), `<Response><Hangup/></Response>`; got != want || !r.Ended() {
+		t.Errorf("no input: %s (ended %v)", got, r.Ended())
+	}
+	if strings.Join(r.Path, " ") != "check/silent" {
+		t.Errorf("path = %v", r.Path)
+	}
+}
+
+// TestSubflowErrorGoesToItsOnError: a run-time error inside a subflow goes
+// to the subflow's on_error; without one, to the caller's.
+func TestSubflowErrorGoesToItsOnError(t *testing.T) {
+	broken := strings.Replace(pinCheckSrc, "left: vars.tries - 1", `left: int("x")`, 1)
+	g := linkFlows(t, broken, bridgeSrc)["bridge"]
+	st := g.NewState(map[string]string{"CallUUID": "c"}, nil)
+	r := walker().Answer(g, st)
+	st.Frames = r.Frames
+	r = walker().Resume(g, st, g.Lookup("check/ask"), flow.EventAction, map[string]string{"Digits": "1"})
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "node check/count") {
+		t.Fatalf("error = %v", r.Err)
+	}
+	if got, want := string(r.XML), `<Response><Speak>The PIN check is out of order.</Speak><Speak>Wrong PIN, 0 tries left (failed, 1).</Speak></Response>`; got != want {
+		t.Errorf("subflow on_error\n got %s\nwant %s", got, want)
+	}
+
+	noOnError := strings.Replace(broken, "on_error: broken\n", "", 1)
+	noOnError = strings.Replace(noOnError, "  broken:\n    Speak: The PIN check is out of order.\n    next: give_up\n  give_up:\n    return: { outcome: failed, values: { left: 0 } }\n", "", 1)
+	caller := strings.Replace(bridgeSrc, "nodes:\n", "on_error: oops\nnodes:\n  oops:\n    Speak: Sorry.\n", 1)
+	caller = strings.Replace(caller, "start: hello\n", "", 1)
+	caller = strings.Replace(caller, "nodes:\n  oops:", "start: hello\nnodes:\n  oops:", 1)
+	g = linkFlows(t, noOnError, caller)["bridge"]
+	st = g.NewState(map[string]string{"CallUUID": "c"}, nil)
+	r = walker().Answer(g, st)
+	st.Frames = r.Frames
+	r = walker().Resume(g, st, g.Lookup("check/ask"), flow.EventAction, map[string]string{"Digits": "1"})
+	if got, want := string(r.XML), `<Response><Speak>Sorry.</Speak></Response>`; got != want || len(r.Frames) != 0 {
+		t.Errorf("caller's on_error\n got %s\nwant %s (frames %v)", got, want, r.Frames)
+	}
+}
+
+// TestLinkVersions: a linked flow's version covers its subflows', and its
+// source rebuilds the same graph, subflows and all.
+func TestLinkVersions(t *testing.T) {
+	gs := linkFlows(t, pinCheckSrc, bridgeSrc)
+	changed := linkFlows(t, strings.Replace(pinCheckSrc, "Thank you.", "Thanks.", 1), bridgeSrc)
+	if gs["bridge"].Version == changed["bridge"].Version {
+		t.Error("a change of the subflow kept the caller's version")
+	}
+	again, _ := flow.Link(gs, nil)
+	if again["bridge"].Version != gs["bridge"].Version {
+		t.Error("linking a linked set changed the version")
+	}
+	g, ds := flow.Rebuild("bridge", gs["bridge"].Source)
+	if g == nil {
+		t.Fatal(ds)
+	}
+	if g.Version != gs["bridge"].Version || g.Lookup("check/passed") == nil {
+		t.Errorf("rebuilt version %s, want %s", g.Version, gs["bridge"].Version)
+	}
+}
