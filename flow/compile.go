@@ -62,7 +62,7 @@ type Node struct {
 	// goesOn: a node of a kind that ends the flow goes on to next instead
 	// (a Hangup with schedule).
 	goesOn bool
-	room    *Str // a MultiPartyCall's name
+	room   *Str // a MultiPartyCall's name
 	// action is what a kind compiled that only its behavior reads (a REST
 	// action's call).
 	action any
