@@ -21,8 +21,9 @@ import (
 // cannot be linked is left out. report says whether to report a flow's
 // problems: flows loaded only to be found as subflows (the other flows of
 // a folder, when one file is validated) are checked when they are
-// validated themselves, but their calls still count.
-func Link(units map[string]*Graph, report func(*Graph) bool) (map[string]*Graph, Diagnostics) {
+// validated themselves, but their calls still count. So do the calls of
+// callers: versions still serving while their files are being fixed.
+func Link(units map[string]*Graph, report func(*Graph) bool, callers ...*Graph) (map[string]*Graph, Diagnostics) {
 	if report == nil {
 		report = func(*Graph) bool { return true }
 	}
@@ -37,6 +38,11 @@ func Link(units map[string]*Graph, report func(*Graph) bool) (map[string]*Graph,
 	names := slices.Sorted(maps.Keys(units))
 	bad := map[string]bool{}
 	called := map[string]bool{}
+	for _, g := range callers {
+		for _, n := range g.calls {
+			called[n.action.(*subflowCall).name] = true
+		}
+	}
 	for _, name := range names {
 		g := units[name]
 		for _, n := range g.calls {
@@ -318,4 +324,17 @@ func linkFolder(s *Set) {
 		}
 	}
 	s.Diags.Sort()
+}
+
+// CompileInFolder compiles one flow file and links it with the other
+// flows of its folder, as flowd render, graph and test load a flow: the
+// subflows it runs are found there, and so are the flows that run it.
+func CompileInFolder(path string, src []byte) (*Graph, Diagnostics) {
+	g, ds := Compile(path, src)
+	if g == nil || len(g.calls) == 0 && len(g.returns) == 0 {
+		return g, ds
+	}
+	s := &Set{Graphs: map[string]*Graph{g.Name: g}, Diags: ds}
+	linkFolder(s)
+	return s.Graphs[g.Name], s.Diags
 }

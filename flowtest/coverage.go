@@ -108,7 +108,7 @@ func untestedGraph(path string) *flow.Graph {
 	path = filepath.Clean(path)
 	src, err := os.ReadFile(path)
 	if err == nil {
-		if g, _ := flow.Compile(path, src); g != nil {
+		if g, _ := flow.CompileInFolder(path, src); g != nil {
 			return g
 		}
 	}

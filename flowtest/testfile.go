@@ -530,7 +530,7 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 			d.Errorf(tf.FlowPos, flow.CodeValue, "flow %s: %v", tf.Flow, errors.Unwrap(err))
 			return nil, d.Diagnostics()
 		}
-		g, ds := flow.Compile(filepath.Clean(path), src)
+		g, ds := flow.CompileInFolder(filepath.Clean(path), src)
 		if g == nil {
 			return fail(ds)
 		}
@@ -551,7 +551,7 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 			names = append(names, f.Name)
 			return nil, nil, false
 		}
-		g, ds := flow.Compile(filepath.Clean(path), src)
+		g, ds := flow.CompileInFolder(filepath.Clean(path), src)
 		return g, ds, true
 	}
 	var files []string

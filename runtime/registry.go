@@ -353,7 +353,7 @@ func (r *Registry) Reload() bool {
 	// Subflows are resolved across files: a flow that cannot be linked
 	// (its subflow is missing, or runs it back) is not served anew, and
 	// the version serving, if any, stays.
-	linked, lds := flow.Link(next, nil)
+	linked, lds := flow.Link(next, nil, slices.Collect(maps.Values(prev))...)
 	for _, d := range lds {
 		ok = false
 		r.log.Error(d.Message, "file", d.Pos.File, "line", d.Pos.Line, "col", d.Pos.Col, "code", string(d.Code))

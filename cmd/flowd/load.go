@@ -136,7 +136,7 @@ func loadOne(path, cmd string, stderr io.Writer) (*flow.Graph, int) {
 		fmt.Fprintf(stderr, "flowd %s: %v\n", cmd, pathError(err))
 		return nil, exitUsage
 	}
-	g, ds := flow.Compile(filepath.Clean(path), src)
+	g, ds := flow.CompileInFolder(filepath.Clean(path), src)
 	if g == nil {
 		for _, d := range ds {
 			fmt.Fprintln(stderr, d)
