@@ -160,7 +160,12 @@ func (n *Node) Edges() []Edge {
 	for i, c := range n.Cases {
 		out = append(out, Edge{Label: caseLabel(i), When: c.Src, Kind: EdgeCase, Index: i, To: c.Next})
 	}
-	for _, o := range n.Kind.Outcomes {
+	outcomes := n.Kind.Outcomes
+	if n.Kind.traits.openOutcomes {
+		// A subflow's outcomes are its return's: those written, by name.
+		outcomes = slices.Sorted(maps.Keys(n.On))
+	}
+	for _, o := range outcomes {
 		if t, ok := n.On[o]; ok {
 			out = append(out, Edge{Label: o, Kind: EdgeOn, To: t})
 		}

@@ -113,20 +113,60 @@ func edgeLabel(n *Node, e Edge) string {
 	return "next"
 }
 
-// Mermaid returns the flow as a Mermaid flowchart.
+// drawn is a node as a diagram draws it: its name through the calling
+// nodes (check_pin/ask), and the cluster of the subflow it is in (0 for
+// the flow's own nodes).
+type drawn struct {
+	id      string
+	n       *Node
+	cluster int
+}
+
+// diagramCluster is a subflow drawn inside its caller's diagram.
+type diagramCluster struct {
+	caller string // the calling node's name
+	g      *Graph
+	parent int
+}
+
+// diagramNodes lists the nodes a diagram of g draws: g's own, then each
+// subflow's, in a cluster of its own, linked from its calling node.
+func diagramNodes(g *Graph) ([]drawn, []diagramCluster) {
+	var nodes []drawn
+	clusters := []diagramCluster{{g: g}}
+	var add func(g *Graph, prefix string, cluster int)
+	add = func(g *Graph, prefix string, cluster int) {
+		for _, n := range g.Nodes {
+			nodes = append(nodes, drawn{id: prefix + n.ID, n: n, cluster: cluster})
+		}
+		for _, n := range g.Nodes {
+			if sub := g.Subflow(n); sub != nil {
+				clusters = append(clusters, diagramCluster{caller: prefix + n.ID, g: sub, parent: cluster})
+				add(sub, prefix+n.ID+NodePathSep, len(clusters)-1)
+			}
+		}
+	}
+	add(g, "", 0)
+	return nodes, clusters
+}
+
+// Mermaid returns the flow as a Mermaid flowchart; each subflow it runs
+// is a subgraph, linked from its calling node.
 func Mermaid(g *Graph) []byte {
 	var b strings.Builder
 	b.WriteString("flowchart TD\n")
 	fmt.Fprintf(&b, "  %%%% flow %s%s\n", g.Name, commentSuffix(g.Description))
-	ids := make(map[*Node]string, len(g.Nodes))
-	for i, n := range g.Nodes {
-		ids[n] = fmt.Sprintf("n%d", i)
+	nodes, clusters := diagramNodes(g)
+	ids := make(map[string]string, len(nodes))
+	for i, d := range nodes {
+		ids[d.id] = fmt.Sprintf("n%d", i)
 	}
 	b.WriteString("  start((\"start\"))\n")
 	if g.OnError != nil {
 		b.WriteString("  error((\"on_error\"))\n")
 	}
-	for _, n := range g.Nodes {
+	writeNode := func(indent string, d drawn) {
+		n := d.n
 		label := mermaidText(n.ID) + "<br/>" + mermaidText(n.Kind.Name)
 		lb, rb := "[\"", "\"]"
 		switch styleOf(n) {
@@ -141,15 +181,37 @@ func Mermaid(g *Graph) []byte {
 		case styleSubflow:
 			lb, rb = "{{\"", "\"}}"
 		}
-		fmt.Fprintf(&b, "  %s%s%s%s\n", ids[n], lb, label, rb)
+		fmt.Fprintf(&b, "%s%s%s%s%s\n", indent, ids[d.id], lb, label, rb)
 	}
-	fmt.Fprintf(&b, "  start --> %s\n", ids[g.Start])
+	var writeCluster func(c int, indent string)
+	writeCluster = func(c int, indent string) {
+		for _, d := range nodes {
+			if d.cluster == c {
+				writeNode(indent, d)
+			}
+		}
+		for i, cl := range clusters {
+			if i > 0 && cl.parent == c {
+				fmt.Fprintf(&b, "%ssubgraph s%d[\"%s\"]\n", indent, i, mermaidText("subflow "+cl.g.Name+" ("+cl.caller+")"))
+				writeCluster(i, indent+"  ")
+				fmt.Fprintf(&b, "%send\n", indent)
+			}
+		}
+	}
+	writeCluster(0, "  ")
+	fmt.Fprintf(&b, "  start --> %s\n", ids[g.Start.ID])
 	if g.OnError != nil {
-		fmt.Fprintf(&b, "  error -.-> %s\n", ids[g.OnError])
+		fmt.Fprintf(&b, "  error -.-> %s\n", ids[g.OnError.ID])
 	}
-	for _, n := range g.Nodes {
-		for _, e := range diagramEdges(n) {
-			fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[e.From], mermaidText(strings.Join(e.Labels, ", ")), ids[e.To])
+	for _, d := range nodes {
+		prefix := strings.TrimSuffix(d.id, d.n.ID)
+		for _, e := range diagramEdges(d.n) {
+			fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[d.id], mermaidText(strings.Join(e.Labels, ", ")), ids[prefix+e.To.ID])
+		}
+	}
+	for i, cl := range clusters {
+		if i > 0 {
+			fmt.Fprintf(&b, "  %s -.->|\"runs\"| %s\n", ids[cl.caller], ids[cl.caller+NodePathSep+cl.g.Start.ID])
 		}
 	}
 	for i, c := range mermaidClasses {
@@ -159,9 +221,9 @@ func Mermaid(g *Graph) []byte {
 	}
 	b.WriteString("  classDef marker fill:#1e293b,stroke:#1e293b,color:#ffffff\n")
 	members := map[string][]string{}
-	for _, n := range g.Nodes {
-		name := mermaidClasses[styleOf(n)].name
-		members[name] = append(members[name], ids[n])
+	for _, d := range nodes {
+		name := mermaidClasses[styleOf(d.n)].name
+		members[name] = append(members[name], ids[d.id])
 	}
 	for _, c := range mermaidClasses {
 		if m := members[c.name]; len(m) > 0 {
@@ -220,7 +282,8 @@ func commentSuffix(desc string) string {
 	return ": " + desc
 }
 
-// DOT returns the flow as a Graphviz digraph.
+// DOT returns the flow as a Graphviz digraph; each subflow it runs is a
+// cluster, linked from its calling node.
 func DOT(g *Graph) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %s {\n", dotQuote(g.Name))
@@ -232,7 +295,9 @@ func DOT(g *Graph) []byte {
 	if g.OnError != nil {
 		b.WriteString("  \"on_error\" [shape=circle, label=\"on_error\", style=filled, fillcolor=\"#1e293b\", fontcolor=\"#ffffff\", fontsize=8, width=0.6, fixedsize=true];\n")
 	}
-	for _, n := range g.Nodes {
+	nodes, clusters := diagramNodes(g)
+	writeNode := func(indent string, d drawn) {
+		n := d.n
 		attrs := ""
 		switch styleOf(n) {
 		case styleCallback:
@@ -246,15 +311,38 @@ func DOT(g *Graph) []byte {
 		case styleSubflow:
 			attrs = `, shape=component, style=filled, fillcolor="#ede9fe", color="#6d28d9"`
 		}
-		fmt.Fprintf(&b, "  %s [label=%s%s];\n", dotQuote(dotID(n)), dotQuote(n.ID+"\n"+n.Kind.Name), attrs)
+		fmt.Fprintf(&b, "%s%s [label=%s%s];\n", indent, dotQuote(dotID(d.id)), dotQuote(n.ID+"\n"+n.Kind.Name), attrs)
 	}
-	fmt.Fprintf(&b, "  \"start\" -> %s;\n", dotQuote(dotID(g.Start)))
+	var writeCluster func(c int, indent string)
+	writeCluster = func(c int, indent string) {
+		for _, d := range nodes {
+			if d.cluster == c {
+				writeNode(indent, d)
+			}
+		}
+		for i, cl := range clusters {
+			if i > 0 && cl.parent == c {
+				fmt.Fprintf(&b, "%ssubgraph %s {\n", indent, dotQuote("cluster_"+cl.caller))
+				fmt.Fprintf(&b, "%s  label=%s;\n%s  style=\"rounded,dashed\";\n%s  color=\"#6d28d9\";\n", indent, dotQuote("subflow "+cl.g.Name+" ("+cl.caller+")"), indent, indent)
+				writeCluster(i, indent+"  ")
+				fmt.Fprintf(&b, "%s}\n", indent)
+			}
+		}
+	}
+	writeCluster(0, "  ")
+	fmt.Fprintf(&b, "  \"start\" -> %s;\n", dotQuote(dotID(g.Start.ID)))
 	if g.OnError != nil {
-		fmt.Fprintf(&b, "  \"on_error\" -> %s [style=dashed];\n", dotQuote(dotID(g.OnError)))
+		fmt.Fprintf(&b, "  \"on_error\" -> %s [style=dashed];\n", dotQuote(dotID(g.OnError.ID)))
 	}
-	for _, n := range g.Nodes {
-		for _, e := range diagramEdges(n) {
-			fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", dotQuote(dotID(e.From)), dotQuote(dotID(e.To)), dotQuote(strings.Join(e.Labels, "\n")))
+	for _, d := range nodes {
+		prefix := strings.TrimSuffix(d.id, d.n.ID)
+		for _, e := range diagramEdges(d.n) {
+			fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", dotQuote(dotID(d.id)), dotQuote(dotID(prefix+e.To.ID)), dotQuote(strings.Join(e.Labels, "\n")))
+		}
+	}
+	for i, cl := range clusters {
+		if i > 0 {
+			fmt.Fprintf(&b, "  %s -> %s [style=dashed, label=\"runs\"];\n", dotQuote(dotID(cl.caller)), dotQuote(dotID(cl.caller+NodePathSep+cl.g.Start.ID)))
 		}
 	}
 	b.WriteString("}\n")
@@ -263,7 +351,7 @@ func DOT(g *Graph) []byte {
 
 // dotID names a node in DOT apart from the start and on_error markers,
 // which are not valid node ids.
-func dotID(n *Node) string { return "node:" + n.ID }
+func dotID(id string) string { return "node:" + id }
 
 // dotQuote writes a DOT quoted string; \n in s becomes a centred line break.
 func dotQuote(s string) string {

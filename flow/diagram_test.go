@@ -28,7 +28,7 @@ func diagramFlows(t *testing.T) map[string]*flow.Graph {
 	}
 	out := map[string]*flow.Graph{}
 	for _, path := range append(examples, own...) {
-		g, ds := flow.Compile(path, testenv.ReadFile(t, path))
+		g, ds := flow.CompileInFolder(path, testenv.ReadFile(t, path))
 		if g == nil {
 			t.Fatalf("%s does not compile:\n%s", path, diagText(ds))
 		}

@@ -281,7 +281,7 @@ func linkFolder(s *Set) {
 	needs := false
 	for _, g := range units {
 		given[g] = true
-		needs = needs || len(g.calls) > 0
+		needs = needs || len(g.calls) > 0 || len(g.returns) > 0
 	}
 	if needs {
 		dirs := map[string]bool{}

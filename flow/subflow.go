@@ -482,3 +482,21 @@ func (g *Graph) FramesForTrace(frames []Frame) []Frame {
 	}
 	return out
 }
+
+// Walk calls fn for every node a call of g can reach: g's own, then, for
+// each subflow node, the subflow's, named as Result.Path names them
+// (check_pin/ask), in file order.
+func (g *Graph) Walk(fn func(qualified string, n *Node)) {
+	g.walkPrefixed("", fn)
+}
+
+func (g *Graph) walkPrefixed(prefix string, fn func(string, *Node)) {
+	for _, n := range g.Nodes {
+		fn(prefix+n.ID, n)
+	}
+	for _, n := range g.Nodes {
+		if sub := g.Subflow(n); sub != nil {
+			sub.walkPrefixed(prefix+n.ID+NodePathSep, fn)
+		}
+	}
+}

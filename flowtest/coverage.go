@@ -48,12 +48,19 @@ func (c *Coverage) Register(g *flow.Graph) *FlowCoverage {
 	return c.register(g)
 }
 
+// register counts a flow, and the subflows it runs: a subflow's nodes
+// are covered in its own file, by whichever flows walk into it.
 func (c *Coverage) register(g *flow.Graph) *FlowCoverage {
 	k := key(g)
 	fc, ok := c.flows[k]
 	if !ok {
 		fc = &FlowCoverage{Graph: g, nodes: map[string]bool{}, edges: map[flow.Taken]bool{}}
 		c.flows[k] = fc
+	}
+	for _, sub := range g.Subflows() {
+		if _, ok := c.flows[key(sub)]; !ok {
+			c.flows[key(sub)] = &FlowCoverage{Graph: sub, nodes: map[string]bool{}, edges: map[flow.Taken]bool{}}
+		}
 	}
 	return fc
 }
@@ -75,7 +82,10 @@ func (c *Coverage) AddUntested(flows []string, results []*Result) {
 		}
 		g := untestedGraph(path)
 		c.mu.Lock()
-		c.register(g).Untested = true
+		if _, walked := c.flows[key(g)]; !walked {
+			// Not a subflow of a tested flow either.
+			c.register(g).Untested = true
+		}
 		c.mu.Unlock()
 	}
 }
@@ -132,13 +142,27 @@ func absPath(p string) string {
 func (c *Coverage) Add(g *flow.Graph, sess *runtime.Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fc := c.register(g)
+	c.register(g)
+	// A node inside a subflow (check_pin/ask) is covered in the
+	// subflow's own file.
+	of := func(id string) (*FlowCoverage, string) {
+		if !strings.Contains(id, flow.NodePathSep) {
+			return c.flows[key(g)], id
+		}
+		sg, n := g.Locate(id)
+		if n == nil {
+			return c.flows[key(g)], id
+		}
+		return c.register(sg), n.ID
+	}
 	for _, t := range sess.Trace {
 		for _, id := range t.Path {
-			fc.nodes[id] = true
+			fc, node := of(id)
+			fc.nodes[node] = true
 		}
 		for _, e := range t.Edges {
-			fc.edges[e] = true
+			fc, node := of(e.From)
+			fc.edges[flow.Taken{From: node, Label: e.Label}] = true
 		}
 	}
 }

@@ -254,11 +254,11 @@ func DecodeAnswer(node, path string, src []byte) (*Answer, flow.Diagnostics) {
 // HTTPNodes returns the ids of a flow's http nodes, in file order.
 func HTTPNodes(g *flow.Graph) []string {
 	var out []string
-	for _, n := range g.Nodes {
+	g.Walk(func(id string, n *flow.Node) {
 		if isHTTP(n) {
-			out = append(out, n.ID)
+			out = append(out, id)
 		}
-	}
+	})
 	return out
 }
 

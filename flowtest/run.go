@@ -601,7 +601,7 @@ func (r *caseRun) agree() string {
 		return fmt.Sprintf("flowd's session says the flow ended, but its XML waits at <%s> (%s)", w.Kind, w.URL)
 	case node != "" && (w.Ended() || w.Kind == "Redirect"):
 		return fmt.Sprintf("flowd's session waits at node %s, but its XML has no callback for it", node)
-	case node != "" && !strings.Contains(w.URL, "/"+url.PathEscape(node)+"/"):
+	case node != "" && !strings.Contains(w.URL, "/"+url.PathEscape(runtime.URLNode(node))+"/"):
 		return fmt.Sprintf("flowd's session waits at node %s, but its XML waits at <%s> with %s", node, w.Kind, w.URL)
 	}
 	return ""

@@ -593,19 +593,23 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 // and requests: expectations for nodes that are not its http nodes.
 func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 	d := &yamlpos.Collector{}
-	ids := make([]string, len(g.Nodes))
-	for i, n := range g.Nodes {
-		ids[i] = n.ID
-	}
-	params := make([]string, len(g.Params))
-	for i, p := range g.Params {
-		params[i] = p.Name
+	var ids []string
+	g.Walk(func(id string, _ *flow.Node) { ids = append(ids, id) })
+	// A case's params are the deployment's: they reach the subflows the
+	// flow runs too, each taking those it declares.
+	var params []string
+	for _, fg := range append([]*flow.Graph{g}, g.Subflows()...) {
+		for _, p := range fg.Params {
+			if !slices.Contains(params, p.Name) {
+				params = append(params, p.Name)
+			}
+		}
 	}
 	vars := g.VarNames()
 	httpIDs := HTTPNodes(g)
 	// httpNode reports an id that is no http node of the flow.
 	httpNode := func(id string, at flow.Pos, what string) {
-		n := g.Node(id)
+		n := g.Lookup(id)
 		switch {
 		case isHTTP(n):
 		case len(httpIDs) == 0:
@@ -626,7 +630,7 @@ func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 		}
 	}
 	node := func(id string, at flow.Pos, what string) {
-		if g.Node(id) == nil {
+		if g.Lookup(id) == nil {
 			d.Errorf(at, flow.CodeUnknownNode, "%s names node %q, which flow %s does not have%s", what, id, g.Name, yamlpos.DidYouMean(id, ids))
 		}
 	}
@@ -638,7 +642,11 @@ func Check(tf *File, g *flow.Graph) flow.Diagnostics {
 	for _, c := range tf.Cases {
 		for _, k := range slices.Sorted(maps.Keys(c.Params)) {
 			if !slices.Contains(params, k) {
-				d.Errorf(c.KeyPos["params."+k], flow.CodeUndeclaredParam, "params.%s is not a param of flow %s%s", k, g.Name, yamlpos.DidYouMean(k, params))
+				where := "flow " + g.Name
+				if len(g.Subflows()) > 0 {
+					where += " or its subflows"
+				}
+				d.Errorf(c.KeyPos["params."+k], flow.CodeUndeclaredParam, "params.%s is not a param of %s%s", k, where, yamlpos.DidYouMean(k, params))
 			}
 		}
 		// The values a case gives are converted as flowd serve converts

@@ -307,7 +307,8 @@ func callbackParts(base, flowName, u string) (step int, node, event string, ok b
 	if err != nil {
 		return 0, "", "", false
 	}
-	return step, parts[1], parts[2], true
+	// A node inside a subflow (check_pin/ask) is check_pin.ask in a URL.
+	return step, strings.ReplaceAll(parts[1], ".", "/"), parts[2], true
 }
 
 // checkURLs checks that every URL flowd wrote for Plivo to follow is
@@ -392,7 +393,7 @@ func (e *env) verify(t testing.TB, c *plivosim.Call, flowName string) *runtime.S
 		if last.Webhook != "callback" || last.Node != node || last.Event != event || step != s.Step-1 {
 			t.Errorf("trace step %d: webhook %q node %q event %q, want a callback of step %d at %q (%s)", last.Step, last.Webhook, last.Node, last.Event, step, node, event)
 		}
-		n := g.Node(node)
+		n := g.Lookup(node)
 		if n == nil {
 			t.Fatalf("no node %q", node)
 		}
@@ -415,8 +416,11 @@ func (e *env) verify(t testing.TB, c *plivosim.Call, flowName string) *runtime.S
 		if !mapsEqual(last.Inputs, want) {
 			t.Errorf("trace step %d: inputs %v, want %v", last.Step, last.Inputs, want)
 		}
-		if to := flow.Outcome(n, event, sent); to != nil && (len(last.Path) == 0 || last.Path[0] != to.ID) {
-			t.Errorf("trace step %d: path %v, want it to start at %s", last.Step, last.Path, to.ID)
+		// The node it goes to is named as the node called back is
+		// (check_pin/check after check_pin/ask).
+		prefix := strings.TrimSuffix(node, n.ID)
+		if to := flow.Outcome(n, event, sent); to != nil && (len(last.Path) == 0 || last.Path[0] != prefix+to.ID) {
+			t.Errorf("trace step %d: path %v, want it to start at %s", last.Step, last.Path, prefix+to.ID)
 		}
 	} else {
 		if last.Webhook != "answer" || s.Step != 1 {
@@ -436,7 +440,7 @@ func (e *env) verify(t testing.TB, c *plivosim.Call, flowName string) *runtime.S
 		if !ok || node != s.Wait || step != s.Step {
 			t.Errorf("session waits at %s (step %d); the document waits at %+v", s.Wait, s.Step, w)
 		}
-		if (w.Kind == "GetDigits" || w.Kind == "GetInput") && !strings.HasSuffix(w.NoInputURL, "/"+s.Wait+"/no_input") {
+		if (w.Kind == "GetDigits" || w.Kind == "GetInput") && !strings.HasSuffix(w.NoInputURL, "/"+runtime.URLNode(s.Wait)+"/no_input") {
 			t.Errorf("input without flowd's no_input Redirect: %+v", w)
 		}
 	} else {
@@ -519,15 +523,20 @@ func (cv *coverage) mark(g *flow.Graph, s *runtime.Session) {
 			take(edgeName(nil, "on_error", g.OnError))
 		}
 		if len(st.Edges) > 0 {
-			// The engine records the edges it took, with their labels.
+			// The engine records the edges it took, with their labels; an
+			// edge inside a subflow counts in the subflow's own flow.
 			for _, tk := range st.Edges {
-				from := g.Node(tk.From)
+				sg, from := g.Locate(tk.From)
 				if from == nil {
 					continue
 				}
 				for _, ed := range from.Edges() {
 					if ed.Label == tk.Label {
-						take(edgeName(from, ed.Label, ed.To))
+						if sm := cv.edges[sg.Name]; sm != nil {
+							if _, ok := sm[edgeName(from, ed.Label, ed.To)]; ok {
+								sm[edgeName(from, ed.Label, ed.To)] = true
+							}
+						}
 					}
 				}
 			}
@@ -795,30 +804,43 @@ var scripts = []script{
 
 	// ---- conference-bridge ----
 	{name: "conference host", flow: "conference-bridge", steps: []step{
-		{name: "answer", wait: "ask_pin", path: []string{"ask_pin"}, contains: []string{`numDigits="4"`, `log="false"`, `retries="2"`, `finishOnKey="#"`, "enter your four digit PIN"}},
-		{name: "host PIN", do: press("7351"), wait: "host_joins", path: []string{"check_pin", "host_joins"}, absent: []string{"7351", "2468"}, contains: []string{
+		{name: "answer", wait: "check_pin/ask", path: []string{"check_pin", "check_pin/ask"}, contains: []string{`numDigits="4"`, `log="false"`, `retries="2"`, `finishOnKey="#"`, "enter your four digit PIN"}},
+		{name: "host PIN", do: press("7351"), wait: "host_joins", path: []string{"check_pin/check", "check_pin/admin", "host_joins"}, absent: []string{"7351", "2468"}, contains: []string{
 			`<Conference `, `startConferenceOnEnter="true"`, `endConferenceOnExit="true"`, `record="true"`, `callbackUrl="https://crm.example.com/conference/events"`, `>acme-weekly</Conference>`}},
 		{name: "host leaves", do: exit, path: []string{"host_left", "hangup"}, contains: []string{"You have ended the conference for everyone.", "<Hangup/>"}},
 	}},
 	{name: "conference guest", flow: "conference-bridge", steps: []step{
-		{name: "answer", wait: "ask_pin"},
-		{name: "guest PIN", do: press("2468"), wait: "guest_joins", path: []string{"check_pin", "guest_joins"}, contains: []string{
+		{name: "answer", wait: "check_pin/ask"},
+		{name: "guest PIN", do: press("2468"), wait: "guest_joins", path: []string{"check_pin/check", "check_pin/member", "guest_joins"}, contains: []string{
 			`startConferenceOnEnter="false"`, `waitSound="https://media.example.com/acme/conference-wait.xml"`, `hangupOnStar="true"`}},
 		{name: "guest leaves", do: exit, path: []string{"guest_left", "hangup"}, contains: []string{"You have left the conference."}},
 	}},
 	{name: "conference lockout", flow: "conference-bridge", steps: []step{
-		{name: "answer", wait: "ask_pin", vars: map[string]any{"tries": 0}},
-		{name: "wrong PIN", do: press("1111"), wait: "ask_pin", path: []string{"check_pin", "wrong_pin", "too_many", "try_again", "ask_pin"}, vars: map[string]any{"tries": 1},
+		{name: "answer", wait: "check_pin/ask"},
+		{name: "wrong PIN", do: press("1111"), wait: "check_pin/ask", path: []string{"check_pin/check", "check_pin/wrong", "check_pin/too_many", "check_pin/try_again", "check_pin/ask"},
 			contains: []string{"That PIN is not valid. You have 2 tries left."}},
-		{name: "no input", do: noInput, wait: "ask_pin", path: []string{"wrong_pin", "too_many", "try_again", "ask_pin"}, vars: map[string]any{"tries": 2},
+		{name: "no input", do: noInput, wait: "check_pin/ask", path: []string{"check_pin/wrong", "check_pin/too_many", "check_pin/try_again", "check_pin/ask"},
 			contains: []string{"You have 1 tries left."}},
-		{name: "wrong again", do: press("0000"), path: []string{"check_pin", "wrong_pin", "too_many", "locked_out", "hangup"}, vars: map[string]any{"tries": 3},
+		{name: "wrong again", do: press("0000"), path: []string{"check_pin/check", "check_pin/wrong", "check_pin/too_many", "check_pin/failed", "locked_out", "hangup"},
 			xml: `<Response><Speak>Sorry, that PIN is not valid. Goodbye.</Speak><Hangup/></Response>`},
 	}},
 	{name: "conference on_error", flow: "conference-bridge", env: "params", steps: []step{
-		{name: "answer", wait: "ask_pin"},
-		{name: "guest PIN: waitSound refused", do: press("2468"), path: []string{"check_pin", "guest_joins", "trouble", "hangup"}, err: true,
+		{name: "answer", wait: "check_pin/ask"},
+		{name: "guest PIN: waitSound refused", do: press("2468"), path: []string{"check_pin/check", "check_pin/member", "guest_joins", "trouble", "hangup"}, err: true,
 			contains: []string{"the conference bridge is not available right now"}},
+	}},
+
+	// ---- team-voicemail (and the pin-check subflow) ----
+	{name: "voicemail listen", flow: "team-voicemail", steps: []step{
+		{name: "answer", wait: "check_pin/ask", path: []string{"hello", "check_pin", "check_pin/ask"}, contains: []string{"Enter your staff PIN"}},
+		{name: "PIN", do: press("7351"), wait: "menu", path: []string{"check_pin/check", "check_pin/admin", "latest", "menu"}, absent: []string{"7351"}},
+		{name: "again", do: press("1"), wait: "menu", path: []string{"latest", "menu"}},
+		{name: "done", do: noInput, path: []string{"goodbye", "hangup"}},
+	}},
+	{name: "voicemail two wrong PINs", flow: "team-voicemail", steps: []step{
+		{name: "answer", wait: "check_pin/ask"},
+		{name: "wrong", do: press("1111"), wait: "check_pin/ask", contains: []string{"You have 1 tries left."}},
+		{name: "wrong again", do: press("2222"), path: []string{"check_pin/check", "check_pin/wrong", "check_pin/too_many", "check_pin/failed", "goodbye", "hangup"}},
 	}},
 
 	// ---- business-hours ----
@@ -1227,7 +1249,16 @@ func TestE2EExamples(t *testing.T) {
 		sort.Strings(names)
 		var timed []string // flows that read the clock: explored at two times, alone
 		t.Run("explore", func(t *testing.T) {
+			subflows := map[string]bool{}
 			for _, name := range names {
+				for _, sub := range e.reg.Current(name).Subflows() {
+					subflows[sub.Name] = true
+				}
+			}
+			for _, name := range names {
+				if subflows[name] {
+					continue // walked by the flows that run it
+				}
 				if !scripted[name] {
 					t.Errorf("example flow %s has no scripted calls", name)
 				}

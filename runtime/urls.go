@@ -35,7 +35,7 @@ func CallbackURL(base, flowName string, step int, node, event string) string {
 	b.WriteString("/calls/")
 	b.WriteString(strconv.Itoa(step))
 	b.WriteByte('/')
-	b.WriteString(url.PathEscape(urlNode(node)))
+	b.WriteString(url.PathEscape(URLNode(node)))
 	b.WriteByte('/')
 	b.WriteString(event)
 	return b.String()
@@ -47,7 +47,7 @@ func CallbackURL(base, flowName string, step int, node, event string) string {
 //	{public}/flows/{flow}/events/{CallUUID}/{node}/{kind}
 func EventURL(base, flowName, callUUID, node, kind string) string {
 	return strings.TrimSuffix(base, "/") + "/flows/" + url.PathEscape(flowName) + "/events/" +
-		url.PathEscape(callUUID) + "/" + url.PathEscape(urlNode(node)) + "/" + kind
+		url.PathEscape(callUUID) + "/" + url.PathEscape(URLNode(node)) + "/" + kind
 }
 
 // URLs returns the URLs the XML of one webhook's walk names: for a
@@ -63,8 +63,8 @@ func URLs(base, flowName, callUUID string, step int) func(node, event string) st
 	}
 }
 
-// urlNode writes a node's name as a URL path segment; nodeParam reads it.
-func urlNode(node string) string { return strings.ReplaceAll(node, flow.NodePathSep, ".") }
+// URLNode writes a node's name as a URL path segment; nodeParam reads it.
+func URLNode(node string) string { return strings.ReplaceAll(node, flow.NodePathSep, ".") }
 
 // nodeParam returns the node a callback or event URL names.
 func nodeParam(r *http.Request) string {

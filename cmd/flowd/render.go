@@ -124,7 +124,7 @@ func httpAnswers(g *flow.Graph, mocks multiFlag, stderr io.Writer) (map[string]*
 			fmt.Fprintf(stderr, "flowd render: --http %q: want node=FILE.json\n", kv)
 			return nil, exitUsage
 		}
-		switch n := g.Node(id); {
+		switch n := g.Lookup(id); {
 		case n == nil && len(ids) == 0:
 			fmt.Fprintf(stderr, "flowd render: --http %s: flow %s has no node %q, and no http nodes\n", kv, g.Name, id)
 			return nil, exitUsage

@@ -126,20 +126,26 @@ func Catalog() []Scenario {
 		}},
 
 		{Flow: "conference-bridge", Name: "host", Steps: []Step{
-			st("answer", "ask_pin", "ask_pin"),
-			st("press 7351", "host_joins", "check_pin host_joins"),
+			st("answer", "check_pin/ask", "check_pin check_pin/ask"),
+			st("press 7351", "host_joins", "check_pin/check check_pin/admin host_joins"),
 			st("exit", "", "host_left hangup"),
 		}},
 		{Flow: "conference-bridge", Name: "guest", Steps: []Step{
-			st("answer", "ask_pin", "ask_pin"),
-			st("press 2468", "guest_joins", "check_pin guest_joins"),
+			st("answer", "check_pin/ask", "check_pin check_pin/ask"),
+			st("press 2468", "guest_joins", "check_pin/check check_pin/member guest_joins"),
 			st("exit", "", "guest_left hangup"),
 		}},
 		{Flow: "conference-bridge", Name: "locked-out", Steps: []Step{
-			st("answer", "ask_pin", "ask_pin"),
-			st("press 1111", "ask_pin", "check_pin wrong_pin too_many try_again ask_pin"),
-			st("noinput", "ask_pin", "wrong_pin too_many try_again ask_pin"),
-			st("press 0000", "", "check_pin wrong_pin too_many locked_out hangup"),
+			st("answer", "check_pin/ask", "check_pin check_pin/ask"),
+			st("press 1111", "check_pin/ask", "check_pin/check check_pin/wrong check_pin/too_many check_pin/try_again check_pin/ask"),
+			st("noinput", "check_pin/ask", "check_pin/wrong check_pin/too_many check_pin/try_again check_pin/ask"),
+			st("press 0000", "", "check_pin/check check_pin/wrong check_pin/too_many check_pin/failed locked_out hangup"),
+		}},
+		{Flow: "team-voicemail", Name: "listen", Steps: []Step{
+			st("answer", "check_pin/ask", "hello check_pin check_pin/ask"),
+			st("press 2468", "menu", "check_pin/check check_pin/member latest menu"),
+			st("press 1", "menu", "latest menu"),
+			st("noinput", "", "goodbye hangup"),
 		}},
 
 		{Flow: "contact-center", Name: "voicemail", Steps: []Step{
@@ -475,7 +481,8 @@ func (c *Caller) waitNode(flowName string, call *plivosim.Call, step int) (strin
 	if parts[0] != strconv.Itoa(step) {
 		return "", fmt.Errorf("callback URL %s is for step %s, want step %d", w.URL, parts[0], step)
 	}
-	return parts[1], nil
+	// A node inside a subflow (check_pin/ask) is check_pin.ask in a URL.
+	return strings.ReplaceAll(parts[1], ".", "/"), nil
 }
 
 // Trace is what /v1/calls/{id} answers, the fields the checks read.
