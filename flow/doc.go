@@ -104,6 +104,11 @@ waits on a callback, and goes:
   - http: a request on the server (see "Calling other systems"); the walk
     goes on by its outcome, ok (a 2xx answer) or error, in the same
     document.
+  - subflow: the subflow is walked in place, its XML joining this
+    document (see "Subflows"); the walk goes on by the outcome its return
+    gives.
+  - return: ends a subflow with an outcome (a load error in a flow that no
+    flow runs as a subflow).
   - Hangup, Redirect: appended; the flow ends (Redirect hands the call to
     another application). They take no next, except a Hangup with
     schedule: Plivo plays what follows it until the scheduled hang-up, so
@@ -181,6 +186,43 @@ status 503, connection refused, body too large, bad URL. A step's requests
 are made once, however many copies of its webhook arrive. Only http:// and
 https:// URLs; the trace keeps the method, the URL without its query, the
 status and the duration, never headers or bodies.
+
+# Subflows
+
+A subflow node runs another flow of the same folder as a step of this one,
+and comes back:
+
+	check_pin:
+	  subflow: pin-check          # the flow's name
+	  with: { max_tries: 2 }      # initial values of its vars, expressions read here
+	  on:
+	    failed: goodbye           # the outcomes its return nodes give
+	  next: join_room             # taken on ok, and on any outcome not under on:
+
+Inside the subflow, return: OUTCOME, or return: {outcome: OUTCOME, values:
+{name: expression}}, ends it; the calling node keeps nodes.check_pin.outcome
+and nodes.check_pin.<name>, each value with its type. Reaching a node with no
+edge inside a subflow returns ok. Hangup and Redirect inside a subflow end
+the call, and so does a Conference or MultiPartyCall without next. The
+subflow has its own vars and params; call is shared; input is the
+callback's that resumed the walk. A run-time error inside it goes to its
+own on_error, else to the caller's.
+
+Nodes inside a subflow are named through the calling node: check_pin/ask in
+traces, paths, a call's wait, flow tests (node: check_pin/ask, http mocks
+for check_pin/lookup) and callback URLs (check_pin.ask). A callback inside
+a subflow resumes there; the call's state keeps each subflow's vars and
+nodes (frames) until it returns. Node counts and coverage count a
+subflow's nodes in the subflow's own file.
+
+Checked when the flows load, with the other flows of the folder: the
+subflow exists (unknown-subflow, with "did you mean"); with: names only its
+vars (undeclared-var); on: names only outcomes its return nodes give, or ok
+(bad-outcome); no flow runs itself through any chain of subflows
+(subflow-cycle, naming the whole cycle); a flow with return nodes is run as
+a subflow by some flow (return-outside-subflow). A call is pinned to the
+versions of every flow it can reach when it starts: a flow's version covers
+its subflows', so a reload of a subflow changes new calls only.
 
 # Params and secrets
 
