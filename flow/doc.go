@@ -220,7 +220,9 @@ subflow exists (unknown-subflow, with "did you mean"); with: names only its
 vars (undeclared-var); on: names only outcomes its return nodes give, or ok
 (bad-outcome); no flow runs itself through any chain of subflows
 (subflow-cycle, naming the whole cycle); a flow with return nodes is run as
-a subflow by some flow (return-outside-subflow). A call is pinned to the
+a subflow by some flow (return-outside-subflow); no loop passes through a
+subflow node whose subflow can return without waiting for Plivo, and
+through no node that waits (loop). A call is pinned to the
 versions of every flow it can reach when it starts: a flow's version covers
 its subflows', so a reload of a subflow changes new calls only.
 

@@ -106,6 +106,18 @@ func Link(units map[string]*Graph, report func(*Graph) bool, callers ...*Graph) 
 			bad[name] = true
 		}
 	}
+	// A loop through subflows that return without waiting.
+	passes := passesThrough(units)
+	for _, name := range names {
+		g := units[name]
+		if len(g.calls) == 0 || bad[name] || !report(g) {
+			continue
+		}
+		if d, ok := subflowLoops(g, passes); ok {
+			ds = append(ds, d)
+			bad[name] = true
+		}
+	}
 	// A flow whose subflow cannot run cannot either.
 	for changed := true; changed; {
 		changed = false
@@ -337,4 +349,115 @@ func CompileInFolder(path string, src []byte) (*Graph, Diagnostics) {
 	s := &Set{Graphs: map[string]*Graph{g.Name: g}, Diags: ds}
 	linkFolder(s)
 	return s.Graphs[g.Name], s.Diags
+}
+
+// passesThrough reports, for each flow, whether a walk can come back out
+// of it as a subflow without waiting for Plivo: from its start to a return
+// or a node with no edge, through no node the walk waits at. A subflow
+// node inside passes when its subflow does. Flows in a subflow cycle are
+// reported elsewhere and not asked about.
+func passesThrough(units map[string]*Graph) func(name string) bool {
+	memo := map[string]bool{}
+	var passes func(name string) bool
+	passes = func(name string) bool {
+		if v, ok := memo[name]; ok {
+			return v
+		}
+		memo[name] = false // a cycle, reported by Link, does not pass
+		g := units[name]
+		if g == nil {
+			return false
+		}
+		seen := map[*Node]bool{}
+		var visit func(n *Node) bool
+		visit = func(n *Node) bool {
+			if seen[n] {
+				return false
+			}
+			seen[n] = true
+			if !nodePasses(n, passes) {
+				// A return passes out; a node that waits or ends does not.
+				_, isReturn := n.action.(*returnDecl)
+				return isReturn
+			}
+			edges := n.Edges()
+			if len(edges) == 0 {
+				return true // no edge: the subflow returns ok
+			}
+			for _, e := range edges {
+				if visit(e.To) {
+					return true
+				}
+			}
+			return false
+		}
+		memo[name] = visit(g.Start)
+		return memo[name]
+	}
+	return passes
+}
+
+// nodePasses reports whether the walk goes on from n within the document.
+func nodePasses(n *Node, passes func(string) bool) bool {
+	switch n.Kind.traits.control {
+	case goesOn:
+		return true
+	case ends:
+		return n.goesOn
+	case callsFlow:
+		return passes(n.action.(*subflowCall).name)
+	}
+	return false
+}
+
+// subflowLoops reports cycles of a flow that pass through subflow nodes
+// whose subflows can return without waiting, and through no node that
+// waits: one webhook would walk them forever. Cycles without subflow
+// nodes are the checker's (loop).
+func subflowLoops(g *Graph, passes func(string) bool) (Diagnostic, bool) {
+	state := map[*Node]int{} // 1 on the stack, 2 done
+	var stack []*Node
+	var found []*Node
+	var visit func(n *Node) bool
+	visit = func(n *Node) bool {
+		state[n] = 1
+		stack = append(stack, n)
+		for _, e := range n.Edges() {
+			t := e.To
+			if !nodePasses(t, passes) {
+				continue
+			}
+			switch state[t] {
+			case 1:
+				i := slices.Index(stack, t)
+				found = append(slices.Clone(stack[i:]), t)
+				return true
+			case 0:
+				if visit(t) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = 2
+		return false
+	}
+	for _, n := range g.Nodes {
+		if state[n] == 0 && nodePasses(n, passes) && visit(n) {
+			break
+		}
+	}
+	if found == nil || !slices.ContainsFunc(found, func(n *Node) bool { return n.Kind.traits.control == callsFlow }) {
+		return Diagnostic{}, false
+	}
+	ids := make([]string, len(found))
+	var sub *Node
+	for i, n := range found {
+		ids[i] = n.ID
+		if sub == nil && n.Kind.traits.control == callsFlow {
+			sub = n
+		}
+	}
+	return Diagnostic{Pos: found[0].Pos, Severity: Error, Code: CodeLoop,
+		Message: fmt.Sprintf("nodes %s loop without waiting for the caller, since subflow %s can return without waiting, so one webhook would never end; put a GetDigits, GetInput, Dial, Record, Conference or MultiPartyCall on the loop", strings.Join(ids, " → "), sub.action.(*subflowCall).name)}, true
 }

@@ -106,7 +106,7 @@ func (s *Server) liveRoom(ctx context.Context, flowName, node, address string) (
 // request, so a refused request dialled nobody; an identical request
 // retried gets the first one's answer and dials nobody (phloOnce).
 func (s *Server) phloCall(w http.ResponseWriter, r *http.Request) {
-	name, node := routeFlow(r).Name, pathParam(r, "node")
+	name, node := routeFlow(r).Name, nodeParam(r)
 	var req phloRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.apiFail(w, http.StatusBadRequest, "%v", err)
@@ -324,7 +324,7 @@ func (s *Server) triggerRoom(ctx context.Context, flowName, node string, req phl
 //     instead is refused (409) rather than guessed at; there is nothing
 //     to abort after a cold transfer, which is complete at once.
 func (s *Server) phloMember(w http.ResponseWriter, r *http.Request) {
-	name, node, address := routeFlow(r).Name, pathParam(r, "node"), pathParam(r, "member")
+	name, node, address := routeFlow(r).Name, nodeParam(r), pathParam(r, "member")
 	var req struct {
 		Action string `json:"action"`
 	}
