@@ -15,10 +15,20 @@ import (
 // to loopback; otherwise every request is refused. Refusals are logged,
 // without what the client sent.
 func (s *Server) apiAuth(next http.Handler) http.Handler {
+	return s.authorize(`Basic realm="flowd", Bearer`)(next)
+}
+
+// authorize is apiAuth's rule, refusing with the given challenge (the
+// console's is Basic alone, which browsers answer with a prompt).
+func (s *Server) authorize(challenge string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return s.guard(next, challenge) }
+}
+
+func (s *Server) guard(next http.Handler, challenge string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reason := s.apiRefusal(r); reason != "" {
 			s.log.Warn("refused an API request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
-			w.Header().Set("WWW-Authenticate", `Basic realm="flowd", Bearer`)
+			w.Header().Set("WWW-Authenticate", challenge)
 			msg := "unauthorized: send Authorization: Bearer <FLOWD_API_TOKEN> or Basic auth with the Plivo auth id and token"
 			if !s.apiConfigured() {
 				msg = "unauthorized: this flowd has no API credentials; set FLOWD_API_TOKEN (or PLIVO_AUTH_ID with PLIVO_AUTH_TOKEN) to use /v1"

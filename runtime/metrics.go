@@ -23,6 +23,9 @@ type metrics struct {
 	events   *prometheus.CounterVec   // flow, kind
 	visits   *prometheus.CounterVec   // flow, node
 	exits    *prometheus.CounterVec   // flow, node
+	// nodes are the console's counts of the same visits and exits, over
+	// the last hour too (nodecounts.go).
+	nodes *nodeCounts
 }
 
 func newMetrics(st Store) *metrics {
@@ -82,7 +85,16 @@ func (m *metrics) walked(flowName string, res flow.Result) {
 	for _, id := range res.Path {
 		m.visits.WithLabelValues(flowName, id).Inc()
 	}
+	exit := ""
 	if res.Wait == nil && len(res.Path) > 0 {
-		m.exits.WithLabelValues(flowName, res.Path[len(res.Path)-1]).Inc()
+		exit = res.Path[len(res.Path)-1]
+		m.exits.WithLabelValues(flowName, exit).Inc()
 	}
+	m.nodes.add(flowName, res.Path, exit)
+}
+
+// exited counts a call that hung up waiting at a node.
+func (m *metrics) exited(flowName, node string) {
+	m.exits.WithLabelValues(flowName, node).Inc()
+	m.nodes.add(flowName, nil, node)
 }

@@ -382,7 +382,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			s.log.Info("call hung up", "call", id, "flow", st.Flow, "cause", st.HangupCause, "steps", st.Step)
 			s.metrics.webhooks.WithLabelValues(label, hookHangup, "ok").Inc()
 			if waitedAt != "" {
-				s.metrics.exits.WithLabelValues(st.Flow, waitedAt).Inc()
+				s.metrics.exited(st.Flow, waitedAt)
 			}
 			w.WriteHeader(http.StatusNoContent)
 		}

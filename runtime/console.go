@@ -1,0 +1,190 @@
+package runtime
+
+import (
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/flowd-dev/flowd/console"
+	"github.com/flowd-dev/flowd/flow"
+)
+
+// The console (package console holds its files) is served under /ui/,
+// behind the API's access rule, with its data under /ui/api/:
+//
+//	GET /ui/api/flows          what GET /v1/flows answers
+//	GET /ui/api/flows/{flow}   the flow's diagram, placed, with each node's counts
+//	GET /ui/api/calls          the live calls of this process
+//	GET /ui/api/calls/{id}     what GET /v1/calls/{id} answers: the call's trace
+//	GET /ui/api/events         the live calls as they move (text/event-stream)
+
+// consoleChallenge is the challenge of a refused console request: Basic
+// alone, the one a browser answers with its sign-in prompt.
+const consoleChallenge = `Basic realm="flowd"`
+
+// consoleRoutes mounts the console.
+func (s *Server) consoleRoutes(r chi.Router) {
+	files, err := fs.Sub(console.Files, "static")
+	if err != nil {
+		panic(err) // the embedded folder is part of the build
+	}
+	static := http.StripPrefix("/ui/", http.FileServerFS(files))
+	r.Get("/ui", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/ui/", http.StatusMovedPermanently)
+	})
+	r.Route("/ui/", func(r chi.Router) {
+		r.Use(s.authorize(consoleChallenge), consoleHeaders)
+		r.Get("/api/flows", s.flowsList)
+		r.With(s.flowCtx).Get("/api/flows/{flow}", s.consoleFlow)
+		r.Get("/api/calls", s.consoleCalls)
+		r.Get("/api/calls/{callUUID}", s.trace)
+		r.Get("/api/events", s.consoleEvents)
+		r.Get("/*", static.ServeHTTP)
+	})
+}
+
+// consoleHeaders keeps the console to its own files: no script, style,
+// image or connection from anywhere else, no framing.
+func consoleHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// consoleFlowJSON is a flow's page: the current version's diagram and
+// each node's counts, by node id (nodes no call reached have none).
+type consoleFlowJSON struct {
+	flowJSON
+	Description string               `json:"description,omitempty"`
+	Now         string               `json:"now"`
+	Diagram     *flow.Layout         `json:"diagram"`
+	Counts      map[string]NodeCount `json:"counts"`
+}
+
+func (s *Server) consoleFlow(w http.ResponseWriter, r *http.Request) {
+	fr := routeFlow(r)
+	g := fr.Current
+	if g == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown flow " + strconv.Quote(fr.Name)})
+		return
+	}
+	out := consoleFlowJSON{flowJSON: flowJSON{Name: g.Name, Version: g.Version, Source: g.Path},
+		Description: g.Description, Now: s.cfg.Now().UTC().Format(time.RFC3339),
+		Diagram: flow.LayOut(g), Counts: s.metrics.nodes.flow(g.Name)}
+	flows, _ := s.reg.Flows()
+	for _, f := range flows {
+		if f.Name == g.Name {
+			out.Source, out.LoadedAt = f.Source, f.LoadedAt.UTC().Format(time.RFC3339)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// liveCallsJSON is the live calls, with the server's time, from which the
+// console counts their durations.
+type liveCallsJSON struct {
+	Now   time.Time  `json:"now"`
+	Calls []LiveCall `json:"calls"`
+}
+
+func (s *Server) consoleCalls(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, liveCallsJSON{Now: s.cfg.Now().UTC(), Calls: s.calls.Calls()})
+}
+
+// streamKeepAlive is how often an idle stream sends a comment, so proxies
+// do not close it.
+const streamKeepAlive = 15 * time.Second
+
+// consoleEvents streams the live calls: a "calls" event with the list,
+// then a "call" event for each call that moves and a "gone" event for
+// each that leaves, and a new "calls" event when the stream fell behind.
+// The stream ends with the request or when the server shuts down.
+func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
+	sub, calls, ok := s.calls.subscribe()
+	if !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "too many console streams are open, or the server is shutting down"})
+		return
+	}
+	defer s.calls.unsubscribe(sub)
+	rc := http.NewResponseController(w)
+	// The server's write timeout is for webhooks; a stream lasts.
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v any) bool {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return false
+		}
+		_, err = w.Write([]byte("event: " + event + "\ndata: " + string(b) + "\n\n"))
+		return err == nil
+	}
+	if !send("calls", liveCallsJSON{Now: s.cfg.Now().UTC(), Calls: calls}) || rc.Flush() != nil {
+		return
+	}
+	keepAlive := time.NewTicker(streamKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.calls.done:
+			return
+		case <-keepAlive.C:
+			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil || rc.Flush() != nil {
+				return
+			}
+		case c := <-sub.ch:
+			// Send what has piled up, then flush once.
+			for more := true; more; {
+				if sub.lagged.Load() {
+					if !send("calls", liveCallsJSON{Now: s.cfg.Now().UTC(), Calls: s.calls.resync(sub)}) {
+						return
+					}
+					break
+				}
+				if !s.sendChange(send, c) {
+					return
+				}
+				select {
+				case c = <-sub.ch:
+				default:
+					more = false
+				}
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+// callEventJSON is a "call" or "gone" event.
+type callEventJSON struct {
+	Now  time.Time `json:"now"`
+	Call LiveCall  `json:"call"`
+}
+
+func (s *Server) sendChange(send func(string, any) bool, c callChange) bool {
+	event := "call"
+	if c.gone {
+		event = "gone"
+	}
+	return send(event, callEventJSON{Now: s.cfg.Now().UTC(), Call: c.call})
+}
+
+// EndStreams ends the console's open streams, and refuses new ones: an
+// HTTP server's Shutdown waits for requests to finish, and a stream
+// never does by itself.
+func (s *Server) EndStreams() { s.calls.close() }
