@@ -50,7 +50,11 @@ type LayoutEdge struct {
 	Points [][2]int `json:"points"`
 	LabelX int      `json:"label_x"`
 	LabelY int      `json:"label_y"`
-	Dashed bool     `json:"dashed"` // the on_error arrow
+	// LabelAnchor is the SVG text-anchor of the label (start, middle or
+	// end): labels of arrows that lean left end where those leaning right
+	// begin, so the labels of a node's arrows do not run into each other.
+	LabelAnchor string `json:"label_anchor"`
+	Dashed      bool   `json:"dashed"` // the on_error arrow
 }
 
 // LayoutMarker is the start or on_error circle, centred at X, Y.
@@ -64,12 +68,12 @@ type LayoutMarker struct {
 // The measures of a layout. A box holds four lines: the node id, its
 // kind, and two lines the drawing program fills (the console's counts).
 const (
-	layoutMargin  = 24
+	layoutMargin  = 40
 	layoutBoxH    = 76
 	layoutMinBoxW = 176
 	layoutCharW   = 8 // of the id, in the console's font, generously
 	layoutGapX    = 40
-	layoutGapY    = 64
+	layoutGapY    = 84
 	layoutLane    = 18
 	layoutMarkerR = 14
 	layoutMaxID   = 40 // runes of an id or kind a box shows whole
@@ -168,14 +172,11 @@ func LayOut(g *Graph) *Layout {
 		Points: [][2]int{{sb.X + sb.W/2, layoutMargin + 2*layoutMarkerR}, {sb.X + sb.W/2, sb.Y}}})
 	if g.OnError != nil {
 		eb := boxes[g.OnError]
-		mx := max(layoutMargin+layoutMarkerR, eb.X-layoutGapX/2-layoutMarkerR)
-		if mx+layoutMarkerR > eb.X-4 {
-			mx = eb.X + eb.W/2 // no room on its left: over its middle, on its top edge
-		}
-		my := eb.Y - layoutGapY/2
+		// In the gap left of its box, by the box's top.
+		mx, my := eb.X-layoutGapX/2, eb.Y+layoutMarkerR+2
 		out.Markers = append(out.Markers, LayoutMarker{Name: "on_error", X: mx, Y: my, R: layoutMarkerR})
 		out.Edges = append(out.Edges, LayoutEdge{From: "on_error", To: g.OnError.ID, Dashed: true,
-			Points: [][2]int{{mx, my + layoutMarkerR}, {eb.X + min(eb.W/4, 24), eb.Y}}})
+			Points: [][2]int{{mx + layoutMarkerR, my}, {eb.X, my}}})
 	}
 
 	// The arrows. Each box hands out its bottom to its downward arrows
@@ -213,6 +214,7 @@ func LayOut(g *Graph) *Layout {
 		}
 	}
 	lane := 0
+	gapLabels := map[int]int{}
 	for _, a := range arrows {
 		from, to := boxes[a.e.From], boxes[a.e.To]
 		le := LayoutEdge{From: a.e.From.ID, To: a.e.To.ID, Label: strings.Join(a.e.Labels, ", "), Back: a.back}
@@ -224,25 +226,61 @@ func LayOut(g *Graph) *Layout {
 			y0, y1 := from.Y+from.H, to.Y
 			if layer[a.e.To]-layer[a.e.From] == 1 {
 				le.Points = [][2]int{{x0, y0}, {x0, y0 + layoutGapY/3}, {x1, y1 - layoutGapY/3}, {x1, y1}}
+				// The labels of a gap take turns at three heights.
+				k := gapLabels[layer[a.e.From]]
+				gapLabels[layer[a.e.From]]++
+				le.LabelX, le.LabelY = (x0+x1)/2, (y0+y1)/2+4+(k%3-1)*12
 			} else {
 				// Across layers: down to the gap under the tail, across to the
 				// head's column, down the side of the layers between.
 				le.Points = [][2]int{{x0, y0}, {x0, y0 + layoutGapY/3}, {x1, y0 + layoutGapY/3}, {x1, y1}}
+				le.LabelX, le.LabelY = x0, y0+layoutGapY/3-4
 			}
-			le.LabelX, le.LabelY = x0+4, y0+layoutGapY/3-4
+			switch {
+			case x1 < x0:
+				le.LabelX, le.LabelAnchor = le.LabelX-6, "end"
+			case x1 > x0:
+				le.LabelX, le.LabelAnchor = le.LabelX+6, "start"
+			default:
+				le.LabelX, le.LabelAnchor = le.LabelX+4, "start"
+			}
+		} else if side := beside(rows[layer[a.e.From]], a.e.From, a.e.To); side != 0 {
+			// To a neighbour in the same layer: straight across.
+			y := from.Y + from.H/2 + 10
+			x0, x1 := from.X, to.X+to.W
+			if side > 0 {
+				x0, x1 = from.X+from.W, to.X
+			}
+			le.Points = [][2]int{{x0, y}, {x1, y}}
+			le.LabelX, le.LabelY, le.LabelAnchor = (x0+x1)/2, y-5, "middle"
 		} else {
 			lane++
 			lx := right + lane*layoutLane
 			y0 := from.Y + from.H/2 + 8
 			y1 := to.Y + to.H/2 - 8
 			le.Points = [][2]int{{from.X + from.W, y0}, {lx, y0}, {lx, y1}, {to.X + to.W, y1}}
-			le.LabelX, le.LabelY = from.X+from.W+4, y0-4
+			le.LabelX, le.LabelY, le.LabelAnchor = from.X+from.W+4, y0-4, "start"
 		}
 		out.Edges = append(out.Edges, le)
 	}
 	out.Width = right + lane*layoutLane + layoutMargin + labelRoom(out.Edges, right)
 	out.Height = bottom + layoutMargin
 	return out
+}
+
+// beside says where to stands in the row next to from: -1 just left of
+// it, 1 just right of it, 0 elsewhere.
+func beside(row []*Node, from, to *Node) int {
+	i, j := slices.Index(row, from), slices.Index(row, to)
+	switch {
+	case i < 0 || j < 0:
+		return 0
+	case j == i-1:
+		return -1
+	case j == i+1:
+		return 1
+	}
+	return 0
 }
 
 // slot is the x of the i-th (1-based) of k arrows on a box's edge.

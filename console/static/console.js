@@ -118,6 +118,8 @@
     return view.gen;
   }
   const current = (gen) => gen === view.gen;
+  // fill replaces main's content; absent parts (null) are left out.
+  const fill = (...children) => main.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
   function every(ms, f) {
     const t = setInterval(f, ms);
     view.cleanup.push(() => clearInterval(t));
@@ -127,7 +129,7 @@
     view.cleanup.push(() => live.listeners.delete(f));
   }
   function failed(gen, what, err) {
-    if (current(gen)) main.replaceChildren(el("h1", {}, what), el("p", { class: "error", role: "alert" }, err.message));
+    if (current(gen)) fill(el("h1", {}, what), el("p", { class: "error", role: "alert" }, err.message));
   }
 
   // The flows, and the files the latest reload rejected.
@@ -161,7 +163,7 @@
               el("span", { class: "severity-" + d.severity }, d.severity),
               ": " + d.message + " [" + d.code + "]"))))))
       : el("p", { id: "rejected" }, "The latest reload rejected no file.");
-    main.replaceChildren(
+    fill(
       el("h1", {}, "Flows"),
       el("p", { class: "sub" }, "The flows this flowd serves: new calls start on the version shown."),
       flows,
@@ -194,7 +196,7 @@
         d: e.points.map((p, i) => (i ? "L" : "M") + p[0] + "," + p[1]).join(" "),
         "marker-end": "url(#arrow)",
       }),
-      e.label ? svg("text", { class: "label", x: e.label_x, y: e.label_y }, e.label) : null)),
+      e.label ? svg("text", { class: "label", x: e.label_x, y: e.label_y, "text-anchor": e.label_anchor }, e.label) : null)),
     d.markers.map((m) => svg("g", { class: "marker" },
       svg("circle", { cx: m.x, cy: m.y, r: m.r }),
       svg("text", { x: m.x, y: m.y + 3 }, m.name === "on_error" ? "error" : m.name))),
@@ -226,7 +228,7 @@
       tbody.append(el("tr", { "data-node": n.id }, el("td", { class: "mono" }, n.id), el("td", {}, n.kind), c));
     }
     const updated = el("span", {});
-    function fill(countsByNode, now) {
+    function showCounts(countsByNode, now) {
       for (const [id, t] of counts) {
         const c = countsByNode[id] || { visits: 0, exits: 0, visits_hour: 0, exits_hour: 0 };
         t.visits.textContent = "reached " + c.visits_hour + " (1h) · " + c.visits + " (all)";
@@ -240,19 +242,19 @@
       }
       updated.textContent = "Counts as of " + when(now) + "; they refresh every 5 seconds.";
     }
-    fill(data.counts, data.now);
+    showCounts(data.counts, data.now);
     const refresh = el("button", { type: "button", onclick: () => reload() }, "Refresh counts");
     async function reload() {
       try {
         const again = await getJSON("api/flows/" + encodeURIComponent(name));
-        if (current(gen) && again.version === data.version) fill(again.counts, again.now);
+        if (current(gen) && again.version === data.version) showCounts(again.counts, again.now);
         else if (current(gen)) route(); // a new version: draw it
       } catch (err) {
         updated.textContent = "Could not refresh the counts: " + err.message;
       }
     }
     every(5000, reload);
-    main.replaceChildren(
+    fill(
       el("p", { class: "note" }, el("a", { href: "#/flows" }, "← Flows")),
       el("h1", {}, "Flow " + name),
       data.description ? el("p", { class: "sub" }, data.description) : null,
@@ -351,7 +353,7 @@
     if (!current(gen)) return;
     const kv = (m) => el("div", { class: "kv" }, Object.keys(m || {}).sort().map((k) => el("div", {}, k + " = " + m[k])));
     const steps = el("ol", { class: "steps", id: "trace" }, s.trace.map((t) =>
-      el("li", { class: "step", "data-step": t.step },
+      el("li", { class: "trace-step", "data-step": t.step },
         el("h3", {}, "Step " + t.step + " · " + t.webhook + (t.node ? " from " + t.node : "") + (t.event ? " (" + t.event + ")" : "")),
         el("dl", { class: "facts" },
           el("dt", {}, "At"), el("dd", {}, when(t.at)),
@@ -365,9 +367,9 @@
         t.xml ? el("details", { open: true }, el("summary", {}, "XML answered"), el("pre", {}, el("code", {}, t.xml))) : null)));
     const events = s.events && s.events.length
       ? [el("h2", {}, "Events"), el("ol", { class: "steps" }, s.events.map((e) =>
-        el("li", { class: "step" }, el("h3", {}, e.kind + " · " + when(e.at)), kv(e.params))))]
+        el("li", { class: "trace-step" }, el("h3", {}, e.kind + " · " + when(e.at)), kv(e.params))))]
       : null;
-    main.replaceChildren(
+    fill(
       el("p", { class: "note" }, el("a", { href: "#/calls" }, "← Live calls")),
       el("h1", {}, "Call " + s.call_uuid),
       el("dl", { class: "facts", id: "call-facts" },
