@@ -43,9 +43,9 @@ nodes:
     Speak: Hello.
 `
 
-// console is a runtime.Server on a real listener of 127.0.0.1, serving the
+// testServer is a runtime.Server on a real listener of 127.0.0.1, serving the
 // IVR example from a temporary flows folder, at a clock the test moves.
-type console struct {
+type testServer struct {
 	url   string
 	dir   string
 	reg   *runtime.Registry
@@ -53,13 +53,15 @@ type console struct {
 	sim   *plivosim.Sim
 }
 
-func startConsole(t *testing.T) *console {
+func startConsole(t *testing.T) *testServer {
 	t.Helper()
-	c := &console{dir: t.TempDir()}
+	// The flows folder is "flows" in a temporary folder the test runs in,
+	// so files are named as flowd serve --flows flows names them.
 	src := testenv.ReadFile(t, filepath.Join(testenv.Root(), "examples", "flows", "ivr.yaml"))
-	if err := os.WriteFile(filepath.Join(c.dir, "ivr.yaml"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	t.Chdir(t.TempDir())
+	c := &testServer{dir: "flows"}
+	must(t, os.Mkdir(c.dir, 0o755))
+	must(t, os.WriteFile(filepath.Join(c.dir, "ivr.yaml"), src, 0o644))
 	c.clock.Store(testenv.Open.UnixNano())
 	now := func() time.Time { return time.Unix(0, c.clock.Load()).UTC() }
 	c.reg = runtime.NewRegistry(c.dir, slog.New(slog.DiscardHandler))
@@ -80,11 +82,11 @@ func startConsole(t *testing.T) *console {
 	return c
 }
 
-func (c *console) advance(d time.Duration) { c.clock.Add(int64(d)) }
+func (c *testServer) advance(d time.Duration) { c.clock.Add(int64(d)) }
 
 // call starts a call of the IVR example as Plivo does: the answer
 // webhook with Plivo's form parameters.
-func (c *console) call(t *testing.T, id string) *plivosim.Call {
+func (c *testServer) call(t *testing.T, id string) *plivosim.Call {
 	t.Helper()
 	call, err := c.sim.Call(context.Background(), c.url+"/flows/ivr/answer",
 		map[string]string{"CallUUID": id, "From": "+14155550100", "To": "+14155550199", "Direction": "inbound"})
