@@ -170,7 +170,7 @@ func TestConsoleEvents(t *testing.T) {
 // TestConsoleData: the console's data endpoints and files, and the
 // headers that keep the page to its own files.
 func TestConsoleData(t *testing.T) {
-	hs, _, clock := consoleServer(t)
+	hs, srv, clock := consoleServer(t)
 	sim := &plivosim.Sim{Client: hs.Client(), HangupURL: hs.URL + "/flows/menu/hangup"}
 	c, err := sim.Call(context.Background(), hs.URL+"/flows/menu/answer", map[string]string{"CallUUID": "call-1"})
 	if err != nil {
@@ -189,7 +189,9 @@ func TestConsoleData(t *testing.T) {
 	if err := json.Unmarshal(body, &fl); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d %s %v", resp.StatusCode, body, err)
 	}
-	if fl.Name != "menu" || fl.Version == "" || fl.LoadedAt != "2026-11-23T15:00:00Z" || fl.Now != "2026-11-23T15:01:30Z" {
+	flows, _ := srv.reg.Flows()
+	if fl.Name != "menu" || fl.Version != flows[0].Version || fl.LoadedAt != flows[0].LoadedAt.UTC().Format(time.RFC3339) ||
+		fl.Source != "menu.yaml" || fl.Now != "2026-11-23T15:01:30Z" {
 		t.Errorf("flow: %+v", fl.flowJSON)
 	}
 	if len(fl.Diagram.Nodes) != 4 {
