@@ -89,27 +89,39 @@ func (s *Server) consoleFlow(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// liveCallsJSON is the live calls, with the server's time, from which the
-// console counts their durations.
+// liveCallsJSON is the latest started live calls (at most listMax), how
+// many calls are live, and the server's time, from which the console
+// counts their durations.
 type liveCallsJSON struct {
 	Now   time.Time  `json:"now"`
+	Total int        `json:"total"`
 	Calls []LiveCall `json:"calls"`
 }
 
+func (s *Server) liveCalls(calls []LiveCall, total int) liveCallsJSON {
+	return liveCallsJSON{Now: s.cfg.Now().UTC(), Total: total, Calls: calls}
+}
+
 func (s *Server) consoleCalls(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, liveCallsJSON{Now: s.cfg.Now().UTC(), Calls: s.calls.Calls()})
+	writeJSON(w, http.StatusOK, s.liveCalls(s.calls.Calls()))
 }
 
 // streamKeepAlive is how often an idle stream sends a comment, so proxies
 // do not close it.
 const streamKeepAlive = 15 * time.Second
 
+// resyncEvery bounds how often a stream that keeps falling behind is sent
+// the list again: in between it misses changes, and the webhooks do not
+// wait for it.
+const resyncEvery = time.Second
+
 // consoleEvents streams the live calls: a "calls" event with the list,
-// then a "call" event for each call that moves and a "gone" event for
-// each that leaves, and a new "calls" event when the stream fell behind.
-// The stream ends with the request or when the server shuts down.
+// then a "call" event for each call that moves or is new (added) and a
+// "gone" event for each that leaves, and a new "calls" event when the
+// stream fell behind. The stream ends with the request or when the server
+// shuts down.
 func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
-	sub, calls, ok := s.calls.subscribe()
+	sub, calls, total, ok := s.calls.subscribe()
 	if !ok {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "too many console streams are open, or the server is shutting down"})
 		return
@@ -130,11 +142,12 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 		_, err = w.Write([]byte("event: " + event + "\ndata: " + string(b) + "\n\n"))
 		return err == nil
 	}
-	if !send("calls", liveCallsJSON{Now: s.cfg.Now().UTC(), Calls: calls}) || rc.Flush() != nil {
+	if !send("calls", s.liveCalls(calls, total)) || rc.Flush() != nil {
 		return
 	}
 	keepAlive := time.NewTicker(streamKeepAlive)
 	defer keepAlive.Stop()
+	var resynced time.Time // real time: it paces the stream, it is no call's time
 	for {
 		select {
 		case <-r.Context().Done():
@@ -149,7 +162,17 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 			// Send what has piled up, then flush once.
 			for more := true; more; {
 				if sub.lagged.Load() {
-					if !send("calls", liveCallsJSON{Now: s.cfg.Now().UTC(), Calls: s.calls.resync(sub)}) {
+					if wait := resyncEvery - time.Since(resynced); wait > 0 {
+						select {
+						case <-r.Context().Done():
+							return
+						case <-s.calls.done:
+							return
+						case <-time.After(wait):
+						}
+					}
+					resynced = time.Now()
+					if !send("calls", s.liveCalls(s.calls.resync(sub))) {
 						return
 					}
 					break
@@ -172,8 +195,9 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 
 // callEventJSON is a "call" or "gone" event.
 type callEventJSON struct {
-	Now  time.Time `json:"now"`
-	Call LiveCall  `json:"call"`
+	Now   time.Time `json:"now"`
+	Call  LiveCall  `json:"call"`
+	Added bool      `json:"added,omitempty"` // a new call: one more live
 }
 
 func (s *Server) sendChange(send func(string, any) bool, c callChange) bool {
@@ -181,7 +205,7 @@ func (s *Server) sendChange(send func(string, any) bool, c callChange) bool {
 	if c.gone {
 		event = "gone"
 	}
-	return send(event, callEventJSON{Now: s.cfg.Now().UTC(), Call: c.call})
+	return send(event, callEventJSON{Now: s.cfg.Now().UTC(), Call: c.call, Added: c.added})
 }
 
 // EndStreams ends the console's open streams, and refuses new ones: an

@@ -123,7 +123,7 @@ func TestConsoleEvents(t *testing.T) {
 	events := readEvents(resp.Body)
 	first := nextEvent(t, events)
 	calls, _ := first.data["calls"].([]any)
-	if first.name != "calls" || len(calls) != 1 || first.data["now"] != "2026-11-23T15:00:00Z" {
+	if first.name != "calls" || len(calls) != 1 || first.data["total"] != 1.0 || first.data["now"] != "2026-11-23T15:00:00Z" {
 		t.Fatalf("first event: %s %v", first.name, first.data)
 	}
 	if c := calls[0].(map[string]any); c["call_uuid"] != "call-1" || c["wait"] != "menu" || c["step"] != 1.0 || c["flow"] != "menu" {
@@ -134,8 +134,9 @@ func TestConsoleEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := eventCall(t, nextEvent(t, events), "call"); c["call_uuid"] != "call-2" || c["wait"] != "menu" || c["step"] != 1.0 {
-		t.Errorf("answered: %v", c)
+	ev := nextEvent(t, events)
+	if c := eventCall(t, ev, "call"); c["call_uuid"] != "call-2" || c["wait"] != "menu" || c["step"] != 1.0 || ev.data["added"] != true {
+		t.Errorf("answered: %v", ev.data)
 	}
 	if _, err := moving.Retry(); err != nil { // a retry stores nothing: no event
 		t.Fatal(err)
@@ -215,7 +216,7 @@ func TestConsoleData(t *testing.T) {
 	if err := json.Unmarshal(body, &live); err != nil {
 		t.Fatal(err)
 	}
-	if len(live.Calls) != 1 || live.Calls[0].CallUUID != "call-2" || live.Calls[0].Wait != "menu" ||
+	if len(live.Calls) != 1 || live.Total != 1 || live.Calls[0].CallUUID != "call-2" || live.Calls[0].Wait != "menu" ||
 		!live.Now.Equal(time.Date(2026, 11, 23, 15, 1, 30, 0, time.UTC)) {
 		t.Errorf("live calls: %s", body)
 	}

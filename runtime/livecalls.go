@@ -1,8 +1,8 @@
 package runtime
 
 import (
+	"container/heap"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +21,9 @@ import (
 // another replica moves its call on that replica's console, not on this
 // one. A call leaves the list when the flow ends or the caller hangs up,
 // after SessionTTL without a webhook (its hangup never came), and the
-// list holds at most maxLiveCalls: calls past that are not listed.
+// hub keeps at most maxLiveCalls: calls past that are not listed. A list
+// (to a new stream, or to one that fell behind) gives the latest started
+// listMax calls and the number of all.
 type callHub struct {
 	now func() time.Time
 	ttl time.Duration
@@ -51,8 +53,9 @@ type LiveCall struct {
 // callChange is what a stream is told: a call's new state, or that it
 // left the list.
 type callChange struct {
-	call LiveCall
-	gone bool
+	call  LiveCall
+	gone  bool
+	added bool // the call was not listed before
 }
 
 // callStream is one open stream's subscription.
@@ -62,8 +65,9 @@ type callStream struct {
 }
 
 const (
-	// maxLiveCalls bounds the calls the console lists.
-	maxLiveCalls = 10000
+	// maxLiveCalls bounds the calls the hub keeps: far more than one
+	// process serves at once, a few tens of MB at most.
+	maxLiveCalls = 100000
 	// maxCallStreams bounds the streams open at once.
 	maxCallStreams = 64
 	// streamBuffer is the changes a stream may fall behind by before it
@@ -109,7 +113,7 @@ func (h *callHub) publish(st *CallState) {
 	c := LiveCall{CallUUID: st.CallUUID, Flow: st.Flow, Version: st.Version, Wait: st.Wait, Step: st.Step,
 		Status: st.Status, Started: st.Started, Updated: now}
 	h.calls[st.CallUUID] = c
-	h.tell(callChange{call: c})
+	h.tell(callChange{call: c, added: !had})
 }
 
 // tell hands a change to every stream that has room for it; the others
@@ -139,57 +143,107 @@ func (h *callHub) sweep(now time.Time) {
 	}
 }
 
-// list returns the live calls, the latest started first. Called with
-// h.mu held.
-func (h *callHub) list() []LiveCall {
+// listMax is how many calls a list gives: the latest started. A console
+// shows that many; the stream's events, which say which calls are new,
+// keep its count of all of them right.
+const listMax = 500
+
+// list returns the listMax latest started live calls, unsorted, and how
+// many calls are live. Called with h.mu held, so it copies only what it
+// returns.
+func (h *callHub) list() ([]LiveCall, int) {
 	now := h.now()
-	out := make([]LiveCall, 0, len(h.calls))
+	latest := make(callHeap, 0, min(len(h.calls), listMax))
+	total := 0
 	for _, c := range h.calls {
-		if now.Sub(c.Updated) <= h.ttl {
-			out = append(out, c)
+		if now.Sub(c.Updated) > h.ttl {
+			continue // expired: the next sweep drops it
+		}
+		total++
+		switch {
+		case len(latest) < listMax:
+			heap.Push(&latest, c)
+		case later(c, latest[0]):
+			latest[0] = c
+			heap.Fix(&latest, 0)
 		}
 	}
-	slices.SortFunc(out, func(a, b LiveCall) int {
-		if c := b.Started.Compare(a.Started); c != 0 {
-			return c
-		}
-		return strings.Compare(a.CallUUID, b.CallUUID)
-	})
-	return out
+	return latest, total
 }
 
-// Calls returns the live calls, the latest started first.
-func (h *callHub) Calls() []LiveCall {
+// later reports whether a started after b (by call id when together).
+func later(a, b LiveCall) bool {
+	if c := a.Started.Compare(b.Started); c != 0 {
+		return c > 0
+	}
+	return a.CallUUID < b.CallUUID
+}
+
+// callHeap keeps the latest started calls, the earliest of them on top.
+type callHeap []LiveCall
+
+func (q callHeap) Len() int           { return len(q) }
+func (q callHeap) Less(i, j int) bool { return later(q[j], q[i]) }
+func (q callHeap) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *callHeap) Push(x any)        { *q = append(*q, x.(LiveCall)) }
+func (q *callHeap) Pop() any {
+	old := *q
+	c := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return c
+}
+
+// sortCalls puts the latest started call first.
+func sortCalls(calls []LiveCall) []LiveCall {
+	slices.SortFunc(calls, func(a, b LiveCall) int {
+		switch {
+		case later(a, b):
+			return -1
+		case later(b, a):
+			return 1
+		}
+		return 0
+	})
+	return calls
+}
+
+// Calls returns the latest started live calls (at most listMax), the
+// latest first, and how many calls are live.
+func (h *callHub) Calls() ([]LiveCall, int) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.list()
+	calls, total := h.list()
+	h.mu.Unlock()
+	return sortCalls(calls), total
 }
 
 // subscribe opens a stream: its changes, and the calls as they stand
 // when they start. ok is false when the hub is closed or too many streams
 // are open.
-func (h *callHub) subscribe() (s *callStream, calls []LiveCall, ok bool) {
+func (h *callHub) subscribe() (s *callStream, calls []LiveCall, total int, ok bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed || len(h.subs) >= maxCallStreams {
-		return nil, nil, false
+		h.mu.Unlock()
+		return nil, nil, 0, false
 	}
 	s = &callStream{ch: make(chan callChange, streamBuffer)}
 	h.subs[s] = struct{}{}
 	h.nsubs.Add(1)
-	return s, h.list(), true
+	calls, total = h.list()
+	h.mu.Unlock()
+	return s, sortCalls(calls), total, true
 }
 
 // resync empties a lagged stream's buffer and returns the calls as they
 // stand: the stream goes on from there.
-func (h *callHub) resync(s *callStream) []LiveCall {
+func (h *callHub) resync(s *callStream) ([]LiveCall, int) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for len(s.ch) > 0 {
 		<-s.ch
 	}
 	s.lagged.Store(false)
-	return h.list()
+	calls, total := h.list()
+	h.mu.Unlock()
+	return sortCalls(calls), total
 }
 
 func (h *callHub) unsubscribe(s *callStream) {

@@ -40,14 +40,14 @@ func TestCallHub(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	h := newCallHub(func() time.Time { return now }, time.Hour)
 	h.publish(liveState("a", 1, "menu", StatusLive)) // before the stream: in its first list
-	s, calls, ok := h.subscribe()
-	if !ok || len(calls) != 1 || calls[0].CallUUID != "a" || calls[0].Wait != "menu" {
-		t.Fatalf("subscribe: %v %+v", ok, calls)
+	s, calls, total, ok := h.subscribe()
+	if !ok || total != 1 || len(calls) != 1 || calls[0].CallUUID != "a" || calls[0].Wait != "menu" {
+		t.Fatalf("subscribe: %v %d %+v", ok, total, calls)
 	}
 	defer h.unsubscribe(s)
 
 	h.publish(liveState("b", 1, "menu", StatusLive))
-	if c := next(t, s); c.gone || c.call.CallUUID != "b" || c.call.Step != 1 || c.call.Updated != now {
+	if c := next(t, s); c.gone || !c.added || c.call.CallUUID != "b" || c.call.Step != 1 || c.call.Updated != now {
 		t.Errorf("new call: %+v", c)
 	}
 	claimed := liveState("b", 1, "menu", StatusLive)
@@ -57,7 +57,7 @@ func TestCallHub(t *testing.T) {
 	quiet(t, s)
 
 	h.publish(liveState("b", 2, "sales", StatusLive))
-	if c := next(t, s); c.gone || c.call.Wait != "sales" || c.call.Step != 2 {
+	if c := next(t, s); c.gone || c.added || c.call.Wait != "sales" || c.call.Step != 2 {
 		t.Errorf("move: %+v", c)
 	}
 	h.publish(liveState("b", 3, "", StatusEnded))
@@ -71,8 +71,8 @@ func TestCallHub(t *testing.T) {
 	}
 	h.publish(liveState("c", 0, "", StatusHungUp)) // a hangup before its answer
 	quiet(t, s)
-	if calls := h.Calls(); len(calls) != 0 {
-		t.Errorf("calls left: %+v", calls)
+	if calls, total := h.Calls(); len(calls) != 0 || total != 0 {
+		t.Errorf("calls left: %d %+v", total, calls)
 	}
 }
 
@@ -85,11 +85,11 @@ func TestCallHubExpires(t *testing.T) {
 	h.publish(liveState("old", 1, "menu", StatusLive))
 	now = t0.Add(50 * time.Minute)
 	h.publish(liveState("new", 1, "menu", StatusLive))
-	s, _, _ := h.subscribe()
+	s, _, _, _ := h.subscribe()
 	defer h.unsubscribe(s)
 	now = t0.Add(61 * time.Minute)
-	if calls := h.Calls(); len(calls) != 1 || calls[0].CallUUID != "new" {
-		t.Errorf("the list an hour on: %+v", calls)
+	if calls, total := h.Calls(); total != 1 || len(calls) != 1 || calls[0].CallUUID != "new" {
+		t.Errorf("the list an hour on: %d %+v", total, calls)
 	}
 	h.publish(liveState("new", 2, "sales", StatusLive)) // the next minute's write sweeps
 	if c := next(t, s); !c.gone || c.call.CallUUID != "old" {
@@ -103,19 +103,32 @@ func TestCallHubExpires(t *testing.T) {
 	}
 }
 
-// TestCallHubBounded: the list holds at most maxLiveCalls; past that new
-// calls are not listed, and calls already listed still move.
+// TestCallHubBounded: the hub keeps at most maxLiveCalls; past that new
+// calls are not listed, and calls already listed still move. A list gives
+// the latest started listMax calls, the latest first, and the number of
+// all.
 func TestCallHubBounded(t *testing.T) {
-	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
-	h := newCallHub(func() time.Time { return now }, time.Hour)
+	t0 := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	h := newCallHub(func() time.Time { return t0 }, time.Hour)
 	for i := range maxLiveCalls + 5 {
-		h.publish(liveState(fmt.Sprint(i), 1, "menu", StatusLive))
+		st := liveState(fmt.Sprintf("%06d", i), 1, "menu", StatusLive)
+		st.Started = t0.Add(time.Duration(i%1000) * time.Second) // 99 calls at each second
+		h.publish(st)
 	}
-	if n := len(h.Calls()); n != maxLiveCalls {
-		t.Fatalf("%d calls listed, want %d", n, maxLiveCalls)
+	calls, total := h.Calls()
+	if total != maxLiveCalls || len(calls) != listMax {
+		t.Fatalf("%d calls listed of %d, want %d of %d", len(calls), total, listMax, maxLiveCalls)
 	}
-	h.publish(liveState("0", 2, "sales", StatusLive))
-	if c := h.calls["0"]; c.Wait != "sales" {
+	for i, c := range calls {
+		// The latest second's calls, then the one before's, ...; the
+		// calls of one second by id.
+		sec, rank := 999-i/100, i%100
+		if want := fmt.Sprintf("%06d", sec+rank*1000); c.CallUUID != want || !c.Started.Equal(t0.Add(time.Duration(sec)*time.Second)) {
+			t.Fatalf("list[%d] = %s started %v, want %s", i, c.CallUUID, c.Started, want)
+		}
+	}
+	h.publish(liveState("000000", 2, "sales", StatusLive))
+	if c := h.calls["000000"]; c.Wait != "sales" {
 		t.Errorf("a listed call did not move: %+v", c)
 	}
 	if h.missed != 5 {
@@ -129,7 +142,7 @@ func TestCallHubBounded(t *testing.T) {
 func TestCallHubSlowStream(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	h := newCallHub(func() time.Time { return now }, time.Hour)
-	s, _, _ := h.subscribe()
+	s, _, _, _ := h.subscribe()
 	defer h.unsubscribe(s)
 	done := make(chan struct{})
 	go func() {
@@ -146,9 +159,9 @@ func TestCallHubSlowStream(t *testing.T) {
 	if !s.lagged.Load() || len(s.ch) != streamBuffer {
 		t.Fatalf("lagged %v with %d changes buffered", s.lagged.Load(), len(s.ch))
 	}
-	calls := h.resync(s)
-	if len(calls) != streamBuffer+100 || len(s.ch) != 0 || s.lagged.Load() {
-		t.Errorf("resync: %d calls, %d buffered, lagged %v", len(calls), len(s.ch), s.lagged.Load())
+	calls, total := h.resync(s)
+	if total != streamBuffer+100 || len(calls) != listMax || len(s.ch) != 0 || s.lagged.Load() {
+		t.Errorf("resync: %d calls of %d, %d buffered, lagged %v", len(calls), total, len(s.ch), s.lagged.Load())
 	}
 }
 
@@ -174,13 +187,13 @@ func TestCallHubClose(t *testing.T) {
 	h := newCallHub(func() time.Time { return now }, time.Hour)
 	var streams []*callStream
 	for range maxCallStreams {
-		s, _, ok := h.subscribe()
+		s, _, _, ok := h.subscribe()
 		if !ok {
 			t.Fatal("a stream below the limit was refused")
 		}
 		streams = append(streams, s)
 	}
-	if _, _, ok := h.subscribe(); ok {
+	if _, _, _, ok := h.subscribe(); ok {
 		t.Error("a stream past the limit was opened")
 	}
 	h.unsubscribe(streams[0])
@@ -191,7 +204,7 @@ func TestCallHubClose(t *testing.T) {
 	default:
 		t.Error("close did not end the streams")
 	}
-	if _, _, ok := h.subscribe(); ok {
+	if _, _, _, ok := h.subscribe(); ok {
 		t.Error("a closed hub opened a stream")
 	}
 }

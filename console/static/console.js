@@ -58,7 +58,8 @@
   // ---- the live calls, from the server's stream ----
 
   const live = {
-    calls: new Map(), // call_uuid → call
+    calls: new Map(), // call_uuid → call: the latest started, and those that moved since
+    total: 0, // the calls live on the server, listed or not
     skew: 0, // the server's clock minus the browser's, in ms
     listeners: new Set(), // called with the call_uuid that changed, or null for all
   };
@@ -69,8 +70,16 @@
     if (!isNaN(t)) live.skew = t - Date.now();
   }
 
+  // keepCalls is how many calls the page keeps: the server lists the 500
+  // latest started, and the page adds those that move or start.
+  const keepCalls = 1000;
+
   function changed(id) {
-    document.getElementById("live-count").textContent = String(live.calls.size);
+    if (live.calls.size > keepCalls) {
+      const oldest = [...live.calls.values()].sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
+      for (const c of oldest.slice(0, live.calls.size - keepCalls)) live.calls.delete(c.call_uuid);
+    }
+    document.getElementById("live-count").textContent = String(live.total);
     for (const f of live.listeners) f(id);
   }
 
@@ -88,18 +97,21 @@
       const d = JSON.parse(e.data);
       clock(d.now);
       live.calls = new Map(d.calls.map((c) => [c.call_uuid, c]));
+      live.total = d.total;
       changed(null);
     });
     es.addEventListener("call", (e) => {
       const d = JSON.parse(e.data);
       clock(d.now);
       live.calls.set(d.call.call_uuid, d.call);
+      if (d.added) live.total++;
       changed(d.call.call_uuid);
     });
     es.addEventListener("gone", (e) => {
       const d = JSON.parse(e.data);
       clock(d.now);
       live.calls.delete(d.call.call_uuid);
+      live.total = Math.max(0, live.total - 1);
       changed(d.call.call_uuid);
     });
   }
@@ -325,11 +337,11 @@
         const tr = row(c);
         if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
       });
-      empty.hidden = calls.length > 0;
-      empty.textContent = calls.length > shown.length
-        ? "Showing the " + shown.length + " latest of " + calls.length + " live calls."
+      const more = live.total > shown.length;
+      empty.hidden = calls.length > 0 && !more;
+      empty.textContent = more
+        ? "Showing " + shown.length + " of the " + live.total + " live calls: the latest started, and those that moved since this page opened."
         : "No call is live on this flowd right now.";
-      if (calls.length > shown.length) empty.hidden = false;
     };
     onLive(render);
     every(1000, () => {
