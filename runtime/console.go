@@ -106,20 +106,25 @@ func (s *Server) consoleCalls(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.liveCalls(s.calls.Calls()))
 }
 
-// streamKeepAlive is how often an idle stream sends a comment, so proxies
-// do not close it.
-const streamKeepAlive = 15 * time.Second
-
-// resyncEvery bounds how often a stream that keeps falling behind is sent
-// the list again: in between it misses changes, and the webhooks do not
-// wait for it.
-const resyncEvery = time.Second
+// The pace of a stream: it sends what changed every streamPace, in one
+// write, so a busy server makes one write a pace rather than one an
+// event, and the stream's goroutine wakes up at that pace, not at each
+// webhook's. An idle stream sends a comment every streamKeepAlive, so
+// proxies keep it open. A stream that keeps falling behind is sent the
+// list again at most every resyncEvery; in between it misses changes, and
+// the webhooks never wait for it.
+const (
+	streamPace      = 50 * time.Millisecond
+	streamKeepAlive = 15 * time.Second
+	resyncEvery     = time.Second
+)
 
 // consoleEvents streams the live calls: a "calls" event with the list,
 // then a "call" event for each call that moves or is new (added) and a
 // "gone" event for each that leaves, and a new "calls" event when the
 // stream fell behind. The stream ends with the request or when the server
-// shuts down.
+// shuts down. Time here is real time: it paces the stream, it is no
+// call's time.
 func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 	sub, calls, total, ok := s.calls.subscribe()
 	if !ok {
@@ -134,78 +139,113 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	send := func(event string, v any) bool {
-		b, err := json.Marshal(v)
+	sendList := func(calls []LiveCall, total int) bool {
+		b, err := json.Marshal(s.liveCalls(calls, total))
 		if err != nil {
 			return false
 		}
-		_, err = w.Write([]byte("event: " + event + "\ndata: " + string(b) + "\n\n"))
-		return err == nil
+		_, err = w.Write(append(append([]byte("event: calls\ndata: "), b...), "\n\n"...))
+		return err == nil && rc.Flush() == nil
 	}
-	if !send("calls", s.liveCalls(calls, total)) || rc.Flush() != nil {
+	if !sendList(calls, total) {
 		return
 	}
-	keepAlive := time.NewTicker(streamKeepAlive)
-	defer keepAlive.Stop()
-	var resynced time.Time // real time: it paces the stream, it is no call's time
+	pace := time.NewTicker(streamPace)
+	defer pace.Stop()
+	var buf []byte
+	var resynced time.Time
+	idle := time.Duration(0)
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-s.calls.done:
 			return
-		case <-keepAlive.C:
-			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil || rc.Flush() != nil {
+		case <-pace.C:
+		}
+		if sub.lagged.Load() {
+			if time.Since(resynced) < resyncEvery {
+				continue
+			}
+			resynced = time.Now()
+			if !sendList(s.calls.resync(sub)) {
 				return
 			}
-		case c := <-sub.ch:
-			// Send what has piled up, then flush once.
-			for more := true; more; {
-				if sub.lagged.Load() {
-					if wait := resyncEvery - time.Since(resynced); wait > 0 {
-						select {
-						case <-r.Context().Done():
-							return
-						case <-s.calls.done:
-							return
-						case <-time.After(wait):
-						}
-					}
-					resynced = time.Now()
-					if !send("calls", s.liveCalls(s.calls.resync(sub))) {
-						return
-					}
-					break
-				}
-				if !s.sendChange(send, c) {
-					return
-				}
-				select {
-				case c = <-sub.ch:
-				default:
-					more = false
-				}
+			continue
+		}
+		buf = buf[:0]
+		now := s.cfg.Now().UTC()
+		for more := true; more; {
+			select {
+			case c := <-sub.ch:
+				buf = appendCallEvent(buf, now, c)
+			default:
+				more = false
 			}
-			if rc.Flush() != nil {
-				return
+		}
+		if len(buf) == 0 {
+			if idle += streamPace; idle < streamKeepAlive {
+				continue
 			}
+			buf = append(buf, ": keep-alive\n\n"...)
+		}
+		idle = 0
+		if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+			return
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // a burst's buffer is not kept
 		}
 	}
 }
 
-// callEventJSON is a "call" or "gone" event.
+// callEventJSON is a "call" or "gone" event, as appendCallEvent writes it.
 type callEventJSON struct {
 	Now   time.Time `json:"now"`
 	Call  LiveCall  `json:"call"`
 	Added bool      `json:"added,omitempty"` // a new call: one more live
 }
 
-func (s *Server) sendChange(send func(string, any) bool, c callChange) bool {
-	event := "call"
+// appendCallEvent writes a "call" or "gone" event: callEventJSON as
+// encoding/json writes it (TestCallEventMatchesJSON), by hand, as a busy
+// server writes one for each webhook.
+func appendCallEvent(b []byte, now time.Time, c callChange) []byte {
 	if c.gone {
-		event = "gone"
+		b = append(b, "event: gone\ndata: {\"now\":"...)
+	} else {
+		b = append(b, "event: call\ndata: {\"now\":"...)
 	}
-	return send(event, callEventJSON{Now: s.cfg.Now().UTC(), Call: c.call, Added: c.added})
+	b = appendEventTime(b, now)
+	b = append(b, `,"call":{"call_uuid":`...)
+	b = appendJSONString(b, c.call.CallUUID)
+	b = append(b, `,"flow":`...)
+	b = appendJSONString(b, c.call.Flow)
+	b = append(b, `,"version":`...)
+	b = appendJSONString(b, c.call.Version)
+	b = append(b, `,"wait":`...)
+	b = appendJSONString(b, c.call.Wait)
+	b = append(b, `,"step":`...)
+	b = strconv.AppendInt(b, int64(c.call.Step), 10)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, c.call.Status)
+	b = append(b, `,"started":`...)
+	b = appendEventTime(b, c.call.Started)
+	b = append(b, `,"updated":`...)
+	b = appendEventTime(b, c.call.Updated)
+	b = append(b, '}')
+	if c.added {
+		b = append(b, `,"added":true`...)
+	}
+	return append(b, "}\n\n"...)
+}
+
+// appendEventTime writes a time as appendJSONTime does; a time it cannot
+// write (a year past 9999) is null.
+func appendEventTime(b []byte, t time.Time) []byte {
+	if out, err := appendJSONTime(b, t); err == nil {
+		return out
+	}
+	return append(b, "null"...)
 }
 
 // EndStreams ends the console's open streams, and refuses new ones: an

@@ -261,3 +261,30 @@ func TestConsoleData(t *testing.T) {
 		t.Errorf("/v1/flows without credentials: %d %q", r.StatusCode, got)
 	}
 }
+
+// TestCallEventMatchesJSON: the stream's hand-written events are what
+// encoding/json writes of callEventJSON (HTML escaping off), field for
+// field; a field added to LiveCall without being added to appendCallEvent
+// fails it.
+func TestCallEventMatchesJSON(t *testing.T) {
+	at := time.Date(2026, 11, 23, 15, 0, 0, 123456789, time.UTC)
+	for _, c := range []callChange{
+		{call: LiveCall{CallUUID: "a", Flow: "ivr", Version: "v1", Wait: "menu", Step: 1, Status: StatusLive, Started: at, Updated: at.Add(time.Second)}, added: true},
+		{call: LiveCall{CallUUID: `q"<&>\` + "\u2028é\x01", Flow: "f", Step: 12, Status: StatusLive, Started: at}},
+		{call: LiveCall{CallUUID: "b", Flow: "ivr", Wait: "sales", Step: 3, Status: StatusLive}, gone: true},
+	} {
+		var want strings.Builder
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(callEventJSON{Now: at, Call: c.call, Added: c.added}); err != nil {
+			t.Fatal(err)
+		}
+		name := "call"
+		if c.gone {
+			name = "gone"
+		}
+		if got, want := string(appendCallEvent(nil, at, c)), "event: "+name+"\ndata: "+strings.TrimSuffix(want.String(), "\n")+"\n\n"; got != want {
+			t.Errorf("got  %q\nwant %q", got, want)
+		}
+	}
+}

@@ -72,7 +72,7 @@ const (
 	maxCallStreams = 64
 	// streamBuffer is the changes a stream may fall behind by before it
 	// misses some and catches up from the list.
-	streamBuffer = 1024
+	streamBuffer = 2048
 )
 
 func newCallHub(now func() time.Time, ttl time.Duration) *callHub {
