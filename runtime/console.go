@@ -175,10 +175,14 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		buf = buf[:0]
 		now := s.cfg.Now().UTC()
+		names := s.calls.nameTable()
 		for more := true; more; {
 			select {
 			case c := <-sub.ch:
-				buf = appendCallEvent(buf, now, c)
+				if int(max(c.entry.flow, c.entry.version, c.entry.wait)) >= len(names) {
+					names = s.calls.nameTable() // a name added since
+				}
+				buf = appendCallEvent(buf, now, c.entry.call(&c.key, names), c.gone, c.added)
 			default:
 				more = false
 			}
@@ -209,31 +213,29 @@ type callEventJSON struct {
 // appendCallEvent writes a "call" or "gone" event: callEventJSON as
 // encoding/json writes it (TestCallEventMatchesJSON), by hand, as a busy
 // server writes one for each webhook.
-func appendCallEvent(b []byte, now time.Time, c callChange) []byte {
-	if c.gone {
+func appendCallEvent(b []byte, now time.Time, c LiveCall, gone, added bool) []byte {
+	if gone {
 		b = append(b, "event: gone\ndata: {\"now\":"...)
 	} else {
 		b = append(b, "event: call\ndata: {\"now\":"...)
 	}
 	b = appendEventTime(b, now)
 	b = append(b, `,"call":{"call_uuid":`...)
-	b = appendJSONString(b, c.call.CallUUID)
+	b = appendJSONString(b, c.CallUUID)
 	b = append(b, `,"flow":`...)
-	b = appendJSONString(b, c.call.Flow)
+	b = appendJSONString(b, c.Flow)
 	b = append(b, `,"version":`...)
-	b = appendJSONString(b, c.call.Version)
+	b = appendJSONString(b, c.Version)
 	b = append(b, `,"wait":`...)
-	b = appendJSONString(b, c.call.Wait)
+	b = appendJSONString(b, c.Wait)
 	b = append(b, `,"step":`...)
-	b = strconv.AppendInt(b, int64(c.call.Step), 10)
-	b = append(b, `,"status":`...)
-	b = appendJSONString(b, c.call.Status)
+	b = strconv.AppendInt(b, int64(c.Step), 10)
 	b = append(b, `,"started":`...)
-	b = appendEventTime(b, c.call.Started)
+	b = appendEventTime(b, c.Started)
 	b = append(b, `,"updated":`...)
-	b = appendEventTime(b, c.call.Updated)
+	b = appendEventTime(b, c.Updated)
 	b = append(b, '}')
-	if c.added {
+	if added {
 		b = append(b, `,"added":true`...)
 	}
 	return append(b, "}\n\n"...)

@@ -268,10 +268,10 @@ func TestConsoleData(t *testing.T) {
 // fails it.
 func TestCallEventMatchesJSON(t *testing.T) {
 	at := time.Date(2026, 11, 23, 15, 0, 0, 123456789, time.UTC)
-	for _, c := range []callChange{
-		{call: LiveCall{CallUUID: "a", Flow: "ivr", Version: "v1", Wait: "menu", Step: 1, Status: StatusLive, Started: at, Updated: at.Add(time.Second)}, added: true},
-		{call: LiveCall{CallUUID: `q"<&>\` + "\u2028é\x01", Flow: "f", Step: 12, Status: StatusLive, Started: at}},
-		{call: LiveCall{CallUUID: "b", Flow: "ivr", Wait: "sales", Step: 3, Status: StatusLive}, gone: true},
+	for _, c := range []told{
+		{call: LiveCall{CallUUID: "a", Flow: "ivr", Version: "v1", Wait: "menu", Step: 1, Started: at, Updated: at.Add(time.Second)}, added: true},
+		{call: LiveCall{CallUUID: `q"<&>\` + "\u2028é\x01", Flow: "f", Step: 12, Started: at}},
+		{call: LiveCall{CallUUID: "b", Flow: "ivr", Wait: "sales", Step: 3}, gone: true},
 	} {
 		var want strings.Builder
 		enc := json.NewEncoder(&want)
@@ -283,7 +283,7 @@ func TestCallEventMatchesJSON(t *testing.T) {
 		if c.gone {
 			name = "gone"
 		}
-		if got, want := string(appendCallEvent(nil, at, c)), "event: "+name+"\ndata: "+strings.TrimSuffix(want.String(), "\n")+"\n\n"; got != want {
+		if got, want := string(appendCallEvent(nil, at, c.call, c.gone, c.added)), "event: "+name+"\ndata: "+strings.TrimSuffix(want.String(), "\n")+"\n\n"; got != want {
 			t.Errorf("got  %q\nwant %q", got, want)
 		}
 	}

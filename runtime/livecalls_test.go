@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -11,15 +12,21 @@ func liveState(id string, step int, wait, status string) *CallState {
 		Started: time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)}
 }
 
+// told is a change as a stream reads it.
+type told struct {
+	call        LiveCall
+	gone, added bool
+}
+
 // next returns the change a stream was told, or fails.
-func next(t *testing.T, s *callStream) callChange {
+func next(t *testing.T, h *callHub, s *callStream) told {
 	t.Helper()
 	select {
 	case c := <-s.ch:
-		return c
+		return told{call: c.entry.call(&c.key, h.nameTable()), gone: c.gone, added: c.added}
 	default:
 		t.Fatal("the stream was told nothing")
-		return callChange{}
+		return told{}
 	}
 }
 
@@ -47,7 +54,7 @@ func TestCallHub(t *testing.T) {
 	defer h.unsubscribe(s)
 
 	h.publish(liveState("b", 1, "menu", StatusLive))
-	if c := next(t, s); c.gone || !c.added || c.call.CallUUID != "b" || c.call.Step != 1 || c.call.Updated != now {
+	if c := next(t, h, s); c.gone || !c.added || c.call.CallUUID != "b" || c.call.Step != 1 || !c.call.Updated.Equal(now) || c.call.Flow != "ivr" || c.call.Version != "v1" {
 		t.Errorf("new call: %+v", c)
 	}
 	claimed := liveState("b", 1, "menu", StatusLive)
@@ -57,16 +64,16 @@ func TestCallHub(t *testing.T) {
 	quiet(t, s)
 
 	h.publish(liveState("b", 2, "sales", StatusLive))
-	if c := next(t, s); c.gone || c.added || c.call.Wait != "sales" || c.call.Step != 2 {
+	if c := next(t, h, s); c.gone || c.added || c.call.Wait != "sales" || c.call.Step != 2 {
 		t.Errorf("move: %+v", c)
 	}
 	h.publish(liveState("b", 3, "", StatusEnded))
-	if c := next(t, s); !c.gone || c.call.CallUUID != "b" {
+	if c := next(t, h, s); !c.gone || c.call.CallUUID != "b" {
 		t.Errorf("end: %+v", c)
 	}
 	h.publish(liveState("b", 4, "", StatusHungUp)) // its hangup, after: nothing more
 	h.publish(liveState("a", 2, "menu", StatusHungUp))
-	if c := next(t, s); !c.gone || c.call.CallUUID != "a" {
+	if c := next(t, h, s); !c.gone || c.call.CallUUID != "a" {
 		t.Errorf("hangup: %+v", c)
 	}
 	h.publish(liveState("c", 0, "", StatusHungUp)) // a hangup before its answer
@@ -92,10 +99,10 @@ func TestCallHubExpires(t *testing.T) {
 		t.Errorf("the list an hour on: %d %+v", total, calls)
 	}
 	h.publish(liveState("new", 2, "sales", StatusLive)) // the next minute's write sweeps
-	if c := next(t, s); !c.gone || c.call.CallUUID != "old" {
+	if c := next(t, h, s); !c.gone || c.call.CallUUID != "old" {
 		t.Errorf("expiry: %+v", c)
 	}
-	if c := next(t, s); c.gone || c.call.CallUUID != "new" {
+	if c := next(t, h, s); c.gone || c.call.CallUUID != "new" {
 		t.Errorf("move: %+v", c)
 	}
 	if n := len(h.calls); n != 1 {
@@ -128,8 +135,8 @@ func TestCallHubBounded(t *testing.T) {
 		}
 	}
 	h.publish(liveState("000000", 2, "sales", StatusLive))
-	if c := h.calls["000000"]; c.Wait != "sales" {
-		t.Errorf("a listed call did not move: %+v", c)
+	if k, _ := keyOf("000000"); h.names[h.calls[k].wait] != "sales" {
+		t.Errorf("a listed call did not move: %+v", h.calls[k])
 	}
 	if h.missed != 5 {
 		t.Errorf("missed %d calls, want 5", h.missed)
@@ -206,5 +213,18 @@ func TestCallHubClose(t *testing.T) {
 	}
 	if _, _, _, ok := h.subscribe(); ok {
 		t.Error("a closed hub opened a stream")
+	}
+}
+
+// TestCallHubLongID: a CallUUID longer than the hub keeps (no call of
+// Plivo's) is not listed; its call is served all the same.
+func TestCallHubLongID(t *testing.T) {
+	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	h := newCallHub(func() time.Time { return now }, time.Hour)
+	h.publish(liveState(strings.Repeat("x", maxKeyLen+1), 1, "menu", StatusLive))
+	h.publish(liveState(strings.Repeat("y", maxKeyLen), 1, "menu", StatusLive))
+	calls, total := h.Calls()
+	if total != 1 || len(calls) != 1 || calls[0].CallUUID != strings.Repeat("y", maxKeyLen) {
+		t.Errorf("%d %+v", total, calls)
 	}
 }
