@@ -116,9 +116,13 @@ type callStream struct {
 }
 
 const (
-	// maxLiveCalls bounds the calls the hub keeps: far more than one
-	// process serves at once, a few tens of MB at most.
-	maxLiveCalls = 100000
+	// maxLiveCalls bounds the calls the hub keeps: more than one process
+	// serves at once. It is kept small on purpose: each webhook looks its
+	// call up in the hub, and a table of 100000 calls, out of the
+	// processor's caches, made the answer webhook a few percent slower
+	// under load (scripts/load-answer.sh with BASELINE); one of 10000 costs
+	// about a third of that.
+	maxLiveCalls = 10000
 	// maxNames bounds the table of names: far more than the flows,
 	// versions and nodes a process serves.
 	maxNames = 1 << 16

@@ -119,7 +119,7 @@ func TestCallHubBounded(t *testing.T) {
 	h := newCallHub(func() time.Time { return t0 }, time.Hour)
 	for i := range maxLiveCalls + 5 {
 		st := liveState(fmt.Sprintf("%06d", i), 1, "menu", StatusLive)
-		st.Started = t0.Add(time.Duration(i%1000) * time.Second) // 99 calls at each second
+		st.Started = t0.Add(time.Duration(i%1000) * time.Second) // maxLiveCalls/1000 calls at each second
 		h.publish(st)
 	}
 	calls, total := h.Calls()
@@ -129,7 +129,8 @@ func TestCallHubBounded(t *testing.T) {
 	for i, c := range calls {
 		// The latest second's calls, then the one before's, ...; the
 		// calls of one second by id.
-		sec, rank := 999-i/100, i%100
+		perSec := maxLiveCalls / 1000
+		sec, rank := 999-i/perSec, i%perSec
 		if want := fmt.Sprintf("%06d", sec+rank*1000); c.CallUUID != want || !c.Started.Equal(t0.Add(time.Duration(sec)*time.Second)) {
 			t.Fatalf("list[%d] = %s started %v, want %s", i, c.CallUUID, c.Started, want)
 		}

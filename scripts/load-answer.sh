@@ -406,7 +406,7 @@ fi
 if [[ -n ${CONSOLE:-} ]]; then
 	echo
 	echo "console streams (one per memory-console round): $(grep -c '^event: calls' "$tmp/stream.log") opened;" \
-		"$(grep -c '^event: call$' "$tmp/stream.log") call events received (a server keeps at most 100000 live calls: past that, new calls are not published)"
+		"$(grep -c '^event: call$' "$tmp/stream.log") call events received (a server keeps at most 10000 live calls: past that, new calls are not published)"
 	read -r med lo hi < <(awk '
 		$2 == "memory" { m[$1] = $3 } $2 == "memory-console" { c[$1] = $3 }
 		END { for (r in c) if (m[r] > 0) print c[r] / m[r] }' "$results" | median_min_max)
