@@ -15,15 +15,11 @@ import (
 // to loopback; otherwise every request is refused. Refusals are logged,
 // without what the client sent.
 func (s *Server) apiAuth(next http.Handler) http.Handler {
-	return s.authorize(`Basic realm="flowd", Bearer`)(next)
+	return s.guard(next, `Basic realm="flowd", Bearer`)
 }
 
-// authorize is apiAuth's rule, refusing with the given challenge (the
-// console's is Basic alone, which browsers answer with a prompt).
-func (s *Server) authorize(challenge string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler { return s.guard(next, challenge) }
-}
-
+// guard is apiAuth's rule, refusing with the given challenge (the
+// console's is Basic alone, which browsers answer with their prompt).
 func (s *Server) guard(next http.Handler, challenge string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reason := s.apiRefusal(r); reason != "" {

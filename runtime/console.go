@@ -37,7 +37,7 @@ func (s *Server) consoleRoutes(r chi.Router) {
 		http.Redirect(w, r, "/ui/", http.StatusMovedPermanently)
 	})
 	r.Route("/ui/", func(r chi.Router) {
-		r.Use(s.authorize(consoleChallenge), consoleHeaders)
+		r.Use(s.consoleAuth, consoleHeaders)
 		r.Get("/api/flows", s.flowsList)
 		r.With(s.flowCtx).Get("/api/flows/{flow}", s.consoleFlow)
 		r.Get("/api/calls", s.consoleCalls)
@@ -46,6 +46,10 @@ func (s *Server) consoleRoutes(r chi.Router) {
 		r.Get("/*", static.ServeHTTP)
 	})
 }
+
+// consoleAuth is the API's access rule (apiAuth), with the console's
+// challenge.
+func (s *Server) consoleAuth(next http.Handler) http.Handler { return s.guard(next, consoleChallenge) }
 
 // consoleHeaders keeps the console to its own files: no script, style,
 // image or connection from anywhere else, no framing.
