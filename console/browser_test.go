@@ -361,6 +361,16 @@ func TestConsole(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "console-flows")
+
+	// What a webhook carries shows as text, never as markup.
+	hostile := `<img src=x onerror="window.pwned=1">`
+	c.call(t, hostile)
+	_, err = chromedp.Run(ctx, chromedp.Click(`#nav-calls`))
+	must(t, err)
+	wait(t, ctx, "the call with markup in its id", `[...document.querySelectorAll("#calls tr[data-call]")].some((tr) => tr.dataset.call === `+fmt.Sprintf("%q", hostile)+` && tr.querySelector("a").textContent === tr.dataset.call)`)
+	if n := text(t, ctx, `String(document.querySelectorAll("main img").length) + " " + String(window.pwned)`); n != "0 undefined" {
+		t.Errorf("markup in a CallUUID was parsed: %s", n)
+	}
 	if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillTheSamePage === true`)); err != nil || !same {
 		t.Errorf("the page reloaded (%v)", err)
 	}
