@@ -15,10 +15,16 @@ import (
 // to loopback; otherwise every request is refused. Refusals are logged,
 // without what the client sent.
 func (s *Server) apiAuth(next http.Handler) http.Handler {
+	return s.guard(next, `Basic realm="flowd", Bearer`)
+}
+
+// guard is apiAuth's rule, refusing with the given challenge (the
+// console's is Basic alone, which browsers answer with their prompt).
+func (s *Server) guard(next http.Handler, challenge string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reason := s.apiRefusal(r); reason != "" {
 			s.log.Warn("refused an API request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
-			w.Header().Set("WWW-Authenticate", `Basic realm="flowd", Bearer`)
+			w.Header().Set("WWW-Authenticate", challenge)
 			msg := "unauthorized: send Authorization: Bearer <FLOWD_API_TOKEN> or Basic auth with the Plivo auth id and token"
 			if !s.apiConfigured() {
 				msg = "unauthorized: this flowd has no API credentials; set FLOWD_API_TOKEN (or PLIVO_AUTH_ID with PLIVO_AUTH_TOKEN) to use /v1"

@@ -138,6 +138,7 @@ func (t *txn) write(st *CallState) error {
 		return err
 	}
 	t.rev, t.raw, t.entry = rec.Rev, data, nil
+	t.s.calls.publish(st)
 	return nil
 }
 

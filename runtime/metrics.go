@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type metrics struct {
 	events   *prometheus.CounterVec   // flow, kind
 	visits   *prometheus.CounterVec   // flow, node
 	exits    *prometheus.CounterVec   // flow, node
+	// nodes are the console's counts of the same visits and exits, over
+	// the last hour too (nodecounts.go).
+	nodes *nodeCounts
 }
 
 func newMetrics(st Store) *metrics {
@@ -80,12 +84,35 @@ func (m *metrics) handler() http.Handler {
 // call ended at when the flow ended in it. Retried webhooks, which answer
 // the stored XML, are not walked and not counted.
 func (m *metrics) walked(g *flow.Graph, res flow.Result) {
-	for _, id := range res.Path {
-		m.visits.WithLabelValues(nodeLabels(g, id)).Inc()
-	}
+	exit := ""
 	if res.Wait == nil && len(res.Path) > 0 {
-		m.exits.WithLabelValues(nodeLabels(g, res.Path[len(res.Path)-1])).Inc()
+		exit = res.Path[len(res.Path)-1]
 	}
+	if !slices.ContainsFunc(res.Path, func(id string) bool { return strings.Contains(id, flow.NodePathSep) }) {
+		for _, id := range res.Path {
+			m.visits.WithLabelValues(g.Name, id).Inc()
+		}
+		if exit != "" {
+			m.exits.WithLabelValues(g.Name, exit).Inc()
+		}
+		m.nodes.add(g.Name, res.Path, exit)
+		return
+	}
+	// A walk into a subflow: each node counts in its own flow.
+	for _, id := range res.Path {
+		flowName, node := nodeLabels(g, id)
+		m.visits.WithLabelValues(flowName, node).Inc()
+		m.nodes.add(flowName, []string{node}, "")
+	}
+	if exit != "" {
+		m.exited(nodeLabels(g, exit))
+	}
+}
+
+// exited counts a call that hung up waiting at a node.
+func (m *metrics) exited(flowName, node string) {
+	m.exits.WithLabelValues(flowName, node).Inc()
+	m.nodes.add(flowName, nil, node)
 }
 
 // nodeLabels returns the flow and node labels of a node a walk of g

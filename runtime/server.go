@@ -88,6 +88,8 @@ type Server struct {
 	// phloInflight holds the trigger API's in-process claims of requests
 	// being handled (phloonce.go), by key.
 	phloInflight sync.Map
+	// calls are this process's live calls, for the console (livecalls.go).
+	calls *callHub
 }
 
 // DefaultRESTTimeout is Config.RESTTimeout's default: well inside the
@@ -126,6 +128,8 @@ func New(cfg Config) *Server {
 		s.cfg.HTTP = tracedHTTP{next: cfg.HTTP, tracer: s.tracer}
 	}
 	s.metrics = newMetrics(cfg.Store)
+	s.metrics.nodes = newNodeCounts(cfg.Now, func(name string) bool { return s.reg.Current(name) != nil })
+	s.calls = newCallHub(cfg.Now, cfg.SessionTTL)
 	s.walkers.New = func() any { return &flow.Walker{Params: s.params} }
 	s.reg.onReload = func(ok bool) {
 		result := "ok"
@@ -164,6 +168,7 @@ func (s *Server) routes() chi.Router {
 		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}", s.phloCall)
 		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}/members/{member}", s.phloMember)
 	})
+	s.consoleRoutes(r)
 	return r
 }
 

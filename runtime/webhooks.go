@@ -388,7 +388,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 						flowName, node = nodeLabels(g, node)
 					}
 				}
-				s.metrics.exits.WithLabelValues(flowName, node).Inc()
+				s.metrics.exited(flowName, node)
 			}
 			w.WriteHeader(http.StatusNoContent)
 		}

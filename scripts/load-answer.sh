@@ -44,6 +44,11 @@
 #   OTLP=1 adds the target memory-otel: flowd on the memory store with
 #   OpenTelemetry on, exporting every webhook's span to scripts/otlpsink (a
 #   collector that keeps nothing, on CLIENT_CPU), to compare with memory.
+#   CONSOLE=1 adds the target memory-console: flowd on the memory store with
+#   one console open on it — a live-calls stream (curl -N on
+#   /ui/api/events with the API token, on CLIENT_CPU) that every answer is
+#   published to — to compare with memory, which has none. The events
+#   each stream received are printed at the end.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -67,6 +72,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/flowd-load.XXXXXX")
 chmod 755 "$tmp" # nginx's worker may run as another user
 server_pid=""
 sink_pid=""
+stream_pid=""
+api_token=$(new_token)
 ACCUMULATE=${ACCUMULATE:-}
 PRELOAD=${PRELOAD:-0}
 declare -A kept_pid=() kept_addr=()
@@ -81,12 +88,17 @@ stop_server() {
 	done
 	stop_pid "$server_pid"
 	server_pid=""
+	if [[ -n $stream_pid ]]; then
+		stop_pid "$stream_pid"
+		stream_pid=""
+	fi
 }
 cleanup() {
 	local t
 	stop_server
 	for t in "${!kept_pid[@]}"; do stop_pid "${kept_pid[$t]}"; done
 	[[ -n $sink_pid ]] && stop_pid "$sink_pid"
+	[[ -n $stream_pid ]] && stop_pid "$stream_pid"
 	remove_tmp "$tmp"
 }
 trap cleanup EXIT
@@ -106,6 +118,9 @@ if [[ -n ${OTLP:-} ]]; then
 	sink_pid=$!
 	wait_for "otlpsink on $sink_addr" "$sink_pid" "$tmp/otlpsink.log" "$sink_pid" healthz_pid "$sink_addr"
 	echo "== otlpsink on $sink_addr (pid $sink_pid)"
+fi
+if [[ -n ${CONSOLE:-} ]]; then
+	targets+=(memory-console)
 fi
 if [[ -n ${BASELINE:-} ]]; then
 	echo "== building the baseline flowd from $BASELINE"
@@ -177,6 +192,9 @@ start_server() {
 	memory | base-memory)
 		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;
+	memory-console)
+		FLOWD_API_TOKEN=$api_token taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
+		;;
 	memory-otel)
 		OTEL_EXPORTER_OTLP_ENDPOINT=http://$sink_addr taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;
@@ -206,6 +224,26 @@ start_server() {
 		cat "$tmp/ready.xml" >&2
 		exit 1
 	fi
+	[[ $target == memory-console ]] && open_stream
+	return 0
+}
+
+# open_stream: a console's live-calls stream on the server, kept open
+# until the server stops (stop_server), its events appended to
+# stream.log. It must have sent its first event (the list of calls)
+# before the server is measured.
+open_stream() {
+	local before i
+	before=$(grep -c '^event: calls' "$tmp/stream.log" 2>/dev/null || true)
+	taskset -c "$CLIENT_CPU" curl -sN --max-time 600 -H "Authorization: Bearer $api_token" \
+		"http://$addr/ui/api/events" >>"$tmp/stream.log" 2>/dev/null &
+	stream_pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[[ $(grep -c '^event: calls' "$tmp/stream.log" 2>/dev/null || true) -gt ${before:-0} ]] && return 0
+		sleep 0.05
+	done
+	echo "the console stream on $addr sent nothing within 10 s" >&2
+	exit 1
 }
 
 # start_kept TARGET: the one server of TARGET for the whole run (started
@@ -364,4 +402,13 @@ printf '  %s\n' "${p99s[@]}"
 if [[ -n $ACCUMULATE ]]; then
 	echo
 	echo "calls held at the end: memory $(live_calls memory), bolt $(live_calls bolt)"
+fi
+if [[ -n ${CONSOLE:-} ]]; then
+	echo
+	echo "console streams (one per memory-console round): $(grep -c '^event: calls' "$tmp/stream.log") opened;" \
+		"$(grep -c '^event: call$' "$tmp/stream.log") call events received (a server keeps at most 10000 live calls: past that, new calls are not published)"
+	read -r med lo hi < <(awk '
+		$2 == "memory" { m[$1] = $3 } $2 == "memory-console" { c[$1] = $3 }
+		END { for (r in c) if (m[r] > 0) print c[r] / m[r] }' "$results" | median_min_max)
+	echo "memory-console/memory throughput, median of per-round ratios: $med ($lo–$hi)"
 fi

@@ -256,6 +256,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	inflight := &inFlight{next: srv}
 	hs := newHTTPServer(*addr, inflight, log)
+	hs.RegisterOnShutdown(srv.EndStreams) // the console's streams never end by themselves
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
