@@ -278,6 +278,7 @@
         el("span", {}, el("span", { class: "key callback" }), "waits for Plivo's callback"),
         el("span", {}, el("span", { class: "key logic" }), "runs on flowd (branch, set)"),
         el("span", {}, el("span", { class: "key end" }), "ends the flow"),
+        el("span", {}, el("span", { class: "key subflow" }), "runs a subflow (its nodes count in its own flow)"),
         el("span", {}, el("span", { class: "key dropoff" }), "share of the calls reaching a node that ended there")),
       el("p", { class: "note" }, "On each node: reached — times a call's walk reached it; ended — calls that ended there (the flow ended, or the caller hung up waiting there). (1h) is the last hour, (all) since this flowd started."),
       el("div", { class: "diagram" }, drawing),
