@@ -1,6 +1,9 @@
 package runtime_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,5 +157,40 @@ func TestSubflowLinkErrorsKeepServing(t *testing.T) {
 	c := e.call(t, "bridge", nil, nil)
 	if !strings.Contains(string(c.XML()), "PIN check one") {
 		t.Errorf("bridge stopped serving: %s", c.XML())
+	}
+}
+
+// TestSubflowOnAnotherReplica: a replica that never loaded the flows
+// rebuilds the version a call is pinned to, subflows and all, from the
+// shared store, and goes on with the call inside the subflow.
+func TestSubflowOnAnotherReplica(t *testing.T) {
+	st := runtime.NewMemory()
+	t.Cleanup(func() { st.Close() })
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "pin-check.yaml"), subflowPIN("one"))
+	writeFile(t, filepath.Join(dir, "bridge.yaml"), subflowBridge)
+	a := startEnv(t, envConfig{dir: dir, store: st})
+	c := a.call(t, "bridge", nil, nil)
+	if c.Wait().URL == "" {
+		t.Fatalf("the call waits for nothing: %s", c.XML())
+	}
+
+	// Replica b serves other flows, from a folder of its own.
+	b := startEnv(t, envConfig{dir: t.TempDir(), store: st, noServer: true})
+	u, err := url.Parse(c.Wait().URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"CallUUID": {c.UUID}, "From": {"+14155550100"}, "To": {"+14155550199"}, "Digits": {"4321"}}
+	req := httptest.NewRequest(http.MethodPost, u.RequestURI(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	if got := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(got, "Welcome, after 1 tries.") {
+		t.Fatalf("replica b: %d %s", rec.Code, got)
+	}
+	s := a.session(t, c.UUID)
+	if s.Nodes["check"]["outcome"] != "passed" || len(s.Frames) != 0 {
+		t.Errorf("after b: nodes %v frames %v", s.Nodes, s.Frames)
 	}
 }
