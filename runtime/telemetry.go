@@ -74,9 +74,12 @@ func (s *Server) startWebhook(r *http.Request, kind string) (*http.Request, trac
 	if s.tracer == nil {
 		return r, nil
 	}
-	ctx, span := s.tracer.Start(r.Context(), webhookSpanNames[kind], trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := s.tracer.Start(r.Context(), webhookSpanNames[kind], serverSpan)
 	return r.WithContext(ctx), span
 }
+
+// serverSpan is made once: an option per webhook is an allocation.
+var serverSpan = trace.WithSpanKind(trace.SpanKindServer)
 
 // traceStep sets the attributes of a walked webhook on its span.
 func traceStep(ctx context.Context, sess *CallState, res flow.Result) {
