@@ -55,7 +55,7 @@ func NewTracerProvider(ctx context.Context, service, version, protocol string) (
 	if err != nil {
 		return nil, err
 	}
-	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
+	return sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newSpanBatcher(exp)), sdktrace.WithResource(res)), nil
 }
 
 // tracerName names flowd's instrumentation scope.

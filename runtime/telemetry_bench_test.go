@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // BenchmarkTracingOTLP measures the answer webhook with OpenTelemetry on
@@ -26,14 +29,25 @@ func BenchmarkTracingOTLP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg := NewRegistry(b.TempDir(), nil)
-	reg.Add(g)
-	st := NewMemory()
-	defer st.Close()
-	tp, err := NewTracerProvider(context.Background(), "flowd", "x", "")
-	if err != nil {
-		b.Fatal(err)
+	// flowd's batcher against the SDK's, which wakes its exporter for
+	// every span.
+	for _, name := range []string{"flowd-batcher", "sdk-batcher"} {
+		b.Run(name, func(b *testing.B) {
+			reg := NewRegistry(b.TempDir(), nil)
+			reg.Add(g)
+			st := NewMemory()
+			defer st.Close()
+			exp, err := otlptracehttp.New(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			proc := sdktrace.SpanProcessor(newSpanBatcher(exp))
+			if name == "sdk-batcher" {
+				proc = sdktrace.NewBatchSpanProcessor(exp)
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(proc))
+			defer tp.Shutdown(context.Background())
+			benchServe(b, New(Config{Registry: reg, Store: st, PublicURL: "http://example.com", Tracer: tp}), false)
+		})
 	}
-	defer tp.Shutdown(context.Background())
-	benchServe(b, New(Config{Registry: reg, Store: st, PublicURL: "http://example.com", Tracer: tp}), false)
 }

@@ -329,6 +329,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		fi
 		cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
 		echo "$r $t $rps $cpu" >>"$results"
+		if [[ $t == memory-otel ]]; then
+			otel_answers=$((${otel_answers:-0} + reqs))
+		fi
 		line+=$(printf ' %s=%.0f (%s)' "$t" "$rps" "$cpu")
 	done
 	echo "$line"
@@ -402,6 +405,10 @@ printf '  %s\n' "${p99s[@]}"
 if [[ -n $ACCUMULATE ]]; then
 	echo
 	echo "calls held at the end: memory $(live_calls memory), bolt $(live_calls bolt)"
+fi
+if [[ -n ${OTLP:-} ]]; then
+	echo
+	echo "otlpsink: $(curl -fsS "http://$sink_addr/stats"); memory-otel answered $otel_answers webhooks in the measured rounds (and more in the warm-ups): every one's span must have arrived"
 fi
 if [[ -n ${CONSOLE:-} ]]; then
 	echo
