@@ -37,10 +37,10 @@ type spanBatcher struct {
 func newSpanBatcher(exp sdktrace.SpanExporter) *spanBatcher {
 	b := &spanBatcher{
 		exp:      exp,
-		delay:    envMillis("OTEL_BSP_SCHEDULE_DELAY", 5000),
-		timeout:  envMillis("OTEL_BSP_EXPORT_TIMEOUT", 30000),
-		maxQueue: envInt("OTEL_BSP_MAX_QUEUE_SIZE", 2048),
-		maxBatch: envInt("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
+		delay:    envMillis(os.Getenv("OTEL_BSP_SCHEDULE_DELAY"), 5000),
+		timeout:  envMillis(os.Getenv("OTEL_BSP_EXPORT_TIMEOUT"), 30000),
+		maxQueue: envInt(os.Getenv("OTEL_BSP_MAX_QUEUE_SIZE"), 2048),
+		maxBatch: envInt(os.Getenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), 512),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		finished: make(chan struct{}),
@@ -50,15 +50,17 @@ func newSpanBatcher(exp sdktrace.SpanExporter) *spanBatcher {
 	return b
 }
 
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+// envInt reads a positive count from an environment variable's value,
+// else def; envMillis milliseconds.
+func envInt(v string, def int) int {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
 		return n
 	}
 	return def
 }
 
-func envMillis(name string, def int) time.Duration {
-	return time.Duration(envInt(name, def)) * time.Millisecond
+func envMillis(v string, def int) time.Duration {
+	return time.Duration(envInt(v, def)) * time.Millisecond
 }
 
 func (b *spanBatcher) OnStart(context.Context, sdktrace.ReadWriteSpan) {}

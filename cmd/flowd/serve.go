@@ -47,6 +47,10 @@ environment:
   OTEL_EXPORTER_OTLP_PROTOCOL         grpc for OTLP/gRPC; default http/protobuf
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL  the same, for traces only
   OTEL_SERVICE_NAME                   the service name of the spans (default flowd)
+  OTEL_BSP_SCHEDULE_DELAY             ms between span exports (default 5000)
+  OTEL_BSP_EXPORT_TIMEOUT             ms an export may take (default 30000)
+  OTEL_BSP_MAX_QUEUE_SIZE             spans waiting for export; more are dropped (default 2048)
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE      spans per export (default 512)
   FLOWD_PARAM_<NAME>     a param's value (name upper-cased, - as _), below --param, above --params FILE
   XDG_STATE_HOME         the default --store is bolt:$XDG_STATE_HOME/flowd/sessions.db
   HOME                   without XDG_STATE_HOME, the default --store is bolt:$HOME/.local/state/flowd/sessions.db
