@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/plivo/plivotest"
 )
 
@@ -486,5 +488,42 @@ func TestPHLOConcurrentCopiesDialOnce(t *testing.T) {
 	}
 	if d := dialled(fake, carol); d != 1 || created == 0 {
 		t.Errorf("carol dialled %d times (want 1), %d copies answered 201", d, created)
+	}
+}
+
+// TestPHLOSubflowRoom: the trigger API names a MultiPartyCall node inside
+// a subflow as its calls are named, through the calling node, with "."
+// for "/" in the URL (route.queue).
+func TestPHLOSubflowRoom(t *testing.T) {
+	fake, client := fakePlivo(t)
+	sub, ds := flow.Compile("cc-sub.yaml", []byte(strings.Replace(ccFlow, "flow: cc", "flow: cc-sub", 1)))
+	if sub == nil {
+		t.Fatal(ds)
+	}
+	front, ds := flow.Compile("front.yaml", []byte("flow: front\nnodes:\n  hello:\n    Speak: Hello.\n    next: route\n  route:\n    subflow: cc-sub\n"))
+	if front == nil {
+		t.Fatal(ds)
+	}
+	reg := NewRegistry(t.TempDir(), slog.New(slog.DiscardHandler))
+	reg.Add(sub, front)
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, REST: client, APIToken: "secret"}))
+	t.Cleanup(srv.Close)
+
+	code, xml := post(t, srv.URL+"/flows/front/answer", url.Values{"CallUUID": {"c1"}, "From": {customer}, "To": {"+14155550199"}, "Direction": {"inbound"}})
+	if code != 200 || !strings.Contains(xml, "<Speak>Hello.</Speak><MultiPartyCall") || !strings.Contains(xml, "/route.queue/exit") {
+		t.Fatalf("answer = %d %s", code, xml)
+	}
+	fake.Join("q-c1", "c1", customer, "customer")
+	u := srv.URL + "/v1/phlo/front/multi_party_call/route.queue"
+	if a := phlo(t, u, trig("call", carol, "agent", customer)); a.code != http.StatusCreated {
+		t.Fatalf("call carol = %d %v", a.code, a.body)
+	}
+	if n := dialled(fake, carol); n != 1 {
+		t.Errorf("carol dialled %d times", n)
+	}
+	if a := phlo(t, srv.URL+"/v1/phlo/front/multi_party_call/queue", trig("call", dave, "agent", customer)); a.code != http.StatusNotFound {
+		t.Errorf("the subflow's node named as the caller's own: %d %v", a.code, a.body)
 	}
 }
