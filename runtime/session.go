@@ -257,7 +257,22 @@ func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
 
 // encodeStep and encodeEvent encode a trace entry: a step, or an event
 // (told apart by "kind", which only events have).
-func encodeStep(t *TraceStep) ([]byte, error) { return appendTraceStep(nil, t) }
+func encodeStep(t *TraceStep) ([]byte, error) {
+	// Built in a pooled buffer and copied out once at its size: a step
+	// holds the step's XML, and growing a buffer from nothing to it was
+	// most of a webhook's garbage.
+	bp := sessionBufs.Get().(*[]byte)
+	b, err := appendTraceStep((*bp)[:0], t)
+	var out []byte
+	if err == nil {
+		out = append([]byte(nil), b...)
+	}
+	if cap(b) <= 64<<10 {
+		*bp = b
+		sessionBufs.Put(bp)
+	}
+	return out, err
+}
 
 func encodeEvent(e *Event) ([]byte, error) {
 	b, err := appendJSONTime(append(make([]byte, 0, 256), `{"at":`...), e.At)
