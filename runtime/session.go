@@ -143,8 +143,18 @@ func encodeState(s *CallState) ([]byte, error) {
 			defer func() { p["CallUUID"] = s.CallUUID }()
 		}
 	}
+	return pooled(func(b []byte) ([]byte, error) { return appendState(b, s) })
+}
+
+var sessionBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// pooled runs an append-style encoder in a pooled buffer and copies what
+// it wrote out once, at its size: growing a buffer from nothing to a
+// state or a step (which holds the step's XML) was most of a webhook's
+// garbage.
+func pooled(enc func([]byte) ([]byte, error)) ([]byte, error) {
 	bp := sessionBufs.Get().(*[]byte)
-	b, err := appendState((*bp)[:0], s)
+	b, err := enc((*bp)[:0])
 	var out []byte
 	if err == nil {
 		out = append([]byte(nil), b...)
@@ -155,8 +165,6 @@ func encodeState(s *CallState) ([]byte, error) {
 	}
 	return out, err
 }
-
-var sessionBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func appendState(b []byte, s *CallState) ([]byte, error) {
 	var err error
@@ -258,20 +266,7 @@ func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
 // encodeStep and encodeEvent encode a trace entry: a step, or an event
 // (told apart by "kind", which only events have).
 func encodeStep(t *TraceStep) ([]byte, error) {
-	// Built in a pooled buffer and copied out once at its size: a step
-	// holds the step's XML, and growing a buffer from nothing to it was
-	// most of a webhook's garbage.
-	bp := sessionBufs.Get().(*[]byte)
-	b, err := appendTraceStep((*bp)[:0], t)
-	var out []byte
-	if err == nil {
-		out = append([]byte(nil), b...)
-	}
-	if cap(b) <= 64<<10 {
-		*bp = b
-		sessionBufs.Put(bp)
-	}
-	return out, err
+	return pooled(func(b []byte) ([]byte, error) { return appendTraceStep(b, t) })
 }
 
 func encodeEvent(e *Event) ([]byte, error) {
