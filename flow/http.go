@@ -433,15 +433,16 @@ func (httpKind) view(res map[string]string) any {
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.UseNumber()
 		if dec.Decode(&v) == nil {
-			body = jsonNumbers(v)
+			body = JSONNumbers(v)
 		}
 	}
 	return map[string]any{"status": status, "body": body, "error": res["error"], "outcome": res["outcome"]}
 }
 
-// jsonNumbers turns json.Numbers into ints where they are whole, else
-// float64s, as YAML reads numbers for vars.
-func jsonNumbers(v any) any {
+// JSONNumbers turns the json.Numbers of a value decoded with UseNumber
+// into ints where they are whole, else float64s, as YAML reads numbers
+// for vars; maps and slices are changed in place. It returns the value.
+func JSONNumbers(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil && i == int64(int(i)) {
@@ -451,11 +452,11 @@ func jsonNumbers(v any) any {
 		return f
 	case map[string]any:
 		for k, e := range x {
-			x[k] = jsonNumbers(e)
+			x[k] = JSONNumbers(e)
 		}
 	case []any:
 		for i, e := range x {
-			x[i] = jsonNumbers(e)
+			x[i] = JSONNumbers(e)
 		}
 	}
 	return v

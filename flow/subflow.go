@@ -460,7 +460,7 @@ func decodeReturned(s string) any {
 	if dec.Decode(&v) != nil {
 		return s
 	}
-	return jsonNumbers(v)
+	return JSONNumbers(v)
 }
 
 // FramesForTrace returns a call's frames as its trace may show them: each

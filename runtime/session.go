@@ -641,32 +641,12 @@ func decodeInto[T Session | CallState](b []byte, s *T) error {
 		st = x
 	}
 	for k, v := range st.Vars {
-		st.Vars[k] = numbers(v)
+		st.Vars[k] = flow.JSONNumbers(v)
 	}
 	for _, fr := range st.Frames {
 		for k, v := range fr.Vars {
-			fr.Vars[k] = numbers(v)
+			fr.Vars[k] = flow.JSONNumbers(v)
 		}
 	}
 	return nil
-}
-
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return int(n)
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = numbers(e)
-		}
-	}
-	return v
 }

@@ -100,7 +100,7 @@ func DecodeVars(raw string) (map[string]any, error) {
 		return nil, err
 	}
 	for k, v := range vars {
-		vars[k] = numbers(v)
+		vars[k] = flow.JSONNumbers(v)
 	}
 	return vars, nil
 }
