@@ -16,19 +16,30 @@ func (set) decode(dc *decoder, nd *NodeDecl, action pair) {
 	nd.Sets = dc.set(action.Val, "node "+nd.ID)
 }
 
-func (set) check(c *checker, nd *NodeDecl) {
-	for _, s := range nd.Sets {
-		if c.bare(s.Value, "set") {
-			c.exprIn(s.Value, false, "set")
+func (set) check(c *checker, nd *NodeDecl) { c.assignments(nd.Sets, "set") }
+
+func (set) compile(n *Node, nd *NodeDecl, _ *Graph) error {
+	n.Sets = compileAssignments(nd.Sets)
+	return nil
+}
+
+// assignments checks name: expression pairs (set:, a subflow's with:, a
+// return's values:): each a bare expression, read in context ctx.
+func (c *checker) assignments(sets []*SetDecl, ctx string) {
+	for _, s := range sets {
+		if c.bare(s.Value, ctx) {
+			c.exprIn(s.Value, false, ctx)
 		}
 	}
 }
 
-func (set) compile(n *Node, nd *NodeDecl, _ *Graph) error {
-	for _, s := range nd.Sets {
-		n.Sets = append(n.Sets, Assign{Name: s.Name, Value: s.Value.prog})
+// compileAssignments returns checked name: expression pairs compiled.
+func compileAssignments(sets []*SetDecl) []Assign {
+	var out []Assign
+	for _, s := range sets {
+		out = append(out, Assign{Name: s.Name, Value: s.Value.prog})
 	}
-	return nil
+	return out
 }
 
 func (set) step(w *Walker, n *Node) (step, error) {

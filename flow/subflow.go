@@ -68,22 +68,16 @@ func (subflowKind) decode(dc *decoder, nd *NodeDecl, action pair) {
 	nd.action = sd
 }
 
-// decodeWith reports with: on a node that is not a subflow node.
+// strayWith reports with: on a node that is not a subflow node.
 func (dc *decoder) strayWith(nd *NodeDecl) {
-	if nd.with != nil && nd.Kind != nil && nd.Kind.Name != "subflow" {
+	if nd.with != nil && nd.Kind != nil && nd.Kind.traits.control != callsFlow {
 		dc.Errorf(dc.Pos(nd.with.Key), CodeUnknownKey, "with: belongs to subflow nodes (the initial vars of the flow they run); node %s is %s", nd.ID, nd.Kind.Name)
 	}
 }
 
 func (subflowKind) check(c *checker, nd *NodeDecl) {
-	sd, _ := nd.action.(*subflowDecl)
-	if sd == nil {
-		return
-	}
-	for _, s := range sd.with {
-		if c.bare(s.Value, "with") {
-			c.exprIn(s.Value, false, "with")
-		}
+	if sd, _ := nd.action.(*subflowDecl); sd != nil {
+		c.assignments(sd.with, "with")
 	}
 }
 
@@ -92,9 +86,8 @@ func (subflowKind) compile(n *Node, nd *NodeDecl, g *Graph) error {
 	if sd == nil {
 		return fmt.Errorf("subflow node without a flow")
 	}
-	sc := &subflowCall{name: sd.name, namePos: sd.namePos, withPos: map[string]Pos{}, onPos: map[string]Pos{}}
+	sc := &subflowCall{name: sd.name, namePos: sd.namePos, with: compileAssignments(sd.with), withPos: map[string]Pos{}, onPos: map[string]Pos{}}
 	for _, s := range sd.with {
-		sc.with = append(sc.with, Assign{Name: s.Name, Value: s.Value.prog})
 		sc.withPos[s.Name] = s.Pos
 	}
 	for _, o := range nd.On {
@@ -213,14 +206,8 @@ func (returnKind) decode(dc *decoder, nd *NodeDecl, action pair) {
 }
 
 func (returnKind) check(c *checker, nd *NodeDecl) {
-	rd, _ := nd.action.(*returnDecl)
-	if rd == nil {
-		return
-	}
-	for _, s := range rd.values {
-		if c.bare(s.Value, "return") {
-			c.exprIn(s.Value, false, "return")
-		}
+	if rd, _ := nd.action.(*returnDecl); rd != nil {
+		c.assignments(rd.values, "return")
 	}
 }
 
@@ -229,9 +216,7 @@ func (returnKind) compile(n *Node, nd *NodeDecl, g *Graph) error {
 	if rd == nil {
 		return fmt.Errorf("return without an outcome")
 	}
-	for _, s := range rd.values {
-		rd.compiled = append(rd.compiled, Assign{Name: s.Name, Value: s.Value.prog})
-	}
+	rd.compiled = compileAssignments(rd.values)
 	n.action = rd
 	g.returns = append(g.returns, n)
 	if !slices.Contains(g.outcomes, rd.outcome) {
