@@ -325,7 +325,8 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 		switch r.root {
 		case "params":
 			if pd := c.paramDecl(r.name); pd != nil && pd.Secret && ctx != "when" && ctx != "http" {
-				where := map[string]string{"template": "a {{ template }}", "set": "a set: value", "": "a REST argument"}[ctx]
+				where := map[string]string{"template": "a {{ template }}", "set": "a set: value", "with": "a subflow's with: value",
+					"return": "a return value", "": "a REST argument"}[ctx]
 				c.d.Errorf(c.exprPos(e, r.offset), CodeSecret, "params.%s is secret: it may be read only in a when: condition (input.Digits == params.%s) or an http node's url, headers and body, not in %s, where its value would be written to the XML, the call's state or Plivo", r.name, r.name, where)
 			}
 			if !c.params[r.name] {
