@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -363,6 +364,14 @@ type Frame struct {
 
 // NodePathSep joins the ids of a qualified node name (check_pin/ask).
 const NodePathSep = "/"
+
+// NodeName is the form of a node's name as paths, waits, traces and flow
+// tests write it: a node id, or ids joined by NodePathSep for a node
+// inside a subflow; NodeNameForm says it in words.
+var NodeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(/[A-Za-z][A-Za-z0-9_-]*)*$`)
+
+// NodeNameForm is NodeName in words, for messages.
+const NodeNameForm = "a node id (letters, digits, '-' and '_', starting with a letter), or ids joined by / for a node inside a subflow (check_pin/lookup)"
 
 // Locate returns the node a qualified name names, and the graph it is a
 // node of: g itself for a plain id, the linked subflow for check_pin/ask.

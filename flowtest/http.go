@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,9 +54,6 @@ var answerErrors = []string{ErrTimeout, ErrRefused, ErrUnknownHost, ErrFailed}
 // httpMethods are the methods an http node may use.
 var httpMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// nodeIDRE is the form of a node id.
-var nodeIDRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
-
 // answerFields are the keys of a mock answer; json, body and error
 // exclude each other.
 var answerFields = []yamlpos.Field{
@@ -73,7 +69,7 @@ var answerFields = []yamlpos.Field{
 
 // httpField is the http: mapping of a case or a step.
 func httpField(doc string) yamlpos.Field {
-	return yamlpos.Field{Name: "http", Type: yamlpos.Map, Keys: nodeIDRE, KeyName: "http node id", KeyForm: "a node id (letters, digits, '-' and '_', starting with a letter)",
+	return yamlpos.Field{Name: "http", Type: yamlpos.Map, Keys: flow.NodeName, KeyName: "http node", KeyForm: flow.NodeNameForm,
 		Value: &yamlpos.Field{Type: yamlpos.Object, Fields: answerFields}, Doc: doc}
 }
 
@@ -129,7 +125,7 @@ func (dc *decoder) intValue(f *yamlpos.Field, n *yaml.Node, what string) (int, b
 func (dc *decoder) answers(n *yaml.Node, where string) map[string]*Answer {
 	out := map[string]*Answer{}
 	for _, p := range dc.keys(n) {
-		if !nodeIDRE.MatchString(p.Key.Value) {
+		if !flow.NodeName.MatchString(p.Key.Value) {
 			continue // reported by fields
 		}
 		if a := dc.answer(p.Val, "http."+p.Key.Value+" of "+where); a != nil {

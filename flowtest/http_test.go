@@ -361,7 +361,7 @@ t_test.yaml:6:19: error: error "timeot" is not one of timeout, connection refuse
 t_test.yaml:7:12: error: http.d of case "a" has status and error; a request that fails gets no status: remove status [bad-shape]
 t_test.yaml:8:12: error: unknown key "stats" in http.e of case "a" (did you mean "status"?) [unknown-key]
 t_test.yaml:9:20: error: status must be an integer, not the text "200": remove the quotes [bad-type]
-t_test.yaml:10:7: error: http node id "1x" must be a node id (letters, digits, '-' and '_', starting with a letter) [bad-shape]
+t_test.yaml:10:7: error: http node "1x" must be a node id (letters, digits, '-' and '_', starting with a letter), or ids joined by / for a node inside a subflow (check_pin/lookup) [bad-shape]
 t_test.yaml:11:10: error: http.g of case "a" must be a mapping (key: value lines), not a list [bad-shape]
 t_test.yaml:15:15: error: requests item 1 of expect of step 1 of case "a" needs node: (the http node that made the request) [missing-key]
 t_test.yaml:15:25: error: method "get" is not one of GET, POST, PUT, PATCH, DELETE (did you mean "GET"?) [bad-value]
@@ -429,5 +429,49 @@ func TestDecodeAnswer(t *testing.T) {
 	_, ds = flowtest.DecodeAnswer("lookup", "a.json", []byte(`{"status": 503, "body": "down"`))
 	if len(ds) != 1 || ds[0].Code != flow.CodeYAML {
 		t.Errorf("got %v", ds)
+	}
+}
+
+// TestHTTPMocksInSubflow: an http node inside a subflow is answered, and
+// expected, by its name through the calling node (go/lookup); one left
+// without an answer fails the case naming it so.
+func TestHTTPMocksInSubflow(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "crm.yaml"), crm)
+	writeFile(t, filepath.Join(dir, "front.yaml"), "flow: front\nnodes:\n  hi:\n    Speak: Hello.\n    next: go\n  go:\n    subflow: crm\n")
+	path := filepath.Join(dir, "front_test.yaml")
+	writeFile(t, path, `flow: front
+cases:
+  - name: answered through the calling node
+    call: { From: "+14155550100" }
+    http:
+      go/lookup: { json: { vip: true, name: Ada } }
+      go/ticket: { status: 201, json: { id: T-9 } }
+    steps:
+      - expect:
+          node: go/menu
+          path: [hi, go, go/lookup, go/route, go/vip, go/menu]
+          contains: ["Welcome back, Ada."]
+          requests: [{ node: go/lookup, method: GET, url_contains: "phone=%2B14155550100", status: 200 }]
+      - press: "3"
+        expect: { ended: true, contains: [Ticket T-9 opened (201).], requests: [{ node: go/ticket, status: 201 }] }
+  - name: a request left unanswered
+    http:
+      go/lookup: { json: { vip: false } }
+    steps:
+      - expect: { node: go/menu }
+      - press: "3"
+        expect: { ended: true }
+`)
+	s := flowtest.Load(path)
+	if !s.OK() {
+		t.Fatalf("the suite does not load:\n%v", s.Diags)
+	}
+	r := s.Run(flowtest.Options{})
+	if r.Cases[0].Failed() {
+		t.Errorf("the answered case fails:\n%s", report(r))
+	}
+	if !r.Cases[1].Failed() || !strings.Contains(report(r), flowtest.Unanswered("go/ticket")) {
+		t.Errorf("the unanswered request is not reported by its name:\n%s", report(r))
 	}
 }
