@@ -235,3 +235,22 @@ func TestLinkVersions(t *testing.T) {
 		t.Errorf("rebuilt version %s, want %s", g.Version, gs["bridge"].Version)
 	}
 }
+
+// TestFramesForTrace: an http answer kept inside a subflow's frame shows
+// in a trace only by its size, as one in the call's own flow does.
+func TestFramesForTrace(t *testing.T) {
+	sub := "flow: lookup\nnodes:\n  crm:\n    http: { url: \"https://crm.example.com/c\" }\n    next: ask\n  ask:\n    GetDigits: { numDigits: 1 }\n"
+	g := linkFlows(t, sub, "flow: front\nnodes:\n  go:\n    subflow: lookup\n")["front"]
+	frames := []flow.Frame{{Node: "go", Flow: "lookup", Vars: map[string]any{},
+		Nodes: map[string]map[string]string{"crm": {"status": "200", "body": `{"name":"Ada"}`}}}}
+	got := g.FramesForTrace(frames)
+	if b := got[0].Nodes["crm"]["body"]; b != "<14 bytes>" {
+		t.Errorf("the trace shows the subflow's http body as %q", b)
+	}
+	if frames[0].Nodes["crm"]["body"] != `{"name":"Ada"}` {
+		t.Error("FramesForTrace changed the call's state")
+	}
+	if got := g.FramesForTrace([]flow.Frame{{Node: "nowhere", Flow: "x"}}); len(got) != 0 {
+		t.Errorf("a frame of no subflow node is shown: %+v", got)
+	}
+}
