@@ -150,6 +150,42 @@ func diagramNodes(g *Graph) ([]drawn, []diagramCluster) {
 	return nodes, clusters
 }
 
+// writeNested writes the drawn nodes cluster by cluster, each subflow's
+// cluster inside its caller's and indented one more step: node writes a
+// node, open and close the start and end of a subflow's cluster.
+func writeNested(nodes []drawn, clusters []diagramCluster, node func(indent string, d drawn), open func(indent string, i int, cl diagramCluster), close func(indent string)) {
+	var write func(c int, indent string)
+	write = func(c int, indent string) {
+		for _, d := range nodes {
+			if d.cluster == c {
+				node(indent, d)
+			}
+		}
+		for i, cl := range clusters {
+			if i > 0 && cl.parent == c {
+				open(indent, i, cl)
+				write(i, indent+"  ")
+				close(indent)
+			}
+		}
+	}
+	write(0, "  ")
+}
+
+// diagramArrows calls edge for every arrow between drawn nodes, by their
+// names, and runs for every subflow node's link to its subflow's start.
+func diagramArrows(nodes []drawn, clusters []diagramCluster, edge func(from, to string, labels []string), runs func(caller, start string)) {
+	for _, d := range nodes {
+		prefix := strings.TrimSuffix(d.id, d.n.ID)
+		for _, e := range diagramEdges(d.n) {
+			edge(d.id, prefix+e.To.ID, e.Labels)
+		}
+	}
+	for _, cl := range clusters[1:] {
+		runs(cl.caller, cl.caller+NodePathSep+cl.g.Start.ID)
+	}
+}
+
 // Mermaid returns the flow as a Mermaid flowchart; each subflow it runs
 // is a subgraph, linked from its calling node.
 func Mermaid(g *Graph) []byte {
@@ -183,37 +219,16 @@ func Mermaid(g *Graph) []byte {
 		}
 		fmt.Fprintf(&b, "%s%s%s%s%s\n", indent, ids[d.id], lb, label, rb)
 	}
-	var writeCluster func(c int, indent string)
-	writeCluster = func(c int, indent string) {
-		for _, d := range nodes {
-			if d.cluster == c {
-				writeNode(indent, d)
-			}
-		}
-		for i, cl := range clusters {
-			if i > 0 && cl.parent == c {
-				fmt.Fprintf(&b, "%ssubgraph s%d[\"%s\"]\n", indent, i, mermaidText("subflow "+cl.g.Name+" ("+cl.caller+")"))
-				writeCluster(i, indent+"  ")
-				fmt.Fprintf(&b, "%send\n", indent)
-			}
-		}
-	}
-	writeCluster(0, "  ")
+	writeNested(nodes, clusters, writeNode, func(indent string, i int, cl diagramCluster) {
+		fmt.Fprintf(&b, "%ssubgraph s%d[\"%s\"]\n", indent, i, mermaidText("subflow "+cl.g.Name+" ("+cl.caller+")"))
+	}, func(indent string) { fmt.Fprintf(&b, "%send\n", indent) })
 	fmt.Fprintf(&b, "  start --> %s\n", ids[g.Start.ID])
 	if g.OnError != nil {
 		fmt.Fprintf(&b, "  error -.-> %s\n", ids[g.OnError.ID])
 	}
-	for _, d := range nodes {
-		prefix := strings.TrimSuffix(d.id, d.n.ID)
-		for _, e := range diagramEdges(d.n) {
-			fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[d.id], mermaidText(strings.Join(e.Labels, ", ")), ids[prefix+e.To.ID])
-		}
-	}
-	for i, cl := range clusters {
-		if i > 0 {
-			fmt.Fprintf(&b, "  %s -.->|\"runs\"| %s\n", ids[cl.caller], ids[cl.caller+NodePathSep+cl.g.Start.ID])
-		}
-	}
+	diagramArrows(nodes, clusters, func(from, to string, labels []string) {
+		fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[from], mermaidText(strings.Join(labels, ", ")), ids[to])
+	}, func(caller, start string) { fmt.Fprintf(&b, "  %s -.->|\"runs\"| %s\n", ids[caller], ids[start]) })
 	for i, c := range mermaidClasses {
 		if c.def != "" && (nodeStyle(i) != styleSubflow || len(g.calls) > 0) {
 			fmt.Fprintf(&b, "  classDef %s %s\n", c.name, c.def)
@@ -313,38 +328,19 @@ func DOT(g *Graph) []byte {
 		}
 		fmt.Fprintf(&b, "%s%s [label=%s%s];\n", indent, dotQuote(dotID(d.id)), dotQuote(n.ID+"\n"+n.Kind.Name), attrs)
 	}
-	var writeCluster func(c int, indent string)
-	writeCluster = func(c int, indent string) {
-		for _, d := range nodes {
-			if d.cluster == c {
-				writeNode(indent, d)
-			}
-		}
-		for i, cl := range clusters {
-			if i > 0 && cl.parent == c {
-				fmt.Fprintf(&b, "%ssubgraph %s {\n", indent, dotQuote("cluster_"+cl.caller))
-				fmt.Fprintf(&b, "%s  label=%s;\n%s  style=\"rounded,dashed\";\n%s  color=\"#6d28d9\";\n", indent, dotQuote("subflow "+cl.g.Name+" ("+cl.caller+")"), indent, indent)
-				writeCluster(i, indent+"  ")
-				fmt.Fprintf(&b, "%s}\n", indent)
-			}
-		}
-	}
-	writeCluster(0, "  ")
+	writeNested(nodes, clusters, writeNode, func(indent string, _ int, cl diagramCluster) {
+		fmt.Fprintf(&b, "%ssubgraph %s {\n", indent, dotQuote("cluster_"+cl.caller))
+		fmt.Fprintf(&b, "%s  label=%s;\n%s  style=\"rounded,dashed\";\n%s  color=\"#6d28d9\";\n", indent, dotQuote("subflow "+cl.g.Name+" ("+cl.caller+")"), indent, indent)
+	}, func(indent string) { fmt.Fprintf(&b, "%s}\n", indent) })
 	fmt.Fprintf(&b, "  \"start\" -> %s;\n", dotQuote(dotID(g.Start.ID)))
 	if g.OnError != nil {
 		fmt.Fprintf(&b, "  \"on_error\" -> %s [style=dashed];\n", dotQuote(dotID(g.OnError.ID)))
 	}
-	for _, d := range nodes {
-		prefix := strings.TrimSuffix(d.id, d.n.ID)
-		for _, e := range diagramEdges(d.n) {
-			fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", dotQuote(dotID(d.id)), dotQuote(dotID(prefix+e.To.ID)), dotQuote(strings.Join(e.Labels, "\n")))
-		}
-	}
-	for i, cl := range clusters {
-		if i > 0 {
-			fmt.Fprintf(&b, "  %s -> %s [style=dashed, label=\"runs\"];\n", dotQuote(dotID(cl.caller)), dotQuote(dotID(cl.caller+NodePathSep+cl.g.Start.ID)))
-		}
-	}
+	diagramArrows(nodes, clusters, func(from, to string, labels []string) {
+		fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", dotQuote(dotID(from)), dotQuote(dotID(to)), dotQuote(strings.Join(labels, "\n")))
+	}, func(caller, start string) {
+		fmt.Fprintf(&b, "  %s -> %s [style=dashed, label=\"runs\"];\n", dotQuote(dotID(caller)), dotQuote(dotID(start)))
+	})
 	b.WriteString("}\n")
 	return []byte(b.String())
 }
