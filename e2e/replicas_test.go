@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -122,12 +123,7 @@ func testEveryFlow(t *testing.T, c *testCluster, cl *scenarios.Caller) {
 		t.Fatal(err)
 	}
 	// A subflow (pin-check) is walked by the flows that run it.
-	subflows := map[string]bool{}
-	for _, g := range set.Graphs {
-		for _, sub := range g.Subflows() {
-			subflows[sub.Name] = true
-		}
-	}
+	subflows := flow.SubflowNames(slices.Collect(maps.Values(set.Graphs))...)
 	for _, f := range flowFiles {
 		if name := strings.TrimSuffix(filepath.Base(f), ".yaml"); !subflows[name] {
 			flows = append(flows, name)

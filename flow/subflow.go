@@ -494,3 +494,15 @@ func (g *Graph) walkPrefixed(prefix string, fn func(string, *Node)) {
 		}
 	}
 }
+
+// SubflowNames returns the names of the flows that any of gs runs as a
+// subflow, directly or not.
+func SubflowNames(gs ...*Graph) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range gs {
+		for _, sub := range g.Subflows() {
+			out[sub.Name] = true
+		}
+	}
+	return out
+}

@@ -1249,12 +1249,11 @@ func TestE2EExamples(t *testing.T) {
 		sort.Strings(names)
 		var timed []string // flows that read the clock: explored at two times, alone
 		t.Run("explore", func(t *testing.T) {
-			subflows := map[string]bool{}
+			var served []*flow.Graph
 			for _, name := range names {
-				for _, sub := range e.reg.Current(name).Subflows() {
-					subflows[sub.Name] = true
-				}
+				served = append(served, e.reg.Current(name))
 			}
+			subflows := flow.SubflowNames(served...)
 			for _, name := range names {
 				if subflows[name] {
 					continue // walked by the flows that run it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -113,10 +114,8 @@ func TestCatalogInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range set.Graphs {
-		for _, sub := range g.Subflows() {
-			flows[sub.Name] = true
-		}
+	for name := range flow.SubflowNames(slices.Collect(maps.Values(set.Graphs))...) {
+		flows[name] = true
 	}
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
