@@ -307,8 +307,7 @@ func callbackParts(base, flowName, u string) (step int, node, event string, ok b
 	if err != nil {
 		return 0, "", "", false
 	}
-	// A node inside a subflow (check_pin/ask) is check_pin.ask in a URL.
-	return step, strings.ReplaceAll(parts[1], ".", "/"), parts[2], true
+	return step, runtime.NodeOfURL(parts[1]), parts[2], true
 }
 
 // checkURLs checks that every URL flowd wrote for Plivo to follow is

@@ -63,13 +63,16 @@ func URLs(base, flowName, callUUID string, step int) func(node, event string) st
 	}
 }
 
-// URLNode writes a node's name as a URL path segment; nodeParam reads it.
+// URLNode writes a node's name as a URL path segment; NodeOfURL reads
+// it back.
 func URLNode(node string) string { return strings.ReplaceAll(node, flow.NodePathSep, ".") }
 
+// NodeOfURL returns the node's name a URL path segment written by URLNode
+// stands for.
+func NodeOfURL(segment string) string { return strings.ReplaceAll(segment, ".", flow.NodePathSep) }
+
 // nodeParam returns the node a callback or event URL names.
-func nodeParam(r *http.Request) string {
-	return strings.ReplaceAll(pathParam(r, "node"), ".", flow.NodePathSep)
-}
+func nodeParam(r *http.Request) string { return NodeOfURL(pathParam(r, "node")) }
 
 // AnswerURL returns a flow's answer URL. Initial vars, when given, ride in
 // the URL's vars query parameter: the trigger API and flow tests start

@@ -481,8 +481,7 @@ func (c *Caller) waitNode(flowName string, call *plivosim.Call, step int) (strin
 	if parts[0] != strconv.Itoa(step) {
 		return "", fmt.Errorf("callback URL %s is for step %s, want step %d", w.URL, parts[0], step)
 	}
-	// A node inside a subflow (check_pin/ask) is check_pin.ask in a URL.
-	return strings.ReplaceAll(parts[1], ".", "/"), nil
+	return runtime.NodeOfURL(parts[1]), nil
 }
 
 // Trace is what /v1/calls/{id} answers, the fields the checks read.
