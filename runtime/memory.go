@@ -51,6 +51,9 @@ type memSlot struct {
 	// (sequence, block), ntrace of them.
 	trace  blockRef
 	ntrace uint32
+	// lsn is the journal's number of the record's last write (0 in a
+	// memory store): replaying a journal skips what a snapshot holds.
+	lsn uint64
 }
 
 const memEntrySize = 16
@@ -58,6 +61,7 @@ const memEntrySize = 16
 type memVersion struct {
 	src     []byte
 	expires time.Time
+	lsn     uint64 // as memSlot's
 }
 
 // NewMemory returns an empty memory store that sweeps expired records
@@ -240,9 +244,16 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	_, err := m.create(id, rec, m.now().Add(ttl).UnixNano())
+	return err
+}
+
+// create stores a new call unless an unexpired one has the id, with m.mu
+// held, and returns its slot.
+func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) {
 	if i, ok := m.find(id); ok {
 		if m.now().UnixNano() <= m.slots[i].expires {
-			return ErrExists
+			return nil, ErrExists
 		}
 		m.remove(i) // an expired call with this id, not swept yet
 	}
@@ -255,7 +266,7 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 	}
 	h := maphash.String(m.seed, id)
 	s := &m.slots[i]
-	*s = memSlot{used: true, live: rec.Live, hash: h, rev: int64(rec.Rev), expires: m.now().Add(ttl).UnixNano(),
+	*s = memSlot{used: true, live: rec.Live, hash: h, rev: int64(rec.Rev), expires: expires,
 		data: m.putData(id, rec.Data)}
 	if _, taken := m.index[h]; taken {
 		if m.collided == nil {
@@ -266,7 +277,7 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 		m.index[h] = i
 	}
 	m.appendEntry(s, rec)
-	return nil
+	return s, nil
 }
 
 // Update implements Store.
@@ -280,6 +291,12 @@ func (m *Memory) Update(_ context.Context, id string, prevRev int, rec Record, t
 	if int(s.rev) != prevRev {
 		return ErrConflict
 	}
+	m.update(s, id, rec, m.now().Add(ttl).UnixNano())
+	return nil
+}
+
+// update writes a stored call's new record, with m.mu held.
+func (m *Memory) update(s *memSlot, id string, rec Record, expires int64) {
 	head := 2 + len(id)
 	if s.data.class != slabBig && cap(m.slab.bytes(s.data)) >= head+len(rec.Data) {
 		// The state fits its block: write it in place.
@@ -289,9 +306,8 @@ func (m *Memory) Update(_ context.Context, id string, prevRev int, rec Record, t
 		m.slab.free(s.data)
 		s.data = m.putData(id, rec.Data)
 	}
-	s.rev, s.live, s.expires = int64(rec.Rev), rec.Live, m.now().Add(ttl).UnixNano()
+	s.rev, s.live, s.expires = int64(rec.Rev), rec.Live, expires
 	m.appendEntry(s, rec)
-	return nil
 }
 
 // Trace implements Store.

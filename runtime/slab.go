@@ -1,6 +1,9 @@
 package runtime
 
-import "slices"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // slab keeps byte blocks in large chunks, so that a million stored calls
 // are a few thousand objects for the garbage collector rather than
@@ -14,6 +17,9 @@ type slab struct {
 	classes []slabClass       // one per slabSizes
 	big     map[uint32][]byte // blocks over the largest class: few
 	nextBig uint32
+	// held is the bytes of the blocks handed out and not freed: the data
+	// the slab holds. Atomic so that it can be read without the lock.
+	held atomic.Int64
 }
 
 // slabSizes are the block sizes: from 32 bytes, each an eighth (at least
@@ -75,6 +81,7 @@ func (s *slab) alloc(n int) blockRef {
 			s.nextBig++
 		}
 		s.big[s.nextBig] = make([]byte, n)
+		s.held.Add(int64(n))
 		return blockRef{class: slabBig, chunk: s.nextBig, n: uint32(n)}
 	}
 	if s.classes == nil {
@@ -82,6 +89,7 @@ func (s *slab) alloc(n int) blockRef {
 	}
 	cl := &s.classes[c]
 	size := slabSizes[c]
+	s.held.Add(int64(size))
 	for len(cl.partial) > 0 {
 		i := cl.partial[len(cl.partial)-1]
 		ch := cl.chunks[i]
@@ -131,9 +139,11 @@ func (s *slab) bytes(r blockRef) []byte {
 // free gives a block back.
 func (s *slab) free(r blockRef) {
 	if r.class == slabBig {
+		s.held.Add(-int64(len(s.big[r.chunk])))
 		delete(s.big, r.chunk)
 		return
 	}
+	s.held.Add(-int64(slabSizes[r.class]))
 	cl := &s.classes[r.class]
 	ch := cl.chunks[r.chunk]
 	ch.free = append(ch.free, r.block)

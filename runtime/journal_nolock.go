@@ -1,0 +1,11 @@
+//go:build !unix
+
+package runtime
+
+import "os"
+
+// lockFile opens the journal's LOCK file. Without flock, nothing stops a
+// second process: give each its own folder.
+func lockFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+}

@@ -1,0 +1,361 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestJournalStoreContract(t *testing.T) {
+	t.Parallel()
+	testStoreContract(t, func(t *testing.T) Store {
+		j, err := OpenJournal(filepath.Join(t.TempDir(), "sessions"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	})
+}
+
+// journalClock is a settable clock for a journal's tables.
+type journalClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *journalClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *journalClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// openTestJournal opens dir on a clock, with the segment and snapshot
+// sizes given (0: the defaults).
+func openTestJournal(t *testing.T, dir string, clock *journalClock, segment, snapMin int64) *Journal {
+	t.Helper()
+	m := NewMemory()
+	m.now = clock.Now
+	j, err := openJournal(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if segment > 0 {
+		j.segmentSize = segment
+	}
+	if snapMin > 0 {
+		j.snapMin = snapMin
+	}
+	return j
+}
+
+// journalCall writes a call of n steps, each with a trace entry, the
+// runtime's way: create, then updates on the revision read.
+func journalCall(t *testing.T, st Store, id string, steps int, ttl time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Create(ctx, id, Record{Rev: 1, Live: true, Data: []byte(id + " step 1"), Entry: []byte(id + " entry 0")}, ttl); err != nil {
+		t.Fatal(err)
+	}
+	for k := 2; k <= steps; k++ {
+		rec := Record{Rev: k, Live: k < steps, Data: []byte(fmt.Sprintf("%s step %d", id, k)),
+			Entry: []byte(fmt.Sprintf("%s entry %d", id, k-1)), Seq: k - 1}
+		if err := st.Update(ctx, id, k-1, rec, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkJournalCall checks what journalCall wrote.
+func checkJournalCall(t *testing.T, st Store, id string, steps int) {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := st.Get(ctx, id)
+	if err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	if want := fmt.Sprintf("%s step %d", id, steps); rec.Rev != steps || string(rec.Data) != want || rec.Live != (steps == 1) {
+		t.Fatalf("%s = rev %d live %v %q, want rev %d %q", id, rec.Rev, rec.Live, rec.Data, steps, want)
+	}
+	tr, err := st.Trace(ctx, id)
+	if err != nil || len(tr) != steps {
+		t.Fatalf("%s: %d trace entries (%v), want %d", id, len(tr), err, steps)
+	}
+	for k, e := range tr {
+		if want := fmt.Sprintf("%s entry %d", id, k); string(e) != want {
+			t.Fatalf("%s: entry %d = %q, want %q", id, k, e, want)
+		}
+	}
+}
+
+// TestJournalSurvivesReopen: calls with their traces, dropped entries,
+// versions and references come back after a close, expired ones do not,
+// and a second process cannot open the folder meanwhile.
+func TestJournalSurvivesReopen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "sub", "sessions")
+	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	j := openTestJournal(t, dir, clock, 0, 0)
+	if j.Dir() != dir {
+		t.Fatalf("Dir = %s", j.Dir())
+	}
+	journalCall(t, j, "a", 5, time.Hour)
+	journalCall(t, j, "brief", 2, time.Minute)
+	// A dropped entry stays dropped.
+	if err := j.Update(ctx, "a", 5, Record{Rev: 6, Data: []byte("a step 6"), Entry: []byte("a entry 5"), Seq: 5, Drop: 2}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	_ = j.PutVersion(ctx, "ivr", "v1", []byte("src"), time.Hour)
+	_ = j.PutRef(ctx, "party", "a", time.Hour)
+	_ = j.PutRef(ctx, "party", "b", time.Hour) // a reference changes
+	if _, err := OpenJournal(dir); err == nil || !strings.Contains(err.Error(), "locked by another flowd process") {
+		t.Fatalf("a second open of an open journal: %v", err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Create(ctx, "late", Record{Rev: 1}, time.Hour); err == nil {
+		t.Fatal("a write after Close succeeded")
+	}
+	clock.Add(2 * time.Minute)
+
+	j = openTestJournal(t, dir, clock, 0, 0)
+	defer j.Close()
+	rec, err := j.Get(ctx, "a")
+	if err != nil || rec.Rev != 6 || string(rec.Data) != "a step 6" {
+		t.Fatalf("a after reopen: %+v %v", rec, err)
+	}
+	tr, _ := j.Trace(ctx, "a")
+	var got []string
+	for _, e := range tr {
+		got = append(got, string(e))
+	}
+	if want := "a entry 0|a entry 1|a entry 3|a entry 4|a entry 5"; strings.Join(got, "|") != want {
+		t.Fatalf("trace after reopen: %s, want %s", strings.Join(got, "|"), want)
+	}
+	if _, err := j.Get(ctx, "brief"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an expired call came back: %v", err)
+	}
+	if src, err := j.GetVersion(ctx, "ivr", "v1"); err != nil || string(src) != "src" {
+		t.Fatalf("version after reopen: %q %v", src, err)
+	}
+	if v, err := j.GetRef(ctx, "party"); err != nil || v != "b" {
+		t.Fatalf("reference after reopen: %q %v", v, err)
+	}
+	// It goes on from there.
+	if err := j.Update(ctx, "a", 6, Record{Rev: 7, Data: []byte("a step 7")}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := j.Live(ctx); n != 0 {
+		t.Fatalf("Live = %d, want 0 (a hung up)", n)
+	}
+}
+
+// lastSegment returns the newest segment of a journal folder.
+func lastSegment(t *testing.T, dir string) string {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(segs) == 0 {
+		t.Fatal("no segment")
+	}
+	return segs[len(segs)-1]
+}
+
+// TestJournalTornTail: a write cut short by a crash (never acknowledged)
+// is cut off at the next open and everything before it is kept; damage
+// before the last segment's tail stops the open, naming file and offset.
+func TestJournalTornTail(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	j := openTestJournal(t, dir, clock, 0, 0)
+	journalCall(t, j, "a", 3, time.Hour)
+	seg := lastSegment(t, dir)
+	j.Close()
+	whole, _ := os.ReadFile(seg)
+
+	for name, tail := range map[string][]byte{
+		"half a header": {9, 0, 0},
+		"a short record": append([]byte{200, 0, 0, 0, 1, 2, 3, 4}, "cut"...),
+		"a bad checksum": func() []byte {
+			b := endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)
+			b[len(b)-1] ^= 1
+			return b
+		}(),
+		"zeros": make([]byte, 4096),
+	} {
+		if err := os.WriteFile(seg, append(bytes.Clone(whole), tail...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		j = openTestJournal(t, dir, clock, 0, 0)
+		checkJournalCall(t, j, "a", 3)
+		if fi, _ := os.Stat(seg); fi.Size() != int64(len(whole)) {
+			t.Fatalf("%s: the segment is %d bytes after the open, want %d", name, fi.Size(), len(whole))
+		}
+		journalCall(t, j, "b-"+strings.ReplaceAll(name, " ", "-"), 2, time.Hour)
+		j.Close()
+		seg = lastSegment(t, dir)
+		whole, _ = os.ReadFile(seg)
+	}
+
+	// Damage in a segment that is not the last is not a torn write.
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	first := segs[0]
+	b, _ := os.ReadFile(first)
+	b[len(b)/2] ^= 0xff
+	_ = os.WriteFile(first, b, 0o600)
+	_, err := openJournal(dir, NewMemory())
+	if err == nil || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), "at offset") {
+		t.Fatalf("a damaged segment: %v", err)
+	}
+	_ = ctx
+}
+
+// beginRecordT is a record begun in a buffer of its own.
+func beginRecordT(kind byte, lsn uint64) []byte {
+	b, _ := beginRecord(nil, kind, lsn)
+	return b
+}
+
+// journalSize is the bytes of a journal folder's files.
+func journalSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// waitSnapshot waits for a running snapshot to end.
+func waitSnapshot(j *Journal) {
+	j.segMu.Lock()
+	done := j.snapDone
+	j.segMu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// TestJournalSpaceFollowsLiveData: after a batch of calls expires, the
+// next batch reuses the space (snapshots compact the segments): the
+// folder peaks at the same size and, compacted, holds the live calls
+// alone. A reopen finds exactly the live calls.
+func TestJournalSpaceFollowsLiveData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	j := openTestJournal(t, dir, clock, 16<<10, 32<<10)
+	const writers, perWriter = 8, 60
+	// fill writes a batch of calls and returns the folder's largest
+	// size meanwhile and its size once compacted.
+	fill := func(prefix string) (peak, compacted int64) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perWriter {
+					journalCall(t, j, fmt.Sprintf("%s-%d-%d", prefix, w, i), 5, time.Hour)
+					if n := journalSize(t, dir); n > 0 {
+						mu.Lock()
+						peak = max(peak, n)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		j.compact()
+		return peak, journalSize(t, dir)
+	}
+	peak1, size1 := fill("first")
+	clock.Add(2 * time.Hour)
+	j.Sweep()
+	peak2, size2 := fill("second")
+	if peak2 > peak1*13/10 || size2 > size1*11/10 {
+		t.Fatalf("the journal grew for as many live calls: peak %d then %d bytes, compacted %d then %d", peak1, peak2, size1, size2)
+	}
+	if snaps, _ := filepath.Glob(filepath.Join(dir, "*.snap")); len(snaps) != 1 {
+		t.Fatalf("snapshots: %v, want one", snaps)
+	}
+	j.Close()
+	j = openTestJournal(t, dir, clock, 16<<10, 32<<10)
+	defer j.Close()
+	for w := range writers {
+		for i := range perWriter {
+			checkJournalCall(t, j, fmt.Sprintf("second-%d-%d", w, i), 5)
+		}
+	}
+	if _, err := j.Get(context.Background(), "first-0-7"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an expired call: %v", err)
+	}
+}
+
+// TestJournalSnapshotWhileWriting: a snapshot taken while calls change
+// (it reads some calls before and some after writes that the new segment
+// also holds) replays to exactly what was acknowledged.
+func TestJournalSnapshotWhileWriting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	j := openTestJournal(t, dir, clock, 32<<10, 32<<10)
+	const writers, perWriter, steps = 8, 60, 7
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				journalCall(t, j, fmt.Sprintf("w%d-%d", w, i), steps, time.Hour)
+			}
+		}()
+	}
+	// Snapshots, one after the other, until the writers are done.
+	written, stop := make(chan struct{}), make(chan struct{})
+	snaps := 0
+	go func() {
+		defer close(stop)
+		for {
+			select {
+			case <-written:
+				return
+			default:
+			}
+			j.compact()
+			snaps++
+		}
+	}()
+	wg.Wait()
+	close(written)
+	<-stop
+	if snaps < 2 {
+		t.Fatalf("%d snapshots taken while writing", snaps)
+	}
+	j.Close()
+	j = openTestJournal(t, dir, clock, 32<<10, 32<<10)
+	defer j.Close()
+	for w := range writers {
+		for i := range perWriter {
+			checkJournalCall(t, j, fmt.Sprintf("w%d-%d", w, i), steps)
+		}
+	}
+}

@@ -1,0 +1,26 @@
+//go:build unix
+
+package runtime
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// lockFile opens and locks the journal's LOCK file, so that one process
+// at a time has the journal open; the lock goes with the process.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errJournalLocked
+		}
+		return nil, err
+	}
+	return f, nil
+}
