@@ -189,7 +189,7 @@ func TestJournalTornTail(t *testing.T) {
 	whole, _ := os.ReadFile(seg)
 
 	for name, tail := range map[string][]byte{
-		"half a header": {9, 0, 0},
+		"half a header":  {9, 0, 0},
 		"a short record": append([]byte{200, 0, 0, 0, 1, 2, 3, 4}, "cut"...),
 		"a bad checksum": func() []byte {
 			b := endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)
