@@ -65,7 +65,7 @@ type Journal struct {
 
 	mu       sync.Mutex
 	buf      []byte // records applied and not yet written
-	spare    []byte // the buffer the last write used, for reuse
+	spareBuf []byte // the buffer the last write used, for reuse
 	lsn      uint64 // the last LSN given
 	cur      *jBatch
 	flushing *jBatch // the batch being written, or nil
@@ -85,6 +85,12 @@ type Journal struct {
 	segBytes int64 // bytes written to segments since the last snapshot
 	snapping bool
 	snapDone chan struct{} // closed when the last snapshot started ends
+	// spare is the next segment, written full of zeros ahead of time:
+	// flushing a write into it flushes the data alone, where a write that
+	// grows a file makes every flush also write the file's inode (two
+	// cache flushes instead of one). nil while it is being prepared.
+	spare     *os.File
+	preparing chan struct{} // closed when the spare being prepared is ready
 	// segmentSize and snapMin are jSegmentSize and jSnapMin (tests make
 	// them small).
 	segmentSize, snapMin int64
@@ -123,10 +129,10 @@ var jCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // OpenJournal opens or creates the journal folder dir.
 func OpenJournal(dir string) (*Journal, error) {
-	return openJournal(dir, NewMemory())
+	return openJournal(dir, NewMemory(), jSegmentSize, jSnapMin)
 }
 
-func openJournal(dir string, mem *Memory) (*Journal, error) {
+func openJournal(dir string, mem *Memory, segmentSize, snapMin int64) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		mem.Close()
 		return nil, fmt.Errorf("session store: %w", err)
@@ -137,7 +143,7 @@ func openJournal(dir string, mem *Memory) (*Journal, error) {
 		return nil, fmt.Errorf("session store %s: %w", dir, err)
 	}
 	j := &Journal{mem: mem, dir: dir, lock: lock, cur: newJBatch(), wake: make(chan struct{}, 1),
-		stopped: make(chan struct{}), segmentSize: jSegmentSize, snapMin: jSnapMin, log: func(string, ...any) {}}
+		stopped: make(chan struct{}), segmentSize: segmentSize, snapMin: snapMin, log: func(string, ...any) {}}
 	if err := j.recover(); err != nil {
 		lock.Close()
 		mem.Close()
@@ -252,11 +258,25 @@ func (j *Journal) removeBefore(base uint64) {
 	}
 }
 
-// startSegment creates segment segNum and makes its name durable.
+// startSegment starts segment segNum, from the spare when one is ready,
+// makes its name durable, and has the next spare prepared. With segMu
+// held.
 func (j *Journal) startSegment() error {
-	f, err := os.OpenFile(j.path(j.segNum, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	name := j.path(j.segNum, "log")
+	var f *os.File
+	if j.spare != nil {
+		if err := os.Rename(j.spare.Name(), name); err == nil {
+			f = j.spare
+		} else {
+			j.spare.Close()
+		}
+		j.spare = nil
+	}
+	if f == nil {
+		var err error
+		if f, err = os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
+			return err
+		}
 	}
 	if err := syncDir(j.dir); err != nil {
 		f.Close()
@@ -266,7 +286,49 @@ func (j *Journal) startSegment() error {
 		j.seg.Close()
 	}
 	j.seg, j.segSize = f, 0
+	if j.preparing == nil {
+		j.preparing = make(chan struct{})
+		go j.prepareSpare(j.preparing)
+	}
 	return nil
+}
+
+// prepareSpare writes the next segment full of zeros and flushes it.
+// Without a spare, a segment is started empty and grows.
+func (j *Journal) prepareSpare(done chan struct{}) {
+	defer close(done)
+	path := filepath.Join(j.dir, "spare.tmp")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
+	if err == nil {
+		zeros := make([]byte, min(1<<20, j.segmentSize))
+		for n := int64(0); n < j.segmentSize && err == nil; n += int64(len(zeros)) {
+			_, err = f.Write(zeros[:min(int64(len(zeros)), j.segmentSize-n)])
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if err == nil {
+			_, err = f.Seek(0, io.SeekStart)
+		}
+	}
+	j.segMu.Lock()
+	defer j.segMu.Unlock()
+	j.preparing = nil
+	if err != nil || j.closing() {
+		if f != nil {
+			f.Close()
+			os.Remove(path)
+		}
+		return
+	}
+	j.spare = f
+}
+
+// closing reports whether Close was called.
+func (j *Journal) closing() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.closed
 }
 
 // syncDir flushes a folder's entries (a file's creation or rename).
@@ -299,6 +361,10 @@ func readRecords(path string, fn func(rec []byte) error) (good int64, err error)
 			return good, errTorn
 		}
 		n := binary.LittleEndian.Uint32(head[:])
+		if n == 0 && binary.LittleEndian.Uint32(head[4:]) == 0 {
+			// The zeros a segment was prepared with: its end.
+			return good, nil
+		}
 		if n == 0 || n > jMaxRecord {
 			return good, errTorn
 		}
@@ -350,7 +416,9 @@ func (j *Journal) loadSnapshot(path string) error {
 // a torn record, never acknowledged: it is cut off there.
 func (j *Journal) replaySegment(path string, last bool) (int64, error) {
 	good, err := readRecords(path, j.apply)
-	if errors.Is(err, errTorn) && last {
+	if (err == nil || errors.Is(err, errTorn)) && last {
+		// Cut off a torn write, or the zeros of a prepared segment: the
+		// next segment starts after it, and only the last may end so.
 		if err := os.Truncate(path, good); err != nil {
 			return 0, err
 		}
@@ -614,7 +682,7 @@ func (j *Journal) writeLoop() {
 			j.mu.Lock()
 		}
 		buf, b := j.buf, j.cur
-		j.buf, j.spare = j.spare[:0], nil
+		j.buf, j.spareBuf = j.spareBuf[:0], nil
 		j.cur, j.flushing = newJBatch(), b
 		j.mu.Unlock()
 
@@ -649,7 +717,7 @@ func (j *Journal) writeLoop() {
 		}
 		j.flushing = nil
 		if cap(buf) <= 4<<20 {
-			j.spare = buf[:0]
+			j.spareBuf = buf[:0]
 		}
 		j.mu.Unlock()
 		if err == nil {
@@ -971,11 +1039,21 @@ func (j *Journal) Close() error {
 	}
 	<-j.stopped
 	j.segMu.Lock()
-	done := j.snapDone
+	done, preparing := j.snapDone, j.preparing
 	j.segMu.Unlock()
 	if done != nil {
 		<-done
 	}
+	if preparing != nil {
+		<-preparing
+	}
+	j.segMu.Lock()
+	if j.spare != nil {
+		j.spare.Close()
+		os.Remove(j.spare.Name())
+		j.spare = nil
+	}
+	j.segMu.Unlock()
 	j.mem.Close()
 	err := j.seg.Close()
 	if cerr := j.lock.Close(); err == nil {

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,11 +15,7 @@ import (
 func TestJournalStoreContract(t *testing.T) {
 	t.Parallel()
 	testStoreContract(t, func(t *testing.T) Store {
-		j, err := OpenJournal(filepath.Join(t.TempDir(), "sessions"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return j
+		return openTestJournal(t, filepath.Join(t.TempDir(), "sessions"), nil, 1<<20, 0)
 	})
 }
 
@@ -42,21 +37,23 @@ func (c *journalClock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// openTestJournal opens dir on a clock, with the segment and snapshot
+// openTestJournal opens dir on a clock (nil: the real one), with the segment and snapshot
 // sizes given (0: the defaults).
 func openTestJournal(t *testing.T, dir string, clock *journalClock, segment, snapMin int64) *Journal {
 	t.Helper()
 	m := NewMemory()
-	m.now = clock.Now
-	j, err := openJournal(dir, m)
+	if clock != nil {
+		m.now = clock.Now
+	}
+	if segment == 0 {
+		segment = jSegmentSize
+	}
+	if snapMin == 0 {
+		snapMin = jSnapMin
+	}
+	j, err := openJournal(dir, m, segment, snapMin)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if segment > 0 {
-		j.segmentSize = segment
-	}
-	if snapMin > 0 {
-		j.snapMin = snapMin
 	}
 	return j
 }
@@ -175,41 +172,64 @@ func lastSegment(t *testing.T, dir string) string {
 }
 
 // TestJournalTornTail: a write cut short by a crash (never acknowledged)
-// is cut off at the next open and everything before it is kept; damage
-// before the last segment's tail stops the open, naming file and offset.
+// is cut off at the next open and everything before it is kept, in a
+// segment that grew as in one prepared full of zeros; damage before the
+// last segment's tail stops the open, naming file and offset.
 func TestJournalTornTail(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	dir := t.TempDir()
 	clock := &journalClock{now: time.Unix(1_000_000, 0)}
-	j := openTestJournal(t, dir, clock, 0, 0)
+	const segment = 1 << 10
+	open := func() *Journal { return openTestJournal(t, dir, clock, segment, 1<<30) }
+	j := open()
 	journalCall(t, j, "a", 3, time.Hour)
-	seg := lastSegment(t, dir)
 	j.Close()
-	whole, _ := os.ReadFile(seg)
-
-	for name, tail := range map[string][]byte{
-		"half a header":  {9, 0, 0},
-		"a short record": append([]byte{200, 0, 0, 0, 1, 2, 3, 4}, "cut"...),
-		"a bad checksum": func() []byte {
+	calls := []string{"a"}
+	tails := []struct {
+		name string
+		b    []byte
+	}{
+		{"half a header", []byte{9, 0, 0}},
+		{"a short record", append([]byte{200, 0, 0, 0, 1, 2, 3, 4}, "cut"...)},
+		{"a bad checksum", func() []byte {
 			b := endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)
 			b[len(b)-1] ^= 1
 			return b
-		}(),
-		"zeros": make([]byte, 4096),
-	} {
-		if err := os.WriteFile(seg, append(bytes.Clone(whole), tail...), 0o600); err != nil {
+		}()},
+		{"a header of zeros before a record", append(make([]byte, 8), endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)...)},
+	}
+	prepared := false
+	for round := 0; round < 8; round++ {
+		tail := tails[round%len(tails)]
+		seg := lastSegment(t, dir)
+		good, err := readRecords(seg, func([]byte) error { return nil })
+		if err != nil {
 			t.Fatal(err)
 		}
-		j = openTestJournal(t, dir, clock, 0, 0)
-		checkJournalCall(t, j, "a", 3)
-		if fi, _ := os.Stat(seg); fi.Size() != int64(len(whole)) {
-			t.Fatalf("%s: the segment is %d bytes after the open, want %d", name, fi.Size(), len(whole))
+		fi, _ := os.Stat(seg)
+		prepared = prepared || fi.Size() > good // a segment that was a spare
+		f, _ := os.OpenFile(seg, os.O_WRONLY, 0)
+		if _, err := f.WriteAt(tail.b, good); err != nil {
+			t.Fatal(err)
 		}
-		journalCall(t, j, "b-"+strings.ReplaceAll(name, " ", "-"), 2, time.Hour)
+		f.Close()
+		j = open()
+		for _, id := range calls {
+			checkJournalCall(t, j, id, 3)
+		}
+		if fi, _ := os.Stat(seg); fi.Size() != good {
+			t.Fatalf("%s: the segment is %d bytes after the open, want %d", tail.name, fi.Size(), good)
+		}
+		// Enough for the next segment to start.
+		for k := range 8 {
+			id := fmt.Sprintf("r%d-%d", round, k)
+			journalCall(t, j, id, 3, time.Hour)
+			calls = append(calls, id)
+		}
 		j.Close()
-		seg = lastSegment(t, dir)
-		whole, _ = os.ReadFile(seg)
+	}
+	if !prepared {
+		t.Fatal("no round wrote into a prepared segment")
 	}
 
 	// Damage in a segment that is not the last is not a torn write.
@@ -218,11 +238,10 @@ func TestJournalTornTail(t *testing.T) {
 	b, _ := os.ReadFile(first)
 	b[len(b)/2] ^= 0xff
 	_ = os.WriteFile(first, b, 0o600)
-	_, err := openJournal(dir, NewMemory())
+	_, err := openJournal(dir, NewMemory(), segment, 1<<30)
 	if err == nil || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), "at offset") {
 		t.Fatalf("a damaged segment: %v", err)
 	}
-	_ = ctx
 }
 
 // beginRecordT is a record begun in a buffer of its own.

@@ -98,6 +98,8 @@ func OpenStore(raw string) (Store, error) {
 		return OpenBolt(DefaultStorePath())
 	case raw == "memory:" || raw == "memory":
 		return NewMemory(), nil
+	case strings.HasPrefix(raw, "journal:"):
+		return OpenJournal(strings.TrimPrefix(raw, "journal:"))
 	case strings.HasPrefix(raw, "bolt:"):
 		p := strings.TrimPrefix(raw, "bolt:")
 		if u, err := url.Parse(raw); err == nil && u.Path != "" && strings.HasPrefix(raw, "bolt://") {
@@ -109,7 +111,7 @@ func OpenStore(raw string) (Store, error) {
 	if open, ok := storeOpeners[scheme]; ok {
 		return open(raw)
 	}
-	return nil, fmt.Errorf("unknown store %q: want memory:, bolt:PATH, redis://HOST:PORT/DB or redis-cluster://HOST:PORT,HOST:PORT", raw)
+	return nil, fmt.Errorf("unknown store %q: want journal:DIR, bolt:PATH, memory:, redis://HOST:PORT/DB or redis-cluster://HOST:PORT,HOST:PORT", raw)
 }
 
 // storeOpeners lets other stores (Redis) register their URL scheme.

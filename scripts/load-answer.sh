@@ -6,7 +6,9 @@
 #   floor   scripts/floor: net/http parsing the form and writing the same
 #           XML as constant bytes: what any Go answer handler pays
 #   memory  flowd serve --store memory:
-#   bolt    flowd serve --store bolt:<tmp>/s.db (the durable default store)
+#   journal flowd serve --store journal:<tmp>/journal (the durable default
+#           store)
+#   bolt    flowd serve --store bolt:<tmp>/s.db (the durable bbolt store)
 #   nginx   the same XML as a static file, for context
 # The server runs pinned to one CPU and wrk to the other, each round on a
 # fresh server. It prints each round's throughput and the server's CPU time
@@ -17,8 +19,8 @@
 #
 # Then it measures latency at a fixed rate of half flowd-memory's
 # throughput, with scripts/rate (wrk2 is not packaged by Debian): p50, p99
-# and p99.9 for memory and bolt (and floor for context, and bolt at half
-# its own throughput).
+# and p99.9 for memory, journal and bolt (and floor for context, and bolt
+# at half its own throughput).
 #
 # Every server listens on 127.0.0.1, on one port that was free when the
 # run started (scripts/freeport; one port, as the XML holds flowd's
@@ -36,7 +38,8 @@
 #   BASELINE=DIR also builds flowd from another checkout (say a copy of
 #   the previous commit) and adds its stores as targets base-memory and
 #   base-bolt, measured in the same rounds: an A/B of a change.
-#   ACCUMULATE=1 keeps one memory and one bolt server for the whole run
+#   ACCUMULATE=1 keeps one memory, one journal and one bolt server for
+#   the whole run
 #   (each on a port of its own, all answering the same XML through
 #   --public-url), so their calls pile up round after round, as on a
 #   server that has run for hours; PRELOAD=SECONDS first loads each of
@@ -110,7 +113,7 @@ PORT=${PORT:-$(free_port)}
 addr=127.0.0.1:$PORT
 url="http://$addr/flows/ivr/answer"
 echo "== servers on $addr"
-targets=(floor memory bolt nginx)
+targets=(floor memory journal bolt nginx)
 if [[ -n ${OTLP:-} ]]; then
 	targets+=(memory-otel)
 	sink_addr=127.0.0.1:$(free_port)
@@ -183,7 +186,7 @@ start_server() {
 	local target=$1 log="$tmp/$1.log" token
 	round_id=$((round_id + 1))
 	url="http://$addr/flows/ivr/answer"
-	if [[ -n $ACCUMULATE && ($target == memory || $target == bolt) ]]; then
+	if [[ -n $ACCUMULATE && ($target == memory || $target == journal || $target == bolt) ]]; then
 		start_kept "$target"
 		return
 	fi
@@ -197,6 +200,10 @@ start_server() {
 		;;
 	memory-otel)
 		OTEL_EXPORTER_OTLP_ENDPOINT=http://$sink_addr taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
+		;;
+	journal)
+		rm -rf "$tmp/journal"
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store "journal:$tmp/journal" >"$log" 2>&1 &
 		;;
 	bolt | base-bolt)
 		rm -f "$tmp/s.db"
@@ -254,6 +261,7 @@ start_kept() {
 		port=$(free_port)
 		store=memory:
 		[[ $target == bolt ]] && store="bolt:$tmp/s.db"
+		[[ $target == journal ]] && store="journal:$tmp/journal"
 		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$port" \
 			--public-url "http://$addr" --store "$store" >"$log" 2>&1 &
 		kept_pid[$target]=$!
@@ -284,7 +292,7 @@ start_server memory
 cp "$tmp/ready.xml" "$tmp/www/answer.xml"
 if [[ -n $ACCUMULATE && $PRELOAD -gt 0 ]]; then
 	stop_server
-	for t in memory bolt; do
+	for t in memory journal bolt; do
 		start_server "$t"
 		echo "== preloading $t for ${PRELOAD}s"
 		wrk_run "$PRELOAD" "$(printf 'ff%04x01' "${#t}")" >/dev/null
@@ -385,7 +393,7 @@ bolt_rate=$(awk -v m="$bolt_max" 'BEGIN { printf "%d", m / 2 }')
 echo
 echo "== latency at a fixed rate: scripts/rate, ${RATE_DURATION}s after 1s warm-up, $RATE_CONNS connections, on CPU $CLIENT_CPU"
 echo "   (latency from when each request was due, as wrk2 measures)"
-specs=("memory $rate" "bolt $rate" "floor $rate" "bolt $bolt_rate")
+specs=("memory $rate" "journal $rate" "bolt $rate" "floor $rate" "bolt $bolt_rate")
 if [[ -n ${BASELINE:-} ]]; then
 	specs+=("base-memory $rate" "base-bolt $rate")
 fi
@@ -404,7 +412,7 @@ echo "p99 latency (at half of flowd-memory's median throughput, $rate req/s; bol
 printf '  %s\n' "${p99s[@]}"
 if [[ -n $ACCUMULATE ]]; then
 	echo
-	echo "calls held at the end: memory $(live_calls memory), bolt $(live_calls bolt)"
+	echo "calls held at the end: memory $(live_calls memory), journal $(live_calls journal), bolt $(live_calls bolt)"
 fi
 if [[ -n ${OTLP:-} ]]; then
 	echo

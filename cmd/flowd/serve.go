@@ -350,6 +350,8 @@ func storeKind(st runtime.Store, raw string) (kind, where string) {
 	switch s := st.(type) {
 	case *runtime.Bolt:
 		return "bolt", "bolt:" + s.Path()
+	case *runtime.Journal:
+		return "journal", "journal:" + s.Dir()
 	case *runtime.Memory:
 		return "memory", "memory:"
 	}
