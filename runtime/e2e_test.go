@@ -55,6 +55,14 @@ var storeKinds = []storeKind{
 		t.Cleanup(func() { m.Close() })
 		return m
 	}},
+	{"journal", func(t *testing.T) runtime.Store {
+		j, err := runtime.OpenJournal(filepath.Join(t.TempDir(), "sessions"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { j.Close() })
+		return j
+	}},
 	{"bolt", func(t *testing.T) runtime.Store {
 		b, err := runtime.OpenBolt(filepath.Join(t.TempDir(), "s.db"))
 		if err != nil {

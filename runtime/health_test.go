@@ -166,7 +166,7 @@ func TestHealthzStoreDown(t *testing.T) {
 	}
 }
 
-// TestHealthzClosedStores: a memory or bolt store that was closed makes
+// TestHealthzClosedStores: a memory, journal or bolt store that was closed makes
 // /healthz answer 503, saying so; an open one answers 200.
 func TestHealthzClosedStores(t *testing.T) {
 	for _, tc := range []struct {
@@ -174,6 +174,13 @@ func TestHealthzClosedStores(t *testing.T) {
 		open         func(t *testing.T) Store
 	}{
 		{"memory", "session store: memory store is closed", func(t *testing.T) Store { return NewMemory() }},
+		{"journal", "session store is closed", func(t *testing.T) Store {
+			j, err := OpenJournal(filepath.Join(t.TempDir(), "sessions"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return j
+		}},
 		{"bolt", "database not open", func(t *testing.T) Store {
 			b, err := OpenBolt(filepath.Join(t.TempDir(), "s.db"))
 			if err != nil {

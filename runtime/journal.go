@@ -82,6 +82,10 @@ type Journal struct {
 	seg      *os.File
 	segNum   uint64
 	segSize  int64 // bytes in seg
+	// segPrepared reports whether seg was a spare. The first segment
+	// after an open is not (the spare is prepared meanwhile): it is
+	// turned as soon as the spare is ready.
+	segPrepared bool
 	segBytes int64 // bytes written to segments since the last snapshot
 	snapping bool
 	snapDone chan struct{} // closed when the last snapshot started ends
@@ -259,8 +263,7 @@ func (j *Journal) removeBefore(base uint64) {
 }
 
 // startSegment starts segment segNum, from the spare when one is ready,
-// makes its name durable, and has the next spare prepared. With segMu
-// held.
+// and makes its name durable. With segMu held.
 func (j *Journal) startSegment() error {
 	name := j.path(j.segNum, "log")
 	var f *os.File
@@ -272,6 +275,7 @@ func (j *Journal) startSegment() error {
 		}
 		j.spare = nil
 	}
+	prepared := f != nil
 	if f == nil {
 		var err error
 		if f, err = os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
@@ -285,11 +289,7 @@ func (j *Journal) startSegment() error {
 	if j.seg != nil {
 		j.seg.Close()
 	}
-	j.seg, j.segSize = f, 0
-	if j.preparing == nil {
-		j.preparing = make(chan struct{})
-		go j.prepareSpare(j.preparing)
-	}
+	j.seg, j.segSize, j.segPrepared = f, 0, prepared
 	return nil
 }
 
@@ -693,9 +693,15 @@ func (j *Journal) writeLoop() {
 		}
 		j.segSize += int64(len(buf))
 		j.segBytes += int64(len(buf))
-		if err == nil && j.segSize >= j.segmentSize {
+		if err == nil && (j.segSize >= j.segmentSize || !j.segPrepared && j.spare != nil) {
 			j.segNum++
 			err = j.startSegment()
+		}
+		if err == nil && j.spare == nil && j.preparing == nil && j.segSize >= j.segmentSize/64 {
+			// Prepared once the journal is in use, not for a store that
+			// sees a few writes (a test's, a quiet development server's).
+			j.preparing = make(chan struct{})
+			go j.prepareSpare(j.preparing)
 		}
 		if err == nil && j.segBytes > max(j.snapMin, j.mem.slab.held.Load()) && !j.snapping {
 			j.snapping = true

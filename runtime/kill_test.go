@@ -21,7 +21,8 @@ import (
 	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
-// TestKillAndRestart runs the flowd binary on the embedded store, kills
+// TestKillAndRestart runs the flowd binary on each embedded durable
+// store (the journal and bbolt), kills
 // it with SIGKILL in the middle of a call, starts it again on the same
 // store and finishes the call with the callback URL issued before the
 // kill. Between the two runs the flow's prompt changes: the old call stays
@@ -30,8 +31,7 @@ func TestKillAndRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the flowd binary; skipped with -short")
 	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "flowd")
+	bin := filepath.Join(t.TempDir(), "flowd")
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("no go command to build flowd with: %v", err)
@@ -40,6 +40,16 @@ func TestKillAndRestart(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	for _, store := range []string{"journal:state", "bolt:state/s.db"} {
+		t.Run(strings.Split(store, ":")[0], func(t *testing.T) {
+			tmp := t.TempDir()
+			scheme, path, _ := strings.Cut(store, ":")
+			killAndRestart(t, bin, tmp, scheme+":"+filepath.Join(tmp, path))
+		})
+	}
+}
+
+func killAndRestart(t *testing.T, bin, tmp, db string) {
 	flows := filepath.Join(tmp, "flows")
 	copyFlows(t, examplesDir, flows)
 	ivr := filepath.Join(flows, "ivr.yaml")
@@ -49,7 +59,6 @@ func TestKillAndRestart(t *testing.T) {
 		t.Fatalf("examples/flows/ivr.yaml has no %q to change (%v)", oldPrompt, err)
 	}
 	addr := freeAddr(t)
-	db := filepath.Join(tmp, "state", "s.db")
 	base := "http://" + addr
 
 	p := startFlowd(t, bin, flows, addr, db)
@@ -188,10 +197,11 @@ func (s *syncBuffer) String() string {
 
 func (p *flowdProc) logs() string { return p.out.String() }
 
-// startFlowd starts flowd serve and waits until it answers /healthz.
-func startFlowd(t *testing.T, bin, flows, addr, db string) *flowdProc {
+// startFlowd starts flowd serve on a store URL and waits until it
+// answers /healthz.
+func startFlowd(t *testing.T, bin, flows, addr, store string) *flowdProc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--flows", flows, "--addr", addr, "--store", "bolt:"+db,
+	cmd := exec.Command(bin, "serve", "--flows", flows, "--addr", addr, "--store", store,
 		"--clock", testenv.ClockStart().Format(time.RFC3339),
 		// A look-up goes nowhere: a test never reaches the network.
 		"--param", "crm_url=http://127.0.0.1:1")

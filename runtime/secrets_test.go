@@ -68,6 +68,18 @@ func TestSecretsNeverWritten(t *testing.T) {
 			t.Cleanup(func() { m.Close() })
 			return m, nil
 		}},
+		{"journal", func(t *testing.T) (Store, func() []byte) {
+			dir := filepath.Join(t.TempDir(), "sessions")
+			j, err := OpenJournal(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return j, func() []byte {
+				j.compact() // a snapshot too
+				j.Close()
+				return readTree(t, dir)
+			}
+		}},
 		{"bolt", func(t *testing.T) (Store, func() []byte) {
 			path := filepath.Join(t.TempDir(), "sessions.db")
 			b, err := OpenBolt(path)
