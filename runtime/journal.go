@@ -78,17 +78,17 @@ type Journal struct {
 
 	// segMu is held by the writer while it writes and by a snapshot while
 	// it starts a new segment.
-	segMu    sync.Mutex
-	seg      *os.File
-	segNum   uint64
-	segSize  int64 // bytes in seg
+	segMu   sync.Mutex
+	seg     *os.File
+	segNum  uint64
+	segSize int64 // bytes in seg
 	// segPrepared reports whether seg was a spare. The first segment
 	// after an open is not (the spare is prepared meanwhile): it is
 	// turned as soon as the spare is ready.
 	segPrepared bool
-	segBytes int64 // bytes written to segments since the last snapshot
-	snapping bool
-	snapDone chan struct{} // closed when the last snapshot started ends
+	segBytes    int64 // bytes written to segments since the last snapshot
+	snapping    bool
+	snapDone    chan struct{} // closed when the last snapshot started ends
 	// spare is the next segment, written full of zeros ahead of time:
 	// flushing a write into it flushes the data alone, where a write that
 	// grows a file makes every flush also write the file's inode (two
