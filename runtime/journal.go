@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,7 +99,6 @@ type Journal struct {
 	// segmentSize and snapMin are jSegmentSize and jSnapMin (tests make
 	// them small).
 	segmentSize, snapMin int64
-	log                  func(msg string, args ...any)
 }
 
 // jBatch is the records appended between two flushes.
@@ -147,7 +147,7 @@ func openJournal(dir string, mem *Memory, segmentSize, snapMin int64) (*Journal,
 		return nil, fmt.Errorf("session store %s: %w", dir, err)
 	}
 	j := &Journal{mem: mem, dir: dir, lock: lock, cur: newJBatch(), wake: make(chan struct{}, 1),
-		stopped: make(chan struct{}), segmentSize: segmentSize, snapMin: snapMin, log: func(string, ...any) {}}
+		stopped: make(chan struct{}), segmentSize: segmentSize, snapMin: snapMin}
 	if err := j.recover(); err != nil {
 		lock.Close()
 		mem.Close()
@@ -672,14 +672,14 @@ func (j *Journal) writeLoop() {
 	defer close(j.stopped)
 	for {
 		j.mu.Lock()
-		for len(j.buf) == 0 {
-			if j.closed || j.failed != nil {
-				j.mu.Unlock()
-				return
-			}
+		for len(j.buf) == 0 && !j.closed && j.failed == nil {
 			j.mu.Unlock()
 			<-j.wake
 			j.mu.Lock()
+		}
+		if len(j.buf) == 0 || j.failed != nil {
+			j.mu.Unlock()
+			return
 		}
 		buf, b := j.buf, j.cur
 		j.buf, j.spareBuf = j.spareBuf[:0], nil
@@ -693,43 +693,57 @@ func (j *Journal) writeLoop() {
 		}
 		j.segSize += int64(len(buf))
 		j.segBytes += int64(len(buf))
+		// The batch is durable (or failed); what follows may fail the
+		// store for the next writes, not for this batch.
+		var later error
 		if err == nil && (j.segSize >= j.segmentSize || !j.segPrepared && j.spare != nil) {
 			j.segNum++
-			err = j.startSegment()
+			later = j.startSegment()
 		}
-		if err == nil && j.spare == nil && j.preparing == nil && j.segSize >= j.segmentSize/64 {
-			// Prepared once the journal is in use, not for a store that
-			// sees a few writes (a test's, a quiet development server's).
-			j.preparing = make(chan struct{})
-			go j.prepareSpare(j.preparing)
-		}
-		if err == nil && j.segBytes > max(j.snapMin, j.mem.slab.held.Load()) && !j.snapping {
-			j.snapping = true
-			j.snapDone = make(chan struct{})
-			go j.snapshot(j.snapDone)
+		if err == nil && later == nil {
+			if j.spare == nil && j.preparing == nil && j.segSize >= j.segmentSize/64 {
+				// Prepared once the journal is in use, not for a store
+				// that sees a few writes (a test's, a quiet development
+				// server's).
+				j.preparing = make(chan struct{})
+				go j.prepareSpare(j.preparing)
+			}
+			if j.segBytes > max(j.snapMin, j.mem.slab.held.Load()) && !j.snapping {
+				j.snapping = true
+				j.snapDone = make(chan struct{})
+				go j.snapshot(j.snapDone)
+			}
 		}
 		j.segMu.Unlock()
 
 		if err != nil {
 			err = fmt.Errorf("session store %s: %w", j.dir, err)
 		}
+		stop := err
+		if later != nil {
+			stop = fmt.Errorf("session store %s: %w", j.dir, later)
+		}
 		j.mu.Lock()
-		if err != nil && j.failed == nil {
-			j.failed = err
+		if err == nil {
+			// Before flushing is cleared: a reader that finds neither
+			// this batch flushing nor its LSN durable would wait for the
+			// next batch, which may never come.
+			j.durable.Store(b.last)
+		}
+		if stop != nil && j.failed == nil {
+			j.failed = stop
 			// Every write waiting in the next batch fails with it.
-			j.cur.err = err
+			j.cur.err = stop
 			close(j.cur.done)
-			j.cur = &jBatch{err: err, done: closedChan}
+			j.cur = &jBatch{err: stop, done: closedChan}
 		}
 		j.flushing = nil
 		if cap(buf) <= 4<<20 {
 			j.spareBuf = buf[:0]
 		}
 		j.mu.Unlock()
-		if err == nil {
-			j.durable.Store(b.last)
-		} else {
-			j.log("the session store stopped: a write to its journal failed", "err", err)
+		if stop != nil {
+			slog.Default().Error("the session store stopped: a write to its journal failed", "err", stop)
 		}
 		b.err = err
 		close(b.done)
@@ -758,7 +772,7 @@ func (j *Journal) snapshot(done chan struct{}) {
 		return
 	}
 	if err := j.writeSnapshot(base); err != nil {
-		j.log("the session store could not write a snapshot; its journal keeps growing until one succeeds", "dir", j.dir, "err", err)
+		slog.Default().Warn("the session store could not write a snapshot; its journal keeps growing until one succeeds", "dir", j.dir, "err", err)
 		return
 	}
 	j.segMu.Lock()
@@ -789,7 +803,7 @@ func (j *Journal) compact() {
 // fail stops the store after an error of its files.
 func (j *Journal) fail(err error) {
 	err = fmt.Errorf("session store %s: %w", j.dir, err)
-	j.log("the session store stopped: a write to its journal failed", "err", err)
+	slog.Default().Error("the session store stopped: a write to its journal failed", "err", err)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.failed == nil {

@@ -386,3 +386,31 @@ func TestJournalSnapshotWhileWriting(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalWriteFails: when a write to the journal fails, the write
+// waiting for it fails, and so does everything after it (the tables may
+// hold what the disk does not): the store stops, and Ping says why.
+func TestJournalWriteFails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	j := openTestJournal(t, t.TempDir(), nil, 0, 0)
+	journalCall(t, j, "a", 2, time.Hour)
+	j.segMu.Lock()
+	j.seg.Close() // the next write fails
+	j.segMu.Unlock()
+	if err := j.Update(ctx, "a", 2, Record{Rev: 3, Data: []byte("lost")}, time.Hour); err == nil {
+		t.Fatal("a write whose journal write failed succeeded")
+	}
+	if err := j.Ping(ctx); err == nil || !strings.Contains(err.Error(), "session store") {
+		t.Fatalf("Ping after a failed write: %v", err)
+	}
+	if _, err := j.Get(ctx, "a"); err == nil {
+		t.Fatal("a read after a failed write succeeded")
+	}
+	if err := j.Create(ctx, "b", Record{Rev: 1}, time.Hour); err == nil {
+		t.Fatal("a write after a failed write succeeded")
+	}
+	if err := j.Close(); err == nil {
+		t.Fatal("Close after a failed write reported nothing")
+	}
+}
