@@ -34,7 +34,8 @@ import (
 //	constant  a handler that parses the form and writes the same XML bytes:
 //	          the floor any answer handler pays in net/http
 //	memory    flowd on the memory store
-//	bolt      flowd on the default bbolt store, in a temporary folder
+//	journal   flowd on the journal store, in a temporary folder
+//	bolt      flowd on the bbolt store, in a temporary folder
 //
 // The parallel/... set runs the same from 16 goroutines per GOMAXPROCS;
 // run with -cpu 1,2 to see how each scales.
@@ -46,7 +47,7 @@ func BenchmarkAnswerHandler(b *testing.B) {
 		if par {
 			prefix = "parallel/"
 		}
-		for _, target := range []string{"constant", "memory", "bolt"} {
+		for _, target := range []string{"constant", "memory", "journal", "bolt"} {
 			b.Run(prefix+target, func(b *testing.B) {
 				h := benchHandler(b, target)
 				benchServe(b, h, par)
@@ -71,6 +72,13 @@ func benchHandler(b testing.TB, target string) http.Handler {
 		})
 	case "memory":
 		st := NewMemory()
+		b.Cleanup(func() { st.Close() })
+		return benchServer(b, st)
+	case "journal":
+		st, err := OpenJournal(filepath.Join(b.TempDir(), "sessions"))
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Cleanup(func() { st.Close() })
 		return benchServer(b, st)
 	case "bolt":
@@ -283,7 +291,7 @@ func benchCPU() int64 {
 // retried answer gets the same XML again.
 func TestBenchAnswerHandlers(t *testing.T) {
 	want := benchExpectedXML(t)
-	for _, target := range []string{"constant", "memory", "bolt"} {
+	for _, target := range []string{"constant", "memory", "journal", "bolt"} {
 		h := benchHandler(t, target)
 		var buf []byte
 		var rd bytes.Reader
@@ -451,12 +459,12 @@ func TestServeForProfile(t *testing.T) {
 		secs = 20
 	}
 	var st Store = NewMemory()
-	if os.Getenv("FLOWD_PROFILE_STORE") == "bolt" {
-		b, err := OpenBolt(filepath.Join(t.TempDir(), "s.db"))
-		if err != nil {
+	if kind := os.Getenv("FLOWD_PROFILE_STORE"); kind != "" && kind != "memory" {
+		st.Close()
+		var err error
+		if st, err = OpenStore(kind + ":" + filepath.Join(t.TempDir(), "s")); err != nil {
 			t.Fatal(err)
 		}
-		st = b
 	}
 	defer st.Close()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "flowd.log"))

@@ -19,10 +19,10 @@ import (
 //
 // BenchmarkLongCall measures one callback of the IVR example's menu loop
 // (press 9: hear the menu again) at step 2 and at step 1,000 of the same
-// kind of call, on the memory and bolt stores; state-B is the encoded
+// kind of call, on the memory, journal and bolt stores; state-B is the encoded
 // call state at that step.
 func BenchmarkLongCall(b *testing.B) {
-	for _, store := range []string{"memory", "bolt"} {
+	for _, store := range []string{"memory", "journal", "bolt"} {
 		for _, at := range []int{2, 1000} {
 			b.Run(fmt.Sprintf("%s/step%d", store, at), func(b *testing.B) {
 				st := benchStore(b, store)
@@ -145,7 +145,14 @@ func (lc *longCall) restore(tb testing.TB, snap Record) {
 func benchStore(tb testing.TB, kind string) Store {
 	tb.Helper()
 	var st Store = NewMemory()
-	if kind == "bolt" {
+	switch kind {
+	case "journal":
+		j, err := OpenJournal(tb.TempDir() + "/sessions")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		st = j
+	case "bolt":
 		b, err := OpenBolt(tb.TempDir() + "/s.db")
 		if err != nil {
 			tb.Fatal(err)

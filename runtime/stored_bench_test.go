@@ -20,7 +20,7 @@ import (
 // BenchmarkStoredCalls measures the answer webhook of the IVR example
 // with 10,000 and with FLOWD_BENCH_STORED (default 200,000) other calls
 // stored, each with a realistic state and a trace of five entries, on the
-// memory and bolt stores. The other calls are written straight into the
+// memory, journal and bolt stores. The other calls are written straight into the
 // store (untimed), the way the answer webhook would leave them.
 func BenchmarkStoredCalls(b *testing.B) {
 	many := 200_000
@@ -31,7 +31,7 @@ func BenchmarkStoredCalls(b *testing.B) {
 		}
 		many = n
 	}
-	for _, store := range []string{"memory", "bolt"} {
+	for _, store := range []string{"memory", "journal", "bolt"} {
 		for _, n := range []int{10_000, many} {
 			b.Run(fmt.Sprintf("%s/%d", store, n), func(b *testing.B) {
 				st := benchStore(b, store)
@@ -85,6 +85,37 @@ func fillStore(tb testing.TB, st Store, n int) {
 			if err != nil {
 				tb.Fatal(err)
 			}
+		}
+	case *Journal:
+		// The webhooks' own writes, without waiting for each flush: the
+		// writer then flushes large batches.
+		var last *jBatch
+		write := func(k string, rec Record, create bool) {
+			m := s.mem
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			var slot *memSlot
+			if create {
+				var err error
+				if slot, err = m.create(k, rec, m.now().Add(time.Hour).UnixNano()); err != nil {
+					tb.Fatal(err)
+				}
+				last = s.logCall(jCreate, slot, k, rec)
+				return
+			}
+			slot, _ = m.get(k)
+			m.update(slot, k, rec, m.now().Add(time.Hour).UnixNano())
+			last = s.logCall(jUpdate, slot, k, rec)
+		}
+		for i := range n {
+			k := id(i)
+			write(k, Record{Rev: 1, Live: true, Data: state, Entry: entry}, true)
+			for seq := 1; seq < 5; seq++ {
+				write(k, Record{Rev: seq + 1, Live: true, Data: state, Entry: entry, Seq: seq}, false)
+			}
+		}
+		if err := s.wait(last); err != nil {
+			tb.Fatal(err)
 		}
 	default:
 		ctx := context.Background()
