@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -74,28 +75,43 @@ var (
 	ErrConflict = errors.New("session changed concurrently")
 )
 
-// DefaultStorePath is where the embedded store keeps its file when
-// --store is not given: $XDG_STATE_HOME/flowd/sessions.db, else
-// ~/.local/state/flowd/sessions.db.
-func DefaultStorePath() string {
+// DefaultStorePath is the folder of the embedded journal when --store
+// is not given: $XDG_STATE_HOME/flowd/sessions, else
+// ~/.local/state/flowd/sessions.
+func DefaultStorePath() string { return filepath.Join(stateDir(), "sessions") }
+
+// LegacyStorePath is the bbolt file earlier versions of flowd kept by
+// default. A server that finds it, and no journal, goes on with it, so an
+// upgrade loses no live call.
+func LegacyStorePath() string { return filepath.Join(stateDir(), "sessions.db") }
+
+// stateDir is flowd's folder for what it keeps: $XDG_STATE_HOME/flowd,
+// else ~/.local/state/flowd, else flowd-state in the working folder.
+func stateDir() string {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "flowd-sessions.db"
+			return "flowd-state"
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
-	return filepath.Join(dir, "flowd", "sessions.db")
+	return filepath.Join(dir, "flowd")
 }
 
-// OpenStore opens a store from a URL: "" for the embedded default,
-// "bolt:PATH" for an embedded file, "memory:", or "redis://..." when a
-// Redis opener is registered.
+// OpenStore opens a store from a URL: "" for the embedded default (the
+// journal at DefaultStorePath, or the bbolt file at LegacyStorePath when
+// only that exists), "journal:DIR", "bolt:PATH", "memory:", or
+// "redis://..." when a Redis opener is registered.
 func OpenStore(raw string) (Store, error) {
 	switch {
 	case raw == "":
-		return OpenBolt(DefaultStorePath())
+		if _, err := os.Stat(DefaultStorePath()); errors.Is(err, fs.ErrNotExist) {
+			if fi, err := os.Stat(LegacyStorePath()); err == nil && fi.Mode().IsRegular() {
+				return OpenBolt(LegacyStorePath())
+			}
+		}
+		return OpenJournal(DefaultStorePath())
 	case raw == "memory:" || raw == "memory":
 		return NewMemory(), nil
 	case strings.HasPrefix(raw, "journal:"):

@@ -671,6 +671,7 @@ func TestOpenStore(t *testing.T) {
 		{"memory:", "*runtime.Memory"},
 		{"memory", "*runtime.Memory"},
 		{"bolt:" + filepath.Join(dir, "a.db"), "*runtime.Bolt"},
+		{"journal:" + filepath.Join(dir, "j"), "*runtime.Journal"},
 	} {
 		st, err := OpenStore(tc.url)
 		if err != nil {
@@ -684,6 +685,52 @@ func TestOpenStore(t *testing.T) {
 	if _, err := OpenStore("nosuch://x"); err == nil {
 		t.Fatal("unknown store scheme accepted")
 	}
+}
+
+// TestOpenDefaultStore: without --store, flowd keeps a journal in its
+// state folder, unless an earlier flowd left its bbolt file there (and no
+// journal): then it goes on with that, so an upgrade loses no live call.
+func TestOpenDefaultStore(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	open := func() Store {
+		t.Helper()
+		st, err := OpenStore("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st := open()
+	if j, ok := st.(*Journal); !ok || j.Dir() != filepath.Join(state, "flowd", "sessions") || DefaultStorePath() != j.Dir() {
+		t.Fatalf("the default store: %T at %s", st, DefaultStorePath())
+	}
+	st.Close()
+
+	// An earlier flowd's file, and no journal.
+	if err := os.RemoveAll(DefaultStorePath()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenBolt(LegacyStorePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Create(context.Background(), "live", Record{Rev: 2, Live: true, Data: []byte("kept")}, time.Hour)
+	b.Close()
+	st = open()
+	if rec, err := st.Get(context.Background(), "live"); err != nil || string(rec.Data) != "kept" {
+		t.Fatalf("the default store with an earlier bbolt file: %T %v", st, err)
+	}
+	st.Close()
+
+	// Once the journal exists (the operator moved), it is the store.
+	if err := os.MkdirAll(DefaultStorePath(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if st = open(); fmt.Sprintf("%T", st) != "*runtime.Journal" {
+		t.Fatalf("the default store with both: %T", st)
+	}
+	st.Close()
 }
 
 // TestBoltSweepReusesSpace: the sweep reads the expiry index, deletes

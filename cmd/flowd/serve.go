@@ -52,8 +52,8 @@ environment:
   OTEL_BSP_MAX_QUEUE_SIZE             spans waiting for export; more are dropped (default 2048)
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE      spans per export (default 512)
   FLOWD_PARAM_<NAME>     a param's value (name upper-cased, - as _), below --param, above --params FILE
-  XDG_STATE_HOME         the default --store is bolt:$XDG_STATE_HOME/flowd/sessions.db
-  HOME                   without XDG_STATE_HOME, the default --store is bolt:$HOME/.local/state/flowd/sessions.db
+  XDG_STATE_HOME         the default --store is journal:$XDG_STATE_HOME/flowd/sessions
+  HOME                   without XDG_STATE_HOME, the default --store is journal:$HOME/.local/state/flowd/sessions
 `
 
 // serveContext is what serve runs under until SIGINT or SIGTERM; a test
@@ -69,7 +69,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	dir := fs.String("flows", "flows", "the `DIR` of flow files to serve (watched for changes)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on, `HOST:PORT`")
 	publicURL := fs.String("public-url", "", "the `URL` Plivo reaches flowd at, e.g. https://flowd.example.com (default: from each request's Host)")
-	store := fs.String("store", "", "session store `URL`: bolt:PATH (default bolt:$XDG_STATE_HOME/flowd/sessions.db), memory:, redis://HOST:PORT/DB, or redis-cluster://HOST:PORT,HOST:PORT")
+	store := fs.String("store", "", "session store `URL`: journal:DIR (default journal:$XDG_STATE_HOME/flowd/sessions), bolt:PATH, memory:, redis://HOST:PORT/DB, or redis-cluster://HOST:PORT,HOST:PORT")
 	reloadQuiet := fs.Duration("reload-quiet", runtime.DefaultQuietPeriod, "how long a changed flow file must stay unchanged before it is reloaded")
 	metricsAuth := fs.Bool("metrics-auth", false, "answer /metrics only with the API credentials, as /v1")
 	insecure := fs.Bool("insecure", false, "listen on a non-loopback address without verifying Plivo signatures")
@@ -165,8 +165,15 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer closeStore()
 	kind, where := storeKind(st, *store)
-	if b, ok := st.(*runtime.Bolt); ok {
-		log.Info("session store", "kind", "bolt", "file", b.Path())
+	switch s := st.(type) {
+	case *runtime.Bolt:
+		log.Info("session store", "kind", "bolt", "file", s.Path())
+		if *store == "" {
+			log.Warn("the default store is now the journal ("+runtime.DefaultStorePath()+"): this server goes on with the bbolt file an earlier flowd made, so no live call is lost; "+
+				"to move, stop flowd while no call is live and remove the file", "file", s.Path())
+		}
+	case *runtime.Journal:
+		log.Info("session store", "kind", "journal", "dir", s.Dir())
 	}
 	reg := runtime.NewRegistry(*dir, log)
 	reg.QuietPeriod = *reloadQuiet
