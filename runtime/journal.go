@@ -83,19 +83,9 @@ type Journal struct {
 	seg     *os.File
 	segNum  uint64
 	segSize int64 // bytes in seg
-	// segPrepared reports whether seg was a spare. The first segment
-	// after an open is not (the spare is prepared meanwhile): it is
-	// turned as soon as the spare is ready.
-	segPrepared bool
 	segBytes    int64 // bytes written to segments since the last snapshot
 	snapping    bool
 	snapDone    chan struct{} // closed when the last snapshot started ends
-	// spare is the next segment, written full of zeros ahead of time:
-	// flushing a write into it flushes the data alone, where a write that
-	// grows a file makes every flush also write the file's inode (two
-	// cache flushes instead of one). nil while it is being prepared.
-	spare     *os.File
-	preparing chan struct{} // closed when the spare being prepared is ready
 	// segmentSize and snapMin are jSegmentSize and jSnapMin (tests make
 	// them small).
 	segmentSize, snapMin int64
@@ -262,25 +252,16 @@ func (j *Journal) removeBefore(base uint64) {
 	}
 }
 
-// startSegment starts segment segNum, from the spare when one is ready,
-// and makes its name durable. With segMu held.
+// startSegment creates segment segNum and makes its name durable. With
+// segMu held.
+//
+// (Segments are not written full of zeros ahead, though a flush into a
+// file that grows also writes its inode: writing the zeros cost more
+// than it saved, by measurement, on a virtual disk.)
 func (j *Journal) startSegment() error {
-	name := j.path(j.segNum, "log")
-	var f *os.File
-	if j.spare != nil {
-		if err := os.Rename(j.spare.Name(), name); err == nil {
-			f = j.spare
-		} else {
-			j.spare.Close()
-		}
-		j.spare = nil
-	}
-	prepared := f != nil
-	if f == nil {
-		var err error
-		if f, err = os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
-			return err
-		}
+	f, err := os.OpenFile(j.path(j.segNum, "log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
 	}
 	if err := syncDir(j.dir); err != nil {
 		f.Close()
@@ -289,46 +270,8 @@ func (j *Journal) startSegment() error {
 	if j.seg != nil {
 		j.seg.Close()
 	}
-	j.seg, j.segSize, j.segPrepared = f, 0, prepared
+	j.seg, j.segSize = f, 0
 	return nil
-}
-
-// prepareSpare writes the next segment full of zeros and flushes it.
-// Without a spare, a segment is started empty and grows.
-func (j *Journal) prepareSpare(done chan struct{}) {
-	defer close(done)
-	path := filepath.Join(j.dir, "spare.tmp")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
-	if err == nil {
-		zeros := make([]byte, min(1<<20, j.segmentSize))
-		for n := int64(0); n < j.segmentSize && err == nil; n += int64(len(zeros)) {
-			_, err = f.Write(zeros[:min(int64(len(zeros)), j.segmentSize-n)])
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if err == nil {
-			_, err = f.Seek(0, io.SeekStart)
-		}
-	}
-	j.segMu.Lock()
-	defer j.segMu.Unlock()
-	j.preparing = nil
-	if err != nil || j.closing() {
-		if f != nil {
-			f.Close()
-			os.Remove(path)
-		}
-		return
-	}
-	j.spare = f
-}
-
-// closing reports whether Close was called.
-func (j *Journal) closing() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.closed
 }
 
 // syncDir flushes a folder's entries (a file's creation or rename).
@@ -361,10 +304,6 @@ func readRecords(path string, fn func(rec []byte) error) (good int64, err error)
 			return good, errTorn
 		}
 		n := binary.LittleEndian.Uint32(head[:])
-		if n == 0 && binary.LittleEndian.Uint32(head[4:]) == 0 {
-			// The zeros a segment was prepared with: its end.
-			return good, nil
-		}
 		if n == 0 || n > jMaxRecord {
 			return good, errTorn
 		}
@@ -416,9 +355,9 @@ func (j *Journal) loadSnapshot(path string) error {
 // a torn record, never acknowledged: it is cut off there.
 func (j *Journal) replaySegment(path string, last bool) (int64, error) {
 	good, err := readRecords(path, j.apply)
-	if (err == nil || errors.Is(err, errTorn)) && last {
-		// Cut off a torn write, or the zeros of a prepared segment: the
-		// next segment starts after it, and only the last may end so.
+	if errors.Is(err, errTorn) && last {
+		// Cut off a torn write: the next segment starts after it, and
+		// only the last may end so.
 		if err := os.Truncate(path, good); err != nil {
 			return 0, err
 		}
@@ -696,23 +635,14 @@ func (j *Journal) writeLoop() {
 		// The batch is durable (or failed); what follows may fail the
 		// store for the next writes, not for this batch.
 		var later error
-		if err == nil && (j.segSize >= j.segmentSize || !j.segPrepared && j.spare != nil) {
+		if err == nil && j.segSize >= j.segmentSize {
 			j.segNum++
 			later = j.startSegment()
 		}
-		if err == nil && later == nil {
-			if j.spare == nil && j.preparing == nil && j.segSize >= j.segmentSize/64 {
-				// Prepared once the journal is in use, not for a store
-				// that sees a few writes (a test's, a quiet development
-				// server's).
-				j.preparing = make(chan struct{})
-				go j.prepareSpare(j.preparing)
-			}
-			if j.segBytes > max(j.snapMin, j.mem.slab.held.Load()) && !j.snapping {
-				j.snapping = true
-				j.snapDone = make(chan struct{})
-				go j.snapshot(j.snapDone)
-			}
+		if err == nil && later == nil && j.segBytes > max(j.snapMin, j.mem.slab.held.Load()) && !j.snapping {
+			j.snapping = true
+			j.snapDone = make(chan struct{})
+			go j.snapshot(j.snapDone)
 		}
 		j.segMu.Unlock()
 
@@ -1059,21 +989,11 @@ func (j *Journal) Close() error {
 	}
 	<-j.stopped
 	j.segMu.Lock()
-	done, preparing := j.snapDone, j.preparing
+	done := j.snapDone
 	j.segMu.Unlock()
 	if done != nil {
 		<-done
 	}
-	if preparing != nil {
-		<-preparing
-	}
-	j.segMu.Lock()
-	if j.spare != nil {
-		j.spare.Close()
-		os.Remove(j.spare.Name())
-		j.spare = nil
-	}
-	j.segMu.Unlock()
 	j.mem.Close()
 	err := j.seg.Close()
 	if cerr := j.lock.Close(); err == nil {

@@ -172,9 +172,9 @@ func lastSegment(t *testing.T, dir string) string {
 }
 
 // TestJournalTornTail: a write cut short by a crash (never acknowledged)
-// is cut off at the next open and everything before it is kept, in a
-// segment that grew as in one prepared full of zeros; damage before the
-// last segment's tail stops the open, naming file and offset.
+// is cut off at the next open and everything before it is kept, over
+// segments that turn; damage before the last segment's tail stops the
+// open, naming file and offset.
 func TestJournalTornTail(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -198,7 +198,6 @@ func TestJournalTornTail(t *testing.T) {
 		}()},
 		{"a header of zeros before a record", append(make([]byte, 8), endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)...)},
 	}
-	prepared := false
 	for round := 0; round < 8; round++ {
 		tail := tails[round%len(tails)]
 		seg := lastSegment(t, dir)
@@ -206,8 +205,6 @@ func TestJournalTornTail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fi, _ := os.Stat(seg)
-		prepared = prepared || fi.Size() > good // a segment that was a spare
 		f, _ := os.OpenFile(seg, os.O_WRONLY, 0)
 		if _, err := f.WriteAt(tail.b, good); err != nil {
 			t.Fatal(err)
@@ -228,8 +225,8 @@ func TestJournalTornTail(t *testing.T) {
 		}
 		j.Close()
 	}
-	if !prepared {
-		t.Fatal("no round wrote into a prepared segment")
+	if segs, _ := filepath.Glob(filepath.Join(dir, "*.log")); len(segs) < 8 {
+		t.Fatalf("%d segments, want several", len(segs))
 	}
 
 	// Damage in a segment that is not the last is not a torn write.
@@ -251,8 +248,7 @@ func beginRecordT(kind byte, lsn uint64) []byte {
 }
 
 // journalSize is the bytes a journal folder holds: its snapshots, and
-// its segments up to their last record (a segment prepared full of zeros
-// takes a segment's size on the disk from the start).
+// its segments up to their last record.
 func journalSize(t *testing.T, dir string) int64 {
 	t.Helper()
 	var n int64
