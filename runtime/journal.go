@@ -79,13 +79,13 @@ type Journal struct {
 
 	// segMu is held by the writer while it writes and by a snapshot while
 	// it starts a new segment.
-	segMu   sync.Mutex
-	seg     *os.File
-	segNum  uint64
-	segSize int64 // bytes in seg
-	segBytes    int64 // bytes written to segments since the last snapshot
-	snapping    bool
-	snapDone    chan struct{} // closed when the last snapshot started ends
+	segMu    sync.Mutex
+	seg      *os.File
+	segNum   uint64
+	segSize  int64 // bytes in seg
+	segBytes int64 // bytes written to segments since the last snapshot
+	snapping bool
+	snapDone chan struct{} // closed when the last snapshot started ends
 	// segmentSize and snapMin are jSegmentSize and jSnapMin (tests make
 	// them small).
 	segmentSize, snapMin int64
