@@ -117,6 +117,8 @@ const (
 	jSnapMin = 64 << 20
 	// jSnapStep is how many calls a snapshot reads under one lock.
 	jSnapStep = 256
+	// jSnapSync is how many bytes a snapshot writes between flushes.
+	jSnapSync = 1 << 20
 )
 
 var jCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -755,7 +757,7 @@ func (j *Journal) writeSnapshot(base uint64) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	m := j.mem
 	var b []byte
-	count := 0
+	count, unsynced := 0, 0
 	for start := 0; ; start += jSnapStep {
 		b = b[:0]
 		m.mu.RLock()
@@ -786,6 +788,21 @@ func (j *Journal) writeSnapshot(base uint64) error {
 		m.mu.RUnlock()
 		if _, err := w.Write(b); err != nil {
 			return err
+		}
+		if unsynced += len(b); unsynced >= jSnapSync {
+			// Flushed as it goes: one flush of the whole snapshot at the
+			// end would hold the disk, and the webhooks' flushes queued
+			// behind it, for as long as it takes to write it all.
+			t0 := time.Now()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if err := fdatasync(f); err != nil {
+				return err
+			}
+			unsynced = 0
+			// And paced: the disk is the webhooks' half of the time.
+			time.Sleep(time.Since(t0))
 		}
 	}
 	b = b[:0]

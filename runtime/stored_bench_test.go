@@ -2,10 +2,14 @@ package runtime
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +25,9 @@ import (
 // with 10,000 and with FLOWD_BENCH_STORED (default 200,000) other calls
 // stored, each with a realistic state and a trace of five entries, on the
 // memory, journal and bolt stores. The other calls are written straight into the
-// store (untimed), the way the answer webhook would leave them.
+// store (untimed), the way the answer webhook would leave them. The
+// durable stores are measured with concurrent webhooks (16 per
+// GOMAXPROCS), the memory store one at a time.
 func BenchmarkStoredCalls(b *testing.B) {
 	many := 200_000
 	if v := os.Getenv("FLOWD_BENCH_STORED"); v != "" {
@@ -37,18 +43,10 @@ func BenchmarkStoredCalls(b *testing.B) {
 				st := benchStore(b, store)
 				fillStore(b, st, n)
 				srv := benchServer(b, st)
-				var buf []byte
-				var rd bytes.Reader
-				w := newBenchWriter()
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := range b.N {
-					w.reset()
-					srv.ServeHTTP(w, benchRequest(benchForm(&buf, uint64(1<<40+i)), &rd))
-					if w.code != 200 {
-						b.Fatalf("answer: %d", w.code)
-					}
-				}
+				// A durable store answers one webhook per flush when they
+				// come one at a time (the disk's latency): concurrent
+				// webhooks share flushes, as on a busy server.
+				benchServe(b, srv, store != "memory")
 			})
 		}
 	}
@@ -117,6 +115,8 @@ func fillStore(tb testing.TB, st Store, n int) {
 		if err := s.wait(last); err != nil {
 			tb.Fatal(err)
 		}
+		// A snapshot the fill started is not what a webhook pays.
+		waitSnapshot(s)
 	default:
 		ctx := context.Background()
 		for i := range n {
@@ -131,4 +131,95 @@ func fillStore(tb testing.TB, st Store, n int) {
 			}
 		}
 	}
+}
+
+// BenchmarkJournalSnapshot measures answer webhooks on the journal store
+// holding FLOWD_BENCH_STORED (default 200,000) calls, while a snapshot of
+// them is written ("snapshot") and while none is ("steady"), from 32
+// concurrent senders for a fixed 3 s (b.N is ignored: run with
+// -benchtime 1x). It reports webhooks a second, p99 and max latency, and
+// for the snapshot how long it took.
+//
+//	go test ./runtime -run XXX -bench JournalSnapshot -benchtime 1x
+func BenchmarkJournalSnapshot(b *testing.B) {
+	many := 200_000
+	if v := os.Getenv("FLOWD_BENCH_STORED"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			many = n
+		}
+	}
+	st := benchStore(b, "journal")
+	j := st.(*Journal)
+	fillStore(b, st, many)
+	srv := benchServer(b, st)
+	for _, name := range []string{"steady", "snapshot"} {
+		b.Run(name, func(b *testing.B) {
+			var snap time.Duration
+			stop := make(chan struct{})
+			if name == "snapshot" {
+				go func() {
+					t0 := time.Now()
+					j.compact()
+					snap = time.Since(t0)
+					close(stop)
+				}()
+			} else {
+				time.AfterFunc(3*time.Second, func() { close(stop) })
+			}
+			lat := benchLoad(b, srv, 32, stop)
+			if name == "snapshot" {
+				b.ReportMetric(snap.Seconds(), "snapshot-s")
+			}
+			end := slices.MaxFunc(lat, func(x, y benchLat) int { return cmp.Compare(x.since, y.since) }).since
+			slices.SortFunc(lat, func(x, y benchLat) int { return cmp.Compare(x.d, y.d) })
+			b.ReportMetric(float64(len(lat))/end, "webhooks/s")
+			b.ReportMetric(float64(lat[len(lat)*99/100].d.Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(lat[len(lat)-1].d.Microseconds())/1000, "max-ms")
+		})
+	}
+}
+
+// benchLat is one webhook's latency, and when it ended (seconds since the
+// load started).
+type benchLat struct {
+	since float64
+	d     time.Duration
+}
+
+// benchLoad sends answer webhooks to h from n goroutines until stop is
+// closed, and returns their latencies in the order they ended.
+func benchLoad(b *testing.B, h http.Handler, n int, stop chan struct{}) []benchLat {
+	var mu sync.Mutex
+	var all []benchLat
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			var rd bytes.Reader
+			w := newBenchWriter()
+			var mine []benchLat
+			for {
+				select {
+				case <-stop:
+					mu.Lock()
+					all = append(all, mine...)
+					mu.Unlock()
+					return
+				default:
+				}
+				w.reset()
+				t0 := time.Now()
+				h.ServeHTTP(w, benchRequest(benchForm(&buf, benchSeq.Add(1)), &rd))
+				if w.code != http.StatusOK {
+					b.Errorf("answer: %d", w.code)
+				}
+				mine = append(mine, benchLat{since: time.Since(start).Seconds(), d: time.Since(t0)})
+			}
+		}()
+	}
+	wg.Wait()
+	return all
 }
