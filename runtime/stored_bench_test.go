@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,11 +135,12 @@ func fillStore(tb testing.TB, st Store, n int) {
 }
 
 // BenchmarkJournalSnapshot measures answer webhooks on the journal store
-// holding FLOWD_BENCH_STORED (default 200,000) calls, while a snapshot of
-// them is written ("snapshot") and while none is ("steady"), from 32
-// concurrent senders for a fixed 3 s (b.N is ignored: run with
-// -benchtime 1x). It reports webhooks a second, p99 and max latency, and
-// for the snapshot how long it took.
+// holding FLOWD_BENCH_STORED (default 200,000) calls, from 32 concurrent
+// senders: for 3 s with nothing else going on ("steady"), while a
+// snapshot of the calls is written ("snapshot"), and while they all
+// expire and the sweep removes them ("sweep"). b.N is ignored: run with
+// -benchtime 1x. It reports webhooks a second, p99 and max latency, and
+// how long the snapshot or sweep took.
 //
 //	go test ./runtime -run XXX -bench JournalSnapshot -benchtime 1x
 func BenchmarkJournalSnapshot(b *testing.B) {
@@ -148,27 +150,43 @@ func BenchmarkJournalSnapshot(b *testing.B) {
 			many = n
 		}
 	}
-	st := benchStore(b, "journal")
-	j := st.(*Journal)
-	fillStore(b, st, many)
-	srv := benchServer(b, st)
-	for _, name := range []string{"steady", "snapshot"} {
+	// A clock that the sweep moves on by two hours: every stored call
+	// expires.
+	var later atomic.Int64
+	mem := NewMemory()
+	mem.now = func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+	j, err := openJournal(b.TempDir(), mem, jSegmentSize, jSnapMin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { j.Close() })
+	fillStore(b, j, many)
+	srv := benchServer(b, j)
+	for _, name := range []string{"steady", "snapshot", "sweep"} {
 		b.Run(name, func(b *testing.B) {
-			var snap time.Duration
+			var took time.Duration
 			stop := make(chan struct{})
-			if name == "snapshot" {
+			run := func(fn func()) {
 				go func() {
+					time.Sleep(100 * time.Millisecond) // the load first
 					t0 := time.Now()
-					j.compact()
-					snap = time.Since(t0)
+					fn()
+					took = time.Since(t0)
 					close(stop)
 				}()
-			} else {
+			}
+			switch name {
+			case "steady":
 				time.AfterFunc(3*time.Second, func() { close(stop) })
+			case "snapshot":
+				run(j.compact)
+			case "sweep":
+				later.Store(int64(2 * time.Hour))
+				run(j.Sweep)
 			}
 			lat := benchLoad(b, srv, 32, stop)
-			if name == "snapshot" {
-				b.ReportMetric(snap.Seconds(), "snapshot-s")
+			if took > 0 {
+				b.ReportMetric(took.Seconds(), name+"-s")
 			}
 			end := slices.MaxFunc(lat, func(x, y benchLat) int { return cmp.Compare(x.since, y.since) }).since
 			slices.SortFunc(lat, func(x, y benchLat) int { return cmp.Compare(x.d, y.d) })
