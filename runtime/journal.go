@@ -244,14 +244,32 @@ func (j *Journal) removeBefore(base uint64) {
 	}
 	for _, n := range segs {
 		if n < base {
-			_ = os.Remove(j.path(n, "log"))
+			removePaced(j.path(n, "log"))
 		}
 	}
 	for _, n := range snaps {
 		if n < base {
-			_ = os.Remove(j.path(n, "snap"))
+			removePaced(j.path(n, "snap"))
 		}
 	}
+}
+
+// removePaced removes a file, shrinking a large one a few MiB at a time
+// first, with pauses as long as each step took: freeing a gigabyte at once
+// (and discarding its blocks, on a disk mounted so) holds up the
+// webhooks' flushes for as long as it takes.
+func removePaced(path string) {
+	const step = 8 << 20
+	if fi, err := os.Stat(path); err == nil {
+		for size := fi.Size() - step; size > 0; size -= step {
+			t0 := time.Now()
+			if os.Truncate(path, size) != nil {
+				break
+			}
+			time.Sleep(time.Since(t0))
+		}
+	}
+	_ = os.Remove(path)
 }
 
 // startSegment creates segment segNum and makes its name durable. With
