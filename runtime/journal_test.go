@@ -1,11 +1,14 @@
 package runtime
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -409,4 +412,112 @@ func TestJournalWriteFails(t *testing.T) {
 	if err := j.Close(); err == nil {
 		t.Fatal("Close after a failed write reported nothing")
 	}
+}
+
+// TestJournalKill9 kills a process that writes calls to a journal (with
+// small segments and snapshots, so it turns segments and takes snapshots
+// all the time) with SIGKILL, and checks that every write it had
+// acknowledged is in the journal when it is opened again.
+func TestJournalKill9(t *testing.T) {
+	if dir := os.Getenv("FLOWD_JOURNAL_WRITER"); dir != "" {
+		journalWriter(dir)
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs a writer process; skipped with -short")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestJournalKill9$")
+		cmd.Env = append(os.Environ(), "FLOWD_JOURNAL_WRITER="+dir, fmt.Sprintf("FLOWD_JOURNAL_ROUND=%d", round))
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Acknowledged: "id rev" per line, printed once the write returned.
+		acked := map[string]int{}
+		sc := bufio.NewScanner(out)
+		deadline := time.Now().Add(700 * time.Millisecond)
+		for sc.Scan() {
+			id, rev, ok := strings.Cut(sc.Text(), " ")
+			if !ok {
+				continue
+			}
+			n, _ := strconv.Atoi(rev)
+			acked[id] = max(acked[id], n)
+			if time.Now().After(deadline) {
+				break
+			}
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if len(acked) < 50 {
+			t.Fatalf("round %d: the writer acknowledged only %d calls", round, len(acked))
+		}
+		j, err := openJournal(dir, NewMemory(), 64<<10, 256<<10)
+		if err != nil {
+			t.Fatalf("round %d: open after kill -9: %v", round, err)
+		}
+		ctx := context.Background()
+		for id, rev := range acked {
+			rec, err := j.Get(ctx, id)
+			if err != nil || rec.Rev < rev || string(rec.Data) != fmt.Sprintf("%s step %d", id, rec.Rev) {
+				t.Fatalf("round %d: %s was acknowledged at rev %d; after kill -9: %+v %v", round, id, rev, rec, err)
+			}
+			tr, _ := j.Trace(ctx, id)
+			if len(tr) != rec.Rev {
+				t.Fatalf("round %d: %s at rev %d has %d trace entries", round, id, rec.Rev, len(tr))
+			}
+		}
+		j.Close()
+	}
+	// The kills came while segments turned and snapshots were taken.
+	segs, snaps, _ := (&Journal{dir: dir}).files()
+	if len(snaps) == 0 || segs[len(segs)-1] < 10 {
+		t.Fatalf("segments %v and snapshots %v: the writer did not turn segments and take snapshots", segs, snaps)
+	}
+}
+
+// journalWriter writes calls of several steps from 8 goroutines until it
+// is killed, printing each acknowledged write.
+func journalWriter(dir string) {
+	j, err := openJournal(dir, NewMemory(), 64<<10, 256<<10)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx := context.Background()
+	var mu sync.Mutex
+	round := os.Getenv("FLOWD_JOURNAL_ROUND")
+	for w := range 8 {
+		go func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("r%s-w%d-%d", round, w, i)
+				for k := 1; k <= 6; k++ {
+					rec := Record{Rev: k, Live: true, Data: []byte(fmt.Sprintf("%s step %d", id, k)),
+						Entry: []byte(fmt.Sprintf("%s entry %d", id, k-1)), Seq: k - 1}
+					var err error
+					if k == 1 {
+						err = j.Create(ctx, id, rec, time.Hour)
+					} else {
+						err = j.Update(ctx, id, k-1, rec, time.Hour)
+					}
+					if err != nil {
+						fmt.Fprintln(os.Stderr, err)
+						os.Exit(1)
+					}
+					mu.Lock()
+					fmt.Printf("%s %d\n", id, k)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	select {}
 }
