@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"net"
 	"net/http"
 	"net/url"
@@ -524,18 +525,25 @@ func BenchmarkEncodeSession(b *testing.B) {
 	})
 }
 
-// TestPlain8 checks the 8-bytes-at-a-time test of appendJSONString
+// TestPlain8 checks the 8-bytes-at-a-time tests of appendJSONString
 // against the byte table, for every byte value at every position next to
-// every other, and for random words.
+// every other, and for random words: plain8, and the first byte that is
+// not plain, which escape8 marks lowest.
 func TestPlain8(t *testing.T) {
 	check := func(w [8]byte) {
-		x, want := uint64(0), true
+		x, want, first := uint64(0), true, 8
 		for i, c := range w {
 			x |= uint64(c) << (8 * i)
 			want = want && jsonPlain[c]
+			if !jsonPlain[c] && first == 8 {
+				first = i
+			}
 		}
 		if got := plain8(x); got != want {
 			t.Fatalf("plain8(% x) = %v, want %v", w, got, want)
+		}
+		if got := bits.TrailingZeros64(escape8(x)) >> 3; got != first {
+			t.Fatalf("escape8(% x) marks byte %d first, want %d", w, got, first)
 		}
 	}
 	for pos := range 8 {
@@ -647,4 +655,26 @@ func TestStateLeavesOutCallUUIDs(t *testing.T) {
 	if !reflect.DeepEqual(got.Call, s.Call) || !reflect.DeepEqual(got.Nodes, s.Nodes) {
 		t.Errorf("decoded call %v nodes %v, want %v %v", got.Call, got.Nodes, s.Call, s.Nodes)
 	}
+}
+
+// FuzzAppendJSONString: appendJSONString writes what encoding/json
+// writes with HTML escaping off, for any string.
+//
+//	go test -run '^$' -fuzz FuzzAppendJSONString -fuzztime 1m ./runtime
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `<Speak voice="Polly.Joanna">Hi &amp; "bye"</Speak>`, "a\"b\\c\x00\x01\b\f\n\r\t\x1f<x & y>\u2028\u2029\xff\xfe é 😀 \x7f",
+		"12345678\"12345678\\1234567\xe2\x80\xa8x\xf0\x9f\x98", strings.Repeat("é\"", 9)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got[1:], want.Bytes())
+		}
+	})
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"encoding/json"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -522,35 +523,41 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
-// plain8 reports whether all 8 bytes of x are jsonPlain: none is below
-// 0x20, at or above 0x80, a quote or a backslash (the bit tricks of
-// "Bit Twiddling Hacks": determine if a word has a byte less than n, or
-// equal to n).
-func plain8(x uint64) bool {
+// escape8 marks the bytes of x that are not jsonPlain — below 0x20, at or
+// above 0x80, a quote or a backslash — with their high bit; 0 when all 8
+// are plain. Only the lowest mark is sure (a borrow can mark a plain byte
+// above a marked one), which is the one appendJSONString wants: the
+// first byte to write otherwise. (The bit tricks of "Bit Twiddling
+// Hacks": determine if a word has a byte less than n, or equal to n.)
+func escape8(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	below := (x - ones*0x20) & ^x
 	quote := x ^ (ones * '"')
 	backslash := x ^ (ones * '\\')
-	return (below|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs == 0
+	return (below | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & highs
 }
+
+// plain8 reports whether all 8 bytes of x are jsonPlain.
+func plain8(x uint64) bool { return escape8(x) == 0 }
 
 // appendJSONString writes s as a JSON string the way encoding/json does
 // with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028 and
-// U+2029 are escaped.
+// U+2029 are escaped. It skips plain bytes 8 at a time, jumps straight to
+// the first one that is not, and writes each run of plain bytes at once.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 plain bytes at a time, then one at a time.
-		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
-			i += 8
-		}
-		if i == len(s) {
-			break
-		}
-		if jsonPlain[s[i]] {
+		if i+8 <= len(s) {
+			m := escape8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else if jsonPlain[s[i]] {
 			i++
 			continue
 		}
