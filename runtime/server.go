@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -90,6 +91,9 @@ type Server struct {
 	phloInflight sync.Map
 	// calls are this process's live calls, for the console (livecalls.go).
 	calls *callHub
+	// webhookPC is the program counter of logStep's webhook line, for
+	// the log's source; 0 until the first one.
+	webhookPC atomic.Uintptr
 }
 
 // DefaultRESTTimeout is Config.RESTTimeout's default: well inside the
