@@ -658,7 +658,8 @@ func TestStateLeavesOutCallUUIDs(t *testing.T) {
 }
 
 // FuzzAppendJSONString: appendJSONString writes what encoding/json
-// writes with HTML escaping off, for any string.
+// writes with HTML escaping off, for any string, given as a string or as
+// bytes.
 //
 //	go test -run '^$' -fuzz FuzzAppendJSONString -fuzztime 1m ./runtime
 func FuzzAppendJSONString(f *testing.F) {
@@ -676,5 +677,52 @@ func FuzzAppendJSONString(f *testing.F) {
 		if got := appendJSONString([]byte("x"), s); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got[1:], want.Bytes())
 		}
+		if got := appendJSONString([]byte("x"), []byte(s)); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+			t.Fatalf("appendJSONString([]byte(%q)) = %s, want %s", s, got[1:], want.Bytes())
+		}
 	})
+}
+
+// TestReplaceXML: replaceXML is strings.ReplaceAll on the XML as a
+// string, and the XML as it is without a prefix to replace.
+func TestReplaceXML(t *testing.T) {
+	for _, c := range []struct{ xml, old, mark string }{
+		{"", "", "<@"},
+		{"<a/>", "", "<@"},
+		{"", "http://x/flows/f/calls/1", "<@"},
+		{`<GetDigits action="http://x/flows/f/calls/1/menu/action"/><Redirect>http://x/flows/f/calls/1/menu/no_input</Redirect>`, "http://x/flows/f/calls/1", "<@"},
+		{"http://x/flows/f/calls/1", "http://x/flows/f/calls/1", "<@"},
+		{"aaaaa", "aa", "<@"},
+		{"aaaaa", "aa", "<@<@<@"},
+		{"abcabc", "abc", ""},
+		{"no match here", "http://x", "<@"},
+	} {
+		want := c.xml // no prefix to replace
+		if c.old != "" {
+			want = strings.ReplaceAll(c.xml, c.old, c.mark)
+		}
+		if got := replaceXML([]byte(c.xml), c.old, c.mark); got != want {
+			t.Errorf("replaceXML(%q, %q, %q) = %q, want %q", c.xml, c.old, c.mark, got, want)
+		}
+	}
+}
+
+// TestEncodeStepXML: a step whose XML is given as bytes is the step with
+// that XML.
+func TestEncodeStepXML(t *testing.T) {
+	for _, xml := range []string{"", "<Response><Speak>Hi \"x\" &amp; é</Speak></Response>"} {
+		ts := TraceStep{Step: 2, Webhook: hookCallback, Node: "menu", Path: []string{"a", "b"}, Error: "e"}
+		got, err := encodeStepXML(&ts, []byte(xml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.XML = xml
+		want, err := encodeStep(&ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("encodeStepXML: %s, want %s", got, want)
+		}
+	}
 }

@@ -143,8 +143,11 @@ func (t *txn) write(st *CallState) error {
 }
 
 // step appends a webhook's step to the trace with the write.
-func (t *txn) step(ts *TraceStep) error {
-	b, err := encodeStep(ts)
+func (t *txn) step(ts *TraceStep) error { return t.stepXML(ts, nil) }
+
+// stepXML appends a walked step, whose XML is the walk's xml.
+func (t *txn) stepXML(ts *TraceStep, xml []byte) error {
+	b, err := encodeStepXML(ts, xml)
 	t.entry = b
 	return err
 }

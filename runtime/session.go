@@ -266,8 +266,12 @@ func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
 
 // encodeStep and encodeEvent encode a trace entry: a step, or an event
 // (told apart by "kind", which only events have).
-func encodeStep(t *TraceStep) ([]byte, error) {
-	return pooled(func(b []byte) ([]byte, error) { return appendTraceStep(b, t) })
+func encodeStep(t *TraceStep) ([]byte, error) { return encodeStepXML(t, nil) }
+
+// encodeStepXML encodes a step whose XML, when t.XML is empty, is xml:
+// the walk's, written from its bytes without a string copy of them.
+func encodeStepXML(t *TraceStep, xml []byte) ([]byte, error) {
+	return pooled(func(b []byte) ([]byte, error) { return appendTraceStep(b, t, xml) })
 }
 
 func encodeEvent(e *Event) ([]byte, error) {
@@ -310,7 +314,7 @@ func (s *Session) addEntries(entries [][]byte) error {
 	return nil
 }
 
-func appendTraceStep(b []byte, t *TraceStep) ([]byte, error) {
+func appendTraceStep(b []byte, t *TraceStep, xml []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"step":`...)
 	b = strconv.AppendInt(b, int64(t.Step), 10)
@@ -391,6 +395,9 @@ func appendTraceStep(b []byte, t *TraceStep) ([]byte, error) {
 	if t.XML != "" {
 		b = append(b, `,"xml":`...)
 		b = appendJSONString(b, t.XML)
+	} else if len(xml) > 0 {
+		b = append(b, `,"xml":`...)
+		b = appendJSONString(b, xml)
 	}
 	return append(b, '}'), nil
 }
@@ -544,7 +551,7 @@ func plain8(x uint64) bool { return escape8(x) == 0 }
 // with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028 and
 // U+2029 are escaped. It skips plain bytes 8 at a time, jumps straight to
 // the first one that is not, and writes each run of plain bytes at once.
-func appendJSONString(b []byte, s string) []byte {
+func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
@@ -583,7 +590,9 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// At most a rune's bytes: a copy of so few, for []byte, is made
+		// on the stack.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)

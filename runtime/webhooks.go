@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/go-chi/chi/v5"
 
@@ -88,7 +90,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	if res.Aborted == nil {
 		at := s.record(sess, res)
-		err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)})
+		err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
 		if err == nil {
 			err = t.write(sess)
 		}
@@ -156,7 +158,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			return waitFor, nil
 		}
 		at := s.record(st, res)
-		if err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)}); err != nil {
+		if err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML); err != nil {
 			return done, err
 		}
 		reply = func() {
@@ -260,8 +262,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		st.Step++
 		st.Key = key
 		at := s.record(st, res)
-		err = t.step(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
-			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)})
+		err = t.stepXML(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
+			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
 		if err != nil {
 			return done, err
 		}
@@ -436,10 +438,7 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 	} else if st.Status == StatusLive {
 		st.Status = StatusEnded
 	}
-	st.XML = string(res.XML)
-	if p := s.xmlPrefix(st); p != "" {
-		st.XML = strings.ReplaceAll(st.XML, p, xmlMark)
-	}
+	st.XML = replaceXML(res.XML, s.xmlPrefix(st), xmlMark)
 	for _, room := range res.Rooms {
 		if st.Rooms == nil {
 			st.Rooms = map[string]string{}
@@ -447,6 +446,30 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 		st.Rooms[room.Node] = room.Name
 	}
 	return s.cfg.Now()
+}
+
+// replaceXML returns strings.ReplaceAll(string(xml), old, mark) — xml
+// as it is when old is "" — made at its size, without a string copy of
+// xml first.
+func replaceXML(xml []byte, old, mark string) string {
+	if old == "" {
+		return string(xml)
+	}
+	o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
+	n := bytes.Count(xml, o)
+	if n == 0 {
+		return string(xml)
+	}
+	var sb strings.Builder
+	sb.Grow(len(xml) + n*(len(mark)-len(old)))
+	for range n {
+		i := bytes.Index(xml, o)
+		sb.Write(xml[:i])
+		sb.WriteString(mark)
+		xml = xml[i+len(old):]
+	}
+	sb.Write(xml)
+	return sb.String()
 }
 
 // xmlMark stands for the start of the callback URLs in a stored XML:
