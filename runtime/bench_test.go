@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/bits"
 	"net"
 	"net/http"
@@ -724,5 +725,53 @@ func TestEncodeStepXML(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("encodeStepXML: %s, want %s", got, want)
 		}
+	}
+}
+
+// TestAppendParams: webhook parameters are written as encoding/json
+// writes the map — keys sorted, whatever bytes they share or end in —
+// without the CallUUID when it is the call's.
+func TestAppendParams(t *testing.T) {
+	asJSON := func(m map[string]string) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(m); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSuffix(buf.String(), "\n")
+	}
+	pool := []string{"", "\x00", "\xff", "a", "ab", "ab\x00", "ab\x00\x00", "ab\x01", "abcdefg", "abcdefgh", "abcdefgh\x00",
+		"abcdefghi", "abcdefgi", "ALegRequestUUID", "ALegRequestUUIE", "ALegRequest", "CallUUID", "CallStatus", "Call",
+		"X-PH-Header-1", "X-PH-Header-10", "X-PH-Header-2", "é", "\u2028", "Digits", "From", "To"}
+	seed := uint64(7)
+	for round := range 2000 {
+		m := map[string]string{}
+		n := round % (2*smallMap + 3)
+		for range n {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			k := pool[seed>>33%uint64(len(pool))]
+			if seed>>20%3 == 0 {
+				k += fmt.Sprint(seed >> 40 % 50)
+			}
+			m[k] = fmt.Sprint(seed % 5)
+		}
+		if got, want := string(appendStringMap(nil, m)), asJSON(m); got != want {
+			t.Fatalf("appendStringMap:\n got %s\nwant %s", got, want)
+		}
+		id := fmt.Sprint(seed % 5)
+		without := maps.Clone(m)
+		if without["CallUUID"] == id {
+			delete(without, "CallUUID")
+		}
+		if got, want := string(appendParams(nil, m, true, id)), asJSON(without); got != want {
+			t.Fatalf("appendParams without CallUUID %q:\n got %s\nwant %s", id, got, want)
+		}
+	}
+	if got := string(appendParams(nil, nil, true, "")); got != "null" {
+		t.Fatalf("nil: %s", got)
+	}
+	if got := string(appendParams(nil, map[string]string{"CallUUID": ""}, true, "")); got != "{}" {
+		t.Fatalf("only the CallUUID: %s", got)
 	}
 }

@@ -131,19 +131,6 @@ func (s *CallState) state(params map[string]any) *flow.State {
 // fails when a field is added to Session, TraceStep, Event or flow.Taken
 // without being added here.
 func encodeState(s *CallState) ([]byte, error) {
-	// Every webhook carries the CallUUID, so the call's parameters and
-	// each node's hold it too: it is written once, as call_uuid, and put
-	// back by decodeState.
-	if id, ok := s.Call["CallUUID"]; ok && id == s.CallUUID {
-		delete(s.Call, "CallUUID")
-		defer func() { s.Call["CallUUID"] = s.CallUUID }()
-	}
-	for _, p := range s.Nodes {
-		if id, ok := p["CallUUID"]; ok && id == s.CallUUID {
-			delete(p, "CallUUID")
-			defer func() { p["CallUUID"] = s.CallUUID }()
-		}
-	}
 	return pooled(func(b []byte) ([]byte, error) { return appendState(b, s) })
 }
 
@@ -189,15 +176,18 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 		b = append(b, `,"xml":`...)
 		b = appendJSONString(b, s.XML)
 	}
+	// Every webhook carries the CallUUID, so the call's parameters and
+	// each node's hold it too: it is written once, as call_uuid, and put
+	// back by decodeState.
 	b = append(b, `,"call":`...)
-	b = appendStringMap(b, s.Call)
+	b = appendParams(b, s.Call, true, s.CallUUID)
 	b = append(b, `,"vars":`...)
 	if b, err = appendAnyMap(b, s.Vars); err != nil {
 		return nil, err
 	}
 	if len(s.Nodes) > 0 {
 		b = append(b, `,"nodes":`...)
-		b = appendNodes(b, s.Nodes)
+		b = appendNodes(b, s.Nodes, true, s.CallUUID)
 	}
 	if len(s.Frames) > 0 {
 		b = append(b, `,"frames":[`...)
@@ -216,7 +206,7 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 			}
 			if len(fr.Nodes) > 0 {
 				b = append(b, `,"nodes":`...)
-				b = appendNodes(b, fr.Nodes)
+				b = appendNodes(b, fr.Nodes, false, "")
 			}
 			b = append(b, '}')
 		}
@@ -250,8 +240,9 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendNodes writes nodes' kept parameters, by node.
-func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
+// appendNodes writes nodes' kept parameters, by node, each without its
+// CallUUID when omitID and it is id.
+func appendNodes(b []byte, nodes map[string]map[string]string, omitID bool, id string) []byte {
 	b = append(b, '{')
 	for i, k := range sortedKeys(nodes) {
 		if i > 0 {
@@ -259,7 +250,7 @@ func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendStringMap(b, nodes[k])
+		b = appendParams(b, nodes[k], omitID, id)
 	}
 	return append(b, '}')
 }
@@ -422,24 +413,38 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // appendStringMap writes m as encoding/json does: keys sorted, nil as null.
-func appendStringMap(b []byte, m map[string]string) []byte {
+func appendStringMap(b []byte, m map[string]string) []byte { return appendParams(b, m, false, "") }
+
+// appendParams writes webhook parameters as appendStringMap does, without
+// the CallUUID when omitID and it is id.
+func appendParams(b []byte, m map[string]string, omitID bool, id string) []byte {
 	if m == nil {
 		return append(b, "null"...)
 	}
 	if len(m) > smallMap {
-		return appendLargeStringMap(b, m)
+		return appendLargeStringMap(b, m, omitID, id)
 	}
 	// A webhook's dozen or two parameters: sorted by insertion, moving
 	// byte indexes rather than strings (no write barriers while the GC
-	// runs).
+	// runs), and comparing the keys' first 8 bytes as a number before
+	// the keys (which rarely share as many).
 	var keys, vals [smallMap]string
+	var heads [smallMap]uint64
 	var order [smallMap]uint8
 	n := 0
 	for k, v := range m {
-		keys[n], vals[n] = k, v
+		if omitID && k == "CallUUID" && v == id {
+			continue
+		}
+		h := keyHead(k)
+		keys[n], vals[n], heads[n] = k, v, h
 		j := n
-		for ; j > 0 && k < keys[order[j-1]]; j-- {
-			order[j] = order[j-1]
+		for ; j > 0; j-- {
+			o := order[j-1]
+			if h > heads[o] || h == heads[o] && k >= keys[o] {
+				break
+			}
+			order[j] = o
 		}
 		order[j] = uint8(n)
 		n++
@@ -456,18 +461,41 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 	return append(b, '}')
 }
 
+// keyHead returns the first 8 bytes of k as a big-endian number, zeros
+// past its end: keys whose heads differ sort as their heads do.
+func keyHead(k string) uint64 {
+	if len(k) >= 8 {
+		return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
+			uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+	}
+	var h uint64
+	for i := range 8 {
+		h <<= 8
+		if i < len(k) {
+			h |= uint64(k[i])
+		}
+	}
+	return h
+}
+
 const smallMap = 32
 
-func appendLargeStringMap(b []byte, m map[string]string) []byte {
+func appendLargeStringMap(b []byte, m map[string]string, omitID bool, id string) []byte {
 	keys := sortedKeys(m)
 	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
+	first := true
+	for _, k := range keys {
+		v := m[k]
+		if omitID && k == "CallUUID" && v == id {
+			continue
+		}
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = appendJSONString(b, v)
 	}
 	return append(b, '}')
 }
