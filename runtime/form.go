@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -55,18 +56,19 @@ func parseRequestForm(r *http.Request) error {
 	}
 	bp := formBufs.Get().(*[]byte)
 	b, err := readAll(r.Body, (*bp)[:0])
-	body := string(b)
+	if err == nil {
+		r.PostForm, err = parseFormBody(b)
+	}
 	if cap(b) <= 64<<10 {
 		*bp = b
 		formBufs.Put(bp)
 	}
-	if err != nil {
+	if r.PostForm == nil {
 		// As ParseForm: no PostForm, the query in Form, the read's error.
 		r.PostForm = url.Values{}
 		_ = r.ParseForm()
 		return err
 	}
-	r.PostForm, err = parseFormBody(body)
 	if r.URL == nil || r.URL.RawQuery == "" {
 		r.Form = r.PostForm
 		return err
@@ -113,44 +115,74 @@ var fastFormOK = sync.OnceValue(func() bool {
 var errSemicolon = errors.New("invalid semicolon separator in query")
 
 // parseFormBody parses a form body as url.ParseQuery does, to the same
-// values and the same first error, with fewer allocations: the map is
-// made at its size, and each name's slice of values is cut, at capacity
-// one, from one array (a name given twice gets a slice of its own, as an
-// append makes it).
-func parseFormBody(body string) (url.Values, error) {
-	n := strings.Count(body, "&") + 1
+// values and the same first error, in fewer allocations. It decodes
+// each name and value in place, in b (a decoded one is never longer), and
+// takes them all from one string of b; the map is made at its size, and
+// each name's slice of values is cut, at capacity one, from one array (a
+// name given twice gets a slice of its own, as an append makes it).
+func parseFormBody(b []byte) (url.Values, error) {
+	n := bytes.Count(b, []byte{'&'}) + 1
 	if n > fastFormParams || !fastFormOK() {
-		return url.ParseQuery(body)
+		return url.ParseQuery(string(b))
 	}
-	m := make(url.Values, n)
-	vals := make([]string, n)
-	used := 0
+	// The names and values, as offsets into b once decoded.
+	type pair struct{ k0, k1, v0, v1 int }
+	var arr [32]pair
+	pairs := arr[:0]
 	var err error
-	for q := body; q != ""; {
-		var key string
-		key, q, _ = strings.Cut(q, "&")
-		if strings.Contains(key, ";") {
+	for i := 0; i < len(b); {
+		start, eq, escaped, semicolon := i, -1, false, false
+	scan:
+		for ; i < len(b); i++ {
+			if !formPlain[b[i]] {
+				switch b[i] {
+				case '&':
+					break scan
+				case ';':
+					semicolon = true
+				case '=':
+					if eq < 0 {
+						eq = i
+					}
+				default: // '%', '+'
+					escaped = true
+				}
+			}
+		}
+		end := i
+		i++ // past the '&'
+		switch {
+		case semicolon:
 			err = errSemicolon
 			continue
-		}
-		if key == "" {
+		case start == end:
 			continue
 		}
-		key, value, _ := strings.Cut(key, "=")
-		key, err1 := url.QueryUnescape(key)
-		if err1 != nil {
-			if err == nil {
-				err = err1
+		k1, v0 := end, end
+		if eq >= 0 {
+			k1, v0 = eq, eq+1
+		}
+		p := pair{start, k1, v0, end}
+		if escaped {
+			var err1 error
+			if p.k1, err1 = unescapeInPlace(b, start, k1); err1 == nil {
+				p.v1, err1 = unescapeInPlace(b, v0, end)
 			}
-			continue
-		}
-		value, err1 = url.QueryUnescape(value)
-		if err1 != nil {
-			if err == nil {
-				err = err1
+			if err1 != nil {
+				if err == nil {
+					err = err1
+				}
+				continue
 			}
-			continue
 		}
+		pairs = append(pairs, p)
+	}
+	body := string(b)
+	m := make(url.Values, len(pairs))
+	vals := make([]string, len(pairs))
+	used := 0
+	for _, p := range pairs {
+		key, value := body[p.k0:p.k1], body[p.v0:p.v1]
 		if old := m[key]; old != nil {
 			m[key] = append(old, value)
 			continue
@@ -160,6 +192,59 @@ func parseFormBody(body string) (url.Values, error) {
 		used++
 	}
 	return m, err
+}
+
+// formPlain marks the bytes a form body's names and values hold as they
+// are: all but '&', ';', '=', '%' and '+'.
+var formPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = !strings.ContainsRune("&;=%+", rune(c))
+	}
+	return t
+}()
+
+// unescapeInPlace decodes b[i:j] as url.QueryUnescape does, into b from
+// i on, and returns where the decoded text ends; or, leaving b as it
+// is, url.QueryUnescape's error.
+func unescapeInPlace(b []byte, i, j int) (int, error) {
+	for k := i; k < j; k++ {
+		if b[k] == '%' {
+			if k+2 >= j || !isHex(b[k+1]) || !isHex(b[k+2]) {
+				_, err := url.QueryUnescape(string(b[i:j]))
+				return 0, err
+			}
+			k += 2
+		}
+	}
+	w := i
+	for k := i; k < j; w++ {
+		switch c := b[k]; c {
+		case '%':
+			b[w] = unHex(b[k+1])<<4 | unHex(b[k+2])
+			k += 3
+		case '+':
+			b[w] = ' '
+			k++
+		default:
+			b[w] = c
+			k++
+		}
+	}
+	return w, nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unHex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // params returns a webhook's parameters, one value per name. For POST
