@@ -194,9 +194,9 @@ func (c *stepClaim) claim() error {
 
 // walkStep walks one step of a call with the step claim in place. A
 // void walk (its claim could not be written) has Aborted set.
-func (s *Server) walkStep(wk *flow.Walker, t *txn, key string, walk func() flow.Result) flow.Result {
-	c := &stepClaim{t: t, key: key}
-	wk.Effect = c.claim
-	defer func() { wk.Effect = nil }()
+func (s *Server) walkStep(wk *webhookWalker, t *txn, key string, walk func() flow.Result) flow.Result {
+	wk.claim = stepClaim{t: t, key: key}
+	wk.Effect = wk.effect
+	defer func() { wk.Effect, wk.claim = nil, stepClaim{} }()
 	return walk()
 }

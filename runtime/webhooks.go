@@ -43,15 +43,33 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := s.pin(ctx, g); err != nil {
+	now := s.cfg.Now() // the call's start, for the pin, the state and the walk
+	if err := s.pin(ctx, g, now); err != nil {
 		s.storeFailed(w, r, id, err)
 		return
 	}
-	started := s.cfg.Now().UTC().Truncate(time.Millisecond)
-	// start makes the new call's state; a claim makes it again, as it was
-	// before the walk changed it.
-	start := func() (*CallState, *flow.State, error) {
-		st := &flow.State{Call: p, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	started := now.UTC().Truncate(time.Millisecond)
+	sess, st, err := s.newCall(r, g, p, id, started)
+	if err != nil {
+		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
+		return
+	}
+	// A claim stores the new call's state as it was before the walk
+	// changed it: made again.
+	s.answerSession(w, r, g, now, sess, st, func() ([]byte, error) {
+		sess, _, err := s.newCall(r, g, p, id, started)
+		if err != nil {
+			return nil, err
+		}
+		return encodeState(sess)
+	})
+}
+
+// newCall makes a new call's state: its parameters p, the flow's initial
+// vars and those the answer URL sets.
+func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id string, started time.Time) (*CallState, *flow.State, error) {
+	st := &flow.State{Call: p, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	if r.URL.RawQuery != "" { // else no vars: no query to parse for them
 		if raw := r.URL.Query().Get("vars"); raw != "" {
 			vars, err := DecodeVars(raw)
 			if err != nil {
@@ -61,31 +79,19 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 				st.Vars[k] = v
 			}
 		}
-		sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey,
-			Call: p, Vars: st.Vars, Nodes: st.Nodes, Started: started}
-		return sess, st, nil
 	}
-	sess, st, err := start()
-	if err != nil {
-		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
-		return
-	}
-	s.answerSession(w, r, g, sess, st, func() ([]byte, error) {
-		sess, _, err := start()
-		if err != nil {
-			return nil, err
-		}
-		return encodeState(sess)
-	})
+	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey,
+		Call: p, Vars: st.Vars, Nodes: st.Nodes, Started: started}
+	return sess, st, nil
 }
 
 // answerSession walks a new call from start and stores it; pre encodes
 // the call's state as it was before the walk, for a claim.
-func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
+func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, now time.Time, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
 	ctx, id := r.Context(), sess.CallUUID
 	t := s.newTxn(ctx, id, 0, nil, true)
 	t.pre = pre
-	wk := s.walker(r, g.Name, id, 1)
+	wk := s.walker(r, g.Name, id, 1, now)
 	defer s.walkers.Put(wk)
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	if res.Aborted == nil {
@@ -151,7 +157,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			return done, err
 		}
 		st.Claim = nil
-		wk := s.walker(r, g.Name, id, 1)
+		wk := s.walker(r, g.Name, id, 1, s.cfg.Now())
 		res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st.state(s.params(g))) })
 		if res.Aborted != nil {
 			s.walkers.Put(wk)
@@ -244,7 +250,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return refuse(http.StatusConflict, fmt.Sprintf("stale callback: call %s is at step %d %s, not step %d at %q (%s)", id, st.Step, where, step, node, event))
 		}
 		st.Claim = nil
-		wk := s.walker(r, g.Name, id, step+1)
+		wk := s.walker(r, g.Name, id, step+1, s.cfg.Now())
 		res := s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(s.params(g)), n, event, p) })
 		if res.Aborted != nil {
 			s.walkers.Put(wk)
@@ -541,11 +547,26 @@ func outcomeLabel(res flow.Result) string {
 	return "waiting"
 }
 
-// walker returns a pooled walker whose callback URLs carry step.
-func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *flow.Walker {
-	wk := s.walkers.Get().(*flow.Walker)
+// webhookWalker is a pooled walker with the step claim of its walks
+// (walkStep), bound to its Effect once rather than on each walk.
+type webhookWalker struct {
+	flow.Walker
+	claim  stepClaim
+	effect func() error
+}
+
+func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
+	wk := &webhookWalker{Walker: flow.Walker{Params: params}}
+	wk.effect = wk.claim.claim
+	return wk
+}
+
+// walker returns a pooled walker whose callback URLs carry step, with the
+// flows' clock at now.
+func (s *Server) walker(r *http.Request, flowName, callUUID string, step int, now time.Time) *webhookWalker {
+	wk := s.walkers.Get().(*webhookWalker)
 	wk.URL = URLs(s.base(r), flowName, callUUID, step)
-	wk.Now = s.cfg.Now()
+	wk.Now = now
 	wk.REST, wk.RESTTimeout, wk.HTTP = s.cfg.REST, s.cfg.RESTTimeout, s.cfg.HTTP
 	wk.Context = r.Context()
 	return wk
