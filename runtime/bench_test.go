@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math/bits"
 	"net"
 	"net/http"
 	"net/url"
@@ -532,18 +534,25 @@ func BenchmarkEncodeSession(b *testing.B) {
 	})
 }
 
-// TestPlain8 checks the 8-bytes-at-a-time test of appendJSONString
+// TestPlain8 checks the 8-bytes-at-a-time tests of appendJSONString
 // against the byte table, for every byte value at every position next to
-// every other, and for random words.
+// every other, and for random words: plain8, and the first byte that is
+// not plain, which escape8 marks lowest.
 func TestPlain8(t *testing.T) {
 	check := func(w [8]byte) {
-		x, want := uint64(0), true
+		x, want, first := uint64(0), true, 8
 		for i, c := range w {
 			x |= uint64(c) << (8 * i)
 			want = want && jsonPlain[c]
+			if !jsonPlain[c] && first == 8 {
+				first = i
+			}
 		}
 		if got := plain8(x); got != want {
 			t.Fatalf("plain8(% x) = %v, want %v", w, got, want)
+		}
+		if got := bits.TrailingZeros64(escape8(x)) >> 3; got != first {
+			t.Fatalf("escape8(% x) marks byte %d first, want %d", w, got, first)
 		}
 	}
 	for pos := range 8 {
@@ -654,5 +663,123 @@ func TestStateLeavesOutCallUUIDs(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Call, s.Call) || !reflect.DeepEqual(got.Nodes, s.Nodes) {
 		t.Errorf("decoded call %v nodes %v, want %v %v", got.Call, got.Nodes, s.Call, s.Nodes)
+	}
+}
+
+// FuzzAppendJSONString: appendJSONString writes what encoding/json
+// writes with HTML escaping off, for any string, given as a string or as
+// bytes.
+//
+//	go test -run '^$' -fuzz FuzzAppendJSONString -fuzztime 1m ./runtime
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `<Speak voice="Polly.Joanna">Hi &amp; "bye"</Speak>`, "a\"b\\c\x00\x01\b\f\n\r\t\x1f<x & y>\u2028\u2029\xff\xfe é 😀 \x7f",
+		"12345678\"12345678\\1234567\xe2\x80\xa8x\xf0\x9f\x98", strings.Repeat("é\"", 9)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got[1:], want.Bytes())
+		}
+		if got := appendJSONString([]byte("x"), []byte(s)); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+			t.Fatalf("appendJSONString([]byte(%q)) = %s, want %s", s, got[1:], want.Bytes())
+		}
+	})
+}
+
+// TestReplaceXML: replaceXML is strings.ReplaceAll on the XML as a
+// string, and the XML as it is without a prefix to replace.
+func TestReplaceXML(t *testing.T) {
+	for _, c := range []struct{ xml, old, mark string }{
+		{"", "", "<@"},
+		{"<a/>", "", "<@"},
+		{"", "http://x/flows/f/calls/1", "<@"},
+		{`<GetDigits action="http://x/flows/f/calls/1/menu/action"/><Redirect>http://x/flows/f/calls/1/menu/no_input</Redirect>`, "http://x/flows/f/calls/1", "<@"},
+		{"http://x/flows/f/calls/1", "http://x/flows/f/calls/1", "<@"},
+		{"aaaaa", "aa", "<@"},
+		{"aaaaa", "aa", "<@<@<@"},
+		{"abcabc", "abc", ""},
+		{"no match here", "http://x", "<@"},
+	} {
+		want := c.xml // no prefix to replace
+		if c.old != "" {
+			want = strings.ReplaceAll(c.xml, c.old, c.mark)
+		}
+		if got := replaceXML([]byte(c.xml), c.old, c.mark); got != want {
+			t.Errorf("replaceXML(%q, %q, %q) = %q, want %q", c.xml, c.old, c.mark, got, want)
+		}
+	}
+}
+
+// TestEncodeStepXML: a step whose XML is given as bytes is the step with
+// that XML.
+func TestEncodeStepXML(t *testing.T) {
+	for _, xml := range []string{"", "<Response><Speak>Hi \"x\" &amp; é</Speak></Response>"} {
+		ts := TraceStep{Step: 2, Webhook: hookCallback, Node: "menu", Path: []string{"a", "b"}, Error: "e"}
+		got, err := encodeStepXML(&ts, []byte(xml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.XML = xml
+		want, err := encodeStep(&ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("encodeStepXML: %s, want %s", got, want)
+		}
+	}
+}
+
+// TestAppendParams: webhook parameters are written as encoding/json
+// writes the map — keys sorted, whatever bytes they share or end in —
+// without the CallUUID when it is the call's.
+func TestAppendParams(t *testing.T) {
+	asJSON := func(m map[string]string) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(m); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSuffix(buf.String(), "\n")
+	}
+	pool := []string{"", "\x00", "\xff", "a", "ab", "ab\x00", "ab\x00\x00", "ab\x01", "abcdefg", "abcdefgh", "abcdefgh\x00",
+		"abcdefghi", "abcdefgi", "ALegRequestUUID", "ALegRequestUUIE", "ALegRequest", "CallUUID", "CallStatus", "Call",
+		"X-PH-Header-1", "X-PH-Header-10", "X-PH-Header-2", "é", "\u2028", "Digits", "From", "To"}
+	seed := uint64(7)
+	for round := range 2000 {
+		m := map[string]string{}
+		n := round % (2*smallMap + 3)
+		for range n {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			k := pool[seed>>33%uint64(len(pool))]
+			if seed>>20%3 == 0 {
+				k += fmt.Sprint(seed >> 40 % 50)
+			}
+			m[k] = fmt.Sprint(seed % 5)
+		}
+		if got, want := string(appendStringMap(nil, m)), asJSON(m); got != want {
+			t.Fatalf("appendStringMap:\n got %s\nwant %s", got, want)
+		}
+		id := fmt.Sprint(seed % 5)
+		without := maps.Clone(m)
+		if without["CallUUID"] == id {
+			delete(without, "CallUUID")
+		}
+		if got, want := string(appendParams(nil, m, true, id)), asJSON(without); got != want {
+			t.Fatalf("appendParams without CallUUID %q:\n got %s\nwant %s", id, got, want)
+		}
+	}
+	if got := string(appendParams(nil, nil, true, "")); got != "null" {
+		t.Fatalf("nil: %s", got)
+	}
+	if got := string(appendParams(nil, map[string]string{"CallUUID": ""}, true, "")); got != "{}" {
+		t.Fatalf("only the CallUUID: %s", got)
 	}
 }

@@ -143,8 +143,11 @@ func (t *txn) write(st *CallState) error {
 }
 
 // step appends a webhook's step to the trace with the write.
-func (t *txn) step(ts *TraceStep) error {
-	b, err := encodeStep(ts)
+func (t *txn) step(ts *TraceStep) error { return t.stepXML(ts, nil) }
+
+// stepXML appends a walked step, whose XML is the walk's xml.
+func (t *txn) stepXML(ts *TraceStep, xml []byte) error {
+	b, err := encodeStepXML(ts, xml)
 	t.entry = b
 	return err
 }
@@ -191,9 +194,9 @@ func (c *stepClaim) claim() error {
 
 // walkStep walks one step of a call with the step claim in place. A
 // void walk (its claim could not be written) has Aborted set.
-func (s *Server) walkStep(wk *flow.Walker, t *txn, key string, walk func() flow.Result) flow.Result {
-	c := &stepClaim{t: t, key: key}
-	wk.Effect = c.claim
-	defer func() { wk.Effect = nil }()
+func (s *Server) walkStep(wk *webhookWalker, t *txn, key string, walk func() flow.Result) flow.Result {
+	wk.claim = stepClaim{t: t, key: key}
+	wk.Effect = wk.effect
+	defer func() { wk.Effect, wk.claim = nil, stepClaim{} }()
 	return walk()
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -90,6 +91,9 @@ type Server struct {
 	phloInflight sync.Map
 	// calls are this process's live calls, for the console (livecalls.go).
 	calls *callHub
+	// webhookPC is the program counter of logStep's webhook line, for
+	// the log's source; 0 until the first one.
+	webhookPC atomic.Uintptr
 }
 
 // DefaultRESTTimeout is Config.RESTTimeout's default: well inside the
@@ -130,7 +134,7 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(cfg.Store)
 	s.metrics.nodes = newNodeCounts(cfg.Now, func(name string) bool { return s.reg.Current(name) != nil })
 	s.calls = newCallHub(cfg.Now, cfg.SessionTTL)
-	s.walkers.New = func() any { return &flow.Walker{Params: s.params} }
+	s.walkers.New = func() any { return newWebhookWalker(s.params) }
 	s.reg.onReload = func(ok bool) {
 		result := "ok"
 		if !ok {
@@ -214,9 +218,8 @@ func (s *Server) params(g *flow.Graph) map[string]any {
 // in between, no store round trip: a store that can lose its data while
 // flowd runs (Redis) notices the loss in the answer's own write and
 // writes back the versions this process pinned (redis_versions.go).
-func (s *Server) pin(ctx context.Context, g *flow.Graph) error {
+func (s *Server) pin(ctx context.Context, g *flow.Graph, now time.Time) error {
 	key := g.Name + "@" + g.Version
-	now := s.cfg.Now()
 	if at, ok := s.pinned.Load(key); ok && now.Sub(at.(time.Time)) < s.cfg.SessionTTL/2 {
 		return nil
 	}

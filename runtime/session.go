@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"encoding/json"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -130,19 +131,6 @@ func (s *CallState) state(params map[string]any) *flow.State {
 // fails when a field is added to Session, TraceStep, Event or flow.Taken
 // without being added here.
 func encodeState(s *CallState) ([]byte, error) {
-	// Every webhook carries the CallUUID, so the call's parameters and
-	// each node's hold it too: it is written once, as call_uuid, and put
-	// back by decodeState.
-	if id, ok := s.Call["CallUUID"]; ok && id == s.CallUUID {
-		delete(s.Call, "CallUUID")
-		defer func() { s.Call["CallUUID"] = s.CallUUID }()
-	}
-	for _, p := range s.Nodes {
-		if id, ok := p["CallUUID"]; ok && id == s.CallUUID {
-			delete(p, "CallUUID")
-			defer func() { p["CallUUID"] = s.CallUUID }()
-		}
-	}
 	return pooled(func(b []byte) ([]byte, error) { return appendState(b, s) })
 }
 
@@ -188,15 +176,18 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 		b = append(b, `,"xml":`...)
 		b = appendJSONString(b, s.XML)
 	}
+	// Every webhook carries the CallUUID, so the call's parameters and
+	// each node's hold it too: it is written once, as call_uuid, and put
+	// back by decodeState.
 	b = append(b, `,"call":`...)
-	b = appendStringMap(b, s.Call)
+	b = appendParams(b, s.Call, true, s.CallUUID)
 	b = append(b, `,"vars":`...)
 	if b, err = appendAnyMap(b, s.Vars); err != nil {
 		return nil, err
 	}
 	if len(s.Nodes) > 0 {
 		b = append(b, `,"nodes":`...)
-		b = appendNodes(b, s.Nodes)
+		b = appendNodes(b, s.Nodes, true, s.CallUUID)
 	}
 	if len(s.Frames) > 0 {
 		b = append(b, `,"frames":[`...)
@@ -215,7 +206,7 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 			}
 			if len(fr.Nodes) > 0 {
 				b = append(b, `,"nodes":`...)
-				b = appendNodes(b, fr.Nodes)
+				b = appendNodes(b, fr.Nodes, false, "")
 			}
 			b = append(b, '}')
 		}
@@ -249,8 +240,9 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendNodes writes nodes' kept parameters, by node.
-func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
+// appendNodes writes nodes' kept parameters, by node, each without its
+// CallUUID when omitID and it is id.
+func appendNodes(b []byte, nodes map[string]map[string]string, omitID bool, id string) []byte {
 	b = append(b, '{')
 	for i, k := range sortedKeys(nodes) {
 		if i > 0 {
@@ -258,15 +250,19 @@ func appendNodes(b []byte, nodes map[string]map[string]string) []byte {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendStringMap(b, nodes[k])
+		b = appendParams(b, nodes[k], omitID, id)
 	}
 	return append(b, '}')
 }
 
 // encodeStep and encodeEvent encode a trace entry: a step, or an event
 // (told apart by "kind", which only events have).
-func encodeStep(t *TraceStep) ([]byte, error) {
-	return pooled(func(b []byte) ([]byte, error) { return appendTraceStep(b, t) })
+func encodeStep(t *TraceStep) ([]byte, error) { return encodeStepXML(t, nil) }
+
+// encodeStepXML encodes a step whose XML, when t.XML is empty, is xml:
+// the walk's, written from its bytes without a string copy of them.
+func encodeStepXML(t *TraceStep, xml []byte) ([]byte, error) {
+	return pooled(func(b []byte) ([]byte, error) { return appendTraceStep(b, t, xml) })
 }
 
 func encodeEvent(e *Event) ([]byte, error) {
@@ -309,7 +305,7 @@ func (s *Session) addEntries(entries [][]byte) error {
 	return nil
 }
 
-func appendTraceStep(b []byte, t *TraceStep) ([]byte, error) {
+func appendTraceStep(b []byte, t *TraceStep, xml []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"step":`...)
 	b = strconv.AppendInt(b, int64(t.Step), 10)
@@ -390,6 +386,9 @@ func appendTraceStep(b []byte, t *TraceStep) ([]byte, error) {
 	if t.XML != "" {
 		b = append(b, `,"xml":`...)
 		b = appendJSONString(b, t.XML)
+	} else if len(xml) > 0 {
+		b = append(b, `,"xml":`...)
+		b = appendJSONString(b, xml)
 	}
 	return append(b, '}'), nil
 }
@@ -414,24 +413,38 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // appendStringMap writes m as encoding/json does: keys sorted, nil as null.
-func appendStringMap(b []byte, m map[string]string) []byte {
+func appendStringMap(b []byte, m map[string]string) []byte { return appendParams(b, m, false, "") }
+
+// appendParams writes webhook parameters as appendStringMap does, without
+// the CallUUID when omitID and it is id.
+func appendParams(b []byte, m map[string]string, omitID bool, id string) []byte {
 	if m == nil {
 		return append(b, "null"...)
 	}
 	if len(m) > smallMap {
-		return appendLargeStringMap(b, m)
+		return appendLargeStringMap(b, m, omitID, id)
 	}
 	// A webhook's dozen or two parameters: sorted by insertion, moving
 	// byte indexes rather than strings (no write barriers while the GC
-	// runs).
+	// runs), and comparing the keys' first 8 bytes as a number before
+	// the keys (which rarely share as many).
 	var keys, vals [smallMap]string
+	var heads [smallMap]uint64
 	var order [smallMap]uint8
 	n := 0
 	for k, v := range m {
-		keys[n], vals[n] = k, v
+		if omitID && k == "CallUUID" && v == id {
+			continue
+		}
+		h := keyHead(k)
+		keys[n], vals[n], heads[n] = k, v, h
 		j := n
-		for ; j > 0 && k < keys[order[j-1]]; j-- {
-			order[j] = order[j-1]
+		for ; j > 0; j-- {
+			o := order[j-1]
+			if h > heads[o] || h == heads[o] && k >= keys[o] {
+				break
+			}
+			order[j] = o
 		}
 		order[j] = uint8(n)
 		n++
@@ -448,18 +461,41 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 	return append(b, '}')
 }
 
+// keyHead returns the first 8 bytes of k as a big-endian number, zeros
+// past its end: keys whose heads differ sort as their heads do.
+func keyHead(k string) uint64 {
+	if len(k) >= 8 {
+		return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
+			uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+	}
+	var h uint64
+	for i := range 8 {
+		h <<= 8
+		if i < len(k) {
+			h |= uint64(k[i])
+		}
+	}
+	return h
+}
+
 const smallMap = 32
 
-func appendLargeStringMap(b []byte, m map[string]string) []byte {
+func appendLargeStringMap(b []byte, m map[string]string, omitID bool, id string) []byte {
 	keys := sortedKeys(m)
 	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
+	first := true
+	for _, k := range keys {
+		v := m[k]
+		if omitID && k == "CallUUID" && v == id {
+			continue
+		}
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = appendJSONString(b, v)
 	}
 	return append(b, '}')
 }
@@ -522,35 +558,41 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
-// plain8 reports whether all 8 bytes of x are jsonPlain: none is below
-// 0x20, at or above 0x80, a quote or a backslash (the bit tricks of
-// "Bit Twiddling Hacks": determine if a word has a byte less than n, or
-// equal to n).
-func plain8(x uint64) bool {
+// escape8 marks the bytes of x that are not jsonPlain — below 0x20, at or
+// above 0x80, a quote or a backslash — with their high bit; 0 when all 8
+// are plain. Only the lowest mark is sure (a borrow can mark a plain byte
+// above a marked one), which is the one appendJSONString wants: the
+// first byte to write otherwise. (The bit tricks of "Bit Twiddling
+// Hacks": determine if a word has a byte less than n, or equal to n.)
+func escape8(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	below := (x - ones*0x20) & ^x
 	quote := x ^ (ones * '"')
 	backslash := x ^ (ones * '\\')
-	return (below|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs == 0
+	return (below | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & highs
 }
+
+// plain8 reports whether all 8 bytes of x are jsonPlain.
+func plain8(x uint64) bool { return escape8(x) == 0 }
 
 // appendJSONString writes s as a JSON string the way encoding/json does
 // with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028 and
-// U+2029 are escaped.
-func appendJSONString(b []byte, s string) []byte {
+// U+2029 are escaped. It skips plain bytes 8 at a time, jumps straight to
+// the first one that is not, and writes each run of plain bytes at once.
+func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 plain bytes at a time, then one at a time.
-		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
-			i += 8
-		}
-		if i == len(s) {
-			break
-		}
-		if jsonPlain[s[i]] {
+		if i+8 <= len(s) {
+			m := escape8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else if jsonPlain[s[i]] {
 			i++
 			continue
 		}
@@ -576,7 +618,9 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// At most a rune's bytes: a copy of so few, for []byte, is made
+		// on the stack.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)

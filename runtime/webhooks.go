@@ -1,14 +1,18 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/go-chi/chi/v5"
 
@@ -39,15 +43,33 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := s.pin(ctx, g); err != nil {
+	now := s.cfg.Now() // the call's start, for the pin, the state and the walk
+	if err := s.pin(ctx, g, now); err != nil {
 		s.storeFailed(w, r, id, err)
 		return
 	}
-	started := s.cfg.Now().UTC().Truncate(time.Millisecond)
-	// start makes the new call's state; a claim makes it again, as it was
-	// before the walk changed it.
-	start := func() (*CallState, *flow.State, error) {
-		st := &flow.State{Call: p, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	started := now.UTC().Truncate(time.Millisecond)
+	sess, st, err := s.newCall(r, g, p, id, started)
+	if err != nil {
+		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
+		return
+	}
+	// A claim stores the new call's state as it was before the walk
+	// changed it: made again.
+	s.answerSession(w, r, g, now, sess, st, func() ([]byte, error) {
+		sess, _, err := s.newCall(r, g, p, id, started)
+		if err != nil {
+			return nil, err
+		}
+		return encodeState(sess)
+	})
+}
+
+// newCall makes a new call's state: its parameters p, the flow's initial
+// vars and those the answer URL sets.
+func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id string, started time.Time) (*CallState, *flow.State, error) {
+	st := &flow.State{Call: p, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	if r.URL.RawQuery != "" { // else no vars: no query to parse for them
 		if raw := r.URL.Query().Get("vars"); raw != "" {
 			vars, err := DecodeVars(raw)
 			if err != nil {
@@ -57,36 +79,24 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 				st.Vars[k] = v
 			}
 		}
-		sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey,
-			Call: p, Vars: st.Vars, Nodes: st.Nodes, Started: started}
-		return sess, st, nil
 	}
-	sess, st, err := start()
-	if err != nil {
-		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
-		return
-	}
-	s.answerSession(w, r, g, sess, st, func() ([]byte, error) {
-		sess, _, err := start()
-		if err != nil {
-			return nil, err
-		}
-		return encodeState(sess)
-	})
+	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey,
+		Call: p, Vars: st.Vars, Nodes: st.Nodes, Started: started}
+	return sess, st, nil
 }
 
 // answerSession walks a new call from start and stores it; pre encodes
 // the call's state as it was before the walk, for a claim.
-func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
+func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, now time.Time, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
 	ctx, id := r.Context(), sess.CallUUID
 	t := s.newTxn(ctx, id, 0, nil, true)
 	t.pre = pre
-	wk := s.walker(r, g.Name, id, 1)
+	wk := s.walker(r, g.Name, id, 1, now)
 	defer s.walkers.Put(wk)
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	if res.Aborted == nil {
 		at := s.record(sess, res)
-		err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)})
+		err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
 		if err == nil {
 			err = t.write(sess)
 		}
@@ -147,14 +157,14 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			return done, err
 		}
 		st.Claim = nil
-		wk := s.walker(r, g.Name, id, 1)
+		wk := s.walker(r, g.Name, id, 1, s.cfg.Now())
 		res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st.state(s.params(g))) })
 		if res.Aborted != nil {
 			s.walkers.Put(wk)
 			return waitFor, nil
 		}
 		at := s.record(st, res)
-		if err := t.step(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)}); err != nil {
+		if err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML); err != nil {
 			return done, err
 		}
 		reply = func() {
@@ -240,7 +250,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return refuse(http.StatusConflict, fmt.Sprintf("stale callback: call %s is at step %d %s, not step %d at %q (%s)", id, st.Step, where, step, node, event))
 		}
 		st.Claim = nil
-		wk := s.walker(r, g.Name, id, step+1)
+		wk := s.walker(r, g.Name, id, step+1, s.cfg.Now())
 		res := s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(s.params(g)), n, event, p) })
 		if res.Aborted != nil {
 			s.walkers.Put(wk)
@@ -258,8 +268,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		st.Step++
 		st.Key = key
 		at := s.record(st, res)
-		err = t.step(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
-			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, XML: string(res.XML), Error: errText(res.Err)})
+		err = t.stepXML(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
+			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
 		if err != nil {
 			return done, err
 		}
@@ -434,10 +444,7 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 	} else if st.Status == StatusLive {
 		st.Status = StatusEnded
 	}
-	st.XML = string(res.XML)
-	if p := s.xmlPrefix(st); p != "" {
-		st.XML = strings.ReplaceAll(st.XML, p, xmlMark)
-	}
+	st.XML = replaceXML(res.XML, s.xmlPrefix(st), xmlMark)
 	for _, room := range res.Rooms {
 		if st.Rooms == nil {
 			st.Rooms = map[string]string{}
@@ -445,6 +452,30 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 		st.Rooms[room.Node] = room.Name
 	}
 	return s.cfg.Now()
+}
+
+// replaceXML returns strings.ReplaceAll(string(xml), old, mark) — xml
+// as it is when old is "" — made at its size, without a string copy of
+// xml first.
+func replaceXML(xml []byte, old, mark string) string {
+	if old == "" {
+		return string(xml)
+	}
+	o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
+	n := bytes.Count(xml, o)
+	if n == 0 {
+		return string(xml)
+	}
+	var sb strings.Builder
+	sb.Grow(len(xml) + n*(len(mark)-len(old)))
+	for range n {
+		i := bytes.Index(xml, o)
+		sb.Write(xml[:i])
+		sb.WriteString(mark)
+		xml = xml[i+len(old):]
+	}
+	sb.Write(xml)
+	return sb.String()
 }
 
 // xmlMark stands for the start of the callback URLs in a stored XML:
@@ -483,8 +514,27 @@ func (s *Server) logStep(r *http.Request, sess *CallState, res flow.Result, from
 		}
 		s.log.Error("run-time error", "call", sess.CallUUID, "flow", sess.Flow, "node", node, "err", res.Err)
 	}
-	s.log.Info("webhook", "call", sess.CallUUID, "flow", sess.Flow, "version", sess.Version, "step", sess.Step,
-		"from", from, "node", sess.Wait, "outcome", outcomeLabel(res), "path", res.Path)
+	// The webhook's line, as s.log.Info would write it with these
+	// attributes, for less: nothing when the handler leaves Info out,
+	// typed attributes rather than boxed arguments, and the program
+	// counter of this line found once rather than on each webhook.
+	ctx := context.Background()
+	h := s.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	pc := s.webhookPC.Load()
+	if pc == 0 {
+		var pcs [1]uintptr
+		runtime.Callers(1, pcs[:])
+		pc = pcs[0]
+		s.webhookPC.Store(pc)
+	}
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "webhook", pc)
+	rec.AddAttrs(slog.String("call", sess.CallUUID), slog.String("flow", sess.Flow), slog.String("version", sess.Version),
+		slog.Int("step", sess.Step), slog.String("from", from), slog.String("node", sess.Wait),
+		slog.String("outcome", outcomeLabel(res)), slog.Any("path", res.Path))
+	_ = h.Handle(ctx, rec)
 }
 
 func outcomeLabel(res flow.Result) string {
@@ -497,11 +547,26 @@ func outcomeLabel(res flow.Result) string {
 	return "waiting"
 }
 
-// walker returns a pooled walker whose callback URLs carry step.
-func (s *Server) walker(r *http.Request, flowName, callUUID string, step int) *flow.Walker {
-	wk := s.walkers.Get().(*flow.Walker)
+// webhookWalker is a pooled walker with the step claim of its walks
+// (walkStep), bound to its Effect once rather than on each walk.
+type webhookWalker struct {
+	flow.Walker
+	claim  stepClaim
+	effect func() error
+}
+
+func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
+	wk := &webhookWalker{Walker: flow.Walker{Params: params}}
+	wk.effect = wk.claim.claim
+	return wk
+}
+
+// walker returns a pooled walker whose callback URLs carry step, with the
+// flows' clock at now.
+func (s *Server) walker(r *http.Request, flowName, callUUID string, step int, now time.Time) *webhookWalker {
+	wk := s.walkers.Get().(*webhookWalker)
 	wk.URL = URLs(s.base(r), flowName, callUUID, step)
-	wk.Now = s.cfg.Now()
+	wk.Now = now
 	wk.REST, wk.RESTTimeout, wk.HTTP = s.cfg.REST, s.cfg.RESTTimeout, s.cfg.HTTP
 	wk.Context = r.Context()
 	return wk
