@@ -19,8 +19,8 @@
 #
 # Then it measures latency at a fixed rate of half flowd-memory's
 # throughput, with scripts/rate (wrk2 is not packaged by Debian): p50, p99
-# and p99.9 for memory, journal and bolt (and floor for context, and bolt
-# at half its own throughput).
+# and p99.9 for memory, journal and bolt (and floor for context), and for
+# journal and bolt at half their own throughput.
 #
 # Every server listens on 127.0.0.1, on one port that was free when the
 # run started (scripts/freeport; one port, as the XML holds flowd's
@@ -387,13 +387,15 @@ for t in "${targets[@]}"; do
 done
 
 read -r mem_max _ _ < <(throughput memory | median_min_max)
+read -r journal_max _ _ < <(throughput journal | median_min_max)
 read -r bolt_max _ _ < <(throughput bolt | median_min_max)
 rate=$(awk -v m="$mem_max" 'BEGIN { printf "%d", m / 2 }')
+journal_rate=$(awk -v m="$journal_max" 'BEGIN { printf "%d", m / 2 }')
 bolt_rate=$(awk -v m="$bolt_max" 'BEGIN { printf "%d", m / 2 }')
 echo
 echo "== latency at a fixed rate: scripts/rate, ${RATE_DURATION}s after 1s warm-up, $RATE_CONNS connections, on CPU $CLIENT_CPU"
 echo "   (latency from when each request was due, as wrk2 measures)"
-specs=("memory $rate" "journal $rate" "bolt $rate" "floor $rate" "bolt $bolt_rate")
+specs=("memory $rate" "journal $rate" "bolt $rate" "floor $rate" "journal $journal_rate" "bolt $bolt_rate")
 if [[ -n ${BASELINE:-} ]]; then
 	specs+=("base-memory $rate" "base-bolt $rate")
 fi
@@ -408,7 +410,7 @@ for spec in "${specs[@]}"; do
 	p99s+=("$(printf '%-12s at %6d req/s: p99 = %s ms' "$t" "$r" "$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$out")")")
 done
 echo
-echo "p99 latency (at half of flowd-memory's median throughput, $rate req/s; bolt also at half its own, $bolt_rate req/s):"
+echo "p99 latency (at half of flowd-memory's median throughput, $rate req/s; journal and bolt also at half their own, $journal_rate and $bolt_rate req/s):"
 printf '  %s\n' "${p99s[@]}"
 if [[ -n $ACCUMULATE ]]; then
 	echo
