@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/flowd-dev/flowd/internal/testenv"
+	"github.com/flowd-dev/flowd/runtime"
 )
 
 // clockFlow says whether the call came in business hours, and the time of
@@ -246,5 +248,33 @@ func TestAPIBehindProxy(t *testing.T) {
 	}
 	if code := get(base+"/v1/flows", "Bearer api-token"); code != http.StatusOK {
 		t.Errorf("/v1/flows with the token = %d, want 200", code)
+	}
+}
+
+// TestDurableProcs: on one CPU, a durable store gets a second processor
+// (a flush must not hold the only one); the memory store and an explicit
+// GOMAXPROCS are left alone.
+func TestDurableProcs(t *testing.T) {
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0))
+	t.Setenv("GOMAXPROCS", "")
+	mem := runtime.NewMemory()
+	defer mem.Close()
+	j, err := runtime.OpenJournal(filepath.Join(t.TempDir(), "sessions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+
+	goruntime.GOMAXPROCS(1)
+	if was := durableProcs(mem); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
+		t.Fatalf("memory store: was %d, now %d", was, goruntime.GOMAXPROCS(0))
+	}
+	if was := durableProcs(j); was != 1 || goruntime.GOMAXPROCS(0) != 2 {
+		t.Fatalf("journal: was %d, now %d", was, goruntime.GOMAXPROCS(0))
+	}
+	goruntime.GOMAXPROCS(1)
+	t.Setenv("GOMAXPROCS", "1")
+	if was := durableProcs(j); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
+		t.Fatalf("GOMAXPROCS=1 set: was %d, now %d", was, goruntime.GOMAXPROCS(0))
 	}
 }
