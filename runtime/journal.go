@@ -223,8 +223,11 @@ func (j *Journal) recover() error {
 		j.segBytes += size
 	}
 	j.segNum = base
-	if len(replay) > 0 {
-		j.segNum = replay[len(replay)-1] + 1
+	if n := len(replay); n > 0 {
+		j.segNum = replay[n-1] + 1
+		if fi, err := os.Stat(j.path(replay[n-1], "log")); err == nil && fi.Size() == 0 {
+			j.segNum-- // empty: started again rather than one more file per restart
+		}
 	} else if len(segs) > 0 {
 		j.segNum = max(base, segs[len(segs)-1]+1)
 	}
@@ -399,10 +402,24 @@ func (j *Journal) apply(rec []byte) error {
 	m := j.mem
 	switch kind {
 	case jCreate, jUpdate, jSnapCall:
+		// Decoded whole before anything is applied.
 		id := string(d.bytes())
 		r := Record{Rev: int(d.uint()), Live: d.byte() == 1}
 		expires := d.int()
 		r.Data = d.bytes()
+		var entries []Record // a snapshot's trace, or a write's entry and drop
+		if kind == jSnapCall {
+			for n := d.uint(); n > 0 && d.err == nil; n-- {
+				seq := int(d.uint())
+				entries = append(entries, Record{Entry: d.bytes(), Seq: seq})
+			}
+		} else if d.byte() == 1 {
+			e := Record{Seq: int(d.uint()), Drop: int(d.uint())}
+			if d.byte() == 1 {
+				e.Entry = d.bytes()
+			}
+			entries = append(entries, e)
+		}
 		if d.err != nil {
 			return d.err
 		}
@@ -414,24 +431,15 @@ func (j *Journal) apply(rec []byte) error {
 		switch {
 		case kind == jUpdate && found:
 			s = &m.slots[i]
-			m.update(s, id, Record{Rev: r.Rev, Live: r.Live, Data: r.Data}, expires)
+			m.update(s, id, r, expires)
 		default:
 			if found {
 				m.remove(i)
 			}
-			s, _ = m.create(id, Record{Rev: r.Rev, Live: r.Live, Data: r.Data}, expires)
+			s, _ = m.create(id, r, expires)
 		}
 		s.lsn = lsn
-		if kind == jSnapCall {
-			for n := d.uint(); n > 0 && d.err == nil; n-- {
-				seq := int(d.uint())
-				m.appendEntry(s, Record{Entry: d.bytes(), Seq: seq})
-			}
-		} else if d.byte() == 1 {
-			e := Record{Seq: int(d.uint()), Drop: int(d.uint())}
-			if d.byte() == 1 {
-				e.Entry = d.bytes()
-			}
+		for _, e := range entries {
 			m.appendEntry(s, e)
 		}
 	case jVersion:
@@ -501,10 +509,14 @@ func (d *jDecoder) bytes() []byte {
 
 func (d *jDecoder) fail() {
 	if d.err == nil {
-		d.err = errTorn
+		d.err = errMalformed
 	}
 	d.b = nil
 }
+
+// errMalformed is a record whose checksum holds but whose fields do not
+// read: not a torn write, damage (or a journal of another format).
+var errMalformed = errors.New("malformed record")
 
 // beginRecord appends a record's header (filled in by endRecord), kind
 // and LSN to b and returns b and the record's start.

@@ -232,6 +232,26 @@ func TestJournalTornTail(t *testing.T) {
 		t.Fatalf("%d segments, want several", len(segs))
 	}
 
+	// Restarts without writes do not add a segment each.
+	before, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for range 3 {
+		open().Close()
+	}
+	if after, _ := filepath.Glob(filepath.Join(dir, "*.log")); len(after) > len(before)+1 {
+		t.Fatalf("three restarts took the segments from %d to %d", len(before), len(after))
+	}
+
+	// A record whose checksum holds but whose fields do not read is not
+	// a torn write either, even at the end.
+	seg := lastSegment(t, dir)
+	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
+	_, _ = f.Write(endRecord(append(beginRecordT(jUpdate, 1<<40), 0xff), 0))
+	f.Close()
+	if _, err := openJournal(dir, NewMemory(), segment, 1<<30); err == nil || !strings.Contains(err.Error(), "malformed record") {
+		t.Fatalf("a malformed record at the end: %v", err)
+	}
+	_ = os.Truncate(seg, 0)
+
 	// Damage in a segment that is not the last is not a torn write.
 	segs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 	first := segs[0]
