@@ -50,8 +50,11 @@ type txn struct {
 	// stays for TraceTTL.
 	live bool
 	ttl  time.Duration
-	// entry is the trace entry the write appends, if any.
-	entry []byte
+	// entry is the trace entry the write appends, if any; entryBuf, when
+	// not nil, is the pooled buffer it is in, given back once a write has
+	// stored it (stores copy what they keep).
+	entry    []byte
+	entryBuf *[]byte
 }
 
 // change runs fn on the call's stored state and writes what it decides.
@@ -138,6 +141,10 @@ func (t *txn) write(st *CallState) error {
 		return err
 	}
 	t.rev, t.raw, t.entry = rec.Rev, data, nil
+	if t.entryBuf != nil {
+		putSessionBuf(t.entryBuf)
+		t.entryBuf = nil
+	}
 	t.s.calls.publish(st)
 	return nil
 }
@@ -145,11 +152,22 @@ func (t *txn) write(st *CallState) error {
 // step appends a webhook's step to the trace with the write.
 func (t *txn) step(ts *TraceStep) error { return t.stepXML(ts, nil) }
 
-// stepXML appends a walked step, whose XML is the walk's xml.
+// stepXML appends a walked step, whose XML is the walk's xml. The entry
+// is encoded in a pooled buffer, not copied out of it: the write gives
+// it back.
 func (t *txn) stepXML(ts *TraceStep, xml []byte) error {
-	b, err := encodeStepXML(ts, xml)
-	t.entry = b
-	return err
+	bp := sessionBufs.Get().(*[]byte)
+	b, err := appendTraceStep((*bp)[:0], ts, xml)
+	*bp = b
+	if err != nil {
+		putSessionBuf(bp)
+		return err
+	}
+	if t.entryBuf != nil {
+		putSessionBuf(t.entryBuf)
+	}
+	t.entry, t.entryBuf = b, bp
+	return nil
 }
 
 // claimed reports whether a claim on the state holds: another copy of

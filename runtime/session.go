@@ -147,11 +147,16 @@ func pooled(enc func([]byte) ([]byte, error)) ([]byte, error) {
 	if err == nil {
 		out = append([]byte(nil), b...)
 	}
-	if cap(b) <= 64<<10 {
-		*bp = b
+	*bp = b
+	putSessionBuf(bp)
+	return out, err
+}
+
+// putSessionBuf gives a buffer back to the pool, unless it grew large.
+func putSessionBuf(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
 		sessionBufs.Put(bp)
 	}
-	return out, err
 }
 
 func appendState(b []byte, s *CallState) ([]byte, error) {
