@@ -424,13 +424,13 @@ func (j *Journal) apply(rec []byte) error {
 			return d.err
 		}
 		i, found := m.find(id)
-		if found && m.slots[i].lsn >= lsn {
+		if found && m.slots.at(i).lsn >= lsn {
 			return nil
 		}
 		var s *memSlot
 		switch {
 		case kind == jUpdate && found:
-			s = &m.slots[i]
+			s = m.slots.at(i)
 			m.update(s, id, r, expires)
 		default:
 			if found {
@@ -791,13 +791,13 @@ func (j *Journal) writeSnapshot(base uint64) error {
 	for start := 0; ; start += jSnapStep {
 		b = b[:0]
 		m.mu.RLock()
-		if start >= len(m.slots) {
+		if start >= m.slots.n {
 			m.mu.RUnlock()
 			break
 		}
 		now := m.now().UnixNano()
-		for i := start; i < min(start+jSnapStep, len(m.slots)); i++ {
-			s := &m.slots[i]
+		for i := start; i < min(start+jSnapStep, m.slots.n); i++ {
+			s := m.slots.at(uint32(i))
 			if !s.used || now > s.expires {
 				continue
 			}

@@ -29,7 +29,7 @@ type Memory struct {
 	// collided holds the slots of ids whose hash another stored id has
 	// (64-bit hashes: practically never).
 	collided map[string]uint32
-	slots    []memSlot
+	slots    memSlots
 	free     []uint32 // unused slots
 	slab     slab
 	versions map[string]memVersion // flow versions and refs: few
@@ -57,6 +57,29 @@ type memSlot struct {
 }
 
 const memEntrySize = 16
+
+// memSlots is the table of slots, in pages of slotPage: it grows a page
+// at a time, where a slice would be copied whole at each doubling (some
+// megabytes, freshly faulted in, under the store's lock: a webhook stall
+// of milliseconds).
+type memSlots struct {
+	pages []*[slotPage]memSlot
+	n     int
+}
+
+const slotPage = 4096
+
+// at returns slot i (i < n).
+func (t *memSlots) at(i uint32) *memSlot { return &t.pages[i/slotPage][i%slotPage] }
+
+// add appends an unused slot and returns its number.
+func (t *memSlots) add() uint32 {
+	if t.n == len(t.pages)*slotPage {
+		t.pages = append(t.pages, new([slotPage]memSlot))
+	}
+	t.n++
+	return uint32(t.n - 1)
+}
 
 type memVersion struct {
 	src     []byte
@@ -94,12 +117,12 @@ func (m *Memory) Sweep() {
 	now := m.now()
 	for start := 0; ; start += sweepBatch {
 		m.mu.Lock()
-		if start >= len(m.slots) {
+		if start >= m.slots.n {
 			m.mu.Unlock()
 			break
 		}
-		for i := start; i < min(start+sweepBatch, len(m.slots)); i++ {
-			if s := &m.slots[i]; s.used && now.UnixNano() > s.expires {
+		for i := start; i < min(start+sweepBatch, m.slots.n); i++ {
+			if s := m.slots.at(uint32(i)); s.used && now.UnixNano() > s.expires {
 				m.remove(uint32(i))
 			}
 		}
@@ -116,7 +139,7 @@ func (m *Memory) Sweep() {
 
 // find returns the slot of a stored id, expired or not.
 func (m *Memory) find(id string) (uint32, bool) {
-	if i, ok := m.index[maphash.String(m.seed, id)]; ok && m.id(&m.slots[i]) == id {
+	if i, ok := m.index[maphash.String(m.seed, id)]; ok && m.id(m.slots.at(i)) == id {
 		return i, true
 	}
 	i, ok := m.collided[id]
@@ -126,10 +149,10 @@ func (m *Memory) find(id string) (uint32, bool) {
 // get returns the slot of a stored, unexpired id.
 func (m *Memory) get(id string) (*memSlot, bool) {
 	i, ok := m.find(id)
-	if !ok || m.now().UnixNano() > m.slots[i].expires {
+	if !ok || m.now().UnixNano() > m.slots.at(i).expires {
 		return nil, false
 	}
-	return &m.slots[i], true
+	return m.slots.at(i), true
 }
 
 // id returns the id a slot holds (no copy: compare it, or copy it).
@@ -156,7 +179,7 @@ func (m *Memory) putData(id string, data []byte) blockRef {
 
 // remove frees a slot and everything it holds.
 func (m *Memory) remove(i uint32) {
-	s := &m.slots[i]
+	s := m.slots.at(i)
 	id := strings.Clone(m.id(s))
 	if j, ok := m.index[s.hash]; ok && j == i {
 		delete(m.index, s.hash)
@@ -252,7 +275,7 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 // held, and returns its slot.
 func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) {
 	if i, ok := m.find(id); ok {
-		if m.now().UnixNano() <= m.slots[i].expires {
+		if m.now().UnixNano() <= m.slots.at(i).expires {
 			return nil, ErrExists
 		}
 		m.remove(i) // an expired call with this id, not swept yet
@@ -261,11 +284,10 @@ func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) 
 	if n := len(m.free); n > 0 {
 		i, m.free = m.free[n-1], m.free[:n-1]
 	} else {
-		i = uint32(len(m.slots))
-		m.slots = append(m.slots, memSlot{})
+		i = m.slots.add()
 	}
 	h := maphash.String(m.seed, id)
-	s := &m.slots[i]
+	s := m.slots.at(i)
 	*s = memSlot{used: true, live: rec.Live, hash: h, rev: int64(rec.Rev), expires: expires,
 		data: m.putData(id, rec.Data)}
 	if _, taken := m.index[h]; taken {
@@ -352,12 +374,12 @@ func (m *Memory) Live(context.Context) (int, error) {
 	now := m.now().UnixNano()
 	for start := 0; ; start += sweepBatch {
 		m.mu.RLock()
-		if start >= len(m.slots) {
+		if start >= m.slots.n {
 			m.mu.RUnlock()
 			return n, nil
 		}
-		for i := start; i < min(start+sweepBatch, len(m.slots)); i++ {
-			if s := &m.slots[i]; s.used && s.live && now <= s.expires {
+		for i := start; i < min(start+sweepBatch, m.slots.n); i++ {
+			if s := m.slots.at(uint32(i)); s.used && s.live && now <= s.expires {
 				n++
 			}
 		}

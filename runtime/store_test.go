@@ -655,7 +655,7 @@ func TestMemorySweep(t *testing.T) {
 	fill("b")
 	m.mu.RLock()
 	again := m.slab.inUse()
-	slots := len(m.slots)
+	slots := m.slots.n
 	m.mu.RUnlock()
 	if again > full+len(slabSizes)*slabChunkSize || slots != 20000 {
 		t.Fatalf("the next calls took %d bytes and %d slots, the first %d bytes and 20000 slots", again, slots, full)
