@@ -55,7 +55,7 @@ environment:
   FLOWD_PARAM_<NAME>     a param's value (name upper-cased, - as _), below --param, above --params FILE
   XDG_STATE_HOME         the default --store is journal:$XDG_STATE_HOME/flowd/sessions
   HOME                   without XDG_STATE_HOME, the default --store is journal:$HOME/.local/state/flowd/sessions
-  GOMAXPROCS             Go's processors; unset, flowd on a durable store takes at least 2, even on one CPU
+  GOMAXPROCS             Go's processors; unset, flowd takes at least 2, even on one CPU
 `
 
 // serveContext is what serve runs under until SIGINT or SIGTERM; a test
@@ -167,8 +167,8 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer closeStore()
 	kind, where := storeKind(st, *store)
-	if n := durableProcs(st); n > 0 {
-		log.Info("GOMAXPROCS raised to 2, so that a flush of the session store to the disk never holds the only processor webhooks run on", "was", n)
+	if n := twoProcs(); n > 0 {
+		log.Info("GOMAXPROCS raised to 2 on one CPU: a flush to the disk or a garbage collection never holds the only processor webhooks run on", "was", n)
 	}
 	switch s := st.(type) {
 	case *runtime.Bolt:
@@ -356,23 +356,23 @@ type servedFlow struct {
 	HangupURL string `json:"hangup_url"`
 }
 
-// durableProcs gives the Go scheduler a second processor (GOMAXPROCS 2)
-// when the store flushes to the disk (the journal, bbolt) and flowd has
-// one CPU to run on (taskset, a container's CPU limit), unless GOMAXPROCS
-// is set in the environment; it returns the earlier setting, or 0 when it
-// changed nothing. With one, the goroutine that waits in fdatasync holds
-// it until the runtime's monitor takes it back, which may be milliseconds:
-// no webhook runs meanwhile, each flush carries one or two of them, and
-// throughput fell to a third, at random. Measured with wrk, 64
-// connections, flowd pinned to one CPU: the journal at 5.7–18.7 k
-// webhooks a second with GOMAXPROCS 1, 18.7–19.5 k with 2; the memory
-// store the same with either.
-func durableProcs(st runtime.Store) int {
-	switch st.(type) {
-	case *runtime.Journal, *runtime.Bolt:
-	default:
-		return 0
-	}
+// twoProcs gives the Go scheduler a second processor (GOMAXPROCS 2)
+// when flowd has one CPU to run on (taskset, a container's CPU limit),
+// unless GOMAXPROCS is set in the environment; it returns the earlier
+// setting, or 0 when it changed nothing. With one processor:
+//
+//   - the goroutine that waits in fdatasync (the journal's, bbolt's) holds
+//     it until the runtime's monitor takes it back, which may be
+//     milliseconds: no webhook runs meanwhile, each flush carries one or
+//     two of them, and throughput fell to a third, at random. Measured with
+//     wrk, 64 connections, flowd pinned to one CPU: the journal at
+//     5.7–18.7 k webhooks a second with GOMAXPROCS 1, 18.7–19.5 k with 2;
+//   - the collector's background marking takes turns with the webhooks
+//     on it, in slices long enough to show in their latency: the memory
+//     store at 12,900 webhooks a second (half its throughput) had p99
+//     4.7 ms with GOMAXPROCS 1, 3.2–3.3 ms with 2 (1.7–2.1 ms with the
+//     collector off), for about 1 % less throughput at saturation.
+func twoProcs() int {
 	if n := goruntime.GOMAXPROCS(0); n < 2 && os.Getenv("GOMAXPROCS") == "" {
 		goruntime.GOMAXPROCS(2)
 		return n

@@ -17,7 +17,6 @@ import (
 	"testing"
 
 	"github.com/flowd-dev/flowd/internal/testenv"
-	"github.com/flowd-dev/flowd/runtime"
 )
 
 // clockFlow says whether the call came in business hours, and the time of
@@ -251,30 +250,21 @@ func TestAPIBehindProxy(t *testing.T) {
 	}
 }
 
-// TestDurableProcs: on one CPU, a durable store gets a second processor
-// (a flush must not hold the only one); the memory store and an explicit
-// GOMAXPROCS are left alone.
-func TestDurableProcs(t *testing.T) {
+// TestTwoProcs: on one CPU, flowd takes a second processor (a flush or
+// the collector must not hold the only one), unless GOMAXPROCS is set.
+func TestTwoProcs(t *testing.T) {
 	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0))
 	t.Setenv("GOMAXPROCS", "")
-	mem := runtime.NewMemory()
-	defer mem.Close()
-	j, err := runtime.OpenJournal(filepath.Join(t.TempDir(), "sessions"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-
 	goruntime.GOMAXPROCS(1)
-	if was := durableProcs(mem); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
-		t.Fatalf("memory store: was %d, now %d", was, goruntime.GOMAXPROCS(0))
+	if was := twoProcs(); was != 1 || goruntime.GOMAXPROCS(0) != 2 {
+		t.Fatalf("one CPU: was %d, now %d", was, goruntime.GOMAXPROCS(0))
 	}
-	if was := durableProcs(j); was != 1 || goruntime.GOMAXPROCS(0) != 2 {
-		t.Fatalf("journal: was %d, now %d", was, goruntime.GOMAXPROCS(0))
+	if was := twoProcs(); was != 0 || goruntime.GOMAXPROCS(0) != 2 {
+		t.Fatalf("two: was %d, now %d", was, goruntime.GOMAXPROCS(0))
 	}
 	goruntime.GOMAXPROCS(1)
 	t.Setenv("GOMAXPROCS", "1")
-	if was := durableProcs(j); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
+	if was := twoProcs(); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
 		t.Fatalf("GOMAXPROCS=1 set: was %d, now %d", was, goruntime.GOMAXPROCS(0))
 	}
 }
