@@ -79,10 +79,18 @@ type Journal struct {
 
 	// segMu is held by the writer while it writes and by a snapshot while
 	// it starts a new segment.
-	segMu    sync.Mutex
-	seg      *os.File
-	segNum   uint64
-	segSize  int64 // bytes in seg
+	segMu   sync.Mutex
+	seg     *os.File
+	segNum  uint64
+	segSize int64 // bytes written to seg
+	// segRecycled reports whether seg is a recycled segment, which holds
+	// old bytes past segSize.
+	segRecycled bool
+	// spares are replaced segments kept to be written over (at most
+	// jSpares), renamed spare-N.tmp; recycled counts the segments started
+	// in one.
+	spares   []string
+	recycled int
 	segBytes int64 // bytes written to segments since the last snapshot
 	snapping bool
 	snapDone chan struct{} // closed when the last snapshot started ends
@@ -119,9 +127,32 @@ const (
 	jSnapStep = 256
 	// jSnapSync is how many bytes a snapshot writes between flushes.
 	jSnapSync = 1 << 20
+	// jSpares is how many replaced segments are kept for reuse.
+	jSpares = 2
 )
 
 var jCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// fileSeed starts the checksums of the records of file n (a segment's or
+// a snapshot's number): a record is valid only in the file it was
+// written for, so what a recycled segment held before reads as the end
+// of what it holds now.
+func fileSeed(n uint64) uint32 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], n)
+	return crc32.Checksum(b[:], jCRC)
+}
+
+// seal fills in the checksums of the records in b for file n.
+func seal(b []byte, n uint64) {
+	seed := fileSeed(n)
+	for off := 0; off+jHeader <= len(b); {
+		size := int(binary.LittleEndian.Uint32(b[off:]))
+		body := b[off+jHeader : off+jHeader+size]
+		binary.LittleEndian.PutUint32(b[off+4:], crc32.Update(seed, jCRC, body))
+		off += jHeader + size
+	}
+}
 
 // OpenJournal opens or creates the journal folder dir.
 func OpenJournal(dir string) (*Journal, error) {
@@ -205,7 +236,7 @@ func (j *Journal) recover() error {
 		// and the segments an older one needs are gone by then. A damaged
 		// one is damage to report, not a crash to recover from.
 		base = snaps[len(snaps)-1]
-		if err := j.loadSnapshot(j.path(base, "snap")); err != nil {
+		if err := j.loadSnapshot(base); err != nil {
 			return err
 		}
 	}
@@ -216,7 +247,7 @@ func (j *Journal) recover() error {
 		}
 	}
 	for k, n := range replay {
-		size, err := j.replaySegment(j.path(n, "log"), k == len(replay)-1)
+		size, err := j.replaySegment(n, k == len(replay)-1)
 		if err != nil {
 			return err
 		}
@@ -234,27 +265,41 @@ func (j *Journal) recover() error {
 	if err := j.startSegment(); err != nil {
 		return err
 	}
-	j.removeBefore(base)
+	for _, path := range j.replaced(base, false) {
+		_ = os.Remove(path)
+	}
 	return nil
 }
 
-// removeBefore removes the segments and snapshots a snapshot numbered
-// base replaced.
-func (j *Journal) removeBefore(base uint64) {
+// replaced lists the segments and snapshots a snapshot numbered base
+// replaced, for removePaced. With recycle (and segMu held), it first
+// keeps the latest segments, up to jSpares, to be written over.
+func (j *Journal) replaced(base uint64, recycle bool) (remove []string) {
 	segs, snaps, err := j.files()
 	if err != nil {
-		return
+		return nil
 	}
-	for _, n := range segs {
-		if n < base {
-			removePaced(j.path(n, "log"))
+	for k := len(segs) - 1; k >= 0; k-- {
+		n := segs[k]
+		if n >= base {
+			continue
 		}
+		path := j.path(n, "log")
+		if fi, err := os.Stat(path); recycle && err == nil && len(j.spares) < jSpares && fi.Size() >= j.segmentSize/2 {
+			spare := filepath.Join(j.dir, fmt.Sprintf("spare-%016x.tmp", n))
+			if os.Rename(path, spare) == nil {
+				j.spares = append(j.spares, spare)
+				continue
+			}
+		}
+		remove = append(remove, path)
 	}
 	for _, n := range snaps {
 		if n < base {
-			removePaced(j.path(n, "snap"))
+			remove = append(remove, j.path(n, "snap"))
 		}
 	}
+	return remove
 }
 
 // removePaced removes a file, shrinking a large one a few MiB at a time
@@ -275,16 +320,47 @@ func removePaced(path string) {
 	_ = os.Remove(path)
 }
 
-// startSegment creates segment segNum and makes its name durable. With
-// segMu held.
+// startSegment starts segment segNum, in a recycled segment when there
+// is one, and makes its name durable. With segMu held.
 //
-// (Segments are not written full of zeros ahead, though a flush into a
-// file that grows also writes its inode: writing the zeros cost more
-// than it saved, by measurement, on a virtual disk.)
+// A flush into a file that grows also writes its inode; into blocks the
+// file already has, only the data: here 216–284 µs against 363–431 µs,
+// and a third less CPU. So segments a snapshot replaced are kept (up to
+// jSpares) and written over. What they held before does not read as
+// records of their new number (fileSeed), and a recycled segment is cut
+// to what was written before the next starts, so only the last segment
+// may end in anything but its last record. (Segments written full of
+// zeros ahead would do the same from the start, but writing the zeros
+// cost more CPU than the inode writes they spared.)
 func (j *Journal) startSegment() error {
-	f, err := os.OpenFile(j.path(j.segNum, "log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	if j.seg != nil && j.segRecycled {
+		if err := j.seg.Truncate(j.segSize); err != nil {
+			return err
+		}
+		if err := fdatasync(j.seg); err != nil {
+			return err
+		}
+	}
+	name := j.path(j.segNum, "log")
+	var f *os.File
+	recycled := false
+	for f == nil && len(j.spares) > 0 {
+		spare := j.spares[len(j.spares)-1]
+		j.spares = j.spares[:len(j.spares)-1]
+		if err := os.Rename(spare, name); err != nil {
+			_ = os.Remove(spare)
+			continue
+		}
+		if g, err := os.OpenFile(name, os.O_WRONLY, 0o600); err == nil {
+			f, recycled = g, true
+			j.recycled++
+		}
+	}
+	if f == nil {
+		var err error
+		if f, err = os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
+			return err
+		}
 	}
 	if err := syncDir(j.dir); err != nil {
 		f.Close()
@@ -293,7 +369,7 @@ func (j *Journal) startSegment() error {
 	if j.seg != nil {
 		j.seg.Close()
 	}
-	j.seg, j.segSize = f, 0
+	j.seg, j.segSize, j.segRecycled = f, 0, recycled
 	return nil
 }
 
@@ -310,12 +386,18 @@ func syncDir(dir string) error {
 // readRecords calls fn with each record of a journal file and returns
 // the offset after the last good one, and the error that stopped the
 // read (nil at a clean end, errTorn at a damaged or incomplete record).
-func readRecords(path string, fn func(rec []byte) error) (good int64, err error) {
+func readRecords(path string, n uint64, fn func(rec []byte) error) (good int64, err error) {
+	seed := fileSeed(n)
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := fi.Size()
 	r := bufio.NewReaderSize(f, 1<<20)
 	var head [jHeader]byte
 	var rec []byte
@@ -327,14 +409,16 @@ func readRecords(path string, fn func(rec []byte) error) (good int64, err error)
 			return good, errTorn
 		}
 		n := binary.LittleEndian.Uint32(head[:])
-		if n == 0 || n > jMaxRecord {
+		if n == 0 || n > jMaxRecord || good+jHeader+int64(n) > size {
+			// (A length past the end is a torn write, or what a recycled
+			// segment held before: not a record to make room for.)
 			return good, errTorn
 		}
 		rec = slices.Grow(rec[:0], int(n))[:n]
 		if _, err := io.ReadFull(r, rec); err != nil {
 			return good, errTorn
 		}
-		if crc32.Checksum(rec, jCRC) != binary.LittleEndian.Uint32(head[4:]) {
+		if crc32.Update(seed, jCRC, rec) != binary.LittleEndian.Uint32(head[4:]) {
 			return good, errTorn
 		}
 		if err := fn(rec); err != nil {
@@ -348,9 +432,10 @@ var errTorn = errors.New("damaged or incomplete record")
 
 // loadSnapshot applies a snapshot to the (empty) tables; an error when
 // it is not complete.
-func (j *Journal) loadSnapshot(path string) error {
+func (j *Journal) loadSnapshot(n uint64) error {
+	path := j.path(n, "snap")
 	count, ended := 0, false
-	_, err := readRecords(path, func(rec []byte) error {
+	_, err := readRecords(path, n, func(rec []byte) error {
 		if ended {
 			return errTorn
 		}
@@ -376,8 +461,9 @@ func (j *Journal) loadSnapshot(path string) error {
 
 // replaySegment applies a segment's records. The last segment may end in
 // a torn record, never acknowledged: it is cut off there.
-func (j *Journal) replaySegment(path string, last bool) (int64, error) {
-	good, err := readRecords(path, j.apply)
+func (j *Journal) replaySegment(n uint64, last bool) (int64, error) {
+	path := j.path(n, "log")
+	good, err := readRecords(path, n, j.apply)
 	if errors.Is(err, errTorn) && last {
 		// Cut off a torn write: the next segment starts after it, and
 		// only the last may end so.
@@ -527,11 +613,10 @@ func beginRecord(b []byte, kind byte, lsn uint64) ([]byte, int) {
 	return binary.AppendUvarint(b, lsn), start
 }
 
-// endRecord fills in the header of the record that starts at start.
+// endRecord fills in the length of the record that starts at start; its
+// checksum is filled in by seal, once the file it goes to is known.
 func endRecord(b []byte, start int) []byte {
-	body := b[start+jHeader:]
-	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(body, jCRC))
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-jHeader))
 	return b
 }
 
@@ -658,6 +743,7 @@ func (j *Journal) writeLoop() {
 		j.mu.Unlock()
 
 		j.segMu.Lock()
+		seal(buf, j.segNum)
 		_, err := j.seg.Write(buf)
 		if err == nil {
 			err = fdatasync(j.seg)
@@ -742,7 +828,12 @@ func (j *Journal) snapshot(done chan struct{}) {
 	// a segment turned meanwhile, count it generously.
 	j.segBytes = j.segSize + int64(j.segNum-base)*j.segmentSize
 	j.segMu.Unlock()
-	j.removeBefore(base)
+	j.segMu.Lock()
+	remove := j.replaced(base, true)
+	j.segMu.Unlock()
+	for _, path := range remove {
+		removePaced(path)
+	}
 }
 
 // compact takes a snapshot now (after any running one) and waits for it.
@@ -816,6 +907,7 @@ func (j *Journal) writeSnapshot(base uint64) error {
 			count++
 		}
 		m.mu.RUnlock()
+		seal(b, base)
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
@@ -855,6 +947,7 @@ func (j *Journal) writeSnapshot(base uint64) error {
 	b = append(b, make([]byte, jHeader)...)
 	b = binary.AppendUvarint(append(b, jSnapEnd), uint64(count))
 	b = endRecord(b, rs)
+	seal(b, base)
 	if _, err := w.Write(b); err != nil {
 		return err
 	}

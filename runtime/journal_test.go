@@ -188,28 +188,36 @@ func TestJournalTornTail(t *testing.T) {
 	journalCall(t, j, "a", 3, time.Hour)
 	j.Close()
 	calls := []string{"a"}
+	never := func() []byte {
+		return endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)
+	}
 	tails := []struct {
 		name string
-		b    []byte
+		b    func(seg string) []byte
 	}{
-		{"half a header", []byte{9, 0, 0}},
-		{"a short record", append([]byte{200, 0, 0, 0, 1, 2, 3, 4}, "cut"...)},
-		{"a bad checksum", func() []byte {
-			b := endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)
+		{"half a header", func(string) []byte { return []byte{9, 0, 0} }},
+		{"a short record", func(string) []byte { return append([]byte{200, 0, 0, 0, 1, 2, 3, 4}, "cut"...) }},
+		{"a bad checksum", func(seg string) []byte {
+			b := sealed(seg, never())
 			b[len(b)-1] ^= 1
 			return b
-		}()},
-		{"a header of zeros before a record", append(make([]byte, 8), endRecord(appendCall(beginRecordT(jUpdate, 99), "a", 9, true, 0, []byte("never")), 0)...)},
+		}},
+		{"a record of another segment", func(seg string) []byte {
+			b := never()
+			seal(b, fileNum(seg)+1)
+			return b
+		}},
+		{"a header of zeros before a record", func(seg string) []byte { return append(make([]byte, 8), sealed(seg, never())...) }},
 	}
 	for round := 0; round < 8; round++ {
 		tail := tails[round%len(tails)]
 		seg := lastSegment(t, dir)
-		good, err := readRecords(seg, func([]byte) error { return nil })
+		good, err := readRecords(seg, fileNum(seg), func([]byte) error { return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
 		f, _ := os.OpenFile(seg, os.O_WRONLY, 0)
-		if _, err := f.WriteAt(tail.b, good); err != nil {
+		if _, err := f.WriteAt(tail.b(seg), good); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()
@@ -245,7 +253,7 @@ func TestJournalTornTail(t *testing.T) {
 	// a torn write either, even at the end.
 	seg := lastSegment(t, dir)
 	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
-	_, _ = f.Write(endRecord(append(beginRecordT(jUpdate, 1<<40), 0xff), 0))
+	_, _ = f.Write(sealed(seg, endRecord(append(beginRecordT(jUpdate, 1<<40), 0xff), 0)))
 	f.Close()
 	if _, err := openJournal(dir, NewMemory(), segment, 1<<30); err == nil || !strings.Contains(err.Error(), "malformed record") {
 		t.Fatalf("a malformed record at the end: %v", err)
@@ -262,6 +270,19 @@ func TestJournalTornTail(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), "at offset") {
 		t.Fatalf("a damaged segment: %v", err)
 	}
+}
+
+// fileNum is the number of a journal file.
+func fileNum(path string) uint64 {
+	base, _, _ := strings.Cut(filepath.Base(path), ".")
+	n, _ := strconv.ParseUint(base, 16, 64)
+	return n
+}
+
+// sealed seals records for the file at path.
+func sealed(path string, b []byte) []byte {
+	seal(b, fileNum(path))
+	return b
 }
 
 // beginRecordT is a record begun in a buffer of its own.
@@ -283,7 +304,8 @@ func journalSize(t *testing.T, dir string) int64 {
 				n += fi.Size()
 			}
 		case ".log":
-			good, _ := readRecords(filepath.Join(dir, e.Name()), func([]byte) error { return nil })
+			path := filepath.Join(dir, e.Name())
+			good, _ := readRecords(path, fileNum(path), func([]byte) error { return nil })
 			n += good
 		}
 	}
@@ -342,6 +364,13 @@ func TestJournalSpaceFollowsLiveData(t *testing.T) {
 	}
 	if snaps, _ := filepath.Glob(filepath.Join(dir, "*.snap")); len(snaps) != 1 {
 		t.Fatalf("snapshots: %v, want one", snaps)
+	}
+	// Replaced segments were written over, and read back right (below).
+	j.segMu.Lock()
+	recycled := j.recycled
+	j.segMu.Unlock()
+	if recycled == 0 {
+		t.Fatal("no segment was recycled")
 	}
 	j.Close()
 	j = openTestJournal(t, dir, clock, 16<<10, 32<<10)
