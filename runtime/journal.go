@@ -35,7 +35,9 @@ import (
 //	                        replaces the segments before 7
 //
 // Opening it loads the newest complete snapshot and replays the segments
-// from its number on. A record is framed by its length and a CRC-32C, so
+// from its number on. A record is framed by its length and a CRC-32C
+// seeded with its file's number (segments a snapshot replaced are written
+// over, see startSegment), so
 // the torn tail of a write that was never acknowledged (a kill -9 or a
 // power loss in the middle of it) is found and cut off; a damaged record
 // anywhere else stops the open with its file and offset.
