@@ -41,6 +41,11 @@ type requestCtx struct {
 	route flowRoute
 	// routed says route is set.
 	routed bool
+	// form is the webhook's parameters, one value per name, when
+	// parseWebhookForm parsed them here rather than into r.PostForm;
+	// formTaken says params has returned it.
+	form      map[string]string
+	formTaken bool
 }
 
 // Value returns chi's routing context, the flowRoute once set, else the
