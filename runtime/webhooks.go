@@ -90,6 +90,7 @@ func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id
 func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, now time.Time, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
 	ctx, id := r.Context(), sess.CallUUID
 	t := s.newTxn(ctx, id, 0, nil, true)
+	defer t.release()
 	t.pre = pre
 	wk := s.walker(r, g.Name, id, 1, now)
 	defer s.walkers.Put(wk)
@@ -422,6 +423,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 				st.Step = 0 // no callback of the call's can be current
 				err = t.write(st)
 			}
+			t.release()
 			if errors.Is(err, ErrExists) {
 				continue // the answer just committed: hang that up
 			}
