@@ -68,16 +68,24 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 // newCall makes a new call's state: its parameters p, the flow's initial
 // vars and those the answer URL sets.
 func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id string, started time.Time) (*CallState, *flow.State, error) {
-	st := &flow.State{Call: p, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	st := &flow.State{Call: p, Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	var vars map[string]any
 	if r.URL.RawQuery != "" { // else no vars: no query to parse for them
 		if raw := r.URL.Query().Get("vars"); raw != "" {
-			vars, err := DecodeVars(raw)
-			if err != nil {
+			var err error
+			if vars, err = DecodeVars(raw); err != nil {
 				return nil, nil, err
 			}
-			for k, v := range vars {
-				st.Vars[k] = v
-			}
+		}
+	}
+	// The flow's vars, shared until the walk sets one, when nothing in
+	// them can change in place and the URL sets none; else a copy.
+	if shared, ok := g.SharedVars(); ok && len(vars) == 0 {
+		st.Vars, st.SharedVars = shared, true
+	} else {
+		st.Vars = g.InitialVars()
+		for k, v := range vars {
+			st.Vars[k] = v
 		}
 	}
 	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey,
@@ -95,6 +103,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	wk := s.walker(r, g.Name, id, 1, now)
 	defer s.walkers.Put(wk)
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
+	sess.Vars = st.Vars // a copy when the walk set a var in shared ones
 	if res.Aborted == nil {
 		at := s.record(sess, res)
 		err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
