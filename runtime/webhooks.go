@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/go-chi/chi/v5"
 
@@ -455,7 +453,12 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 	} else if st.Status == StatusLive {
 		st.Status = StatusEnded
 	}
-	st.XML = replaceXML(res.XML, s.xmlPrefix(st), xmlMark)
+	// The XML kept is made as the write encodes the state, from the
+	// walker's, which is not reused before.
+	st.XML, st.xmlFrom, st.xmlOld = "", res.XML, s.xmlPrefix(st)
+	if st.xmlFrom == nil {
+		st.xmlFrom = []byte{}
+	}
 	for _, room := range res.Rooms {
 		if st.Rooms == nil {
 			st.Rooms = map[string]string{}
@@ -463,30 +466,6 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 		st.Rooms[room.Node] = room.Name
 	}
 	return s.cfg.Now()
-}
-
-// replaceXML returns strings.ReplaceAll(string(xml), old, mark) — xml
-// as it is when old is "" — made at its size, without a string copy of
-// xml first.
-func replaceXML(xml []byte, old, mark string) string {
-	if old == "" {
-		return string(xml)
-	}
-	o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
-	n := bytes.Count(xml, o)
-	if n == 0 {
-		return string(xml)
-	}
-	var sb strings.Builder
-	sb.Grow(len(xml) + n*(len(mark)-len(old)))
-	for range n {
-		i := bytes.Index(xml, o)
-		sb.Write(xml[:i])
-		sb.WriteString(mark)
-		xml = xml[i+len(old):]
-	}
-	sb.Write(xml)
-	return sb.String()
 }
 
 // xmlMark stands for the start of the callback URLs in a stored XML:
