@@ -543,11 +543,15 @@ type webhookWalker struct {
 	flow.Walker
 	claim  stepClaim
 	effect func() error
+	// urls are the URLs of the webhook's step; URL, made once, builds
+	// them.
+	urls callURLs
 }
 
 func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
 	wk := &webhookWalker{Walker: flow.Walker{Params: params}}
 	wk.effect = wk.claim.claim
+	wk.URL = wk.urls.url
 	return wk
 }
 
@@ -555,7 +559,7 @@ func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
 // flows' clock at now.
 func (s *Server) walker(r *http.Request, flowName, callUUID string, step int, now time.Time) *webhookWalker {
 	wk := s.walkers.Get().(*webhookWalker)
-	wk.URL = URLs(s.base(r), flowName, callUUID, step)
+	wk.urls = callURLs{base: s.base(r), flowName: flowName, callUUID: callUUID, step: step}
 	wk.Now = now
 	wk.REST, wk.RESTTimeout, wk.HTTP = s.cfg.REST, s.cfg.RESTTimeout, s.cfg.HTTP
 	wk.Context = r.Context()
