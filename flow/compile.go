@@ -26,7 +26,10 @@ type Graph struct {
 	Nodes   []*Node
 	Params  []ParamDecl
 	vars    map[string]any
-	byID    map[string]*Node
+	// scalarVars: vars holds no map or list, so a call may share it
+	// until it sets a var (SharedVars).
+	scalarVars bool
+	byID       map[string]*Node
 	// hasViews: the flow has nodes of a kind that shows its kept
 	// parameters to expressions its own way (a viewer: http's parsed
 	// answer), so walks build a view of nodes (Walker.setNodeView).
@@ -102,6 +105,18 @@ func (g *Graph) Node(id string) *Node { return g.byID[id] }
 // InitialVars returns a fresh copy of the flow's vars: for a new call.
 func (g *Graph) InitialVars() map[string]any {
 	return deepCopy(g.vars).(map[string]any)
+}
+
+// SharedVars returns the flow's vars themselves, for a new call's State
+// with SharedVars set, when the flow's vars hold no map or list (nothing
+// in them can be changed in place); else nil, false. The map is shared
+// by every call given it: it must not be changed. The walker copies it
+// before it sets a var.
+func (g *Graph) SharedVars() (map[string]any, bool) {
+	if !g.scalarVars || g.vars == nil {
+		return nil, false
+	}
+	return g.vars, true
 }
 
 func deepCopy(v any) any {
@@ -209,8 +224,13 @@ func compile(f *File) (*Graph, error) {
 	for _, p := range f.Params {
 		g.Params = append(g.Params, *p)
 	}
+	g.scalarVars = true
 	for _, v := range f.Vars {
 		g.vars[v.Name] = v.Value
+		switch v.Value.(type) {
+		case map[string]any, []any:
+			g.scalarVars = false
+		}
 	}
 	for _, nd := range f.Nodes {
 		n := &Node{ID: nd.ID, Pos: nd.Pos, Kind: nd.Kind, Description: nd.Description}

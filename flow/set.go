@@ -43,6 +43,10 @@ func compileAssignments(sets []*SetDecl) []Assign {
 }
 
 func (set) step(w *Walker, n *Node) (step, error) {
+	if w.state.SharedVars {
+		w.state.ownVars()
+		w.env["vars"] = w.state.Vars
+	}
 	for _, a := range n.Sets {
 		v, err := w.vm.Run(a.Value, w.env)
 		if err != nil {

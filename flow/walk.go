@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -40,6 +41,17 @@ type State struct {
 	// Frames are the subflows the call is inside, innermost last; Vars
 	// and Nodes above are the call's flow's own.
 	Frames []Frame
+	// SharedVars says Vars is the flow's own initial vars, which other
+	// calls read too (Graph.SharedVars): the walker sets a var in a copy,
+	// which then is Vars, with SharedVars false.
+	SharedVars bool
+}
+
+// ownVars makes st.Vars the call's own before a var is set in it.
+func (st *State) ownVars() {
+	if st.SharedVars {
+		st.Vars, st.SharedVars = maps.Clone(st.Vars), false
+	}
 }
 
 // NewState returns the state of a new call of g with params from

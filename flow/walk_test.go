@@ -149,3 +149,53 @@ nodes:
 		}
 	}
 }
+
+// TestSharedVars: a flow whose vars hold no map or list lends them to new
+// calls as they are; a walk that sets a var sets it in a copy, and the
+// next call starts from the flow's vars again.
+func TestSharedVars(t *testing.T) {
+	src := `flow: f
+vars:
+  attempts: 0
+  name: x
+nodes:
+  again:
+    set:
+      attempts: vars.attempts + 1
+    next: say
+  say:
+    Speak: "{{ vars.attempts }} {{ vars.name }}"
+`
+	g, ds := flow.Compile("f.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused at load: %v", ds)
+	}
+	for range 2 {
+		vars, ok := g.SharedVars()
+		if !ok {
+			t.Fatal("scalar vars are not shared")
+		}
+		st := &flow.State{Call: map[string]string{"CallUUID": "c"}, Vars: vars, SharedVars: true, Nodes: map[string]map[string]string{}}
+		var w flow.Walker
+		r := w.Answer(g, st)
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		if got := string(r.XML); !strings.Contains(got, "<Speak>1 x</Speak>") {
+			t.Fatalf("XML %s", got)
+		}
+		if st.SharedVars || st.Vars["attempts"] != 1 || st.Vars["name"] != "x" {
+			t.Fatalf("after the walk: shared %v, vars %v", st.SharedVars, st.Vars)
+		}
+		if v := g.InitialVars(); v["attempts"] != 0 || len(v) != 2 {
+			t.Fatalf("the flow's vars changed: %v", v)
+		}
+	}
+	g, ds = flow.Compile("f.yaml", []byte(strings.Replace(src, "name: x", "name: [x]", 1)))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused at load: %v", ds)
+	}
+	if _, ok := g.SharedVars(); ok {
+		t.Fatal("vars holding a list are shared")
+	}
+}

@@ -42,7 +42,10 @@ type txn struct {
 	ctx context.Context
 	id  string
 	rev int    // the revision read; 0 when the call is not stored yet
-	raw []byte // the state as read, before any change
+	raw []byte // the state as read, before any change, or as last written
+	// rawBuf, when not nil, is the pooled buffer raw is in (the state
+	// this txn last wrote), given back by release.
+	rawBuf *[]byte
 	// pre encodes the state before any change when raw is nil (a new
 	// call's: a claim stores it).
 	pre func() ([]byte, error)
@@ -75,12 +78,15 @@ func (s *Server) change(ctx context.Context, id string, fn func(t *txn, st *Call
 		t := s.newTxn(ctx, id, rec.Rev, rec.Data, rec.Live)
 		v, err := fn(t, st)
 		if err != nil {
+			t.release()
 			return err
 		}
 		switch v {
 		case done:
+			t.release()
 			return nil
 		case waitFor:
+			t.release()
 			if err := sleep(ctx, pause); err != nil {
 				return err
 			}
@@ -88,6 +94,7 @@ func (s *Server) change(ctx context.Context, id string, fn func(t *txn, st *Call
 			continue
 		}
 		err = t.write(st)
+		t.release()
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
@@ -127,7 +134,12 @@ func (t *txn) write(st *CallState) error {
 		}
 		st.Entries++
 	}
-	data, err := encodeState(st)
+	// The state is encoded in a pooled buffer, not copied out of it:
+	// stores copy what they keep. It stays the txn's raw, for a claim,
+	// until release gives it back.
+	bp := sessionBufs.Get().(*[]byte)
+	data, err := appendState((*bp)[:0], st)
+	*bp = data
 	if err == nil {
 		rec.Data = data
 		if t.rev == 0 {
@@ -137,16 +149,27 @@ func (t *txn) write(st *CallState) error {
 		}
 	}
 	if err != nil {
+		putSessionBuf(bp)
 		st.Entries = entries
 		return err
 	}
-	t.rev, t.raw, t.entry = rec.Rev, data, nil
+	t.release()
+	t.rev, t.raw, t.rawBuf, t.entry = rec.Rev, data, bp, nil
 	if t.entryBuf != nil {
 		putSessionBuf(t.entryBuf)
 		t.entryBuf = nil
 	}
 	t.s.calls.publish(st)
 	return nil
+}
+
+// release gives back the pooled buffer of the state the txn last wrote,
+// once nothing reads it: when the txn is done with. raw is nil after.
+func (t *txn) release() {
+	if t.rawBuf != nil {
+		putSessionBuf(t.rawBuf)
+		t.raw, t.rawBuf = nil, nil
+	}
 }
 
 // step appends a webhook's step to the trace with the write.

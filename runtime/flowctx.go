@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/flowd-dev/flowd/flow"
 )
 
@@ -27,16 +29,59 @@ type flowRoute struct {
 // flowRouteKey is the context key of a request's *flowRoute.
 type flowRouteKey struct{}
 
+// requestCtx is the context ServeHTTP gives each request: its parent's,
+// with chi's routing context and, once flowCtx has resolved it, the
+// request's flowRoute. One value for both saves a copy of the request
+// per webhook: chi, finding its routing context there, does not add its
+// own (with a copy of the request), and flowCtx fills in the route
+// rather than adding a context of its own (and another copy).
+type requestCtx struct {
+	context.Context
+	rctx  *chi.Context
+	route flowRoute
+	// routed says route is set.
+	routed bool
+	// form is the webhook's parameters, one value per name, when
+	// parseWebhookForm parsed them here rather than into r.PostForm;
+	// formTaken says params has returned it.
+	form      map[string]string
+	formTaken bool
+}
+
+// Value returns chi's routing context, the flowRoute once set, else the
+// parent's value.
+func (c *requestCtx) Value(key any) any {
+	switch key {
+	case chi.RouteCtxKey:
+		return c.rctx
+	case flowRouteKey{}:
+		if c.routed {
+			return &c.route
+		}
+	case requestCtxKey{}:
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// requestCtxKey is the context key of a request's *requestCtx.
+type requestCtxKey struct{}
+
 // flowCtx resolves the flow named by the {flow} URL parameter and puts it
 // on the request's context, where routeFlow reads it. It refuses nothing.
 func (s *Server) flowCtx(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := pathParam(r, "flow")
-		fr := &flowRoute{Name: name, Label: "unknown", Current: s.reg.Current(name)}
+		fr := flowRoute{Name: name, Label: "unknown", Current: s.reg.Current(name)}
 		if fr.Current != nil {
 			fr.Label = name
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), flowRouteKey{}, fr)))
+		if c, ok := r.Context().Value(requestCtxKey{}).(*requestCtx); ok && !c.routed {
+			c.route, c.routed = fr, true
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), flowRouteKey{}, &fr)))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,7 +26,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 // never reaches a session.
 func (s *Server) parseForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseRequestForm(r); err != nil {
+		if err := s.parseWebhookForm(r); err != nil {
 			var tooBig *http.MaxBytesError
 			s.metrics.errors.WithLabelValues(routeFlow(r).Label, "bad_request").Inc()
 			if errors.As(err, &tooBig) {
@@ -39,6 +40,41 @@ func (s *Server) parseForm(next http.Handler) http.Handler {
 	})
 }
 
+// parseWebhookForm reads a webhook's parameters for params. A POST of a
+// form body, with no query in its URL, to a Server that checks no
+// signatures — which need the body's every value, in r.PostForm — is
+// parsed straight to the one value per name params returns
+// (parseFormParams), kept in the request's context: r.PostForm and
+// r.Form stay unset, and nothing in flowd reads them then. Any other
+// request goes through parseRequestForm. The errors are those
+// r.ParseForm returns.
+func (s *Server) parseWebhookForm(r *http.Request) error {
+	if len(s.cfg.AuthTokens) > 0 || !plainFormPost(r) || r.URL == nil || r.URL.RawQuery != "" {
+		return parseRequestForm(r)
+	}
+	c, ok := r.Context().Value(requestCtxKey{}).(*requestCtx)
+	if !ok || c.form != nil {
+		return parseRequestForm(r)
+	}
+	bp := formBufs.Get().(*[]byte)
+	b, err := readAll(r.Body, (*bp)[:0])
+	if err == nil {
+		c.form, err = parseFormParams(b)
+	}
+	if cap(b) <= 64<<10 {
+		*bp = b
+		formBufs.Put(bp)
+	}
+	return err
+}
+
+// plainFormPost reports whether r is a POST of an
+// application/x-www-form-urlencoded body, not yet parsed.
+func plainFormPost(r *http.Request) bool {
+	return r.PostForm == nil && r.Form == nil && r.Method == http.MethodPost && r.Body != nil &&
+		r.Header.Get("Content-Type") == "application/x-www-form-urlencoded"
+}
+
 // parseRequestForm does what r.ParseForm does, in fewer allocations for
 // what nearly every webhook is: a POST of an application/x-www-form-urlencoded
 // body. It reads the body as ParseForm does and parses it as
@@ -50,8 +86,7 @@ func (s *Server) parseForm(next http.Handler) http.Handler {
 // own: limitBody, before parseForm, made it an http.MaxBytesReader, for
 // which ParseForm has none either.
 func parseRequestForm(r *http.Request) error {
-	if r.PostForm != nil || r.Form != nil || r.Method != http.MethodPost || r.Body == nil ||
-		r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+	if !plainFormPost(r) {
 		return r.ParseForm()
 	}
 	bp := formBufs.Get().(*[]byte)
@@ -121,15 +156,63 @@ var errSemicolon = errors.New("invalid semicolon separator in query")
 // each name's slice of values is cut, at capacity one, from one array (a
 // name given twice gets a slice of its own, as an append makes it).
 func parseFormBody(b []byte) (url.Values, error) {
-	n := bytes.Count(b, []byte{'&'}) + 1
-	if n > fastFormParams || !fastFormOK() {
+	var arr [32]formPair
+	pairs, ok, err := scanFormBody(b, arr[:0])
+	if !ok {
 		return url.ParseQuery(string(b))
 	}
-	// The names and values, as offsets into b once decoded.
-	type pair struct{ k0, k1, v0, v1 int }
-	var arr [32]pair
-	pairs := arr[:0]
-	var err error
+	body := string(b)
+	m := make(url.Values, len(pairs))
+	vals := make([]string, len(pairs))
+	used := 0
+	for _, p := range pairs {
+		key, value := body[p.k0:p.k1], body[p.v0:p.v1]
+		if old := m[key]; old != nil {
+			m[key] = append(old, value)
+			continue
+		}
+		vals[used] = value
+		m[key] = vals[used : used+1 : used+1]
+		used++
+	}
+	return m, err
+}
+
+// parseFormParams parses a form body to what params makes of the values
+// url.ParseQuery parses it to: each name's first value; and to
+// url.ParseQuery's first error. It makes that map alone, from the body's
+// names and values, without the url.Values between.
+func parseFormParams(b []byte) (map[string]string, error) {
+	var arr [32]formPair
+	pairs, ok, err := scanFormBody(b, arr[:0])
+	if !ok {
+		v, err := url.ParseQuery(string(b))
+		return firstValues(v), err
+	}
+	body := string(b)
+	m := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		key := body[p.k0:p.k1]
+		if _, seen := m[key]; !seen {
+			m[key] = body[p.v0:p.v1]
+		}
+	}
+	return m, err
+}
+
+// formPair is a form parameter's name and value, as offsets into the
+// body once decoded.
+type formPair struct{ k0, k1, v0, v1 int }
+
+// scanFormBody finds a form body's names and values, as url.ParseQuery
+// does, decoding them in place in b, and appends them to pairs; err is
+// url.ParseQuery's first error. ok false: the body has too many
+// parameters to parse here (fastFormParams), and b is as it was.
+func scanFormBody(b []byte, pairs []formPair) (_ []formPair, ok bool, err error) {
+	n := bytes.Count(b, []byte{'&'}) + 1
+	if n > fastFormParams || !fastFormOK() {
+		return pairs, false, nil
+	}
 	for i := 0; i < len(b); {
 		start, eq, escaped, semicolon := i, -1, false, false
 	scan:
@@ -162,7 +245,7 @@ func parseFormBody(b []byte) (url.Values, error) {
 		if eq >= 0 {
 			k1, v0 = eq, eq+1
 		}
-		p := pair{start, k1, v0, end}
+		p := formPair{start, k1, v0, end}
 		if escaped {
 			var err1 error
 			if p.k1, err1 = unescapeInPlace(b, start, k1); err1 == nil {
@@ -177,21 +260,7 @@ func parseFormBody(b []byte) (url.Values, error) {
 		}
 		pairs = append(pairs, p)
 	}
-	body := string(b)
-	m := make(url.Values, len(pairs))
-	vals := make([]string, len(pairs))
-	used := 0
-	for _, p := range pairs {
-		key, value := body[p.k0:p.k1], body[p.v0:p.v1]
-		if old := m[key]; old != nil {
-			m[key] = append(old, value)
-			continue
-		}
-		vals[used] = value
-		m[key] = vals[used : used+1 : used+1]
-		used++
-	}
-	return m, err
+	return pairs, true, err
 }
 
 // formPlain marks the bytes a form body's names and values hold as they
@@ -249,12 +318,27 @@ func unHex(c byte) byte {
 
 // params returns a webhook's parameters, one value per name. For POST
 // only the body counts (the callback URL's own path carries flowd's
-// routing; Plivo puts nothing in a POST's query).
+// routing; Plivo puts nothing in a POST's query). Each call returns a
+// map of its own: the first, the one parseForm made (parseWebhookForm).
 func params(r *http.Request) map[string]string {
+	if r.Method == http.MethodPost && r.PostForm == nil {
+		if c, ok := r.Context().Value(requestCtxKey{}).(*requestCtx); ok && c.form != nil {
+			if c.formTaken {
+				return maps.Clone(c.form)
+			}
+			c.formTaken = true
+			return c.form
+		}
+	}
 	src := r.Form
 	if r.Method == http.MethodPost {
 		src = r.PostForm
 	}
+	return firstValues(src)
+}
+
+// firstValues returns each name's first value.
+func firstValues(src url.Values) map[string]string {
 	out := make(map[string]string, len(src))
 	for k, v := range src {
 		if len(v) > 0 {

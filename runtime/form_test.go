@@ -62,6 +62,20 @@ func checkSameForm(t *testing.T, method, target, ctype, body string, limit int64
 	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || errors.As(gotErr, new(*http.MaxBytesError)) != errors.As(wantErr, new(*http.MaxBytesError)) {
 		t.Fatalf("%s %s %q: error %v, ParseForm's %v", method, target, body, gotErr, wantErr)
 	}
+	// A webhook served by a Server (its request's context a requestCtx)
+	// gets the same error, and params the same values, twice.
+	hook := req()
+	hook = hook.WithContext(&requestCtx{Context: hook.Context()})
+	hookErr := (&Server{}).parseWebhookForm(hook)
+	if fmt.Sprint(hookErr) != fmt.Sprint(wantErr) || errors.As(hookErr, new(*http.MaxBytesError)) != errors.As(wantErr, new(*http.MaxBytesError)) {
+		t.Fatalf("%s %s %q: webhook's error %v, ParseForm's %v", method, target, body, hookErr, wantErr)
+	}
+	if wantErr == nil {
+		p := params(want)
+		if p1, p2 := params(hook), params(hook); !reflect.DeepEqual(p1, p) || !reflect.DeepEqual(p2, p) {
+			t.Fatalf("%s %s %q: webhook's params %v then %v, ParseForm's %v", method, target, body, p1, p2, p)
+		}
+	}
 	if !reflect.DeepEqual(got.PostForm, want.PostForm) || !reflect.DeepEqual(got.Form, want.Form) {
 		t.Fatalf("%s %s %q:\nPostForm %v, Form %v\nParseForm's %v, %v", method, target, body, got.PostForm, got.Form, want.PostForm, want.Form)
 	}

@@ -94,6 +94,8 @@ type Server struct {
 	// webhookPC is the program counter of logStep's webhook line, for
 	// the log's source; 0 until the first one.
 	webhookPC atomic.Uintptr
+	// routeCtxs are chi's routing contexts, reused as chi reuses them.
+	routeCtxs sync.Pool
 }
 
 // DefaultRESTTimeout is Config.RESTTimeout's default: well inside the
@@ -176,9 +178,25 @@ func (s *Server) routes() chi.Router {
 	return r
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. It gives the request its context
+// (requestCtx) with chi's routing context in it, as chi would, so that
+// neither chi nor flowCtx copies the request again to add theirs. As
+// chi does, it reuses the routing context once the request is served.
+// A request routed already by a chi router that mounts the Server keeps
+// that router's routing context, as chi keeps it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.router.ServeHTTP(w, r)
+	if chi.RouteContext(r.Context()) != nil {
+		s.router.ServeHTTP(w, r)
+		return
+	}
+	rctx, _ := s.routeCtxs.Get().(*chi.Context)
+	if rctx == nil {
+		rctx = chi.NewRouteContext()
+	}
+	rctx.Reset()
+	rctx.Routes = s.router
+	s.router.ServeHTTP(w, r.WithContext(&requestCtx{Context: r.Context(), rctx: rctx}))
+	s.routeCtxs.Put(rctx)
 }
 
 // timed measures a webhook handler.

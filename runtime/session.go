@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/flowd-dev/flowd/flow"
 )
@@ -52,6 +53,13 @@ type CallState struct {
 	Claim *Claim `json:"claim,omitempty"`
 	// Entries counts the trace entries written for the call, kept or not.
 	Entries int `json:"entries"`
+
+	// xmlFrom, when not nil, stands for XML in a state a walk just
+	// changed (Server.record): XML is xmlFrom with xmlOld written "<@",
+	// made only as encodeState writes it. xmlFrom is the walker's XML,
+	// valid until the walker is reused, which is after the step's write.
+	xmlFrom []byte
+	xmlOld  string
 }
 
 // Claim marks a step whose side effects are being made. Until the lease
@@ -177,7 +185,12 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 	b = appendJSONString(b, s.Status)
 	b = append(b, `,"key":`...)
 	b = appendJSONString(b, s.Key)
-	if s.XML != "" {
+	if s.xmlFrom != nil {
+		if len(s.xmlFrom) > 0 {
+			b = append(b, `,"xml":`...)
+			b = appendReplacedJSON(b, s.xmlFrom, s.xmlOld, xmlMark)
+		}
+	} else if s.XML != "" {
 		b = append(b, `,"xml":`...)
 		b = appendJSONString(b, s.XML)
 	}
@@ -585,8 +598,37 @@ func plain8(x uint64) bool { return escape8(x) == 0 }
 // U+2029 are escaped. It skips plain bytes 8 at a time, jumps straight to
 // the first one that is not, and writes each run of plain bytes at once.
 func appendJSONString[S string | []byte](b []byte, s S) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendJSONChars(b, s)
+	return append(b, '"')
+}
+
+// appendReplacedJSON appends, as appendJSONString does, xml with each
+// old in it written mark (all of xml when old is ""), without making
+// that string first.
+func appendReplacedJSON(b, xml []byte, old, mark string) []byte {
+	b = append(b, '"')
+	if old != "" {
+		o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
+		for {
+			i := bytes.Index(xml, o)
+			if i < 0 {
+				break
+			}
+			b = appendJSONChars(b, xml[:i])
+			b = appendJSONChars(b, mark)
+			xml = xml[i+len(old):]
+		}
+	}
+	b = appendJSONChars(b, xml)
+	return append(b, '"')
+}
+
+// appendJSONChars appends s escaped as in a JSON string, as
+// encoding/json escapes it with HTML escaping off, without the quotes.
+// Text cut at ASCII bytes is escaped piece by piece as it is whole.
+func appendJSONChars[S string | []byte](b []byte, s S) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		if i+8 <= len(s) {
@@ -642,8 +684,7 @@ func appendJSONString[S string | []byte](b []byte, s S) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // DecodeSession reads a session as /v1/calls returns it. Numbers in vars

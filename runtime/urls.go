@@ -55,12 +55,22 @@ func EventURL(base, flowName, callUUID, node, kind string) string {
 // recording reports. The server and flowd render both use it, so render
 // prints what serve would answer.
 func URLs(base, flowName, callUUID string, step int) func(node, event string) string {
-	return func(node, event string) string {
-		if flow.IsReport(event) {
-			return EventURL(base, flowName, callUUID, node, event)
-		}
-		return CallbackURL(base, flowName, step, node, event)
+	u := &callURLs{base: base, flowName: flowName, callUUID: callUUID, step: step}
+	return u.url
+}
+
+// callURLs are what URLs' function builds a call's step's URLs from; a
+// pooled walker keeps its own, and its URL function, between webhooks.
+type callURLs struct {
+	base, flowName, callUUID string
+	step                     int
+}
+
+func (u *callURLs) url(node, event string) string {
+	if flow.IsReport(event) {
+		return EventURL(u.base, u.flowName, u.callUUID, node, event)
 	}
+	return CallbackURL(u.base, u.flowName, u.step, node, event)
 }
 
 // URLNode writes a node's name as a URL path segment; NodeOfURL reads

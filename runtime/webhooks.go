@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/go-chi/chi/v5"
 
@@ -68,16 +66,24 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 // newCall makes a new call's state: its parameters p, the flow's initial
 // vars and those the answer URL sets.
 func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id string, started time.Time) (*CallState, *flow.State, error) {
-	st := &flow.State{Call: p, Vars: g.InitialVars(), Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	st := &flow.State{Call: p, Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	var vars map[string]any
 	if r.URL.RawQuery != "" { // else no vars: no query to parse for them
 		if raw := r.URL.Query().Get("vars"); raw != "" {
-			vars, err := DecodeVars(raw)
-			if err != nil {
+			var err error
+			if vars, err = DecodeVars(raw); err != nil {
 				return nil, nil, err
 			}
-			for k, v := range vars {
-				st.Vars[k] = v
-			}
+		}
+	}
+	// The flow's vars, shared until the walk sets one, when nothing in
+	// them can change in place and the URL sets none; else a copy.
+	if shared, ok := g.SharedVars(); ok && len(vars) == 0 {
+		st.Vars, st.SharedVars = shared, true
+	} else {
+		st.Vars = g.InitialVars()
+		for k, v := range vars {
+			st.Vars[k] = v
 		}
 	}
 	sess := &CallState{CallUUID: id, Flow: g.Name, Version: g.Version, Step: 1, Status: StatusLive, Key: answerKey,
@@ -90,10 +96,12 @@ func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id
 func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, now time.Time, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
 	ctx, id := r.Context(), sess.CallUUID
 	t := s.newTxn(ctx, id, 0, nil, true)
+	defer t.release()
 	t.pre = pre
 	wk := s.walker(r, g.Name, id, 1, now)
 	defer s.walkers.Put(wk)
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
+	sess.Vars = st.Vars // a copy when the walk set a var in shared ones
 	if res.Aborted == nil {
 		at := s.record(sess, res)
 		err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
@@ -422,6 +430,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 				st.Step = 0 // no callback of the call's can be current
 				err = t.write(st)
 			}
+			t.release()
 			if errors.Is(err, ErrExists) {
 				continue // the answer just committed: hang that up
 			}
@@ -444,7 +453,12 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 	} else if st.Status == StatusLive {
 		st.Status = StatusEnded
 	}
-	st.XML = replaceXML(res.XML, s.xmlPrefix(st), xmlMark)
+	// The XML kept is made as the write encodes the state, from the
+	// walker's, which is not reused before.
+	st.XML, st.xmlFrom, st.xmlOld = "", res.XML, s.xmlPrefix(st)
+	if st.xmlFrom == nil {
+		st.xmlFrom = []byte{}
+	}
 	for _, room := range res.Rooms {
 		if st.Rooms == nil {
 			st.Rooms = map[string]string{}
@@ -452,30 +466,6 @@ func (s *Server) record(st *CallState, res flow.Result) time.Time {
 		st.Rooms[room.Node] = room.Name
 	}
 	return s.cfg.Now()
-}
-
-// replaceXML returns strings.ReplaceAll(string(xml), old, mark) — xml
-// as it is when old is "" — made at its size, without a string copy of
-// xml first.
-func replaceXML(xml []byte, old, mark string) string {
-	if old == "" {
-		return string(xml)
-	}
-	o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
-	n := bytes.Count(xml, o)
-	if n == 0 {
-		return string(xml)
-	}
-	var sb strings.Builder
-	sb.Grow(len(xml) + n*(len(mark)-len(old)))
-	for range n {
-		i := bytes.Index(xml, o)
-		sb.Write(xml[:i])
-		sb.WriteString(mark)
-		xml = xml[i+len(old):]
-	}
-	sb.Write(xml)
-	return sb.String()
 }
 
 // xmlMark stands for the start of the callback URLs in a stored XML:
@@ -553,11 +543,15 @@ type webhookWalker struct {
 	flow.Walker
 	claim  stepClaim
 	effect func() error
+	// urls are the URLs of the webhook's step; URL, made once, builds
+	// them.
+	urls callURLs
 }
 
 func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
 	wk := &webhookWalker{Walker: flow.Walker{Params: params}}
 	wk.effect = wk.claim.claim
+	wk.URL = wk.urls.url
 	return wk
 }
 
@@ -565,7 +559,7 @@ func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
 // flows' clock at now.
 func (s *Server) walker(r *http.Request, flowName, callUUID string, step int, now time.Time) *webhookWalker {
 	wk := s.walkers.Get().(*webhookWalker)
-	wk.URL = URLs(s.base(r), flowName, callUUID, step)
+	wk.urls = callURLs{base: s.base(r), flowName: flowName, callUUID: callUUID, step: step}
 	wk.Now = now
 	wk.REST, wk.RESTTimeout, wk.HTTP = s.cfg.REST, s.cfg.RESTTimeout, s.cfg.HTTP
 	wk.Context = r.Context()
