@@ -16,6 +16,11 @@ import (
 // are pinned to. Several flowd processes sharing one store can serve any
 // webhook of any call, so every write is a compare-and-set on the
 // record's revision.
+//
+// A store copies what it keeps: once Create, Update, PutVersion or PutRef
+// returns, the caller reuses the bytes it passed (the runtime encodes
+// them in pooled buffers). TestStoresCopyWhatTheyKeep holds every store to
+// it.
 type Store interface {
 	// Get returns the record of a call, or ErrNotFound.
 	Get(ctx context.Context, callUUID string) (Record, error)
