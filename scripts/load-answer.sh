@@ -43,7 +43,10 @@
 #   (each on a port of its own, all answering the same XML through
 #   --public-url), so their calls pile up round after round, as on a
 #   server that has run for hours; PRELOAD=SECONDS first loads each of
-#   them that long. The calls each holds are printed at the end.
+#   them that long. The calls each holds are printed at the end. The kept
+#   servers share the server CPU all along: one's background work (the
+#   journal's snapshot, a collection) slows the others' rounds, so compare
+#   a store with many calls against the floor with one server at a time.
 #   OTLP=1 adds the target memory-otel: flowd on the memory store with
 #   OpenTelemetry on, exporting every webhook's span to scripts/otlpsink (a
 #   collector that keeps nothing, on CLIENT_CPU), to compare with memory.
