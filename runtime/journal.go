@@ -821,7 +821,9 @@ func (j *Journal) snapshot(done chan struct{}) {
 		j.fail(err)
 		return
 	}
-	if err := j.writeSnapshot(base); err != nil {
+	if err := j.writeSnapshot(base); errors.Is(err, errJournalClosed) {
+		return
+	} else if err != nil {
 		slog.Default().Warn("the session store could not write a snapshot; its journal keeps growing until one succeeds", "dir", j.dir, "err", err)
 		return
 	}
@@ -882,6 +884,11 @@ func (j *Journal) writeSnapshot(base uint64) error {
 	var b []byte
 	count, unsynced := 0, 0
 	for start := 0; ; start += jSnapStep {
+		if j.check() != nil {
+			// Closing (or failed): a snapshot is never needed to open
+			// the journal again, so Close does not wait for it to end.
+			return errJournalClosed
+		}
 		b = b[:0]
 		m.mu.RLock()
 		if start >= m.slots.n {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -569,4 +570,46 @@ func journalWriter(dir string) {
 		}()
 	}
 	select {}
+}
+
+// TestJournalCloseStopsSnapshot: Close does not wait for a snapshot of
+// every call to be written (it is abandoned, its temporary file removed),
+// and the journal opens again whole.
+func TestJournalCloseStopsSnapshot(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	j := openTestJournal(t, dir, nil, 0, 0)
+	// Many calls, fast: through the writes' own path without waiting.
+	var last *jBatch
+	m := j.mem
+	for i := range 20000 {
+		id := fmt.Sprintf("c%d", i)
+		rec := Record{Rev: 1, Live: true, Data: bytes.Repeat([]byte("s"), 900)}
+		m.mu.Lock()
+		s, err := m.create(id, rec, m.now().Add(time.Hour).UnixNano())
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = j.logCall(jCreate, s, id, rec)
+		m.mu.Unlock()
+	}
+	if err := j.wait(last); err != nil {
+		t.Fatal(err)
+	}
+	j.segMu.Lock()
+	j.snapping = true
+	j.snapDone = make(chan struct{})
+	go j.snapshot(j.snapDone)
+	j.segMu.Unlock()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(tmp) != 0 {
+		t.Fatalf("left behind: %v", tmp)
+	}
+	j = openTestJournal(t, dir, nil, 0, 0)
+	defer j.Close()
+	if n, _ := j.Live(context.Background()); n != 20000 {
+		t.Fatalf("%d calls after the reopen, want 20000", n)
+	}
 }
