@@ -415,7 +415,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 		var err error
 		switch x := v.(type) {
 		case *TraceStep:
-			got, err = encodeStep(x)
+			got, err = appendTraceStep(nil, x, nil)
 		case *Event:
 			got, err = encodeEvent(x)
 		}
@@ -429,7 +429,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	// Entries read back as the steps and events of a session.
 	var sess Session
 	sess.Entries = 5
-	e1, _ := encodeStep(step)
+	e1, _ := appendTraceStep(nil, step, nil)
 	e2, _ := encodeEvent(event)
 	if err := sess.addEntries([][]byte{e1, e2}); err != nil {
 		t.Fatal(err)
@@ -737,17 +737,17 @@ func TestRecordedXML(t *testing.T) {
 func TestEncodeStepXML(t *testing.T) {
 	for _, xml := range []string{"", "<Response><Speak>Hi \"x\" &amp; é</Speak></Response>"} {
 		ts := TraceStep{Step: 2, Webhook: hookCallback, Node: "menu", Path: []string{"a", "b"}, Error: "e"}
-		got, err := encodeStepXML(&ts, []byte(xml))
+		got, err := appendTraceStep(nil, &ts, []byte(xml))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ts.XML = xml
-		want, err := encodeStep(&ts)
+		want, err := appendTraceStep(nil, &ts, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("encodeStepXML: %s, want %s", got, want)
+			t.Errorf("appendTraceStep with the walk's XML: %s, want %s", got, want)
 		}
 	}
 }

@@ -273,15 +273,9 @@ func appendNodes(b []byte, nodes map[string]map[string]string, omitID bool, id s
 	return append(b, '}')
 }
 
-// encodeStep and encodeEvent encode a trace entry: a step, or an event
-// (told apart by "kind", which only events have).
-func encodeStep(t *TraceStep) ([]byte, error) { return encodeStepXML(t, nil) }
-
-// encodeStepXML encodes a step whose XML, when t.XML is empty, is xml:
-// the walk's, written from its bytes without a string copy of them.
-func encodeStepXML(t *TraceStep, xml []byte) ([]byte, error) {
-	return pooled(func(b []byte) ([]byte, error) { return appendTraceStep(b, t, xml) })
-}
+// A trace entry is a step (txn.stepXML encodes it, with appendTraceStep)
+// or an event (encodeEvent), told apart by "kind", which only events
+// have.
 
 func encodeEvent(e *Event) ([]byte, error) {
 	b, err := appendJSONTime(append(make([]byte, 0, 256), `{"at":`...), e.At)
