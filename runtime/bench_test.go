@@ -72,27 +72,31 @@ func benchHandler(b testing.TB, target string) http.Handler {
 			}
 			writeXML(w, xml)
 		})
-	case "memory":
-		st := NewMemory()
-		b.Cleanup(func() { st.Close() })
-		return benchServer(b, st)
-	case "journal":
-		st, err := OpenJournal(filepath.Join(b.TempDir(), "sessions"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		return benchServer(b, st)
-	case "bolt":
-		st, err := OpenBolt(filepath.Join(b.TempDir(), "s.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		return benchServer(b, st)
+	case "memory", "journal", "bolt":
+		return benchServer(b, benchStore(b, target))
 	}
 	b.Fatalf("unknown target %q", target)
 	return nil
+}
+
+// benchStore opens a store for a benchmark.
+func benchStore(tb testing.TB, kind string) Store {
+	tb.Helper()
+	var st Store
+	var err error
+	switch kind {
+	case "journal":
+		st, err = OpenJournal(filepath.Join(tb.TempDir(), "sessions"))
+	case "bolt":
+		st, err = OpenBolt(filepath.Join(tb.TempDir(), "s.db"))
+	default:
+		st = NewMemory()
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
 }
 
 // benchIVR compiles examples/flows/ivr.yaml once.

@@ -140,25 +140,3 @@ func (lc *longCall) restore(tb testing.TB, snap Record) {
 		tb.Fatal(err)
 	}
 }
-
-// benchStore opens a store for a benchmark.
-func benchStore(tb testing.TB, kind string) Store {
-	tb.Helper()
-	var st Store = NewMemory()
-	switch kind {
-	case "journal":
-		j, err := OpenJournal(tb.TempDir() + "/sessions")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		st = j
-	case "bolt":
-		b, err := OpenBolt(tb.TempDir() + "/s.db")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		st = b
-	}
-	tb.Cleanup(func() { st.Close() })
-	return st
-}
