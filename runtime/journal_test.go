@@ -23,31 +23,13 @@ func TestJournalStoreContract(t *testing.T) {
 	})
 }
 
-// journalClock is a settable clock for a journal's tables.
-type journalClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *journalClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *journalClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // openTestJournal opens dir on a clock (nil: the real one), with the segment and snapshot
 // sizes given (0: the defaults).
-func openTestJournal(t *testing.T, dir string, clock *journalClock, segment, snapMin int64) *Journal {
+func openTestJournal(t *testing.T, dir string, clock *fakeClock, segment, snapMin int64) *Journal {
 	t.Helper()
 	m := NewMemory()
 	if clock != nil {
-		m.now = clock.Now
+		m.now = clock.now
 	}
 	if segment == 0 {
 		segment = jSegmentSize
@@ -108,7 +90,7 @@ func TestJournalSurvivesReopen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "sub", "sessions")
-	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	clock := journalClock()
 	j := openTestJournal(t, dir, clock, 0, 0)
 	if j.Dir() != dir {
 		t.Fatalf("Dir = %s", j.Dir())
@@ -131,7 +113,7 @@ func TestJournalSurvivesReopen(t *testing.T) {
 	if err := j.Create(ctx, "late", Record{Rev: 1}, time.Hour); err == nil {
 		t.Fatal("a write after Close succeeded")
 	}
-	clock.Add(2 * time.Minute)
+	clock.add(2 * time.Minute)
 
 	j = openTestJournal(t, dir, clock, 0, 0)
 	defer j.Close()
@@ -182,7 +164,7 @@ func lastSegment(t *testing.T, dir string) string {
 func TestJournalTornTail(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	clock := journalClock()
 	const segment = 1 << 10
 	open := func() *Journal { return openTestJournal(t, dir, clock, segment, 1<<30) }
 	j := open()
@@ -330,7 +312,7 @@ func waitSnapshot(j *Journal) {
 func TestJournalSpaceFollowsLiveData(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	clock := journalClock()
 	j := openTestJournal(t, dir, clock, 16<<10, 32<<10)
 	const writers, perWriter = 8, 60
 	// fill writes a batch of calls and returns the folder's largest
@@ -357,7 +339,7 @@ func TestJournalSpaceFollowsLiveData(t *testing.T) {
 		return peak, journalSize(t, dir)
 	}
 	peak1, size1 := fill("first")
-	clock.Add(2 * time.Hour)
+	clock.add(2 * time.Hour)
 	j.Sweep()
 	peak2, size2 := fill("second")
 	if peak2 > peak1*13/10 || size2 > size1*11/10 {
@@ -392,7 +374,7 @@ func TestJournalSpaceFollowsLiveData(t *testing.T) {
 func TestJournalSnapshotWhileWriting(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	clock := &journalClock{now: time.Unix(1_000_000, 0)}
+	clock := journalClock()
 	j := openTestJournal(t, dir, clock, 32<<10, 32<<10)
 	const writers, perWriter, steps = 8, 60, 7
 	var wg sync.WaitGroup
@@ -612,4 +594,11 @@ func TestJournalCloseStopsSnapshot(t *testing.T) {
 	if n, _ := j.Live(context.Background()); n != 20000 {
 		t.Fatalf("%d calls after the reopen, want 20000", n)
 	}
+}
+
+// journalClock is a clock for a journal's tables, at a fixed time.
+func journalClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Unix(1_000_000, 0).UnixNano())
+	return c
 }
