@@ -148,6 +148,8 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	stderr, flushLog := bufferLog(stderr)
+	defer flushLog() // last: after the lines of the deferred closes
 	log := newLogger(stderr)
 	defer logLibrariesTo(log)()
 	st, err := runtime.OpenStore(*store)
@@ -483,12 +485,15 @@ func isLoopback(addr string) bool {
 	return err == nil && runtime.IsLoopbackHost(host)
 }
 
-// newLogger logs JSON unless stderr is a terminal.
+// newLogger logs JSON unless stderr is a terminal. Into a logWriter, a
+// warning or an error is written at once, with the lines before it.
 func newLogger(w io.Writer) *slog.Logger {
-	if f, ok := w.(*os.File); ok {
-		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
-			return slog.New(slog.NewTextHandler(w, nil))
-		}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		return slog.New(slog.NewTextHandler(w, nil))
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	var h slog.Handler = slog.NewJSONHandler(w, nil)
+	if l, ok := w.(*logWriter); ok {
+		h = flushAtWarn{h, l}
+	}
+	return slog.New(h)
 }
