@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Log lines are written in batches. flowd serve logs a line per webhook,
@@ -121,7 +123,8 @@ func (h flushAtWarn) WithGroup(name string) slog.Handler {
 	return flushAtWarn{h.Handler.WithGroup(name), h.w}
 }
 
+// isTerminal reports whether f is a terminal: a character device such as
+// /dev/null is not one.
 func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
