@@ -36,8 +36,9 @@
 #   PORT= (default: a port free when the run starts)
 #   KEEP=1 keeps the temporary folder (logs, XML, results).
 #   BASELINE=DIR also builds flowd from another checkout (say a copy of
-#   the previous commit) and adds its stores as targets base-memory and
-#   base-bolt, measured in the same rounds: an A/B of a change.
+#   the previous commit) and adds its stores as targets base-memory,
+#   base-journal and base-bolt, measured in the same rounds: an A/B of a
+#   change.
 #   ACCUMULATE=1 keeps one memory, one journal and one bolt server for
 #   the whole run
 #   (each on a port of its own, all answering the same XML through
@@ -131,7 +132,7 @@ fi
 if [[ -n ${BASELINE:-} ]]; then
 	echo "== building the baseline flowd from $BASELINE"
 	(cd "$BASELINE" && go build -o "$tmp/flowd-base" ./cmd/flowd)
-	targets+=(base-memory base-bolt)
+	targets+=(base-memory base-journal base-bolt)
 fi
 mkdir -p "$tmp/flows" "$tmp/www" "$tmp/nginx/tmp"
 cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
@@ -204,9 +205,9 @@ start_server() {
 	memory-otel)
 		OTEL_EXPORTER_OTLP_ENDPOINT=http://$sink_addr taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;
-	journal)
+	journal | base-journal)
 		rm -rf "$tmp/journal"
-		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store "journal:$tmp/journal" >"$log" 2>&1 &
+		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store "journal:$tmp/journal" >"$log" 2>&1 &
 		;;
 	bolt | base-bolt)
 		rm -f "$tmp/s.db"
@@ -400,7 +401,7 @@ echo "== latency at a fixed rate: scripts/rate, ${RATE_DURATION}s after 1s warm-
 echo "   (latency from when each request was due, as wrk2 measures)"
 specs=("memory $rate" "journal $rate" "bolt $rate" "floor $rate" "journal $journal_rate" "bolt $bolt_rate")
 if [[ -n ${BASELINE:-} ]]; then
-	specs+=("base-memory $rate" "base-bolt $rate")
+	specs+=("base-memory $rate" "base-journal $journal_rate" "base-bolt $rate")
 fi
 p99s=()
 for spec in "${specs[@]}"; do
