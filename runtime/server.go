@@ -82,6 +82,8 @@ type Server struct {
 	// flowParams holds each graph's params (its defaults and Config.Params
 	// over them), made once: walks only read them.
 	flowParams sync.Map // versionKey → map[string]any
+	// answerPrefixes are the answers' xmlPrefix, by flow.
+	answerPrefixes sync.Map // flow name → string
 	// instance tells this Server from any other on /healthz.
 	instance string
 	// tracer makes the webhooks' spans; nil without Config.Tracer.

@@ -478,7 +478,17 @@ func (s *Server) xmlPrefix(st *CallState) string {
 	if s.cfg.PublicURL == "" {
 		return ""
 	}
-	return strings.TrimSuffix(CallbackURL(s.cfg.PublicURL, st.Flow, st.Step, "", ""), "/")
+	// Every answer of a flow has the same (step 1): it is made once.
+	if st.Step == 1 {
+		if p, ok := s.answerPrefixes.Load(st.Flow); ok {
+			return p.(string)
+		}
+	}
+	p := strings.TrimSuffix(CallbackURL(s.cfg.PublicURL, st.Flow, st.Step, "", ""), "/")
+	if st.Step == 1 {
+		s.answerPrefixes.Store(st.Flow, p)
+	}
+	return p
 }
 
 // lastXML returns the XML the call's last step answered.
