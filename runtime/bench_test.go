@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"math/bits"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -733,6 +734,68 @@ func TestRecordedXML(t *testing.T) {
 		if err1 != nil || err2 != nil || !bytes.Equal(gotState, wantState) {
 			t.Errorf("state of %q, %q:\n got %s %v\nwant %s %v", c.xml, c.old, gotState, err1, wantState, err2)
 		}
+	}
+}
+
+// TestRecordedXMLEscaped: the state's XML cut from the trace entry's
+// escaped copy (appendStateEscaped, as txn.write does) is the state's
+// XML escaped from the walk's, wherever replaceEscaped lets it be cut:
+// on random texts and olds made of plain bytes, of the bytes that follow
+// an escape's backslash, and of bytes that need escaping.
+func TestRecordedXMLEscaped(t *testing.T) {
+	pieces := []string{"h", "t", "p", ":", "/", "x", "<", "@", `"`, `\`, "\n", "\x1f", "n", "u", "2", "0", "8", "f", "d",
+		"\u2028", "\xff", "\xe2\x80", "é", "http://x", "http://x/flows/f/calls/1", "u2028", "n/a"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	text := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(pieces[rnd.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	olds := []string{"", "http://x", "http://x/flows/f/calls/1", "u2028", "n", "0", "2028", "x", "ttp", "<@"}
+	cut := 0
+	for i := range 20000 {
+		xml := text(rnd.IntN(12))
+		old := olds[i%len(olds)]
+		if i%3 == 0 {
+			old = text(1 + rnd.IntN(3))
+		}
+		ts := TraceStep{Step: 1, Webhook: hookAnswer}
+		entry, at, err := appendTraceStepAt(nil, &ts, []byte(xml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if xml == "" {
+			if at != 0 {
+				t.Fatalf("no XML written, at %d", at)
+			}
+			continue
+		}
+		escaped := entry[at : len(entry)-2]
+		if want := appendJSONString(nil, xml); !bytes.Equal(append(append([]byte{'"'}, escaped...), '"'), want) {
+			t.Fatalf("entry of %q holds %s at %d, want %s", xml, escaped, at, want)
+		}
+		s := &CallState{CallUUID: "c", xmlFrom: []byte(xml), xmlOld: old}
+		want, err1 := appendState(nil, s)
+		got, err2 := appendStateEscaped(nil, s, escaped)
+		if replaceEscaped(old, xmlMark) {
+			cut++
+			if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
+				t.Fatalf("state of %q, %q cut from %s:\n got %s %v\nwant %s %v", xml, old, escaped, got, err2, want, err1)
+			}
+		}
+	}
+	if cut < 5000 {
+		t.Fatalf("only %d states were cut from escaped XML", cut)
+	}
+	for _, old := range []string{"n", "u2028", "0", "f", "b", `"`, `\`, "\n", "x\x00"} {
+		if replaceEscaped(old, xmlMark) {
+			t.Errorf("replaceEscaped(%q) = true", old)
+		}
+	}
+	if !replaceEscaped("http://x/flows/f/calls/1", xmlMark) || !replaceEscaped("", xmlMark) {
+		t.Error("replaceEscaped refuses the start of callback URLs")
 	}
 }
 

@@ -58,6 +58,11 @@ type txn struct {
 	// stored it (stores copy what they keep).
 	entry    []byte
 	entryBuf *[]byte
+	// entryXML is the walk's XML the entry holds, and entryXMLAt where
+	// the entry holds it, escaped: the state's copy is cut from that
+	// (appendStateEscaped).
+	entryXML   []byte
+	entryXMLAt int
 }
 
 // change runs fn on the call's stored state and writes what it decides.
@@ -138,7 +143,7 @@ func (t *txn) write(st *CallState) error {
 	// stores copy what they keep. It stays the txn's raw, for a claim,
 	// until release gives it back.
 	bp := sessionBufs.Get().(*[]byte)
-	data, err := appendState((*bp)[:0], st)
+	data, err := appendStateEscaped((*bp)[:0], st, t.escapedXML(st))
 	*bp = data
 	if err == nil {
 		rec.Data = data
@@ -154,7 +159,7 @@ func (t *txn) write(st *CallState) error {
 		return err
 	}
 	t.release()
-	t.rev, t.raw, t.rawBuf, t.entry = rec.Rev, data, bp, nil
+	t.rev, t.raw, t.rawBuf, t.entry, t.entryXML = rec.Rev, data, bp, nil, nil
 	if t.entryBuf != nil {
 		putSessionBuf(t.entryBuf)
 		t.entryBuf = nil
@@ -180,7 +185,7 @@ func (t *txn) step(ts *TraceStep) error { return t.stepXML(ts, nil) }
 // it back.
 func (t *txn) stepXML(ts *TraceStep, xml []byte) error {
 	bp := sessionBufs.Get().(*[]byte)
-	b, err := appendTraceStep((*bp)[:0], ts, xml)
+	b, at, err := appendTraceStepAt((*bp)[:0], ts, xml)
 	*bp = b
 	if err != nil {
 		putSessionBuf(bp)
@@ -190,7 +195,22 @@ func (t *txn) stepXML(ts *TraceStep, xml []byte) error {
 		putSessionBuf(t.entryBuf)
 	}
 	t.entry, t.entryBuf = b, bp
+	t.entryXML, t.entryXMLAt = nil, 0
+	if at > 0 {
+		t.entryXML, t.entryXMLAt = xml, at
+	}
 	return nil
+}
+
+// escapedXML returns the XML of the state a walk changed as the entry
+// the write appends holds it, escaped: when that is the walk's XML the
+// state keeps (st.xmlFrom, the same bytes); else nil.
+func (t *txn) escapedXML(st *CallState) []byte {
+	x := t.entryXML
+	if t.entry == nil || len(x) == 0 || len(x) != len(st.xmlFrom) || &x[0] != &st.xmlFrom[0] {
+		return nil
+	}
+	return t.entry[t.entryXMLAt : len(t.entry)-2] // before the entry's `"}`
 }
 
 // claimed reports whether a claim on the state holds: another copy of

@@ -81,7 +81,10 @@ func (s *Server) flowCtx(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), flowRouteKey{}, &fr)))
+		// A copy for the context of its own: taking fr's address would
+		// put it on the heap on the path above too.
+		route := fr
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), flowRouteKey{}, &route)))
 	})
 }
 

@@ -191,11 +191,12 @@ func parseFormParams(b []byte) (map[string]string, error) {
 	}
 	body := string(b)
 	m := make(map[string]string, len(pairs))
-	for _, p := range pairs {
-		key := body[p.k0:p.k1]
-		if _, seen := m[key]; !seen {
-			m[key] = body[p.v0:p.v1]
-		}
+	// Last to first, each value over any later one: a name given twice
+	// ends with its first value, with one map operation per pair rather
+	// than a lookup before each assignment.
+	for i := len(pairs) - 1; i >= 0; i-- {
+		p := pairs[i]
+		m[body[p.k0:p.k1]] = body[p.v0:p.v1]
 	}
 	return m, err
 }

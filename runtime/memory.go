@@ -139,11 +139,18 @@ func (m *Memory) Sweep() {
 
 // find returns the slot of a stored id, expired or not.
 func (m *Memory) find(id string) (uint32, bool) {
-	if i, ok := m.index[maphash.String(m.seed, id)]; ok && m.id(m.slots.at(i)) == id {
-		return i, true
-	}
-	i, ok := m.collided[id]
+	i, ok, _ := m.findHash(id, maphash.String(m.seed, id))
 	return i, ok
+}
+
+// findHash is find for an id whose hash is h; indexed reports whether
+// the index holds h, for this id or another.
+func (m *Memory) findHash(id string, h uint64) (i uint32, ok, indexed bool) {
+	if i, indexed = m.index[h]; indexed && m.id(m.slots.at(i)) == id {
+		return i, true, true
+	}
+	i, ok = m.collided[id]
+	return i, ok, indexed
 }
 
 // get returns the slot of a stored, unexpired id.
@@ -274,23 +281,26 @@ func (m *Memory) Create(_ context.Context, id string, rec Record, ttl time.Durat
 // create stores a new call unless an unexpired one has the id, with m.mu
 // held, and returns its slot.
 func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) {
-	if i, ok := m.find(id); ok {
+	// The id is hashed, and the index searched, once: a new call's id is
+	// in no slot, and what the search found says where it goes.
+	h := maphash.String(m.seed, id)
+	i, ok, taken := m.findHash(id, h)
+	if ok {
 		if m.now().UnixNano() <= m.slots.at(i).expires {
 			return nil, ErrExists
 		}
 		m.remove(i) // an expired call with this id, not swept yet
+		_, taken = m.index[h]
 	}
-	var i uint32
 	if n := len(m.free); n > 0 {
 		i, m.free = m.free[n-1], m.free[:n-1]
 	} else {
 		i = m.slots.add()
 	}
-	h := maphash.String(m.seed, id)
 	s := m.slots.at(i)
 	*s = memSlot{used: true, live: rec.Live, hash: h, rev: int64(rec.Rev), expires: expires,
 		data: m.putData(id, rec.Data)}
-	if _, taken := m.index[h]; taken {
+	if taken {
 		if m.collided == nil {
 			m.collided = map[string]uint32{}
 		}

@@ -78,10 +78,12 @@ type Server struct {
 	metrics *metrics
 	router  chi.Router
 	walkers sync.Pool
-	pinned  sync.Map // "flow@version" → time the version was last kept in the store
+	pinned  sync.Map // versionKey → time the version was last kept in the store
 	// flowParams holds each graph's params (its defaults and Config.Params
 	// over them), made once: walks only read them.
-	flowParams sync.Map // "flow@version" → map[string]string
+	flowParams sync.Map // versionKey → map[string]any
+	// answerPrefixes are the answers' xmlPrefix, by flow.
+	answerPrefixes sync.Map // flow name → string
 	// instance tells this Server from any other on /healthz.
 	instance string
 	// tracer makes the webhooks' spans; nil without Config.Tracer.
@@ -213,13 +215,18 @@ func (s *Server) timed(kind string, h http.HandlerFunc) http.Handler {
 	})
 }
 
+// versionKey names a flow version in the Server's maps. A struct rather
+// than "flow@version": looking one up makes no string, where the
+// concatenation was an allocation on every webhook (twice for an answer).
+type versionKey struct{ flow, version string }
+
 // params returns a flow version's params for a walk: Config.Params over
 // its defaults, converted to their types once. flowd serve checks them
 // against the flows when it starts; a version loaded later whose params
 // cannot be resolved is logged, and its calls read those params as
 // missing (nil), which sends them to on_error where they are used.
 func (s *Server) params(g *flow.Graph) map[string]any {
-	key := g.Name + "@" + g.Version
+	key := versionKey{g.Name, g.Version}
 	if p, ok := s.flowParams.Load(key); ok {
 		return p.(map[string]any)
 	}
@@ -237,7 +244,7 @@ func (s *Server) params(g *flow.Graph) map[string]any {
 // flowd runs (Redis) notices the loss in the answer's own write and
 // writes back the versions this process pinned (redis_versions.go).
 func (s *Server) pin(ctx context.Context, g *flow.Graph, now time.Time) error {
-	key := g.Name + "@" + g.Version
+	key := versionKey{g.Name, g.Version}
 	if at, ok := s.pinned.Load(key); ok && now.Sub(at.(time.Time)) < s.cfg.SessionTTL/2 {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -167,7 +168,13 @@ func putSessionBuf(bp *[]byte) {
 	}
 }
 
-func appendState(b []byte, s *CallState) ([]byte, error) {
+func appendState(b []byte, s *CallState) ([]byte, error) { return appendStateEscaped(b, s, nil) }
+
+// appendStateEscaped is appendState given, when not nil, s.xmlFrom as
+// appendJSONChars escapes it (the step's trace entry holds it so): the
+// state's XML is cut from that rather than escaped a second time, when
+// that writes the same bytes (replaceEscaped).
+func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"call_uuid":`...)
 	b = appendJSONString(b, s.CallUUID)
@@ -188,7 +195,12 @@ func appendState(b []byte, s *CallState) ([]byte, error) {
 	if s.xmlFrom != nil {
 		if len(s.xmlFrom) > 0 {
 			b = append(b, `,"xml":`...)
-			b = appendReplacedJSON(b, s.xmlFrom, s.xmlOld, xmlMark)
+			if xmlEscaped != nil && replaceEscaped(s.xmlOld, xmlMark) {
+				b = appendReplaced(append(b, '"'), xmlEscaped, s.xmlOld, xmlMark)
+				b = append(b, '"')
+			} else {
+				b = appendReplacedJSON(b, s.xmlFrom, s.xmlOld, xmlMark)
+			}
 		}
 	} else if s.XML != "" {
 		b = append(b, `,"xml":`...)
@@ -318,12 +330,19 @@ func (s *Session) addEntries(entries [][]byte) error {
 }
 
 func appendTraceStep(b []byte, t *TraceStep, xml []byte) ([]byte, error) {
-	var err error
+	b, _, err := appendTraceStepAt(b, t, xml)
+	return b, err
+}
+
+// appendTraceStepAt is appendTraceStep, which also returns where in b
+// the escaped xml starts when it wrote xml (it ends 2 bytes before b
+// does, before the `"}`); 0 when it did not.
+func appendTraceStepAt(b []byte, t *TraceStep, xml []byte) (_ []byte, xmlAt int, err error) {
 	b = append(b, `{"step":`...)
 	b = strconv.AppendInt(b, int64(t.Step), 10)
 	b = append(b, `,"at":`...)
 	if b, err = appendJSONTime(b, t.At); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b = append(b, `,"webhook":`...)
 	b = appendJSONString(b, t.Webhook)
@@ -399,10 +418,11 @@ func appendTraceStep(b []byte, t *TraceStep, xml []byte) ([]byte, error) {
 		b = append(b, `,"xml":`...)
 		b = appendJSONString(b, t.XML)
 	} else if len(xml) > 0 {
-		b = append(b, `,"xml":`...)
-		b = appendJSONString(b, xml)
+		b = append(b, `,"xml":"`...)
+		xmlAt = len(b)
+		b = append(appendJSONChars(b, xml), '"')
 	}
-	return append(b, '}'), nil
+	return append(b, '}'), xmlAt, nil
 }
 
 // appendJSONTime writes t as time.Time's MarshalJSON does.
@@ -616,6 +636,45 @@ func appendReplacedJSON(b, xml []byte, old, mark string) []byte {
 	}
 	b = appendJSONChars(b, xml)
 	return append(b, '"')
+}
+
+// replaceEscaped reports whether appendReplaced, run on xml as
+// appendJSONChars escapes it, writes what appendReplacedJSON writes from
+// xml itself. It does when old and mark need no escaping and old cannot
+// start inside an escape, after its backslash (\n, \u001f, \ufffd: an
+// escape goes on with a quote, a backslash, one of bfnrtu or hex
+// digits): then old, which holds no backslash, matches the escaped text
+// only where that is the text as it was, and there where it matches the
+// text. The start of callback URLs, http..., is such an old.
+func replaceEscaped(old, mark string) bool {
+	if old != "" && (isHex(old[0]) || strings.IndexByte(`"\bfnrtu`, old[0]) >= 0) {
+		return false
+	}
+	for _, s := range [2]string{old, mark} {
+		for i := 0; i < len(s); i++ {
+			if !jsonPlain[s[i]] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// appendReplaced appends s with each old in it written mark (all of s
+// when old is "").
+func appendReplaced(b, s []byte, old, mark string) []byte {
+	if old != "" {
+		o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
+		for {
+			i := bytes.Index(s, o)
+			if i < 0 {
+				break
+			}
+			b = append(append(b, s[:i]...), mark...)
+			s = s[i+len(old):]
+		}
+	}
+	return append(b, s...)
 }
 
 // appendJSONChars appends s escaped as in a JSON string, as

@@ -478,7 +478,17 @@ func (s *Server) xmlPrefix(st *CallState) string {
 	if s.cfg.PublicURL == "" {
 		return ""
 	}
-	return strings.TrimSuffix(CallbackURL(s.cfg.PublicURL, st.Flow, st.Step, "", ""), "/")
+	// Every answer of a flow has the same (step 1): it is made once.
+	if st.Step == 1 {
+		if p, ok := s.answerPrefixes.Load(st.Flow); ok {
+			return p.(string)
+		}
+	}
+	p := strings.TrimSuffix(CallbackURL(s.cfg.PublicURL, st.Flow, st.Step, "", ""), "/")
+	if st.Step == 1 {
+		s.answerPrefixes.Store(st.Flow, p)
+	}
+	return p
 }
 
 // lastXML returns the XML the call's last step answered.
@@ -614,9 +624,14 @@ func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, id string, 
 }
 
 func writeXML(w http.ResponseWriter, b []byte) {
+	// What h.Set sets for each, with the two values cut from one array:
+	// one allocation where each Set makes a slice of its own. The keys
+	// are canonical already.
+	vals := make([]string, 2)
+	vals[0], vals[1] = "application/xml", strconv.Itoa(len(b))
 	h := w.Header()
-	h.Set("Content-Type", "application/xml")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h["Content-Type"] = vals[0:1:1]
+	h["Content-Length"] = vals[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
