@@ -57,6 +57,8 @@ environment:
   XDG_STATE_HOME         the default --store is journal:$XDG_STATE_HOME/flowd/sessions
   HOME                   without XDG_STATE_HOME, the default --store is journal:$HOME/.local/state/flowd/sessions
   GOMAXPROCS             Go's processors; unset, flowd takes at least 2, even on one CPU
+  GOGC                   Go's collector; with GOGC and GOMEMLIMIT unset, the heap has a 64 MiB floor
+  GOMEMLIMIT             Go's soft memory limit; set, serve keeps no heap floor
 `
 
 // serveContext is what serve runs under until SIGINT or SIGTERM; a test
@@ -170,6 +172,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer closeStore()
 	kind, where := storeKind(st, *store)
+	defer heapFloor()()
 	if n := twoProcs(); n > 0 {
 		log.Info("GOMAXPROCS raised to 2 on one CPU: a flush to the disk or a garbage collection never holds the only processor webhooks run on", "was", n)
 	}

@@ -268,3 +268,35 @@ func TestTwoProcs(t *testing.T) {
 		t.Fatalf("GOMAXPROCS=1 set: was %d, now %d", was, goruntime.GOMAXPROCS(0))
 	}
 }
+
+// TestHeapFloor: unset GOGC and GOMEMLIMIT, serve's heap holds a
+// pointer-free ballast the collector counts as live until keep is
+// called; set, nothing is added.
+func TestHeapFloor(t *testing.T) {
+	heap := func() uint64 {
+		goruntime.GC()
+		var m goruntime.MemStats
+		goruntime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	before := heap()
+	keep := heapFloor()
+	// Less whatever garbage the collection before freed.
+	if grown := int64(heap()) - int64(before); grown < heapFloorSize-1<<20 {
+		t.Fatalf("the heap grew by %d bytes with the floor, want about %d", grown, heapFloorSize)
+	}
+	keep()
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "200")
+			before := heap()
+			keep := heapFloor()
+			if after := heap(); after > before+heapFloorSize/2 {
+				t.Fatalf("with %s set, the heap grew from %d to %d bytes", env, before, after)
+			}
+			keep()
+		})
+	}
+}
