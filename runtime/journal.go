@@ -127,8 +127,11 @@ const (
 	jSnapMin = 64 << 20
 	// jSnapStep is how many calls a snapshot reads under one lock.
 	jSnapStep = 256
-	// jSnapSync is how many bytes a snapshot writes between flushes.
-	jSnapSync = 1 << 20
+	// jSnapSync is the piece of a snapshot written out at a time.
+	jSnapSync = 256 << 10
+	// jSnapPace is how long a snapshot waits after writing out a piece,
+	// in times the piece took.
+	jSnapPace = 2
 	// jSpares is how many replaced segments are kept for reuse.
 	jSpares = 2
 )
@@ -883,6 +886,7 @@ func (j *Journal) writeSnapshot(base uint64) error {
 	m := j.mem
 	var b []byte
 	count, unsynced := 0, 0
+	var written int64 // the bytes before the piece being written
 	for start := 0; ; start += jSnapStep {
 		if j.check() != nil {
 			// Closing (or failed): a snapshot is never needed to open
@@ -917,23 +921,39 @@ func (j *Journal) writeSnapshot(base uint64) error {
 		}
 		m.mu.RUnlock()
 		seal(b, base)
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		if unsynced += len(b); unsynced >= jSnapSync {
-			// Flushed as it goes: one flush of the whole snapshot at the
-			// end would hold the disk, and the webhooks' flushes queued
-			// behind it, for as long as it takes to write it all.
+		for rest := b; len(rest) > 0; {
+			n := min(len(rest), jSnapSync-unsynced)
+			if _, err := w.Write(rest[:n]); err != nil {
+				return err
+			}
+			rest = rest[n:]
+			if unsynced += n; unsynced < jSnapSync {
+				continue
+			}
+			// Written out as it goes, a piece at a time: one flush of the
+			// whole snapshot at the end would hold the disk, and the
+			// webhooks' flushes queued behind it, for as long as it takes
+			// to write it all. A piece is small, so that a webhook's flush
+			// that comes while it is written waits little (256 KiB is 2.5
+			// ms at 100 MB/s), and written out without its metadata
+			// (writeOut): an fdatasync of each piece also wrote the blocks
+			// given to the file, which cost 20–30 ms a piece on a busy disk
+			// and made a 1 GiB snapshot take 65–95 s instead of 14–28 s.
 			t0 := time.Now()
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			if err := fdatasync(f); err != nil {
+			end, err := f.Seek(0, io.SeekCurrent)
+			if err != nil {
 				return err
 			}
-			unsynced = 0
-			// And paced: the disk is the webhooks' half of the time.
-			time.Sleep(time.Since(t0))
+			if err := writeOut(f, written, end-written); err != nil {
+				return err
+			}
+			written, unsynced = end, 0
+			// And paced: the snapshot has a third of the disk's time, the
+			// webhooks the rest.
+			time.Sleep(jSnapPace * time.Since(t0))
 		}
 	}
 	b = b[:0]
