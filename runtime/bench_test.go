@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"math/bits"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -29,6 +28,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/jsonstr"
 )
 
 // BenchmarkAnswerHandler measures the answer webhook of the IVR example
@@ -542,50 +542,6 @@ func BenchmarkEncodeSession(b *testing.B) {
 	})
 }
 
-// TestPlain8 checks the 8-bytes-at-a-time tests of appendJSONString
-// against the byte table, for every byte value at every position next to
-// every other, and for random words: plain8, and the first byte that is
-// not plain, which escape8 marks lowest.
-func TestPlain8(t *testing.T) {
-	check := func(w [8]byte) {
-		x, want, first := uint64(0), true, 8
-		for i, c := range w {
-			x |= uint64(c) << (8 * i)
-			want = want && jsonPlain[c]
-			if !jsonPlain[c] && first == 8 {
-				first = i
-			}
-		}
-		if got := plain8(x); got != want {
-			t.Fatalf("plain8(% x) = %v, want %v", w, got, want)
-		}
-		if got := bits.TrailingZeros64(escape8(x)) >> 3; got != first {
-			t.Fatalf("escape8(% x) marks byte %d first, want %d", w, got, first)
-		}
-	}
-	for pos := range 8 {
-		for c := range 256 {
-			for other := range 256 {
-				w := [8]byte{}
-				for i := range w {
-					w[i] = byte(other)
-				}
-				w[pos] = byte(c)
-				check(w)
-			}
-		}
-	}
-	seed := uint64(1)
-	for range 200_000 {
-		seed = seed*6364136223846793005 + 1442695040888963407
-		var w [8]byte
-		for i := range w {
-			w[i] = byte(seed >> (8 * i))
-		}
-		check(w)
-	}
-}
-
 // TestBoltGroupCommit checks the bolt store's group commit: concurrent
 // writes share transactions yet keep their own results (one Create per
 // call wins, a stale Update conflicts), a write that panics panics in its
@@ -674,32 +630,6 @@ func TestStateLeavesOutCallUUIDs(t *testing.T) {
 	}
 }
 
-// FuzzAppendJSONString: appendJSONString writes what encoding/json
-// writes with HTML escaping off, for any string, given as a string or as
-// bytes.
-//
-//	go test -run '^$' -fuzz FuzzAppendJSONString -fuzztime 1m ./runtime
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", `<Speak voice="Polly.Joanna">Hi &amp; "bye"</Speak>`, "a\"b\\c\x00\x01\b\f\n\r\t\x1f<x & y>\u2028\u2029\xff\xfe é 😀 \x7f",
-		"12345678\"12345678\\1234567\xe2\x80\xa8x\xf0\x9f\x98", strings.Repeat("é\"", 9)} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(s); err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString([]byte("x"), s); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got[1:], want.Bytes())
-		}
-		if got := appendJSONString([]byte("x"), []byte(s)); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
-			t.Fatalf("appendJSONString([]byte(%q)) = %s, want %s", s, got[1:], want.Bytes())
-		}
-	})
-}
-
 // TestRecordedXML: a walk's XML that record keeps (xmlFrom, xmlOld) is
 // encoded as the state with XML set to strings.ReplaceAll of it, and as
 // it is without a prefix to replace.
@@ -723,7 +653,7 @@ func TestRecordedXML(t *testing.T) {
 			want = strings.ReplaceAll(c.xml, c.old, c.mark)
 		}
 		got := appendReplacedJSON(nil, []byte(c.xml), c.old, c.mark)
-		if w := appendJSONString(nil, want); !bytes.Equal(got, w) {
+		if w := jsonstr.Append(nil, want); !bytes.Equal(got, w) {
 			t.Errorf("appendReplacedJSON(%q, %q, %q) = %s, want %s", c.xml, c.old, c.mark, got, w)
 		}
 		if c.mark != xmlMark {
@@ -773,7 +703,7 @@ func TestRecordedXMLEscaped(t *testing.T) {
 			continue
 		}
 		escaped := entry[at : len(entry)-2]
-		if want := appendJSONString(nil, xml); !bytes.Equal(append(append([]byte{'"'}, escaped...), '"'), want) {
+		if want := jsonstr.Append(nil, xml); !bytes.Equal(append(append([]byte{'"'}, escaped...), '"'), want) {
 			t.Fatalf("entry of %q holds %s at %d, want %s", xml, escaped, at, want)
 		}
 		s := &CallState{CallUUID: "c", xmlFrom: []byte(xml), xmlOld: old}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowd-dev/flowd/console"
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/jsonstr"
 )
 
 // The console (package console holds its files) is served under /ui/,
@@ -225,13 +226,13 @@ func appendCallEvent(b []byte, now time.Time, c LiveCall, gone, added bool) []by
 	}
 	b = appendEventTime(b, now)
 	b = append(b, `,"call":{"call_uuid":`...)
-	b = appendJSONString(b, c.CallUUID)
+	b = jsonstr.Append(b, c.CallUUID)
 	b = append(b, `,"flow":`...)
-	b = appendJSONString(b, c.Flow)
+	b = jsonstr.Append(b, c.Flow)
 	b = append(b, `,"version":`...)
-	b = appendJSONString(b, c.Version)
+	b = jsonstr.Append(b, c.Version)
 	b = append(b, `,"wait":`...)
-	b = appendJSONString(b, c.Wait)
+	b = jsonstr.Append(b, c.Wait)
 	b = append(b, `,"step":`...)
 	b = strconv.AppendInt(b, int64(c.Step), 10)
 	b = append(b, `,"started":`...)

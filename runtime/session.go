@@ -3,16 +3,15 @@ package runtime
 import (
 	"bytes"
 	"encoding/json"
-	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/jsonstr"
 )
 
 // CallState is what a webhook needs of a call: where it stands, the
@@ -171,27 +170,27 @@ func putSessionBuf(bp *[]byte) {
 func appendState(b []byte, s *CallState) ([]byte, error) { return appendStateEscaped(b, s, nil) }
 
 // appendStateEscaped is appendState given, when not nil, s.xmlFrom as
-// appendJSONChars escapes it (the step's trace entry holds it so): the
+// jsonstr.AppendChars escapes it (the step's trace entry holds it so): the
 // state's XML is cut from that rather than escaped a second time, when
 // that writes the same bytes (replaceEscaped).
 func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"call_uuid":`...)
-	b = appendJSONString(b, s.CallUUID)
+	b = jsonstr.Append(b, s.CallUUID)
 	b = append(b, `,"flow":`...)
-	b = appendJSONString(b, s.Flow)
+	b = jsonstr.Append(b, s.Flow)
 	b = append(b, `,"version":`...)
-	b = appendJSONString(b, s.Version)
+	b = jsonstr.Append(b, s.Version)
 	b = append(b, `,"step":`...)
 	b = strconv.AppendInt(b, int64(s.Step), 10)
 	if s.Wait != "" {
 		b = append(b, `,"wait":`...)
-		b = appendJSONString(b, s.Wait)
+		b = jsonstr.Append(b, s.Wait)
 	}
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, s.Status)
+	b = jsonstr.Append(b, s.Status)
 	b = append(b, `,"key":`...)
-	b = appendJSONString(b, s.Key)
+	b = jsonstr.Append(b, s.Key)
 	if s.xmlFrom != nil {
 		if len(s.xmlFrom) > 0 {
 			b = append(b, `,"xml":`...)
@@ -204,7 +203,7 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 		}
 	} else if s.XML != "" {
 		b = append(b, `,"xml":`...)
-		b = appendJSONString(b, s.XML)
+		b = jsonstr.Append(b, s.XML)
 	}
 	// Every webhook carries the CallUUID, so the call's parameters and
 	// each node's hold it too: it is written once, as call_uuid, and put
@@ -227,9 +226,9 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 				b = append(b, ',')
 			}
 			b = append(b, `{"node":`...)
-			b = appendJSONString(b, fr.Node)
+			b = jsonstr.Append(b, fr.Node)
 			b = append(b, `,"flow":`...)
-			b = appendJSONString(b, fr.Flow)
+			b = jsonstr.Append(b, fr.Flow)
 			b = append(b, `,"vars":`...)
 			if b, err = appendAnyMap(b, fr.Vars); err != nil {
 				return nil, err
@@ -244,7 +243,7 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 	}
 	if s.HangupCause != "" {
 		b = append(b, `,"hangup_cause":`...)
-		b = appendJSONString(b, s.HangupCause)
+		b = jsonstr.Append(b, s.HangupCause)
 	}
 	if len(s.Rooms) > 0 {
 		b = append(b, `,"rooms":`...)
@@ -256,9 +255,9 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 	}
 	if s.Claim != nil {
 		b = append(b, `,"claim":{"key":`...)
-		b = appendJSONString(b, s.Claim.Key)
+		b = jsonstr.Append(b, s.Claim.Key)
 		b = append(b, `,"owner":`...)
-		b = appendJSONString(b, s.Claim.Owner)
+		b = jsonstr.Append(b, s.Claim.Owner)
 		b = append(b, `,"until":`...)
 		if b, err = appendJSONTime(b, s.Claim.Until); err != nil {
 			return nil, err
@@ -278,7 +277,7 @@ func appendNodes(b []byte, nodes map[string]map[string]string, omitID bool, id s
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, ':')
 		b = appendParams(b, nodes[k], omitID, id)
 	}
@@ -295,7 +294,7 @@ func encodeEvent(e *Event) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, e.Kind)
+	b = jsonstr.Append(b, e.Kind)
 	b = append(b, `,"params":`...)
 	b = appendStringMap(b, e.Params)
 	return append(b, '}'), nil
@@ -345,18 +344,18 @@ func appendTraceStepAt(b []byte, t *TraceStep, xml []byte) (_ []byte, xmlAt int,
 		return nil, 0, err
 	}
 	b = append(b, `,"webhook":`...)
-	b = appendJSONString(b, t.Webhook)
+	b = jsonstr.Append(b, t.Webhook)
 	if t.Node != "" {
 		b = append(b, `,"node":`...)
-		b = appendJSONString(b, t.Node)
+		b = jsonstr.Append(b, t.Node)
 	}
 	if t.Event != "" {
 		b = append(b, `,"event":`...)
-		b = appendJSONString(b, t.Event)
+		b = jsonstr.Append(b, t.Event)
 	}
 	if t.Outcome != "" {
 		b = append(b, `,"outcome":`...)
-		b = appendJSONString(b, t.Outcome)
+		b = jsonstr.Append(b, t.Outcome)
 	}
 	if len(t.Inputs) > 0 {
 		b = append(b, `,"inputs":`...)
@@ -368,7 +367,7 @@ func appendTraceStepAt(b []byte, t *TraceStep, xml []byte) (_ []byte, xmlAt int,
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, p)
+			b = jsonstr.Append(b, p)
 		}
 		b = append(b, ']')
 	}
@@ -379,9 +378,9 @@ func appendTraceStepAt(b []byte, t *TraceStep, xml []byte) (_ []byte, xmlAt int,
 				b = append(b, ',')
 			}
 			b = append(b, `{"from":`...)
-			b = appendJSONString(b, e.From)
+			b = jsonstr.Append(b, e.From)
 			b = append(b, `,"label":`...)
-			b = appendJSONString(b, e.Label)
+			b = jsonstr.Append(b, e.Label)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -393,18 +392,18 @@ func appendTraceStepAt(b []byte, t *TraceStep, xml []byte) (_ []byte, xmlAt int,
 				b = append(b, ',')
 			}
 			b = append(b, `{"node":`...)
-			b = appendJSONString(b, r.Node)
+			b = jsonstr.Append(b, r.Node)
 			b = append(b, `,"method":`...)
-			b = appendJSONString(b, r.Method)
+			b = jsonstr.Append(b, r.Method)
 			b = append(b, `,"url":`...)
-			b = appendJSONString(b, r.URL)
+			b = jsonstr.Append(b, r.URL)
 			b = append(b, `,"status":`...)
 			b = strconv.AppendInt(b, int64(r.Status), 10)
 			b = append(b, `,"ms":`...)
 			b = strconv.AppendInt(b, r.Ms, 10)
 			if r.Error != "" {
 				b = append(b, `,"error":`...)
-				b = appendJSONString(b, r.Error)
+				b = jsonstr.Append(b, r.Error)
 			}
 			b = append(b, '}')
 		}
@@ -412,15 +411,15 @@ func appendTraceStepAt(b []byte, t *TraceStep, xml []byte) (_ []byte, xmlAt int,
 	}
 	if t.Error != "" {
 		b = append(b, `,"error":`...)
-		b = appendJSONString(b, t.Error)
+		b = jsonstr.Append(b, t.Error)
 	}
 	if t.XML != "" {
 		b = append(b, `,"xml":`...)
-		b = appendJSONString(b, t.XML)
+		b = jsonstr.Append(b, t.XML)
 	} else if len(xml) > 0 {
 		b = append(b, `,"xml":"`...)
 		xmlAt = len(b)
-		b = append(appendJSONChars(b, xml), '"')
+		b = append(jsonstr.AppendChars(b, xml), '"')
 	}
 	return append(b, '}'), xmlAt, nil
 }
@@ -486,9 +485,9 @@ func appendParams(b []byte, m map[string]string, omitID bool, id string) []byte 
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, keys[o])
+		b = jsonstr.Append(b, keys[o])
 		b = append(b, ':')
-		b = appendJSONString(b, vals[o])
+		b = jsonstr.Append(b, vals[o])
 	}
 	return append(b, '}')
 }
@@ -525,9 +524,9 @@ func appendLargeStringMap(b []byte, m map[string]string, omitID bool, id string)
 			b = append(b, ',')
 		}
 		first = false
-		b = appendJSONString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, v)
+		b = jsonstr.Append(b, v)
 	}
 	return append(b, '}')
 }
@@ -549,7 +548,7 @@ func appendAnyMap(b []byte, m map[string]any) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, ':')
 		var err error
 		if b, err = appendJSONValue(b, m[k]); err != nil {
@@ -564,7 +563,7 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendJSONString(b, x), nil
+		return jsonstr.Append(b, x), nil
 	case int:
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case int64:
@@ -581,43 +580,7 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
 }
 
-// jsonPlain marks the bytes a JSON string holds as they are: printable
-// ASCII but for the quote and the backslash.
-var jsonPlain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// escape8 marks the bytes of x that are not jsonPlain — below 0x20, at or
-// above 0x80, a quote or a backslash — with their high bit; 0 when all 8
-// are plain. Only the lowest mark is sure (a borrow can mark a plain byte
-// above a marked one), which is the one appendJSONString wants: the
-// first byte to write otherwise. (The bit tricks of "Bit Twiddling
-// Hacks": determine if a word has a byte less than n, or equal to n.)
-func escape8(x uint64) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	below := (x - ones*0x20) & ^x
-	quote := x ^ (ones * '"')
-	backslash := x ^ (ones * '\\')
-	return (below | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & highs
-}
-
-// plain8 reports whether all 8 bytes of x are jsonPlain.
-func plain8(x uint64) bool { return escape8(x) == 0 }
-
-// appendJSONString writes s as a JSON string the way encoding/json does
-// with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028 and
-// U+2029 are escaped. It skips plain bytes 8 at a time, jumps straight to
-// the first one that is not, and writes each run of plain bytes at once.
-func appendJSONString[S string | []byte](b []byte, s S) []byte {
-	b = append(b, '"')
-	b = appendJSONChars(b, s)
-	return append(b, '"')
-}
-
-// appendReplacedJSON appends, as appendJSONString does, xml with each
+// appendReplacedJSON appends, as jsonstr.Append does, xml with each
 // old in it written mark (all of xml when old is ""), without making
 // that string first.
 func appendReplacedJSON(b, xml []byte, old, mark string) []byte {
@@ -629,17 +592,17 @@ func appendReplacedJSON(b, xml []byte, old, mark string) []byte {
 			if i < 0 {
 				break
 			}
-			b = appendJSONChars(b, xml[:i])
-			b = appendJSONChars(b, mark)
+			b = jsonstr.AppendChars(b, xml[:i])
+			b = jsonstr.AppendChars(b, mark)
 			xml = xml[i+len(old):]
 		}
 	}
-	b = appendJSONChars(b, xml)
+	b = jsonstr.AppendChars(b, xml)
 	return append(b, '"')
 }
 
 // replaceEscaped reports whether appendReplaced, run on xml as
-// appendJSONChars escapes it, writes what appendReplacedJSON writes from
+// jsonstr.AppendChars escapes it, writes what appendReplacedJSON writes from
 // xml itself. It does when old and mark need no escaping and old cannot
 // start inside an escape, after its backslash (\n, \u001f, \ufffd: an
 // escape goes on with a quote, a backslash, one of bfnrtu or hex
@@ -652,7 +615,7 @@ func replaceEscaped(old, mark string) bool {
 	}
 	for _, s := range [2]string{old, mark} {
 		for i := 0; i < len(s); i++ {
-			if !jsonPlain[s[i]] {
+			if !jsonstr.Plain(s[i]) {
 				return false
 			}
 		}
@@ -675,69 +638,6 @@ func appendReplaced(b, s []byte, old, mark string) []byte {
 		}
 	}
 	return append(b, s...)
-}
-
-// appendJSONChars appends s escaped as in a JSON string, as
-// encoding/json escapes it with HTML escaping off, without the quotes.
-// Text cut at ASCII bytes is escaped piece by piece as it is whole.
-func appendJSONChars[S string | []byte](b []byte, s S) []byte {
-	const hex = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) {
-			m := escape8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56)
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		} else if jsonPlain[s[i]] {
-			i++
-			continue
-		}
-		if c := s[i]; c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		// At most a rune's bytes: a copy of so few, for []byte, is made
-		// on the stack.
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }
 
 // DecodeSession reads a session as /v1/calls returns it. Numbers in vars
