@@ -20,7 +20,8 @@
 # Then it measures latency at a fixed rate of half flowd-memory's
 # throughput, with scripts/rate (wrk2 is not packaged by Debian): p50, p99
 # and p99.9 for memory, journal and bolt (and floor for context), and for
-# journal and bolt at half their own throughput.
+# journal and bolt at half their own throughput; and, for the durable
+# stores, the disk's own flush latency in the same run (scripts/diskfloor).
 #
 # Every server listens on 127.0.0.1, on one port that was free when the
 # run started (scripts/freeport; one port, as the XML holds flowd's
@@ -111,8 +112,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== building flowd, scripts/floor, scripts/rate, scripts/freeport and scripts/otlpsink"
-go_build "$tmp" ./cmd/flowd ./scripts/floor ./scripts/rate ./scripts/freeport ./scripts/otlpsink
+echo "== building flowd, scripts/floor, scripts/rate, scripts/freeport, scripts/diskfloor and scripts/otlpsink"
+go_build "$tmp" ./cmd/flowd ./scripts/floor ./scripts/rate ./scripts/freeport ./scripts/diskfloor ./scripts/otlpsink
 PORT=${PORT:-$(free_port)}
 addr=127.0.0.1:$PORT
 url="http://$addr/flows/ivr/answer"
@@ -413,6 +414,12 @@ for spec in "${specs[@]}"; do
 	sed 's/^/    /' <<<"$out"
 	p99s+=("$(printf '%-12s at %6d req/s: p99 = %s ms' "$t" "$r" "$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$out")")")
 done
+# The disk's own flush latency, in the journal's folder's filesystem: the
+# floor under the durable stores' latency, which varies on a shared host.
+disk=$(taskset -c "$CLIENT_CPU" "$tmp/diskfloor" -dir "$tmp" -duration "${RATE_DURATION}s")
+echo "disk flushes (scripts/diskfloor, 20 KiB appended and flushed every 2 ms):"
+echo "    $disk"
+p99s+=("$(printf '%-12s              : p99 = %s ms' "disk flush" "$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$disk")")")
 echo
 echo "p99 latency (at half of flowd-memory's median throughput, $rate req/s; journal and bolt also at half their own, $journal_rate and $bolt_rate req/s):"
 printf '  %s\n' "${p99s[@]}"
