@@ -1,25 +1,65 @@
 package runtime
 
 import (
+	goruntime "runtime"
 	"slices"
 	"sync/atomic"
 )
 
 // slab keeps byte blocks in large chunks, so that a million stored calls
-// are a few thousand objects for the garbage collector rather than
-// millions: a chunk's bytes hold no pointers and are never scanned, and a
-// block is named by a blockRef, a plain number. Each chunk serves blocks
-// of one size class; a chunk whose blocks are all free is given back to
-// the Go runtime (and so, in time, to the system).
+// are a few thousand objects rather than millions, and a block is named
+// by a blockRef, a plain number. A memory store's chunks are outside the
+// Go heap (offHeapSlab, chunkmem_unix.go): the collector never sees
+// them, and the heap it paces its collections by is the webhooks'
+// garbage, not twice the calls held. Each chunk serves blocks of one size
+// class; a chunk whose blocks are all free is given back, its pages to
+// the system at once. Measured with wrk at about 32,000 answers a second
+// for 20 s on the memory store (630 k calls held): 2.16 GB resident with
+// the chunks on the heap, 1.58 GB off it, at the same throughput.
 //
 // A slab is not safe for concurrent use: the memory store locks around it.
 type slab struct {
-	classes []slabClass       // one per slabSizes
-	big     map[uint32][]byte // blocks over the largest class: few
-	nextBig uint32
+	*slabTables
 	// held is the bytes of the blocks handed out and not freed: the data
 	// the slab holds. Atomic so that it can be read without the lock.
 	held atomic.Int64
+}
+
+// slabTables is a slab's chunks and big blocks, apart from the slab so
+// that the cleanup of the store that holds the slab can give its
+// off-heap chunks back (freeChunks) once the store is unreachable.
+type slabTables struct {
+	classes []slabClass       // one per slabSizes
+	big     map[uint32][]byte // blocks over the largest class: few
+	nextBig uint32
+	// offHeap: chunks come from newChunk, outside the Go heap, where the
+	// store that made the slab registered freeChunks as its cleanup
+	// (offHeapSlab). Otherwise they are heap memory.
+	offHeap bool
+}
+
+// offHeapSlab makes s's chunks off-heap memory, given back by a cleanup
+// once owner (the store holding s) is unreachable. s must hold nothing
+// yet.
+func offHeapSlab[T any](s *slab, owner *T) {
+	if !chunksOffHeap {
+		return
+	}
+	s.slabTables = &slabTables{offHeap: true}
+	goruntime.AddCleanup(owner, (*slabTables).freeChunks, s.slabTables)
+}
+
+// freeChunks gives back every off-heap chunk the tables hold: nothing
+// reads them again.
+func (t *slabTables) freeChunks() {
+	for c := range t.classes {
+		for i, ch := range t.classes[c].chunks {
+			if ch != nil && ch.offHeap {
+				freeChunk(ch.buf)
+				t.classes[c].chunks[i] = nil
+			}
+		}
+	}
 }
 
 // slabSizes are the block sizes: from 32 bytes, each an eighth (at least
@@ -46,9 +86,10 @@ type slabClass struct {
 }
 
 type slabChunk struct {
-	buf  []byte
-	free []uint16 // free block numbers
-	used int
+	buf     []byte
+	offHeap bool     // buf is from newChunk
+	free    []uint16 // free block numbers
+	used    int
 	// listed reports whether the chunk is in its class's partial list.
 	listed bool
 }
@@ -71,6 +112,9 @@ func (s *slab) put(b []byte) blockRef {
 
 // alloc returns a block for n bytes (its bytes are not cleared).
 func (s *slab) alloc(n int) blockRef {
+	if s.slabTables == nil {
+		s.slabTables = &slabTables{}
+	}
 	c, _ := slices.BinarySearch(slabSizes, n)
 	if c == len(slabSizes) {
 		if s.big == nil {
@@ -104,7 +148,14 @@ func (s *slab) alloc(n int) blockRef {
 		return blockRef{class: uint8(c), chunk: i, block: blk, n: uint32(n)}
 	}
 	blocks := slabChunkSize / size
-	ch := &slabChunk{buf: make([]byte, slabChunkSize), free: make([]uint16, 0, blocks)}
+	ch := &slabChunk{free: make([]uint16, 0, blocks)}
+	if s.offHeap {
+		ch.buf = newChunk()
+		ch.offHeap = ch.buf != nil
+	}
+	if ch.buf == nil {
+		ch.buf = make([]byte, slabChunkSize)
+	}
 	for b := blocks - 1; b >= 1; b-- {
 		ch.free = append(ch.free, uint16(b))
 	}
@@ -153,6 +204,9 @@ func (s *slab) free(r blockRef) {
 		// fills again does not churn).
 		cl.live--
 		cl.chunks[r.chunk] = nil
+		if ch.offHeap {
+			freeChunk(ch.buf)
+		}
 		cl.holes = append(cl.holes, r.chunk)
 		if ch.listed {
 			for j, i := range cl.partial {
@@ -172,6 +226,9 @@ func (s *slab) free(r blockRef) {
 
 // inUse returns the bytes of the chunks and big blocks the slab holds.
 func (s *slab) inUse() int {
+	if s.slabTables == nil {
+		return 0
+	}
 	n := 0
 	for c := range s.classes {
 		for _, ch := range s.classes[c].chunks {

@@ -1,0 +1,108 @@
+//go:build unix
+
+package runtime
+
+import (
+	"context"
+	"fmt"
+	goruntime "runtime"
+	"testing"
+	"time"
+)
+
+// poolFree is how many chunks the off-heap pool holds for reuse.
+func poolFree() int {
+	chunkPool.mu.Lock()
+	defer chunkPool.mu.Unlock()
+	return len(chunkPool.free)
+}
+
+// TestSlabChunksOffHeap: a memory store's chunks are off the Go heap
+// (the heap does not grow by the data it holds); a chunk its calls leave
+// goes back to the pool, and so does every chunk of a store nothing
+// reaches any more.
+func TestSlabChunksOffHeap(t *testing.T) {
+	heap := func() uint64 {
+		goruntime.GC()
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	ctx := context.Background()
+	data := make([]byte, 1500)
+	func() {
+		m := NewMemory()
+		defer m.Close()
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		m.now = func() time.Time { return now }
+		before := heap()
+		for i := range 4000 { // about 6 MB in blocks of 1.5 KiB
+			if err := m.Create(ctx, fmt.Sprintf("call-%d", i), Record{Data: data, Live: true}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.mu.RLock()
+		held, offHeap := m.slab.inUse(), m.slab.offHeap
+		m.mu.RUnlock()
+		if !offHeap || held < 4000*len(data) {
+			t.Fatalf("off heap %v, %d bytes held", offHeap, held)
+		}
+		// The index and slots grow the heap a little; the data not.
+		if grown := int64(heap()) - int64(before); grown > int64(held)/4 {
+			t.Fatalf("the heap grew by %d bytes for %d bytes of calls", grown, held)
+		}
+		free := poolFree()
+		now = now.Add(2 * time.Hour) // every call expires
+		m.Sweep()
+		// Other stores' cleanups may give chunks back meanwhile: at
+		// least this store's, but the one its one size class keeps.
+		if back := poolFree() - free; back < held/slabChunkSize-1 {
+			t.Fatalf("%d chunks went back to the pool after every call left, of %d bytes", back, held)
+		}
+	}()
+
+	// A store nothing reaches: its cleanup gives every chunk back.
+	var chunks []*byte
+	func() {
+		m := NewMemory()
+		for i := range 2000 {
+			_ = m.Create(ctx, fmt.Sprintf("call-%d", i), Record{Data: data}, time.Hour)
+		}
+		m.mu.RLock()
+		for _, cl := range m.slab.classes {
+			for _, ch := range cl.chunks {
+				if ch != nil && ch.offHeap {
+					chunks = append(chunks, &ch.buf[0])
+				}
+			}
+		}
+		m.mu.RUnlock()
+		m.Close() // stops its sweeper, which holds it
+	}()
+	if len(chunks) < 2000*len(data)/slabChunkSize {
+		t.Fatalf("the second store holds %d chunks off the heap", len(chunks))
+	}
+	pooled := func() (n int) {
+		chunkPool.mu.Lock()
+		defer chunkPool.mu.Unlock()
+		in := map[*byte]bool{}
+		for _, b := range chunkPool.free {
+			in[&b[0]] = true
+		}
+		for _, p := range chunks {
+			if in[p] {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.After(10 * time.Second)
+	for pooled() < len(chunks) {
+		goruntime.GC()
+		select {
+		case <-deadline:
+			t.Fatalf("an unreachable store kept %d of its %d chunks for 10 s", len(chunks)-pooled(), len(chunks))
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
