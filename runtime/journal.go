@@ -58,7 +58,7 @@ import (
 // replay skips the records a snapshot already holds.
 //
 // What it holds is also held in memory (as the memory store holds it,
-// in blocks the garbage collector does not scan): the hot state of each
+// in blocks outside the Go heap): the hot state of each
 // call and its retained trace. Reads never touch the disk.
 type Journal struct {
 	mem *Memory
