@@ -886,7 +886,7 @@ func (j *Journal) writeSnapshot(base uint64) error {
 	m := j.mem
 	var b []byte
 	count, unsynced := 0, 0
-	var written int64 // the bytes before the piece being written
+	var written int64 // the file's bytes before the piece being written
 	for start := 0; ; start += jSnapStep {
 		if j.check() != nil {
 			// Closing (or failed): a snapshot is never needed to open
@@ -943,14 +943,10 @@ func (j *Journal) writeSnapshot(base uint64) error {
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			end, err := f.Seek(0, io.SeekCurrent)
-			if err != nil {
+			if err := writeOut(f, written, int64(unsynced)); err != nil {
 				return err
 			}
-			if err := writeOut(f, written, end-written); err != nil {
-				return err
-			}
-			written, unsynced = end, 0
+			written, unsynced = written+int64(unsynced), 0
 			// And paced: the snapshot has a third of the disk's time, the
 			// webhooks the rest.
 			time.Sleep(jSnapPace * time.Since(t0))

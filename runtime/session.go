@@ -195,7 +195,7 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 		if len(s.xmlFrom) > 0 {
 			b = append(b, `,"xml":`...)
 			if xmlEscaped != nil && replaceEscaped(s.xmlOld, xmlMark) {
-				b = appendReplaced(append(b, '"'), xmlEscaped, s.xmlOld, xmlMark)
+				b = replaceEach(append(b, '"'), xmlEscaped, s.xmlOld, xmlMark, appendBytes)
 				b = append(b, '"')
 			} else {
 				b = appendReplacedJSON(b, s.xmlFrom, s.xmlOld, xmlMark)
@@ -585,23 +585,29 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 // that string first.
 func appendReplacedJSON(b, xml []byte, old, mark string) []byte {
 	b = append(b, '"')
-	if old != "" {
-		o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
-		for {
-			i := bytes.Index(xml, o)
-			if i < 0 {
-				break
-			}
-			b = jsonstr.AppendChars(b, xml[:i])
-			b = jsonstr.AppendChars(b, mark)
-			xml = xml[i+len(old):]
-		}
-	}
-	b = jsonstr.AppendChars(b, xml)
+	b = replaceEach(b, xml, old, mark, jsonstr.AppendChars[[]byte])
 	return append(b, '"')
 }
 
-// replaceEscaped reports whether appendReplaced, run on xml as
+// replaceEach appends s with each old in it written mark (all of s when
+// old is ""), every piece through write.
+func replaceEach(b, s []byte, old, mark string, write func(b, s []byte) []byte) []byte {
+	if old != "" {
+		o := unsafe.Slice(unsafe.StringData(old), len(old))   // only read
+		m := unsafe.Slice(unsafe.StringData(mark), len(mark)) // only read
+		for {
+			i := bytes.Index(s, o)
+			if i < 0 {
+				break
+			}
+			b = write(write(b, s[:i]), m)
+			s = s[i+len(old):]
+		}
+	}
+	return write(b, s)
+}
+
+// replaceEscaped reports whether replaceEach with appendBytes, run on xml as
 // jsonstr.AppendChars escapes it, writes what appendReplacedJSON writes from
 // xml itself. It does when old and mark need no escaping and old cannot
 // start inside an escape, after its backslash (\n, \u001f, \ufffd: an
@@ -621,23 +627,6 @@ func replaceEscaped(old, mark string) bool {
 		}
 	}
 	return true
-}
-
-// appendReplaced appends s with each old in it written mark (all of s
-// when old is "").
-func appendReplaced(b, s []byte, old, mark string) []byte {
-	if old != "" {
-		o := unsafe.Slice(unsafe.StringData(old), len(old)) // only read
-		for {
-			i := bytes.Index(s, o)
-			if i < 0 {
-				break
-			}
-			b = append(append(b, s[:i]...), mark...)
-			s = s[i+len(old):]
-		}
-	}
-	return append(b, s...)
 }
 
 // DecodeSession reads a session as /v1/calls returns it. Numbers in vars
@@ -693,3 +682,6 @@ func decodeInto[T Session | CallState](b []byte, s *T) error {
 	}
 	return nil
 }
+
+// appendBytes is append, as replaceEach's write.
+func appendBytes(b, s []byte) []byte { return append(b, s...) }
