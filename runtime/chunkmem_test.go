@@ -8,6 +8,8 @@ import (
 	goruntime "runtime"
 	"testing"
 	"time"
+
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // poolFree is how many chunks the off-heap pool holds for reuse.
@@ -22,12 +24,7 @@ func poolFree() int {
 // goes back to the pool, and so does every chunk of a store nothing
 // reaches any more.
 func TestSlabChunksOffHeap(t *testing.T) {
-	heap := func() uint64 {
-		goruntime.GC()
-		var ms goruntime.MemStats
-		goruntime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
+	heap := testenv.LiveHeap
 	ctx := context.Background()
 	data := make([]byte, 1500)
 	func() {

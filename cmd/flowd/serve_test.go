@@ -273,12 +273,7 @@ func TestTwoProcs(t *testing.T) {
 // pointer-free ballast the collector counts as live until keep is
 // called; set, nothing is added.
 func TestHeapFloor(t *testing.T) {
-	heap := func() uint64 {
-		goruntime.GC()
-		var m goruntime.MemStats
-		goruntime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := testenv.LiveHeap
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	before := heap()

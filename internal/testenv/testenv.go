@@ -298,3 +298,12 @@ func ReadFile(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// LiveHeap collects garbage and returns the bytes the Go heap then
+// holds: what a test of memory held off or on the heap compares.
+func LiveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
