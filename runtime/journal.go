@@ -85,9 +85,9 @@ type Journal struct {
 	seg     *os.File
 	segNum  uint64
 	segSize int64 // bytes written to seg
-	// segRecycled reports whether seg is a recycled segment, which holds
-	// old bytes past segSize.
-	segRecycled bool
+	// ahead is seg's blocks past segSize: a recycled segment's, or zeros
+	// written ahead of the writer (journal_ahead.go).
+	ahead segAhead
 	// spares are replaced segments kept to be written over (at most
 	// jSpares), renamed spare-N.tmp; recycled counts the segments started
 	// in one.
@@ -334,11 +334,10 @@ func removePaced(path string) {
 // jSpares) and written over. What they held before does not read as
 // records of their new number (fileSeed), and a recycled segment is cut
 // to what was written before the next starts, so only the last segment
-// may end in anything but its last record. (Segments written full of
-// zeros ahead would do the same from the start, but writing the zeros
-// cost more CPU than the inode writes they spared.)
+// may end in anything but its last record. A new segment is given its
+// blocks ahead of the writer instead (journal_ahead.go).
 func (j *Journal) startSegment() error {
-	if j.seg != nil && j.segRecycled {
+	if j.seg != nil && j.ahead.stop() {
 		if err := j.seg.Truncate(j.segSize); err != nil {
 			return err
 		}
@@ -348,7 +347,7 @@ func (j *Journal) startSegment() error {
 	}
 	name := j.path(j.segNum, "log")
 	var f *os.File
-	recycled := false
+	var size int64 // what a recycled segment holds
 	for f == nil && len(j.spares) > 0 {
 		spare := j.spares[len(j.spares)-1]
 		j.spares = j.spares[:len(j.spares)-1]
@@ -357,8 +356,12 @@ func (j *Journal) startSegment() error {
 			continue
 		}
 		if g, err := os.OpenFile(name, os.O_WRONLY, 0o600); err == nil {
-			f, recycled = g, true
-			j.recycled++
+			if fi, err := g.Stat(); err == nil {
+				f, size = g, fi.Size()
+				j.recycled++
+			} else {
+				g.Close()
+			}
 		}
 	}
 	if f == nil {
@@ -374,7 +377,8 @@ func (j *Journal) startSegment() error {
 	if j.seg != nil {
 		j.seg.Close()
 	}
-	j.seg, j.segSize, j.segRecycled = f, 0, recycled
+	j.seg, j.segSize = f, 0
+	j.ahead.start(f, size, j.segmentSize)
 	return nil
 }
 
@@ -470,9 +474,9 @@ func (j *Journal) replaySegment(n uint64, last bool) (int64, error) {
 	path := j.path(n, "log")
 	good, err := readRecords(path, n, j.apply)
 	if errors.Is(err, errTorn) && last {
-		// Cut off a torn write: the next segment starts after it, and
-		// only the last may end so.
-		if err := os.Truncate(path, good); err != nil {
+		// Cut off a torn write (or zeros written ahead), durably: the
+		// next segment starts after it, and only the last may end so.
+		if err := truncateSynced(path, good); err != nil {
 			return 0, err
 		}
 		return good, nil
@@ -481,6 +485,22 @@ func (j *Journal) replaySegment(n uint64, last bool) (int64, error) {
 		return 0, fmt.Errorf("%s at offset %d: %w", path, good, err)
 	}
 	return good, nil
+}
+
+// truncateSynced cuts a file to size and flushes that.
+func truncateSynced(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = fdatasync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // apply replays one record onto the tables, unless they already hold its
@@ -749,6 +769,7 @@ func (j *Journal) writeLoop() {
 
 		j.segMu.Lock()
 		seal(buf, j.segNum)
+		j.ahead.claim(j.segSize + int64(len(buf)))
 		_, err := j.seg.Write(buf)
 		if err == nil {
 			err = fdatasync(j.seg)
@@ -761,6 +782,8 @@ func (j *Journal) writeLoop() {
 		if err == nil && j.segSize >= j.segmentSize {
 			j.segNum++
 			later = j.startSegment()
+		} else if err == nil {
+			j.ahead.more()
 		}
 		if err == nil && later == nil && j.segBytes > max(j.snapMin, j.mem.slab.held.Load()) && !j.snapping {
 			j.snapping = true
@@ -1160,6 +1183,7 @@ func (j *Journal) Close() error {
 		<-done
 	}
 	j.mem.Close()
+	j.ahead.stop()
 	err := j.seg.Close()
 	if cerr := j.lock.Close(); err == nil {
 		err = cerr

@@ -195,8 +195,9 @@ func TestJournalTornTail(t *testing.T) {
 	for round := 0; round < 8; round++ {
 		tail := tails[round%len(tails)]
 		seg := lastSegment(t, dir)
+		// (The last segment may end in zeros written ahead: read as torn.)
 		good, err := readRecords(seg, fileNum(seg), func([]byte) error { return nil })
-		if err != nil {
+		if err != nil && !errors.Is(err, errTorn) {
 			t.Fatal(err)
 		}
 		f, _ := os.OpenFile(seg, os.O_WRONLY, 0)
@@ -601,4 +602,102 @@ func journalClock() *fakeClock {
 	c := &fakeClock{}
 	c.ns.Store(time.Unix(1_000_000, 0).UnixNano())
 	return c
+}
+
+// TestJournalFillsAhead: a busy segment is given zeros ahead of the
+// writer (journal_ahead.go), which never land on a record: every segment
+// that turned holds its records and nothing after them, and every call
+// comes back on reopen, also when the store closed with zeros past its
+// last record.
+func TestJournalFillsAhead(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clock := journalClock()
+	const segment, snapMin = 256 << 10, 1 << 30 // no snapshot: every segment stays
+	j := openTestJournal(t, dir, clock, segment, snapMin)
+	const writers, perWriter = 8, 400
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				journalCall(t, j, fmt.Sprintf("w%d-%d", w, i), 5, time.Hour)
+			}
+		}()
+	}
+	wg.Wait()
+	// untilAhead writes more calls, one at a time, until the segment
+	// being written is longer than what was written to it: zeros are
+	// ahead of the writer.
+	extra := 0
+	untilAhead := func() {
+		t.Helper()
+		for n := 0; ; n++ {
+			j.segMu.Lock()
+			written := j.segSize
+			j.segMu.Unlock()
+			if fi, err := os.Stat(lastSegment(t, dir)); err == nil && fi.Size() > written {
+				return
+			}
+			if n == 2000 {
+				t.Fatal("no zeros were written ahead of the journal's writer")
+			}
+			journalCall(t, j, fmt.Sprintf("extra-%d", extra), 5, time.Hour)
+			extra++
+		}
+	}
+	untilAhead()
+	// A segment turned before its end, as a snapshot turns one, is cut
+	// to its records.
+	j.segMu.Lock()
+	j.segNum++
+	err := j.startSegment()
+	j.segMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	untilAhead()
+	j.ahead.mu.Lock()
+	fills := j.ahead.fills
+	j.ahead.mu.Unlock()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(segs) < 4 || fills < len(segs) {
+		t.Fatalf("%d segments, %d fills: the test wrote too little to fill ahead in each", len(segs), fills)
+	}
+	j.Close()
+
+	// A segment that turned was cut to its records; the last ends in zeros.
+	for k, path := range segs {
+		good, err := readRecords(path, fileNum(path), func([]byte) error { return nil })
+		fi, serr := os.Stat(path)
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		last := k == len(segs)-1
+		switch {
+		case !last && (err != nil || good != fi.Size()):
+			t.Fatalf("%s: %d bytes of records (%v) in a file of %d", path, good, err, fi.Size())
+		case last && (!errors.Is(err, errTorn) || good >= fi.Size()):
+			t.Fatalf("%s, the last segment: %d bytes of records (%v) in a file of %d, want zeros after them", path, good, err, fi.Size())
+		}
+	}
+
+	// The zeros are cut off at the open, and the journal goes on after
+	// them, to be opened again whole.
+	j = openTestJournal(t, dir, clock, segment, snapMin)
+	for w := range writers {
+		for i := range perWriter {
+			checkJournalCall(t, j, fmt.Sprintf("w%d-%d", w, i), 5)
+		}
+	}
+	for i := range extra {
+		checkJournalCall(t, j, fmt.Sprintf("extra-%d", i), 5)
+	}
+	journalCall(t, j, "after", 5, time.Hour)
+	j.Close()
+	j = openTestJournal(t, dir, clock, segment, snapMin)
+	defer j.Close()
+	checkJournalCall(t, j, "w3-17", 5)
+	checkJournalCall(t, j, "after", 5)
 }
