@@ -650,6 +650,24 @@ func TestBadFlowNamesInURLs(t *testing.T) {
 			if resp.StatusCode != 400 {
 				t.Errorf("bad form on a made-up flow: %d", resp.StatusCode)
 			}
+			// A path under a flow that is no webhook's: 404, signed or
+			// not; a webhook's path with another method: 405.
+			for _, path := range []string{"/flows/ivr/nothing", "/flows/ivr/calls/1/menu", "/flows/ivr", "/flows/ivr/answer/more"} {
+				resp, err := http.Post(e.base+path, "application/x-www-form-urlencoded", strings.NewReader("CallUUID=x"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNotFound {
+					t.Errorf("POST %s: %d, want 404", path, resp.StatusCode)
+				}
+			}
+			req, _ := http.NewRequest(http.MethodPut, e.base+"/flows/ivr/answer", nil)
+			if resp, err := http.DefaultClient.Do(req); err != nil {
+				t.Fatal(err)
+			} else if resp.Body.Close(); resp.StatusCode != http.StatusMethodNotAllowed {
+				t.Errorf("PUT answer: %d, want 405", resp.StatusCode)
+			}
 			m := e.metrics(t)
 			if strings.Contains(m, "made-up-") || strings.Contains(m, "\xcb") {
 				t.Errorf("a made-up flow name became a series:\n%s", m)

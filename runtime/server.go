@@ -159,15 +159,17 @@ func (s *Server) routes() chi.Router {
 	} else {
 		r.Method(http.MethodGet, "/metrics", s.metrics.handler())
 	}
-	r.Route("/flows/{flow}", func(r chi.Router) {
-		r.Use(s.flowCtx, s.limitBody, s.parseForm, s.verifySignature)
-		for _, m := range []string{http.MethodGet, http.MethodPost} {
-			r.Method(m, "/answer", s.timed("answer", s.answer))
-			r.Method(m, "/hangup", s.timed("hangup", s.hangup))
-			r.Method(m, "/calls/{step}/{node}/{event}", s.timed("callback", s.callback))
-			r.Method(m, "/events/{callUUID}/{node}/{kind}", s.timed("event", s.event))
-		}
-	})
+	// Plivo's webhooks, in the top router rather than a sub-router for
+	// /flows/{flow}: one routing walk per webhook instead of two (3 % of
+	// the answer handler's time, 3 allocations). A path under /flows/
+	// that is none of these is 404 before its signature is checked.
+	wh := r.With(s.flowCtx, s.limitBody, s.parseForm, s.verifySignature)
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		wh.Method(m, "/flows/{flow}/answer", s.timed("answer", s.answer))
+		wh.Method(m, "/flows/{flow}/hangup", s.timed("hangup", s.hangup))
+		wh.Method(m, "/flows/{flow}/calls/{step}/{node}/{event}", s.timed("callback", s.callback))
+		wh.Method(m, "/flows/{flow}/events/{callUUID}/{node}/{kind}", s.timed("event", s.event))
+	}
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.apiAuth)
 		r.Get("/calls/{callUUID}", s.trace)
