@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/flowd-dev/flowd/internal/hexdigit"
 )
 
 // Header names Plivo uses for webhook signatures. The Ma ("main account")
@@ -416,8 +418,8 @@ func unescapeQuery(s string) string {
 		switch c := s[i]; {
 		case c == '+':
 			b = append(b, ' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+		case c == '%' && i+2 < len(s) && hexdigit.Is(s[i+1]) && hexdigit.Is(s[i+2]):
+			b = append(b, hexdigit.Value(s[i+1])<<4|hexdigit.Value(s[i+2]))
 			i += 2
 		default:
 			b = append(b, c)
@@ -483,21 +485,6 @@ func maximalSubpart(b []byte) int {
 		lo, hi = 0x80, 0xBF
 	}
 	return i
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }
 
 // macBase64 writes the padded standard base64 of HMAC-SHA256(key, msg) to sig.

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/flowd-dev/flowd/internal/hexdigit"
 )
 
 // limitBody caps a webhook's body: Plivo's are a few hundred bytes.
@@ -279,7 +281,7 @@ var formPlain = func() (t [256]bool) {
 func unescapeInPlace(b []byte, i, j int) (int, error) {
 	for k := i; k < j; k++ {
 		if b[k] == '%' {
-			if k+2 >= j || !isHex(b[k+1]) || !isHex(b[k+2]) {
+			if k+2 >= j || !hexdigit.Is(b[k+1]) || !hexdigit.Is(b[k+2]) {
 				_, err := url.QueryUnescape(string(b[i:j]))
 				return 0, err
 			}
@@ -290,7 +292,7 @@ func unescapeInPlace(b []byte, i, j int) (int, error) {
 	for k := i; k < j; w++ {
 		switch c := b[k]; c {
 		case '%':
-			b[w] = unHex(b[k+1])<<4 | unHex(b[k+2])
+			b[w] = hexdigit.Value(b[k+1])<<4 | hexdigit.Value(b[k+2])
 			k += 3
 		case '+':
 			b[w] = ' '
@@ -301,20 +303,6 @@ func unescapeInPlace(b []byte, i, j int) (int, error) {
 		}
 	}
 	return w, nil
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unHex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }
 
 // params returns a webhook's parameters, one value per name. For POST

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/hexdigit"
 	"github.com/flowd-dev/flowd/internal/jsonstr"
 )
 
@@ -616,7 +617,7 @@ func replaceEach(b, s []byte, old, mark string, write func(b, s []byte) []byte) 
 // only where that is the text as it was, and there where it matches the
 // text. The start of callback URLs, http..., is such an old.
 func replaceEscaped(old, mark string) bool {
-	if old != "" && (isHex(old[0]) || strings.IndexByte(`"\bfnrtu`, old[0]) >= 0) {
+	if old != "" && (hexdigit.Is(old[0]) || strings.IndexByte(`"\bfnrtu`, old[0]) >= 0) {
 		return false
 	}
 	for _, s := range [2]string{old, mark} {
