@@ -32,3 +32,10 @@ func writeOut(f *os.File, off, n int64) error {
 		}
 	}
 }
+
+// dropCached tells the kernel that n bytes of f from off, written and
+// flushed, are not read again: their pages leave the page cache now
+// rather than when memory runs short (see Journal.dropWritten).
+func dropCached(f *os.File, off, n int64) error {
+	return unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED)
+}
