@@ -40,15 +40,18 @@
 #   the previous commit) and adds its stores as targets base-memory,
 #   base-journal and base-bolt, measured in the same rounds: an A/B of a
 #   change.
-#   ACCUMULATE=1 keeps one memory, one journal and one bolt server for
-#   the whole run
+#   STORES="memory journal bolt" (the default) are the stores measured;
+#   say STORES=journal to measure one alone (the latency at a fixed rate
+#   is then at half its throughput).
+#   ACCUMULATE=1 keeps one server of each store for the whole run
 #   (each on a port of its own, all answering the same XML through
 #   --public-url), so their calls pile up round after round, as on a
 #   server that has run for hours; PRELOAD=SECONDS first loads each of
 #   them that long. The calls each holds are printed at the end. The kept
 #   servers share the server CPU all along: one's background work (the
 #   journal's snapshot, a collection) slows the others' rounds, so compare
-#   a store with many calls against the floor with one server at a time.
+#   a store with many calls against the floor with one store at a time:
+#   ACCUMULATE=1 PRELOAD=40 STORES=journal ROUNDS=3.
 #   OTLP=1 adds the target memory-otel: flowd on the memory store with
 #   OpenTelemetry on, exporting every webhook's span to scripts/otlpsink (a
 #   collector that keeps nothing, on CLIENT_CPU), to compare with memory.
@@ -69,6 +72,15 @@ RATE_CONNS=${RATE_CONNS:-16}
 PORT=${PORT:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+read -r -a stores <<<"${STORES:-memory journal bolt}"
+for s in "${stores[@]}"; do
+	case $s in
+	memory | journal | bolt) ;;
+	*) echo "STORES: unknown store $s (memory, journal, bolt)" >&2 && exit 2 ;;
+	esac
+done
+# has_store S: S is among the stores measured.
+has_store() { [[ " ${stores[*]} " == *" $1 "* ]]; }
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -118,7 +130,7 @@ PORT=${PORT:-$(free_port)}
 addr=127.0.0.1:$PORT
 url="http://$addr/flows/ivr/answer"
 echo "== servers on $addr"
-targets=(floor memory journal bolt nginx)
+targets=(floor "${stores[@]}" nginx)
 if [[ -n ${OTLP:-} ]]; then
 	targets+=(memory-otel)
 	sink_addr=127.0.0.1:$(free_port)
@@ -133,7 +145,7 @@ fi
 if [[ -n ${BASELINE:-} ]]; then
 	echo "== building the baseline flowd from $BASELINE"
 	(cd "$BASELINE" && go build -o "$tmp/flowd-base" ./cmd/flowd)
-	targets+=(base-memory base-journal base-bolt)
+	for s in "${stores[@]}"; do targets+=("base-$s"); done
 fi
 mkdir -p "$tmp/flows" "$tmp/www" "$tmp/nginx/tmp"
 cp "$repo/examples/flows/ivr.yaml" "$tmp/flows/"
@@ -191,7 +203,7 @@ start_server() {
 	local target=$1 log="$tmp/$1.log" token
 	round_id=$((round_id + 1))
 	url="http://$addr/flows/ivr/answer"
-	if [[ -n $ACCUMULATE && ($target == memory || $target == journal || $target == bolt) ]]; then
+	if [[ -n $ACCUMULATE ]] && has_store "$target"; then
 		start_kept "$target"
 		return
 	fi
@@ -297,7 +309,7 @@ start_server memory
 cp "$tmp/ready.xml" "$tmp/www/answer.xml"
 if [[ -n $ACCUMULATE && $PRELOAD -gt 0 ]]; then
 	stop_server
-	for t in memory journal bolt; do
+	for t in "${stores[@]}"; do
 		start_server "$t"
 		echo "== preloading $t for ${PRELOAD}s"
 		wrk_run "$PRELOAD" "$(printf 'ff%04x01' "${#t}")" >/dev/null
@@ -391,19 +403,33 @@ for t in "${targets[@]}"; do
 	printf '  %-12s %8.0f  (%.0f–%.0f)   %6.2f µs\n' "$t" "$med" "$lo" "$hi" "$cmed"
 done
 
-read -r mem_max _ _ < <(throughput memory | median_min_max)
-read -r journal_max _ _ < <(throughput journal | median_min_max)
-read -r bolt_max _ _ < <(throughput bolt | median_min_max)
-rate=$(awk -v m="$mem_max" 'BEGIN { printf "%d", m / 2 }')
-journal_rate=$(awk -v m="$journal_max" 'BEGIN { printf "%d", m / 2 }')
-bolt_rate=$(awk -v m="$bolt_max" 'BEGIN { printf "%d", m / 2 }')
+# half_rate STORE: half its median throughput.
+half_rate() {
+	local med
+	read -r med _ _ < <(throughput "$1" | median_min_max)
+	awk -v m="$med" 'BEGIN { printf "%d", m / 2 }'
+}
+# The common rate: half of memory's throughput (the first store's when
+# memory is not measured); the durable stores also at half their own.
+rate_of=memory
+has_store memory || rate_of=${stores[0]}
+rate=$(half_rate "$rate_of")
+declare -A own_rate=()
+specs=()
+for s in "${stores[@]}"; do specs+=("$s $rate"); done
+specs+=("floor $rate")
+for s in journal bolt; do
+	if has_store "$s"; then
+		own_rate[$s]=$(half_rate "$s")
+		[[ $s == "$rate_of" ]] || specs+=("$s ${own_rate[$s]}")
+	fi
+done
+if [[ -n ${BASELINE:-} ]]; then
+	for s in "${stores[@]}"; do specs+=("base-$s ${own_rate[$s]:-$rate}"); done
+fi
 echo
 echo "== latency at a fixed rate: scripts/rate, ${RATE_DURATION}s after 1s warm-up, $RATE_CONNS connections, on CPU $CLIENT_CPU"
 echo "   (latency from when each request was due, as wrk2 measures)"
-specs=("memory $rate" "journal $rate" "bolt $rate" "floor $rate" "journal $journal_rate" "bolt $bolt_rate")
-if [[ -n ${BASELINE:-} ]]; then
-	specs+=("base-memory $rate" "base-journal $journal_rate" "base-bolt $rate")
-fi
 p99s=()
 for spec in "${specs[@]}"; do
 	read -r t r <<<"$spec"
@@ -421,11 +447,15 @@ echo "disk flushes (scripts/diskfloor, 20 KiB appended and flushed every 2 ms):"
 echo "    $disk"
 p99s+=("$(printf '%-12s              : p99 = %s ms' "disk flush" "$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$disk")")")
 echo
-echo "p99 latency (at half of flowd-memory's median throughput, $rate req/s; journal and bolt also at half their own, $journal_rate and $bolt_rate req/s):"
+own=""
+for s in "${!own_rate[@]}"; do own+=" $s ${own_rate[$s]}"; done
+echo "p99 latency (at half of flowd-$rate_of's median throughput, $rate req/s; durable stores also at half their own:${own:- none}):"
 printf '  %s\n' "${p99s[@]}"
 if [[ -n $ACCUMULATE ]]; then
 	echo
-	echo "calls held at the end: memory $(live_calls memory), journal $(live_calls journal), bolt $(live_calls bolt)"
+	held=""
+	for s in "${stores[@]}"; do held+=" $s $(live_calls "$s")"; done
+	echo "calls held at the end:$held"
 fi
 if [[ -n ${OTLP:-} ]]; then
 	echo
