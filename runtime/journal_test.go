@@ -83,6 +83,39 @@ func checkJournalCall(t *testing.T, st Store, id string, steps int) {
 	}
 }
 
+// writeCalls writes calls of steps steps from writers goroutines at
+// once, perWriter each, named name(w, i); each, unless nil, runs after
+// each call. It returns a channel closed once every call is written.
+func writeCalls(t *testing.T, st Store, writers, perWriter, steps int, name func(w, i int) string, each func(i int)) <-chan struct{} {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				journalCall(t, st, name(w, i), steps, time.Hour)
+				if each != nil {
+					each(i)
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+// checkCalls checks what writeCalls wrote.
+func checkCalls(t *testing.T, st Store, writers, perWriter, steps int, name func(w, i int) string) {
+	t.Helper()
+	for w := range writers {
+		for i := range perWriter {
+			checkJournalCall(t, st, name(w, i), steps)
+		}
+	}
+}
+
 // TestJournalSurvivesReopen: calls with their traces, dropped entries,
 // versions and references come back after a close, expired ones do not,
 // and a second process cannot open the folder meanwhile.
@@ -319,23 +352,14 @@ func TestJournalSpaceFollowsLiveData(t *testing.T) {
 	// fill writes a batch of calls and returns the folder's largest
 	// size meanwhile and its size once compacted.
 	fill := func(prefix string) (peak, compacted int64) {
-		var wg sync.WaitGroup
 		var mu sync.Mutex
-		for w := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range perWriter {
-					journalCall(t, j, fmt.Sprintf("%s-%d-%d", prefix, w, i), 5, time.Hour)
-					if n := journalSize(t, dir); i%10 == 0 && n > 0 {
-						mu.Lock()
-						peak = max(peak, n)
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		<-writeCalls(t, j, writers, perWriter, 5, func(w, i int) string { return fmt.Sprintf("%s-%d-%d", prefix, w, i) }, func(i int) {
+			if n := journalSize(t, dir); i%10 == 0 && n > 0 {
+				mu.Lock()
+				peak = max(peak, n)
+				mu.Unlock()
+			}
+		})
 		j.compact()
 		return peak, journalSize(t, dir)
 	}
@@ -359,11 +383,7 @@ func TestJournalSpaceFollowsLiveData(t *testing.T) {
 	j.Close()
 	j = openTestJournal(t, dir, clock, 16<<10, 32<<10)
 	defer j.Close()
-	for w := range writers {
-		for i := range perWriter {
-			checkJournalCall(t, j, fmt.Sprintf("second-%d-%d", w, i), 5)
-		}
-	}
+	checkCalls(t, j, writers, perWriter, 5, func(w, i int) string { return fmt.Sprintf("second-%d-%d", w, i) })
 	if _, err := j.Get(context.Background(), "first-0-7"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("an expired call: %v", err)
 	}
@@ -378,18 +398,9 @@ func TestJournalSnapshotWhileWriting(t *testing.T) {
 	clock := journalClock()
 	j := openTestJournal(t, dir, clock, 32<<10, 32<<10)
 	const writers, perWriter, steps = 8, 60, 7
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perWriter {
-				journalCall(t, j, fmt.Sprintf("w%d-%d", w, i), steps, time.Hour)
-			}
-		}()
-	}
+	written := writeCalls(t, j, writers, perWriter, steps, callName, nil)
 	// Snapshots, one after the other, until the writers are done.
-	written, stop := make(chan struct{}), make(chan struct{})
+	stop := make(chan struct{})
 	snaps := 0
 	go func() {
 		defer close(stop)
@@ -403,8 +414,6 @@ func TestJournalSnapshotWhileWriting(t *testing.T) {
 			snaps++
 		}
 	}()
-	wg.Wait()
-	close(written)
 	<-stop
 	if snaps < 2 {
 		t.Fatalf("%d snapshots taken while writing", snaps)
@@ -412,12 +421,11 @@ func TestJournalSnapshotWhileWriting(t *testing.T) {
 	j.Close()
 	j = openTestJournal(t, dir, clock, 32<<10, 32<<10)
 	defer j.Close()
-	for w := range writers {
-		for i := range perWriter {
-			checkJournalCall(t, j, fmt.Sprintf("w%d-%d", w, i), steps)
-		}
-	}
+	checkCalls(t, j, writers, perWriter, steps, callName)
 }
+
+// callName names writeCalls' calls w0-0, w0-1, ….
+func callName(w, i int) string { return fmt.Sprintf("w%d-%d", w, i) }
 
 // TestJournalWriteFails: when a write to the journal fails, the write
 // waiting for it fails, and so does everything after it (the tables may
@@ -616,17 +624,7 @@ func TestJournalFillsAhead(t *testing.T) {
 	const segment, snapMin = 256 << 10, 1 << 30 // no snapshot: every segment stays
 	j := openTestJournal(t, dir, clock, segment, snapMin)
 	const writers, perWriter = 8, 400
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perWriter {
-				journalCall(t, j, fmt.Sprintf("w%d-%d", w, i), 5, time.Hour)
-			}
-		}()
-	}
-	wg.Wait()
+	<-writeCalls(t, j, writers, perWriter, 5, callName, nil)
 	// untilAhead writes more calls, one at a time, until the segment
 	// being written is longer than what was written to it: zeros are
 	// ahead of the writer.
@@ -686,11 +684,7 @@ func TestJournalFillsAhead(t *testing.T) {
 	// The zeros are cut off at the open, and the journal goes on after
 	// them, to be opened again whole.
 	j = openTestJournal(t, dir, clock, segment, snapMin)
-	for w := range writers {
-		for i := range perWriter {
-			checkJournalCall(t, j, fmt.Sprintf("w%d-%d", w, i), 5)
-		}
-	}
+	checkCalls(t, j, writers, perWriter, 5, callName)
 	for i := range extra {
 		checkJournalCall(t, j, fmt.Sprintf("extra-%d", i), 5)
 	}
