@@ -534,7 +534,14 @@ func (d *Document) Bytes() ([]byte, error) {
 	if len(d.buf) == 0 {
 		d.buf = append(d.buf, openResponse...)
 	}
-	out := append(d.buf, closeResponse...)
+	// Closed in d.buf itself, so that what it grows to stays for the next
+	// document (Reset keeps it): append(d.buf, closeResponse...) alone
+	// made a new array for every document that filled d.buf to its
+	// capacity, each time, about 700 bytes a webhook.
+	n := len(d.buf)
+	d.buf = append(d.buf, closeResponse...)
+	out := d.buf
+	d.buf = d.buf[:n]
 	if len(out) > MaxDocument {
 		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(out))
 	}

@@ -420,6 +420,20 @@ func TestDocument(t *testing.T) {
 		t.Errorf("after Reset: %q", b)
 	}
 
+	// A document built again after Reset takes no new memory, its closing
+	// tag included, whatever room its elements left in the buffer.
+	for k := 1; k <= 100; k++ {
+		text := strings.Repeat("x", k)
+		var d Document
+		if n := testing.AllocsPerRun(20, func() {
+			d.Reset()
+			_ = d.Add(speak, []string{text})
+			_, _ = d.Bytes()
+		}); n != 0 {
+			t.Errorf("a document of %d bytes of text, built again: %v allocations", k, n)
+		}
+	}
+
 	// The 100 KB limit: exactly MaxDocument bytes pass, one more fails.
 	overhead := len("<Response><Speak></Speak></Response>")
 	for _, n := range []int{MaxDocument - overhead, MaxDocument - overhead + 1, 3 * MaxDocument} {
