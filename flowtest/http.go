@@ -143,13 +143,7 @@ func (dc *decoder) answer(n *yaml.Node, what string) *Answer {
 		return nil
 	}
 	a := &Answer{Status: http.StatusOK}
-	var excl []pair
-	for _, f := range answerFields {
-		if p, ok := got[f.Name]; ok && f.Exclusive {
-			excl = append(excl, p)
-		}
-	}
-	if len(excl) > 1 {
+	if excl := yamlpos.ExclusiveGiven(answerFields, got); len(excl) > 1 {
 		dc.Errorf(dc.Pos(excl[1].Key), flow.CodeShape, "%s has %s (at %d:%d) and %s; an answer has one of json, body and error", what, excl[0].Key.Value, excl[0].Key.Line, excl[0].Key.Column, excl[1].Key.Value)
 		return nil
 	}

@@ -398,12 +398,7 @@ func (dc *decoder) step(n *yaml.Node, i int, inCase string) *Step {
 	if !ok {
 		return nil
 	}
-	var events []pair
-	for _, f := range stepFields {
-		if p, ok := fs[f.Name]; ok && f.Exclusive {
-			events = append(events, p)
-		}
-	}
+	events := yamlpos.ExclusiveGiven(stepFields, fs)
 	if len(events) > 1 {
 		dc.Errorf(dc.Pos(events[1].Key), flow.CodeShape, "%s sends two events, %s (at %d:%d) and %s; a step sends one: split it in two steps", what, events[0].Key.Value, events[0].Key.Line, events[0].Key.Column, events[1].Key.Value)
 	}

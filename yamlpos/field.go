@@ -207,6 +207,19 @@ func (d *Decoder) Object(n *yaml.Node, m Mapping) (map[string]Pair, bool) {
 	return got, true
 }
 
+// ExclusiveGiven returns the pairs of got (what Object read) whose fields
+// are Exclusive, in the fields' order: more than one is the caller's
+// error to report, in the words of its format.
+func ExclusiveGiven(fields []Field, got map[string]Pair) []Pair {
+	var out []Pair
+	for i := range fields {
+		if p, ok := got[fields[i].Name]; ok && fields[i].Exclusive {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Value checks a value's shape against its field, reporting what is wrong
 // at the value. The fields of an Object or of a List's items are the
 // caller's to read with Object; the values of the types a format checks

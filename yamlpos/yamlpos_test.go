@@ -94,6 +94,36 @@ func TestObjectSchema(t *testing.T) {
 	}
 }
 
+// TestExclusiveGiven: the exclusive fields a mapping has, in the table's
+// order, whatever the file's.
+func TestExclusiveGiven(t *testing.T) {
+	fields := []yamlpos.Field{
+		{Name: "a", Type: yamlpos.True, Exclusive: true},
+		{Name: "n", Type: yamlpos.True},
+		{Name: "b", Type: yamlpos.True, Exclusive: true},
+		{Name: "c", Type: yamlpos.True, Exclusive: true},
+	}
+	for src, want := range map[string]string{
+		"n: true\n":                   "",
+		"n: true\nb: true\n":          "b",
+		"c: true\nn: true\na: true\n": "a c",
+		"b: true\nc: true\na: true\n": "a b c",
+	} {
+		d := yamlpos.NewDecoder("f.yaml", []byte(src))
+		got, ok := d.Object(d.Parse(yamlpos.CodeMissingKey, "", ""), yamlpos.Mapping{What: "f", Fields: fields})
+		if !ok {
+			t.Fatalf("%q: %v", src, d.Diagnostics())
+		}
+		var names []string
+		for _, p := range yamlpos.ExclusiveGiven(fields, got) {
+			names = append(names, p.Key.Value)
+		}
+		if strings.Join(names, " ") != want {
+			t.Errorf("%q: %v, want %s", src, names, want)
+		}
+	}
+}
+
 // TestScalarPos places runes of quoted and block scalars on the file.
 func TestScalarPos(t *testing.T) {
 	src := "a: \"x\\ty {{ z }}\"\nb: |\n  one\n  two {{ w }}\n"
