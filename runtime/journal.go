@@ -402,9 +402,10 @@ func (j *Journal) dropWritten() {
 		return
 	}
 	upto := j.segSize &^ int64(os.Getpagesize()-1)
-	if dropCached(j.seg, j.segDropped, upto-j.segDropped) == nil {
-		j.segDropped = upto
-	}
+	// A file system that refuses the advice keeps its pages, as the page
+	// cache would without it: asked again, it would refuse on every flush.
+	_ = dropCached(j.seg, j.segDropped, upto-j.segDropped)
+	j.segDropped = upto
 }
 
 // syncDir flushes a folder's entries (a file's creation or rename).
