@@ -352,7 +352,7 @@ func (j *Journal) startSegment() error {
 	}
 	name := j.path(j.segNum, "log")
 	var f *os.File
-	var size int64 // what a recycled segment holds
+	recycled := false
 	for f == nil && len(j.spares) > 0 {
 		spare := j.spares[len(j.spares)-1]
 		j.spares = j.spares[:len(j.spares)-1]
@@ -361,12 +361,8 @@ func (j *Journal) startSegment() error {
 			continue
 		}
 		if g, err := os.OpenFile(name, os.O_WRONLY, 0o600); err == nil {
-			if fi, err := g.Stat(); err == nil {
-				f, size = g, fi.Size()
-				j.recycled++
-			} else {
-				g.Close()
-			}
+			f, recycled = g, true
+			j.recycled++
 		}
 	}
 	if f == nil {
@@ -383,7 +379,7 @@ func (j *Journal) startSegment() error {
 		j.seg.Close()
 	}
 	j.seg, j.segSize, j.segDropped = f, 0, 0
-	j.ahead.start(f, size, j.segmentSize)
+	j.ahead.start(f, recycled, j.segmentSize)
 	return nil
 }
 

@@ -48,7 +48,7 @@ type segAhead struct {
 	mu    sync.Mutex
 	ended sync.Cond // a fill ended
 	f     *os.File  // the segment; nil once it turned or the store closed
-	size  int64     // its size: what it held when it started, or the end of its last fill
+	size  int64     // the end of its last fill: where its bytes are known to be zeros, and cached
 	pos   int64     // the end of the writer's last (or current) write
 	limit int64     // how far to fill: the segment size
 	// fillFrom, chunk and ahead are jFillFrom, jFillChunk and jAhead, or
@@ -62,16 +62,26 @@ type segAhead struct {
 	fills   int   // fills that ended well, for tests
 }
 
-// start begins a segment of size bytes (more than 0 when recycled) that
-// turns at limit bytes. With no fill running (stop was called).
-func (a *segAhead) start(f *os.File, size, limit int64) {
+// start begins a segment that turns at limit bytes; recycled, it holds
+// an earlier segment's bytes. With no fill running (stop was called).
+//
+// A recycled segment is filled too, from its start: its blocks are
+// there, but its pages left the page cache in its first life
+// (Journal.dropWritten), and a write that ends inside a page the cache
+// does not hold reads that page from the disk first, once a flush.
+// Zeros written ahead, whole pages at a time, put the pages back without
+// reading them.
+func (a *segAhead) start(f *os.File, recycled bool, limit int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.ended.L == nil {
 		a.ended.L = &a.mu
 	}
-	a.f, a.size, a.pos, a.limit, a.long = f, size, 0, limit, size > 0
+	a.f, a.size, a.pos, a.limit, a.long = f, 0, 0, limit, recycled
 	a.fillFrom, a.chunk = min(jFillFrom, limit/8), min(jFillChunk, limit/16)
+	if recycled {
+		a.fillFrom = 0
+	}
 	a.ahead = a.chunk * (jAhead / jFillChunk)
 }
 
@@ -94,7 +104,9 @@ func (a *segAhead) more() {
 	if a.filling || a.f == nil || a.chunk == 0 || a.pos < a.fillFrom || a.size-a.pos >= a.ahead/2 {
 		return
 	}
-	from := max(a.size, a.pos)
+	// Whole pages: the one the writer is in is the cache's already.
+	page := int64(os.Getpagesize())
+	from := (max(a.size, a.pos) + page - 1) &^ (page - 1)
 	if from+a.chunk > a.limit {
 		return
 	}

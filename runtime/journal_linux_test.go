@@ -1,8 +1,12 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -53,4 +57,99 @@ func TestJournalDropsWritten(t *testing.T) {
 	if cached > len(vec)/10 {
 		t.Fatalf("%d of the %d pages written and flushed are still in the page cache", cached, len(vec))
 	}
+}
+
+// TestJournalRecycledNoReads: writing into a recycled segment, whose
+// pages left the page cache in its first life (dropWritten), reads
+// nothing back from the disk: zeros are written ahead of the writer over
+// what it held (journal_ahead.go), whole pages at a time. A write that
+// ends inside a page the cache no longer holds would otherwise read that
+// page first, once a flush. It runs in a process of its own, whose
+// /proc/PID/io counts its reads alone.
+func TestJournalRecycledNoReads(t *testing.T) {
+	if dir := os.Getenv("FLOWD_JOURNAL_RECYCLER"); dir != "" {
+		journalRecycler(dir)
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs a writer process; skipped with -short")
+	}
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestJournalRecycledNoReads$")
+	cmd.Env = append(os.Environ(), "FLOWD_JOURNAL_RECYCLER="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var recycled, read int64
+	if _, err := fmt.Sscanf(lineOf(string(out), "recycled "), "recycled %d read %d", &recycled, &read); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if recycled < 2 {
+		t.Fatalf("%d segments recycled: the writer did not reach them", recycled)
+	}
+	if read > 64<<10 {
+		t.Fatalf("writing %d recycled segments read %d bytes from the disk", recycled, read)
+	}
+}
+
+// journalRecycler writes calls until segments are recycled, then prints
+// how many were and what writing into them read from the disk.
+func journalRecycler(dir string) {
+	fail := func(err error) {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	j, err := openJournal(dir, NewMemory(), 4<<20, 1<<40)
+	if err != nil {
+		fail(err)
+	}
+	n := 0
+	write := func(mib int) {
+		for range mib * 64 {
+			rec := Record{Rev: 1, Live: true, Data: []byte(fmt.Sprintf("call %d", n)), Entry: make([]byte, 16<<10-100)}
+			if err := j.Create(context.Background(), fmt.Sprintf("c%d", n), rec, time.Hour); err != nil {
+				fail(err)
+			}
+			n++
+		}
+	}
+	write(20)
+	j.compact() // the segments it replaces become spares
+	write(4)    // to the end of the snapshot's segment
+	before := readBytes()
+	write(12) // into recycled segments
+	read := readBytes() - before
+	j.segMu.Lock()
+	recycled := j.recycled
+	j.segMu.Unlock()
+	if err := j.Close(); err != nil {
+		fail(err)
+	}
+	fmt.Printf("recycled %d read %d\n", recycled, read)
+}
+
+// readBytes is what the process has read from storage (/proc/self/io).
+func readBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "read_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// lineOf returns the first line of s that starts with prefix.
+func lineOf(s, prefix string) string {
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+	return ""
 }
