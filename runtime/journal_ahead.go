@@ -16,8 +16,10 @@ import (
 // idle server's), a goroutine writes zeros past the writer's end,
 // jFillChunk at a time, and flushes them, keeping up to jAhead bytes
 // ahead, until the segment's size. So every batch but those of each
-// segment's first MiB is flushed over blocks it already has. (Smaller
-// segments, a test's, fill in proportion: see start.) On the load
+// segment's first MiB is flushed over blocks it already has. A recycled
+// segment (startSegment) has its blocks but not its pages: it is filled
+// from its start (see start). (Smaller segments, a test's, fill in
+// proportion.) On the load
 // script's answer webhook, six rounds alternated with the journal that
 // appends: 0.4–6.6 % more webhooks a second (median 3 %). (In a trial
 // with whole segments filled beforehand, the average flush under that
