@@ -10,20 +10,19 @@ import (
 // A flush of a segment that grows must also commit the file's new size
 // and blocks: on ext4, a journal transaction and a second cache flush
 // for every batch of webhooks. A flush of blocks the file already has
-// writes the data alone. Recycled segments (startSegment) have their
-// blocks; a new segment is given them ahead of the writer: once the
-// writer has written jFillFrom bytes of it (a store that is busy, not an
-// idle server's), a goroutine writes zeros past the writer's end,
-// jFillChunk at a time, and flushes them, keeping up to jAhead bytes
-// ahead, until the segment's size. So every batch but those of each
-// segment's first MiB is flushed over blocks it already has. A recycled
-// segment (startSegment) has its blocks but not its pages: it is filled
-// from its start (see start). (Smaller segments, a test's, fill in
-// proportion.) On the load
-// script's answer webhook, six rounds alternated with the journal that
-// appends: 0.4–6.6 % more webhooks a second (median 3 %). (In a trial
-// with whole segments filled beforehand, the average flush under that
-// load fell from 1.26–1.32 ms to 1.03 ms.)
+// writes the data alone. A new segment is given its blocks ahead of the
+// writer: once the writer has written jFillFrom bytes of it (a store
+// that is busy, not an idle server's), a goroutine writes zeros past the
+// writer's end, jFillChunk at a time, and flushes them, keeping up to
+// jAhead bytes ahead, until the segment's size. So every batch but those
+// of each segment's first MiB is flushed over blocks it already has. A
+// recycled segment (startSegment) has its blocks but not its pages: it
+// is filled from its start (see start). Smaller segments, a test's, fill
+// in proportion. On the load script's answer webhook, six rounds
+// alternated with the journal that appends: 0.4–6.6 % more webhooks a
+// second (median 3 %). (In a trial with whole segments filled
+// beforehand, the average flush under that load fell from 1.26–1.32 ms
+// to 1.03 ms.)
 //
 // Zeros read as the end of a segment's records (no record is 0 bytes
 // long), as what a recycled segment held before does: a segment is cut
