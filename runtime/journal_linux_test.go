@@ -67,12 +67,8 @@ func TestJournalDropsWritten(t *testing.T) {
 // page first, once a flush. It runs in a process of its own, whose
 // /proc/PID/io counts its reads alone.
 func TestJournalRecycledNoReads(t *testing.T) {
-	if dir := os.Getenv("FLOWD_JOURNAL_RECYCLER"); dir != "" {
-		journalRecycler(dir)
+	if inWriterProcess(t, "FLOWD_JOURNAL_RECYCLER", journalRecycler) {
 		return
-	}
-	if testing.Short() {
-		t.Skip("runs a writer process; skipped with -short")
 	}
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestJournalRecycledNoReads$")

@@ -460,12 +460,8 @@ func TestJournalWriteFails(t *testing.T) {
 // all the time) with SIGKILL, and checks that every write it had
 // acknowledged is in the journal when it is opened again.
 func TestJournalKill9(t *testing.T) {
-	if dir := os.Getenv("FLOWD_JOURNAL_WRITER"); dir != "" {
-		journalWriter(dir)
+	if inWriterProcess(t, "FLOWD_JOURNAL_WRITER", journalWriter) {
 		return
-	}
-	if testing.Short() {
-		t.Skip("runs a writer process; skipped with -short")
 	}
 	t.Parallel()
 	dir := t.TempDir()
@@ -523,6 +519,20 @@ func TestJournalKill9(t *testing.T) {
 	if len(snaps) == 0 || segs[len(segs)-1] < 10 {
 		t.Fatalf("segments %v and snapshots %v: the writer did not turn segments and take snapshots", segs, snaps)
 	}
+}
+
+// inWriterProcess runs child with the folder in env and reports true
+// when the test runs as the writer process a test started (env set);
+// else the test goes on to start it, unless -short skips it.
+func inWriterProcess(t *testing.T, env string, child func(dir string)) bool {
+	if dir := os.Getenv(env); dir != "" {
+		child(dir)
+		return true
+	}
+	if testing.Short() {
+		t.Skip("runs a writer process; skipped with -short")
+	}
+	return false
 }
 
 // journalWriter writes calls of several steps from 8 goroutines until it
