@@ -87,8 +87,8 @@ type Journal struct {
 	segSize int64 // bytes written to seg
 	// segDropped is how much of seg has left the page cache (dropWritten).
 	segDropped int64
-	// ahead is seg's blocks past segSize: a recycled segment's, or zeros
-	// written ahead of the writer (journal_ahead.go).
+	// ahead writes zeros ahead of the writer into seg and knows whether
+	// seg holds bytes past segSize (journal_ahead.go).
 	ahead segAhead
 	// spares are replaced segments kept to be written over (at most
 	// jSpares), renamed spare-N.tmp; recycled counts the segments started
@@ -343,10 +343,7 @@ func removePaced(path string) {
 // blocks ahead of the writer instead (journal_ahead.go).
 func (j *Journal) startSegment() error {
 	if j.seg != nil && j.ahead.stop() {
-		if err := j.seg.Truncate(j.segSize); err != nil {
-			return err
-		}
-		if err := fdatasync(j.seg); err != nil {
+		if err := cutSynced(j.seg, j.segSize); err != nil {
 			return err
 		}
 	}
@@ -509,20 +506,25 @@ func (j *Journal) replaySegment(n uint64, last bool) (int64, error) {
 	return good, nil
 }
 
-// truncateSynced cuts a file to size and flushes that.
+// truncateSynced cuts the file at path to size and flushes that.
 func truncateSynced(path string, size int64) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
-	err = f.Truncate(size)
-	if err == nil {
-		err = fdatasync(f)
-	}
+	err = cutSynced(f, size)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// cutSynced cuts f to size and flushes that.
+func cutSynced(f *os.File, size int64) error {
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return fdatasync(f)
 }
 
 // apply replays one record onto the tables, unless they already hold its
