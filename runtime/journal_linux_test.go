@@ -113,9 +113,16 @@ func journalRecycler(dir string) {
 	write(20)
 	j.compact() // the segments it replaces become spares
 	write(4)    // to the end of the snapshot's segment
-	before := readBytes()
+	before, err := readBytes()
+	if err != nil {
+		fail(err)
+	}
 	write(12) // into recycled segments
-	read := readBytes() - before
+	after, err := readBytes()
+	if err != nil {
+		fail(err)
+	}
+	read := after - before
 	j.segMu.Lock()
 	recycled := j.recycled
 	j.segMu.Unlock()
@@ -126,18 +133,15 @@ func journalRecycler(dir string) {
 }
 
 // readBytes is what the process has read from storage (/proc/self/io).
-func readBytes() int64 {
+func readBytes() (int64, error) {
 	b, err := os.ReadFile("/proc/self/io")
 	if err != nil {
-		return 0
+		return 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "read_bytes: "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
+	if v, ok := strings.CutPrefix(lineOf(string(b), "read_bytes: "), "read_bytes: "); ok {
+		return strconv.ParseInt(v, 10, 64)
 	}
-	return 0
+	return 0, fmt.Errorf("/proc/self/io has no read_bytes:\n%s", b)
 }
 
 // lineOf returns the first line of s that starts with prefix.
