@@ -19,8 +19,8 @@ import (
 // recycled segment (startSegment) has its blocks but not its pages: it
 // is filled from its start (see start). Smaller segments, a test's, fill
 // in proportion. On the load script's answer webhook, six rounds
-// alternated with the journal that appends: 0.4–6.6 % more webhooks a
-// second (median 3 %). (In a trial with whole segments filled
+// alternated by hand with the journal that appends: 0.4–6.6 % more
+// webhooks a second (median 3 %; docs/store-engines.md). (In a trial with whole segments filled
 // beforehand, the average flush under that load fell from 1.26–1.32 ms
 // to 1.03 ms.)
 //
