@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -174,25 +173,8 @@ func freeAddr(t *testing.T) string {
 // flowdProc is a running flowd serve.
 type flowdProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.Buffer
 	done chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func (p *flowdProc) logs() string { return p.out.String() }
@@ -211,7 +193,7 @@ func startFlowd(t *testing.T, bin, flows, addr, store string) *flowdProc {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	p := &flowdProc{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &flowdProc{cmd: cmd, out: &testenv.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/testenv"
 )
 
 // greetFlow is a flow any prefix of which past its first line compiles:
@@ -43,29 +43,11 @@ func writeFlowFile(t *testing.T, path, src string) {
 	}
 }
 
-// logBuffer collects a registry's log, safe for its goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // recordingRegistry is a registry on a fresh folder that records, at each
 // reload, the version it made current for each flow.
-func recordingRegistry(t *testing.T) (reg *Registry, dir string, logs *logBuffer, current func(name string) []string) {
+func recordingRegistry(t *testing.T) (reg *Registry, dir string, logs *testenv.Buffer, current func(name string) []string) {
 	dir = t.TempDir()
-	logs = &logBuffer{}
+	logs = &testenv.Buffer{}
 	reg = NewRegistry(dir, slog.New(slog.NewTextHandler(logs, nil)))
 	var mu sync.Mutex
 	seen := map[string][]string{}

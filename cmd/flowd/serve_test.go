@@ -13,7 +13,6 @@ import (
 	"regexp"
 	goruntime "runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/flowd-dev/flowd/internal/testenv"
@@ -88,7 +87,7 @@ func startServe(t *testing.T, args ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	serveContext = func() context.Context { return ctx }
 	pr, pw := io.Pipe()
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		code := run(append([]string{"serve"}, args...), nil, pw, &logs)
@@ -109,24 +108,6 @@ func startServe(t *testing.T, args ...string) string {
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	return m[1]
-}
-
-// lockedBuffer is a bytes.Buffer that a server's goroutines may write to.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // roomFlow joins a MultiPartyCall whose status and recording events flowd

@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowd-dev/flowd/internal/plivosim"
+	"github.com/flowd-dev/flowd/internal/testenv"
 	"github.com/flowd-dev/flowd/plivo/plivotest"
 )
 
@@ -111,7 +112,7 @@ func flowsDir(t *testing.T, files map[string]string) string {
 type served struct {
 	URL    string // where it listens, from the first line of stdout
 	Line   string // that line
-	logs   *lockedBuffer
+	logs   *testenv.Buffer
 	cancel context.CancelFunc
 	done   chan int
 	once   sync.Once
@@ -125,7 +126,7 @@ func serveInProcess(t *testing.T, args ...string) *served {
 	ctx, cancel := context.WithCancel(context.Background())
 	serveContext = func() context.Context { return ctx }
 	pr, pw := io.Pipe()
-	s := &served{logs: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	s := &served{logs: &testenv.Buffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
 		code := run(append([]string{"serve"}, args...), nil, pw, s.logs)
 		pw.Close()
@@ -176,7 +177,7 @@ func logRecord(t *testing.T, logs, msg string) map[string]any {
 }
 
 // waitLog polls logs for a JSON line whose msg is msg.
-func waitLog(t *testing.T, logs *lockedBuffer, msg string) map[string]any {
+func waitLog(t *testing.T, logs *testenv.Buffer, msg string) map[string]any {
 	t.Helper()
 	for range 500 { // 10 s
 		if rec := logRecord(t, logs.String(), msg); rec != nil {
@@ -303,7 +304,7 @@ func TestServeDrainTimeout(t *testing.T) {
 // TestServeDrainTimeoutFlag: --drain-timeout must be positive.
 func TestServeDrainTimeoutFlag(t *testing.T) {
 	dir := flowsDir(t, map[string]string{"clock.yaml": clockFlow})
-	var out, errs lockedBuffer
+	var out, errs testenv.Buffer
 	if code := run([]string{"serve", "--flows", dir, "--store", "memory:", "--drain-timeout", "0s"}, nil, &out, &errs); code != exitUsage ||
 		!strings.Contains(errs.String(), "--drain-timeout 0s: want more than 0") {
 		t.Errorf("--drain-timeout 0s: exit %d, %s", code, errs.String())
@@ -378,7 +379,7 @@ func TestServeLibrariesLogJSON(t *testing.T) {
 
 	t.Run("go-redis", func(t *testing.T) {
 		// go-redis logs its failed dials; flowd then says it cannot start.
-		var out, errs lockedBuffer
+		var out, errs testenv.Buffer
 		code := run([]string{"serve", "--flows", dir, "--store", "redis://" + closed + "/0?max_retries=-1"}, nil, &out, &errs)
 		if code == exitOK {
 			t.Fatalf("serve started on a Redis nobody listens on")
@@ -431,7 +432,7 @@ func TestServeLibrariesLogJSON(t *testing.T) {
 // handshake that failed, a handler's panic) are flowd's JSON log lines,
 // with "component":"http".
 func TestHTTPServerErrorLog(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	hs := newHTTPServer("127.0.0.1:0", http.NotFoundHandler(), newLogger(&logs))
 	if hs.ErrorLog == nil {
 		t.Fatal("the HTTP server logs with the log package's default logger")
@@ -478,7 +479,7 @@ func TestServeSIGTERM(t *testing.T) {
 		}
 	}
 	cmd.Env = append(cmd.Env, "PLIVO_AUTH_ID="+p.AuthID, "PLIVO_AUTH_TOKEN="+p.AuthToken, "PLIVO_API_URL="+p.URL)
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
