@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// TestMatchWebhookAsChi: whatever ServeHTTP's own matcher routes, chi
+// routes to the same pattern with the same parameters; and it does route
+// Plivo's webhooks, so they skip chi's tree. What it leaves to chi (nil)
+// chi answers as before.
+func TestMatchWebhookAsChi(t *testing.T) {
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	s := New(Config{Registry: NewRegistry(t.TempDir(), nil), Store: st})
+	mux := s.router.(*chi.Mux)
+	for _, c := range []struct {
+		method, target string
+		fast           bool // matched by matchWebhook
+	}{
+		{"POST", "/flows/ivr/answer", true},
+		{"GET", "/flows/ivr/answer?vars=%7B%7D", true},
+		{"POST", "/flows/ivr/hangup", true},
+		{"POST", "/flows/ivr/calls/12/menu/action", true},
+		{"POST", "/flows/ivr/calls/12/sub.menu/action", true},
+		{"POST", "/flows/ivr/events/c-1/queue/status", true},
+		{"POST", "/flows/%CB/answer", true},          // a raw byte in Path, no RawPath
+		{"POST", "/flows/a%20b/answer", true},        // escaped as Go escapes it: no RawPath
+		{"POST", "/flows/a%2Fb/answer", false},       // RawPath: chi matches the escaped path
+		{"POST", "/flows/ivr/calls/1/%2B1/x", false}, // RawPath
+		{"PUT", "/flows/ivr/answer", false},
+		{"HEAD", "/flows/ivr/answer", false},
+		{"POST", "/flows//answer", false},
+		{"POST", "/flows/ivr/answer/", false},
+		{"POST", "/flows/ivr/answer/more", false},
+		{"POST", "/flows/ivr", false},
+		{"POST", "/flows/", false},
+		{"POST", "/flows/ivr/nothing", false},
+		{"POST", "/flows/ivr/calls/1/menu", false},
+		{"POST", "/flows/ivr/calls/1/menu/action/x", false},
+		{"POST", "/flows/ivr/calls//menu/action", false},
+		{"POST", "/flows/ivr/events/c/q/", false},
+		{"POST", "/v1/flows/ivr/calls", false},
+		{"POST", "/healthz", false},
+		{"GET", "/flowsx/ivr/answer", false},
+	} {
+		r := httptest.NewRequest(c.method, c.target, nil)
+		fast := chi.NewRouteContext()
+		wr := s.matchWebhook(r, fast)
+		if (wr != nil) != c.fast {
+			t.Errorf("%s %s: matched %v, want %v", c.method, c.target, wr != nil, c.fast)
+		}
+		if wr == nil {
+			if len(fast.URLParams.Keys) != 0 {
+				t.Errorf("%s %s: no match, but parameters %v", c.method, c.target, fast.URLParams)
+			}
+			continue
+		}
+		path := r.URL.Path
+		if r.URL.RawPath != "" {
+			path = r.URL.RawPath
+		}
+		want := chi.NewRouteContext()
+		if p := mux.Find(want, c.method, path); p != wr.pattern {
+			t.Errorf("%s %s: %q, chi finds %q", c.method, c.target, wr.pattern, p)
+		}
+		if !reflect.DeepEqual(fast.URLParams, want.URLParams) {
+			t.Errorf("%s %s: parameters %v, chi's %v", c.method, c.target, fast.URLParams, want.URLParams)
+		}
+	}
+}
