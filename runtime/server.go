@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,11 +182,10 @@ func (s *Server) routes() chi.Router {
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
 			wh.Method(m, h.pattern, h.handler)
 		}
-		chain := h.handler
-		for i := len(webhookMWs) - 1; i >= 0; i-- {
-			chain = webhookMWs[i](chain)
-		}
-		s.webhooks = append(s.webhooks, newWebhookRoute(h.pattern, s.recoverer(chain)))
+		// The chain chi runs for the route: the top router's
+		// middlewares, then the webhooks'.
+		mws := append(slices.Clone(r.Middlewares()), webhookMWs...)
+		s.webhooks = append(s.webhooks, newWebhookRoute(h.pattern, chi.Chain(mws...).Handler(h.handler)))
 	}
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.apiAuth)

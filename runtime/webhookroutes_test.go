@@ -1,9 +1,13 @@
 package runtime
 
 import (
+	"context"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -70,5 +74,36 @@ func TestMatchWebhookAsChi(t *testing.T) {
 		if !reflect.DeepEqual(fast.URLParams, want.URLParams) {
 			t.Errorf("%s %s: parameters %v, chi's %v", c.method, c.target, fast.URLParams, want.URLParams)
 		}
+	}
+}
+
+// panicStore panics where a webhook first reaches the store.
+type panicStore struct{ Store }
+
+func (panicStore) PutVersion(context.Context, string, string, []byte, time.Duration) error {
+	panic("the store broke")
+}
+
+// TestMatchWebhookChain: a webhook ServeHTTP routes itself runs the
+// middlewares chi would run for it, the top router's too: a handler's
+// panic is answered 500 and counted by the recoverer, on every route.
+func TestMatchWebhookChain(t *testing.T) {
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	s := New(Config{Registry: testRegistry(t, "menu.yaml", menuFlow), Store: panicStore{st}})
+	r := httptest.NewRequest("POST", "/flows/menu/answer", strings.NewReader("CallUUID=c1&From=%2B14155550100"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s.matchWebhook(r, chi.NewRouteContext()) == nil {
+		t.Fatal("the answer is not routed by matchWebhook")
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "internal error") {
+		t.Errorf("a panicking answer: %d %q, want 500 from the recoverer", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `flowd_errors_total{flow="menu",kind="panic"} 1`; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("the panic not counted: no %s in\n%s", want, w.Body)
 	}
 }
