@@ -34,6 +34,9 @@
 #   apt-get install -y wrk nginx-light curl util-linux
 # Knobs (environment): ROUNDS=5 DURATION=5 WARMUP=1 CONNS=64 THREADS=1
 #   RATE_DURATION=10 RATE_CONNS=16 SERVER_CPU=0 CLIENT_CPU=1
+#   RATE_ROUNDS=1: the latency runs repeated, alternating the targets, and
+#   each p99 given as the median of its runs with their range: one run's
+#   p99 rests on a few stalls and moves by half from run to run here.
 #   PORT= (default: a port free when the run starts)
 #   KEEP=1 keeps the temporary folder (logs, XML, results).
 #   BASELINE=DIR also builds flowd from another checkout (say a copy of
@@ -69,6 +72,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 RATE_DURATION=${RATE_DURATION:-10}
 RATE_CONNS=${RATE_CONNS:-16}
+RATE_ROUNDS=${RATE_ROUNDS:-1}
 PORT=${PORT:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -79,6 +83,7 @@ for s in "${stores[@]}"; do
 	*) echo "STORES: unknown store $s (memory, journal, bolt)" >&2 && exit 2 ;;
 	esac
 done
+[[ $RATE_ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "RATE_ROUNDS: want a positive whole number, got $RATE_ROUNDS" >&2 && exit 2; }
 # has_store S: S is among the stores measured.
 has_store() { [[ " ${stores[*]} " == *" $1 "* ]]; }
 
@@ -428,17 +433,31 @@ if [[ -n ${BASELINE:-} ]]; then
 	for s in "${stores[@]}"; do specs+=("base-$s ${own_rate[$s]:-$rate}"); done
 fi
 echo
-echo "== latency at a fixed rate: scripts/rate, ${RATE_DURATION}s after 1s warm-up, $RATE_CONNS connections, on CPU $CLIENT_CPU"
+echo "== latency at a fixed rate: scripts/rate, ${RATE_DURATION}s after 1s warm-up, $RATE_CONNS connections, on CPU $CLIENT_CPU, $RATE_ROUNDS round(s)"
 echo "   (latency from when each request was due, as wrk2 measures)"
+# Each round measures every spec once, in the same order, so the specs
+# alternate; a spec's p99s are kept in the order measured.
+declare -A p99_runs=()
+for round in $(seq 1 "$RATE_ROUNDS"); do
+	for spec in "${specs[@]}"; do
+		read -r t r <<<"$spec"
+		start_server "$t"
+		out=$(taskset -c "$CLIENT_CPU" "$tmp/rate" -url "$url" -rate "$r" -conns "$RATE_CONNS" -duration "${RATE_DURATION}s" -warmup 1s)
+		stop_server
+		if ((RATE_ROUNDS > 1)); then echo "$t at $r req/s, round $round:"; else echo "$t at $r req/s:"; fi
+		sed 's/^/    /' <<<"$out"
+		p99_runs[$spec]+=" $(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$out")"
+	done
+done
 p99s=()
 for spec in "${specs[@]}"; do
 	read -r t r <<<"$spec"
-	start_server "$t"
-	out=$(taskset -c "$CLIENT_CPU" "$tmp/rate" -url "$url" -rate "$r" -conns "$RATE_CONNS" -duration "${RATE_DURATION}s" -warmup 1s)
-	stop_server
-	echo "$t at $r req/s:"
-	sed 's/^/    /' <<<"$out"
-	p99s+=("$(printf '%-12s at %6d req/s: p99 = %s ms' "$t" "$r" "$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$out")")")
+	if ((RATE_ROUNDS > 1)); then
+		read -r med lo hi < <(tr ' ' '\n' <<<"${p99_runs[$spec]}" | grep . | median_min_max)
+		p99s+=("$(printf '%-12s at %6d req/s: p99 = %s ms (%s–%s; each round:%s)' "$t" "$r" "$med" "$lo" "$hi" "${p99_runs[$spec]}")")
+	else
+		p99s+=("$(printf '%-12s at %6d req/s: p99 = %s ms' "$t" "$r" "${p99_runs[$spec]# }")")
+	fi
 done
 # The disk's own flush latency, in the journal's folder's filesystem: the
 # floor under the durable stores' latency, which varies on a shared host.
