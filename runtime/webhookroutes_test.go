@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +75,54 @@ func TestMatchWebhookAsChi(t *testing.T) {
 		}
 		if !reflect.DeepEqual(fast.URLParams, want.URLParams) {
 			t.Errorf("%s %s: parameters %v, chi's %v", c.method, c.target, fast.URLParams, want.URLParams)
+		}
+	}
+}
+
+// TestMatchWebhookRandomPaths: on paths made at random of webhook-like
+// segments, the matcher and chi agree: whatever the matcher routes, chi
+// routes to the same pattern and parameters, and every webhook route chi
+// finds for a plain path (no RawPath, no empty segment) the matcher finds
+// too, so no webhook misses the fast path.
+func TestMatchWebhookRandomPaths(t *testing.T) {
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	s := New(Config{Registry: NewRegistry(t.TempDir(), nil), Store: st})
+	mux := s.router.(*chi.Mux)
+	segs := []string{"flows", "ivr", "answer", "hangup", "calls", "events", "12", "menu", "action", "",
+		"a.b", "%2F", "%2B1", "a%20b", "%CB", "v1", "{flow}", "ui"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		n := 1 + rng.IntN(7)
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = segs[rng.IntN(len(segs))]
+		}
+		if rng.IntN(3) > 0 {
+			parts[0] = "flows" // most paths under /flows/
+		}
+		target := "/" + strings.Join(parts, "/")
+		method := []string{"GET", "POST", "PUT"}[rng.IntN(3)]
+		r, err := http.NewRequest(method, "http://flowd.test"+target, nil)
+		if err != nil {
+			continue
+		}
+		fast := chi.NewRouteContext()
+		wr := s.matchWebhook(r, fast)
+		path := r.URL.Path
+		if r.URL.RawPath != "" {
+			path = r.URL.RawPath
+		}
+		want := chi.NewRouteContext()
+		found := mux.Find(want, method, path)
+		if wr != nil {
+			if found != wr.pattern || !reflect.DeepEqual(fast.URLParams, want.URLParams) {
+				t.Fatalf("%s %s: %q %v, chi: %q %v", method, target, wr.pattern, fast.URLParams, found, want.URLParams)
+			}
+			continue
+		}
+		if strings.HasPrefix(found, "/flows/") && r.URL.RawPath == "" && !slices.Contains(want.URLParams.Values, "") {
+			t.Fatalf("%s %s: chi routes it to %q, the matcher leaves it", method, target, found)
 		}
 	}
 }
