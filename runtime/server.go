@@ -169,7 +169,6 @@ func (s *Server) routes() chi.Router {
 	// middlewares: chi's routes answer what it leaves.
 	webhookMWs := []func(http.Handler) http.Handler{s.flowCtx, s.limitBody, s.parseForm, s.verifySignature}
 	wh := r.With(webhookMWs...)
-	s.webhooks = nil
 	for _, h := range []struct {
 		pattern string
 		handler http.Handler

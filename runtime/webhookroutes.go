@@ -18,17 +18,42 @@ import (
 type webhookRoute struct {
 	// pattern is the route as chi has it.
 	pattern string
-	// segs are pattern's segments, each a literal or a "{name}".
-	segs []string
+	// segs are pattern's segments, read once here rather than on each
+	// request; params are its parameters' names, in order.
+	segs   []routeSeg
+	params []string
 	// chain is the route's handler with every middleware chi runs for
 	// it, the top router's first.
 	chain http.Handler
 }
 
+// routeSeg is a segment of a route's pattern: a literal, or a parameter.
+type routeSeg struct {
+	literal string
+	param   bool
+}
+
+// maxRouteParams bounds a webhook route's parameters: match keeps their
+// values in an array of this size, on the stack.
+const maxRouteParams = 4
+
 // newWebhookRoute returns the route of pattern, whose handler with its
-// middlewares is chain.
+// middlewares is chain. A pattern of more than maxRouteParams parameters
+// is a programming error: it panics, when the Server is made.
 func newWebhookRoute(pattern string, chain http.Handler) webhookRoute {
-	return webhookRoute{pattern: pattern, segs: strings.Split(strings.TrimPrefix(pattern, "/"), "/"), chain: chain}
+	wr := webhookRoute{pattern: pattern, chain: chain}
+	for _, seg := range strings.Split(strings.TrimPrefix(pattern, "/"), "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			wr.segs = append(wr.segs, routeSeg{param: true})
+			wr.params = append(wr.params, strings.TrimSuffix(name, "}"))
+			continue
+		}
+		wr.segs = append(wr.segs, routeSeg{literal: seg})
+	}
+	if len(wr.params) > maxRouteParams {
+		panic("webhook route " + pattern + ": more than maxRouteParams parameters")
+	}
+	return wr
 }
 
 // matchWebhook returns the webhook route r's path matches, with the
@@ -57,7 +82,7 @@ func (s *Server) matchWebhook(r *http.Request, rctx *chi.Context) *webhookRoute 
 // reused with it.
 func (wr *webhookRoute) match(path string, rctx *chi.Context) bool {
 	rest := path[1:] // path starts with "/flows/"
-	var vals [4]string
+	var vals [maxRouteParams]string
 	n := 0
 	for i, seg := range wr.segs {
 		part := rest
@@ -69,22 +94,20 @@ func (wr *webhookRoute) match(path string, rctx *chi.Context) bool {
 		} else if i < len(wr.segs)-1 {
 			return false // fewer
 		}
-		if strings.HasPrefix(seg, "{") {
-			if part == "" || n == len(vals) {
+		switch {
+		case !seg.param:
+			if part != seg.literal {
 				return false
 			}
+		case part == "":
+			return false
+		default:
 			vals[n] = part
 			n++
-		} else if part != seg {
-			return false
 		}
 	}
-	n = 0
-	for _, seg := range wr.segs {
-		if strings.HasPrefix(seg, "{") {
-			rctx.URLParams.Add(seg[1:len(seg)-1], vals[n])
-			n++
-		}
+	for i, name := range wr.params {
+		rctx.URLParams.Add(name, vals[i])
 	}
 	return true
 }
