@@ -91,7 +91,7 @@ type memVersion struct {
 // once a minute.
 func NewMemory() *Memory {
 	m := &Memory{seed: maphash.MakeSeed(), index: map[uint64]uint32{}, versions: map[string]memVersion{}, now: time.Now, stop: make(chan struct{})}
-	offHeapSlab(&m.slab, m)
+	initSlab(&m.slab, m)
 	go m.sweepEvery(time.Minute)
 	return m
 }

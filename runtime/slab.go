@@ -9,7 +9,7 @@ import (
 // slab keeps byte blocks in large chunks, so that a million stored calls
 // are a few thousand objects rather than millions, and a block is named
 // by a blockRef, a plain number. A memory store's chunks are outside the
-// Go heap (offHeapSlab, chunkmem_unix.go): the collector never sees
+// Go heap (initSlab, chunkmem_unix.go): the collector never sees
 // them, and the heap it paces its collections by is the webhooks'
 // garbage, not twice the calls held. Each chunk serves blocks of one size
 // class; a chunk whose blocks are all free is given back, its pages to
@@ -32,21 +32,20 @@ type slabTables struct {
 	classes []slabClass       // one per slabSizes
 	big     map[uint32][]byte // blocks over the largest class: few
 	nextBig uint32
-	// offHeap: chunks come from newChunk, outside the Go heap, where the
+	// offHeap: chunks come from newChunk, outside the Go heap, and the
 	// store that made the slab registered freeChunks as its cleanup
-	// (offHeapSlab). Otherwise they are heap memory.
+	// (initSlab). Otherwise they are heap memory.
 	offHeap bool
 }
 
-// offHeapSlab makes s's chunks off-heap memory, given back by a cleanup
-// once owner (the store holding s) is unreachable. s must hold nothing
-// yet.
-func offHeapSlab[T any](s *slab, owner *T) {
-	if !chunksOffHeap {
-		return
+// initSlab makes s's tables, its chunks off-heap memory where the
+// system offers it (chunkmem_unix.go), given back by a cleanup once
+// owner (the store holding s) is unreachable.
+func initSlab[T any](s *slab, owner *T) {
+	s.slabTables = &slabTables{offHeap: chunksOffHeap}
+	if chunksOffHeap {
+		goruntime.AddCleanup(owner, (*slabTables).freeChunks, s.slabTables)
 	}
-	s.slabTables = &slabTables{offHeap: true}
-	goruntime.AddCleanup(owner, (*slabTables).freeChunks, s.slabTables)
 }
 
 // freeChunks gives back every off-heap chunk the tables hold: nothing
@@ -112,9 +111,6 @@ func (s *slab) put(b []byte) blockRef {
 
 // alloc returns a block for n bytes (its bytes are not cleared).
 func (s *slab) alloc(n int) blockRef {
-	if s.slabTables == nil {
-		s.slabTables = &slabTables{}
-	}
 	c, _ := slices.BinarySearch(slabSizes, n)
 	if c == len(slabSizes) {
 		if s.big == nil {
@@ -226,9 +222,6 @@ func (s *slab) free(r blockRef) {
 
 // inUse returns the bytes of the chunks and big blocks the slab holds.
 func (s *slab) inUse() int {
-	if s.slabTables == nil {
-		return 0
-	}
 	n := 0
 	for c := range s.classes {
 		for _, ch := range s.classes[c].chunks {
