@@ -408,6 +408,8 @@ for t in "${targets[@]}"; do
 	printf '  %-12s %8.0f  (%.0f–%.0f)   %6.2f µs\n' "$t" "$med" "$lo" "$hi" "$cmed"
 done
 
+# p99_of OUTPUT: the p99 that scripts/rate or scripts/diskfloor printed.
+p99_of() { sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$1"; }
 # half_rate STORE: half its median throughput.
 half_rate() {
 	local med
@@ -446,7 +448,7 @@ for round in $(seq 1 "$RATE_ROUNDS"); do
 		stop_server
 		if ((RATE_ROUNDS > 1)); then echo "$t at $r req/s, round $round:"; else echo "$t at $r req/s:"; fi
 		sed 's/^/    /' <<<"$out"
-		p99_runs[$spec]+=" $(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$out")"
+		p99_runs[$spec]+=" $(p99_of "$out")"
 	done
 done
 p99s=()
@@ -461,10 +463,12 @@ for spec in "${specs[@]}"; do
 done
 # The disk's own flush latency, in the journal's folder's filesystem: the
 # floor under the durable stores' latency, which varies on a shared host.
-disk=$(taskset -c "$CLIENT_CPU" "$tmp/diskfloor" -dir "$tmp" -duration "${RATE_DURATION}s")
-echo "disk flushes (scripts/diskfloor, 20 KiB appended and flushed every 2 ms):"
-echo "    $disk"
-p99s+=("$(printf '%-12s              : p99 = %s ms' "disk flush" "$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' <<<"$disk")")")
+if has_store journal || has_store bolt; then
+	disk=$(taskset -c "$CLIENT_CPU" "$tmp/diskfloor" -dir "$tmp" -duration "${RATE_DURATION}s")
+	echo "disk flushes (scripts/diskfloor, 20 KiB appended and flushed every 2 ms):"
+	echo "    $disk"
+	p99s+=("$(printf '%-12s              : p99 = %s ms' "disk flush" "$(p99_of "$disk")")")
+fi
 echo
 own=""
 for s in "${!own_rate[@]}"; do own+=" $s ${own_rate[$s]}"; done

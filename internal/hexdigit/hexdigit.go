@@ -1,6 +1,8 @@
 // Package hexdigit reads the hexadecimal digits of percent-encoding
-// (%XY in a URL or a form) for the packages that decode it by hand: the
-// webhook form parser and the signature's URL normalisation.
+// (%XY in a URL or a form) for the code that reads it by hand: the
+// webhook form parser, the signature's URL normalisation, and the check
+// of which text the session encoder may copy escaped (runtime's
+// replaceEscaped).
 package hexdigit
 
 // Is reports whether c is a hexadecimal digit, either case.
