@@ -182,7 +182,7 @@ func openJournal(dir string, mem *Memory, segmentSize, snapMin int64) (*Journal,
 	j := &Journal{mem: mem, dir: dir, lock: lock, cur: newJBatch(), wake: make(chan struct{}, 1),
 		stopped: make(chan struct{}), segmentSize: segmentSize, snapMin: snapMin}
 	if err := j.recover(); err != nil {
-		lock.Close()
+		unlockFile(lock)
 		mem.Close()
 		return nil, fmt.Errorf("session store %s: %w", dir, err)
 	}
@@ -1215,7 +1215,7 @@ func (j *Journal) Close() error {
 	j.mem.Close()
 	j.ahead.stop()
 	err := j.seg.Close()
-	if cerr := j.lock.Close(); err == nil {
+	if cerr := unlockFile(j.lock); err == nil {
 		err = cerr
 	}
 	j.mu.Lock()

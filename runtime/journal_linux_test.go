@@ -153,3 +153,27 @@ func lineOf(s, prefix string) string {
 	}
 	return ""
 }
+
+// TestJournalUnlocksAtClose: a closed journal's folder opens again at
+// once even while another copy of its lock's file descriptor is open —
+// what a process that forks holds until its child execs (the parallel
+// tests that start writer processes fork so). Closing the file alone
+// left the lock held by that copy.
+func TestJournalUnlocksAtClose(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	j := openTestJournal(t, dir, journalClock(), 0, 0)
+	dup, err := unix.Dup(int(j.lock.Fd())) // the forked child's copy
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dup)
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j, err = openJournal(dir, NewMemory(), jSegmentSize, jSnapMin)
+	if err != nil {
+		t.Fatalf("opened again after Close: %v", err)
+	}
+	j.Close()
+}

@@ -9,3 +9,6 @@ import "os"
 func lockFile(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 }
+
+// unlockFile closes lockFile's file.
+func unlockFile(f *os.File) error { return f.Close() }

@@ -24,3 +24,17 @@ func lockFile(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// unlockFile releases lockFile's lock and closes the file. The lock is
+// released explicitly, not by the close alone: a process that forked
+// meanwhile (a test starting a child, or anything exec'ing) shares the
+// locked file until its child execs, and the close would leave the lock
+// held by that copy, so a Journal opened again at once found its own
+// folder "locked by another flowd process".
+func unlockFile(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
