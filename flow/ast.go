@@ -139,6 +139,11 @@ type Expr struct {
 	// its decoded value, to place errors on the exact column.
 	node   *yaml.Node
 	offset int
+	// readsSecret and readsInput are set when the expression is checked: it
+	// reads a secret param (or params as a whole while a param is secret),
+	// or input, which after a log: false input is what the caller entered.
+	// An http node's URL hides what such parts write in the trace.
+	readsSecret, readsInput bool
 }
 
 // hasAttr reports whether the node's element writes the attribute name.

@@ -48,8 +48,32 @@ type checker struct {
 type paramRead struct {
 	node  *NodeDecl // where the expression is
 	from  string    // the node whose callback it reads (nodes.<from>.X); "" for input
-	param string
+	param string    // "" when input is read as a whole or by a computed name
 	pos   Pos
+	ctx   string // where the expression is, as exprIn's ctx
+}
+
+// secretsReadable reports whether an expression in place ctx (exprIn's)
+// may read a secret param or a log: false input: a when: condition keeps
+// only its truth, and an http node's url, headers and body go only to the
+// system asked (the trace keeps no headers, no body, no query).
+func secretsReadable(ctx string) bool { return ctx == "when" || ctx == "http" }
+
+// secretPlace names place ctx (exprIn's) in a message.
+func secretPlace(ctx string) string {
+	return map[string]string{"template": "a {{ template }}", "set": "a set: value", "with": "a subflow's with: value",
+		"return": "a return value", "": "a REST argument"}[ctx]
+}
+
+// secretParams lists the file's secret params by name.
+func (c *checker) secretParams() []string {
+	var out []string
+	for _, p := range c.f.Params {
+		if p.Secret {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }
 
 type exprKey struct {
@@ -324,10 +348,20 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 	for _, r := range refs(p) {
 		switch r.root {
 		case "params":
-			if pd := c.paramDecl(r.name); pd != nil && pd.Secret && ctx != "when" && ctx != "http" {
-				where := map[string]string{"template": "a {{ template }}", "set": "a set: value", "with": "a subflow's with: value",
-					"return": "a return value", "": "a REST argument"}[ctx]
-				c.d.Errorf(c.exprPos(e, r.offset), CodeSecret, "params.%s is secret: it may be read only in a when: condition (input.Digits == params.%s) or an http node's url, headers and body, not in %s, where its value would be written to the XML, the call's state or Plivo", r.name, r.name, where)
+			if pd := c.paramDecl(r.name); (r.name == "" && len(c.secretParams()) > 0) || (pd != nil && pd.Secret) {
+				e.readsSecret = true
+			}
+			if r.name == "" {
+				// params as a whole, or by a computed name: it may read a
+				// secret, so only where a secret may be read.
+				if secrets := c.secretParams(); len(secrets) > 0 && !secretsReadable(ctx) {
+					c.d.Errorf(c.exprPos(e, r.offset), CodeSecret, "params is read as a whole or by a computed name in %s, and the flow has secret params (%s): read each param by its name here (params.name), so that no secret is written to the XML, the call's state or Plivo",
+						secretPlace(ctx), strings.Join(secrets, ", "))
+				}
+				continue
+			}
+			if pd := c.paramDecl(r.name); pd != nil && pd.Secret && !secretsReadable(ctx) {
+				c.d.Errorf(c.exprPos(e, r.offset), CodeSecret, "params.%s is secret: it may be read only in a when: condition (input.Digits == params.%s) or an http node's url, headers and body, not in %s, where its value would be written to the XML, the call's state or Plivo", r.name, r.name, secretPlace(ctx))
 			}
 			if !c.params[r.name] {
 				hint := c.hint("params", r.name, func() []string { return slices.Sorted(maps.Keys(c.params)) })
@@ -347,8 +381,9 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 				c.reads = append(c.reads, paramRead{node: c.cur, from: r.name, param: r.param, pos: c.exprPos(e, r.paramOffset)})
 			}
 		case "input":
+			e.readsInput = true
 			if c.cur != nil {
-				c.reads = append(c.reads, paramRead{node: c.cur, param: r.name, pos: c.exprPos(e, r.offset)})
+				c.reads = append(c.reads, paramRead{node: c.cur, param: r.name, pos: c.exprPos(e, r.offset), ctx: ctx})
 			}
 		case "vars":
 			if !c.vars[r.name] {

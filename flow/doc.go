@@ -235,8 +235,15 @@ params.ring_seconds > 20 compares numbers, and expressions are checked
 with it: params.ring_seconds == "20" is a load error. secret: true marks a value that
 is never written anywhere (a PIN, a token); it may be read only in a when:
 condition and in an http node's url, headers and body. Reading it anywhere
-else, or reading nodes.<id> of a GetDigits or GetInput written with
-log: false (what the caller typed there is kept nowhere), is a load error.
+else is a load error, and so is reading params as a whole or by a name
+computed at run time (params[vars.name]) there while a param is secret.
+
+What the caller types at a GetDigits or GetInput written with log: false
+is kept nowhere: reading nodes.<id> of it is a load error, and so is
+reading input where it would be written (a template, set, a return value)
+in a node its callback can lead to; a when: condition and an http node's
+url, headers and body may read it. An http request's trace shows *** in
+place of what a secret or such an input wrote into its URL.
 
 # Expressions
 

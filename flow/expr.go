@@ -132,17 +132,36 @@ type ref struct {
 }
 
 // refs lists the names an expression reads from params, nodes and vars.
+// A read of params or input as a whole (params, toJSON(input)) or by a
+// name computed when the call runs (params[vars.x]) is a ref with an
+// empty name: what it reads cannot be known when the flow loads.
 func refs(p program) []ref {
-	var v refVisitor
+	v := refVisitor{named: map[*ast.IdentifierNode]bool{}}
 	root := p.Node()
 	ast.Walk(&root, &v)
+	for _, id := range v.idents {
+		if !v.named[id] {
+			v.out = append(v.out, ref{root: id.Value, offset: id.Location().From})
+		}
+	}
 	return v.out
 }
 
-type refVisitor struct{ out []ref }
+// refVisitor collects refs. ast.Walk visits a node after its children, so
+// the identifiers params and input are collected first, and a member
+// access with a constant name then marks its identifier as named.
+type refVisitor struct {
+	out    []ref
+	idents []*ast.IdentifierNode
+	named  map[*ast.IdentifierNode]bool
+}
 
 func (v *refVisitor) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
+	case *ast.IdentifierNode:
+		if x.Value == "params" || x.Value == "input" {
+			v.idents = append(v.idents, x)
+		}
 	case *ast.MemberNode:
 		prop, ok := x.Property.(*ast.StringNode)
 		if !ok {
@@ -163,6 +182,7 @@ func (v *refVisitor) Visit(n *ast.Node) {
 		}
 		switch id.Value {
 		case "params", "nodes", "vars", "input":
+			v.named[id] = true
 			v.out = append(v.out, ref{root: id.Value, name: prop.Value, offset: prop.Location().From})
 		}
 	case *ast.CallNode:

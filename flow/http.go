@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -265,15 +266,60 @@ func (httpKind) step(w *Walker, n *Node) (step, error) {
 	shown := ""
 	method := hd.method
 	if req != nil {
-		u := *req.URL
-		u.RawQuery, u.Fragment, u.User = "", "", nil
-		shown = u.String()
+		shown = w.shownURL(hd.url, req.URL)
 	}
 	w.requests = append(w.requests, Request{Node: w.qualify(n.ID), Method: method, URL: shown, Status: status, Ms: time.Since(start).Milliseconds(), Error: errText})
 	if t, ok := n.On[outcome]; ok {
 		return step{to: t, label: outcome}, nil
 	}
 	return nextStep(n), nil
+}
+
+// hidden stands in the trace for what a secret or a private input wrote
+// into an http node's URL.
+const hidden = "***"
+
+// shownURL is the URL of a request as the trace keeps it: without its
+// query, fragment and user, and with hidden in place of each template
+// that read a secret param or, after a log: false input, input. The URL
+// is filled again for that, which only a URL with such a template pays.
+func (w *Walker) shownURL(s *Str, made *url.URL) string {
+	u := *made
+	if w.hides(s) {
+		var b strings.Builder
+		for _, p := range s.Parts {
+			switch {
+			case p.Expr == nil:
+				b.WriteString(p.Lit)
+			case p.Expr.readsSecret || (p.Expr.readsInput && w.private):
+				b.WriteString(hidden)
+			default:
+				v, err := w.vm.Run(p.Expr.prog, w.env)
+				if err != nil {
+					b.WriteString(hidden)
+					continue
+				}
+				b.WriteString(Format(v))
+			}
+		}
+		pu, err := url.Parse(b.String())
+		if err != nil {
+			return u.Scheme + "://" + hidden
+		}
+		u = *pu
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u.String()
+}
+
+// hides reports whether a template of s must not be shown.
+func (w *Walker) hides(s *Str) bool {
+	for _, p := range s.Parts {
+		if p.Expr != nil && (p.Expr.readsSecret || (p.Expr.readsInput && w.private)) {
+			return true
+		}
+	}
+	return false
 }
 
 // httpRequest fills the node's templates into a request; nil when the URL

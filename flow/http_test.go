@@ -48,7 +48,10 @@ type fakeHTTP struct {
 }
 
 func (f *fakeHTTP) Do(node string, req *http.Request) (*http.Response, error) {
-	b, _ := io.ReadAll(req.Body)
+	var b []byte
+	if req.Body != nil {
+		b, _ = io.ReadAll(req.Body)
+	}
 	f.got = append(f.got, req)
 	f.bodies = append(f.bodies, node+" "+string(b))
 	return f.answer(req)
@@ -138,3 +141,56 @@ func TestHTTPNode(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// TestHTTPTraceHidesSecrets checks that what a secret param or a log:
+// false input writes into an http node's URL is not in the trace, while
+// the request itself carries it.
+func TestHTTPTraceHidesSecrets(t *testing.T) {
+	const src = `flow: pay
+params:
+  api: { default: "https://pay.example.com" }
+  key: { default: "K3Y", secret: true }
+nodes:
+  card:
+    GetDigits: { numDigits: 4, log: false }
+    next: charge
+  charge:
+    http:
+      url: "{{ params.api }}/{{ params.key }}/cards/{{ input.Digits }}/{{ call.From }}?k={{ params.key }}"
+    next: done
+  done:
+    Speak: done
+`
+	g, ds := flow.Compile("pay.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused: %v", ds)
+	}
+	for _, tc := range []struct {
+		name, digits, made, shown string
+		node                      string // where the walk resumes
+	}{
+		{"after a log: false input", "4242", "https://pay.example.com/K3Y/cards/4242/+1415?k=K3Y", "https://pay.example.com/***/cards/***/+1415", "card"},
+		{"rendered without one", "", "https://pay.example.com/K3Y/cards//+1415?k=K3Y", "https://pay.example.com/***/cards//+1415", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := &fakeHTTP{answer: answer(200, `{}`)}
+			w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), HTTP: fake}
+			st := g.NewState(map[string]string{"CallUUID": "c", "From": "+1415", "To": "+14155550199"}, nil)
+			var r flow.Result
+			if tc.node != "" {
+				r = w.Resume(g, st, g.Node(tc.node), flow.EventAction, map[string]string{"Digits": tc.digits})
+			} else {
+				r = w.Render(g, st, g.Node("charge"))
+			}
+			if r.Err != nil || len(fake.got) != 1 || len(r.Requests) != 1 {
+				t.Fatalf("err %v, %d requests made, trace %v", r.Err, len(fake.got), r.Requests)
+			}
+			if got := fake.got[0].URL.String(); got != tc.made {
+				t.Errorf("request made to %s, want %s", got, tc.made)
+			}
+			if got := r.Requests[0].URL; got != tc.shown {
+				t.Errorf("trace shows %s, want %s", got, tc.shown)
+			}
+		})
+	}
+}

@@ -34,6 +34,12 @@ func (c *checker) paramReads() {
 		}
 	}
 	for _, rd := range c.reads {
+		if rd.from == "" && !secretsReadable(rd.ctx) {
+			c.privateRead(rd, resumers[rd.node])
+		}
+		if rd.param == "" {
+			continue // input as a whole: any parameter
+		}
 		if isStandardParam(rd.param) {
 			continue
 		}
@@ -95,4 +101,23 @@ func callbackParams(n *NodeDecl) []string {
 		}
 	}
 	return out
+}
+
+// privateRead reports a read of input, in a place where it would be
+// written (the XML, vars, a return value), by a walk that a log: false
+// input can resume: input is then what the caller entered, which is kept
+// nowhere.
+func (c *checker) privateRead(rd paramRead, resumers []*NodeDecl) {
+	for _, w := range resumers {
+		if !w.private() {
+			continue
+		}
+		what := "input"
+		if rd.param != "" {
+			what += "." + rd.param
+		}
+		c.d.Errorf(rd.pos, CodeSecret, "%s at node %s is what the caller entered at %s %s, which says log: false: it may be read only in a when: condition or an http node's url, headers and body, not in %s, where it would be written to the XML, the call's state or Plivo",
+			what, rd.node.ID, w.Kind.Name, w.ID, secretPlace(rd.ctx))
+		return
+	}
 }

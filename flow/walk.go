@@ -169,6 +169,9 @@ type Walker struct {
 	top    *State
 	gs     []*Graph
 	prefix string
+	// private is set when a log: false input resumed the walk: input holds
+	// what the caller entered.
+	private bool
 	// restErr is the last REST failure of the walk, reported in Result.
 	restErr error
 	// requests are the http nodes' requests of the walk (Result.Requests).
@@ -221,6 +224,7 @@ func (w *Walker) Answer(g *Graph, st *State) Result {
 // DialStatus ("Edges and outcomes" in the package documentation).
 func (w *Walker) Resume(g *Graph, st *State, at *Node, event string, params map[string]string) Result {
 	w.begin(g, st, params)
+	w.private = at.Private
 	if !at.Private {
 		// log: false — what the caller entered is read by this walk's
 		// input.* and kept nowhere.
@@ -269,6 +273,7 @@ func OutcomeName(at *Node, event string, params map[string]string) string {
 
 func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	w.top = st
+	w.private = false
 	w.doc.Reset()
 	w.path = w.path[:0]
 	w.edges = w.edges[:0]
