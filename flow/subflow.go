@@ -175,6 +175,10 @@ func (returnKind) decode(dc *decoder, nd *NodeDecl, action pair) {
 	switch v.Kind {
 	case yaml.ScalarNode:
 		rd.outcome, rd.outcomePos = v.Value, dc.Pos(v)
+		if v.Value == "" {
+			dc.Errorf(dc.Pos(action.Key), CodeMissingKey, "return of node %s needs its outcome: return: ok, or return: {outcome: failed, values: {name: expression}}", nd.ID)
+			return
+		}
 	case yaml.MappingNode:
 		got, ok := dc.Object(v, yamlpos.Mapping{What: "return", Fields: returnFields})
 		if !ok {
