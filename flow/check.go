@@ -97,8 +97,18 @@ func Check(f *File) Diagnostics {
 
 func (c *checker) check() {
 	f := c.f
+	env := map[string]*ParamDecl{}
 	for _, p := range f.Params {
 		c.params[p.Name] = true
+		// A param's environment variable upper-cases its name and spells
+		// '-' as '_': two names that give one variable could not both be
+		// set from the environment.
+		e := strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_"))
+		if first, ok := env[e]; ok {
+			c.d.Errorf(p.Pos, CodeDuplicateKey, "params %s and %s are both set by the environment variable FLOWD_PARAM_%s; rename one", first.Name, p.Name, e)
+			continue
+		}
+		env[e] = p
 	}
 	for _, v := range f.Vars {
 		c.vars[v.Name] = true
@@ -340,6 +350,12 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 		msg, off := exprMessage(e.Src, err.msg, err.offset, ctx)
 		if err.code == CodeNotBool {
 			msg, off = err.msg, 0
+		}
+		for name := range c.params {
+			if strings.Contains(name, "-") && strings.Contains(e.Src, "params."+name) {
+				msg += fmt.Sprintf(`; a param whose name has '-' is read by index: params["%s"]`, name)
+				break
+			}
 		}
 		c.d.Errorf(c.exprPos(e, off), err.code, "%s", msg)
 		return

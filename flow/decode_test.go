@@ -285,7 +285,7 @@ func TestShapes(t *testing.T) {
 		{"nodes:\n  a:\n    set: [x]\n", "3:10", "set of node a must be a mapping"},
 		{"nodes:\n  a:\n    Speak: hi\n    next: [b]\n", "4:11", "next must be a single value"},
 		{"vars: {1x: 0}\nnodes:\n  a:\n    Hangup: {}\n", "1:8", "variable name"},
-		{"params: {my-queue: a}\nnodes:\n  a:\n    Hangup: {}\n", "1:10", "param name"},
+		{"params: {my.queue: a}\nnodes:\n  a:\n    Hangup: {}\n", "1:10", "param name"},
 		{"nodes:\n  a:\n    GetDigits:\n      <<: 5\n", "4:11", "must merge a mapping"},
 	}
 	for _, tt := range tests {

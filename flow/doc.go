@@ -232,7 +232,8 @@ A param's type is its default's YAML type (string, integer, float,
 boolean; no default: string): the value given when flowd starts
 (--param, FLOWD_PARAM_<NAME>, --params FILE) is converted to it, so
 params.ring_seconds > 20 compares numbers, and expressions are checked
-with it: params.ring_seconds == "20" is a load error. secret: true marks a value that
+with it: params.ring_seconds == "20" is a load error. A param's name may
+have '-', read by index: params["ring-time"]. secret: true marks a value that
 is never written anywhere (a PIN, a token); it may be read only in a when:
 condition and in an http node's url, headers and body. Reading it anywhere
 else is a load error, and so is reading params as a whole or by a name

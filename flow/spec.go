@@ -327,10 +327,17 @@ var (
 	// which expressions read as vars.NAME and params.NAME; VarNameForm
 	// says it in words.
 	VarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// ParamName is the form of a param's name: a var's, and '-' too, which
+	// the environment variable of the param spells '_' (FLOWD_PARAM_RING_TIME
+	// for ring-time). Expressions read such a param as params["ring-time"].
+	ParamName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 )
 
 // VarNameForm is VarName in words, for messages.
 const VarNameForm = "letters, digits and '_', starting with a letter"
+
+// ParamNameForm is ParamName in words, for messages.
+const ParamNameForm = "letters, digits, '-' and '_', starting with a letter"
 
 // nodeRef names a node. Node ids start with a letter, so the YAML scalars
 // that can name one are strings and the booleans true and false.
@@ -344,7 +351,7 @@ var fileFields = []yamlpos.Field{
 	{Name: "flow", Type: yamlpos.Text, Schema: obj{"anyOf": []any{obj{"type": "string", "pattern": flowNameRE.String()}, obj{"type": []string{"number", "boolean"}}}},
 		Doc: "The flow's name; default: the file name without .yaml."},
 	{Name: "description", Type: yamlpos.Text},
-	{Name: "params", Type: yamlpos.Map, Null: true, Keys: VarName, KeyName: "param name", KeyForm: VarNameForm, Value: &paramField,
+	{Name: "params", Type: yamlpos.Map, Null: true, Keys: ParamName, KeyName: "param name", KeyForm: ParamNameForm, Value: &paramField,
 		Doc: "Deployment values, read as params.<name>; overridable with --param."},
 	{Name: "vars", Type: yamlpos.Map, Null: true, Keys: VarName, KeyName: "variable name", KeyForm: VarNameForm,
 		Doc: "Initial per-call variables, read as vars.<name> and changed by set."},
