@@ -199,6 +199,10 @@ and comes back:
 	    failed: goodbye           # the outcomes its return nodes give
 	  next: join_room             # taken on ok, and on any outcome not under on:
 
+Each with: value is an expression read in the caller; a value written as
+text that is no expression (greeting: Welcome) is taken as that text, with
+a warning.
+
 Inside the subflow, return: OUTCOME, or return: {outcome: OUTCOME, values:
 {name: expression}}, ends it; the calling node keeps nodes.check_pin.outcome
 and nodes.check_pin.<name>, each value with its type. Reaching a node with no

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -78,8 +79,33 @@ func (dc *decoder) strayWith(nd *NodeDecl) {
 
 func (subflowKind) check(c *checker, nd *NodeDecl) {
 	if sd, _ := nd.action.(*subflowDecl); sd != nil {
+		for _, s := range sd.with {
+			c.withText(s)
+		}
 		c.assignments(sd.with, "with")
 	}
+}
+
+// withText takes a with: value written as text that is no expression
+// (with: {greeting: Welcome}, {who: Acme Corp}) as that text, with a
+// warning: with: gives the subflow's vars their first values, which vars:
+// writes as YAML literals, so a reader expects text to be text. A value
+// that compiles is an expression (tries: vars.tries + 1), as in set:.
+func (c *checker) withText(s *SetDecl) {
+	e := s.Value
+	if e == nil || e.node == nil || e.node.Tag != "!!str" || strings.Contains(e.Src, "{{") {
+		return
+	}
+	if c.env == nil {
+		c.env = flowEnv(c.f.Params)
+	}
+	_, err := compileExpr(c.env, e.Src, false)
+	if err == nil || err.code != CodeExpr {
+		return
+	}
+	c.d.Warnf(e.Pos, CodeExpr, "with: %s: %s is not an expression (%s), so it is taken as the text %q; write it as a string expression to say so: %s: \"'%s'\"",
+		s.Name, e.Src, err.msg, e.Src, s.Name, e.Src)
+	e.Src = strconv.Quote(e.Src)
 }
 
 func (subflowKind) compile(n *Node, nd *NodeDecl, g *Graph) error {

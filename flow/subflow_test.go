@@ -254,3 +254,39 @@ func TestFramesForTrace(t *testing.T) {
 		t.Errorf("a frame of no subflow node is shown: %+v", got)
 	}
 }
+
+// TestWithTakesText checks that a with: value written as text that is no
+// expression is that text, with a warning, while one that compiles stays
+// an expression.
+func TestWithTakesText(t *testing.T) {
+	const top = `flow: top
+vars: {n: 2}
+nodes:
+  s:
+    subflow: greet
+    with: { greeting: Welcome, who: "Acme Corp", n: vars.n + 1, q: "'quoted'" }
+`
+	const greet = `flow: greet
+vars: {greeting: "", who: "", n: 0, q: ""}
+nodes:
+  a: { Speak: "{{ vars.greeting }} to {{ vars.who }}, {{ vars.n }} {{ vars.q }}" }
+`
+	_, ds := flow.Compile("top.yaml", []byte(top))
+	var warned []string
+	for _, d := range ds {
+		if d.Severity == flow.Error {
+			t.Fatalf("refused: %v", ds)
+		}
+		warned = append(warned, d.Message)
+	}
+	if len(warned) != 2 || !strings.Contains(warned[0], `taken as the text "Welcome"`) || !strings.Contains(warned[1], `taken as the text "Acme Corp"`) {
+		t.Errorf("warnings: %q", warned)
+	}
+	gs := linkFlows(t, top, greet)
+	g := gs["top"]
+	w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)}
+	r := w.Answer(g, g.NewState(map[string]string{"CallUUID": "c"}, nil))
+	if want := "<Speak>Welcome to Acme Corp, 3 quoted</Speak>"; r.Err != nil || !strings.Contains(string(r.XML), want) {
+		t.Errorf("XML %s (err %v), want %s", r.XML, r.Err, want)
+	}
+}
