@@ -73,6 +73,11 @@ type Node struct {
 	// goes in each hole on a webhook.
 	tmpl  *xmlgen.Template
 	fills []fillFunc
+	// subTmpl is, for a Conference or MultiPartyCall without next, the
+	// element with its callback URL after fills' holes: inside a subflow
+	// such a node has somewhere to go, back to the caller, when the caller
+	// leaves the room.
+	subTmpl *xmlgen.Template
 	// el is the element description the template was prepared from; tests
 	// and benchmarks build it with etree to compare.
 	el *xmlgen.El
@@ -166,7 +171,9 @@ func (n *Node) Callback() bool {
 
 // Accepts reports whether the node's XML can call back with event: the
 // walk waits at the node and its kind has a callback that reports event.
-func (n *Node) Accepts(event string) bool { return n.Callback() && n.Kind.Accepts(event) }
+func (n *Node) Accepts(event string) bool {
+	return (n.Callback() || n.subTmpl != nil) && n.Kind.Accepts(event)
+}
 
 // Edges returns the node's outgoing edges with their labels, in a stable
 // order: branch cases, then on: outcomes in outcome order, then next.

@@ -206,8 +206,9 @@ a warning.
 Inside the subflow, return: OUTCOME, or return: {outcome: OUTCOME, values:
 {name: expression}}, ends it; the calling node keeps nodes.check_pin.outcome
 and nodes.check_pin.<name>, each value with its type. Reaching a node with no
-edge inside a subflow returns ok. Hangup and Redirect inside a subflow end
-the call, and so does a Conference or MultiPartyCall without next. The
+edge inside a subflow returns ok: a Conference or MultiPartyCall without
+next inside one calls back when the caller leaves it, and the subflow then
+returns ok. Hangup and Redirect inside a subflow end the call. The
 subflow has its own vars and params; call is shared; input is the
 callback's that resumed the walk. A run-time error inside it goes to its
 own on_error, else to the caller's.

@@ -135,9 +135,13 @@ func (el element) step(w *Walker, n *Node) (step, error) {
 			}
 		}
 		return step{wait: true}, nil
+	case el.control == waitsIfNext && len(w.top.Frames) > 0:
+		// No next inside a subflow: when the caller leaves the room, the
+		// subflow returns ok (emit wrote the callback URL).
+		return step{wait: true}, nil
 	case el.control == waitsIfNext:
 		// No next: the caller stays until the MultiPartyCall or
-		// conference ends, then Plivo hangs up; inside a subflow too.
+		// conference ends, then Plivo hangs up.
 		return step{end: true}, nil
 	}
 	return nextStep(n), nil
@@ -205,6 +209,13 @@ func prepare(n *Node, e *ElemDecl, events []string) error {
 		return err
 	}
 	n.tmpl, n.el = t, el
+	if n.Kind.traits.control == waitsIfNext && n.Next == nil {
+		sub := *el
+		sub.Attrs = append(slices.Clip(el.Attrs), xmlgen.AttrValue{Name: n.Kind.URLAttr, Value: xmlgen.Hole(len(n.fills))})
+		if n.subTmpl, err = xmlgen.Prepare(&sub); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -246,7 +257,12 @@ func (w *Walker) emit(n *Node) error {
 		}
 		w.vals = append(w.vals, s)
 	}
-	if err := w.doc.Add(n.tmpl, w.vals); err != nil {
+	tmpl := n.tmpl
+	if n.subTmpl != nil && len(w.top.Frames) > 0 {
+		tmpl = n.subTmpl
+		w.vals = append(w.vals, w.URL(w.qualify(n.ID), n.Kind.Callbacks[0].Event))
+	}
+	if err := w.doc.Add(tmpl, w.vals); err != nil {
 		return w.fail(n, err)
 	}
 	if n.room != nil {

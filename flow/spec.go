@@ -156,7 +156,7 @@ const (
 	controlUnset control = iota // a kind that does not say; TestKinds fails
 	goesOn                      // on to next, or the outcome's node, in the same document
 	waits                       // the document ends; Plivo calls the node back
-	waitsIfNext                 // waits when the node has a next; without one the call stays there
+	waitsIfNext                 // waits when the node has a next, or is inside a subflow; else the call stays there
 	ends                        // the flow ends; the node takes no next
 	callsFlow                   // walks a subflow, which may wait for Plivo, then goes on by its outcome
 )

@@ -290,3 +290,48 @@ nodes:
 		t.Errorf("XML %s (err %v), want %s", r.XML, r.Err, want)
 	}
 }
+
+// TestRoomWithoutNextInSubflow checks that a MultiPartyCall (or
+// Conference) with no next inside a subflow calls back when the caller
+// leaves, and that the subflow then returns ok to its caller; at the top
+// of a call the same node has no callback and ends the document.
+func TestRoomWithoutNextInSubflow(t *testing.T) {
+	const top = `flow: top
+nodes:
+  s: { subflow: queue, next: survey }
+  survey: { Speak: "How did we do?" }
+`
+	const queue = `flow: queue
+nodes:
+  hello: { Speak: Hold on., next: m }
+  m: { MultiPartyCall: { name: q, role: customer } }
+`
+	gs := linkFlows(t, top, queue)
+	g := gs["top"]
+	st := g.NewState(map[string]string{"CallUUID": "c"}, nil)
+	r := walker().Answer(g, st)
+	want := `<Response><Speak>Hold on.</Speak><MultiPartyCall role="customer" onExitActionUrl="https://flowd.test/s/m/exit">q</MultiPartyCall></Response>`
+	if r.Err != nil || string(r.XML) != want || r.WaitAt != "s/m" {
+		t.Fatalf("answer: %s (waits at %q, err %v)\nwant %s", r.XML, r.WaitAt, r.Err, want)
+	}
+	at := g.Lookup(r.WaitAt)
+	if at == nil || !at.Accepts(flow.EventExit) {
+		t.Fatalf("node %q does not take the exit callback", r.WaitAt)
+	}
+	st.Frames = r.Frames
+	r = walker().Resume(g, st, at, flow.EventExit, map[string]string{})
+	if got, want := string(r.XML), `<Response><Speak>How did we do?</Speak></Response>`; r.Err != nil || got != want {
+		t.Errorf("after the room: %s (err %v), want %s", got, r.Err, want)
+	}
+	if st.Nodes["s"]["outcome"] != "ok" {
+		t.Errorf("nodes.s = %v", st.Nodes["s"])
+	}
+
+	// The subflow run as a flow of its own: the room ends the document.
+	q := gs["queue"]
+	r = walker().Answer(q, q.NewState(map[string]string{"CallUUID": "d"}, nil))
+	want = `<Response><Speak>Hold on.</Speak><MultiPartyCall role="customer">q</MultiPartyCall></Response>`
+	if string(r.XML) != want || r.Wait != nil {
+		t.Errorf("top-level: %s (waits %v), want %s", r.XML, r.Wait, want)
+	}
+}
