@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -36,15 +37,9 @@ var (
 		"tr-TR", "cy-GB",
 	}
 
-	// speakLanguages are offered to editors for Speak language: the
-	// non-Polly languages and the Polly ones. Not enforced: Plivo adds
-	// languages over time.
-	speakLanguages = []string{
-		"da-DK", "nl-NL", "en-AU", "en-GB", "en-US", "fr-FR", "fr-CA", "de-DE", "it-IT",
-		"pl-PL", "pt-PT", "pt-BR", "ru-RU", "es-ES", "es-US", "sv-SE",
-		"arb", "cmn-CN", "en-IN", "en-GB-WLS", "hi-IN", "is-IS", "ja-JP", "ko-KR", "nb-NO",
-		"ro-RO", "es-MX", "tr-TR", "cy-GB",
-	}
+	// speakLanguages are the languages Speak reads, in the order of
+	// speakVoices.
+	speakLanguages = speakLanguageCodes()
 
 	// mpcEvents are the statusCallbackEvents names of the MultiPartyCall
 	// XML page  and the Node SDK validator.
@@ -53,6 +48,53 @@ var (
 		"participant-digit-input-events", "add-participant-api-events",
 	}
 )
+
+// speakVoice is one language Speak reads text in: whether Plivo's own
+// WOMAN and MAN voices speak it, and which Amazon Polly voices do.
+type speakVoice struct {
+	Language   string
+	Woman, Man bool
+	// Polly names the Polly voices, spelt as Plivo's table spells them
+	// (Léa); each is written Polly.<Name>.
+	Polly []string
+}
+
+// speakVoices is Plivo's table of text-to-speech languages and voices
+// (plivo-xml.md 2.2): the languages of Plivo's WOMAN and MAN voices, in
+// the order of the audio-output page, then the languages only Polly
+// voices speak. It is the one list of Speak's languages and voices:
+// speakLanguages, chkSpeakLanguage, chkVoice and the voice rules read it.
+var speakVoices = []speakVoice{
+	{Language: "da-DK", Woman: true, Polly: []string{"Naja", "Mads"}},
+	{Language: "nl-NL", Woman: true, Man: true, Polly: []string{"Lotte", "Ruben"}},
+	{Language: "en-AU", Woman: true, Man: true, Polly: []string{"Nicole", "Russell"}},
+	{Language: "en-GB", Woman: true, Man: true, Polly: []string{"Amy", "Emma", "Brian"}},
+	{Language: "en-US", Woman: true, Man: true, Polly: []string{"Joanna", "Salli", "Kendra", "Kimberly", "Ivy", "Matthew", "Justin", "Joey"}},
+	{Language: "fr-FR", Woman: true, Man: true, Polly: []string{"Léa", "Céline", "Mathieu"}},
+	{Language: "fr-CA", Woman: true, Polly: []string{"Chantal"}},
+	{Language: "de-DE", Woman: true, Man: true, Polly: []string{"Vicki", "Hans", "Marlene"}},
+	{Language: "it-IT", Woman: true, Man: true, Polly: []string{"Carla", "Giorgio"}},
+	{Language: "pl-PL", Woman: true, Man: true, Polly: []string{"Ewa", "Maja", "Jacek", "Jan"}},
+	{Language: "pt-PT", Man: true, Polly: []string{"Inês", "Cristiano"}},
+	{Language: "pt-BR", Woman: true, Man: true, Polly: []string{"Vitória", "Ricardo"}},
+	{Language: "ru-RU", Woman: true, Polly: []string{"Tatyana", "Maxim"}},
+	{Language: "es-ES", Woman: true, Man: true, Polly: []string{"Conchita", "Lucia", "Enrique"}},
+	{Language: "es-US", Woman: true, Man: true, Polly: []string{"Penélope", "Miguel"}},
+	{Language: "sv-SE", Woman: true, Polly: []string{"Astrid"}},
+	{Language: "arb", Polly: []string{"Zeina"}},
+	{Language: "cmn-CN", Polly: []string{"Zhiyu"}},
+	{Language: "en-IN", Polly: []string{"Raveena", "Aditi"}},
+	{Language: "en-GB-WLS", Polly: []string{"Geraint"}},
+	{Language: "hi-IN", Polly: []string{"Aditi"}},
+	{Language: "is-IS", Polly: []string{"Dóra", "Karl"}},
+	{Language: "ja-JP", Polly: []string{"Mizuki", "Takumi"}},
+	{Language: "ko-KR", Polly: []string{"Seoyeon"}},
+	{Language: "nb-NO", Polly: []string{"Liv"}},
+	{Language: "ro-RO", Polly: []string{"Carmen"}},
+	{Language: "es-MX", Polly: []string{"Mia"}},
+	{Language: "tr-TR", Polly: []string{"Filiz"}},
+	{Language: "cy-GB", Polly: []string{"Gwyneth"}},
+}
 
 var elements = []Element{
 	{
@@ -64,15 +106,24 @@ var elements = []Element{
 	{
 		// Excluded: legs (Java SDK only, not in Plivo's docs).
 		// Choice: voice accepts WOMAN and MAN only in capitals, as the docs
-		// write them and the Node SDK checks them; Polly voices by pattern,
-		// not by name, since Plivo adds voices (Neural ones included).
+		// write them and the Node SDK checks them.
+		// Choice: voice and language are held to speakVoices (plivo-xml.md
+		// 2.2): a language of the table, written as the table writes it;
+		// WOMAN or MAN only for a language that has that voice; a Polly
+		// voice of the table, spelt as there or without accents (Polly.Lea:
+		// the Go and Java SDKs strip them), and with a -Neural suffix
+		// (Neural variants are not listed there, UNCONFIRMED, not refused).
+		// Choice: a Polly voice must speak the language, written or the
+		// default en-US (Polly.Naja needs language da-DK): the table is
+		// Plivo's Go and Java SDKs' validator, which refuses any other
+		// pairing; the Node SDK checks only the Polly.X shape.
 		Name: "Speak",
 		Doc:  "Reads text to the caller with text to speech.",
 		Text: RequiredText,
 		Attrs: []Attr{
-			{Name: "voice", Kind: String, Default: "WOMAN", Values: []string{"WOMAN", "MAN"}, Check: chkVoice,
+			{Name: "voice", Kind: String, Default: speakDefaultVoice, Values: []string{"WOMAN", "MAN"}, Check: chkVoice,
 				Doc: "Voice: WOMAN, MAN, or an Amazon Polly voice such as Polly.Joanna (needed for SSML)."},
-			{Name: "language", Kind: String, Default: "en-US", Values: speakLanguages,
+			{Name: "language", Kind: String, Default: speakDefaultLanguage, Values: speakLanguages, Check: chkSpeakLanguage,
 				Doc: "Language and accent of the voice, e.g. en-US."},
 			{Name: "loop", Kind: Int, Default: "1", Min: 0, HasMin: true,
 				Doc: "Times to speak the text; 0 repeats until the call ends."},
@@ -81,6 +132,12 @@ var elements = []Element{
 		ChildrenNeed: "voice",
 		ChildrenWhen: func(v string) bool { return strings.HasPrefix(v, "Polly.") },
 		ChildrenWhy:  "SSML needs a Polly voice (voice=\"Polly.Joanna\")",
+		Rules: []Rule{
+			{Attrs: []string{"voice", "language"}, About: "voice", Check: ruleVoiceSpeaksLanguage,
+				Doc: "voice speaks language (en-US when not written): WOMAN and MAN only where Plivo has them, a Polly voice only in its own language."},
+			{Attrs: []string{"language", "voice"}, About: "language", Check: ruleLanguageHasWoman,
+				Doc: "Without voice, language has Plivo's WOMAN voice, the default."},
+		},
 	},
 
 	// SSML elements, allowed inside Speak with a Polly voice. Attributes and
@@ -300,6 +357,10 @@ var elements = []Element{
 		// Choice: numDigits is 1–32 with no default: the stored Plivo pages
 		// do not show its range; 1–32 comes from a copy of the page (which
 		// also says default 32, unconfirmed).
+		// Choice: digitEndTimeout, finishOnKey and numDigits are refused
+		// with inputType="speech", speechEndTimeout with inputType="dtmf":
+		// the page gives them for DTMF or speech input only. With no
+		// inputType (its default is not documented) all are taken.
 		// Choice: the defaults Plivo does not confirm (language en-US,
 		// interimSpeechResultsCallbackMethod POST, log true, redirect true,
 		// profanityFilter false) are kept, as GetDigits and every other
@@ -342,6 +403,16 @@ var elements = []Element{
 				Doc: "Mask profanity in transcripts."},
 		},
 		Children: promptChildren,
+		Rules: []Rule{
+			{Attrs: []string{"digitEndTimeout", "inputType"}, About: "digitEndTimeout", Presence: []string{"digitEndTimeout"}, Check: ruleForInput("dtmf"),
+				Doc: "digitEndTimeout only when inputType takes dtmf."},
+			{Attrs: []string{"finishOnKey", "inputType"}, About: "finishOnKey", Presence: []string{"finishOnKey"}, Check: ruleForInput("dtmf"),
+				Doc: "finishOnKey only when inputType takes dtmf."},
+			{Attrs: []string{"numDigits", "inputType"}, About: "numDigits", Presence: []string{"numDigits"}, Check: ruleForInput("dtmf"),
+				Doc: "numDigits only when inputType takes dtmf."},
+			{Attrs: []string{"speechEndTimeout", "inputType"}, About: "speechEndTimeout", Presence: []string{"speechEndTimeout"}, Check: ruleForInput("speech"),
+				Doc: "speechEndTimeout only when inputType takes speech."},
+		},
 	},
 	{
 		// Excluded: machineDetection (Go SDK only, not in Plivo's docs).
@@ -415,7 +486,8 @@ var elements = []Element{
 	{
 		// Choice: callerId and callerName are included (see Number).
 		// sipAuthUsername and sipAuthPassword are documented (voice-agents
-		// page) though no SDK has them.
+		// page) though no SDK has them; one is refused without the other
+		// (the page: "pair required").
 		Name:      "User",
 		Doc:       "A SIP URI, such as sip:alice@phone.plivo.com, for Dial to call.",
 		Text:      RequiredText,
@@ -435,6 +507,11 @@ var elements = []Element{
 				Doc: "SIP digest user name for a remote SIP server (with sipAuthPassword)."},
 			{Name: "sipAuthPassword", Kind: String, Needs: "sipAuthUsername",
 				Doc: "SIP digest password for a remote SIP server (with sipAuthUsername)."},
+		},
+		Rules: []Rule{
+			// About the element, so that no message shows the password.
+			{Attrs: []string{"sipAuthUsername", "sipAuthPassword"}, Presence: []string{"sipAuthUsername", "sipAuthPassword"}, Check: ruleSIPAuthPair,
+				Doc: "sipAuthUsername and sipAuthPassword both or neither."},
 		},
 	},
 	{
@@ -795,14 +872,148 @@ func chkSIPHeaders(v string) string {
 	return ""
 }
 
-var rePollyVoice = regexp.MustCompile(`^Polly\.\p{L}+(-\p{L}+)?$`)
+// Speak's defaults, as the table writes them. The voice rules read them
+// too: a rule cannot look the table up, the table holds the rule.
+const (
+	speakDefaultVoice    = "WOMAN"
+	speakDefaultLanguage = "en-US"
+)
 
-// chkVoice accepts WOMAN, MAN or Polly.<Name>, with an optional -Neural style suffix.
-func chkVoice(v string) string {
-	if v == "WOMAN" || v == "MAN" || rePollyVoice.MatchString(v) {
+// speakLanguageCodes returns the languages of speakVoices, in order.
+func speakLanguageCodes() []string {
+	out := make([]string, len(speakVoices))
+	for i, l := range speakVoices {
+		out[i] = l.Language
+	}
+	return out
+}
+
+// stripAccents spells a Polly voice name of speakVoices without accents
+// (Léa as Lea), the way the Go and Java SDKs send it and Amazon Polly
+// names the voice. TestSpeakVoicesTable fails on an accent it lacks.
+var stripAccents = strings.NewReplacer("é", "e", "ê", "e", "ó", "o")
+
+// pollyVoices maps each Polly voice name of speakVoices, as spelt there
+// and without accents, to the languages it speaks (Aditi speaks two).
+var pollyVoices = func() map[string][]string {
+	m := map[string][]string{}
+	for _, l := range speakVoices {
+		for _, name := range l.Polly {
+			m[name] = append(m[name], l.Language)
+			if plain := stripAccents.Replace(name); plain != name {
+				m[plain] = append(m[plain], l.Language)
+			}
+		}
+	}
+	return m
+}()
+
+// pollyVoiceList names every Polly voice of speakVoices, for messages.
+var pollyVoiceList = func() string {
+	var names []string
+	for _, l := range speakVoices {
+		for _, name := range l.Polly {
+			if v := "Polly." + stripAccents.Replace(name); !slices.Contains(names, v) {
+				names = append(names, v)
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}()
+
+// speakLanguage returns the speakVoices entry of a language, or nil.
+func speakLanguage(code string) *speakVoice {
+	for i := range speakVoices {
+		if speakVoices[i].Language == code {
+			return &speakVoices[i]
+		}
+	}
+	return nil
+}
+
+// pollyVoiceLanguages returns the languages the Polly voice v speaks
+// (Polly.<Name>, optionally -Neural), or nil when speakVoices has no such
+// voice.
+func pollyVoiceLanguages(v string) []string {
+	name, ok := strings.CutPrefix(v, "Polly.")
+	if !ok {
+		return nil
+	}
+	return pollyVoices[strings.TrimSuffix(name, "-Neural")]
+}
+
+// speaks reports whether voice (WOMAN, MAN or a Polly voice) speaks l.
+func (l *speakVoice) speaks(voice string) bool {
+	switch voice {
+	case "WOMAN":
+		return l.Woman
+	case "MAN":
+		return l.Man
+	}
+	return slices.Contains(pollyVoiceLanguages(voice), l.Language)
+}
+
+// others says which voices speak l, but except: "WOMAN or a Polly voice
+// for da-DK (Polly.Naja, Polly.Mads)".
+func (l *speakVoice) others(except string) string {
+	var vs []string
+	for _, v := range []string{"WOMAN", "MAN"} {
+		if v != except && l.speaks(v) {
+			vs = append(vs, v)
+		}
+	}
+	polly := make([]string, len(l.Polly))
+	for i, name := range l.Polly {
+		polly[i] = "Polly." + stripAccents.Replace(name)
+	}
+	vs = append(vs, fmt.Sprintf("a Polly voice for %s (%s)", l.Language, strings.Join(polly, ", ")))
+	return joinWith(vs, "or")
+}
+
+// joinWith joins "a, b and c" (or "or").
+func joinWith(vs []string, last string) string {
+	if len(vs) < 2 {
+		return strings.Join(vs, "")
+	}
+	return strings.Join(vs[:len(vs)-1], ", ") + " " + last + " " + vs[len(vs)-1]
+}
+
+// chkSpeakLanguage accepts a language of speakVoices, in its letter case.
+func chkSpeakLanguage(v string) string {
+	if speakLanguage(v) != nil {
 		return ""
 	}
-	return `be WOMAN, MAN or a Polly voice such as "Polly.Joanna"`
+	for _, l := range speakVoices {
+		if strings.EqualFold(v, l.Language) {
+			return fmt.Sprintf("be %q (language codes are case-sensitive)", l.Language)
+		}
+	}
+	return "be one of " + orList(speakLanguages)
+}
+
+// chkVoice accepts WOMAN, MAN or a Polly voice of speakVoices, optionally
+// with -Neural.
+func chkVoice(v string) string {
+	if v == "WOMAN" || v == "MAN" || pollyVoiceLanguages(v) != nil {
+		return ""
+	}
+	if len(v) < len("Polly.") || !strings.EqualFold(v[:len("Polly.")], "Polly.") {
+		return `be WOMAN, MAN or a Polly voice such as "Polly.Joanna"`
+	}
+	name, neural := strings.CutSuffix(v[len("Polly."):], "-Neural")
+	for _, l := range speakVoices {
+		for _, known := range l.Polly {
+			for _, spelt := range []string{known, stripAccents.Replace(known)} {
+				if strings.EqualFold(name, spelt) {
+					if neural {
+						spelt += "-Neural"
+					}
+					return fmt.Sprintf("be %q (Polly voice names are case-sensitive)", "Polly."+spelt)
+				}
+			}
+		}
+	}
+	return "be WOMAN, MAN or a Polly voice Plivo lists (" + pollyVoiceList + ", each also with -Neural)"
 }
 
 var reBreakTime = regexp.MustCompile(`^([0-9]+)(ms|s)$`)
@@ -976,6 +1187,84 @@ func ruleInboundWhenBidirectional(a RuleArgs) string {
 	audioTrack, bidirectional := a[0], a[1]
 	if bidirectional.Value == "true" && audioTrack.Set && audioTrack.Value != "inbound" {
 		return "be inbound when bidirectional is true"
+	}
+	return ""
+}
+
+// ruleVoiceSpeaksLanguage: voice, language. A written voice speaks the
+// language, written or the default: WOMAN and MAN only where speakVoices
+// has them, a Polly voice only in its own languages.
+func ruleVoiceSpeaksLanguage(a RuleArgs) string {
+	voice, language := a[0], a[1]
+	if !voice.Set {
+		return ""
+	}
+	lang := speakDefaultLanguage
+	if language.Set {
+		lang = language.Value
+	}
+	l := speakLanguage(lang)
+	if l == nil || l.speaks(voice.Value) {
+		return ""
+	}
+	where := fmt.Sprintf("with language %q", lang)
+	if !language.Set {
+		where = fmt.Sprintf("without language (%s by default)", lang)
+	}
+	if voice.Value == "WOMAN" || voice.Value == "MAN" {
+		return fmt.Sprintf("not be given %s: language %s has no %s voice; use %s", where, lang, voice.Value, l.others(voice.Value))
+	}
+	langs := pollyVoiceLanguages(voice.Value)
+	if langs == nil {
+		return "" // not a voice: reported on its own
+	}
+	if !language.Set {
+		// A Polly voice without language: the Go and Java SDKs refuse it
+		// unless it speaks en-US, but the Node SDK (the oracle) writes it,
+		// and nothing says Plivo refuses it, so a flow that relies on the
+		// voice alone is left to run. A language written against the voice
+		// is a contradiction, refused below.
+		return ""
+	}
+	return fmt.Sprintf("not be given %s: %s speaks %s; use language %s, or another voice: %s", where, voice.Value, joinWith(langs, "and"), joinWith(langs, "or"), l.others(""))
+}
+
+// ruleLanguageHasWoman: language, voice. Without voice, the language
+// has the default voice.
+func ruleLanguageHasWoman(a RuleArgs) string {
+	language, voice := a[0], a[1]
+	if !language.Set || voice.Set {
+		return ""
+	}
+	l := speakLanguage(language.Value)
+	if l == nil || l.speaks(speakDefaultVoice) {
+		return ""
+	}
+	return fmt.Sprintf("not be given without voice (%s by default): language %s has no %s voice; set voice to %s", speakDefaultVoice, l.Language, speakDefaultVoice, l.others(speakDefaultVoice))
+}
+
+// ruleForInput returns the rule of a GetInput attribute (its first) that
+// Plivo uses only for input of kind ("dtmf" or "speech"): it is refused
+// when inputType (its second) is the other kind alone.
+func ruleForInput(kind string) func(RuleArgs) string {
+	other := map[string]string{"dtmf": "speech", "speech": "dtmf"}[kind]
+	return func(a RuleArgs) string {
+		attr, inputType := a[0], a[1]
+		if !attr.Set || inputType.Value != other {
+			return ""
+		}
+		return fmt.Sprintf(`not be given with inputType %q: it applies to %s input only; remove it, or use inputType %q or "dtmf speech"`, other, kind, kind)
+	}
+}
+
+// ruleSIPAuthPair: sipAuthUsername, sipAuthPassword. Both or neither.
+func ruleSIPAuthPair(a RuleArgs) string {
+	username, password := a[0], a[1]
+	switch {
+	case username.Set && !password.Set:
+		return "have sipAuthPassword with sipAuthUsername: Plivo takes the SIP credentials as a pair; add sipAuthPassword"
+	case password.Set && !username.Set:
+		return "have sipAuthUsername with sipAuthPassword: Plivo takes the SIP credentials as a pair; add sipAuthUsername"
 	}
 	return ""
 }

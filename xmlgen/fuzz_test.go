@@ -40,6 +40,9 @@ func holeAt(p position) *El {
 	} else {
 		el.Attrs = slices.DeleteFunc(el.Attrs, func(x AttrValue) bool { return x.Name == p.attr })
 		el.Attrs = append(el.Attrs, av(p.attr, Hole(0)))
+		// A rule that reads only whether the hole is written (User's SIP
+		// credentials go in pairs) is checked by Prepare.
+		keepRules(p.elem, el, p.attr, []string{""})
 	}
 	return wrap(el)
 }

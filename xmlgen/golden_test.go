@@ -44,7 +44,15 @@ var namedSamples = map[string][]string{
 	"sipAuthPassword": {"s3cret&pw"},
 }
 
-func init() { namedSamples["speechEndTimeout"] = namedSamples["digitEndTimeout"] }
+func init() {
+	namedSamples["speechEndTimeout"] = namedSamples["digitEndTimeout"]
+	// A Polly voice for every language, so that each language can keep
+	// the voice rules; and one spelt with its accent.
+	for _, l := range speakVoices {
+		namedSamples["voice"] = append(namedSamples["voice"], "Polly."+stripAccents.Replace(l.Polly[0]))
+	}
+	namedSamples["voice"] = append(namedSamples["voice"], "Polly.Léa")
+}
 
 // exampleURL is the URL used for a URL attribute.
 func exampleURL(e *Element, a *Attr) string {
@@ -231,10 +239,10 @@ func fullEl(e *Element, holes bool) (*El, []string) {
 	return el, vals
 }
 
-// brokenRule returns the first of e's rules that el breaks, or nil. Holes
-// read their values from vals; a rule reading a value invalid on its own
-// is skipped, as CheckRules skips it.
-func brokenRule(e *Element, el *El, vals []string) *Rule {
+// brokenRules returns e's rules that el breaks. Holes read their values
+// from vals; a rule reading a value invalid on its own is skipped, as
+// CheckRules skips it.
+func brokenRules(e *Element, el *El, vals []string) []*Rule {
 	lookup := func(name string) (RuleArg, bool) {
 		for _, av := range el.Attrs {
 			if av.Name == name {
@@ -247,32 +255,28 @@ func brokenRule(e *Element, el *El, vals []string) *Rule {
 		}
 		return RuleArg{}, true
 	}
+	var out []*Rule
 	for i := range e.Rules {
-		r := &e.Rules[i]
-		if len(e.CheckRules(func(name string) (RuleArg, bool) {
-			for _, n := range r.Attrs {
-				if n == name {
-					return lookup(name)
-				}
-			}
-			return RuleArg{}, false // not this rule's: skip the others
-		})) > 0 {
-			return r
+		one := *e
+		one.Rules = e.Rules[i : i+1]
+		if len(one.CheckRules(lookup)) > 0 {
+			out = append(out, &e.Rules[i])
 		}
 	}
-	return nil
+	return out
 }
 
 // keepRules mends el, an element of e, until it keeps e's rules: for each
 // broken rule it sets another attribute the rule reads (never fixed) to
-// the first sample value that mends it, or as a last resort removes one.
-// Holes read their values from vals.
+// the first sample value that mends it without breaking as many others,
+// or as a last resort removes one. Holes read their values from vals.
 func keepRules(e *Element, el *El, fixed string, vals []string) {
 	for range 2 * len(e.Rules) {
-		r := brokenRule(e, el, vals)
-		if r == nil {
+		broken := brokenRules(e, el, vals)
+		if len(broken) == 0 {
 			return
 		}
+		r := broken[0]
 		saved := slices.Clone(el.Attrs)
 		mended := false
 		try := func(name string, v *string) bool {
@@ -280,7 +284,7 @@ func keepRules(e *Element, el *El, fixed string, vals []string) {
 			if v != nil {
 				el.Attrs = append(el.Attrs, AttrValue{Name: name, Value: Const(*v)})
 			}
-			if brokenRule(e, el, vals) != r {
+			if now := brokenRules(e, el, vals); len(now) < len(broken) {
 				return true
 			}
 			el.Attrs = saved
@@ -305,7 +309,7 @@ func keepRules(e *Element, el *El, fixed string, vals []string) {
 			panic("cannot keep the rules of " + e.Name)
 		}
 	}
-	if brokenRule(e, el, vals) != nil {
+	if len(brokenRules(e, el, vals)) != 0 {
 		panic("cannot keep the rules of " + e.Name)
 	}
 }

@@ -272,7 +272,7 @@ func oracleCases() []oracleCase {
 	// only callerId (plivo-xml.md 5 #6).
 	addEl("Dial callerID", withAttr(Lookup("Dial"), "callerID", "+14155550100"), bothReject, "callerID is not callerId")
 	addEl("GetDigits > Dial", &El{Name: "GetDigits", Children: []*El{wrap(minimalEl(Lookup("Number")))}}, bothReject, "bad nesting")
-	addEl("Speak > Speak", &El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Amy"))}, Children: []*El{minimalEl(Lookup("Speak"))}}, bothReject, "bad nesting")
+	addEl("Speak > Speak", &El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Amy")), av("language", Const("en-GB"))}, Children: []*El{minimalEl(Lookup("Speak"))}}, bothReject, "bad nesting")
 
 	// Rules between attributes (elements.go Rules, Record's finishOnKey):
 	// documented by Plivo, not checked by Node, so flowd refuses and the
@@ -302,6 +302,35 @@ func oracleCases() []oracleCase {
 		{"GetDigits finishOnKey empty", &El{Name: "GetDigits", Attrs: []AttrValue{av("finishOnKey", Const(""))}}, bothAccept},
 	} {
 		addEl(c.name, c.el, c.expect, "a rule Plivo documents and the Node SDK does not check (elements.go Choice)")
+	}
+
+	// Speak's voices and languages (plivo-xml.md 2.2): the Node SDK checks
+	// only the shape WOMAN, MAN or Polly.X (the Go and Java SDKs check the
+	// table); GetInput's DTMF-only and speech-only attributes (2.7).
+	speak := func(attrs ...AttrValue) *El { return &El{Name: "Speak", Attrs: attrs, Text: cv("Hej")} }
+	getInput := func(attrs ...AttrValue) *El { return &El{Name: "GetInput", Attrs: attrs} }
+	for _, c := range []struct {
+		name   string
+		el     *El
+		expect expectation
+	}{
+		{"Speak MAN da-DK", speak(av("voice", Const("MAN")), av("language", Const("da-DK"))), onlySDKAccept},
+		{"Speak WOMAN da-DK", speak(av("voice", Const("WOMAN")), av("language", Const("da-DK"))), bothAccept},
+		{"Speak pt-PT without voice", speak(av("language", Const("pt-PT"))), onlySDKAccept},
+		{"Speak MAN pt-PT", speak(av("voice", Const("MAN")), av("language", Const("pt-PT"))), bothAccept},
+		{"Speak MAN arb", speak(av("voice", Const("MAN")), av("language", Const("arb"))), onlySDKAccept},
+		{"Speak Polly.Zeina arb", speak(av("voice", Const("Polly.Zeina")), av("language", Const("arb"))), bothAccept},
+		{"Speak Polly.Naja en-US", speak(av("voice", Const("Polly.Naja")), av("language", Const("en-US"))), onlySDKAccept},
+		{"Speak Polly.Naja da-DK", speak(av("voice", Const("Polly.Naja")), av("language", Const("da-DK"))), bothAccept},
+		{"Speak Polly.Foo", speak(av("voice", Const("Polly.Foo"))), onlySDKAccept},
+		{"Speak language xx-YY", speak(av("language", Const("xx-YY"))), onlySDKAccept},
+		{"Speak language en-us", speak(av("language", Const("en-us"))), onlySDKAccept},
+		{"GetInput speech numDigits", getInput(av("inputType", Const("speech")), av("numDigits", Const("4"))), onlySDKAccept},
+		{"GetInput dtmf numDigits", getInput(av("inputType", Const("dtmf")), av("numDigits", Const("4"))), bothAccept},
+		{"GetInput dtmf speechEndTimeout", getInput(av("inputType", Const("dtmf")), av("speechEndTimeout", Const("3"))), onlySDKAccept},
+		{"GetInput speech speechEndTimeout", getInput(av("inputType", Const("speech")), av("speechEndTimeout", Const("3"))), bothAccept},
+	} {
+		addEl(c.name, c.el, c.expect, "a rule of plivo-xml.md the Node SDK does not check (elements.go Choice)")
 	}
 
 	// SDK-only attributes: flowd refuses, the SDK takes.

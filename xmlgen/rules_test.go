@@ -25,6 +25,11 @@ func TestRulesTable(t *testing.T) {
 					t.Errorf("%s rule %v: no attribute %s", e.Name, r.Attrs, name)
 				}
 			}
+			for _, name := range r.Presence {
+				if !slices.Contains(r.Attrs, name) {
+					t.Errorf("%s rule %v: Presence %q is not one of the attributes it reads", e.Name, r.Attrs, name)
+				}
+			}
 			if r.About != "" && !slices.Contains(r.Attrs, r.About) {
 				t.Errorf("%s rule %v: About %q is not one of the attributes it reads", e.Name, r.Attrs, r.About)
 			}
@@ -37,8 +42,8 @@ func TestRulesTable(t *testing.T) {
 			}
 		}
 	}
-	if n != 5 {
-		t.Errorf("%d rules in the table, want 5", n)
+	if n != 12 {
+		t.Errorf("%d rules in the table, want 12", n)
 	}
 	if d := Lookup("Wait").Attr("length").Default; d != strconv.Itoa(waitDefaultLength) {
 		t.Errorf("waitDefaultLength is %d, the table's Wait length default %q", waitDefaultLength, d)
@@ -89,6 +94,56 @@ var ruleCases = []ruleCase{
 	{"say-as format digits", "say-as", [][2]string{{"interpret-as", "digits"}, {"format", "ymd"}}, `say-as format "ymd" must not be given with interpret-as "digits": format goes only with interpret-as "date"`},
 	{"say-as format date", "say-as", [][2]string{{"interpret-as", "date"}, {"format", "ymd"}}, ""},
 	{"say-as digits", "say-as", [][2]string{{"interpret-as", "digits"}}, ""},
+
+	// Speak: WOMAN and MAN only for a language that has them
+	// (plivo-xml.md 2.2, non-Polly languages).
+	{"speak MAN da-DK", "Speak", [][2]string{{"voice", "MAN"}, {"language", "da-DK"}}, `Speak voice "MAN" must not be given with language "da-DK": language da-DK has no MAN voice; use WOMAN or a Polly voice for da-DK (Polly.Naja, Polly.Mads)`},
+	{"speak WOMAN da-DK", "Speak", [][2]string{{"voice", "WOMAN"}, {"language", "da-DK"}}, ""},
+	{"speak WOMAN pt-PT", "Speak", [][2]string{{"voice", "WOMAN"}, {"language", "pt-PT"}}, `Speak voice "WOMAN" must not be given with language "pt-PT": language pt-PT has no WOMAN voice; use MAN or a Polly voice for pt-PT (Polly.Ines, Polly.Cristiano)`},
+	{"speak MAN pt-PT", "Speak", [][2]string{{"voice", "MAN"}, {"language", "pt-PT"}}, ""},
+	{"speak MAN arb", "Speak", [][2]string{{"voice", "MAN"}, {"language", "arb"}}, `Speak voice "MAN" must not be given with language "arb": language arb has no MAN voice; use a Polly voice for arb (Polly.Zeina)`},
+	{"speak Polly arb", "Speak", [][2]string{{"voice", "Polly.Zeina"}, {"language", "arb"}}, ""},
+	{"speak MAN en-GB", "Speak", [][2]string{{"voice", "MAN"}, {"language", "en-GB"}}, ""},
+	{"speak MAN default language", "Speak", [][2]string{{"voice", "MAN"}}, ""},
+	// Without voice, the language needs WOMAN, the default.
+	{"speak pt-PT no voice", "Speak", [][2]string{{"language", "pt-PT"}}, `Speak language "pt-PT" must not be given without voice (WOMAN by default): language pt-PT has no WOMAN voice; set voice to MAN or a Polly voice for pt-PT (Polly.Ines, Polly.Cristiano)`},
+	{"speak cy-GB no voice", "Speak", [][2]string{{"language", "cy-GB"}}, `Speak language "cy-GB" must not be given without voice (WOMAN by default): language cy-GB has no WOMAN voice; set voice to a Polly voice for cy-GB (Polly.Gwyneth)`},
+	{"speak ru-RU no voice", "Speak", [][2]string{{"language", "ru-RU"}}, ""},
+	{"speak no attributes", "Speak", nil, ""},
+	// A Polly voice speaks its own languages, written or en-US.
+	{"speak Polly other language", "Speak", [][2]string{{"voice", "Polly.Naja"}, {"language", "en-US"}}, `Speak voice "Polly.Naja" must not be given with language "en-US": Polly.Naja speaks da-DK; use language da-DK, or another voice: WOMAN, MAN or a Polly voice for en-US (Polly.Joanna, Polly.Salli, Polly.Kendra, Polly.Kimberly, Polly.Ivy, Polly.Matthew, Polly.Justin, Polly.Joey)`},
+	// Without language, a Polly voice is left to Plivo (the Node SDK writes it).
+	{"speak Polly default language", "Speak", [][2]string{{"voice", "Polly.Naja"}}, ""},
+	{"speak Polly own language", "Speak", [][2]string{{"voice", "Polly.Naja"}, {"language", "da-DK"}}, ""},
+	{"speak Polly en-US default", "Speak", [][2]string{{"voice", "Polly.Joanna"}}, ""},
+	{"speak Polly two languages", "Speak", [][2]string{{"voice", "Polly.Aditi"}, {"language", "en-GB"}}, `Speak voice "Polly.Aditi" must not be given with language "en-GB": Polly.Aditi speaks en-IN and hi-IN; use language en-IN or hi-IN, or another voice: WOMAN, MAN or a Polly voice for en-GB (Polly.Amy, Polly.Emma, Polly.Brian)`},
+	{"speak Polly first of two", "Speak", [][2]string{{"voice", "Polly.Aditi"}, {"language", "en-IN"}}, ""},
+	{"speak Polly second of two", "Speak", [][2]string{{"voice", "Polly.Aditi"}, {"language", "hi-IN"}}, ""},
+	{"speak Polly accent", "Speak", [][2]string{{"voice", "Polly.Léa"}, {"language", "fr-FR"}}, ""},
+	{"speak Polly no accent", "Speak", [][2]string{{"voice", "Polly.Lea"}, {"language", "fr-FR"}}, ""},
+	{"speak Polly no accent elsewhere", "Speak", [][2]string{{"voice", "Polly.Lea"}, {"language", "fr-CA"}}, `Speak voice "Polly.Lea" must not be given with language "fr-CA": Polly.Lea speaks fr-FR; use language fr-FR, or another voice: WOMAN or a Polly voice for fr-CA (Polly.Chantal)`},
+	{"speak Polly Neural", "Speak", [][2]string{{"voice", "Polly.Matthew-Neural"}, {"language", "en-US"}}, ""},
+	{"speak Polly Neural elsewhere", "Speak", [][2]string{{"voice", "Polly.Brian-Neural"}, {"language", "en-US"}}, `Speak voice "Polly.Brian-Neural" must not be given with language "en-US": Polly.Brian-Neural speaks en-GB; use language en-GB, or another voice: WOMAN, MAN or a Polly voice for en-US (Polly.Joanna, Polly.Salli, Polly.Kendra, Polly.Kimberly, Polly.Ivy, Polly.Matthew, Polly.Justin, Polly.Joey)`},
+
+	// GetInput: DTMF-only and speech-only attributes (plivo-xml.md 2.7).
+	{"getinput numDigits speech", "GetInput", [][2]string{{"inputType", "speech"}, {"numDigits", "4"}}, `GetInput numDigits "4" must not be given with inputType "speech": it applies to dtmf input only; remove it, or use inputType "dtmf" or "dtmf speech"`},
+	{"getinput numDigits dtmf", "GetInput", [][2]string{{"inputType", "dtmf"}, {"numDigits", "4"}}, ""},
+	{"getinput numDigits both", "GetInput", [][2]string{{"inputType", "dtmf speech"}, {"numDigits", "4"}}, ""},
+	{"getinput numDigits no inputType", "GetInput", [][2]string{{"numDigits", "4"}}, ""},
+	{"getinput digitEndTimeout speech", "GetInput", [][2]string{{"inputType", "speech"}, {"digitEndTimeout", "3"}}, `GetInput digitEndTimeout "3" must not be given with inputType "speech": it applies to dtmf input only; remove it, or use inputType "dtmf" or "dtmf speech"`},
+	{"getinput digitEndTimeout dtmf", "GetInput", [][2]string{{"inputType", "dtmf"}, {"digitEndTimeout", "3"}}, ""},
+	{"getinput finishOnKey speech", "GetInput", [][2]string{{"inputType", "speech"}, {"finishOnKey", "*"}}, `GetInput finishOnKey "*" must not be given with inputType "speech": it applies to dtmf input only; remove it, or use inputType "dtmf" or "dtmf speech"`},
+	{"getinput finishOnKey both", "GetInput", [][2]string{{"inputType", "dtmf speech"}, {"finishOnKey", "*"}}, ""},
+	{"getinput speechEndTimeout dtmf", "GetInput", [][2]string{{"inputType", "dtmf"}, {"speechEndTimeout", "4"}}, `GetInput speechEndTimeout "4" must not be given with inputType "dtmf": it applies to speech input only; remove it, or use inputType "speech" or "dtmf speech"`},
+	{"getinput speechEndTimeout speech", "GetInput", [][2]string{{"inputType", "speech"}, {"speechEndTimeout", "4"}}, ""},
+	{"getinput speech others", "GetInput", [][2]string{{"inputType", "speech"}, {"speechModel", "phone_call"}, {"hints", "yes,no"}, {"language", "en-GB"}}, ""},
+
+	// User: SIP credentials as a pair (plivo-xml.md 2.10), named
+	// without their values.
+	{"user username alone", "User", [][2]string{{"sipAuthUsername", "alice"}}, `User must have sipAuthPassword with sipAuthUsername: Plivo takes the SIP credentials as a pair; add sipAuthPassword`},
+	{"user password alone", "User", [][2]string{{"sipAuthPassword", "s3cret"}}, `User must have sipAuthUsername with sipAuthPassword: Plivo takes the SIP credentials as a pair; add sipAuthUsername`},
+	{"user pair", "User", [][2]string{{"sipAuthUsername", "alice"}, {"sipAuthPassword", "s3cret"}}, ""},
+	{"user neither", "User", [][2]string{{"sendDigits", "12"}}, ""},
 }
 
 // rule returns the rule c breaks, or nil when c is valid.
@@ -105,10 +160,11 @@ func (c ruleCase) rule() *Rule {
 	panic("no rule of " + c.el + " gives " + c.want)
 }
 
-// readsAny reports whether r reads one of the attributes of c at idx.
+// readsAny reports whether r reads the value of one of the attributes of
+// c at idx (not only whether it is written: Presence).
 func (c ruleCase) readsAny(r *Rule, idx []int) bool {
 	for _, i := range idx {
-		if slices.Contains(r.Attrs, c.attrs[i][0]) {
+		if name := c.attrs[i][0]; slices.Contains(r.Attrs, name) && !slices.Contains(r.Presence, name) {
 			return true
 		}
 	}
@@ -179,9 +235,18 @@ func TestRules(t *testing.T) {
 				}
 				continue
 			}
+			// A rule about an attribute it reads only the presence of,
+			// written from a hole, fails at Prepare without its value
+			// (unless another hole makes it wait for Append).
+			want := c.want
+			for _, i := range holed {
+				if a := c.attrs[i]; a[0] == c.rule().About && slices.Contains(c.rule().Presence, a[0]) && !c.readsAny(c.rule(), holed) {
+					want = strings.Replace(want, " "+strconv.Quote(a[1])+" must ", " must ", 1)
+				}
+			}
 			var ve *ValueError
-			if !errors.As(err, &ve) || err.Error() != c.want {
-				t.Errorf("%s %v: error %v, want %s", name, holed, err, c.want)
+			if !errors.As(err, &ve) || err.Error() != want {
+				t.Errorf("%s %v: error %v, want %s", name, holed, err, want)
 				continue
 			}
 			if berr == nil || berr.Error() != c.want {
@@ -217,19 +282,27 @@ func TestCheckRules(t *testing.T) {
 		if c.want == "" || len(c.attrs) == 0 {
 			continue
 		}
-		// Any attribute of the broken rule unknown (a template): skipped.
+		// Any attribute whose value the broken rule reads unknown (a
+		// template): skipped. One it reads only the presence of: the
+		// same report.
 		for i, a := range c.attrs {
-			if !c.readsAny(c.rule(), []int{i}) {
+			r := c.rule()
+			if !slices.Contains(r.Attrs, a[0]) {
 				continue
 			}
 			unknown := func(name string) (RuleArg, bool) {
 				if name == a[0] {
-					return RuleArg{Set: true}, false
+					return RuleArg{Value: "{{ template }}", Set: true}, false
 				}
 				return value(name)
 			}
-			if got := e.CheckRules(unknown); len(got) != 0 {
-				t.Errorf("%s: with %s unknown, CheckRules reports %v", c.name, a[0], got)
+			got := e.CheckRules(unknown)
+			if c.readsAny(r, []int{i}) {
+				if len(got) != 0 {
+					t.Errorf("%s: with %s unknown, CheckRules reports %v", c.name, a[0], got)
+				}
+			} else if want := strings.Replace(c.want, " "+strconv.Quote(a[1])+" must ", " must ", 1); len(got) != 1 || got[0].Error() != want {
+				t.Errorf("%s: with %s unknown, CheckRules reports %v, want %s", c.name, a[0], got, c.want)
 			}
 		}
 	}

@@ -73,6 +73,9 @@ type ValueError struct {
 	// rule is set for a Rule about the element as a whole, which has no
 	// value to show.
 	rule bool
+	// unknown is set for a Rule about an attribute that is written from a
+	// template, checked before its value is known (Rule.Presence).
+	unknown bool
 }
 
 func (e *ValueError) Error() string {
@@ -80,7 +83,7 @@ func (e *ValueError) Error() string {
 	if e.Attr != "" {
 		where += " " + e.Attr
 	}
-	if e.rule && e.Attr == "" {
+	if e.rule && (e.Attr == "" || e.unknown) {
 		return fmt.Sprintf("%s must %s", where, e.Want)
 	}
 	return fmt.Sprintf("%s %q must %s", where, e.Value, e.Want)
@@ -235,6 +238,12 @@ type Rule struct {
 	// About is the attribute the message is about, one of Attrs; "" when
 	// it is about the element as a whole (prosody needs an attribute).
 	About string
+	// Presence names those of Attrs whose value the rule does not read,
+	// only whether they are written (User sipAuthUsername needs
+	// sipAuthPassword). A template there is known to be written when the
+	// flow loads, so the rule is checked then rather than on each call.
+	// Check must not read their Value ("" for a template).
+	Presence []string
 	// Doc states the rule in one line for the language reference.
 	Doc string
 	// Check gets what is written of Attrs, in order, each value valid on
@@ -272,22 +281,26 @@ func (e *Element) broken(r *Rule, a *RuleArgs) *ValueError {
 // CheckRules checks e's Rules over the attribute values that are known.
 // value says what is written of an attribute: its RuleArg, and known
 // false when it is written but its value is only known at run time (a
-// template). A rule is skipped when an attribute it reads is not known,
-// or has a value its own Attr.Validate refuses (that is reported on its
-// own). Each broken rule comes back as a ValueError naming the rule's
-// About attribute and its value.
+// template). A rule is skipped when an attribute whose value it reads is
+// not known (one of its Presence is known to be written), or has a value
+// its own Attr.Validate refuses (that is reported on its own). Each
+// broken rule comes back as a ValueError naming the rule's About
+// attribute and its value.
 func (e *Element) CheckRules(value func(attr string) (a RuleArg, known bool)) []*ValueError {
 	var out []*ValueError
 rules:
 	for i := range e.Rules {
 		r := &e.Rules[i]
 		var args RuleArgs
+		unknown := ""
 		for j, name := range r.Attrs {
 			a, known := value(name)
-			if !known {
+			switch {
+			case !known && !r.presence(name):
 				continue rules
-			}
-			if a.Set {
+			case !known:
+				a, unknown = RuleArg{Set: true}, name
+			case a.Set:
 				if spec := e.Attr(name); spec == nil || spec.Validate(a.Value) != "" {
 					continue rules
 				}
@@ -295,10 +308,21 @@ rules:
 			args[j] = a
 		}
 		if ve := e.broken(r, &args); ve != nil {
+			ve.unknown = ve.Attr != "" && ve.Attr == unknown
 			out = append(out, ve)
 		}
 	}
 	return out
+}
+
+// presence reports whether r reads only whether attr is written.
+func (r *Rule) presence(attr string) bool {
+	for _, p := range r.Presence {
+		if p == attr {
+			return true
+		}
+	}
+	return false
 }
 
 // Attr returns the attribute named name, or nil.

@@ -473,6 +473,7 @@ func buildRule(e *El, spec *Element, r *Rule, el *etree.Element, later *[]ruleCh
 		rc.hole[i] = -1
 	}
 	holes := false
+	unknown := ""
 	for i, name := range r.Attrs {
 		for _, av := range e.Attrs {
 			if av.Name != name {
@@ -481,6 +482,13 @@ func buildRule(e *El, spec *Element, r *Rule, el *etree.Element, later *[]ruleCh
 			switch {
 			case !av.Value.IsHole():
 				rc.args[i] = RuleArg{Value: av.Value.Const, Set: true}
+			case later != nil && r.presence(name):
+				// Written, whatever the hole will hold: checked now,
+				// unless another hole waits for Append, which fills it
+				// for the message.
+				rc.args[i] = RuleArg{Set: true}
+				rc.hole[i] = av.Value.Hole
+				unknown = name
 			case later != nil:
 				rc.args[i] = RuleArg{Set: true}
 				rc.hole[i] = av.Value.Hole
@@ -496,6 +504,7 @@ func buildRule(e *El, spec *Element, r *Rule, el *etree.Element, later *[]ruleCh
 		return nil
 	}
 	if ve := spec.broken(r, &rc.args); ve != nil {
+		ve.unknown = ve.Attr != "" && ve.Attr == unknown
 		return ve
 	}
 	return nil

@@ -69,7 +69,7 @@ func templateCases() []templateCase {
 		{"conference empty enterSound", &El{Name: "Conference", Attrs: []AttrValue{av("enterSound", Hole(0)), av("maxMembers", Const("20"))}, Text: cv("room")}, []string{""}},
 		{"message", &El{Name: "Message", Attrs: []AttrValue{av("src", Hole(0)), av("dst", Hole(1))}, Text: hv(2)},
 			[]string{"14155550100", "14155550101<14155550102", "a\tb\nc\rd"}},
-		{"empty optional text hole", &El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Amy"))}, Children: []*El{
+		{"empty optional text hole", &El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Amy")), av("language", Const("en-GB"))}, Children: []*El{
 			{Name: "emphasis", Text: hv(0)}, {Name: "s", Text: hv(1)}, {Name: "p", Text: hv(2), Children: []*El{{Name: "break"}}},
 		}}, []string{"", "x", ""}},
 		{"hole reused", &El{Name: "Speak", Attrs: []AttrValue{av("language", Hole(0))}, Text: hv(0)}, []string{"en-GB"}},
@@ -291,7 +291,7 @@ func TestHoleValueError(t *testing.T) {
 		{&El{Name: "DTMF", Text: hv(0)}, []string{"12a"}, "DTMF", ""},
 		{&El{Name: "Hangup", Attrs: []AttrValue{av("reason", Hole(0))}}, []string{"Busy"}, "Hangup", "reason"},
 		{&El{Name: "Speak", Attrs: []AttrValue{av("voice", Hole(0))}, Children: []*El{{Name: "break"}}}, []string{"WOMAN"}, "Speak", "voice"},
-		{&El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Amy"))}, Children: []*El{{Name: "break", Attrs: []AttrValue{av("time", Hole(0))}}}}, []string{"11s"}, "break", "time"},
+		{&El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Amy")), av("language", Const("en-GB"))}, Children: []*El{{Name: "break", Attrs: []AttrValue{av("time", Hole(0))}}}}, []string{"11s"}, "break", "time"},
 	} {
 		tm, err := Prepare(c.el)
 		if err != nil {
