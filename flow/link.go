@@ -24,6 +24,13 @@ import (
 // validated themselves, but their calls still count. So do the calls of
 // callers: versions still serving while their files are being fixed.
 func Link(units map[string]*Graph, report func(*Graph) bool, callers ...*Graph) (map[string]*Graph, Diagnostics) {
+	return link(units, report, nil, callers...)
+}
+
+// link is Link, told which flows of the folder have errors (broken, by
+// name): a call of one of those is reported as such, and a flow that one
+// of them runs, or may run, is not said to be run by none.
+func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*brokenFile, callers ...*Graph) (map[string]*Graph, Diagnostics) {
 	if report == nil {
 		report = func(*Graph) bool { return true }
 	}
@@ -43,6 +50,13 @@ func Link(units map[string]*Graph, report func(*Graph) bool, callers ...*Graph) 
 			called[n.action.(*subflowCall).name] = true
 		}
 	}
+	unknownCalls := false // a broken file may run any flow
+	for _, b := range broken {
+		for _, name := range b.calls {
+			called[name] = true
+		}
+		unknownCalls = unknownCalls || b.unknown
+	}
 	for _, name := range names {
 		g := units[name]
 		for _, n := range g.calls {
@@ -51,10 +65,16 @@ func Link(units map[string]*Graph, report func(*Graph) bool, callers ...*Graph) 
 			sub := units[sc.name]
 			if sub == nil {
 				bad[name] = true
-				if report(g) {
-					ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeUnknownSubflow,
-						Message: fmt.Sprintf("node %s runs subflow %s, which is no flow of this folder%s", n.ID, sc.name, nameHint(sc.name, names))})
+				if !report(g) {
+					continue
 				}
+				if b, ok := broken[sc.name]; ok {
+					ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeUnknownSubflow,
+						Message: fmt.Sprintf("node %s runs subflow %s, whose file %s has errors: validate it to see them", n.ID, sc.name, b.path)})
+					continue
+				}
+				ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeUnknownSubflow,
+					Message: fmt.Sprintf("node %s runs subflow %s, which is no flow of this folder%s", n.ID, sc.name, nameHint(sc.name, names))})
 				continue
 			}
 			if !report(g) {
@@ -99,7 +119,7 @@ func Link(units map[string]*Graph, report func(*Graph) bool, callers ...*Graph) 
 	}
 	for _, name := range names {
 		g := units[name]
-		if len(g.returns) > 0 && !called[name] && report(g) {
+		if len(g.returns) > 0 && !called[name] && !unknownCalls && report(g) {
 			n := g.returns[0]
 			ds = append(ds, Diagnostic{Pos: n.Pos, Severity: Error, Code: CodeReturnOutside,
 				Message: fmt.Sprintf("node %s returns, but no flow of this folder runs %s as a subflow; end the call with Hangup, or run this flow from another with subflow: %s", n.ID, name, name)})
@@ -318,15 +338,19 @@ func linkFolder(s *Set) {
 				if err != nil {
 					continue
 				}
-				if g, _ := Compile(path, src); g != nil {
-					if _, taken := units[g.Name]; !taken {
-						units[g.Name] = g
-					}
+				g, name, _, broken, _ := compileFile(path, src)
+				if _, taken := units[name]; taken {
+					continue
 				}
+				if g == nil {
+					s.broken[name] = broken
+					continue
+				}
+				units[name] = g
 			}
 		}
 	}
-	linked, ds := Link(units, func(g *Graph) bool { return given[g] })
+	linked, ds := link(units, func(g *Graph) bool { return given[g] }, s.broken)
 	s.Diags = append(s.Diags, ds...)
 	for name := range s.Graphs {
 		if l := linked[name]; l != nil {
@@ -346,7 +370,7 @@ func CompileInFolder(path string, src []byte) (*Graph, Diagnostics) {
 	if g == nil || len(g.calls) == 0 && len(g.returns) == 0 {
 		return g, ds
 	}
-	s := &Set{Graphs: map[string]*Graph{g.Name: g}, Diags: ds}
+	s := &Set{Graphs: map[string]*Graph{g.Name: g}, Diags: ds, broken: map[string]*brokenFile{}}
 	linkFolder(s)
 	return s.Graphs[g.Name], s.Diags
 }

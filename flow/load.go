@@ -12,22 +12,53 @@ import (
 // Compile decodes, checks and compiles one flow file. The graph is nil
 // when any diagnostic is an error; warnings come back with a graph.
 func Compile(path string, src []byte) (*Graph, Diagnostics) {
+	g, _, _, _, ds := compileFile(path, src)
+	return g, ds
+}
+
+// brokenFile is a flow file with errors, as the flows of its folder see
+// it: they are told that a subflow's file has errors rather than that it
+// does not exist, and a flow that it runs is not said to be run by none.
+type brokenFile struct {
+	path string
+	// calls are the subflows its nodes run; known unless its YAML is
+	// broken (unknown).
+	calls   []string
+	unknown bool
+}
+
+// compileFile is Compile, also returning the file's flow name and where
+// it is declared, known when the file has errors too (unless its YAML
+// is broken: then the file's base name), and, when it has errors, what
+// its folder needs to know of it.
+func compileFile(path string, src []byte) (g *Graph, name string, namePos Pos, broken *brokenFile, ds Diagnostics) {
 	f, ds := Decode(path, src)
+	namePos = Pos{File: path, Line: 1, Col: 1}
+	name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	if f != nil {
 		ds = append(ds, Check(f)...)
+		name, namePos = f.Name, f.NamePos
 	}
 	ds.Sort()
 	if f == nil || ds.HasErrors(false) {
-		return nil, ds
+		broken = &brokenFile{path: path, unknown: f == nil}
+		if f != nil {
+			for _, nd := range f.Nodes {
+				if sd, ok := nd.action.(*subflowDecl); ok && sd.name != "" {
+					broken.calls = append(broken.calls, sd.name)
+				}
+			}
+		}
+		return nil, name, namePos, broken, ds
 	}
 	g, err := compile(f)
 	if err != nil {
 		// The checker accepts only what xmlgen can write; reaching here is a
 		// bug in flowd, reported at the file rather than hidden.
 		ds = append(ds, Diagnostic{Pos: Pos{File: path}, Severity: Error, Code: CodeValue, Message: err.Error()})
-		return nil, ds
+		return nil, name, namePos, &brokenFile{path: path}, ds
 	}
-	return g, ds
+	return g, name, namePos, nil, ds
 }
 
 // Set is a group of flows loaded together, as `flowd validate` and
@@ -36,6 +67,8 @@ type Set struct {
 	Graphs map[string]*Graph // by flow name
 	Diags  Diagnostics
 	Files  int
+	// broken are the flows whose files have errors, by name.
+	broken map[string]*brokenFile
 }
 
 // IsFlowFile reports whether a path names a flow file: .yaml or .yml, not
@@ -92,24 +125,27 @@ func FindFiles(paths []string, match func(string) bool) ([]string, error) {
 // LoadFiles compiles every file and reports every problem of every file in
 // one run, including flow names used twice.
 func LoadFiles(files []string) (*Set, error) {
-	s := &Set{Graphs: map[string]*Graph{}, Files: len(files)}
+	s := &Set{Graphs: map[string]*Graph{}, Files: len(files), broken: map[string]*brokenFile{}}
 	first := map[string]Pos{}
 	for _, path := range files {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
-		g, ds := Compile(path, src)
+		g, name, namePos, broken, ds := compileFile(path, src)
 		s.Diags = append(s.Diags, ds...)
+		// A name is taken by the first file that declares it, with errors
+		// or not: the second is reported either way.
+		if p, ok := first[name]; ok {
+			s.Diags = append(s.Diags, Diagnostic{Pos: namePos, Severity: Error, Code: CodeDuplicateFlow,
+				Message: fmt.Sprintf("flow %s is already defined at %s; give this file another flow: name, or remove one of the two", name, p)})
+			continue
+		}
+		first[name] = namePos
 		if g == nil {
+			s.broken[name] = broken
 			continue
 		}
-		if p, ok := first[g.Name]; ok {
-			s.Diags = append(s.Diags, Diagnostic{Pos: g.NamePos, Severity: Error, Code: CodeDuplicateFlow,
-				Message: fmt.Sprintf("flow %s is already defined at %s; give this file another flow: name, or remove one of the two", g.Name, p)})
-			continue
-		}
-		first[g.Name] = g.NamePos
 		s.Graphs[g.Name] = g
 	}
 	linkFolder(s)
