@@ -318,6 +318,10 @@ func (c *checker) value(s *Str, validate func(string) string, what string) {
 	}
 }
 
+// dashedRead finds a parameter with '-' read as a field (call.X-PH-Queue),
+// which expr reads as a subtraction.
+var dashedRead = regexp.MustCompile(`\b(call|input|nodes\.[A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+)`)
+
 // bare reports a when: or set: expression written as a {{ template }}:
 // those are expressions already. It returns false when it reported.
 func (c *checker) bare(e *Expr, what string) bool {
@@ -356,6 +360,9 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 				msg += fmt.Sprintf(`; a param whose name has '-' is read by index: params["%s"]`, name)
 				break
 			}
+		}
+		if m := dashedRead.FindStringSubmatch(e.Src); m != nil {
+			msg += fmt.Sprintf(`; a name with '-' is read by index: %s["%s"]`, m[1], m[2])
 		}
 		c.d.Errorf(c.exprPos(e, off), err.code, "%s", msg)
 		return
