@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,8 +42,10 @@ func check(x *Expect, sess *runtime.Session, path []string, xml string, reqs []s
 			out = append(out, fmt.Sprintf("not_contains: the XML contains %q", s))
 		}
 	}
-	if x.HasXML && !sameXML(x.XML, xml) {
-		out = append(out, fmt.Sprintf("xml: want\n%s\nbut the step answered\n%s", x.XML, orNone(xml)+noXML))
+	if x.HasXML {
+		if d := compareXML(x.xmlTree, xml); d != "" {
+			out = append(out, fmt.Sprintf("xml: %s\nwant\n%s\nbut the step answered\n%s", d, x.XML, orNone(xml)+noXML))
+		}
 	}
 	for _, k := range sortedKeys(x.Vars) {
 		want := x.Vars[k]
@@ -185,15 +186,6 @@ func orNone(xml string) string {
 		return "(nothing)"
 	}
 	return xml
-}
-
-var betweenTags = regexp.MustCompile(`>\s+<`)
-
-// sameXML compares documents, ignoring whitespace between elements that a
-// multi-line YAML block scalar adds.
-func sameXML(want, got string) bool {
-	want, got = strings.TrimSpace(want), strings.TrimSpace(got)
-	return want == got || betweenTags.ReplaceAllString(want, "><") == betweenTags.ReplaceAllString(got, "><")
 }
 
 // show writes a value as the test file would, with its type where a

@@ -37,19 +37,30 @@ type Answer struct {
 	JSON   bool     // Body came from json: (sent as application/json)
 	// Error makes the request fail instead, as the network would:
 	// "timeout" fails as the node's timeout running out does, at once.
+	// With ErrBodyTooLarge, Status is the status the answer came with.
 	Error string
 }
 
 // The errors a mock can answer with, as the http node names them in
-// nodes.<id>.error.
+// nodes.<id>.error: every reason a real request can fail for (flow's
+// httpErrText and doHTTP), but "status NNN", which an answer's status
+// gives, and "bad URL", which the flow's url gives before any request.
+// The mock does not produce the reasons itself: it fails as the network
+// would (a refused dial, a DNS miss, a body over flow.HTTPMaxBody) and
+// the http node names the failure as it does in production, so the
+// status, error and outcome a test sees are production's.
+// TestMockErrorsAreProductions checks that each name is the one the node
+// gives.
 const (
-	ErrTimeout     = "timeout"
-	ErrRefused     = "connection refused"
-	ErrUnknownHost = "unknown host"
-	ErrFailed      = "request failed"
+	ErrTimeout      = "timeout"
+	ErrRefused      = "connection refused"
+	ErrUnknownHost  = "unknown host"
+	ErrBodyTooLarge = "body too large"
+	ErrCanceled     = "canceled"
+	ErrFailed       = "request failed"
 )
 
-var answerErrors = []string{ErrTimeout, ErrRefused, ErrUnknownHost, ErrFailed}
+var answerErrors = []string{ErrTimeout, ErrRefused, ErrUnknownHost, ErrBodyTooLarge, ErrCanceled, ErrFailed}
 
 // httpMethods are the methods an http node may use.
 var httpMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
@@ -58,13 +69,13 @@ var httpMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http
 // exclude each other.
 var answerFields = []yamlpos.Field{
 	{Name: "status", Type: yamlpos.Int, Min: 100, Max: 599, HasMin: true, HasMax: true, Default: "200",
-		Doc: "The answer's HTTP status: a 2xx takes the node's ok outcome, anything else its error outcome (nodes.<id>.error is \"status 503\")."},
+		Doc: "The answer's HTTP status: a 2xx takes the node's ok outcome, anything else its error outcome (nodes.<id>.error is \"status 503\"). With error: body too large, the status the oversized answer came with."},
 	{Name: "json", Type: yamlpos.Text, Exclusive: true, Schema: yamlpos.Obj{},
 		Doc: "The answer's body, any YAML value, sent as JSON: nodes.<id>.body reads it parsed."},
 	{Name: "body", Type: yamlpos.Text, Exclusive: true,
 		Doc: "The answer's body as text, sent as written (nodes.<id>.body parses it when it is JSON)."},
 	{Name: "error", Type: yamlpos.Enum, Exclusive: true, Enum: answerErrors,
-		Doc: "Fail the request instead of answering, as the network would: timeout (as if the node's timeout ran out; the test does not wait it), connection refused, unknown host or request failed; nodes.<id>.error says the same."},
+		Doc: "Fail the request instead of answering, as the network would: timeout (as if the node's timeout ran out; the test does not wait it), connection refused, unknown host, body too large (an answer over 64 KiB, with status, default 200, as nodes.<id>.status), canceled (Plivo gave up on the webhook) or request failed; nodes.<id>.error says the same, and the node takes its error outcome."},
 }
 
 // httpField is the http: mapping of a case or a step.
@@ -178,11 +189,16 @@ func (dc *decoder) answer(n *yaml.Node, what string) *Answer {
 		if !dc.Value(&answerFields[3], p.Val) {
 			return nil
 		}
-		if s, set := got["status"]; set {
-			dc.Errorf(dc.Pos(s.Key), flow.CodeShape, "%s has status and error; a request that fails gets no status: remove status", what)
-			return nil
+		a.Error = yamlpos.Resolve(p.Val).Value
+		// An answer too large came with a status, which the node keeps;
+		// the other failures got no answer at all.
+		if a.Error != ErrBodyTooLarge {
+			if s, set := got["status"]; set {
+				dc.Errorf(dc.Pos(s.Key), flow.CodeShape, "%s has status and error %s; a request that fails so gets no answer, so no status: remove status (of the errors, only body too large takes one)", what, a.Error)
+				return nil
+			}
+			a.Status = 0
 		}
-		a.Error, a.Status = yamlpos.Resolve(p.Val).Value, 0
 	}
 	if !ok {
 		return nil
@@ -332,6 +348,12 @@ func (a *Answer) respond(req *http.Request) (*http.Response, error) {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	case ErrUnknownHost:
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: req.URL.Hostname(), IsNotFound: true}}
+	case ErrCanceled:
+		return nil, context.Canceled
+	case ErrBodyTooLarge:
+		// One byte over what the node keeps: the node reads it and fails
+		// as it does in production, keeping the status.
+		a = &Answer{Status: a.Status, Body: strings.Repeat(" ", flow.HTTPMaxBody+1)}
 	default:
 		return nil, errors.New(ErrFailed)
 	}

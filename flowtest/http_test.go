@@ -357,8 +357,8 @@ func TestHTTPDecode(t *testing.T) {
 `)
 	want := `t_test.yaml:4:35: error: http.a of case "a" has json (at 4:25) and body; an answer has one of json, body and error [bad-shape]
 t_test.yaml:5:20: error: status 700 must be from 100 to 599 [bad-value]
-t_test.yaml:6:19: error: error "timeot" is not one of timeout, connection refused, unknown host, request failed (did you mean "timeout"?) [bad-value]
-t_test.yaml:7:12: error: http.d of case "a" has status and error; a request that fails gets no status: remove status [bad-shape]
+t_test.yaml:6:19: error: error "timeot" is not one of timeout, connection refused, unknown host, body too large, canceled, request failed (did you mean "timeout"?) [bad-value]
+t_test.yaml:7:12: error: http.d of case "a" has status and error timeout; a request that fails so gets no answer, so no status: remove status (of the errors, only body too large takes one) [bad-shape]
 t_test.yaml:8:12: error: unknown key "stats" in http.e of case "a" (did you mean "status"?) [unknown-key]
 t_test.yaml:9:20: error: status must be an integer, not the text "200": remove the quotes [bad-type]
 t_test.yaml:10:7: error: http node "1x" must be a node id (letters, digits, '-' and '_', starting with a letter), or ids joined by / for a node inside a subflow (check_pin/lookup) [bad-shape]

@@ -217,7 +217,7 @@ func TestFailures(t *testing.T) {
 		"        path: want [route, memo], but the step walked [route, agent]",
 		`        contains: the XML does not contain "<Record"`,
 		`        not_contains: the XML contains "<Dial"`,
-		"        xml: want\n            <Response/>\n            but the step answered\n            <Response><Dial action=\"http://127.0.0.1:8080/flows/desk/calls/2/agent/action\">",
+		"        xml: the documents differ at /Response: want the element to end, but it goes on with <Dial>\n            want\n            <Response/>\n            but the step answered\n            <Response><Dial action=\"http://127.0.0.1:8080/flows/desk/calls/2/agent/action\">",
 		`        vars.tries: want "0" (a string), got 0`,
 		"        ended: want the flow ended, but the call waits at agent",
 		"        the call waits at: agent",

@@ -44,12 +44,21 @@ type File struct {
 	// without _test.yaml.
 	Flow    string
 	FlowPos flow.Pos
+	// HasFlow reports that the file gives flow:. Without it, x_test.yaml
+	// tests the flow in x.yaml beside it, whatever that flow's name.
+	HasFlow bool
 	Cases   []*Case
 }
 
 // FlowIsPath reports whether Flow is a path rather than a flow name.
-func (tf *File) FlowIsPath() bool {
-	return strings.ContainsAny(tf.Flow, `/\`) || flow.IsFlowFile(tf.Flow)
+func (tf *File) FlowIsPath() bool { return IsFlowPath(tf.Flow) }
+
+// IsFlowPath reports whether a flow: value (or the FLOW of flowd render
+// and graph) is a path rather than a flow name: it has a folder in it, or
+// ends in .yaml or .yml. Flow names have neither.
+func IsFlowPath(s string) bool {
+	ext := filepath.Ext(s)
+	return strings.ContainsAny(s, `/\`) || ext == ".yaml" || ext == ".yml"
 }
 
 // Case is one case: a call, answered and driven step by step.
@@ -123,6 +132,7 @@ type Expect struct {
 	NotContains []string
 	XML         string // the whole document
 	HasXML      bool
+	xmlTree     *xmlNode       // XML parsed: it is compared as XML (xmlcmp.go)
 	Vars        map[string]any // a subset of the call's vars
 	VarPos      map[string]flow.Pos
 	Ended       *bool // whether the flow has nowhere more to go
@@ -153,7 +163,7 @@ func paramsField(name, doc string, exclusive bool) yamlpos.Field {
 // reference lists them; caseFields, stepFields and expectFields are its
 // mappings'.
 var fileFields = []yamlpos.Field{
-	{Name: "flow", Type: yamlpos.String, Doc: "The flow under test: a flow name found beside this file, or a path relative to it. Default: this file's name without _test.yaml."},
+	{Name: "flow", Type: yamlpos.String, Doc: "The flow under test: a flow name found beside this file, or a path relative to it. Default: the flow in the file beside this one named as it is without _test (x.yaml for x_test.yaml), whatever that flow's name; without such a file, the flow of that name."},
 	{Name: "cases", Type: yamlpos.List, Required: true, MinItems: 1, Doc: "The test cases; each is one call.", Fields: caseFields},
 }
 
@@ -190,7 +200,7 @@ var expectFields = []yamlpos.Field{
 	{Name: "path", Type: yamlpos.Strings, Doc: "The nodes walked in this step, in order."},
 	{Name: "contains", Type: yamlpos.Strings, Doc: "Strings the XML answered in this step must contain."},
 	{Name: "not_contains", Type: yamlpos.Strings, Doc: "Strings the XML answered in this step must not contain."},
-	{Name: "xml", Type: yamlpos.String, Doc: "The whole XML document answered in this step."},
+	{Name: "xml", Type: yamlpos.String, Doc: "The whole XML document answered in this step, compared as XML: the XML declaration, comments and indentation do not matter, nor the order of attributes, nor <Hangup></Hangup> for <Hangup/>; text is compared with the whitespace around it trimmed."},
 	varsField("vars", "Per-call variables and their values after the step (the others are not checked)."),
 	{Name: "ended", Type: yamlpos.Bool, Doc: "Whether the flow has nowhere more to go (true after Hangup, Redirect, the end of the document or a hangup)."},
 	{Name: "requests", Type: yamlpos.List, Fields: requestFields, Doc: "Requests the http nodes made in this step, in order (others may come between them); [] expects none."},
@@ -251,7 +261,7 @@ func (dc *decoder) file() *File {
 		return tf
 	}
 	if p, ok := top["flow"]; ok {
-		tf.Flow, tf.FlowPos = yamlpos.Resolve(p.Val).Value, dc.Pos(p.Val)
+		tf.Flow, tf.FlowPos, tf.HasFlow = yamlpos.Resolve(p.Val).Value, dc.Pos(p.Val), true
 	}
 	p, ok := top["cases"]
 	if !ok {
@@ -478,7 +488,15 @@ func (dc *decoder) expect(n *yaml.Node, what string) *Expect {
 		}
 	}
 	if p, ok := fs["xml"]; ok {
-		x.XML, x.HasXML = strings.TrimSpace(yamlpos.Resolve(p.Val).Value), true
+		x.XML = strings.TrimSpace(yamlpos.Resolve(p.Val).Value)
+		// A document that is not XML could never match: it is the test
+		// file's mistake, reported where it is written.
+		tree, err := parseXML(x.XML)
+		if err != nil {
+			dc.Errorf(dc.Pos(p.Val), flow.CodeValue, "xml is not a well-formed XML document: %v", strings.TrimPrefix(err.Error(), "XML syntax error on "))
+		} else {
+			x.xmlTree, x.HasXML = tree, true
+		}
 	}
 	if p, ok := fs["vars"]; ok {
 		x.VarPos = map[string]flow.Pos{}
@@ -499,12 +517,46 @@ func (dc *decoder) expect(n *yaml.Node, what string) *Expect {
 
 // LoadFlow finds, compiles and checks the flow a test file names: a path
 // relative to the test file, or the name of a flow in a file beside it
-// (NAME.yaml first, then every flow file of the folder). It returns the
-// graph, or nil with the problems that keep the tests from running; the
-// test file's own problems against the flow (Check) come with it.
+// (FindFlow). A file without flow: tests the flow of the file beside it
+// with its name less _test (x.yaml for x_test.yaml), whatever that
+// flow's name, and only without such a file the flow of that name. It
+// returns the graph, or nil with the problems that keep the tests from
+// running; the test file's own problems against the flow (Check) come
+// with it.
 func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 	var d yamlpos.Collector
-	fail := func(ds flow.Diagnostics) (*flow.Graph, flow.Diagnostics) {
+	dir := filepath.Dir(tf.Path)
+	path := ""
+	switch {
+	case tf.FlowIsPath():
+		path = tf.Flow
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+	case !tf.HasFlow:
+		for _, ext := range []string{".yaml", ".yml"} {
+			own := filepath.Join(dir, tf.Flow+ext)
+			if info, err := os.Stat(own); err == nil && !info.IsDir() {
+				path = own
+				break
+			}
+		}
+	}
+	if path == "" {
+		found, names := FindFlow(dir, tf.Flow)
+		if found == "" {
+			d.Errorf(tf.FlowPos, flow.CodeValue, "no flow named %q in %s, beside this file%s (%s); flow: takes a flow name or a path relative to this file", tf.Flow, dir, yamlpos.DidYouMean(tf.Flow, names), flowsThere(names))
+			return nil, d.Diagnostics()
+		}
+		path = found
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		d.Errorf(tf.FlowPos, flow.CodeValue, "flow %s: %v", tf.Flow, errors.Unwrap(err))
+		return nil, d.Diagnostics()
+	}
+	g, ds := flow.CompileInFolder(filepath.Clean(path), src)
+	if g == nil {
 		var errs flow.Diagnostics
 		for _, x := range ds {
 			if x.Severity == flow.Error {
@@ -514,41 +566,17 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 		d.Errorf(tf.FlowPos, flow.CodeValue, "flow %s does not compile (%d error(s) below); flowd validate lists them", tf.Flow, len(errs))
 		return nil, append(d.Diagnostics(), errs...)
 	}
-	dir := filepath.Dir(tf.Path)
-	if tf.FlowIsPath() {
-		path := tf.Flow
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			d.Errorf(tf.FlowPos, flow.CodeValue, "flow %s: %v", tf.Flow, errors.Unwrap(err))
-			return nil, d.Diagnostics()
-		}
-		g, ds := flow.CompileInFolder(filepath.Clean(path), src)
-		if g == nil {
-			return fail(ds)
-		}
-		return g, Check(tf, g)
-	}
-	// A flow name: the file named after it first, then the others.
-	var names []string
-	try := func(path string, named bool) (*flow.Graph, flow.Diagnostics, bool) {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return nil, nil, false
-		}
-		f, _ := flow.Decode(path, src)
-		if f == nil && !named {
-			return nil, nil, false
-		}
-		if f != nil && f.Name != tf.Flow {
-			names = append(names, f.Name)
-			return nil, nil, false
-		}
-		g, ds := flow.CompileInFolder(filepath.Clean(path), src)
-		return g, ds, true
-	}
+	return g, Check(tf, g)
+}
+
+// FindFlow finds the file of the flow named name among the flow files of
+// dir (not below it), as a test file's flow: and the FLOW of flowd render
+// and graph find it: NAME.yaml (or .yml) first, whose flow it is unless
+// it declares another name — or cannot be read as a flow at all, so that
+// its errors are reported rather than "no such flow" — then every other
+// flow file of dir, in name order. It returns "" when no flow has the
+// name, with the names of the flows there, sorted.
+func FindFlow(dir, name string) (path string, names []string) {
 	var files []string
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
@@ -556,31 +584,41 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}
+	first := 0
 	for _, ext := range []string{".yaml", ".yml"} {
-		own := filepath.Join(dir, tf.Flow+ext)
-		files = slices.DeleteFunc(files, func(p string) bool { return p == own })
-		if g, ds, ok := try(own, true); ok {
-			if g == nil {
-				return fail(ds)
-			}
-			return g, Check(tf, g)
+		own := filepath.Join(dir, name+ext)
+		if i := slices.Index(files, own); i >= first {
+			files = slices.Insert(slices.Delete(files, i, i+1), first, own)
+			first++
 		}
 	}
-	for _, path := range files {
-		if g, ds, ok := try(path, false); ok {
-			if g == nil {
-				return fail(ds)
-			}
-			return g, Check(tf, g)
+	for _, p := range files {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f, _ := flow.Decode(p, src)
+		own := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)) == name
+		switch {
+		case f == nil && own:
+			return p, nil
+		case f == nil:
+		case f.Name == name:
+			return p, nil
+		default:
+			names = append(names, f.Name)
 		}
 	}
-	here := "there are no flows there"
-	if len(names) > 0 {
-		slices.Sort(names)
-		here = "the flows there: " + strings.Join(names, ", ")
+	slices.Sort(names)
+	return "", names
+}
+
+// flowsThere words the flows of a folder where a name was not found.
+func flowsThere(names []string) string {
+	if len(names) == 0 {
+		return "there are no flows there"
 	}
-	d.Errorf(tf.FlowPos, flow.CodeValue, "no flow named %q in %s, beside this file%s (%s); flow: takes a flow name or a path relative to this file", tf.Flow, dir, yamlpos.DidYouMean(tf.Flow, names), here)
-	return nil, d.Diagnostics()
+	return "the flows there: " + strings.Join(names, ", ")
 }
 
 // Check reports the problems of a test file that need its flow:

@@ -15,14 +15,18 @@ import (
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/flowtest"
+	"github.com/flowd-dev/flowd/yamlpos"
 )
 
-// A command's PATHs (the README's "Commands"): a file is taken as given;
-// a folder is searched recursively for what the command works on
-// (flow.FindFiles skips hidden, testdata and node_modules folders). A
-// PATH that does not exist, or a folder that holds nothing the command
-// works on, is bad usage for every command: findFlows and findTests say
-// which PATH.
+// A command's PATHs (the README's "Commands"): a file is taken as given
+// when it is what the command works on; a folder is searched recursively
+// for what the command works on (flow.FindFiles skips hidden, testdata
+// and node_modules folders). A PATH that does not exist, a file that is
+// not what the command works on (notes.md), or a folder that holds
+// nothing the command works on, is bad usage for every command (SPEC §6:
+// a PATH that holds no flow file): findFlows, findTests and loadOne say
+// which PATH. A flow file whose contents are broken is an invalid flow
+// (exit 1), never bad usage.
 
 // flowFileNames says which files are flow files, for messages.
 const flowFileNames = "*.yaml or *.yml, other than *_test.yaml"
@@ -37,6 +41,9 @@ func findFlows(paths []string) ([]string, error) {
 		}
 		if dir && len(files) == 0 {
 			return nil, fmt.Errorf("%s holds no flow file (%s)", p, flowFileNames)
+		}
+		if !dir && !flow.IsFlowFile(p) {
+			return nil, notFlowFile(p)
 		}
 		out = append(out, files...)
 	}
@@ -56,6 +63,9 @@ func findTests(paths []string) (tests, flows []string, err error) {
 		}
 		if dir && len(files) == 0 {
 			return nil, nil, fmt.Errorf("%s holds no flow test (*_test.yaml) and no flow file (%s)", p, flowFileNames)
+		}
+		if !dir && !flowtest.IsTestFile(p) && !flow.IsFlowFile(p) {
+			return nil, nil, fmt.Errorf("%s is neither a flow test (*_test.yaml) nor a flow file (%s)", p, flowFileNames)
 		}
 		for _, f := range files {
 			if flow.IsFlowFile(f) {
@@ -87,6 +97,14 @@ func expand(p string, match func(string) bool) (files []string, dir bool, err er
 	return files, true, nil
 }
 
+// notFlowFile is the error of a file PATH that is not a flow file.
+func notFlowFile(p string) error {
+	if flowtest.IsTestFile(p) {
+		return fmt.Errorf("%s is a flow test, not a flow file (%s): flowd test runs it", p, flowFileNames)
+	}
+	return fmt.Errorf("%s is not a flow file (%s)", p, flowFileNames)
+}
+
 // pathError words a missing or unreadable path without the name of the
 // system call that found it.
 func pathError(err error) error {
@@ -100,8 +118,8 @@ func pathError(err error) error {
 	return err
 }
 
-// oneFlow checks the FLOW argument of render and graph: exactly one, a
-// file. It prints what is wrong and returns false.
+// oneFlow checks the FLOW argument of render and graph: exactly one. It
+// prints what is wrong and returns false.
 func oneFlow(flags *flag.FlagSet, cmd string, stderr io.Writer) bool {
 	switch flags.NArg() {
 	case 1:
@@ -115,20 +133,52 @@ func oneFlow(flags *flag.FlagSet, cmd string, stderr io.Writer) bool {
 	return false
 }
 
-// loadOne compiles one flow file and prints its diagnostics; it returns
-// nil and an exit code when the flow does not compile. A FLOW that does
-// not exist or is a folder is bad usage.
-func loadOne(path, cmd string, stderr io.Writer) (*flow.Graph, int) {
-	files, dir, err := expand(path, flow.IsFlowFile)
-	switch {
-	case err != nil:
+// flowFile resolves the FLOW of render and graph to a flow file: a path,
+// or, when no such path exists and it reads as a flow name, the flow of
+// that name in the current folder, found as a test file's flow: finds
+// its flow (flowtest.FindFlow). A FLOW that names no flow file is bad
+// usage, as a missing path is.
+func flowFile(arg string) (string, error) {
+	if _, err := os.Stat(arg); err == nil || flowtest.IsFlowPath(arg) || !errors.Is(err, fs.ErrNotExist) {
+		files, dir, err := expand(arg, flow.IsFlowFile)
+		switch {
+		case err != nil:
+			return "", err
+		case dir && len(files) == 0:
+			return "", fmt.Errorf("%s holds no flow file (%s)", arg, flowFileNames)
+		case dir:
+			return "", fmt.Errorf("%s is a folder: FLOW names one flow file, such as %s", arg, files[0])
+		case !flow.IsFlowFile(arg):
+			return "", notFlowFile(arg)
+		}
+		return arg, nil
+	}
+	path, names := flowtest.FindFlow(".", arg)
+	if path == "" {
+		here, _ := filepath.Abs(".")
+		there := "it holds no flow file"
+		if len(names) > 0 {
+			there = "its flows: " + strings.Join(names, ", ")
+		}
+		// FLOW names a flow, not a file: support.yaml may hold another.
+		for _, ext := range []string{".yaml", ".yml"} {
+			if _, err := os.Stat(arg + ext); err == nil {
+				there += "; for the flow in " + arg + ext + ", name that file"
+				break
+			}
+		}
+		return "", fmt.Errorf("%s: no such file, and no flow of that name in the current folder, %s%s (%s)", arg, here, yamlpos.DidYouMean(arg, names), there)
+	}
+	return path, nil
+}
+
+// loadOne compiles the flow a FLOW argument names (flowFile) and prints
+// its diagnostics; it returns nil and an exit code when there is no such
+// flow (bad usage) or it does not compile (an invalid flow).
+func loadOne(arg, cmd string, stderr io.Writer) (*flow.Graph, int) {
+	path, err := flowFile(arg)
+	if err != nil {
 		fmt.Fprintf(stderr, "flowd %s: %v\n", cmd, err)
-		return nil, exitUsage
-	case dir && len(files) == 0:
-		fmt.Fprintf(stderr, "flowd %s: %s holds no flow file (%s)\n", cmd, path, flowFileNames)
-		return nil, exitUsage
-	case dir:
-		fmt.Fprintf(stderr, "flowd %s: %s is a folder: FLOW names one flow file, such as %s\n", cmd, path, files[0])
 		return nil, exitUsage
 	}
 	src, err := os.ReadFile(path)
