@@ -248,7 +248,7 @@ func (httpKind) step(w *Walker, n *Node) (step, error) {
 	outcome, status, errText := OutcomeError, 0, ""
 	start := time.Now()
 	if req == nil {
-		errText = "bad URL"
+		errText = HTTPBadURL
 	} else {
 		if err := w.effect(); err != nil {
 			return step{}, err
@@ -440,12 +440,29 @@ func (w *Walker) doHTTP(n *Node, req *http.Request, timeout time.Duration) (stat
 	case err != nil:
 		return resp.StatusCode, "", httpErrText(err)
 	case len(b) > HTTPMaxBody:
-		return resp.StatusCode, "", "body too large"
+		return resp.StatusCode, "", HTTPBodyTooLarge
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return resp.StatusCode, string(b), "status " + strconv.Itoa(resp.StatusCode)
 	}
 	return resp.StatusCode, string(b), ""
 }
+
+// The reasons an http node's request fails for, as nodes.<id>.error
+// names them (besides "status NNN", an answer's status, and HTTPBadURL,
+// a url that is not one flowd requests). flowd test's mocks answer with
+// them by these names.
+const (
+	HTTPTimeout      = "timeout"
+	HTTPRefused      = "connection refused"
+	HTTPUnknownHost  = "unknown host"
+	HTTPBodyTooLarge = "body too large"
+	HTTPCanceled     = "canceled"
+	HTTPFailed       = "request failed"
+	HTTPBadURL       = "bad URL"
+)
+
+// HTTPFailures lists the reasons a request that was made fails for.
+var HTTPFailures = []string{HTTPTimeout, HTTPRefused, HTTPUnknownHost, HTTPBodyTooLarge, HTTPCanceled, HTTPFailed}
 
 // httpErrText says in a few words why a request failed; never the URL,
 // which may carry a secret.
@@ -453,17 +470,17 @@ func httpErrText(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
+		return HTTPTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
+		return HTTPRefused
 	case errors.Is(err, context.Canceled):
-		return "canceled"
+		return HTTPCanceled
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
-		return "unknown host"
+		return HTTPUnknownHost
 	}
-	return "request failed"
+	return HTTPFailed
 }
 
 // view is what expressions see of an http node's answer: status a

@@ -42,25 +42,24 @@ type Answer struct {
 }
 
 // The errors a mock can answer with, as the http node names them in
-// nodes.<id>.error: every reason a real request can fail for (flow's
-// httpErrText and doHTTP), but "status NNN", which an answer's status
-// gives, and "bad URL", which the flow's url gives before any request.
-// The mock does not produce the reasons itself: it fails as the network
-// would (a refused dial, a DNS miss, a body over flow.HTTPMaxBody) and
-// the http node names the failure as it does in production, so the
-// status, error and outcome a test sees are production's.
-// TestMockErrorsAreProductions checks that each name is the one the node
-// gives.
+// nodes.<id>.error: every reason a real request can fail for
+// (flow.HTTPFailures), but "status NNN", which an answer's status gives,
+// and "bad URL", which the flow's url gives before any request. The mock
+// does not produce the reasons itself: it fails as the network would (a
+// refused dial, a DNS miss, a body over flow.HTTPMaxBody) and the http
+// node names the failure as it does in production, so the status, error
+// and outcome a test sees are production's. TestMockErrorsAreProductions
+// checks that each makes the node give its name.
 const (
-	ErrTimeout      = "timeout"
-	ErrRefused      = "connection refused"
-	ErrUnknownHost  = "unknown host"
-	ErrBodyTooLarge = "body too large"
-	ErrCanceled     = "canceled"
-	ErrFailed       = "request failed"
+	ErrTimeout      = flow.HTTPTimeout
+	ErrRefused      = flow.HTTPRefused
+	ErrUnknownHost  = flow.HTTPUnknownHost
+	ErrBodyTooLarge = flow.HTTPBodyTooLarge
+	ErrCanceled     = flow.HTTPCanceled
+	ErrFailed       = flow.HTTPFailed
 )
 
-var answerErrors = []string{ErrTimeout, ErrRefused, ErrUnknownHost, ErrBodyTooLarge, ErrCanceled, ErrFailed}
+var answerErrors = flow.HTTPFailures
 
 // httpMethods are the methods an http node may use.
 var httpMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
