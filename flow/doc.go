@@ -223,7 +223,7 @@ subflow's nodes in the subflow's own file.
 Checked when the flows load, with the other flows of the folder: the
 subflow exists (unknown-subflow, with "did you mean"); with: names only its
 vars (undeclared-var); on: names only outcomes its return nodes give, or ok
-(bad-outcome); no flow runs itself through any chain of subflows
+when some path of it reaches a node with no edge (bad-outcome); no flow runs itself through any chain of subflows
 (subflow-cycle, naming the whole cycle); a flow with return nodes is run as
 a subflow by some flow (return-outside-subflow); no loop passes through a
 subflow node whose subflow can return without waiting for Plivo, and

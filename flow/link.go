@@ -89,6 +89,12 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 			}
 			returns := sub.Returns()
 			for _, o := range slices.Sorted(maps.Keys(sc.onPos)) {
+				if o == OutcomeOK && !sub.mayReturnOK(subReturns(units)) {
+					bad[name] = true
+					ds = append(ds, Diagnostic{Pos: sc.onPos[o], Severity: Error, Code: CodeOutcome,
+						Message: fmt.Sprintf("subflow %s never returns ok: each of its paths ends in a return of another outcome or ends the call, so on: ok can never be taken; its outcomes are %s", sc.name, listOr(sub.outcomes, "none"))})
+					continue
+				}
 				if !slices.Contains(returns, o) {
 					bad[name] = true
 					ds = append(ds, Diagnostic{Pos: sc.onPos[o], Severity: Error, Code: CodeOutcome,
@@ -192,6 +198,17 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 		}
 	}
 	return out, ds
+}
+
+// subReturns gives the outcomes of a subflow node among units: its
+// subflow's, or every outcome under its on: when that is not known.
+func subReturns(units map[string]*Graph) func(*Node) []string {
+	return func(n *Node) []string {
+		if sub := units[n.action.(*subflowCall).name]; sub != nil {
+			return sub.Returns()
+		}
+		return slices.Collect(maps.Keys(n.On))
+	}
 }
 
 // callPath returns the flows from `from` that lead, through subflow nodes,

@@ -455,6 +455,54 @@ func (g *Graph) Subflows() []*Graph {
 	return out
 }
 
+// mayReturnOK reports whether a walk of g as a subflow can come out with
+// ok: reach a node after which it takes no edge (a node without next whose
+// outcome, or one of them, is not under on:), other than a return or a
+// node that ends the call. returns gives the outcomes of a subflow node.
+// It errs towards yes: a branch without next may find no case true.
+func (g *Graph) mayReturnOK(returns func(*Node) []string) bool {
+	seen := map[*Node]bool{}
+	stack := []*Node{g.Start}
+	if g.OnError != nil {
+		stack = append(stack, g.OnError)
+	}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == nil || seen[n] {
+			continue
+		}
+		seen[n] = true
+		if _, ok := n.action.(*returnDecl); ok {
+			continue
+		}
+		for _, e := range n.Edges() {
+			stack = append(stack, e.To)
+		}
+		if n.Next != nil {
+			continue
+		}
+		outcomes := n.Kind.Outcomes
+		switch n.Kind.traits.control {
+		case ends:
+			if !n.goesOn {
+				continue // Hangup, Redirect: the call ends
+			}
+		case callsFlow:
+			outcomes = returns(n)
+		}
+		if len(outcomes) == 0 {
+			return true
+		}
+		for _, o := range outcomes {
+			if n.On[o] == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Returns lists the outcomes a flow's return nodes give, and ok.
 func (g *Graph) Returns() []string {
 	out := []string{OutcomeOK}
