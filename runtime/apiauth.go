@@ -53,7 +53,7 @@ func (s *Server) apiRefusal(r *http.Request) string {
 	if h == "" {
 		return "no credentials"
 	}
-	if tok, ok := strings.CutPrefix(h, "Bearer "); ok && s.cfg.APIToken != "" {
+	if tok, ok := bearerToken(h); ok && s.cfg.APIToken != "" {
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.APIToken)) == 1 {
 			return ""
 		}
@@ -67,6 +67,17 @@ func (s *Server) apiRefusal(r *http.Request) string {
 		return "wrong basic credentials"
 	}
 	return "credentials of a kind flowd is not configured for"
+}
+
+// bearerToken returns the token of a Bearer Authorization header. The
+// scheme's name is case-insensitive (RFC 7235 §2.1): "bearer" and
+// "BEARER" are Bearer too, as "basic" is Basic to r.BasicAuth.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(tok, " "), true
 }
 
 // loopbackRemote reports whether a request's remote address is loopback.

@@ -19,6 +19,10 @@
 //	/flows/{flow}/calls/{step}/{node}/{event}     a node the call waits at reports an event
 //	/flows/{flow}/events/{CallUUID}/{node}/{kind} a MultiPartyCall's status or recording event
 //
+// When Config.PublicURL has a path (https://example.com/plivo), every
+// URL is served under it as well as bare, so a proxy may strip the prefix
+// or not (Server.stripPrefix).
+//
 // Only the first two are configured in Plivo; flowd writes the others,
 // absolute, into its own XML (CallbackURL, EventURL), and their shape is
 // internal. A callback URL names the step of the call it was issued at
@@ -129,7 +133,7 @@
 //
 // /v1 is flowd's own JSON API, behind a bearer token or HTTP Basic
 // (Config.APIToken, Config.APIBasicID and Config.APIKey) whatever address
-// a request comes from; with neither configured it answers only when
+// a request comes from (the scheme's name in any case); with neither configured it answers only when
 // Config.Local, and only to loopback (apiauth.go). It serves a call's
 // trace, the flows served and the files rejected (GET /v1/flows), and the
 // trigger API, which starts calls that run a flow and drives the

@@ -67,23 +67,83 @@ func (s *Server) writeAnswer(w http.ResponseWriter, a answer) {
 	writeJSON(w, a.code, a.body)
 }
 
+// foundRoom is a MultiPartyCall a live call is in, as liveRoom finds it.
+type foundRoom struct {
+	sess *CallState
+	name string
+	ref  roomRef // the reference it was found by
+}
+
+// ambiguousError says an address is the Plivo number of several live
+// calls in a MultiPartyCall of the node (see numberKey).
+type ambiguousError struct{ address string }
+
+func (e *ambiguousError) Error() string {
+	return fmt.Sprintf("%q is the Plivo number of more than one live call", e.address)
+}
+
 // liveRoom finds the MultiPartyCall that node started for the live call
-// whose party is address: the caller of the call whose walk joined it,
-// or someone the trigger API added to it.
-func (s *Server) liveRoom(ctx context.Context, flowName, node, address string) (*CallState, string, error) {
-	id, err := s.store.GetRef(ctx, partyKey(flowName, address))
+// whose party is address — the call's other party, or someone the
+// trigger API added to it — and, when byNumber, whose Plivo number it is
+// (trigger_source may name either address of the call). The call must
+// still be in the room: ErrNotFound once it has left it or hung up; an
+// *ambiguousError when address is the Plivo number of several such calls.
+func (s *Server) liveRoom(ctx context.Context, flowName, node, address string, byNumber bool) (*foundRoom, error) {
+	v, err := s.store.GetRef(ctx, partyKey(flowName, address))
+	switch {
+	case err == nil && v != "":
+		if fr := s.refRoom(ctx, parseRef(v), node); fr != nil {
+			return fr, nil
+		}
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	if !byNumber {
+		return nil, ErrNotFound
+	}
+	list, err := s.numberList(ctx, numberKey(flowName, address))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	sess, err := s.load(ctx, id)
+	var found []*foundRoom
+	for i := len(list.Calls) - 1; i >= 0 && len(found) < 2; i-- {
+		if fr := s.refRoom(ctx, list.Calls[i], node); fr != nil {
+			found = append(found, fr)
+		}
+	}
+	switch {
+	case len(found) > 1 || len(found) == 1 && list.Overflow:
+		return nil, &ambiguousError{address: address}
+	case len(found) == 1:
+		return found[0], nil
+	}
+	return nil, ErrNotFound
+}
+
+// parseRef reads a party reference.
+func parseRef(v string) roomRef {
+	var ref roomRef
+	if json.Unmarshal([]byte(v), &ref) != nil {
+		ref = roomRef{Call: v} // an earlier flowd's reference: the CallUUID alone
+	}
+	return ref
+}
+
+// refRoom returns the MultiPartyCall of node that ref leads to, when its
+// call is still in it; else nil.
+func (s *Server) refRoom(ctx context.Context, ref roomRef, node string) *foundRoom {
+	sess, err := s.load(ctx, ref.Call)
 	if err != nil {
-		return nil, "", err
+		return nil
 	}
-	room, ok := sess.Rooms[node]
-	if !ok || sess.Status == StatusHungUp {
-		return nil, "", ErrNotFound
+	if ref.Step == 0 && sess.Wait == node {
+		// No step kept: the call is in the room while it waits at node.
+		ref.Step, ref.Nodes = sess.Step, []string{node}
 	}
-	return sess, room, nil
+	if !ref.inRoom(sess, node) {
+		return nil
+	}
+	return &foundRoom{sess: sess, name: sess.Rooms[node], ref: ref}
 }
 
 // phloCall is PHLO's Multi-Party Call node API on flowd (PHLO's runner
@@ -198,11 +258,11 @@ func (s *Server) phloAct(ctx context.Context, flowName, node string, req phloReq
 	// The added party can now be named in member actions and as a
 	// trigger_source.
 	for to := range strings.SplitSeq(req.To, "<") {
-		_ = s.store.PutRef(ctx, partyKey(flowName, to), rm.sess.CallUUID, s.cfg.SessionTTL)
+		_ = s.store.PutRef(ctx, partyKey(flowName, to), rm.ref.encode(), s.cfg.SessionTTL)
 	}
 	switch req.Action {
 	case "warm_transfer":
-		x := &transferRecord{Room: rm.name, Call: rm.sess.CallUUID, Target: req.To, Held: held}
+		x := &transferRecord{Room: rm.name, Call: rm.sess.CallUUID, Step: rm.ref.Step, Target: req.To, Held: held}
 		for _, c := range resp.Calls {
 			x.TargetCalls = append(x.TargetCalls, c.CallUUID)
 		}
@@ -234,6 +294,7 @@ func (s *Server) phloAct(ctx context.Context, flowName, node string, req phloReq
 type trigRoom struct {
 	sess *CallState
 	name string
+	ref  roomRef // leads to the room: the parties the trigger names get it too
 	// list holds the active participants, source those of trigger_source
 	// (both nil when trigger_source is the room's own call and the action
 	// needs no listing).
@@ -241,40 +302,53 @@ type trigRoom struct {
 }
 
 // triggerRoom finds the MultiPartyCall of node a trigger acts on, from
-// trigger_source, else from to (someone added before, dialled again),
-// and checks trigger_source may act in it: it is a member (the call the
-// room belongs to, for call, needs no listing), and, for a transfer, not
-// the customer.
+// trigger_source (either address of its call, or a member flowd knows),
+// else from to (someone added before, dialled again), and checks
+// trigger_source may act in it: it is a member (the call the room
+// belongs to, for call, needs no listing), and, for a transfer, not the
+// customer.
 //
 // Choice: PHLO keeps its own state of who is in which MPC; flowd knows a
-// party's MPC from references: the caller of the call whose walk joined
-// it, and whoever the trigger API added or found a member there. An agent
-// that only the flow's own add_participant dialled is found through to
-// only (or once it is named here after being found through to).
+// party's MPC from references: the From and To of the call whose walk
+// joined it, and whoever the trigger API added or found a member there.
+// An agent that only the flow's own add_participant dialled is found
+// through to only (or once it is named here after being found through to).
 func (s *Server) triggerRoom(ctx context.Context, flowName, node string, req phloRequest) (*trigRoom, *answer) {
 	transfer := req.Action != "call"
-	var outside string // a room found that trigger_source is not in
+	var outside string // the room trigger_source's own reference leads to, which it is not in
 	seen := map[string]bool{}
-	for _, addr := range []string{req.TriggerSource, req.To} {
-		sess, room, err := s.liveRoom(ctx, flowName, node, addr)
-		if err != nil || seen[room] {
+	for i, addr := range []string{req.TriggerSource, req.To} {
+		fr, err := s.liveRoom(ctx, flowName, node, addr, i == 0)
+		var amb *ambiguousError
+		switch {
+		case errors.As(err, &amb):
+			a := failure(http.StatusConflict, "trigger_source %q is the Plivo number of more than one live call in a multi-party call of node %q in flow %q, so it does not say which: name the call's other party (the caller of an inbound call, the callee of an outbound one) or an agent in it", req.TriggerSource, node, flowName)
+			return nil, &a
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			a := failure(http.StatusServiceUnavailable, "store unavailable: %v", err)
+			return nil, &a
+		}
+		if seen[fr.name] {
 			continue
 		}
-		seen[room] = true
-		rm := &trigRoom{sess: sess, name: room}
-		owner := sameAddress(PartyAddress(sess.Call), req.TriggerSource)
+		seen[fr.name] = true
+		rm := &trigRoom{sess: fr.sess, name: fr.name, ref: fr.ref}
+		owner := sameAddress(fr.sess.Call["From"], req.TriggerSource) || sameAddress(fr.sess.Call["To"], req.TriggerSource)
 		if owner && !transfer {
 			return rm, nil
 		}
 		// Choice: PHLO documents trigger_source as the agent initiating
-		// the transfer. A customer as trigger_source would have flowd
-		// kick the customer (cold) or hold the agents (warm): both are
-		// refused before anything is asked of Plivo.
+		// the transfer. The customer's call as trigger_source (its From
+		// or To) would have flowd kick the customer (cold) or hold the
+		// agents (warm): both are refused before anything is asked of
+		// Plivo.
 		if owner {
-			a := failure(http.StatusConflict, "%s: trigger_source %q is the customer of multi-party call %q, whose call it belongs to; trigger_source is the agent handing the call over (and, for a cold transfer, leaving it)", req.Action, req.TriggerSource, room)
+			a := failure(http.StatusConflict, "%s: trigger_source %q names the customer's call (its From or To), whose multi-party call %q is; trigger_source is the agent handing the call over (and, for a cold transfer, leaving it)", req.Action, req.TriggerSource, fr.name)
 			return nil, &a
 		}
-		list, err := s.activeParticipants(ctx, room)
+		list, err := s.activeParticipants(ctx, fr.name)
 		if err != nil {
 			a := s.plivoAnswer(err)
 			return nil, &a
@@ -286,25 +360,29 @@ func (s *Server) triggerRoom(ctx context.Context, flowName, node string, req phl
 			}
 		}
 		if len(rm.source) == 0 {
-			outside = room
+			if i == 0 {
+				outside = fr.name
+			}
 			continue
 		}
 		for _, p := range rm.source {
-			if transfer && (p.CallUUID == sess.CallUUID || strings.EqualFold(p.Role, plivo.RoleCustomer)) {
-				a := failure(http.StatusConflict, "%s: trigger_source %q is a customer of multi-party call %q; trigger_source is the agent handing the call over", req.Action, req.TriggerSource, room)
+			if transfer && (p.CallUUID == fr.sess.CallUUID || strings.EqualFold(p.Role, plivo.RoleCustomer)) {
+				a := failure(http.StatusConflict, "%s: trigger_source %q is a customer of multi-party call %q; trigger_source is the agent handing the call over", req.Action, req.TriggerSource, fr.name)
 				return nil, &a
 			}
 		}
 		// trigger_source is a member: index it, so member actions find
 		// it too.
-		_ = s.store.PutRef(ctx, partyKey(flowName, req.TriggerSource), sess.CallUUID, s.cfg.SessionTTL)
+		_ = s.store.PutRef(ctx, partyKey(flowName, req.TriggerSource), fr.ref.encode(), s.cfg.SessionTTL)
 		return rm, nil
 	}
+	// A room found through to alone is not named: it may be another
+	// call's, which trigger_source has nothing to do with.
 	if outside != "" {
 		a := failure(http.StatusNotFound, "trigger_source %q is not a member of multi-party call %q of node %q", req.TriggerSource, outside, node)
 		return nil, &a
 	}
-	a := failure(http.StatusNotFound, "no live multi-party call of node %q in flow %q for %q", node, flowName, req.TriggerSource)
+	a := failure(http.StatusNotFound, "no live multi-party call of node %q in flow %q has %q as a party (the From or To of its call, or a member added through the trigger API)", node, flowName, req.TriggerSource)
 	return nil, &a
 }
 
@@ -344,19 +422,19 @@ func (s *Server) phloMember(w http.ResponseWriter, r *http.Request) {
 	room := ""
 	x := s.pendingTransfer(ctx, name, node, address)
 	if x != nil {
-		if sess, err := s.load(ctx, x.Call); err == nil && sess.Status != StatusHungUp && sess.Rooms[node] == x.Room {
+		if sess, err := s.load(ctx, x.Call); err == nil && sess.Status != StatusHungUp && sess.Rooms[node] == x.Room && (x.Step == 0 || x.Step == sess.Step) {
 			room = x.Room
 		} else {
 			x = nil
 		}
 	}
 	if room == "" {
-		_, rm, err := s.liveRoom(ctx, name, node, address)
+		fr, err := s.liveRoom(ctx, name, node, address, false)
 		if err != nil {
 			s.apiFail(w, http.StatusNotFound, "no live multi-party call of node %q in flow %q with member %q", node, name, address)
 			return
 		}
-		room = rm
+		room = fr.name
 	}
 	a := s.memberAct(ctx, name, node, room, address, req.Action, x)
 	if a.code < 300 {
@@ -471,7 +549,8 @@ func (s *Server) kickMember(ctx context.Context, flowName, node, room, address s
 // than through the API leaves the held members on hold (unhold them).
 type transferRecord struct {
 	Room        string   `json:"room"`
-	Call        string   `json:"call"` // the call the room belongs to
+	Call        string   `json:"call"`           // the call the room belongs to
+	Step        int      `json:"step,omitempty"` // the call's step while it is in the room (roomRef)
 	Target      string   `json:"target"`
 	TargetCalls []string `json:"target_calls,omitempty"`
 	Held        []string `json:"held,omitempty"` // member ids the transfer put on hold

@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +94,9 @@ type Server struct {
 	// phloInflight holds the trigger API's in-process claims of requests
 	// being handled (phloonce.go), by key.
 	phloInflight sync.Map
+	// numberLocks serialise this process's changes to the lists of the
+	// calls on a Plivo number (indexNumber), by a hash of the list's key.
+	numberLocks [16]sync.Mutex
 	// calls are this process's live calls, for the console (livecalls.go).
 	calls *callHub
 	// webhookPC is the program counter of logStep's webhook line, for
@@ -101,6 +106,10 @@ type Server struct {
 	routeCtxs sync.Pool
 	// webhooks are Plivo's webhook routes, as ServeHTTP matches them.
 	webhooks []webhookRoute
+	// prefix is the path of the public URL ("/plivo" of
+	// https://example.com/plivo), served as well as the bare paths
+	// (publicPrefix); "" when it has none.
+	prefix, rawPrefix string
 }
 
 // DefaultRESTTimeout is Config.RESTTimeout's default: well inside the
@@ -149,8 +158,54 @@ func New(cfg Config) *Server {
 		}
 		s.metrics.reloads.WithLabelValues(result).Inc()
 	}
+	s.prefix, s.rawPrefix = publicPrefix(cfg.PublicURL)
 	s.router = s.routes()
 	return s
+}
+
+// publicPrefix returns the path of a public URL, as it is and escaped,
+// when flowd should serve under it: its callback URLs point under it
+// (https://example.com/plivo/flows/...), and a reverse proxy may pass the
+// path on without stripping it. None when the URL has no path, or when
+// its first segment is one of flowd's own (/flows, /v1, /ui, /healthz,
+// /metrics): a bare path could then be taken for a prefixed one.
+func publicPrefix(public string) (string, string) {
+	u, err := url.Parse(public)
+	if err != nil {
+		return "", ""
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	if !strings.HasPrefix(p, "/") {
+		return "", ""
+	}
+	first, _, _ := strings.Cut(p[1:], "/")
+	switch first {
+	case "flows", "v1", "ui", "healthz", "metrics":
+		return "", ""
+	}
+	return p, strings.TrimSuffix(u.EscapedPath(), "/")
+}
+
+// stripPrefix takes the public URL's path off r's, when r's is under
+// it: one place, before any routing, so the webhook routes, chi's
+// and the signature check (which puts the public URL back in front) see
+// the bare path whether or not the proxy stripped the prefix.
+func (s *Server) stripPrefix(r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+	if !ok || rest != "" && rest[0] != '/' {
+		return
+	}
+	if rest == "" {
+		rest = "/"
+	}
+	u := *r.URL
+	u.Path = rest
+	if raw, ok := strings.CutPrefix(u.RawPath, s.rawPrefix); ok && raw != "" {
+		u.RawPath = raw
+	} else {
+		u.RawPath = ""
+	}
+	r.URL = &u
 }
 
 func (s *Server) routes() chi.Router {
@@ -203,6 +258,8 @@ func (s *Server) routes() chi.Router {
 // neither chi nor flowCtx copies the request again to add theirs. As
 // chi does, it reuses the routing context once the request is served.
 // Plivo's webhooks it routes itself (matchWebhook); chi routes the rest.
+// A path under the public URL's path is served as the bare path
+// (stripPrefix).
 // A request routed already by a chi router that mounts the Server keeps
 // that router's routing context, as chi keeps it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +274,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rctx.Reset()
 	rctx.Routes = s.router
 	r = r.WithContext(&requestCtx{Context: r.Context(), rctx: rctx})
+	if s.prefix != "" {
+		s.stripPrefix(r) // r is this call's copy already
+	}
 	if wr := s.matchWebhook(r, rctx); wr != nil {
 		wr.chain.ServeHTTP(w, r)
 	} else {

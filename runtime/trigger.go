@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/flowd-dev/flowd/flow"
@@ -18,8 +20,41 @@ import (
 // mute or hang up its members. JSON in, JSON out, under /v1 and its
 // authentication.
 
+// Finding a live call from an address. A MultiPartyCall a call's walk
+// joined is found from either address of the call (its From and To,
+// SPEC §8) and from the parties the trigger API added to it. Two kinds of
+// reference hold them, keyed by the address as normAddress writes it, so
+// that +14155550100, 14155550100 and SIP:Alice@… find what Plivo sent
+// as 14155550100 or sip:alice@…:
+//
+//   - party: the call's other party (the caller of an inbound call, the
+//     callee of an outbound one) and the members the trigger API added
+//     or found. It names one call: the latest written wins.
+//   - number: the call's Plivo number (its To when inbound, its From when
+//     outbound), shared by every call on that number. It lists the calls,
+//     and a lookup that finds more than one of them in a MultiPartyCall of
+//     the node is ambiguous (409) rather than a guess: picking the newest
+//     would put an agent, or a transfer, into a stranger's call.
+//
+// A party's own address wins over a Plivo number: it names one call.
+//
+// Each reference keeps the step at which the call's XML joined the
+// MultiPartyCall (always the XML's last element: the walk waits there,
+// or ends). The call is in the room while that step is its latest:
+// the MPC's exit callback, or the hangup, is a later step, after which no
+// trigger acts on the room (404) though the reference stays until it
+// expires (the store cannot delete).
+
 // partyKey names the reference from a party's address to its live call.
-func partyKey(flowName, address string) string { return "party:" + flowName + ":" + address }
+func partyKey(flowName, address string) string {
+	return "party:" + flowName + ":" + normAddress(address)
+}
+
+// numberKey names the list of the calls that joined a MultiPartyCall
+// with a Plivo number.
+func numberKey(flowName, number string) string {
+	return "party-number:" + flowName + ":" + normAddress(number)
+}
 
 // PartyAddress returns the other party of a call: the caller of an
 // inbound call, the callee of an outbound one.
@@ -30,17 +65,125 @@ func PartyAddress(call map[string]string) string {
 	return call["From"]
 }
 
+// roomRef is what a reference holds: the call, and the step at which its
+// XML joined the MultiPartyCalls of nodes.
+type roomRef struct {
+	Call  string   `json:"call"`
+	Step  int      `json:"step"`
+	Nodes []string `json:"nodes"`
+}
+
+func (ref roomRef) encode() string {
+	b, _ := json.Marshal(ref)
+	return string(b)
+}
+
+// inRoom reports whether the call, as sess stands now, is still in the
+// MultiPartyCall of node that ref records it joining: no webhook has
+// moved it on since.
+func (ref roomRef) inRoom(sess *CallState, node string) bool {
+	return sess.Status != StatusHungUp && sess.Step == ref.Step && slices.Contains(ref.Nodes, node) && sess.Rooms[node] != ""
+}
+
 // indexRooms lets the trigger API find a call that joined a
-// MultiPartyCall from its party's address.
+// MultiPartyCall from either of its addresses.
 func (s *Server) indexRooms(ctx context.Context, sess *CallState, res flow.Result) {
 	if len(res.Rooms) == 0 {
 		return
 	}
-	if party := PartyAddress(sess.Call); party != "" {
-		if err := s.store.PutRef(ctx, partyKey(sess.Flow, party), sess.CallUUID, s.cfg.SessionTTL); err != nil {
+	ref := roomRef{Call: sess.CallUUID, Step: sess.Step}
+	for _, r := range res.Rooms {
+		ref.Nodes = append(ref.Nodes, r.Node)
+	}
+	party := PartyAddress(sess.Call)
+	if party != "" {
+		if err := s.store.PutRef(ctx, partyKey(sess.Flow, party), ref.encode(), s.cfg.SessionTTL); err != nil {
 			s.log.Warn("cannot index the call for the trigger API", "call", sess.CallUUID, "err", err)
 		}
 	}
+	if number := flow.PlivoNumber(sess.Call); number != "" && normAddress(number) != normAddress(party) {
+		if err := s.indexNumber(ctx, sess.Flow, number, ref); err != nil {
+			s.log.Warn("cannot index the call's Plivo number for the trigger API", "call", sess.CallUUID, "err", err)
+		}
+	}
+}
+
+// numberCalls is what a number reference holds: the calls that joined a
+// MultiPartyCall with the number, oldest first. Overflow says calls still
+// in a room were left out to keep the list at maxNumberCalls: the list
+// can no longer tell one call from several.
+type numberCalls struct {
+	Calls    []roomRef `json:"calls"`
+	Overflow bool      `json:"overflow,omitempty"`
+}
+
+// maxNumberCalls bounds a number's list: a lookup loads each call in it.
+const maxNumberCalls = 64
+
+// indexNumber adds ref to the list of number's calls.
+//
+// Choice: the store has no atomic append, so the list is read, changed
+// and written: under a lock in this process, and read back after the
+// write, written again when a flowd sharing the store overwrote it in
+// between. Two processes that index calls on the same number within the
+// same few milliseconds can still lose one; the list is then short of a
+// call, which a lookup cannot see.
+func (s *Server) indexNumber(ctx context.Context, flowName, number string, ref roomRef) error {
+	key := numberKey(flowName, number)
+	mu := &s.numberLocks[maphash.String(numberSeed, key)%uint64(len(s.numberLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	for range 3 {
+		list, err := s.numberList(ctx, key)
+		if err != nil {
+			return err
+		}
+		list.Calls = slices.DeleteFunc(list.Calls, func(r roomRef) bool { return r.Call == ref.Call })
+		list.Calls = append(list.Calls, ref)
+		if len(list.Calls) > maxNumberCalls {
+			// Full: leave out the calls that have left their rooms.
+			list.Calls = slices.DeleteFunc(list.Calls, func(r roomRef) bool {
+				sess, err := s.load(ctx, r.Call)
+				if err != nil {
+					return errors.Is(err, ErrNotFound)
+				}
+				return sess.Status == StatusHungUp || sess.Step != r.Step
+			})
+		}
+		if n := len(list.Calls) - maxNumberCalls; n > 0 {
+			list.Calls, list.Overflow = slices.Delete(list.Calls, 0, n), true
+		}
+		b, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		if err := s.store.PutRef(ctx, key, string(b), s.cfg.SessionTTL); err != nil {
+			return err
+		}
+		back, err := s.numberList(ctx, key)
+		if err != nil || slices.ContainsFunc(back.Calls, func(r roomRef) bool { return r.Call == ref.Call && r.Step == ref.Step }) {
+			return err
+		}
+	}
+	return fmt.Errorf("the list of the calls of %s kept changing under other writers", number)
+}
+
+var numberSeed = maphash.MakeSeed()
+
+// numberList reads a number's list of calls (none when there is none).
+func (s *Server) numberList(ctx context.Context, key string) (numberCalls, error) {
+	var list numberCalls
+	v, err := s.store.GetRef(ctx, key)
+	if errors.Is(err, ErrNotFound) || err == nil && v == "" {
+		return list, nil
+	}
+	if err != nil {
+		return list, err
+	}
+	if err := json.Unmarshal([]byte(v), &list); err != nil {
+		return numberCalls{}, nil // not a list: start one
+	}
+	return list, nil
 }
 
 type apiError struct {

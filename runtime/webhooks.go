@@ -104,7 +104,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	sess.Vars = st.Vars // a copy when the walk set a var in shared ones
 	if res.Aborted == nil {
 		at := s.record(sess, res)
-		err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
+		err := t.stepXML(answerStep(g, sess.Call, at, res), res.XML)
 		if err == nil {
 			err = t.write(sess)
 		}
@@ -127,6 +127,24 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	// Another copy of the answer stored the call first, or claimed it:
 	// answer what it answers.
 	s.answerAgain(w, r, id)
+}
+
+// answerOutcome is the outcome of every answer step in a trace: the call
+// was answered and its walk began.
+const answerOutcome = "answer"
+
+// answerStep is the trace's record of an answer: the node its walk
+// started at (the flow's start), the outcome answer, and the answer's
+// parameters as callback inputs are kept (traceInputs). They go in the
+// step's trace entry, not in the call's state.
+func answerStep(g *flow.Graph, p map[string]string, at time.Time, res flow.Result) *TraceStep {
+	ts := &TraceStep{Step: 1, At: at, Webhook: hookAnswer, Outcome: answerOutcome,
+		Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}
+	if g.Start != nil {
+		ts.Node = g.Start.ID
+	}
+	ts.Inputs = traceInputs(g.Start, p)
+	return ts
 }
 
 // answerAgain answers a copy of an answer webhook whose call is stored:
@@ -172,7 +190,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			return waitFor, nil
 		}
 		at := s.record(st, res)
-		if err := t.stepXML(&TraceStep{Step: 1, At: at, Webhook: hookAnswer, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML); err != nil {
+		if err := t.stepXML(answerStep(g, st.Call, at, res), res.XML); err != nil {
 			return done, err
 		}
 		reply = func() {
@@ -267,12 +285,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			}
 			return done, res.Aborted
 		}
-		inputs := p
-		if n.Private {
-			// log: false — what the caller entered is never kept (the
-			// walker keeps it out of nodes.<id>).
-			inputs = redact(p)
-		}
+		inputs := traceInputs(n, p)
 		st.Step++
 		st.Key = key
 		at := s.record(st, res)
@@ -301,6 +314,16 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	default:
 		reply()
 	}
+}
+
+// traceInputs are a webhook's parameters p as the trace keeps them for a
+// step at node n: all of them, but what the caller entered at a log:
+// false node (the walker keeps it out of nodes.<id> too).
+func traceInputs(n *flow.Node, p map[string]string) map[string]string {
+	if n != nil && n.Private {
+		return redact(p)
+	}
+	return p
 }
 
 // redact hides what the caller entered at a log: false input node (its
