@@ -323,6 +323,10 @@ func (s *Session) addEntries(entries [][]byte) error {
 			s.Events = append(s.Events, Event{At: e.At, Kind: e.Kind, Params: e.Params})
 			continue
 		}
+		if e.Webhook == hookAnswer && e.Inputs == nil && e.Outcome != "" {
+			// An answer step's inputs are the call's parameters (answerStep).
+			e.Inputs = s.Call
+		}
 		s.Trace = append(s.Trace, e.TraceStep)
 	}
 	s.Omitted = s.Entries - len(entries)

@@ -298,37 +298,34 @@ func TestAnswerStepTrace(t *testing.T) {
 	}
 }
 
-// TestAnswerStepTraceRedacts: the answer's inputs are kept as a
-// callback's are at a log: false node.
-func TestAnswerStepTraceRedacts(t *testing.T) {
+// TestAnswerStepInputsNotStored: the answer step shows the answer's
+// parameters as its inputs, which the call's state keeps as call; its
+// trace entry does not store them a second time.
+func TestAnswerStepInputsNotStored(t *testing.T) {
 	const src = `
-flow: secret
+flow: hello
 nodes:
-  ask:
-    GetDigits:
-      numDigits: 4
-      log: false
-      children:
-        - Speak: Your PIN.
-    next: bye
-  bye:
-    Hangup: {}
+  hi:
+    Speak: Hello.
 `
-	reg := testRegistry(t, "secret.yaml", src)
+	reg := testRegistry(t, "hello.yaml", src)
 	st := NewMemory()
 	t.Cleanup(func() { st.Close() })
 	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, APIToken: "secret", Now: func() time.Time { return testNow }}))
 	t.Cleanup(srv.Close)
-	if code, _ := post(t, srv.URL+"/flows/secret/answer", url.Values{"CallUUID": {"s1"}, "From": {customer}, "Digits": {"7391"}}); code != http.StatusOK {
+	if code, _ := post(t, srv.URL+"/flows/hello/answer", url.Values{"CallUUID": {"s1"}, "From": {customer}}); code != http.StatusOK {
 		t.Fatalf("answer = %d", code)
 	}
 	a := apiSession(t, srv.URL, "s1").Trace[0]
-	if a.Node != "ask" || a.Inputs["Digits"] != "<redacted>" || a.Inputs["From"] != customer {
-		t.Errorf("answer step = %+v; want node ask and Digits redacted", a)
+	if a.Node != "hi" || a.Inputs["From"] != customer || a.Inputs["CallUUID"] != "s1" {
+		t.Errorf("answer step = %+v; want node hi and the answer's parameters", a)
 	}
-	rec, err := st.Get(t.Context(), "s1")
-	if err != nil || strings.Contains(string(rec.Data), "inputs") || strings.Contains(string(rec.Data), "<redacted>") {
-		t.Errorf("the call's state holds the trace's inputs: %s (%v)", rec.Data, err)
+	entries, err := st.Trace(t.Context(), "s1")
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("trace entries %d (%v)", len(entries), err)
+	}
+	if strings.Contains(string(entries[0]), customer) {
+		t.Errorf("the answer's trace entry stores its parameters again: %s", entries[0])
 	}
 }
 

@@ -134,16 +134,16 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 const answerOutcome = "answer"
 
 // answerStep is the trace's record of an answer: the node its walk
-// started at (the flow's start), the outcome answer, and the answer's
-// parameters as callback inputs are kept (traceInputs). They go in the
-// step's trace entry, not in the call's state.
+// started at (the flow's start) and the outcome answer. Its inputs, the
+// answer's parameters, are the call's, which the state keeps already.
 func answerStep(g *flow.Graph, p map[string]string, at time.Time, res flow.Result) *TraceStep {
 	ts := &TraceStep{Step: 1, At: at, Webhook: hookAnswer, Outcome: answerOutcome,
 		Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}
 	if g.Start != nil {
 		ts.Node = g.Start.ID
 	}
-	ts.Inputs = traceInputs(g.Start, p)
+	// Its inputs are the call's parameters, which the state keeps: the
+	// trace shows them (Session.addEntries) without storing them twice.
 	return ts
 }
 
