@@ -101,6 +101,10 @@ waits on a callback, and goes:
   - branch: evaluated on the server; the first case whose when is true
     picks its next, else the node's next.
   - set: set: {name: expression} assigns vars.name; continues to next.
+    A var holds what the call's state keeps between webhooks (text,
+    numbers, booleans, lists, maps): a time is kept as its RFC 3339 text,
+    which date() reads back (date(vars.t).Year()), and a function (now
+    without its parentheses) is a run-time error.
   - http: a request on the server (see "Calling other systems"); the walk
     goes on by its outcome, ok (a 2xx answer) or error, in the same
     document.

@@ -1,7 +1,10 @@
 package flow
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -52,9 +55,52 @@ func (set) step(w *Walker, n *Node) (step, error) {
 		if err != nil {
 			return step{}, w.fail(n, fmt.Errorf("set %s: %w", a.Name, err))
 		}
+		if v, err = keepable(v); err != nil {
+			return step{}, w.fail(n, fmt.Errorf("set %s: %w", a.Name, err))
+		}
 		w.state.Vars[a.Name] = v
 	}
 	return nextStep(n), nil
+}
+
+// keepable returns a value set: gives a var as the call's state keeps it
+// between webhooks, so that the var reads the same in the step that set
+// it and in the next: a time becomes its RFC 3339 text, which date()
+// reads back (date(vars.t).Year()). A value the state cannot
+// keep — a function (set: {t: now} for now()), a channel — is an error
+// here rather than a state that cannot be stored.
+func keepable(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, string, bool, int, int64, float64:
+		return v, nil
+	case time.Time:
+		return x.Format(time.RFC3339Nano), nil
+	case []any:
+		for i, e := range x {
+			k, err := keepable(e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = k
+		}
+		return x, nil
+	case map[string]any:
+		for key, e := range x {
+			k, err := keepable(e)
+			if err != nil {
+				return nil, err
+			}
+			x[key] = k
+		}
+		return x, nil
+	}
+	switch reflect.TypeOf(v).Kind() {
+	case reflect.Func:
+		return nil, errors.New("a function cannot be kept in a var; call it (now(), not now)")
+	case reflect.Chan, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return nil, fmt.Errorf("a %T cannot be kept in a var", v)
+	}
+	return v, nil
 }
 
 func (set) schema(k *Kind) obj {

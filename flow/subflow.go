@@ -137,6 +137,9 @@ func (subflowKind) step(w *Walker, n *Node) (step, error) {
 		if err != nil {
 			return step{}, w.fail(n, fmt.Errorf("with %s: %w", a.Name, err))
 		}
+		if v, err = keepable(v); err != nil {
+			return step{}, w.fail(n, fmt.Errorf("with %s: %w", a.Name, err))
+		}
 		vars[a.Name] = v
 	}
 	w.push(n, sub, vars)
