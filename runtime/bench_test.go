@@ -328,7 +328,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	// appendTraceStep or encodeEvent too; then add it here and to full
 	// below.
 	known := map[reflect.Type]string{
-		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries xmlFrom xmlOld",
+		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries EventEntries xmlFrom xmlOld",
 		reflect.TypeFor[Claim]():        "Key Owner Until",
 		reflect.TypeFor[TraceStep]():    "Step At Webhook Node Event Outcome Inputs Path Edges Requests Error XML",
 		reflect.TypeFor[flow.Request](): "Node Method URL Status Ms Error",
@@ -364,7 +364,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 		Rooms:       map[string]string{"bridge": "room-1", odd: odd},
 		Started:     at,
 		Claim:       &Claim{Key: odd, Owner: "0123abcd", Until: at},
-		Entries:     12,
+		Entries:     12, EventEntries: 3,
 	}
 	step := &TraceStep{
 		Step: 1, At: at, Webhook: hookAnswer, Node: "menu", Event: "action", Outcome: "input",
@@ -433,14 +433,14 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	}
 	// Entries read back as the steps and events of a session.
 	var sess Session
-	sess.Entries = 5
+	sess.Entries, sess.EventEntries = 5, 3
 	e1, _ := appendTraceStep(nil, step, nil)
 	e2, _ := encodeEvent(event)
 	if err := sess.addEntries([][]byte{e1, e2}); err != nil {
 		t.Fatal(err)
 	}
-	if len(sess.Trace) != 1 || sess.Trace[0].Node != "menu" || len(sess.Events) != 1 || sess.Events[0].Kind != "status" || sess.Omitted != 3 {
-		t.Errorf("addEntries: trace %+v, events %+v, omitted %d", sess.Trace, sess.Events, sess.Omitted)
+	if len(sess.Trace) != 1 || sess.Trace[0].Node != "menu" || len(sess.Events) != 1 || sess.Events[0].Kind != "status" || sess.Omitted != 4 || sess.EventsOmitted != 2 {
+		t.Errorf("addEntries: trace %+v, events %+v, omitted %d and %d", sess.Trace, sess.Events, sess.Omitted, sess.EventsOmitted)
 	}
 	if _, err := encodeState(&CallState{Started: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
 		t.Error("a time json.Marshal refuses was encoded")

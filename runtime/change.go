@@ -58,6 +58,8 @@ type txn struct {
 	// stored it (stores copy what they keep).
 	entry    []byte
 	entryBuf *[]byte
+	// event is set when entry is an event's, kept in the events' ring.
+	event bool
 	// entryXML is the walk's XML the entry holds, and entryXMLAt where
 	// the entry holds it, escaped: the state's copy is cut from that
 	// (appendStateEscaped).
@@ -119,6 +121,11 @@ func (s *Server) newTxn(ctx context.Context, id string, rev int, raw []byte, liv
 	return &txn{s: s, ctx: ctx, id: id, rev: rev, raw: raw, live: live, ttl: ttl}
 }
 
+// eventSeq numbers a call's event entries, apart from its steps' (from
+// 0): a store keeps a call's entries by number and returns them in the
+// order written or by number, and drops the one a write names.
+const eventSeq = 1 << 30
+
 // sleep pauses a change, or ends it with the request.
 func sleep(ctx context.Context, d time.Duration) error { return plivo.SystemClock.Sleep(ctx, d) }
 
@@ -131,8 +138,16 @@ func (t *txn) end() { t.live, t.ttl = false, t.s.cfg.TraceTTL }
 // written again.
 func (t *txn) write(st *CallState) error {
 	rec := Record{Rev: t.rev + 1, Live: t.live}
-	entries := st.Entries
-	if t.entry != nil {
+	entries, events := st.Entries, st.EventEntries
+	switch {
+	case t.entry != nil && t.event:
+		// The latest TraceEvents events, numbered from eventSeq.
+		rec.Entry, rec.Seq = t.entry, eventSeq+st.EventEntries
+		if drop := st.EventEntries - t.s.cfg.TraceEvents; drop >= 0 {
+			rec.Drop = eventSeq + drop
+		}
+		st.EventEntries++
+	case t.entry != nil:
 		rec.Entry, rec.Seq = t.entry, st.Entries
 		if drop := st.Entries - t.s.cfg.TraceLast; drop >= t.s.cfg.TraceFirst && drop > 0 {
 			rec.Drop = drop
@@ -155,11 +170,11 @@ func (t *txn) write(st *CallState) error {
 	}
 	if err != nil {
 		putSessionBuf(bp)
-		st.Entries = entries
+		st.Entries, st.EventEntries = entries, events
 		return err
 	}
 	t.release()
-	t.rev, t.raw, t.rawBuf, t.entry, t.entryXML = rec.Rev, data, bp, nil, nil
+	t.rev, t.raw, t.rawBuf, t.entry, t.entryXML, t.event = rec.Rev, data, bp, nil, nil, false
 	if t.entryBuf != nil {
 		putSessionBuf(t.entryBuf)
 		t.entryBuf = nil

@@ -14,6 +14,7 @@ import (
 const (
 	maxEventParams = 64
 	maxEventValue  = 1024
+	maxEventName   = 128 // Plivo's parameter names are under 40 bytes
 )
 
 // event records a MultiPartyCall status or recording callback in the
@@ -52,7 +53,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 			}
 			return done, nil
 		}
-		t.entry = entry
+		t.entry, t.event = entry, true
 		reply = func() {
 			s.metrics.events.WithLabelValues(name, kind).Inc()
 			s.log.Info("event", "call", id, "flow", name, "node", node, "kind", kind, "event", ev.Params["EventName"])
@@ -75,8 +76,8 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 func capParams(p map[string]string) map[string]string {
 	if len(p) <= maxEventParams {
 		long := false
-		for _, v := range p {
-			long = long || len(v) > maxEventValue
+		for k, v := range p {
+			long = long || len(v) > maxEventValue || len(k) > maxEventName
 		}
 		if !long {
 			return p
@@ -91,6 +92,9 @@ func capParams(p map[string]string) map[string]string {
 		v := p[k]
 		if len(v) > maxEventValue {
 			v = v[:maxEventValue]
+		}
+		if len(k) > maxEventName {
+			k = k[:maxEventName]
 		}
 		out[k] = v
 	}

@@ -1,8 +1,11 @@
 package runtime
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,5 +41,59 @@ func TestEventsOnlyWhereAskedAndCapped(t *testing.T) {
 		if len(v) > maxEventValue {
 			t.Errorf("param %s kept %d bytes, want at most %d", k, len(v), maxEventValue)
 		}
+	}
+}
+
+// TestEventsKeptApartFromSteps: a room's events, however many, never push
+// the call's steps out of its trace; the trace keeps the latest events
+// and says how many of each it left out.
+func TestEventsKeptApartFromSteps(t *testing.T) {
+	const src = `
+flow: loop
+nodes:
+  room:
+    MultiPartyCall: { name: "r-{{ call.CallUUID }}", role: customer }
+    events: [status]
+    next: menu
+  menu:
+    GetDigits: { numDigits: 1 }
+    next: menu
+`
+	reg := testRegistry(t, "loop.yaml", src)
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, APIToken: "secret", TraceFirst: 2, TraceLast: 3, TraceEvents: 4}))
+	t.Cleanup(srv.Close)
+	if code, _ := post(t, srv.URL+"/flows/loop/answer", url.Values{"CallUUID": {"c1"}, "From": {"+14155550100"}}); code != http.StatusOK {
+		t.Fatalf("answer = %d", code)
+	}
+	if code, _ := post(t, srv.URL+"/flows/loop/calls/1/room/exit", url.Values{"ParticipantCallUUID": {"c1"}}); code != http.StatusOK {
+		t.Fatalf("exit = %d", code)
+	}
+	for step := 2; step < 12; step++ {
+		for e := range 5 {
+			if code, _ := post(t, srv.URL+"/flows/loop/events/c1/room/status", url.Values{"EventName": {fmt.Sprintf("e%d.%d", step, e)}}); code != http.StatusNoContent {
+				t.Fatalf("event = %d", code)
+			}
+		}
+		u := fmt.Sprintf("%s/flows/loop/calls/%d/menu/action", srv.URL, step)
+		if code, msg := post(t, u, url.Values{"CallUUID": {"c1"}, "Digits": {"1"}}); code != http.StatusOK {
+			t.Fatalf("step %d = %d %s", step, code, msg)
+		}
+	}
+	sess := apiSession(t, srv.URL, "c1")
+	var steps []int
+	for _, s := range sess.Trace {
+		steps = append(steps, s.Step)
+	}
+	if want := []int{1, 2, 10, 11, 12}; !slices.Equal(steps, want) || sess.Omitted != 7 {
+		t.Errorf("steps kept %v (omitted %d), want %v (omitted 7)", steps, sess.Omitted, want)
+	}
+	var events []string
+	for _, e := range sess.Events {
+		events = append(events, e.Params["EventName"])
+	}
+	if want := []string{"e11.1", "e11.2", "e11.3", "e11.4"}; !slices.Equal(events, want) || sess.EventsOmitted != 46 {
+		t.Errorf("events kept %v (omitted %d), want %v (omitted 46)", events, sess.EventsOmitted, want)
 	}
 }

@@ -52,6 +52,10 @@ type Config struct {
 	// first and the latest (default 50 and 100); those between are left
 	// out, so a long call costs what a short one does.
 	TraceFirst, TraceLast int
+	// TraceEvents is how many of a call's events (status and recording
+	// callbacks of the nodes that asked for them) its trace keeps: the
+	// latest (default 50), apart from its steps.
+	TraceEvents int
 	// MaxBody limits a webhook's body (default 64 KiB).
 	MaxBody int64
 	// Now is the clock: the flows' hours() and now(), session times
@@ -126,6 +130,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.TraceTTL == 0 {
 		cfg.TraceTTL = time.Hour
+	}
+	if cfg.TraceEvents == 0 {
+		cfg.TraceEvents = 50
 	}
 	if cfg.TraceFirst == 0 && cfg.TraceLast == 0 {
 		cfg.TraceFirst, cfg.TraceLast = 50, 100

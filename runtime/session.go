@@ -52,8 +52,13 @@ type CallState struct {
 	// Claim is set while one copy of a webhook runs the step's side
 	// effects (REST actions): the other copies wait for its answer.
 	Claim *Claim `json:"claim,omitempty"`
-	// Entries counts the trace entries written for the call, kept or not.
-	Entries int `json:"entries"`
+	// Entries counts the steps' trace entries written for the call, kept
+	// or not; EventEntries its events'. Events are kept apart from the
+	// steps (the latest Config.TraceEvents of them), so that a room's
+	// events, which come as long as it lasts, never push the call's
+	// steps out of its trace.
+	Entries      int `json:"entries"`
+	EventEntries int `json:"event_entries,omitempty"`
 
 	// xmlFrom, when not nil, stands for XML in a state a walk just
 	// changed (Server.record): XML is xmlFrom with xmlOld written "<@",
@@ -83,6 +88,8 @@ type Session struct {
 	Trace   []TraceStep `json:"trace"`
 	Events  []Event     `json:"events,omitempty"`
 	Omitted int         `json:"trace_omitted,omitempty"`
+	// EventsOmitted counts the events left out: the earliest.
+	EventsOmitted int `json:"events_omitted,omitempty"`
 }
 
 // The session statuses.
@@ -267,6 +274,10 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 	}
 	b = append(b, `,"entries":`...)
 	b = strconv.AppendInt(b, int64(s.Entries), 10)
+	if s.EventEntries > 0 {
+		b = append(b, `,"event_entries":`...)
+		b = strconv.AppendInt(b, int64(s.EventEntries), 10)
+	}
 	return append(b, '}'), nil
 }
 
@@ -311,6 +322,7 @@ type entry struct {
 // addEntries fills a session's trace from its stored entries.
 func (s *Session) addEntries(entries [][]byte) error {
 	s.Trace = []TraceStep{}
+	steps := 0
 	for _, raw := range entries {
 		var e entry
 		if err := json.Unmarshal(raw, &e); err != nil {
@@ -323,13 +335,15 @@ func (s *Session) addEntries(entries [][]byte) error {
 			s.Events = append(s.Events, Event{At: e.At, Kind: e.Kind, Params: e.Params})
 			continue
 		}
+		steps++
 		if e.Webhook == hookAnswer && e.Inputs == nil && e.Outcome != "" {
 			// An answer step's inputs are the call's parameters (answerStep).
 			e.Inputs = s.Call
 		}
 		s.Trace = append(s.Trace, e.TraceStep)
 	}
-	s.Omitted = s.Entries - len(entries)
+	s.Omitted = s.Entries - steps
+	s.EventsOmitted = s.EventEntries - len(s.Events)
 	return nil
 }
 

@@ -206,6 +206,20 @@ func testStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		if got := fmt.Sprint(entries()); got != want {
 			t.Fatalf("after writes without or with failed entries: %s, want %s", got, want)
 		}
+		// Events are numbered from eventSeq, apart from the steps, and
+		// dropped by their own numbers.
+		for i, rec := range []Record{
+			{Rev: 14, Live: true, Data: []byte("s"), Entry: []byte("ev0"), Seq: eventSeq},
+			{Rev: 15, Live: true, Data: []byte("s"), Entry: []byte("ev1"), Seq: eventSeq + 1, Drop: eventSeq},
+		} {
+			if err := st.Update(ctx, k, 13+i, rec, long); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want = "[e0 e1 e9 e10 e11 ev1]"
+		if got := fmt.Sprint(entries()); got != want {
+			t.Fatalf("after events: %s, want %s", got, want)
+		}
 		// Another call's trace is its own, even when its id extends this one's.
 		other := k + "\x00x"
 		if err := st.Create(ctx, other, Record{Rev: 1, Entry: []byte("o0")}, long); err != nil {
