@@ -239,6 +239,9 @@ func (t *Template) Append(dst []byte, vals []string) ([]byte, error) {
 		if err := p.hole.check(v); err != nil {
 			return dst[:start], err
 		}
+		if p.hole.attr != nil && p.hole.attr.Kind == Int {
+			v = canonicalInt(v)
+		}
 		if v == "" && p.hole.selfClose {
 			// <name></name> is written <name/>, as etree writes an
 			// element without text or children.
@@ -268,9 +271,28 @@ func (h *holeInfo) check(v string) error {
 		return nil
 	}
 	if msg := h.elem.ValidateText(v); msg != "" {
+		if !h.selfClose && strings.TrimSpace(v) == "" {
+			// Text before children (Speak's before its SSML) may come out
+			// empty: the element still has content, as without text.
+			return nil
+		}
 		return &ValueError{Element: h.elem.Name, Value: v, Want: msg}
 	}
 	return nil
+}
+
+// canonicalInt writes an integer a template gave, which Attr.Validate
+// accepted (strconv.ParseInt's forms: "+3", "007", "-0"), as the SDKs
+// write integers: "3", "7", "0".
+func canonicalInt(v string) string {
+	if v != "" && v[0] != '+' && v[0] != '-' && (v[0] != '0' || len(v) == 1) {
+		return v // the common case, without parsing
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return v
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // scanURL reports, without allocating, that v is certainly an absolute

@@ -569,3 +569,46 @@ func TestScanURL(t *testing.T) {
 		}
 	}
 }
+
+// TestHoleIntCanonical: an integer a template gives in a form ParseInt
+// accepts is written as the SDKs write integers.
+func TestHoleIntCanonical(t *testing.T) {
+	tm, err := Prepare(&El{Name: "Wait", Attrs: []AttrValue{av("length", Hole(0))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{"3": "3", "+3": "3", "007": "7", "120": "120"} {
+		got, err := tm.Append(nil, []string{in})
+		if err != nil || string(got) != `<Wait length="`+want+`"/>` {
+			t.Errorf("length %q: %s (%v), want %s", in, got, err, want)
+		}
+	}
+	tm, err = Prepare(&El{Name: "Speak", Attrs: []AttrValue{av("loop", Hole(0))}, Text: cv("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tm.Append(nil, []string{"-0"}); err != nil || string(got) != `<Speak loop="0">hi</Speak>` {
+		t.Errorf("loop -0: %s (%v)", got, err)
+	}
+}
+
+// TestHoleEmptyTextBeforeChildren: Speak's text may come out empty before
+// its SSML children, as it may be left out; without children it may not.
+func TestHoleEmptyTextBeforeChildren(t *testing.T) {
+	tm, err := Prepare(&El{Name: "Speak", Attrs: []AttrValue{av("voice", Const("Polly.Joanna"))}, Text: &[]Value{Hole(0)}[0],
+		Children: []*El{{Name: "say-as", Attrs: []AttrValue{av("interpret-as", Const("digits"))}, Text: cv("12")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tm.Append(nil, []string{""})
+	if want := `<Speak voice="Polly.Joanna"><say-as interpret-as="digits">12</say-as></Speak>`; err != nil || string(got) != want {
+		t.Errorf("empty text with children: %s (%v), want %s", got, err, want)
+	}
+	tm, err = Prepare(&El{Name: "Speak", Text: &[]Value{Hole(0)}[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.Append(nil, []string{" "}); err == nil {
+		t.Error("empty text without children accepted")
+	}
+}
