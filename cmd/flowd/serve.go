@@ -102,6 +102,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flowd serve: --drain-timeout %v: want more than 0\n", *drainTimeout)
 		return exitUsage
 	}
+	if msg := checkPublicURL(*publicURL); msg != "" {
+		fmt.Fprintf(stderr, "flowd serve: --public-url %s: %s\n", *publicURL, msg)
+		return exitUsage
+	}
 	var start time.Time
 	if *clock != "" {
 		t, err := parseClock(*clock)
@@ -481,6 +485,27 @@ func loopbackURL(raw string) bool {
 	}
 	u, err := url.Parse(raw)
 	return err == nil && runtime.IsLoopbackHost(u.Hostname())
+}
+
+// checkPublicURL says what is wrong with a --public-url, or "": flowd
+// appends its paths to it (https://example.com/plivo + /flows/...), so
+// it is an absolute http(s) URL without a query, fragment or user.
+func checkPublicURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "not a URL"
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return "want an absolute http:// or https:// URL, such as https://flowd.example.com"
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return "a query or fragment cannot take flowd's paths after it; give the URL without it"
+	case u.User != nil:
+		return "a user and password in the URL would be sent to Plivo in every callback URL; give it without them"
+	}
+	return ""
 }
 
 // isLoopback reports whether addr listens only on the loopback interface.
