@@ -46,7 +46,7 @@ func TestLogStepLine(t *testing.T) {
 						r := httptest.NewRequest("POST", "/flows/ivr/answer", nil)
 						got.Reset()
 						want.Reset()
-						s.logStep(r, sess, res, from)
+						s.logStep(r, sess, res, from, "input")
 						if res.Err != nil {
 							node := ""
 							if e, ok := res.Err.(*flow.RunError); ok {
@@ -78,7 +78,7 @@ func TestLogStepSource(t *testing.T) {
 	s.metrics = newMetrics(NewMemory())
 	for range 3 {
 		buf.Reset()
-		s.logStep(httptest.NewRequest("POST", "/", nil), &CallState{CallUUID: "c1"}, flow.Result{}, "")
+		s.logStep(httptest.NewRequest("POST", "/", nil), &CallState{CallUUID: "c1"}, flow.Result{}, "", answerOutcome)
 		if !strings.Contains(buf.String(), `"function":"github.com/flowd-dev/flowd/runtime.(*Server).logStep"`) ||
 			!strings.Contains(buf.String(), `runtime/webhooks.go"`) {
 			t.Fatalf("source: %s", buf.String())

@@ -81,27 +81,49 @@ func (s *Server) startWebhook(r *http.Request, kind string) (*http.Request, trac
 // serverSpan is made once: an option per webhook is an allocation.
 var serverSpan = trace.WithSpanKind(trace.SpanKindServer)
 
-// traceStep sets the attributes of a walked webhook on its span.
-func traceStep(ctx context.Context, sess *CallState, res flow.Result) {
+// traceStep sets the attributes of a walked webhook on its span: node is
+// the node it is about (the callback's; for an answer, where the walk
+// started) and outcome its outcome as the trace names it (answer, input,
+// busy, ...); flowd.wait is where the call waits now ("" once its flow
+// ended) and flowd.status whether it waits, ended or hit an error.
+func traceStep(ctx context.Context, sess *CallState, res flow.Result, node, outcome string) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
-	node := sess.Wait
 	if node == "" && len(res.Path) > 0 {
-		node = res.Path[len(res.Path)-1]
+		node = res.Path[0]
+	}
+	traceWebhook(span, sess, node, outcome,
+		attribute.String("flowd.wait", sess.Wait),
+		attribute.String("flowd.status", outcomeLabel(res)))
+	if res.Err != nil {
+		span.SetStatus(codes.Error, "run-time error")
+	}
+}
+
+// traceWebhook sets the attributes every webhook's span has: the flow and
+// version, the call and its step after the webhook, the node the webhook
+// is about and its outcome; and any more.
+func traceWebhook(span trace.Span, sess *CallState, node, outcome string, more ...attribute.KeyValue) {
+	if !span.IsRecording() {
+		return
 	}
 	span.SetAttributes(
 		attribute.String("flowd.flow", sess.Flow),
 		attribute.String("flowd.version", sess.Version),
 		attribute.String("flowd.node", node),
-		attribute.String("flowd.outcome", outcomeLabel(res)),
+		attribute.String("flowd.outcome", outcome),
 		attribute.Int("flowd.step", sess.Step),
 		attribute.String("flowd.call_id", sess.CallUUID),
 	)
-	if res.Err != nil {
-		span.SetStatus(codes.Error, "run-time error")
-	}
+	span.SetAttributes(more...)
+}
+
+// traceOther sets a webhook's span attributes where no walk ran: a hangup,
+// an event, a retry answered from the state.
+func traceOther(ctx context.Context, sess *CallState, node, outcome string, more ...attribute.KeyValue) {
+	traceWebhook(trace.SpanFromContext(ctx), sess, node, outcome, more...)
 }
 
 // tracedHTTP makes a child span of each http node request and sends the

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -79,5 +82,63 @@ func BenchmarkTracing(b *testing.B) {
 			}
 			benchServe(b, New(cfg), false)
 		})
+	}
+}
+
+// TestWebhookSpansNameTheStep: every webhook's span names the flow, the
+// call, its step, the node the webhook is about and its outcome: a
+// callback's as the trace names it, an event's kind, a hangup, a retry.
+func TestWebhookSpansNameTheStep(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	const src = `
+flow: ev
+nodes:
+  menu:
+    GetDigits: { numDigits: 1 }
+    next: room
+  room:
+    MultiPartyCall: { name: "r-{{ call.CallUUID }}", role: customer }
+    events: [status]
+    next: bye
+  bye:
+    Hangup: {}
+`
+	reg := testRegistry(t, "ev.yaml", src)
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, Tracer: tp}))
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/flows/ev/answer", url.Values{"CallUUID": {"c1"}}},
+		{"/flows/ev/calls/1/menu/action", url.Values{"CallUUID": {"c1"}, "Digits": {"5"}}},
+		{"/flows/ev/calls/1/menu/action", url.Values{"CallUUID": {"c1"}, "Digits": {"5"}}},
+		{"/flows/ev/events/c1/room/status", url.Values{"EventName": {"MPCInitialized"}}},
+		{"/flows/ev/hangup", url.Values{"CallUUID": {"c1"}, "HangupCause": {"NORMAL_CLEARING"}}},
+	} {
+		if code, msg := post(t, srv.URL+c.path, c.form); code >= 300 {
+			t.Fatalf("%s = %d %s", c.path, code, msg)
+		}
+	}
+	want := []string{
+		"webhook answer ev c1 1 menu answer",
+		"webhook callback ev c1 2 menu input",
+		"webhook callback ev c1 2 menu retry",
+		"webhook event ev c1 2 room status",
+		"webhook hangup ev c1 3 room hangup",
+	}
+	var got []string
+	for _, s := range exp.GetSpans() {
+		a := map[string]string{}
+		for _, kv := range s.Attributes {
+			a[string(kv.Key)] = kv.Value.Emit()
+		}
+		got = append(got, strings.Join([]string{s.Name, a["flowd.flow"], a["flowd.call_id"], a["flowd.step"], a["flowd.node"], a["flowd.outcome"]}, " "))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("spans:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

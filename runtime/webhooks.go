@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/flowd-dev/flowd/flow"
 )
@@ -110,7 +111,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 		}
 		if err == nil {
 			s.indexRooms(ctx, sess, res)
-			s.logStep(r, sess, res, "")
+			s.logStep(r, sess, res, "", answerOutcome)
 			s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
 			s.metrics.walked(g, res)
 			writeXML(w, res.XML)
@@ -147,6 +148,16 @@ func answerStep(g *flow.Graph, p map[string]string, at time.Time, res flow.Resul
 	return ts
 }
 
+// startNode names the node a call's answer walked from, for a retry's
+// span; "" when its flow version cannot be had.
+func (s *Server) startNode(ctx context.Context, st *CallState) string {
+	g, err := s.reg.Version(ctx, s.store, st.Flow, st.Version)
+	if err != nil || g.Start == nil {
+		return ""
+	}
+	return g.Start.ID
+}
+
 // answerAgain answers a copy of an answer webhook whose call is stored:
 // the first answer's XML once it is there; a hung-up call (its hangup
 // overtook the answer) gets a Hangup. When the copy that claimed the
@@ -172,6 +183,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 		case st.Claim == nil:
 			xml := s.lastXML(st)
 			reply = func() {
+				traceOther(ctx, st, s.startNode(ctx, st), "retry", attribute.String("flowd.wait", st.Wait))
 				s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
 				writeXML(w, xml)
 			}
@@ -195,7 +207,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 		}
 		reply = func() {
 			s.indexRooms(ctx, st, res)
-			s.logStep(r, st, res, "")
+			s.logStep(r, st, res, "", answerOutcome)
 			s.metrics.webhooks.WithLabelValues(name, hookAnswer, outcomeLabel(res)).Inc()
 			s.metrics.walked(g, res)
 			writeXML(w, res.XML)
@@ -244,6 +256,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		if step == st.Step-1 && st.Key == key && st.Claim == nil {
 			xml := s.lastXML(st)
 			reply = func() {
+				traceOther(ctx, st, node, "retry", attribute.String("flowd.wait", st.Wait))
 				s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
 				writeXML(w, xml)
 			}
@@ -289,14 +302,15 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		st.Step++
 		st.Key = key
 		at := s.record(st, res)
+		outcome := flow.OutcomeName(n, event, p)
 		err = t.stepXML(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
-			Outcome: flow.OutcomeName(n, event, p), Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
+			Outcome: outcome, Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
 		if err != nil {
 			return done, err
 		}
 		reply = func() {
 			s.indexRooms(ctx, st, res)
-			s.logStep(r, st, res, node)
+			s.logStep(r, st, res, node, outcome)
 			s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
 			s.metrics.walked(g, res)
 			writeXML(w, res.XML)
@@ -420,6 +434,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			return done, err
 		}
 		reply = func() {
+			traceOther(ctx, st, waitedAt, hookHangup, attribute.String("flowd.hangup_cause", st.HangupCause))
 			s.log.Info("call hung up", "call", id, "flow", st.Flow, "cause", st.HangupCause, "steps", st.Step)
 			s.metrics.webhooks.WithLabelValues(label, hookHangup, "ok").Inc()
 			if waitedAt != "" {
@@ -522,8 +537,8 @@ func (s *Server) lastXML(st *CallState) []byte {
 	return []byte(st.XML)
 }
 
-func (s *Server) logStep(r *http.Request, sess *CallState, res flow.Result, from string) {
-	traceStep(r.Context(), sess, res)
+func (s *Server) logStep(r *http.Request, sess *CallState, res flow.Result, from, outcome string) {
+	traceStep(r.Context(), sess, res, from, outcome)
 	if res.RESTErr != nil {
 		s.metrics.errors.WithLabelValues(sess.Flow, "rest").Inc()
 		s.log.Warn("Plivo REST action failed; the flow took its error outcome", "call", sess.CallUUID, "flow", sess.Flow, "err", res.RESTErr)

@@ -21,7 +21,7 @@ var servePackages = []string{"cmd/flowd", "runtime", "plivo", "flow", "xmlgen", 
 
 // TestServeHelpListsEnvironment: flowd serve -h lists exactly the
 // environment variables that the code serve runs reads with os.Getenv or
-// os.LookupEnv, plus HOME, which os.UserHomeDir reads for the default
+// os.LookupEnv (or a getenv function it is given), plus HOME, which os.UserHomeDir reads for the default
 // store.
 func TestServeHelpListsEnvironment(t *testing.T) {
 	read := map[string]bool{"HOME": true}
@@ -52,6 +52,11 @@ func TestServeHelpListsEnvironment(t *testing.T) {
 						}
 					}
 				case *ast.CallExpr:
+					// A getenv function value (os.Getenv, passed in so a test
+					// can give the environment) reads the variable too.
+					if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "getenv" && len(n.Args) == 1 {
+						calls = append(calls, n.Args[0])
+					}
 					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && len(n.Args) == 1 {
 						if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "os" && (sel.Sel.Name == "Getenv" || sel.Sel.Name == "LookupEnv") {
 							calls = append(calls, n.Args[0])

@@ -125,9 +125,41 @@ func TestServeOpenTelemetry(t *testing.T) {
 	if hook == nil || req == nil {
 		t.Fatalf("spans received: webhook %v, http %v", hook, req)
 	}
-	for k, want := range map[string]string{"flowd.flow": "crm", "flowd.node": "hello", "flowd.outcome": "ended", "flowd.call_id": "otel-1", "flowd.step": "1"} {
+	for k, want := range map[string]string{"flowd.flow": "crm", "flowd.node": "lookup", "flowd.outcome": "answer", "flowd.status": "ended",
+		"flowd.wait": "", "flowd.call_id": "otel-1", "flowd.step": "1"} {
 		if got := attrText(hook, k); got != want {
 			t.Errorf("webhook span %s = %q, want %q", k, got, want)
+		}
+	}
+	// A retried answer and the hangup are spans with the call's attributes
+	// too.
+	for _, path := range []string{"/flows/crm/answer", "/flows/crm/hangup"} {
+		resp, err := http.PostForm(base+path, url.Values{"CallUUID": {"otel-1"}, "From": {"+14155550100"}, "HangupCause": {"NORMAL_CLEARING"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var retry, hangup *tracepb.Span
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if answers := recv.named("webhook answer"); len(answers) == 2 {
+			retry = answers[1]
+		}
+		if hangup = recv.span("webhook hangup"); retry != nil && hangup != nil {
+			break
+		}
+	}
+	if retry == nil || hangup == nil {
+		t.Fatalf("spans received: retry %v, hangup %v", retry, hangup)
+	}
+	for k, want := range map[string]string{"flowd.flow": "crm", "flowd.node": "lookup", "flowd.outcome": "retry", "flowd.call_id": "otel-1", "flowd.step": "1"} {
+		if got := attrText(retry, k); got != want {
+			t.Errorf("retry span %s = %q, want %q", k, got, want)
+		}
+	}
+	for k, want := range map[string]string{"flowd.flow": "crm", "flowd.outcome": "hangup", "flowd.call_id": "otel-1", "flowd.step": "2", "flowd.hangup_cause": "NORMAL_CLEARING"} {
+		if got := attrText(hangup, k); got != want {
+			t.Errorf("hangup span %s = %q, want %q", k, got, want)
 		}
 	}
 	if string(req.ParentSpanId) != string(hook.SpanId) || string(req.TraceId) != string(hook.TraceId) {
@@ -146,6 +178,19 @@ func TestServeOpenTelemetry(t *testing.T) {
 	}
 }
 
+// named returns the spans named name, in the order received.
+func (o *otlpReceiver) named(name string) []*tracepb.Span {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []*tracepb.Span
+	for _, s := range o.spans {
+		if s.Name == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // attrText is an attribute's value as text.
 func attrText(s *tracepb.Span, key string) string {
 	for _, a := range s.Attributes {
@@ -158,4 +203,30 @@ func attrText(s *tracepb.Span, key string) string {
 		return a.Value.GetStringValue()
 	}
 	return ""
+}
+
+// TestOTelSettings: OpenTelemetry's standard switches are honoured, and
+// what flowd cannot send is said rather than done otherwise.
+func TestOTelSettings(t *testing.T) {
+	for _, c := range []struct {
+		env      map[string]string
+		protocol string
+		on       bool
+		msg      string
+	}{
+		{map[string]string{}, "", false, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}, "http/protobuf", true, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "grpc", true, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, "http/protobuf", true, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_SDK_DISABLED": "TRUE"}, "", false, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_TRACES_EXPORTER": "none"}, "", false, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_TRACES_EXPORTER": "otlp"}, "http/protobuf", true, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_TRACES_EXPORTER": "zipkin"}, "", false, "OTEL_TRACES_EXPORTER=zipkin: flowd exports traces over OTLP only (otlp, or none for no traces)"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "", false, "protocol http/json: flowd sends OTLP as http/protobuf (the default) or grpc"},
+	} {
+		protocol, on, msg := otelSettings(func(k string) string { return c.env[k] })
+		if protocol != c.protocol || on != c.on || msg != c.msg {
+			t.Errorf("%v: %q %v %q, want %q %v %q", c.env, protocol, on, msg, c.protocol, c.on, c.msg)
+		}
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/flowd-dev/flowd/flow"
@@ -49,6 +50,8 @@ environment:
   OTEL_EXPORTER_OTLP_PROTOCOL         grpc for OTLP/gRPC; default http/protobuf
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL  the same, for traces only
   OTEL_SERVICE_NAME                   the service name of the spans (default flowd)
+  OTEL_SDK_DISABLED                   true: no spans, whatever the endpoint
+  OTEL_TRACES_EXPORTER                otlp (the default) or none
   OTEL_BSP_SCHEDULE_DELAY             ms between span exports (default 5000)
   OTEL_BSP_EXPORT_TIMEOUT             ms an export may take (default 30000)
   OTEL_BSP_MAX_QUEUE_SIZE             spans waiting for export; more are dropped (default 2048)
@@ -221,17 +224,26 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	// OpenTelemetry, when the environment names an OTLP endpoint.
 	var tp *sdktrace.TracerProvider
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+	protocol, on, msg := otelSettings(os.Getenv)
+	if msg != "" {
+		fmt.Fprintf(stderr, "flowd serve: OpenTelemetry: %s\n", msg)
+		return exitUsage
+	}
+	if on {
 		info, _ := debug.ReadBuildInfo()
 		v := "(devel)"
 		if info != nil {
 			v = info.Main.Version
 		}
-		if tp, err = runtime.NewTracerProvider(context.Background(), cmp.Or(os.Getenv("OTEL_SERVICE_NAME"), "flowd"), v,
-			cmp.Or(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))); err != nil {
+		if tp, err = runtime.NewTracerProvider(context.Background(), cmp.Or(os.Getenv("OTEL_SERVICE_NAME"), "flowd"), v, protocol); err != nil {
 			fmt.Fprintf(stderr, "flowd serve: OpenTelemetry: %v\n", err)
 			return exitUsage
 		}
+		// An export that fails (the collector down) is logged, not lost
+		// without a word; the webhooks never wait for it.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			log.Warn("OpenTelemetry: spans not sent", "err", err)
+		}))
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -239,7 +251,11 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 				log.Warn("OpenTelemetry: spans not sent", "err", err)
 			}
 		}()
-		log.Info("OpenTelemetry: each webhook is a span, sent over OTLP/HTTP")
+		over := "OTLP/HTTP"
+		if protocol == "grpc" {
+			over = "OTLP/gRPC"
+		}
+		log.Info("OpenTelemetry: each webhook is a span, sent over " + over)
 	}
 	var api runtime.API
 	if authID != "" && token != "" {
@@ -485,6 +501,34 @@ func loopbackURL(raw string) bool {
 	}
 	u, err := url.Parse(raw)
 	return err == nil && runtime.IsLoopbackHost(u.Hostname())
+}
+
+// otelSettings reads OpenTelemetry's standard variables: tracing is on
+// when an OTLP endpoint is named, unless OTEL_SDK_DISABLED is true or
+// OTEL_TRACES_EXPORTER is none; protocol is grpc or http/protobuf. msg
+// says what flowd cannot do that the variables ask for.
+func otelSettings(getenv func(string) string) (protocol string, on bool, msg string) {
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return "", false, ""
+	}
+	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
+		return "", false, ""
+	}
+	switch exp := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); exp {
+	case "none":
+		return "", false, ""
+	case "", "otlp":
+	default:
+		return "", false, fmt.Sprintf("OTEL_TRACES_EXPORTER=%s: flowd exports traces over OTLP only (otlp, or none for no traces)", exp)
+	}
+	protocol = cmp.Or(getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))
+	switch protocol {
+	case "", "http/protobuf":
+		return "http/protobuf", true, ""
+	case "grpc":
+		return protocol, true, ""
+	}
+	return "", false, fmt.Sprintf("protocol %s: flowd sends OTLP as http/protobuf (the default) or grpc", protocol)
 }
 
 // checkPublicURL says what is wrong with a --public-url, or "": flowd
