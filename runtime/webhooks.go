@@ -105,7 +105,8 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 	sess.Vars = st.Vars // a copy when the walk set a var in shared ones
 	if res.Aborted == nil {
 		at := s.record(sess, res)
-		err := t.stepXML(answerStep(g, sess.Call, at, res), res.XML)
+		ts := answerStep(g, at, res)
+		err := t.stepXML(&ts, res.XML)
 		if err == nil {
 			err = t.write(sess)
 		}
@@ -137,8 +138,8 @@ const answerOutcome = "answer"
 // answerStep is the trace's record of an answer: the node its walk
 // started at (the flow's start) and the outcome answer. Its inputs, the
 // answer's parameters, are the call's, which the state keeps already.
-func answerStep(g *flow.Graph, p map[string]string, at time.Time, res flow.Result) *TraceStep {
-	ts := &TraceStep{Step: 1, At: at, Webhook: hookAnswer, Outcome: answerOutcome,
+func answerStep(g *flow.Graph, at time.Time, res flow.Result) TraceStep {
+	ts := TraceStep{Step: 1, At: at, Webhook: hookAnswer, Outcome: answerOutcome,
 		Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}
 	if g.Start != nil {
 		ts.Node = g.Start.ID
@@ -202,7 +203,8 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			return waitFor, nil
 		}
 		at := s.record(st, res)
-		if err := t.stepXML(answerStep(g, st.Call, at, res), res.XML); err != nil {
+		ts := answerStep(g, at, res)
+		if err := t.stepXML(&ts, res.XML); err != nil {
 			return done, err
 		}
 		reply = func() {
