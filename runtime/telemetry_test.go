@@ -134,7 +134,7 @@ nodes:
 	for _, s := range exp.GetSpans() {
 		a := map[string]string{}
 		for _, kv := range s.Attributes {
-			a[string(kv.Key)] = kv.Value.Emit()
+			a[string(kv.Key)] = kv.Value.String()
 		}
 		got = append(got, strings.Join([]string{s.Name, a["flowd.flow"], a["flowd.call_id"], a["flowd.step"], a["flowd.node"], a["flowd.outcome"]}, " "))
 	}
