@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/flowd-dev/flowd/console"
 	"github.com/flowd-dev/flowd/flow"
@@ -35,10 +36,13 @@ func (s *Server) consoleRoutes(r chi.Router) {
 	}
 	static := http.StripPrefix("/ui/", http.FileServerFS(files))
 	r.Get("/ui", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/ui/", http.StatusMovedPermanently)
+		// Relative, so that under a public URL's path (/plivo/ui) the
+		// browser stays under it.
+		w.Header().Set("Location", "ui/")
+		w.WriteHeader(http.StatusMovedPermanently)
 	})
 	r.Route("/ui/", func(r chi.Router) {
-		r.Use(s.consoleAuth, consoleHeaders)
+		r.Use(middleware.GetHead, s.consoleAuth, consoleHeaders)
 		r.Get("/api/flows", s.flowsList)
 		r.With(s.flowCtx).Get("/api/flows/{flow}", s.consoleFlow)
 		r.Get("/api/calls", s.consoleCalls)
@@ -50,7 +54,15 @@ func (s *Server) consoleRoutes(r chi.Router) {
 
 // consoleAuth is the API's access rule (apiAuth), with the console's
 // challenge.
-func (s *Server) consoleAuth(next http.Handler) http.Handler { return s.guard(next, consoleChallenge) }
+func (s *Server) consoleAuth(next http.Handler) http.Handler {
+	challenge := consoleChallenge
+	if s.cfg.APIKey == "" && s.cfg.APIToken != "" {
+		// No Basic credentials to sign in with: a browser's prompt could
+		// never succeed, so ask for the token instead.
+		challenge = `Bearer realm="flowd"`
+	}
+	return s.guard(next, challenge)
+}
 
 // consoleHeaders keeps the console to its own files: no script, style,
 // image or connection from anywhere else, no framing.

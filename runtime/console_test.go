@@ -248,8 +248,23 @@ func TestConsoleData(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Body.Close()
-	if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "/ui/" {
+	// Relative, so that a public URL's path (/plivo/ui) is kept.
+	if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "ui/" {
 		t.Errorf("/ui: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if loc, _ := r.Location(); loc == nil || loc.Path != "/ui/" {
+		t.Errorf("/ui leads to %v, want /ui/", loc)
+	}
+	// HEAD is answered as GET is.
+	head, err := http.NewRequest(http.MethodHead, hs.URL+"/ui/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Header.Set("Authorization", "Bearer secret")
+	if r, err := http.DefaultClient.Do(head); err != nil || r.StatusCode != http.StatusOK {
+		t.Errorf("HEAD /ui/: %v %v", r, err)
+	} else {
+		r.Body.Close()
 	}
 	// The API's own challenge is unchanged: Basic and Bearer.
 	r, err = http.Get(hs.URL + "/v1/flows")
