@@ -344,7 +344,7 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 	m, ok := c.progs[key]
 	if !ok {
 		if c.env == nil {
-			c.env = flowEnv(c.f.Params)
+			c.env = flowEnv(c.f)
 		}
 		m.p, m.err = compileExpr(c.env, e.Src, asBool)
 		c.progs[key] = m

@@ -275,6 +275,11 @@ names they see:
 	urlquery(s)  s escaped for a URL query: "?phone={{ urlquery(call.From) }}"
 
 A missing parameter reads as "" (call, input, nodes, params) or nil (vars).
+Expressions are type-checked when the flow loads, with what is known of
+each name: call, input and a callback's nodes.<id> are text; a param has its
+default's type; an http node's nodes.<id>.status is a number; a var that no
+set: assigns has its initial value's type. So when: input.Digits, when:
+nodes.menu.Digits and when: vars.attempts (a number) are load errors.
 A template's result is written as text: numbers in decimal, booleans as
 true/false, nil as nothing. Numbers and booleans in attributes are YAML
 literals or a template that yields one; the result is range-checked when

@@ -70,13 +70,15 @@ func hoursAt(spec, tz string, t time.Time) (bool, error) {
 // its default's), so params.ring_seconds == "20" is a load error when
 // ring_seconds is an integer. Params the flow does not declare stay
 // unknown to expr; the checker reports them itself.
-func flowEnv(params []*ParamDecl) map[string]any {
+func flowEnv(f *File) map[string]any {
 	env := make(map[string]any, len(exprEnv))
 	for k, v := range exprEnv {
 		env[k] = v
 	}
+	env["nodes"] = nodesType(f.Nodes)
+	env["vars"] = varsType(f)
 	typed := types.Map{types.Extra: types.Any}
-	for _, p := range params {
+	for _, p := range f.Params {
 		switch p.Type {
 		case ParamInt:
 			typed[p.Name] = types.Int
@@ -90,6 +92,60 @@ func flowEnv(params []*ParamDecl) map[string]any {
 	}
 	env["params"] = typed
 	return env
+}
+
+// nodesType types nodes.<id> as each node's kind keeps it, so that a
+// non-boolean when: reading one (when: nodes.menu.Digits) is a load error
+// as one reading input is: a callback's and a REST action's parameters are
+// text; an http node's status a number, its body any value; a subflow's
+// outcome text, its values any. Other nodes keep nothing of their own.
+func nodesType(nodes []*NodeDecl) types.Map {
+	out := types.Map{types.Extra: types.Any}
+	for _, nd := range nodes {
+		if nd.Kind == nil {
+			continue
+		}
+		switch nd.Kind.behavior.(type) {
+		case httpKind:
+			out[nd.ID] = types.Map{"status": types.Int, "body": types.Any, "error": types.String, "outcome": types.String, types.Extra: types.Any}
+		case subflowKind:
+			out[nd.ID] = types.Map{"outcome": types.String, types.Extra: types.Any}
+		default:
+			if len(nd.Kind.Callbacks) > 0 || len(nd.Kind.Keeps) > 0 {
+				out[nd.ID] = types.Map{types.Extra: types.String}
+			}
+		}
+	}
+	return out
+}
+
+// varsType types vars.<name> by its initial value when no set: of the
+// file assigns it, so that when: vars.attempts (a number) is a load error;
+// a var some set: assigns may change its type, and stays any.
+func varsType(f *File) types.Map {
+	out := types.Map{types.Extra: types.Any}
+	set := map[string]bool{}
+	for _, nd := range f.Nodes {
+		for _, s := range nd.Sets {
+			set[s.Name] = true
+		}
+	}
+	for _, v := range f.Vars {
+		if set[v.Name] {
+			continue
+		}
+		switch v.Value.(type) {
+		case bool:
+			out[v.Name] = types.Bool
+		case string:
+			out[v.Name] = types.String
+		case int:
+			out[v.Name] = types.Int
+		case float64:
+			out[v.Name] = types.Float64
+		}
+	}
+	return out
 }
 
 // compileExpr compiles src against env (flowEnv). The error, if any,

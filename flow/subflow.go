@@ -97,7 +97,7 @@ func (c *checker) withText(s *SetDecl) {
 		return
 	}
 	if c.env == nil {
-		c.env = flowEnv(c.f.Params)
+		c.env = flowEnv(c.f)
 	}
 	_, err := compileExpr(c.env, e.Src, false)
 	if err == nil || err.code != CodeExpr {
