@@ -410,8 +410,15 @@ func (s *Server) phloMember(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	if req.Action == "voicemail_drop" {
+		// PHLO's voicemail drop plays audio set up in its canvas; a
+		// MultiPartyCall node of a flow has no such audio, and Plivo's
+		// MultiPartyCall API no voicemail drop to ask for.
+		s.apiFail(w, http.StatusBadRequest, "voicemail_drop is not supported: a MultiPartyCall has no voicemail drop in Plivo's API, and the flow's node no audio to leave; leave a message with a flow that plays it (Play, then Hangup)")
+		return
+	}
 	if _, ok := memberActions[req.Action]; !ok {
-		s.apiFail(w, http.StatusBadRequest, "action must be one of hold, unhold, mute, unmute, hangup, resume_call, abort_transfer, not %q", req.Action)
+		s.apiFail(w, http.StatusBadRequest, "action must be one of hold, unhold, mute, unmute, hangup, resume_call, abort_transfer (voicemail_drop is not supported), not %q", req.Action)
 		return
 	}
 	if s.cfg.REST == nil {

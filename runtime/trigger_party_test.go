@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -193,6 +194,10 @@ func TestTriggerAddressesNormalised(t *testing.T) {
 	}
 	if ps := parts(t, fake, "q-n1"); !ps[carol].Hold {
 		t.Errorf("carol not on hold: %+v", ps[carol])
+	}
+	// voicemail_drop is refused as not supported, not as unknown.
+	if a := phlo(t, member(srv, carol), map[string]string{"action": "voicemail_drop"}); a.code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(a.body), "voicemail_drop is not supported") {
+		t.Errorf("voicemail_drop = %d %v, want 400 saying it is not supported", a.code, a.body)
 	}
 }
 
