@@ -27,6 +27,12 @@ const claimLease = 20 * time.Second
 // errBusy is returned when a call's state kept changing under a change.
 var errBusy = errors.New("the call's state kept changing; retry")
 
+// errClaimWait is returned when a copy of a webhook waited Config.ClaimWait
+// for the step another copy claimed, which has not answered: its claimer
+// is slow or dead. The copy is answered 503, so that Plivo may send it
+// again, rather than kept until the server's write timeout closes it.
+var errClaimWait = errors.New("another copy of this webhook is running its step")
+
 // verdict is what a change function decides about the state it read.
 type verdict int
 
@@ -73,6 +79,7 @@ type txn struct {
 // (the caller answers once change returns nil).
 func (s *Server) change(ctx context.Context, id string, fn func(t *txn, st *CallState) (verdict, error)) error {
 	pause := time.Millisecond
+	var waited time.Duration
 	for attempt := 0; attempt < changeAttempts; {
 		rec, err := s.store.Get(ctx, id)
 		if err != nil {
@@ -94,9 +101,13 @@ func (s *Server) change(ctx context.Context, id string, fn func(t *txn, st *Call
 			return nil
 		case waitFor:
 			t.release()
+			if waited >= s.cfg.ClaimWait {
+				return errClaimWait
+			}
 			if err := sleep(ctx, pause); err != nil {
 				return err
 			}
+			waited += pause
 			pause = min(2*pause, 50*time.Millisecond)
 			continue
 		}

@@ -205,3 +205,49 @@ func sameAnswers(t *testing.T, what string, bodies []string) {
 		}
 	}
 }
+
+// TestClaimWaitIsBounded: a copy waiting for a step another copy claimed
+// answers 503 (with Retry-After) once it has waited Config.ClaimWait,
+// rather than wait for the lease past the server's write timeout, which
+// would close it without an answer; the step's side effect is not made.
+func TestClaimWaitIsBounded(t *testing.T) {
+	fake, client := fakePlivo(t)
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	reg := testRegistry(t, "once.yaml", onceFlow)
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, REST: client, PublicURL: "http://flowd.test",
+		Now: func() time.Time { return now }, ClaimWait: 100 * time.Millisecond}))
+	t.Cleanup(srv.Close)
+	form := url.Values{"CallUUID": {"c1"}, "From": {"+14155550100"}, "To": {"+14155550199"}}
+	if code, body := post(t, srv.URL+"/flows/once/answer", form); code != 200 {
+		t.Fatalf("answer: %d %s", code, body)
+	}
+	rec, err := st.Get(t.Context(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := decodeState(rec.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.Claim = &Claim{Key: "1/menu/action", Owner: "slow", Until: now.Add(claimLease)}
+	data, _ := encodeState(cs)
+	if err := st.Update(t.Context(), "c1", rec.Rev, Record{Rev: rec.Rev + 1, Live: true, Data: data}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	form.Set("Digits", "1")
+	resp, err := http.PostForm(srv.URL+"/flows/once/calls/1/menu/action", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("a copy behind a claim: %d, Retry-After %q; want 503 and 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	for _, r := range fake.Requests() {
+		if strings.Contains(r.Path, "name_q-c1/Participant/") {
+			t.Errorf("the waiting copy made the step's request: %s", r.Path)
+		}
+	}
+}

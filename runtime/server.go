@@ -52,6 +52,10 @@ type Config struct {
 	// first and the latest (default 50 and 100); those between are left
 	// out, so a long call costs what a short one does.
 	TraceFirst, TraceLast int
+	// ClaimWait is how long a copy of a webhook waits for the step another
+	// copy claimed before it answers 503 (default 10s): under the HTTP
+	// server's write timeout, which would close it without an answer.
+	ClaimWait time.Duration
 	// TraceEvents is how many of a call's events (status and recording
 	// callbacks of the nodes that asked for them) its trace keeps: the
 	// latest (default 50), apart from its steps.
@@ -130,6 +134,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.TraceTTL == 0 {
 		cfg.TraceTTL = time.Hour
+	}
+	if cfg.ClaimWait == 0 {
+		cfg.ClaimWait = 10 * time.Second
 	}
 	if cfg.TraceEvents == 0 {
 		cfg.TraceEvents = 50

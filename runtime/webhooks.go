@@ -634,6 +634,8 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, code int, msg st
 		kind = "stale"
 	case http.StatusNotFound:
 		kind = "not_found"
+	case http.StatusServiceUnavailable:
+		kind = "claim_wait"
 	}
 	s.metrics.errors.WithLabelValues(routeFlow(r).Label, kind).Inc()
 	s.log.Warn("webhook refused", "path", r.URL.Path, "status", code, "reason", msg)
@@ -657,6 +659,11 @@ func (s *Server) storeUnavailable(w http.ResponseWriter, r *http.Request, id str
 // written: the caller hears the apology (flow.ApologyXML), valid XML,
 // instead of silence or an empty 5xx.
 func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, id string, err error) {
+	if errors.Is(err, errClaimWait) {
+		w.Header().Set("Retry-After", "1")
+		s.reject(w, r, http.StatusServiceUnavailable, fmt.Sprintf("call %s: %v for over %v; send it again", id, err, s.cfg.ClaimWait))
+		return
+	}
 	fr := routeFlow(r)
 	s.metrics.errors.WithLabelValues(fr.Label, "store").Inc()
 	s.log.Error("session store failed", "call", id, "flow", fr.Name, "path", r.URL.Path, "err", err)
