@@ -149,6 +149,28 @@ func answerStep(g *flow.Graph, at time.Time, res flow.Result) TraceStep {
 	return ts
 }
 
+// tracedXML returns the XML a call's trace kept for the step a webhook
+// answered — the step's number, its webhook, and for a callback its node
+// and event — or nil when the trace no longer holds it. A copy of a
+// webhook that arrives after the call moved on is answered with it.
+func (s *Server) tracedXML(ctx context.Context, id string, step int, webhook, node, event string) []byte {
+	entries, err := s.store.Trace(ctx, id)
+	if err != nil {
+		return nil
+	}
+	for _, raw := range entries {
+		var e entry
+		if json.Unmarshal(raw, &e) != nil || e.Kind != "" || e.Step != step || e.Webhook != webhook {
+			continue
+		}
+		if webhook == hookCallback && (e.Node != node || e.Event != event) {
+			continue
+		}
+		return []byte(e.XML)
+	}
+	return nil
+}
+
 // startNode names the node a call's answer walked from, for a retry's
 // span; "" when its flow version cannot be had.
 func (s *Server) startNode(ctx context.Context, st *CallState) string {
@@ -179,7 +201,16 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 		case s.claimed(st):
 			return waitFor, nil
 		case st.Step != 1 || st.Key != answerKey:
-			reply = func() { s.reject(w, r, http.StatusConflict, "call "+strconv.Quote(id)+" has already moved on") }
+			// The call moved on: the answer's XML, as the trace kept it.
+			reply = func() {
+				if xml := s.tracedXML(ctx, id, 1, hookAnswer, "", ""); xml != nil {
+					traceOther(ctx, st, s.startNode(ctx, st), "retry", attribute.String("flowd.wait", st.Wait))
+					s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
+					writeXML(w, xml)
+					return
+				}
+				s.reject(w, r, http.StatusConflict, "call "+strconv.Quote(id)+" has already moved on")
+			}
 			return done, nil
 		case st.Claim == nil:
 			xml := s.lastXML(st)
@@ -282,6 +313,21 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		if !acceptsEvent(n, event) {
 			return refuse(http.StatusBadRequest, fmt.Sprintf("node %q (%s) never reports %q", node, n.Kind.Name, event))
+		}
+		if step < st.Step {
+			// A copy that arrives after the call moved on: the XML its
+			// step answered, as the trace kept it.
+			stale := fmt.Sprintf("stale callback: call %s is at step %d, not step %d at %q (%s)", id, st.Step, step, node, event)
+			reply = func() {
+				if xml := s.tracedXML(ctx, id, step+1, hookCallback, node, event); xml != nil {
+					traceOther(ctx, st, node, "retry", attribute.String("flowd.wait", st.Wait))
+					s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
+					writeXML(w, xml)
+					return
+				}
+				s.reject(w, r, http.StatusConflict, stale)
+			}
+			return done, nil
 		}
 		if step != st.Step || st.Wait != node {
 			where := fmt.Sprintf("waiting at %q", st.Wait)
