@@ -345,10 +345,30 @@ func (r *Redis) Ping(ctx context.Context) error {
 			if err := c.Ping(ctx).Err(); err != nil {
 				return fmt.Errorf("%s: %w", c.Options().Addr, err)
 			}
+			// A master restarted empty answers PING while the cluster
+			// is still taking it back, and CLUSTERDOWN to everything else.
+			info, err := c.ClusterInfo(ctx).Result()
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.Options().Addr, err)
+			}
+			if state := clusterState(info); state != "ok" {
+				return fmt.Errorf("%s: cluster_state:%s", c.Options().Addr, state)
+			}
 			return nil
 		})
 	}
 	return r.health.Ping(ctx).Err()
+}
+
+// clusterState reads cluster_state from CLUSTER INFO's answer: ok or
+// fail ("" when it is missing).
+func clusterState(info string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_state:"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Close stops the marker watch and closes the connections.

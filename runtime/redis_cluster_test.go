@@ -292,3 +292,15 @@ func TestRedisCluster(t *testing.T) {
 		}
 	})
 }
+
+func TestClusterState(t *testing.T) {
+	for info, want := range map[string]string{
+		"cluster_state:ok\r\ncluster_slots_assigned:16384\r\n":   "ok",
+		"cluster_enabled:1\r\ncluster_state:fail\r\ncluster_x:1": "fail",
+		"cluster_slots_ok:16384\r\n":                             "",
+	} {
+		if got := clusterState(info); got != want {
+			t.Errorf("clusterState(%q) = %q, want %q", info, got, want)
+		}
+	}
+}
