@@ -155,6 +155,9 @@ func compileExpr(env map[string]any, src string, asBool bool) (program, *exprErr
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
+	if off, ok := nestsTooDeep(src); !ok {
+		return nil, &exprError{code: CodeExpr, offset: off, msg: fmt.Sprintf("the expression nests brackets more than %d deep here; split it with set:", maxExprDepth)}
+	}
 	p, err := expr.Compile(src, opts...)
 	if err != nil {
 		msg, off := err.Error(), 0
@@ -168,6 +171,41 @@ func compileExpr(env map[string]any, src string, asBool bool) (program, *exprErr
 		return nil, &exprError{code: CodeExpr, offset: off, msg: msg}
 	}
 	return p, nil
+}
+
+// maxExprDepth bounds how deep an expression nests brackets. expr's
+// parser descends once per level, and a file with half a million "(" ran
+// it out of stack, which no recover catches: the whole server died on the
+// reload of one broken file.
+const maxExprDepth = 100
+
+// nestsTooDeep scans src for brackets nested more than maxExprDepth deep,
+// outside string literals, and returns the rune offset where they do.
+func nestsTooDeep(src string) (int, bool) {
+	depth, quote, escaped, off := 0, rune(0), false, 0
+	for _, c := range src {
+		switch {
+		case quote != 0:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == quote:
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '(' || c == '[' || c == '{':
+			if depth++; depth > maxExprDepth {
+				return off, false
+			}
+		case c == ')' || c == ']' || c == '}':
+			depth--
+		}
+		off++
+	}
+	return 0, true
 }
 
 type exprError struct {
