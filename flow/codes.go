@@ -61,6 +61,7 @@ const (
 	CodeUnknownSubflow   Code = "unknown-subflow"
 	CodeSubflowCycle     Code = "subflow-cycle"
 	CodeReturnOutside    Code = "return-outside-subflow"
+	CodeUnreadable       Code = "unreadable-file"
 )
 
 // CodeDoc documents one diagnostic code for the language reference.
@@ -106,6 +107,7 @@ var CodeDocs = []CodeDoc{
 	{CodeUnknownSubflow, "A subflow node names a flow that is not in the same folder (or one that cannot be linked).", "check_pin:\n  subflow: pin-chek", "Name the flow: name of another flow file of the folder; the message suggests the closest."},
 	{CodeSubflowCycle, "A flow runs itself as a subflow, directly or through other subflows; the message names the whole cycle.", "# a.yaml\n  go: {subflow: b}\n# b.yaml\n  back: {subflow: a}", "Loop with next or on: inside one flow instead of calling back up the chain."},
 	{CodeReturnOutside, "A flow has return nodes but no flow of its folder runs it as a subflow.", "done:\n  return: ok   # in a flow nothing calls", "End the call with Hangup, or run the flow with subflow: from another flow."},
+	{CodeUnreadable, "A flow file cannot be read: it is not a regular file (a named pipe, a device), it is larger than 4 MiB, or the file system refused it.", "ln -s /dev/zero flows/zero.yaml", "Keep only flow files, of a sensible size, in the flows folder."},
 	{CodeDeadSetting, "A MultiPartyCall setting that cannot take effect: wait music for a caller who starts the MPC on entering, or MPC-level settings on a node an add_participant always precedes (a warning).", "queue:\n  MultiPartyCall: {name: q, role: customer, waitMusicUrl: https://example.com/m.xml}", "Write startMpcOnEnter: false, or give the MPC-level settings to the add_participant that creates the MPC."},
 	{CodeUnknownParam, "input.X or nodes.<id>.X names a parameter that no callback reaching there sends, so it reads as \"\" (a warning).", "menu: {GetDigits: {numDigits: 1}, next: check}\ncheck: {branch: [{when: input.Digit == \"1\", next: sales}]}", "Use the parameter Plivo sends (input.Digits); the message lists them."},
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -351,7 +350,7 @@ func linkFolder(s *Set) {
 					continue
 				}
 				loaded[filepath.Clean(path)] = true
-				src, err := os.ReadFile(path)
+				src, err := ReadFile(path)
 				if err != nil {
 					continue
 				}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -71,6 +72,57 @@ type Set struct {
 	broken map[string]*brokenFile
 }
 
+// MaxFileSize bounds a flow file (and the other files flowd reads beside
+// flows: flow tests, params, recorded answers). A flow of a thousand nodes
+// is under 100 KiB; a file far larger is a mistake — a log named .yaml, a
+// link to /dev/zero — that would otherwise take the server's memory on a
+// reload.
+const MaxFileSize = 4 << 20
+
+// ReadFile reads a file flowd loads: only a regular file (a named pipe
+// would block the reload forever, a device never end), and at most
+// MaxFileSize bytes. Its errors say which, for a diagnostic.
+func ReadFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		what := "not a regular file"
+		switch t := fi.Mode().Type(); {
+		case t&fs.ModeDir != 0:
+			what = "a folder"
+		case t&fs.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case t&fs.ModeSocket != 0:
+			what = "a socket"
+		case t&fs.ModeDevice != 0:
+			what = "a device"
+		}
+		return nil, fmt.Errorf("%s is %s, not a file", path, what)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, tooLarge(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > MaxFileSize {
+		return nil, tooLarge(path) // it grew since Stat
+	}
+	return src, nil
+}
+
+func tooLarge(path string) error {
+	return fmt.Errorf("%s is larger than %d MiB, the most a flow file may be", path, MaxFileSize>>20)
+}
+
 // IsFlowFile reports whether a path names a flow file: .yaml or .yml, not
 // a flow test (*_test.yaml), and not hidden or an editor's leftover (.x.yaml,
 // Emacs' .#x.yaml lock and #x.yaml# autosave; x.yaml~ and .x.yaml.swp
@@ -128,9 +180,12 @@ func LoadFiles(files []string) (*Set, error) {
 	s := &Set{Graphs: map[string]*Graph{}, Files: len(files), broken: map[string]*brokenFile{}}
 	first := map[string]Pos{}
 	for _, path := range files {
-		src, err := os.ReadFile(path)
+		src, err := ReadFile(path)
 		if err != nil {
-			return nil, err
+			// One file that cannot be read is that file's error; the
+			// others are still checked.
+			s.Diags = append(s.Diags, Diagnostic{Pos: Pos{File: path}, Severity: Error, Code: CodeUnreadable, Message: "cannot read the file: " + err.Error()})
+			continue
 		}
 		g, name, namePos, broken, ds := compileFile(path, src)
 		s.Diags = append(s.Diags, ds...)

@@ -3,7 +3,6 @@ package flowtest
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,7 +115,7 @@ func testedFlow(s *Suite) string {
 // edges; when it does not compile, a graph with only its name and path.
 func untestedGraph(path string) *flow.Graph {
 	path = filepath.Clean(path)
-	src, err := os.ReadFile(path)
+	src, err := flow.ReadFile(path)
 	if err == nil {
 		if g, _ := flow.CompileInFolder(path, src); g != nil {
 			return g

@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	goruntime "runtime"
@@ -81,7 +80,7 @@ type Suite struct {
 func Load(path string) *Suite {
 	path = filepath.Clean(path)
 	s := &Suite{Path: path}
-	src, err := os.ReadFile(path)
+	src, err := flow.ReadFile(path)
 	if err != nil {
 		s.Diags = flow.Diagnostics{{Pos: flow.Pos{File: path}, Severity: flow.Error, Code: flow.CodeShape, Message: err.Error()}}
 		return s

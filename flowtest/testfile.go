@@ -550,7 +550,7 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 		}
 		path = found
 	}
-	src, err := os.ReadFile(path)
+	src, err := flow.ReadFile(path)
 	if err != nil {
 		d.Errorf(tf.FlowPos, flow.CodeValue, "flow %s: %v", tf.Flow, errors.Unwrap(err))
 		return nil, d.Diagnostics()
@@ -593,7 +593,7 @@ func FindFlow(dir, name string) (path string, names []string) {
 		}
 	}
 	for _, p := range files {
-		src, err := os.ReadFile(p)
+		src, err := flow.ReadFile(p)
 		if err != nil {
 			continue
 		}

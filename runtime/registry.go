@@ -45,7 +45,7 @@ type Registry struct {
 	// unsettled tells Watch that a reload found a file changing while it
 	// read it: Watch waits another quiet period and reloads again.
 	unsettled chan struct{}
-	// readFile reads a flow file: os.ReadFile, but for tests.
+	// readFile reads a flow file: flow.ReadFile, but for tests.
 	readFile func(string) ([]byte, error)
 	// now says when a version began serving (wallclock.Now).
 	now func() time.Time
@@ -113,7 +113,7 @@ func (r *Registry) prune(current map[string]*flow.Graph) {
 // NewRegistry returns an empty registry for the flows under dir.
 func NewRegistry(dir string, log *slog.Logger) *Registry {
 	r := &Registry{dir: dir, log: log, byFile: map[string]*flow.Graph{},
-		unsettled: make(chan struct{}, 1), readFile: os.ReadFile, now: wallclock.Now}
+		unsettled: make(chan struct{}, 1), readFile: flow.ReadFile, now: wallclock.Now}
 	empty := map[string]*flow.Graph{}
 	r.current.Store(&empty)
 	r.catalog.Store(&catalog{flows: map[string]FlowInfo{}, rejected: map[string]flow.Diagnostics{}})
@@ -269,7 +269,7 @@ func (r *Registry) Reload() bool {
 		if err != nil {
 			r.log.Error("flow file unreadable", "file", path, "err", err)
 			ok = false
-			rejected[path] = flow.Diagnostics{{Pos: flow.Pos{File: path}, Severity: flow.Error, Code: codeUnreadable, Message: "cannot read the file: " + err.Error()}}
+			rejected[path] = flow.Diagnostics{{Pos: flow.Pos{File: path}, Severity: flow.Error, Code: flow.CodeUnreadable, Message: "cannot read the file: " + err.Error()}}
 			if g := r.byFile[path]; g != nil {
 				addClaim(claim{path, g, true})
 			}
@@ -402,10 +402,6 @@ func (r *Registry) Reload() bool {
 	r.reloaded(ok)
 	return ok
 }
-
-// codeUnreadable is the code of a flow file the registry cannot read.
-// `flowd validate` has none: it stops there with a usage error.
-const codeUnreadable flow.Code = "unreadable-file"
 
 // readWhole reads a flow file and reports whether it changed while it was
 // read (its size or modification time moved, or it went away), in which

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -349,5 +350,40 @@ func TestFlowsList(t *testing.T) {
 	body := w.Body.String()
 	if !strings.Contains(body, `"rejected": []`) || !strings.Contains(body, `"loaded_at": "2026-03-04T11:06:07Z"`) || strings.Count(body, `"loaded_at": "2026-03-04T10:06:07Z"`) != 1 {
 		t.Errorf("after the fix: %s", body)
+	}
+}
+
+// TestReloadRefusesPipes: a named pipe or a link to a device among the
+// flow files is rejected with its diagnostic, and the reload finishes and
+// loads what it can: opening the pipe used to block the reload forever.
+func TestReloadRefusesPipes(t *testing.T) {
+	reg, dir, _, _ := recordingRegistry(t)
+	live := filepath.Join(dir, "support.yaml")
+	writeFlowFile(t, live, supportFlow("Live."))
+	pipe := filepath.Join(dir, "pipe.yaml")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool)
+	go func() { done <- reg.Reload() }()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Error("the reload passed with a pipe and a device among the flows")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reload did not finish")
+	}
+	flows, rejected := reg.Flows()
+	if len(flows) != 1 || len(rejected) != 2 {
+		t.Errorf("flows %+v, rejected %+v; want support served and two rejected", flows, rejected)
+	}
+	for _, r := range rejected {
+		if len(r.Diagnostics) != 1 || r.Diagnostics[0].Code != flow.CodeUnreadable {
+			t.Errorf("rejected %+v", r)
+		}
 	}
 }

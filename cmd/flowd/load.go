@@ -181,7 +181,7 @@ func loadOne(arg, cmd string, stderr io.Writer) (*flow.Graph, int) {
 		fmt.Fprintf(stderr, "flowd %s: %v\n", cmd, err)
 		return nil, exitUsage
 	}
-	src, err := os.ReadFile(path)
+	src, err := flow.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd %s: %v\n", cmd, pathError(err))
 		return nil, exitUsage

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -125,7 +124,7 @@ func deployParams(flags []string, file string, environ []string, graphs []*flow.
 // readParamsFile reads a --params file: a YAML mapping of param names to
 // scalar values.
 func readParamsFile(path string) (map[string]paramValue, error) {
-	src, err := os.ReadFile(path)
+	src, err := flow.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--params: %v", err)
 	}

@@ -139,7 +139,7 @@ func httpAnswers(g *flow.Graph, mocks multiFlag, stderr io.Writer) (map[string]*
 			fmt.Fprintf(stderr, "flowd render: --http %s: node %s is answered twice; give one --http per node\n", kv, id)
 			return nil, exitUsage
 		}
-		src, err := os.ReadFile(path)
+		src, err := flow.ReadFile(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowd render: --http %s: %v\n", kv, errors.Unwrap(err))
 			return nil, exitUsage
