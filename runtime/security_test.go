@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -149,6 +150,8 @@ func TestForgedCallbacksChangeNothing(t *testing.T) {
 			{"an old step, another event", base + "1/menu/no_input", good, 409, "stale callback"},
 			{"step 0", base + "0/menu/action", good, 404, "no such callback"},
 			{"step not a number", base + "x/menu/action", good, 404, "no such callback"},
+			{"step written +2", base + "+2/menu/action", good, 404, "no such callback"},
+			{"step written 02", base + "02/menu/action", good, 404, "no such callback"},
 			{"unknown call", base + "2/menu/action", callbackParams(c, map[string]string{"CallUUID": "no-such-call"}), 404, `unknown call "no-such-call"`},
 			{"no CallUUID", base + "2/menu/action", url.Values{"Digits": {"1"}}, 400, "missing CallUUID"},
 			{"a node it does not wait at", base + "2/sales/action", callbackParams(c, map[string]string{"DialStatus": "completed"}), 409, `waiting at "menu", not step 2 at "sales"`},
@@ -691,4 +694,29 @@ func TestBadFlowNamesInURLs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAnswerWithoutHost: an HTTP/1.0 answer without a Host header (and no
+// public URL) gets callback URLs on the address it reached, not a host
+// made of the path.
+func TestAnswerWithoutHost(t *testing.T) {
+	e := startEnv(t, envConfig{store: runtime.NewMemory()})
+	u, err := url.Parse(e.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "CallUUID=nohost-1&From=%2B14155550100"
+	fmt.Fprintf(conn, "POST /flows/ivr/answer HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "200 OK") || !strings.Contains(string(b), `action="http://`+u.Host+`/flows/ivr/calls/1/menu/action"`) {
+		t.Errorf("answer without Host:\n%s", b)
+	}
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"net"
 	"net/http"
 	"strings"
 
@@ -50,6 +51,12 @@ func (s *Server) base(r *http.Request) string {
 	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
 		host, _, _ = strings.Cut(h, ",")
 		host = strings.TrimSpace(host)
+	}
+	if host == "" {
+		// An HTTP/1.0 request without Host: the address it reached.
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = a.String()
+		}
 	}
 	return scheme + "://" + host
 }

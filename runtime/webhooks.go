@@ -263,8 +263,10 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	name := routeFlow(r).Name
 	node, event := nodeParam(r), pathParam(r, "event")
-	step, err := strconv.Atoi(chi.URLParam(r, "step"))
-	if err != nil || step < 1 {
+	raw := chi.URLParam(r, "step")
+	step, err := strconv.Atoi(raw)
+	if err != nil || step < 1 || raw[0] < '1' || raw[0] > '9' {
+		// Only the step as flowd writes it: not +1, 01.
 		s.reject(w, r, http.StatusNotFound, "no such callback")
 		return
 	}
