@@ -128,8 +128,40 @@ func (c *checker) check() {
 	}
 	if len(f.Nodes) > 0 {
 		c.graph()
+		c.chains()
 		c.paramReads()
 		c.mpcSettings()
+	}
+}
+
+// chains reports a run of nodes, none waiting for Plivo, longer than a
+// webhook may walk (MaxSteps): every call through it would end in a
+// run-time error. Loops are the graph check's; here they count once.
+func (c *checker) chains() {
+	f := c.f
+	long := map[*NodeDecl]int{}
+	var length func(n *NodeDecl) int
+	length = func(n *NodeDecl) int {
+		if l, ok := long[n]; ok {
+			return l
+		}
+		long[n] = 1 // on a loop, reported elsewhere
+		l := 1
+		if n.passes() {
+			for _, r := range n.edges() {
+				if t := f.nodeByID[r.Name]; t != nil {
+					l = max(l, 1+length(t))
+				}
+			}
+		}
+		long[n] = l
+		return l
+	}
+	for _, n := range f.Nodes {
+		if l := length(n); l > MaxSteps {
+			c.d.Errorf(n.Pos, CodeLoop, "from node %s the walk goes through %d nodes without waiting for Plivo, more than the %d one webhook may walk; put a callback (GetDigits, Dial, Record, ...) on the way, or shorten the chain", n.ID, l, MaxSteps)
+			return
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package flow_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -328,5 +329,34 @@ func TestTerminalAndOutcomes(t *testing.T) {
 	}
 	if want := "4:70 bad-outcome\n7:11 terminal-next"; strings.Join(got, "\n") != want {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
+
+// TestNodeXMLOverPlivosLimit: a node whose literal XML is over the 100 KB
+// Plivo takes in a document is a load error, not an apology on every call.
+func TestNodeXMLOverPlivosLimit(t *testing.T) {
+	ds := diagsOf(t, "nodes:\n  a:\n    Speak: \""+strings.Repeat("x", 110_000)+"\"\n")
+	d := findDiag(t, ds, flow.CodeValue)
+	if at(d) != "3:5" || !strings.Contains(d.Message, "node a writes 107 KB of XML before any template is filled") {
+		t.Errorf("got %s", d)
+	}
+	if ds := diagsOf(t, "nodes:\n  a:\n    Speak: \""+strings.Repeat("x", 90_000)+"\"\n"); ds.HasErrors(false) {
+		t.Errorf("90 KB refused: %v", ds)
+	}
+}
+
+// TestChainLongerThanAWebhook: a run of nodes that never waits for Plivo
+// and is longer than one webhook may walk is a load error at its start.
+func TestChainLongerThanAWebhook(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("nodes:\n  menu:\n    GetDigits: {numDigits: 1}\n    next: n0\n")
+	for i := range flow.MaxSteps {
+		fmt.Fprintf(&b, "  n%d: { set: { x: %d }, next: n%d }\n", i, i, i+1)
+	}
+	fmt.Fprintf(&b, "  n%d: { Speak: end }\n", flow.MaxSteps)
+	ds := diagsOf(t, b.String())
+	d := findDiag(t, ds, flow.CodeLoop)
+	if at(d) != "5:3" || !strings.Contains(d.Message, "from node n0 the walk goes through 1001 nodes without waiting for Plivo") {
+		t.Errorf("got %s", d)
 	}
 }

@@ -104,7 +104,37 @@ func (el element) decode(dc *decoder, nd *NodeDecl, action pair) {
 func (el element) check(c *checker, nd *NodeDecl) {
 	if nd.Elem != nil {
 		c.element(nd.Elem)
+		if n := literalSize(nd.Elem); n > xmlgen.MaxDocument {
+			c.d.Errorf(nd.Elem.Pos, CodeValue, "node %s writes %d KB of XML before any template is filled, over the %d KB Plivo takes in a whole document; shorten it, or Play a recording",
+				nd.ID, n/1024, xmlgen.MaxDocument/1024)
+		}
 	}
+}
+
+// literalSize is the least an element's XML takes: its names, and the
+// literal parts of its attributes and text, before escaping.
+func literalSize(e *ElemDecl) int {
+	n := 2*len(e.Spec.Name) + 5
+	lit := func(s *Str) int {
+		if s.Const() {
+			return len(s.Value)
+		}
+		l := 0
+		for _, p := range s.Parts {
+			l += len(p.Lit)
+		}
+		return l
+	}
+	for _, a := range e.Attrs {
+		n += len(a.Spec.Name) + 4 + lit(a.Value)
+	}
+	if e.Text != nil {
+		n += lit(e.Text)
+	}
+	for _, c := range e.Children {
+		n += literalSize(c)
+	}
+	return n
 }
 
 func (el element) compile(n *Node, nd *NodeDecl, _ *Graph) error {

@@ -172,6 +172,9 @@ type Walker struct {
 	// private is set when a log: false input resumed the walk: input holds
 	// what the caller entered.
 	private bool
+	// last is the node the walk reached last, which a document's error
+	// (too large for Plivo) is reported at.
+	last *Node
 	// restErr is the last REST failure of the walk, reported in Result.
 	restErr error
 	// requests are the http nodes' requests of the walk (Result.Requests).
@@ -273,7 +276,7 @@ func OutcomeName(at *Node, event string, params map[string]string) string {
 
 func (w *Walker) begin(g *Graph, st *State, input map[string]string) {
 	w.top = st
-	w.private = false
+	w.private, w.last = false, nil
 	w.doc.Reset()
 	w.path = w.path[:0]
 	w.edges = w.edges[:0]
@@ -385,9 +388,10 @@ func (w *Walker) steps(n *Node) (Result, error) {
 			continue
 		}
 		if steps == MaxSteps {
-			return Result{}, &RunError{Flow: w.g.Name, Node: w.qualify(n.ID), Pos: n.Pos, Err: fmt.Errorf("walked %d nodes in one webhook; the flow loops", MaxSteps)}
+			return Result{}, &RunError{Flow: w.g.Name, Node: w.qualify(n.ID), Pos: n.Pos, Err: fmt.Errorf("walked %d nodes in one webhook without waiting for Plivo: the flow loops, or its chain is longer than that", MaxSteps)}
 		}
 		w.path = append(w.path, w.qualify(n.ID))
+		w.last = n
 		st, err := n.Kind.behavior.step(w, n)
 		if err != nil {
 			return Result{}, err
@@ -409,7 +413,11 @@ func (w *Walker) steps(n *Node) (Result, error) {
 func (w *Walker) finish(wait *Node) (Result, error) {
 	xml, err := w.doc.Bytes()
 	if err != nil {
-		return Result{}, &RunError{Flow: w.g.Name, Node: w.path[len(w.path)-1], Err: err}
+		re := &RunError{Flow: w.g.Name, Node: w.path[len(w.path)-1], Err: err}
+		if w.last != nil {
+			re.Pos = w.last.Pos
+		}
+		return Result{}, re
 	}
 	res := Result{XML: xml, Path: w.path, Edges: w.edges, Wait: wait, RESTErr: w.restErr, Rooms: w.rooms, Requests: w.requests}
 	if wait != nil {
