@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 
 	"github.com/flowd-dev/flowd/xmlgen"
 )
@@ -140,6 +142,76 @@ func deepCopy(v any) any {
 		return s
 	}
 	return v
+}
+
+// CheckVars checks the vars a call is started with (the trigger API's)
+// against the flow's: one the flow declares must be of its initial value's
+// kind — text, a number (a whole one for an integer), true or false, a
+// list, a mapping — so that a call placed is not bound to fail at its
+// first expression. Whole numbers for integer vars become ints in vars,
+// in place. A var the flow does not declare may be given (a flow may read
+// vars.x without declaring it), with any value.
+func (g *Graph) CheckVars(vars map[string]any) error {
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		init, declared := g.vars[name]
+		if !declared {
+			continue
+		}
+		v := vars[name]
+		want := ""
+		switch init.(type) {
+		case string:
+			if _, ok := v.(string); !ok {
+				want = "text"
+			}
+		case bool:
+			if _, ok := v.(bool); !ok {
+				want = "true or false"
+			}
+		case int:
+			f, ok := v.(float64)
+			if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+				want = "a whole number"
+				break
+			}
+			vars[name] = int(f)
+		case float64:
+			if _, ok := v.(float64); !ok {
+				want = "a number"
+			}
+		case []any:
+			if _, ok := v.([]any); !ok {
+				want = "a list"
+			}
+		case map[string]any:
+			if _, ok := v.(map[string]any); !ok {
+				want = "a mapping"
+			}
+		}
+		if want != "" {
+			return fmt.Errorf("vars.%s: want %s, as its initial value %s is, not %s", name, want, Format(init), describeJSON(v))
+		}
+	}
+	return nil
+}
+
+// describeJSON names a decoded JSON value's kind for a message.
+func describeJSON(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "text " + strconv.Quote(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return "the number " + strconv.FormatFloat(x, 'g', -1, 64)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // VarNames returns the per-call variables of the flow, declared under

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/plivo"
@@ -221,6 +223,9 @@ func decodeBody(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("bad JSON body: %w", err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("bad JSON body: more after the object")
+	}
 	return nil
 }
 
@@ -257,6 +262,16 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request) {
 	if len(req.Params) > 0 {
 		s.apiFail(w, http.StatusBadRequest, "params are set per deployment (--param), not per call; use vars")
 		return
+	}
+	if err := fr.Current.CheckVars(req.Vars); err != nil {
+		s.apiFail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	for _, a := range []string{req.From, req.To, req.CallerName} {
+		if strings.ContainsFunc(a, func(r rune) bool { return r < ' ' || r == 0x7f || r == utf8.RuneError }) {
+			s.apiFail(w, http.StatusBadRequest, "from, to and caller_name must be printable text, not %q", a)
+			return
+		}
 	}
 	base := s.base(r)
 	answer, err := AnswerURL(base, name, req.Vars)

@@ -20,6 +20,8 @@ const ccFlow = `
 flow: cc
 params:
   agents: { default: "sip:alice@phone.plivo.com<sip:bob@phone.plivo.com" }
+vars:
+  tries: 0
 nodes:
   ring:
     add_participant:
@@ -255,6 +257,29 @@ func TestStartCallAPI(t *testing.T) {
 	}
 	if code, _ := apiPost(t, srv.URL+"/v1/flows/nope/calls", "secret", map[string]any{"from": "1", "to": "2"}); code != http.StatusNotFound {
 		t.Errorf("unknown flow = %d, want 404", code)
+	}
+	// What would make the call fail once placed is refused before it is.
+	for _, c := range []struct {
+		body any
+		msg  string
+	}{
+		{map[string]any{"from": "+14155550199", "to": "+1415\u0000555", "vars": map[string]any{}}, "printable"},
+		{map[string]any{"from": "+14155550199", "to": "+14155550100", "vars": map[string]any{"tries": "three"}}, "vars.tries: want a whole number, as its initial value 0 is, not text \"three\""},
+		{map[string]any{"from": "+14155550199", "to": "+14155550100", "vars": map[string]any{"tries": 1.5}}, "vars.tries: want a whole number"},
+	} {
+		if code, out := apiPost(t, srv.URL+"/v1/flows/cc/calls", "secret", c.body); code != http.StatusBadRequest || !strings.Contains(out["error"], c.msg) {
+			t.Errorf("%v = %d %v, want 400 with %q", c.body, code, out, c.msg)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/flows/cc/calls", strings.NewReader(`{"from":"+14155550199","to":"+14155550100"} {"x":1}`))
+	req.Header.Set("Authorization", "Bearer secret")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body with more after its object: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if n := len(fake.Calls()); n != 1 {
+		t.Errorf("fake Plivo saw %d calls, want only the first", n)
 	}
 }
 
