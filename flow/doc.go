@@ -228,7 +228,8 @@ Checked when the flows load, with the other flows of the folder: the
 subflow exists (unknown-subflow, with "did you mean"); with: names only its
 vars (undeclared-var); on: names only outcomes its return nodes give, or ok
 when some path of it reaches a node with no edge (bad-outcome); no flow runs itself through any chain of subflows
-(subflow-cycle, naming the whole cycle); a flow with return nodes is run as
+(subflow-cycle, naming the whole cycle); no flow unfolds into more than
+100,000 nodes through its subflows (subflows-unfold); a flow with return nodes is run as
 a subflow by some flow (return-outside-subflow); no loop passes through a
 subflow node whose subflow can return without waiting for Plivo, and
 through no node that waits (loop). A call is pinned to the

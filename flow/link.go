@@ -131,6 +131,40 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 			bad[name] = true
 		}
 	}
+	// A flow whose subflows unfold into too many nodes: each subflow node
+	// names its subflow's nodes anew (check/ask), so subflows that each
+	// run the next twice unfold into 2^depth nodes, which flow tests,
+	// render and graph walk.
+	unfolded := map[string]int{}
+	var unfold func(name string) int
+	unfold = func(name string) int {
+		if n, ok := unfolded[name]; ok {
+			return n
+		}
+		unfolded[name] = 0 // a cycle, reported above
+		g := units[name]
+		if g == nil {
+			return 0
+		}
+		n := len(g.Nodes)
+		for _, c := range g.calls {
+			n = min(n+unfold(c.action.(*subflowCall).name), maxUnfolded+1)
+		}
+		unfolded[name] = n
+		return n
+	}
+	for _, name := range names {
+		g := units[name]
+		if bad[name] || len(g.calls) == 0 || unfold(name) <= maxUnfolded {
+			continue
+		}
+		bad[name] = true
+		if report(g) {
+			sc := g.calls[0].action.(*subflowCall)
+			ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeUnfolds,
+				Message: fmt.Sprintf("flow %s unfolds into more than %d nodes through its subflows (each subflow node runs its subflow's nodes anew); run fewer subflows from subflows", name, maxUnfolded)})
+		}
+	}
 	// A loop through subflows that return without waiting.
 	passes := passesThrough(units)
 	for _, name := range names {
@@ -209,6 +243,9 @@ func subReturns(units map[string]*Graph) func(*Node) []string {
 		return slices.Collect(maps.Keys(n.On))
 	}
 }
+
+// maxUnfolded bounds the nodes a flow unfolds into through its subflows.
+const maxUnfolded = 100_000
 
 // callPath returns the flows from `from` that lead, through subflow nodes,
 // to `to` (ending with it), or nil when none does: the shortest.

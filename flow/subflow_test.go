@@ -1,7 +1,9 @@
 package flow_test
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +335,42 @@ nodes:
 	want = `<Response><Speak>Hold on.</Speak><MultiPartyCall role="customer">q</MultiPartyCall></Response>`
 	if string(r.XML) != want || r.Wait != nil {
 		t.Errorf("top-level: %s (waits %v), want %s", r.XML, r.Wait, want)
+	}
+}
+
+// TestSubflowsUnfoldBounded: subflows that each run the next twice unfold
+// into 2^depth nodes, which flow tests, render and graph would walk; past
+// 100,000 that is a load error, reported at the flows that unfold so far.
+func TestSubflowsUnfoldBounded(t *testing.T) {
+	const depth = 18
+	units := map[string]*flow.Graph{}
+	for k := range depth {
+		src := fmt.Sprintf("flow: d%d\nnodes:\n  a: { subflow: d%d, next: b }\n  b: { subflow: d%d, next: r }\n  r: { return: done }\n", k, k+1, k+1)
+		if k == 0 {
+			src = "flow: d0\nnodes:\n  a: { subflow: d1, next: b }\n  b: { subflow: d1 }\n"
+		}
+		if k == depth-1 {
+			src = fmt.Sprintf("flow: d%d\nnodes:\n  g: { GetDigits: { numDigits: 1 }, next: r }\n  r: { return: done }\n", k)
+		}
+		g, ds := flow.Compile(fmt.Sprintf("d%d.yaml", k), []byte(src))
+		if g == nil {
+			t.Fatalf("d%d refused: %v", k, ds)
+		}
+		units[g.Name] = g
+	}
+	linked, ds := flow.Link(units, nil)
+	var unfolds []string
+	for _, d := range ds {
+		if d.Code == flow.CodeUnfolds {
+			unfolds = append(unfolds, d.Pos.File)
+		}
+	}
+	// d0 unfolds into about 3·2^17 nodes, d1 half that, d2 a quarter:
+	// those three are over 100,000.
+	if want := []string{"d0.yaml", "d1.yaml", "d2.yaml"}; !slices.Equal(unfolds, want) {
+		t.Errorf("flows that unfold too far: %v, want %v (%v)", unfolds, want, ds)
+	}
+	if linked["d0"] != nil || linked["d3"] == nil {
+		t.Errorf("linked d0 %v, d3 %v: want d0 left out and d3 kept", linked["d0"] != nil, linked["d3"] != nil)
 	}
 }
