@@ -360,3 +360,31 @@ func TestChainLongerThanAWebhook(t *testing.T) {
 		t.Errorf("got %s", d)
 	}
 }
+
+// TestFileTooLarge: a file over the decoder's limits without an alias is
+// reported once, saying it is too large (not blaming an alias).
+func TestFileTooLarge(t *testing.T) {
+	var big strings.Builder
+	big.WriteString("nodes:\n")
+	for i := range 70_000 {
+		fmt.Fprintf(&big, "  n%d: {Speak: {text: s}}\n", i)
+	}
+	for src, want := range map[string]string{
+		big.String(): "the file has more than 200000 mappings and lists here, more than a flow file may",
+	} {
+		ds := diagsOf(t, src)
+		n := 0
+		for _, d := range ds {
+			if d.Code == flow.CodeShape && strings.Contains(d.Message, want) {
+				n++
+			}
+		}
+		if n != 1 {
+			msg := ds.Error()
+			if len(msg) > 2000 {
+				msg = msg[:2000]
+			}
+			t.Errorf("got:\n%s\nwant one diagnostic saying %q", msg, want)
+		}
+	}
+}

@@ -70,7 +70,17 @@ func (d *Decoder) Enter(n *yaml.Node) bool {
 	if d.depth >= maxDepth || d.visits > maxVisits {
 		if !d.exploded {
 			d.exploded = true
-			d.Errorf(d.Pos(n), CodeShape, "the file nests too deep or expands to too many values here; an alias (*name) probably repeats the mapping it is in")
+			switch {
+			case !bytes.ContainsRune(d.Src, '*'):
+				// No alias: the file is that large or that deep itself.
+				what := fmt.Sprintf("has more than %d mappings and lists", maxVisits)
+				if d.depth >= maxDepth {
+					what = fmt.Sprintf("nests mappings and lists more than %d deep", maxDepth)
+				}
+				d.Errorf(d.Pos(n), CodeShape, "the file %s here, more than a flow file may; split it into flows run as subflows", what)
+			default:
+				d.Errorf(d.Pos(n), CodeShape, "the file nests too deep or expands to too many values here (more than %d deep, or %d mappings and lists); an alias (*name) probably repeats the mapping it is in", maxDepth, maxVisits)
+			}
 		}
 		return false
 	}
