@@ -97,3 +97,20 @@ nodes:
 		t.Errorf("events kept %v (omitted %d), want %v (omitted 46)", events, sess.EventsOmitted, want)
 	}
 }
+
+// TestRefusalsClipped: a refusal that quotes what the client sent says
+// what was wrong without echoing all of it.
+func TestRefusalsClipped(t *testing.T) {
+	srv, _ := ccServer(t)
+	if code, _ := post(t, srv.URL+"/flows/cc/answer", url.Values{"CallUUID": {"c1"}, "From": {"+14155550100"}}); code != http.StatusOK {
+		t.Fatalf("answer = %d", code)
+	}
+	code, msg := post(t, srv.URL+"/flows/cc/events/c1/queue/"+strings.Repeat("k", 5000), url.Values{"EventName": {"x"}})
+	if code != http.StatusNotFound || len(msg) > 600 || !strings.HasPrefix(msg, "no such event kind") || !strings.Contains(msg, "… (cut)") {
+		t.Errorf("= %d, %d bytes: %.100s", code, len(msg), msg)
+	}
+	c, out := apiPost(t, srv.URL+"/v1/phlo/cc/multi_party_call/queue/members/"+strings.Repeat("9", 50000), "secret", map[string]string{"action": "hold"})
+	if c < 400 || len(out["error"]) > 600 {
+		t.Errorf("member action = %d, error of %d bytes", c, len(out["error"]))
+	}
+}

@@ -194,7 +194,24 @@ type apiError struct {
 }
 
 func (s *Server) apiFail(w http.ResponseWriter, code int, format string, args ...any) {
-	writeJSON(w, code, apiError{Error: fmt.Sprintf(format, args...)})
+	writeJSON(w, code, apiError{Error: clip(fmt.Sprintf(format, args...))})
+}
+
+// maxMessage bounds an error message's length: one that quotes what a
+// client sent (a 50 KB member address) says what was wrong in its first
+// few hundred bytes.
+const maxMessage = 512
+
+// clip cuts msg to maxMessage bytes, on a rune boundary, marking the cut.
+func clip(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "… (cut)"
 }
 
 // apiFailPlivo answers a failed Plivo request (see plivoFailure).

@@ -685,8 +685,9 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, code int, msg st
 	case http.StatusServiceUnavailable:
 		kind = "claim_wait"
 	}
+	msg = clip(msg)
 	s.metrics.errors.WithLabelValues(routeFlow(r).Label, kind).Inc()
-	s.log.Warn("webhook refused", "path", r.URL.Path, "status", code, "reason", msg)
+	s.log.Warn("webhook refused", "path", clip(r.URL.Path), "status", code, "reason", msg)
 	http.Error(w, msg, code)
 }
 
