@@ -117,6 +117,10 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 			bad[name] = true
 			if report(g) {
 				chain := append([]string{name}, cycle...)
+				if len(chain) > 12 {
+					// Each flow of a long cycle reports it: the ends say where.
+					chain = slices.Concat(chain[:6], []string{fmt.Sprintf("… (%d more)", len(chain)-12)}, chain[len(chain)-6:])
+				}
 				ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeSubflowCycle,
 					Message: fmt.Sprintf("subflow cycle: %s; a flow may not run itself through any chain of subflows (loop with next or on: instead)", strings.Join(chain, " → "))})
 			}
