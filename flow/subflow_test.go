@@ -374,3 +374,31 @@ func TestSubflowsUnfoldBounded(t *testing.T) {
 		t.Errorf("linked d0 %v, d3 %v: want d0 left out and d3 kept", linked["d0"] != nil, linked["d3"] != nil)
 	}
 }
+
+// TestLongSubflowCycleNamedByItsEnds: each flow of a long cycle reports
+// it, by its first and last flows, not whole.
+func TestLongSubflowCycleNamedByItsEnds(t *testing.T) {
+	units := map[string]*flow.Graph{}
+	for k := range 20 {
+		src := fmt.Sprintf("flow: c%02d\nnodes:\n  a: { subflow: c%02d, next: r }\n  r: { return: done }\n", k, (k+1)%20)
+		g, ds := flow.Compile(fmt.Sprintf("c%02d.yaml", k), []byte(src))
+		if g == nil {
+			t.Fatalf("c%02d refused: %v", k, ds)
+		}
+		units[g.Name] = g
+	}
+	_, ds := flow.Link(units, nil)
+	cycles := 0
+	for _, d := range ds {
+		if d.Code != flow.CodeSubflowCycle {
+			continue
+		}
+		cycles++
+		if !strings.Contains(d.Message, "… (9 more)") || len(d.Message) > 300 {
+			t.Errorf("%s", d.Message)
+		}
+	}
+	if cycles != 20 {
+		t.Errorf("%d cycle diagnostics, want one per flow", cycles)
+	}
+}
