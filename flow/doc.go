@@ -226,7 +226,8 @@ subflow's nodes in the subflow's own file.
 
 Checked when the flows load, with the other flows of the folder: the
 subflow exists (unknown-subflow, with "did you mean"); with: names only its
-vars (undeclared-var); on: names only outcomes its return nodes give, or ok
+vars (undeclared-var), each given a value of its var's type when the
+subflow reads it typed (bad-expression); on: names only outcomes its return nodes give, or ok
 when some path of it reaches a node with no edge (bad-outcome); no flow runs itself through any chain of subflows
 (subflow-cycle, naming the whole cycle); no flow unfolds into more than
 100,000 nodes through its subflows (subflows-unfold); a flow with return nodes is run as

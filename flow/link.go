@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -80,10 +81,20 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 				continue
 			}
 			for _, a := range sc.with {
-				if _, ok := sub.vars[a.Name]; !ok {
+				init, ok := sub.vars[a.Name]
+				if !ok {
 					bad[name] = true
 					ds = append(ds, Diagnostic{Pos: sc.withPos[a.Name], Severity: Error, Code: CodeUndeclaredVar,
 						Message: fmt.Sprintf("with: %s is not a var of subflow %s; it declares %s%s", a.Name, sc.name, listOr(sub.VarNames(), "no vars"), nameHint(a.Name, sub.VarNames()))})
+					continue
+				}
+				// The subflow's expressions read a var no set: assigns with
+				// its initial value's type (varsType): a value of another
+				// type would fail them when the call runs.
+				if got, want := a.Value.Node().Type(), typeOf(init); want != nil && got != nil && !sub.assigns(a.Name) && !fits(got, want) {
+					bad[name] = true
+					ds = append(ds, Diagnostic{Pos: sc.withPos[a.Name], Severity: Error, Code: CodeExpr,
+						Message: fmt.Sprintf("with: %s gives %s, but subflow %s's var %s holds %s (its initial value is %s)", a.Name, got, sc.name, a.Name, want, Format(init))})
 				}
 			}
 			returns := sub.Returns()
@@ -246,6 +257,43 @@ func subReturns(units map[string]*Graph) func(*Node) []string {
 		}
 		return slices.Collect(maps.Keys(n.On))
 	}
+}
+
+// typeOf is the type of a var's initial value that its expressions are
+// checked with (varsType), or nil.
+func typeOf(v any) reflect.Type {
+	switch v.(type) {
+	case bool, string, int, float64:
+		return reflect.TypeOf(v)
+	}
+	return nil
+}
+
+// fits reports whether a value of static type got may be given to a var
+// of type want: the same kind, a number for a float, or a type only known
+// when the call runs (interface).
+func fits(got, want reflect.Type) bool {
+	switch {
+	case got.Kind() == reflect.Interface, got.Kind() == want.Kind():
+		return true
+	case want.Kind() == reflect.Float64:
+		return got.Kind() >= reflect.Int && got.Kind() <= reflect.Float64
+	case want.Kind() == reflect.Int:
+		return got.Kind() >= reflect.Int && got.Kind() <= reflect.Uint64
+	}
+	return false
+}
+
+// assigns reports whether a node of g sets the var.
+func (g *Graph) assigns(name string) bool {
+	for _, n := range g.Nodes {
+		for _, a := range n.Sets {
+			if a.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxUnfolded bounds the nodes a flow unfolds into through its subflows.

@@ -402,3 +402,39 @@ func TestLongSubflowCycleNamedByItsEnds(t *testing.T) {
 		t.Errorf("%d cycle diagnostics, want one per flow", cycles)
 	}
 }
+
+// TestWithTypes: a with: value whose type the subflow's var cannot hold
+// (its expressions read it with its initial value's type) is a link error;
+// a number for a float, an untyped value, or a var the subflow sets pass.
+func TestWithTypes(t *testing.T) {
+	const sub = `flow: count
+vars: {tries: 0, rate: 1.5, name: "", seen: 0}
+nodes:
+  a: { Speak: "{{ vars.tries + 1 }} {{ vars.rate }} {{ vars.name }}", next: s }
+  s: { set: { seen: "'yes'" } }
+`
+	for with, want := range map[string]string{
+		`{tries: "'three'"}`:                   `with: tries gives string, but subflow count's var tries holds int (its initial value is 0)`,
+		`{name: 5}`:                            `with: name gives int, but subflow count's var name holds string`,
+		`{tries: 3, rate: 2, name: call.From}`: "",
+		`{tries: vars.anything, seen: true}`:   "",
+	} {
+		top := "flow: top\nvars: {anything: 1}\nnodes:\n  c: { subflow: count, with: " + with + " }\n"
+		units := map[string]*flow.Graph{}
+		for i, src := range []string{top, sub} {
+			g, ds := flow.Compile(fmt.Sprintf("f%d.yaml", i), []byte(src))
+			if g == nil {
+				t.Fatalf("%s refused: %v", src, ds)
+			}
+			units[g.Name] = g
+		}
+		_, ds := flow.Link(units, nil)
+		got := ""
+		if len(ds) > 0 {
+			got = ds[0].Message
+		}
+		if (want == "") != (len(ds) == 0) || !strings.Contains(got, want) {
+			t.Errorf("with: %s: %v, want %q", with, ds, want)
+		}
+	}
+}
