@@ -194,3 +194,28 @@ nodes:
 		})
 	}
 }
+
+// TestRunErrorHidesSecrets: a run-time error whose message quotes a secret
+// param's value (expr quotes what it failed on) says <secret> instead.
+func TestRunErrorHidesSecrets(t *testing.T) {
+	const src = `params:
+  pin: { default: "abcSECRET1", secret: true }
+nodes:
+  chk:
+    branch:
+      - when: int(params.pin) > 3
+        next: a
+    next: a
+  a: { Speak: hi }
+`
+	g, ds := flow.Compile("sec.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused: %v", ds)
+	}
+	w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)}
+	params, _ := g.ResolveParams(nil)
+	r := w.Answer(g, g.NewState(map[string]string{"CallUUID": "c"}, params))
+	if r.Err == nil || strings.Contains(r.Err.Error(), "abcSECRET1") || !strings.Contains(r.Err.Error(), "int(<secret>)") {
+		t.Errorf("run error: %v", r.Err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -350,6 +351,7 @@ func (w *Walker) walk(n *Node) Result {
 	if err == nil {
 		return res
 	}
+	err = w.hideSecrets(err)
 	if ab, ok := err.(errAborted); ok {
 		return Result{Path: w.path, Aborted: ab.err}
 	}
@@ -365,6 +367,7 @@ func (w *Walker) walk(n *Node) Result {
 			res.Err = err
 			return res
 		}
+		err2 = w.hideSecrets(err2)
 		if ab, ok := err2.(errAborted); ok {
 			return Result{Path: w.path, Aborted: ab.err}
 		}
@@ -408,6 +411,51 @@ func (w *Walker) steps(n *Node) (Result, error) {
 		n = st.to
 	}
 	return w.finish(nil)
+}
+
+// hideSecrets returns a run-time error with the value of every secret
+// param of the call's flows written <secret>: expr's messages quote the
+// values they failed on (int(1234)), and the error goes to the trace, the
+// log and flowd render's and flowd test's output.
+func (w *Walker) hideSecrets(err error) error {
+	var secrets []string
+	for i, g := range w.gs {
+		var values map[string]any
+		for j := range g.Params {
+			p := &g.Params[j]
+			if !p.Secret {
+				continue
+			}
+			if values == nil {
+				values = w.top.Params
+				if i > 0 || values == nil {
+					values = w.paramsOf(g)
+				}
+			}
+			if v := Format(values[p.Name]); v != "" {
+				secrets = append(secrets, v)
+			}
+		}
+	}
+	if len(secrets) == 0 {
+		return err
+	}
+	hide := func(msg string) string {
+		for _, v := range secrets {
+			msg = strings.ReplaceAll(msg, v, "<secret>")
+		}
+		return msg
+	}
+	if re, ok := err.(*RunError); ok {
+		if m := re.Err.Error(); hide(m) != m {
+			return &RunError{Flow: re.Flow, Node: re.Node, Pos: re.Pos, Err: errors.New(hide(m))}
+		}
+		return err
+	}
+	if m := err.Error(); hide(m) != m {
+		return errors.New(hide(m))
+	}
+	return err
 }
 
 func (w *Walker) finish(wait *Node) (Result, error) {
