@@ -69,16 +69,7 @@ func (c *Coverage) register(g *flow.Graph) *FlowCoverage {
 // minimum: each is 0% covered, and Write names it. A flow file that does
 // not compile counts too, under the name its file gives.
 func (c *Coverage) AddUntested(flows []string, results []*Result) {
-	tested := map[string]bool{}
-	for _, r := range results {
-		if p := testedFlow(r.Suite); p != "" {
-			tested[absPath(p)] = true
-		}
-	}
-	for _, path := range flows {
-		if tested[absPath(path)] {
-			continue
-		}
+	for _, path := range UntestedFlows(flows, results) {
 		g := untestedGraph(path)
 		c.mu.Lock()
 		if _, walked := c.flows[key(g)]; !walked {
@@ -87,6 +78,24 @@ func (c *Coverage) AddUntested(flows []string, results []*Result) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// UntestedFlows returns the flow files, among flows, that no suite of
+// results tests.
+func UntestedFlows(flows []string, results []*Result) []string {
+	tested := map[string]bool{}
+	for _, r := range results {
+		if p := testedFlow(r.Suite); p != "" {
+			tested[absPath(p)] = true
+		}
+	}
+	var out []string
+	for _, path := range flows {
+		if !tested[absPath(path)] {
+			out = append(out, path)
+		}
+	}
+	return out
 }
 
 // testedFlow returns the path of the flow file a suite tests, "" when its

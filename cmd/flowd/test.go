@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/flowtest"
 )
 
@@ -76,6 +77,19 @@ func runTest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		if sum.Passed+sum.Failed+sum.Broken == 0 {
 			fmt.Fprintf(stderr, "flowd test: warning: no case matches --run %q\n", *runRE)
+		}
+	}
+	// A flow under the PATHs that no test file tests must still be a
+	// valid flow: the run fails on its errors, as validate would.
+	if untested := flowtest.UntestedFlows(flows, results); len(untested) > 0 {
+		if set, err := flow.LoadFiles(untested); err == nil && set.Diags.HasErrors(false) {
+			for _, d := range set.Diags {
+				if d.Severity == flow.Error {
+					fmt.Fprintln(stdout, d.String())
+				}
+			}
+			fmt.Fprintf(stdout, "FAIL flows that no test tests do not validate (flowd validate shows all their diagnostics)\n")
+			code = exitInvalid
 		}
 	}
 	if opts.Coverage != nil {
