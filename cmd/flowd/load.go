@@ -47,8 +47,8 @@ func findFlows(paths []string) ([]string, error) {
 		}
 		out = append(out, files...)
 	}
-	sort.Strings(out)
-	return out, nil
+	// Overlapping PATHs (flows flows/ivr.yaml) name a file once.
+	return uniquePaths(out), nil
 }
 
 // findTests expands the PATHs of flowd test into flow test files and flow
@@ -75,9 +75,7 @@ func findTests(paths []string) (tests, flows []string, err error) {
 			}
 		}
 	}
-	sort.Strings(tests)
-	sort.Strings(flows)
-	return tests, flows, nil
+	return uniquePaths(tests), uniquePaths(flows), nil
 }
 
 // expand returns the files of one PATH that match: the PATH itself when it
@@ -95,6 +93,25 @@ func expand(p string, match func(string) bool) (files []string, dir bool, err er
 		return nil, true, pathError(err)
 	}
 	return files, true, nil
+}
+
+// uniquePaths sorts paths and keeps each file once, however it was
+// written (flows/ivr.yaml, ./flows/ivr.yaml).
+func uniquePaths(paths []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		key := filepath.Clean(p)
+		if abs, err := filepath.Abs(p); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // notFlowFile is the error of a file PATH that is not a flow file.

@@ -43,6 +43,10 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if !oneFlow(fs, "render", stderr) {
 		return exitUsage
 	}
+	if msg := checkPublicURL(*publicURL); msg != "" {
+		fmt.Fprintf(stderr, "flowd render: --public-url %s: %s\n", *publicURL, msg)
+		return exitUsage
+	}
 	call, err := pairs(calls, "call")
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd render: %v\n", err)
