@@ -138,19 +138,7 @@ func TestClaimRunsOut(t *testing.T) {
 	}
 	// A copy of the callback claimed the step on another replica, then
 	// that replica died.
-	rec, err := st.Get(t.Context(), "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := decodeState(rec.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs.Claim = &Claim{Key: "1/menu/action", Owner: "dead", Until: now.Add(claimLease)}
-	data, _ := encodeState(cs)
-	if err := st.Update(t.Context(), "c1", rec.Rev, Record{Rev: rec.Rev + 1, Live: true, Data: data}, time.Hour); err != nil {
-		t.Fatal(err)
-	}
+	claimStep(t, st, "c1", "dead", now)
 	form.Set("Digits", "1")
 	// While the claim holds, a copy waits for the claimer's answer.
 	impatient := &http.Client{Timeout: 150 * time.Millisecond}
@@ -223,19 +211,7 @@ func TestClaimWaitIsBounded(t *testing.T) {
 	if code, body := post(t, srv.URL+"/flows/once/answer", form); code != 200 {
 		t.Fatalf("answer: %d %s", code, body)
 	}
-	rec, err := st.Get(t.Context(), "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := decodeState(rec.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs.Claim = &Claim{Key: "1/menu/action", Owner: "slow", Until: now.Add(claimLease)}
-	data, _ := encodeState(cs)
-	if err := st.Update(t.Context(), "c1", rec.Rev, Record{Rev: rec.Rev + 1, Live: true, Data: data}, time.Hour); err != nil {
-		t.Fatal(err)
-	}
+	claimStep(t, st, "c1", "slow", now)
 	form.Set("Digits", "1")
 	resp, err := http.PostForm(srv.URL+"/flows/once/calls/1/menu/action", form)
 	if err != nil {
@@ -249,5 +225,25 @@ func TestClaimWaitIsBounded(t *testing.T) {
 		if strings.Contains(r.Path, "name_q-c1/Participant/") {
 			t.Errorf("the waiting copy made the step's request: %s", r.Path)
 		}
+	}
+}
+
+// claimStep stores a claim of the call's step 1 callback (1/menu/action)
+// by owner, as a copy on another replica makes it, with its lease from
+// now.
+func claimStep(t *testing.T, st Store, id, owner string, now time.Time) {
+	t.Helper()
+	rec, err := st.Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := decodeState(rec.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.Claim = &Claim{Key: "1/menu/action", Owner: owner, Until: now.Add(claimLease)}
+	data, _ := encodeState(cs)
+	if err := st.Update(t.Context(), id, rec.Rev, Record{Rev: rec.Rev + 1, Live: true, Data: data}, time.Hour); err != nil {
+		t.Fatal(err)
 	}
 }
