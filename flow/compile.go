@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/flowd-dev/flowd/xmlgen"
 )
@@ -148,8 +149,9 @@ func deepCopy(v any) any {
 // against the flow's: one the flow declares must be of its initial value's
 // kind — text, a number (a whole one for an integer), true or false, a
 // list, a mapping — so that a call placed is not bound to fail at its
-// first expression. Whole numbers for integer vars become ints in vars,
-// in place. A var the flow does not declare may be given (a flow may read
+// first expression. A scalar that says the same in another kind ("42"
+// for a number, 42 for text, "true") is converted, in place, as whole
+// numbers for integer vars become ints. A var the flow does not declare may be given (a flow may read
 // vars.x without declaring it), with any value.
 func (g *Graph) CheckVars(vars map[string]any) error {
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
@@ -158,27 +160,53 @@ func (g *Graph) CheckVars(vars map[string]any) error {
 			continue
 		}
 		v := vars[name]
+		// A scalar written as another scalar that says the same (a number
+		// as text, as JSON clients often send it) is taken as the var's kind.
+		text, isText := v.(string)
+		num, isNum := v.(float64)
 		want := ""
 		switch init.(type) {
 		case string:
-			if _, ok := v.(string); !ok {
+			switch x := v.(type) {
+			case string:
+			case float64:
+				vars[name] = strconv.FormatFloat(x, 'f', -1, 64)
+			case bool:
+				vars[name] = strconv.FormatBool(x)
+			default:
 				want = "text"
 			}
 		case bool:
-			if _, ok := v.(bool); !ok {
-				want = "true or false"
+			switch {
+			case isText && (text == "true" || text == "false"):
+				vars[name] = text == "true"
+			default:
+				if _, ok := v.(bool); !ok {
+					want = "true or false"
+				}
 			}
 		case int:
-			f, ok := v.(float64)
-			if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			if isText {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
+					num, isNum = f, true
+				}
+			}
+			if !isNum || num != math.Trunc(num) || math.Abs(num) > 1<<53 {
 				want = "a whole number"
 				break
 			}
-			vars[name] = int(f)
+			vars[name] = int(num)
 		case float64:
-			if _, ok := v.(float64); !ok {
-				want = "a number"
+			if isText {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
+					num, isNum = f, true
+				}
 			}
+			if !isNum {
+				want = "a number"
+				break
+			}
+			vars[name] = num
 		case []any:
 			if _, ok := v.([]any); !ok {
 				want = "a list"
