@@ -63,8 +63,18 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	p, _ := g.ResolveParams(values) // deployParams reported what it cannot resolve
-	st := g.NewState(withDefaults(call), p)
+	// --node may name a node inside a subflow (check_pin/ask): the walk
+	// then starts there, in that subflow, with its vars and params.
+	target := g
+	var from *flow.Node
+	if *node != "" {
+		if target, from = g.Locate(*node); from == nil {
+			fmt.Fprintf(stderr, "flowd render: flow %s has no node %q\n", g.Name, *node)
+			return exitUsage
+		}
+	}
+	p, _ := target.ResolveParams(values) // deployParams reported what it cannot resolve
+	st := target.NewState(withDefaults(call), p)
 	for _, kv := range vars {
 		name, v, err := parseVar(kv)
 		if err != nil {
@@ -91,15 +101,10 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		w.Now = t
 	}
 	var res flow.Result
-	if *node == "" {
+	if from == nil {
 		res = w.Answer(g, st)
 	} else {
-		n := g.Node(*node)
-		if n == nil {
-			fmt.Fprintf(stderr, "flowd render: flow %s has no node %q\n", g.Name, *node)
-			return exitUsage
-		}
-		res = w.Render(g, st, n)
+		res = w.Render(target, st, from)
 	}
 	if _, unanswered := mock.Take(); len(unanswered) > 0 {
 		for _, id := range unanswered {
