@@ -164,6 +164,10 @@ func (g *Graph) CheckVars(vars map[string]any) error {
 		// as text, as JSON clients often send it) is taken as the var's kind.
 		text, isText := v.(string)
 		num, isNum := v.(float64)
+		if i, ok := v.(int); ok { // a YAML integer (flowd render --var)
+			num, isNum = float64(i), true
+			v = num
+		}
 		want := ""
 		switch init.(type) {
 		case string:

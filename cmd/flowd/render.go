@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -75,14 +76,21 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	p, _ := target.ResolveParams(values) // deployParams reported what it cannot resolve
 	st := target.NewState(withDefaults(call), p)
+	given := map[string]any{}
 	for _, kv := range vars {
 		name, v, err := parseVar(kv)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowd render: %v\n", err)
 			return exitUsage
 		}
-		st.Vars[name] = v
+		given[name] = v
 	}
+	// As the trigger API: a declared var takes a value of its kind.
+	if err := target.CheckVars(given); err != nil {
+		fmt.Fprintf(stderr, "flowd render: --var %v\n", err)
+		return exitUsage
+	}
+	maps.Copy(st.Vars, given)
 	answers, code := httpAnswers(g, mocks, stderr)
 	if answers == nil {
 		return code
