@@ -476,7 +476,10 @@ func (g *Graph) mayReturnOK(returns func(*Node) []string) bool {
 			continue
 		}
 		seen[n] = true
-		if _, ok := n.action.(*returnDecl); ok {
+		if rd, ok := n.action.(*returnDecl); ok {
+			if rd.outcome == OutcomeOK {
+				return true // return: ok
+			}
 			continue
 		}
 		for _, e := range n.Edges() {
