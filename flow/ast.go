@@ -59,6 +59,11 @@ type NodeDecl struct {
 	Elem        *ElemDecl   // Plivo elements
 	Cases       []*CaseDecl // branch: edges taken by condition
 	Sets        []*SetDecl  // set: assignments to vars
+	// writesInput is set by the checker when an expression of the node
+	// reads input where it would be written (a template, set:, a return
+	// value): after a log: false input, in the same flow or through a
+	// subflow, that writes what the caller entered.
+	writesInput bool
 	Next        *Ref
 	On          []*OnDecl
 	Description string

@@ -437,6 +437,9 @@ func (c *checker) exprIn(e *Expr, asBool bool, ctx string) {
 			}
 		case "input":
 			e.readsInput = true
+			if c.cur != nil && !secretsReadable(ctx) {
+				c.cur.writesInput = true
+			}
 			if c.cur != nil {
 				c.reads = append(c.reads, paramRead{node: c.cur, param: r.name, pos: c.exprPos(e, r.offset), ctx: ctx})
 			}

@@ -65,6 +65,9 @@ type Node struct {
 	// caller enters there (a PIN) is never kept — not in the call's
 	// state, its trace or a log line.
 	Private bool
+	// writesInput: an expression of the node writes input somewhere
+	// (NodeDecl.writesInput).
+	writesInput bool
 	// goesOn: a node of a kind that ends the flow goes on to next instead
 	// (a Hangup with schedule).
 	goesOn bool
@@ -360,6 +363,7 @@ func compile(f *File) (*Graph, error) {
 			}
 		}
 		n.Events = nd.Events
+		n.writesInput = nd.writesInput
 		_, views := nd.Kind.behavior.(viewer)
 		g.hasViews = g.hasViews || views
 		if err := nd.Kind.behavior.compile(n, nd, g); err != nil {

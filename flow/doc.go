@@ -253,7 +253,7 @@ computed at run time (params[vars.name]) there while a param is secret.
 What the caller types at a GetDigits or GetInput written with log: false
 is kept nowhere: reading nodes.<id> of it is a load error, and so is
 reading input where it would be written (a template, set, a return value)
-in a node its callback can lead to; a when: condition and an http node's
+in a node its callback can lead to, through subflows too; a when: condition and an http node's
 url, headers and body may read it. An http request's trace shows *** in
 place of what a secret or such an input wrote into its URL.
 

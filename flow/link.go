@@ -146,6 +146,19 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 			bad[name] = true
 		}
 	}
+	// What a caller enters at a log: false input must not be written
+	// through a subflow either: by the subflow a walk it resumed runs, or
+	// by the caller after such a subflow returns.
+	for _, name := range names {
+		g := units[name]
+		if bad[name] || len(g.calls) == 0 || !report(g) {
+			continue
+		}
+		if d, ok := privateThroughSubflows(g, units); ok {
+			ds = append(ds, d)
+			bad[name] = true
+		}
+	}
 	// A flow whose subflows unfold into too many nodes: each subflow node
 	// names its subflow's nodes anew (check/ask), so subflows that each
 	// run the next twice unfold into 2^depth nodes, which flow tests,
@@ -294,6 +307,98 @@ func (g *Graph) assigns(name string) bool {
 		}
 	}
 	return false
+}
+
+// walkOn returns the nodes a walk reaches from starts within one webhook:
+// the starts, and on through the nodes that do not wait for Plivo.
+func walkOn(starts []*Node, passes func(string) bool) map[*Node]bool {
+	seen := map[*Node]bool{}
+	stack := slices.Clone(starts)
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == nil || seen[n] {
+			continue
+		}
+		seen[n] = true
+		if nodePasses(n, passes) {
+			for _, e := range n.Edges() {
+				stack = append(stack, e.To)
+			}
+		}
+	}
+	return seen
+}
+
+// targets returns where a node's edges lead.
+func targets(n *Node) []*Node {
+	var out []*Node
+	for _, e := range n.Edges() {
+		out = append(out, e.To)
+	}
+	return out
+}
+
+// privateThroughSubflows finds input written, after a log: false input,
+// across a subflow of g: a subflow that g runs in a walk such an input of
+// g resumed, whose first nodes write input; or a subflow whose own such
+// input resumes a walk that returns to g, after which g writes input.
+// Within one file the checker finds it (privateRead).
+func privateThroughSubflows(g *Graph, units map[string]*Graph) (Diagnostic, bool) {
+	passes := passesThrough(units)
+	sub := func(n *Node) *Graph {
+		if sc, ok := n.action.(*subflowCall); ok {
+			return units[sc.name]
+		}
+		return nil
+	}
+	for _, p := range g.Nodes {
+		if !p.Private {
+			continue
+		}
+		reached := walkOn(targets(p), passes)
+		for _, n := range g.Nodes { // in file order, for one stable report
+			s := sub(n)
+			if !reached[n] || s == nil {
+				continue
+			}
+			first := walkOn([]*Node{s.Start}, passes)
+			for _, m := range s.Nodes {
+				if first[m] && m.writesInput {
+					return Diagnostic{Pos: n.Pos, Severity: Error, Code: CodeSecret,
+						Message: fmt.Sprintf("node %s runs subflow %s in the walk that %s %s resumed, which says log: false, and %s's node %s writes input (a template, set: or a return value): what the caller entered would be kept; read it only in when: or an http node's url, headers and body there", n.ID, s.Name, p.Kind.Name, p.ID, s.Name, m.ID)}, true
+				}
+			}
+		}
+	}
+	for _, n := range g.calls {
+		s := sub(n)
+		if s == nil {
+			continue
+		}
+		var via *Node
+		for _, p := range s.Nodes {
+			if !p.Private {
+				continue
+			}
+			for m := range walkOn(targets(p), passes) {
+				if _, ret := m.action.(*returnDecl); via == nil && (ret || (nodePasses(m, passes) && len(m.Edges()) == 0)) {
+					via = p
+				}
+			}
+		}
+		if via == nil {
+			continue
+		}
+		after := walkOn(targets(n), passes)
+		for _, m := range g.Nodes {
+			if after[m] && m.writesInput {
+				return Diagnostic{Pos: m.Pos, Severity: Error, Code: CodeSecret,
+					Message: fmt.Sprintf("node %s writes input (a template, set: or a return value) after subflow %s returns from the walk that its %s %s resumed, which says log: false: what the caller entered would be kept; read it only in when: or an http node's url, headers and body", m.ID, s.Name, via.Kind.Name, via.ID)}, true
+			}
+		}
+	}
+	return Diagnostic{}, false
 }
 
 // maxUnfolded bounds the nodes a flow unfolds into through its subflows.
