@@ -52,13 +52,13 @@ type VarDecl struct {
 
 // NodeDecl is one node under nodes:.
 type NodeDecl struct {
-	ID          string
-	Pos         Pos
-	Kind        *Kind
-	KindPos     Pos
-	Elem        *ElemDecl   // Plivo elements
-	Cases       []*CaseDecl // branch: edges taken by condition
-	Sets        []*SetDecl  // set: assignments to vars
+	ID      string
+	Pos     Pos
+	Kind    *Kind
+	KindPos Pos
+	Elem    *ElemDecl   // Plivo elements
+	Cases   []*CaseDecl // branch: edges taken by condition
+	Sets    []*SetDecl  // set: assignments to vars
 	// writesInput is set by the checker when an expression of the node
 	// reads input where it would be written (a template, set:, a return
 	// value): after a log: false input, in the same flow or through a
