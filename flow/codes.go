@@ -31,6 +31,7 @@ const (
 	CodeUnknownKey            = yamlpos.CodeUnknownKey
 	CodeDuplicateKey          = yamlpos.CodeDuplicateKey
 	CodeMissingKey            = yamlpos.CodeMissingKey
+	CodeTag                   = yamlpos.CodeTag
 	CodeFlowName         Code = "bad-flow-name"
 	CodeDuplicateFlow    Code = "duplicate-flow"
 	CodeNodeID           Code = "bad-node-id"
@@ -77,6 +78,7 @@ type CodeDoc struct {
 var CodeDocs = []CodeDoc{
 	{CodeYAML, "The file is not valid YAML.", "nodes:\n  greet: {Speak: Hi", "Fix the YAML syntax at the reported place (unclosed brackets and quotes, tabs used for indentation)."},
 	{CodeShape, "A value has the wrong YAML shape: a list where a mapping belongs, a mapping where a scalar belongs.", "nodes:\n  - greet", "Write the value in the shape the reference shows for that key."},
+	{CodeTag, "A YAML tag flowd does not honour (!!binary, a custom !tag) is written: the value is read as written (a warning).", "Speak: !!binary aGVsbG8=", "Remove the tag; write the value as it should be read."},
 	{CodeUnknownKey, "A key that flowd does not know, usually a typo.", "greet:\n  Speak: Hi\n  nxt: menu", "Use the suggested key; attribute names are Plivo's, case-sensitive."},
 	{CodeDuplicateKey, "The same key appears twice in one mapping; YAML parsers would silently keep the last.", "Speak:\n  voice: MAN\n  voice: WOMAN", "Remove one of the two keys; the message names where the first one is."},
 	{CodeMissingKey, "A required key is missing.", "branch:\n  - when: vars.vip", "Add the key the message names."},

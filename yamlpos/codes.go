@@ -14,4 +14,5 @@ const (
 	CodeMissingKey   Code = "missing-key"
 	CodeType         Code = "bad-type"
 	CodeValue        Code = "bad-value"
+	CodeTag          Code = "ignored-tag"
 )

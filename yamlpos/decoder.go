@@ -117,7 +117,30 @@ func (d *Decoder) Parse(empty Code, needs, second string) *yaml.Node {
 	case len(extra.Content) > 0 && !IsNull(extra.Content[0]):
 		d.Errorf(d.Pos(&extra), CodeShape, "a second YAML document starts here; %s", second)
 	}
+	d.tags(doc.Content[0])
 	return doc.Content[0]
+}
+
+// plainTags are the tags a decoder reads by: YAML's own for the kinds of
+// value flowd knows. Any other (!!binary, !!timestamp, a custom !tag) is
+// not honoured, which a file that writes one should be told.
+var plainTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!map": true, "!!seq": true, "!!merge": true}
+
+// tags warns of each tag written in the file that is not honoured: the
+// value is read as written (Speak: !!binary aGk= speaks "aGk=").
+func (d *Decoder) tags(root *yaml.Node) {
+	stack := []*yaml.Node{root}
+	for seen := 0; len(stack) > 0 && seen < maxVisits; seen++ {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n.Kind == yaml.AliasNode {
+			continue // its anchor is walked where it is written
+		}
+		if n.Style&yaml.TaggedStyle != 0 && !plainTags[n.Tag] {
+			d.Warnf(d.Pos(n), CodeTag, "the tag %s is not honoured: the value is read as written; remove it", n.Tag)
+		}
+		stack = append(stack, n.Content...)
+	}
 }
 
 // Pair is one key and value of a mapping.
