@@ -37,7 +37,7 @@ type Answer struct {
 	JSON   bool     // Body came from json: (sent as application/json)
 	// Error makes the request fail instead, as the network would:
 	// "timeout" fails as the node's timeout running out does, at once.
-	// With ErrBodyTooLarge, Status is the status the answer came with.
+	// With flow.HTTPBodyTooLarge, Status is the status the answer came with.
 	Error string
 }
 
@@ -50,15 +50,6 @@ type Answer struct {
 // node names the failure as it does in production, so the status, error
 // and outcome a test sees are production's. TestMockErrorsAreProductions
 // checks that each makes the node give its name.
-const (
-	ErrTimeout      = flow.HTTPTimeout
-	ErrRefused      = flow.HTTPRefused
-	ErrUnknownHost  = flow.HTTPUnknownHost
-	ErrBodyTooLarge = flow.HTTPBodyTooLarge
-	ErrCanceled     = flow.HTTPCanceled
-	ErrFailed       = flow.HTTPFailed
-)
-
 var answerErrors = flow.HTTPFailures
 
 // httpMethods are the methods an http node may use.
@@ -191,7 +182,7 @@ func (dc *decoder) answer(n *yaml.Node, what string) *Answer {
 		a.Error = yamlpos.Resolve(p.Val).Value
 		// An answer too large came with a status, which the node keeps;
 		// the other failures got no answer at all.
-		if a.Error != ErrBodyTooLarge {
+		if a.Error != flow.HTTPBodyTooLarge {
 			if s, set := got["status"]; set {
 				dc.Errorf(dc.Pos(s.Key), flow.CodeShape, "%s has status and error %s; a request that fails so gets no answer, so no status: remove status (of the errors, only body too large takes one)", what, a.Error)
 				return nil
@@ -340,21 +331,21 @@ func (m *Mock) Do(node string, req *http.Request) (*http.Response, error) {
 func (a *Answer) respond(req *http.Request) (*http.Response, error) {
 	switch a.Error {
 	case "":
-	case ErrTimeout:
+	case flow.HTTPTimeout:
 		// The node's timeout ran out, at once: a test does not wait it.
 		return nil, context.DeadlineExceeded
-	case ErrRefused:
+	case flow.HTTPRefused:
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-	case ErrUnknownHost:
+	case flow.HTTPUnknownHost:
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: req.URL.Hostname(), IsNotFound: true}}
-	case ErrCanceled:
+	case flow.HTTPCanceled:
 		return nil, context.Canceled
-	case ErrBodyTooLarge:
+	case flow.HTTPBodyTooLarge:
 		// One byte over what the node keeps: the node reads it and fails
 		// as it does in production, keeping the status.
 		a = &Answer{Status: a.Status, Body: strings.Repeat(" ", flow.HTTPMaxBody+1)}
 	default:
-		return nil, errors.New(ErrFailed)
+		return nil, errors.New(flow.HTTPFailed)
 	}
 	h := http.Header{}
 	if a.JSON {

@@ -89,12 +89,12 @@ func TestMockErrorsAreProductions(t *testing.T) {
 		ctx    context.Context
 		status int
 	}{
-		ErrTimeout:      {url: srv.URL + "/slow"},
-		ErrRefused:      {url: refused},
-		ErrUnknownHost:  {},
-		ErrBodyTooLarge: {url: srv.URL + "/big", status: 200},
-		ErrCanceled:     {url: srv.URL + "/slow", ctx: canceled},
-		ErrFailed:       {url: srv.URL + "/drop"},
+		flow.HTTPTimeout:      {url: srv.URL + "/slow"},
+		flow.HTTPRefused:      {url: refused},
+		flow.HTTPUnknownHost:  {},
+		flow.HTTPBodyTooLarge: {url: srv.URL + "/big", status: 200},
+		flow.HTTPCanceled:     {url: srv.URL + "/slow", ctx: canceled},
+		flow.HTTPFailed:       {url: srv.URL + "/drop"},
 	}
 	client := runtime.NewHTTPClient()
 	for _, reason := range answerErrors {
@@ -121,7 +121,7 @@ func TestMockErrorsAreProductions(t *testing.T) {
 	}
 
 	// An answer too large keeps the status it came with.
-	a := &Answer{Node: "lookup", Error: ErrBodyTooLarge, Status: 503}
+	a := &Answer{Node: "lookup", Error: flow.HTTPBodyTooLarge, Status: 503}
 	mocked := answerLookup(t, context.Background(), NewMock(map[string]*Answer{"lookup": a}), srv.URL)
 	if got := answerLookup(t, context.Background(), client, srv.URL+"/big503"); !maps.Equal(got, mocked) || got["status"] != "503" {
 		t.Errorf("body too large with 503: a real request keeps %v, the mock %v", got, mocked)
