@@ -146,6 +146,9 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 			bad[name] = true
 		}
 	}
+	// Whether a walk comes back out of each flow run as a subflow without
+	// waiting for Plivo, asked of the flows below.
+	passes := passesThrough(units)
 	// What a caller enters at a log: false input must not be written
 	// through a subflow either: by the subflow a walk it resumed runs, or
 	// by the caller after such a subflow returns.
@@ -154,7 +157,7 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 		if bad[name] || len(g.calls) == 0 || !report(g) {
 			continue
 		}
-		if d, ok := privateThroughSubflows(g, units); ok {
+		if d, ok := privateThroughSubflows(g, units, passes); ok {
 			ds = append(ds, d)
 			bad[name] = true
 		}
@@ -194,7 +197,6 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 		}
 	}
 	// A loop through subflows that return without waiting.
-	passes := passesThrough(units)
 	for _, name := range names {
 		g := units[name]
 		if len(g.calls) == 0 || bad[name] || !report(g) {
@@ -312,22 +314,7 @@ func (g *Graph) assigns(name string) bool {
 // walkOn returns the nodes a walk reaches from starts within one webhook:
 // the starts, and on through the nodes that do not wait for Plivo.
 func walkOn(starts []*Node, passes func(string) bool) map[*Node]bool {
-	seen := map[*Node]bool{}
-	stack := slices.Clone(starts)
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if n == nil || seen[n] {
-			continue
-		}
-		seen[n] = true
-		if nodePasses(n, passes) {
-			for _, e := range n.Edges() {
-				stack = append(stack, e.To)
-			}
-		}
-	}
-	return seen
+	return reachFrom(starts, func(n *Node) bool { return nodePasses(n, passes) })
 }
 
 // targets returns where a node's edges lead.
@@ -344,8 +331,7 @@ func targets(n *Node) []*Node {
 // g resumed, whose first nodes write input; or a subflow whose own such
 // input resumes a walk that returns to g, after which g writes input.
 // Within one file the checker finds it (privateRead).
-func privateThroughSubflows(g *Graph, units map[string]*Graph) (Diagnostic, bool) {
-	passes := passesThrough(units)
+func privateThroughSubflows(g *Graph, units map[string]*Graph, passes func(string) bool) (Diagnostic, bool) {
 	sub := func(n *Node) *Graph {
 		if sc, ok := n.action.(*subflowCall); ok {
 			return units[sc.name]

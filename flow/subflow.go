@@ -464,26 +464,16 @@ func (g *Graph) Subflows() []*Graph {
 // node that ends the call. returns gives the outcomes of a subflow node.
 // It errs towards yes: a branch without next may find no case true.
 func (g *Graph) mayReturnOK(returns func(*Node) []string) bool {
-	seen := map[*Node]bool{}
-	stack := []*Node{g.Start}
-	if g.OnError != nil {
-		stack = append(stack, g.OnError)
-	}
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if n == nil || seen[n] {
-			continue
-		}
-		seen[n] = true
+	// A return node ends the walk there; every other node goes on.
+	for n := range reachFrom([]*Node{g.Start, g.OnError}, func(n *Node) bool {
+		_, ret := n.action.(*returnDecl)
+		return !ret
+	}) {
 		if rd, ok := n.action.(*returnDecl); ok {
 			if rd.outcome == OutcomeOK {
 				return true // return: ok
 			}
 			continue
-		}
-		for _, e := range n.Edges() {
-			stack = append(stack, e.To)
 		}
 		if n.Next != nil {
 			continue
@@ -507,6 +497,28 @@ func (g *Graph) mayReturnOK(returns func(*Node) []string) bool {
 		}
 	}
 	return false
+}
+
+// reachFrom returns the nodes reached from starts (nil ones skipped) by
+// following the edges of the nodes that through lets the walk go on
+// from; the starts included.
+func reachFrom(starts []*Node, through func(*Node) bool) map[*Node]bool {
+	seen := map[*Node]bool{}
+	stack := slices.Clone(starts)
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == nil || seen[n] {
+			continue
+		}
+		seen[n] = true
+		if through(n) {
+			for _, e := range n.Edges() {
+				stack = append(stack, e.To)
+			}
+		}
+	}
+	return seen
 }
 
 // Returns lists the outcomes a flow's return nodes give, and ok.
