@@ -55,7 +55,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		}
 		t.entry, t.event = entry, true
 		reply = func() {
-			traceOther(ctx, st, node, kind)
+			s.traceOther(ctx, st, node, kind, "", "")
 			s.metrics.events.WithLabelValues(name, kind).Inc()
 			s.log.Info("event", "call", id, "flow", name, "node", node, "kind", kind, "event", ev.Params["EventName"])
 			w.WriteHeader(http.StatusNoContent)

@@ -121,9 +121,22 @@ func traceWebhook(span trace.Span, sess *CallState, node, outcome string, more .
 }
 
 // traceOther sets a webhook's span attributes where no walk ran: a hangup,
-// an event, a retry answered from the state.
-func traceOther(ctx context.Context, sess *CallState, node, outcome string, more ...attribute.KeyValue) {
-	traceWebhook(trace.SpanFromContext(ctx), sess, node, outcome, more...)
+// an event, a retry answered from the state; key and value, when key is
+// not "", are one more. Without tracing it costs nothing: those paths run
+// once per call or more.
+func (s *Server) traceOther(ctx context.Context, sess *CallState, node, outcome, key, value string) {
+	if s.tracer == nil {
+		return
+	}
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	if key == "" {
+		traceWebhook(span, sess, node, outcome)
+		return
+	}
+	traceWebhook(span, sess, node, outcome, attribute.String(key, value))
 }
 
 // tracedHTTP makes a child span of each http node request and sends the

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/flowd-dev/flowd/flow"
 )
@@ -204,7 +203,9 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			// The call moved on: the answer's XML, as the trace kept it.
 			reply = func() {
 				if xml := s.tracedXML(ctx, id, 1, hookAnswer, "", ""); xml != nil {
-					traceOther(ctx, st, s.startNode(ctx, st), "retry", attribute.String("flowd.wait", st.Wait))
+					if s.tracer != nil { // startNode reads the flow version
+						s.traceOther(ctx, st, s.startNode(ctx, st), "retry", "flowd.wait", st.Wait)
+					}
 					s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
 					writeXML(w, xml)
 					return
@@ -215,7 +216,9 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 		case st.Claim == nil:
 			xml := s.lastXML(st)
 			reply = func() {
-				traceOther(ctx, st, s.startNode(ctx, st), "retry", attribute.String("flowd.wait", st.Wait))
+				if s.tracer != nil { // startNode reads the flow version
+					s.traceOther(ctx, st, s.startNode(ctx, st), "retry", "flowd.wait", st.Wait)
+				}
 				s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
 				writeXML(w, xml)
 			}
@@ -291,7 +294,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		if step == st.Step-1 && st.Key == key && st.Claim == nil {
 			xml := s.lastXML(st)
 			reply = func() {
-				traceOther(ctx, st, node, "retry", attribute.String("flowd.wait", st.Wait))
+				s.traceOther(ctx, st, node, "retry", "flowd.wait", st.Wait)
 				s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
 				writeXML(w, xml)
 			}
@@ -322,7 +325,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			stale := fmt.Sprintf("stale callback: call %s is at step %d, not step %d at %q (%s)", id, st.Step, step, node, event)
 			reply = func() {
 				if xml := s.tracedXML(ctx, id, step+1, hookCallback, node, event); xml != nil {
-					traceOther(ctx, st, node, "retry", attribute.String("flowd.wait", st.Wait))
+					s.traceOther(ctx, st, node, "retry", "flowd.wait", st.Wait)
 					s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
 					writeXML(w, xml)
 					return
@@ -484,7 +487,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 			return done, err
 		}
 		reply = func() {
-			traceOther(ctx, st, waitedAt, hookHangup, attribute.String("flowd.hangup_cause", st.HangupCause))
+			s.traceOther(ctx, st, waitedAt, hookHangup, "flowd.hangup_cause", st.HangupCause)
 			s.log.Info("call hung up", "call", id, "flow", st.Flow, "cause", st.HangupCause, "steps", st.Step)
 			s.metrics.webhooks.WithLabelValues(label, hookHangup, "ok").Inc()
 			if waitedAt != "" {
