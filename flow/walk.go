@@ -266,13 +266,19 @@ func Outcome(at *Node, event string, params map[string]string) *Node {
 }
 
 // OutcomeName returns the outcome a callback reports, for traces: "next"
-// when the callback stands for no outcome.
+// when the callback stands for no outcome of its kind — Plivo's
+// DialStatus "completed" is one, a missing or undocumented value
+// ("cancel", "Completed") is not, and the walk takes next for it.
 func OutcomeName(at *Node, event string, params map[string]string) string {
 	c, ok := at.Kind.callback(event)
-	if !ok || (c.Outcome == "" && c.Param == "") {
+	if !ok {
 		return "next"
 	}
-	return c.outcome(params)
+	o := c.outcome(params)
+	if o == "" || (!at.Kind.traits.openOutcomes && !at.Kind.HasOutcome(o)) {
+		return "next"
+	}
+	return o
 }
 
 func (w *Walker) begin(g *Graph, st *State, input map[string]string) {

@@ -199,3 +199,40 @@ nodes:
 		t.Fatal("vars holding a list are shared")
 	}
 }
+
+// TestOutcomeNameIsAnOutcome: the trace names the outcome a callback
+// took: Dial's DialStatus when it is one of Dial's outcomes, else next —
+// the walk takes next for "Completed", "cancel" or no DialStatus, and the
+// trace must not say otherwise.
+func TestOutcomeNameIsAnOutcome(t *testing.T) {
+	src := `flow: f
+nodes:
+  dial:
+    Dial:
+      children:
+        - Number: "14155550100"
+    on:
+      busy: sorry
+    next: bye
+  sorry:
+    Speak: Busy.
+  bye:
+    Speak: Bye.
+`
+	g, ds := flow.Compile("f.yaml", []byte(src))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused at load: %v", ds)
+	}
+	for status, want := range map[string]string{
+		"busy": "busy", "completed": "completed", "no-answer": "no-answer",
+		"Completed": "next", "cancel": "next", "": "next",
+	} {
+		p := map[string]string{"DialStatus": status}
+		if got := flow.OutcomeName(g.Node("dial"), flow.EventAction, p); got != want {
+			t.Errorf("DialStatus %q: outcome %q, want %q", status, got, want)
+		}
+	}
+	if got := flow.OutcomeName(g.Node("dial"), flow.EventAction, map[string]string{}); got != "next" {
+		t.Errorf("no DialStatus: outcome %q, want next", got)
+	}
+}
