@@ -631,11 +631,23 @@ func (n *NodeDecl) private() bool {
 		return false
 	}
 	for _, a := range n.Elem.Attrs {
-		if a.Spec.Name == "log" && a.Value != nil && a.Value.Const() && a.Value.Value == "false" {
+		// A templated log may yield false on any call: flowd keeps such
+		// input private on every call, whatever Plivo is told.
+		if a.Spec.Name == "log" && a.Value != nil && (!a.Value.Const() || a.Value.Value == "false") {
 			return true
 		}
 	}
 	return false
+}
+
+// saysPrivate says, for a diagnostic, why node n's input is private.
+func (n *NodeDecl) saysPrivate() string {
+	for _, a := range n.Elem.Attrs {
+		if a.Spec.Name == "log" && a.Value != nil && !a.Value.Const() {
+			return "whose log: is a template (flowd takes it as log: false)"
+		}
+	}
+	return "which says log: false"
 }
 
 // reach returns the nodes reached along the edges of from and, for each

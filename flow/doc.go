@@ -253,9 +253,12 @@ computed at run time (params[vars.name]) there while a param is secret.
 What the caller types at a GetDigits or GetInput written with log: false
 is kept nowhere: reading nodes.<id> of it is a load error, and so is
 reading input where it would be written (a template, set, a return value)
-in a node its callback can lead to, through subflows too; a when: condition and an http node's
-url, headers and body may read it. An http request's trace shows *** in
-place of what a secret or such an input wrote into its URL.
+in a node its callback can lead to, through subflows and on_error too (a
+run-time error in that walk goes on there); a when: condition and an http
+node's url, headers and body may read it. A log: written as a template is
+taken as log: false. An http request's trace shows *** in place of what a
+secret or such an input wrote into its URL, and a run-time error whose
+message quotes a secret or such an input has its message withheld.
 
 # Expressions
 

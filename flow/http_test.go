@@ -196,7 +196,9 @@ nodes:
 }
 
 // TestRunErrorHidesSecrets: a run-time error whose message quotes a secret
-// param's value (expr quotes what it failed on) says <secret> instead.
+// param's value (expr quotes what it failed on), or what the caller entered
+// at a log: false input, is withheld: replacing the value alone would let
+// the text around it give it away. It keeps its node and position.
 func TestRunErrorHidesSecrets(t *testing.T) {
 	const src = `params:
   pin: { default: "abcSECRET1", secret: true }
@@ -215,7 +217,66 @@ nodes:
 	w := flow.Walker{Now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)}
 	params, _ := g.ResolveParams(nil)
 	r := w.Answer(g, g.NewState(map[string]string{"CallUUID": "c"}, params))
-	if r.Err == nil || strings.Contains(r.Err.Error(), "abcSECRET1") || !strings.Contains(r.Err.Error(), "int(<secret>)") {
+	if r.Err == nil || strings.Contains(r.Err.Error(), "SECRET") || !strings.Contains(r.Err.Error(), "node chk (sec.yaml:4:3): its message is withheld") {
 		t.Errorf("run error: %v", r.Err)
+	}
+
+	// A date built from a secret: "<secret>-02-30" would still say it.
+	const dated = `params:
+  year: { default: "2026", secret: true }
+vars:
+  day: "-02-30"
+nodes:
+  chk:
+    branch:
+      - when: hours(params.year + vars.day + " closed", "UTC")
+        next: a
+    next: a
+  a: { Speak: hi }
+`
+	g, ds = flow.Compile("dated.yaml", []byte(dated))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused: %v", ds)
+	}
+	params, _ = g.ResolveParams(nil)
+	r = w.Answer(g, g.NewState(map[string]string{"CallUUID": "c"}, params))
+	if r.Err == nil || strings.Contains(r.Err.Error(), "2026") || !strings.Contains(r.Err.Error(), "withheld") {
+		t.Errorf("dated: %v", r.Err)
+	}
+
+	// What the caller typed at a log: false input, quoted by int().
+	const pin = `nodes:
+  ask:
+    GetDigits: { numDigits: 4, log: false }
+    next: chk
+  chk:
+    branch:
+      - when: int(input.Digits) > 3
+        next: a
+    next: a
+  a: { Speak: hi }
+`
+	g, ds = flow.Compile("pin.yaml", []byte(pin))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused: %v", ds)
+	}
+	w.URL = func(node, ev string) string { return "https://flowd.test/" + node + "/" + ev }
+	r = w.Resume(g, g.NewState(map[string]string{"CallUUID": "c"}, nil), g.Node("ask"), flow.EventAction, map[string]string{"Digits": "12*4"})
+	if r.Err == nil || strings.Contains(r.Err.Error(), "12*4") || !strings.Contains(r.Err.Error(), "withheld") {
+		t.Errorf("log: false input: %v", r.Err)
+	}
+}
+
+// TestParamConvertHidesSecrets: a secret param's value of the wrong type is
+// refused without showing it, nor its default.
+func TestParamConvertHidesSecrets(t *testing.T) {
+	p := flow.ParamDecl{Name: "pin", Type: flow.ParamInt, Default: "1234", Secret: true}
+	_, err := p.Convert("98x7")
+	if err == nil || strings.Contains(err.Error(), "1234") || strings.Contains(err.Error(), "98x7") {
+		t.Errorf("secret: %v", err)
+	}
+	p.Secret = false
+	if _, err := p.Convert("98x7"); err == nil || !strings.Contains(err.Error(), "want an integer (the type of its default, 1234), not \"98x7\"") {
+		t.Errorf("not secret: %v", err)
 	}
 }

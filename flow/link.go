@@ -342,13 +342,14 @@ func privateThroughSubflows(g *Graph, units map[string]*Graph, passes func(strin
 		if !p.Private {
 			continue
 		}
-		reached := walkOn(targets(p), passes)
+		// A run-time error in that walk goes on at g's on_error node.
+		reached := walkOn(append(targets(p), g.OnError), passes)
 		for _, n := range g.Nodes { // in file order, for one stable report
 			s := sub(n)
 			if !reached[n] || s == nil {
 				continue
 			}
-			first := walkOn([]*Node{s.Start}, passes)
+			first := walkOn([]*Node{s.Start, s.OnError}, passes)
 			for _, m := range s.Nodes {
 				if first[m] && m.writesInput {
 					return Diagnostic{Pos: n.Pos, Severity: Error, Code: CodeSecret,
@@ -362,10 +363,13 @@ func privateThroughSubflows(g *Graph, units map[string]*Graph, passes func(strin
 		if s == nil {
 			continue
 		}
-		var via *Node
+		var via, private *Node
 		for _, p := range s.Nodes {
 			if !p.Private {
 				continue
+			}
+			if private == nil {
+				private = p
 			}
 			for m := range walkOn(targets(p), passes) {
 				if _, ret := m.action.(*returnDecl); via == nil && (ret || (nodePasses(m, passes) && len(m.Edges()) == 0)) {
@@ -373,14 +377,26 @@ func privateThroughSubflows(g *Graph, units map[string]*Graph, passes func(strin
 				}
 			}
 		}
-		if via == nil {
+		const rest = "what the caller entered would be kept; read it only in when: or an http node's url, headers and body"
+		if via != nil {
+			after := walkOn(targets(n), passes)
+			for _, m := range g.Nodes {
+				if after[m] && m.writesInput {
+					return Diagnostic{Pos: m.Pos, Severity: Error, Code: CodeSecret,
+						Message: fmt.Sprintf("node %s writes input (a template, set: or a return value) after subflow %s returns from the walk that its %s %s resumed, which says log: false: %s", m.ID, s.Name, via.Kind.Name, via.ID, rest)}, true
+				}
+			}
+		}
+		// A run-time error in such a walk, in a subflow without on_error of
+		// its own, goes on at the caller's.
+		if private == nil || s.OnError != nil || g.OnError == nil {
 			continue
 		}
-		after := walkOn(targets(n), passes)
+		after := walkOn([]*Node{g.OnError}, passes)
 		for _, m := range g.Nodes {
 			if after[m] && m.writesInput {
 				return Diagnostic{Pos: m.Pos, Severity: Error, Code: CodeSecret,
-					Message: fmt.Sprintf("node %s writes input (a template, set: or a return value) after subflow %s returns from the walk that its %s %s resumed, which says log: false: what the caller entered would be kept; read it only in when: or an http node's url, headers and body", m.ID, s.Name, via.Kind.Name, via.ID)}, true
+					Message: fmt.Sprintf("node %s writes input (a template, set: or a return value), and a run-time error in subflow %s, in the walk that its %s %s resumed (which says log: false), goes on at on_error %s: %s", m.ID, s.Name, private.Kind.Name, private.ID, g.OnError.ID, rest)}, true
 			}
 		}
 	}

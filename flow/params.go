@@ -48,18 +48,18 @@ func paramType(tag string) ParamType {
 // Convert reads a value given as text as the param's type. The error
 // shows the value only when the param is not secret.
 func (p *ParamDecl) Convert(s string) (any, error) {
-	shown := p.Shown(s)
+	shown, def := p.Shown(s), p.Shown(p.Default)
 	switch p.Type {
 	case ParamInt:
 		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil || v != int64(int(v)) {
-			return nil, fmt.Errorf("want an integer (the type of its default, %s), not %q", p.Default, shown)
+			return nil, fmt.Errorf("want an integer (the type of its default, %s), not %q", def, shown)
 		}
 		return int(v), nil
 	case ParamFloat:
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil, fmt.Errorf("want a number (the type of its default, %s), not %q", p.Default, shown)
+			return nil, fmt.Errorf("want a number (the type of its default, %s), not %q", def, shown)
 		}
 		return v, nil
 	case ParamBool:
@@ -69,7 +69,7 @@ func (p *ParamDecl) Convert(s string) (any, error) {
 		case "false":
 			return false, nil
 		}
-		return nil, fmt.Errorf("want true or false (the type of its default, %s), not %q", p.Default, shown)
+		return nil, fmt.Errorf("want true or false (the type of its default, %s), not %q", def, shown)
 	}
 	return s, nil
 }

@@ -1,6 +1,8 @@
 package flow
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -25,17 +27,30 @@ func (c *checker) paramReads() {
 	// resumers[n] are the nodes whose callbacks can resume a walk that
 	// reaches n before it waits again.
 	resumers := map[*NodeDecl][]*NodeDecl{}
+	// A run-time error anywhere in a walk goes on at the flow's on_error
+	// node: every callback's walk can reach it and what it passes to.
+	onError := map[*NodeDecl]bool{}
+	if f.OnError != nil {
+		if n := f.nodeByID[f.OnError.Name]; n != nil {
+			onError[n] = true
+			if n.passes() {
+				maps.Copy(onError, f.reach(n, (*NodeDecl).passes))
+			}
+		}
+	}
 	for _, w := range f.Nodes {
 		if w.Kind == nil || len(w.Kind.Callbacks) == 0 || w.passes() {
 			continue
 		}
-		for n := range f.reach(w, (*NodeDecl).passes) {
+		reached := f.reach(w, (*NodeDecl).passes)
+		maps.Copy(reached, onError)
+		for n := range reached {
 			resumers[n] = append(resumers[n], w)
 		}
 	}
 	for _, rd := range c.reads {
 		if rd.from == "" && !secretsReadable(rd.ctx) {
-			c.privateRead(rd, resumers[rd.node])
+			c.privateRead(rd, resumers[rd.node], onError[rd.node])
 		}
 		if rd.param == "" {
 			continue // input as a whole: any parameter
@@ -107,7 +122,7 @@ func callbackParams(n *NodeDecl) []string {
 // written (the XML, vars, a return value), by a walk that a log: false
 // input can resume: input is then what the caller entered, which is kept
 // nowhere.
-func (c *checker) privateRead(rd paramRead, resumers []*NodeDecl) {
+func (c *checker) privateRead(rd paramRead, resumers []*NodeDecl, afterError bool) {
 	for _, w := range resumers {
 		if !w.private() {
 			continue
@@ -116,8 +131,12 @@ func (c *checker) privateRead(rd paramRead, resumers []*NodeDecl) {
 		if rd.param != "" {
 			what += "." + rd.param
 		}
-		c.d.Errorf(rd.pos, CodeSecret, "%s at node %s is what the caller entered at %s %s, which says log: false: it may be read only in a when: condition or an http node's url, headers and body, not in %s, where it would be written to the XML, the call's state or Plivo",
-			what, rd.node.ID, w.Kind.Name, w.ID, secretPlace(rd.ctx))
+		why := ""
+		if afterError {
+			why = fmt.Sprintf(" (a run-time error in the walk its callback resumes goes on at on_error %s)", c.f.OnError.Name)
+		}
+		c.d.Errorf(rd.pos, CodeSecret, "%s at node %s is what the caller entered at %s %s, %s%s: it may be read only in a when: condition or an http node's url, headers and body, not in %s, where it would be written to the XML, the call's state or Plivo",
+			what, rd.node.ID, w.Kind.Name, w.ID, w.saysPrivate(), why, secretPlace(rd.ctx))
 		return
 	}
 }

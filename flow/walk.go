@@ -171,8 +171,9 @@ type Walker struct {
 	gs     []*Graph
 	prefix string
 	// private is set when a log: false input resumed the walk: input holds
-	// what the caller entered.
+	// what the caller entered, and entered its non-empty values.
 	private bool
+	entered []string
 	// last is the node the walk reached last, which a document's error
 	// (too large for Plivo) is reported at.
 	last *Node
@@ -229,7 +230,14 @@ func (w *Walker) Answer(g *Graph, st *State) Result {
 func (w *Walker) Resume(g *Graph, st *State, at *Node, event string, params map[string]string) Result {
 	w.begin(g, st, params)
 	w.private = at.Private
-	if !at.Private {
+	w.entered = w.entered[:0]
+	if at.Private {
+		for _, p := range enteredParams {
+			if v := params[p]; v != "" {
+				w.entered = append(w.entered, v)
+			}
+		}
+	} else {
 		// log: false — what the caller entered is read by this walk's
 		// input.* and kept nowhere.
 		w.state.Nodes[at.ID] = params
@@ -419,47 +427,53 @@ func (w *Walker) steps(n *Node) (Result, error) {
 	return w.finish(nil)
 }
 
-// hideSecrets returns a run-time error with the value of every secret
-// param of the call's flows written <secret>: expr's messages quote the
-// values they failed on (int(1234)), and the error goes to the trace, the
-// log and flowd render's and flowd test's output.
+// enteredParams are the callback parameters that carry what a caller
+// entered at GetDigits or GetInput.
+var enteredParams = []string{"Digits", "Speech"}
+
+// hideSecrets returns a run-time error that quotes no secret: when its
+// message holds the value of a secret param, or what the caller entered at
+// a log: false input in this walk (expr quotes the values it fails on:
+// int("12*4")), the message is withheld — the error keeps its flow, node
+// and position. Replacing the value alone would not do: what is left
+// around it can give it away ("<secret>-02-30" for February 30), and a
+// short value would garble the rest.
 func (w *Walker) hideSecrets(err error) error {
-	var secrets []string
-	for i, g := range w.gs {
-		var values map[string]any
-		for j := range g.Params {
-			p := &g.Params[j]
-			if !p.Secret {
-				continue
+	quoted := func(msg string) bool {
+		for _, v := range w.entered {
+			if strings.Contains(msg, v) {
+				return true
 			}
-			if values == nil {
-				values = w.top.Params
-				if i > 0 || values == nil {
-					values = w.paramsOf(g)
+		}
+		for i, g := range w.gs {
+			var values map[string]any
+			for j := range g.Params {
+				p := &g.Params[j]
+				if !p.Secret {
+					continue
+				}
+				if values == nil {
+					values = w.top.Params
+					if i > 0 || values == nil {
+						values = w.paramsOf(g)
+					}
+				}
+				if v := Format(values[p.Name]); v != "" && strings.Contains(msg, v) {
+					return true
 				}
 			}
-			if v := Format(values[p.Name]); v != "" {
-				secrets = append(secrets, v)
-			}
 		}
+		return false
 	}
-	if len(secrets) == 0 {
-		return err
-	}
-	hide := func(msg string) string {
-		for _, v := range secrets {
-			msg = strings.ReplaceAll(msg, v, "<secret>")
-		}
-		return msg
-	}
+	const withheld = "its message is withheld: it quotes a secret param or what the caller entered at a log: false input"
 	if re, ok := err.(*RunError); ok {
-		if m := re.Err.Error(); hide(m) != m {
-			return &RunError{Flow: re.Flow, Node: re.Node, Pos: re.Pos, Err: errors.New(hide(m))}
+		if quoted(re.Err.Error()) {
+			return &RunError{Flow: re.Flow, Node: re.Node, Pos: re.Pos, Err: errors.New(withheld)}
 		}
 		return err
 	}
-	if m := err.Error(); hide(m) != m {
-		return errors.New(hide(m))
+	if quoted(err.Error()) {
+		return errors.New("a run-time error: " + withheld)
 	}
 	return err
 }
