@@ -86,6 +86,10 @@ type compiled struct {
 	err *exprError
 }
 
+// paramEnv is the name a param's environment variable ends in:
+// FLOWD_PARAM_RING_TIME for ring-time.
+func paramEnv(name string) string { return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }
+
 // Check reports the problems of a decoded file and compiles its
 // expressions in place.
 func Check(f *File) Diagnostics {
@@ -103,7 +107,7 @@ func (c *checker) check() {
 		// A param's environment variable upper-cases its name and spells
 		// '-' as '_': two names that give one variable could not both be
 		// set from the environment.
-		e := strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_"))
+		e := paramEnv(p.Name)
 		if first, ok := env[e]; ok {
 			c.d.Errorf(p.Pos, CodeDuplicateKey, "params %s and %s are both set by the environment variable FLOWD_PARAM_%s; rename one", first.Name, p.Name, e)
 			continue

@@ -249,6 +249,8 @@ is never written anywhere (a PIN, a token); it may be read only in a when:
 condition and in an http node's url, headers and body. Reading it anywhere
 else is a load error, and so is reading params as a whole or by a name
 computed at run time (params[vars.name]) there while a param is secret.
+A param secret in one flow of a folder must be secret in every flow that
+declares it: they take the same value.
 
 What the caller types at a GetDigits or GetInput written with log: false
 is kept nowhere: reading nodes.<id> of it is a load error, and so is

@@ -146,6 +146,32 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 			bad[name] = true
 		}
 	}
+	// The values of params come by name, for every flow of the folder
+	// (--param, FLOWD_PARAM_<NAME>, --params): a param that one flow keeps
+	// secret must be secret in every flow that declares it, or that flow
+	// would write the secret.
+	secretIn := map[string]string{}
+	for _, name := range names {
+		for _, p := range units[name].Params {
+			if _, seen := secretIn[paramEnv(p.Name)]; p.Secret && !seen {
+				secretIn[paramEnv(p.Name)] = name
+			}
+		}
+	}
+	for _, name := range names {
+		g := units[name]
+		for _, p := range g.Params {
+			other, ok := secretIn[paramEnv(p.Name)]
+			if p.Secret || !ok {
+				continue
+			}
+			bad[name] = true
+			if report(g) {
+				ds = append(ds, Diagnostic{Pos: p.Pos, Severity: Error, Code: CodeSecret,
+					Message: fmt.Sprintf("param %s is secret in flow %s, and both take their value from FLOWD_PARAM_%s, --param and --params by that name: mark it secret: true here too, or name it differently", p.Name, other, paramEnv(p.Name))})
+			}
+		}
+	}
 	// Whether a walk comes back out of each flow run as a subflow without
 	// waiting for Plivo, asked of the flows below.
 	passes := passesThrough(units)
