@@ -64,6 +64,7 @@ const (
 	CodeReturnOutside    Code = "return-outside-subflow"
 	CodeUnreadable       Code = "unreadable-file"
 	CodeUnfolds          Code = "subflows-unfold"
+	CodeParamValue       Code = "param-value"
 )
 
 // CodeDoc documents one diagnostic code for the language reference.
@@ -111,6 +112,7 @@ var CodeDocs = []CodeDoc{
 	{CodeSubflowCycle, "A flow runs itself as a subflow, directly or through other subflows; the message names the whole cycle.", "# a.yaml\n  go: {subflow: b}\n# b.yaml\n  back: {subflow: a}", "Loop with next or on: inside one flow instead of calling back up the chain."},
 	{CodeReturnOutside, "A flow has return nodes but no flow of its folder runs it as a subflow.", "done:\n  return: ok   # in a flow nothing calls", "End the call with Hangup, or run the flow with subflow: from another flow."},
 	{CodeUnfolds, "A flow unfolds into more than 100,000 nodes through its subflows: each subflow node names its subflow's nodes anew, so subflows that each run the next twice double at every level.", "a: {subflow: level2, next: b}\nb: {subflow: level2}   # and level2 runs level3 twice, ...", "Run fewer subflows from subflows, or loop with next and on: instead."},
+	{CodeParamValue, "flowd serve reloaded a flow whose param has neither a default nor a value given when flowd serve started, or a value of another type; the version serving stays (at start, flowd serve refuses to run instead).", "params:\n  queue_name: {}   # added while flowd serve runs, with no value given", "Give the param a default, or give its value (--param, FLOWD_PARAM_<NAME>, --params) and restart flowd serve."},
 	{CodeUnreadable, "A flow file cannot be read: it is not a regular file (a named pipe, a device), it is larger than 4 MiB, or the file system refused it.", "ln -s /dev/zero flows/zero.yaml", "Keep only flow files, of a sensible size, in the flows folder."},
 	{CodeDeadSetting, "A MultiPartyCall setting that cannot take effect: wait music for a caller who starts the MPC on entering, or MPC-level settings on a node an add_participant always precedes (a warning).", "queue:\n  MultiPartyCall: {name: q, role: customer, waitMusicUrl: https://example.com/m.xml}", "Write startMpcOnEnter: false, or give the MPC-level settings to the add_participant that creates the MPC."},
 	{CodeUnknownParam, "input.X or nodes.<id>.X names a parameter that no callback reaching there sends, so it reads as \"\" (a warning).", "menu: {GetDigits: {numDigits: 1}, next: check}\ncheck: {branch: [{when: input.Digit == \"1\", next: sales}]}", "Use the parameter Plivo sends (input.Digits); the message lists them."},

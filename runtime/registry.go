@@ -29,6 +29,11 @@ type Registry struct {
 	// before Watch reloads it (DefaultQuietPeriod when zero). Set it before
 	// Watch.
 	QuietPeriod time.Duration
+	// Params are the values flowd serve was given for params (--param,
+	// FLOWD_PARAM_<NAME>, --params), checked against the flows when it
+	// started. A reload checks each new version against them too: one
+	// whose params cannot be resolved is rejected like a broken file.
+	Params map[string]string
 
 	dir     string
 	log     *slog.Logger
@@ -374,6 +379,24 @@ func (r *Registry) Reload() bool {
 			}
 			continue
 		}
+		if ds := r.paramProblems(l, prev[name]); len(ds) > 0 {
+			ok = false
+			for _, d := range ds {
+				r.log.Error(d.Message, "file", d.Pos.File, "line", d.Pos.Line, "col", d.Pos.Col, "code", string(d.Code))
+				rejected[d.Pos.File] = append(rejected[d.Pos.File], d)
+				rejected[d.Pos.File].Sort()
+			}
+			if serving := prev[name]; serving != nil {
+				next[name] = serving
+				if info, was := prevCat.flows[name]; was {
+					cat.flows[name] = info
+				}
+			} else {
+				delete(next, name)
+				delete(cat.flows, name)
+			}
+			continue
+		}
 		next[name] = l
 		if info := cat.flows[name]; info.Version != l.Version {
 			info.Version, info.LoadedAt = l.Version, now
@@ -401,6 +424,33 @@ func (r *Registry) Reload() bool {
 	}
 	r.reloaded(ok)
 	return ok
+}
+
+// paramProblems says why a flow version newly loaded cannot be served
+// with the deployment's params: a param with neither a value nor a
+// default, or a value it cannot take (flowd serve refuses to start on
+// either). Its calls would speak an empty value or all fail.
+func (r *Registry) paramProblems(g, serving *flow.Graph) flow.Diagnostics {
+	if serving != nil && serving.Version == g.Version {
+		return nil
+	}
+	_, errs := g.ResolveParams(r.Params)
+	var ds flow.Diagnostics
+	for _, e := range errs {
+		at := flow.Pos{File: g.Path}
+		for _, p := range g.Params {
+			if p.Name == e.Param {
+				at = p.Pos
+			}
+		}
+		what := "the version serving stays"
+		if serving == nil {
+			what = "it is not served"
+		}
+		ds = append(ds, flow.Diagnostic{Pos: at, Severity: flow.Error, Code: flow.CodeParamValue,
+			Message: fmt.Sprintf("param %s of flow %s %v (give it to flowd serve with --param %s=..., %s or --params, and restart); %s", e.Param, g.Name, e.Err, e.Param, "FLOWD_PARAM_"+strings.ToUpper(strings.ReplaceAll(e.Param, "-", "_")), what)})
+	}
+	return ds
 }
 
 // readWhole reads a flow file and reports whether it changed while it was

@@ -387,3 +387,56 @@ func TestReloadRefusesPipes(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadRejectsUnresolvedParams: a reload that brings a version whose
+// param has no value (neither a default nor one given to flowd serve), or
+// a value of another type, keeps the version serving — flowd serve would
+// not have started on it — and says why at the param; a new flow with such
+// a param is not served.
+func TestReloadRejectsUnresolvedParams(t *testing.T) {
+	reg, dir, _, _ := recordingRegistry(t)
+	reg.Params = map[string]string{"ring": "twenty"}
+	path := filepath.Join(dir, "support.yaml")
+	writeFlowFile(t, path, supportFlow("Live."))
+	if !reg.Reload() {
+		t.Fatal("first load failed")
+	}
+	v1 := reg.Current("support").Version
+
+	for _, params := range []string{
+		"params:\n  queue: {}\n",                 // no default, no value
+		"params:\n  ring: { default: 20 }\n",     // "twenty" is no integer
+		"params:\n  queue: { description: q }\n", // no default either
+	} {
+		writeFlowFile(t, path, params+supportFlow("Edited."))
+		if reg.Reload() {
+			t.Errorf("%q: the reload reported success", params)
+		}
+		if got := reg.Current("support").Version; got != v1 {
+			t.Errorf("%q: serving %s, want the version that was serving, %s", params, got, v1)
+		}
+		_, rejected := reg.Flows()
+		if len(rejected) != 1 || rejected[0].Path != path || len(rejected[0].Diagnostics) != 1 {
+			t.Fatalf("%q: rejected %+v", params, rejected)
+		}
+		d := rejected[0].Diagnostics[0]
+		if d.Code != flow.CodeParamValue || d.Pos.Line == 0 || !strings.Contains(d.Message, "the version serving stays") {
+			t.Errorf("%q: diagnostic %+v", params, d)
+		}
+	}
+
+	// With a default, the edit serves.
+	writeFlowFile(t, path, "params:\n  queue: { default: q }\n"+supportFlow("Edited."))
+	if !reg.Reload() || reg.Current("support").Version == v1 {
+		t.Error("a param with a default did not serve")
+	}
+	// A new flow with a param without value is not served at all.
+	writeFlowFile(t, filepath.Join(dir, "sales.yaml"), "flow: sales\nparams:\n  queue: {}\n"+greetFlow)
+	reg.Reload()
+	if g := reg.Current("sales"); g != nil {
+		t.Errorf("a new flow whose param has no value serves %s", g.Version)
+	}
+	if reg.Current("support") == nil {
+		t.Error("another flow's param took support down")
+	}
+}

@@ -195,6 +195,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	reg := runtime.NewRegistry(*dir, log)
 	reg.QuietPeriod = *reloadQuiet
+	reg.Params = p
 	reg.Reload()
 	ctx, stop := signal.NotifyContext(serveContext(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
