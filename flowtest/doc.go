@@ -15,6 +15,13 @@
 // second time: the walker and XML generator that answer are the ones
 // production runs.
 //
+// A press: gives the keys the caller presses, and the action gets the
+// Digits Plivo would collect from them (plivosim.Collect): the element's
+// finishOnKey ends them and is left out ("1234#" posts 1234), keys past
+// numDigits are dropped, and a key outside a GetDigits' validDigits posts
+// nothing: the call goes on as for no_input. With params:, the Digits
+// follow the same rules unless params: gives Digits itself.
+//
 // A test file finds its flow with LoadFlow: flow: is a path relative to
 // it, or a flow name looked up among the flow files beside it (FindFlow,
 // which flowd render and graph use for a FLOW given by name). Without

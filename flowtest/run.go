@@ -323,10 +323,7 @@ func (r *caseRun) send(e *Event) error {
 	c := r.call
 	switch e.Kind {
 	case flow.EventPress:
-		if len(e.Params) > 0 {
-			return c.Callback(merge(r.pressParams(e.Value), e.Params))
-		}
-		return c.Press(e.Value)
+		return c.PressWith(e.Value, e.Params)
 	case flow.EventSay:
 		if len(e.Params) > 0 {
 			return c.Callback(merge(map[string]string{"InputType": "speech", "Speech": e.Value, "SpeechConfidenceScore": "0.9", "Digits": ""}, e.Params))
@@ -346,14 +343,6 @@ func (r *caseRun) send(e *Event) error {
 		return c.Callback(e.Params)
 	}
 	return fmt.Errorf("unknown event %q", e.Kind)
-}
-
-func (r *caseRun) pressParams(digits string) map[string]string {
-	p := map[string]string{"Digits": digits}
-	if r.call.Wait().Kind == "GetInput" {
-		p["InputType"], p["Speech"] = "dtmf", ""
-	}
-	return p
 }
 
 func merge(a, b map[string]string) map[string]string {

@@ -652,6 +652,12 @@ type script struct {
 func press(d string) func(*plivosim.Call) error {
 	return func(c *plivosim.Call) error { return c.Press(d) }
 }
+
+// digits posts Digits as given, past Plivo's key rules (a key outside
+// validDigits, more keys than numDigits): a flow's catch-all branches.
+func digits(d string) func(*plivosim.Call) error {
+	return func(c *plivosim.Call) error { return c.PressWith(d, map[string]string{"Digits": d}) }
+}
 func say(s string) func(*plivosim.Call) error {
 	return func(c *plivosim.Call) error { return c.Say(s) }
 }
@@ -799,7 +805,7 @@ var scripts = []script{
 		{name: "press 9 (menu again)", do: press("9"), wait: "menu", path: []string{"route", "menu"}, vars: map[string]any{"attempts": 0}},
 		{name: "no input", do: noInput, wait: "menu", path: []string{"retry", "too_many", "invalid", "menu"}, vars: map[string]any{"attempts": 1},
 			contains: []string{"<Speak>Sorry, I did not get that.</Speak><GetDigits"}},
-		{name: "invalid key", do: press("5"), wait: "menu", path: []string{"route", "retry", "too_many", "invalid", "menu"}, vars: map[string]any{"attempts": 2}},
+		{name: "invalid key", do: digits("5"), wait: "menu", path: []string{"route", "retry", "too_many", "invalid", "menu"}, vars: map[string]any{"attempts": 2}},
 		{name: "no input again", do: noInput, path: []string{"retry", "too_many", "goodbye", "hangup"}, vars: map[string]any{"attempts": 3},
 			xml: `<Response><Speak>Thank you for calling Acme. Goodbye.</Speak><Hangup/></Response>`},
 	}},
@@ -1094,10 +1100,11 @@ var scripts = []script{
 		{name: "leaves", do: exit, wait: "control"},
 		{name: "hold", do: press("5"), wait: "control", path: []string{"choose", "hold", "failed", "control"}, contains: []string{"The room may have ended."}},
 		{name: "end", do: press("9"), wait: "control", path: []string{"choose", "end_room", "failed", "control"}},
+		{name: "a key validDigits leaves out, posted as given", do: digits("7"), wait: "control", path: []string{"choose", "control"}},
 	}},
 	{name: "supervisor on_error", flow: "contact-center-supervisor", env: "params", steps: []step{
 		{name: "answer", wait: "ask_room"},
-		{name: "100 KB of keys: the document is too large", do: press(strings.Repeat("7", 110<<10)), path: []string{"join", "goodbye", "hangup"}, err: true},
+		{name: "100 KB of keys: the document is too large", do: digits(strings.Repeat("7", 110<<10)), path: []string{"join", "goodbye", "hangup"}, err: true},
 	}},
 
 	{name: "survey apology", flow: "survey", vars: map[string]any{"answered": "lots"}, steps: []step{

@@ -40,6 +40,13 @@
 // Plivo does when the caller gives no input: it goes on with the elements
 // after GetDigits/GetInput, and follows the Redirect found there.
 //
+// Press takes the keys the caller presses and posts the Digits Plivo
+// would collect from them (Collect), by the element's finishOnKey,
+// numDigits and validDigits as written, else Plivo's defaults: "1234#"
+// posts Digits=1234, keys after the finishOnKey or past numDigits are
+// dropped, and a key outside a GetDigits' validDigits posts nothing and
+// goes on as NoInput does.
+//
 // Notify posts a status or recording callback (statusCallbackUrl,
 // recordingCallbackUrl, ...) of the element the call is at without moving
 // the call, and Callback posts raw parameters to where the call waits.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/plivo"
+	"github.com/flowd-dev/flowd/xmlgen"
 )
 
 // Sim plays Plivo. The zero value is ready to use: it sends through
@@ -296,14 +297,22 @@ func (c *Call) Retry() (*Response, error) {
 	return c.sim.Do(c.ctx, c.last.Request)
 }
 
-// Press sends digits as the caller's key presses to the GetDigits or
-// GetInput the call is at.
-func (c *Call) Press(digits string) error {
+// Press sends keys as the caller presses them at the GetDigits or
+// GetInput the call is at, and posts the Digits Plivo collects from them
+// (see Collect): "1234#" posts Digits=1234. When the caller presses a key
+// the GetDigits does not take, Plivo posts nothing and, its retries used
+// up, goes on as for no input: Press then does what NoInput does.
+func (c *Call) Press(keys string) error { return c.PressWith(keys, nil) }
+
+// PressWith is Press with extra (or overriding) parameters. A Digits
+// among params is posted as given, whatever keys says; otherwise an
+// invalid key takes the no-input path and params are not sent.
+func (c *Call) PressWith(keys string, params map[string]string) error {
 	w, err := c.need("Press", "GetDigits", "GetInput")
 	if err != nil {
 		return err
 	}
-	extra := map[string]string{"Digits": digits}
+	extra := map[string]string{}
 	if w.Kind == "GetInput" {
 		if !inputTypeHas(w.Element, "dtmf") {
 			return &EventError{Event: "Press", Wait: w, Reason: `its inputType is "` + w.Element.Attr("inputType") + `"`}
@@ -311,7 +320,75 @@ func (c *Call) Press(digits string) error {
 		extra["InputType"] = "dtmf"
 		extra["Speech"] = ""
 	}
+	if _, given := params["Digits"]; !given {
+		digits, ok := Collect(w.Element, keys)
+		if !ok {
+			return c.noInput(w)
+		}
+		extra["Digits"] = digits
+	}
+	maps.Copy(extra, params)
 	return c.event(w, extra)
+}
+
+// Collect returns the Digits Plivo posts when the caller presses keys, in
+// order, at a GetDigits or GetInput element, as its attributes are
+// written (an absent one has Plivo's default, from xmlgen's table):
+//
+//   - finishOnKey (default "#"; "" or "none" for no such key) ends the
+//     collection and is not part of Digits;
+//   - numDigits ends it once that many keys are collected (GetDigits'
+//     default is 99; GetInput has no confirmed default, so without the
+//     attribute it has no limit);
+//   - validDigits (GetDigits only, default 1234567890*#): a collected key
+//     outside it is invalid, and ok is false. Plivo plays
+//     invalidDigitsSound and, its retries used up, posts nothing and goes
+//     on as for no input.
+//
+// Keys after the end of the collection are never collected, so they are
+// neither in Digits nor invalid.
+func Collect(e *Element, keys string) (digits string, ok bool) {
+	finish := strings.TrimSpace(attrOrDefault(e, "finishOnKey"))
+	if strings.EqualFold(finish, "none") {
+		finish = ""
+	}
+	limit, err := strconv.Atoi(strings.TrimSpace(attrOrDefault(e, "numDigits")))
+	if err != nil || limit < 1 {
+		limit = 0 // no limit
+	}
+	valid := "" // every key
+	if e.Name == "GetDigits" {
+		valid = attrOrDefault(e, "validDigits")
+	}
+	var b strings.Builder
+	n := 0
+	for _, k := range keys {
+		if finish != "" && string(k) == finish {
+			break
+		}
+		if valid != "" && !strings.ContainsRune(valid, k) {
+			return "", false
+		}
+		b.WriteRune(k)
+		if n++; n == limit {
+			break
+		}
+	}
+	return b.String(), true
+}
+
+// attrOrDefault returns an attribute of e as written, else Plivo's
+// default for it; "" when it has neither.
+func attrOrDefault(e *Element, name string) string {
+	if v, ok := e.LookupAttr(name); ok {
+		return v
+	}
+	if spec := xmlgen.Lookup(e.Name); spec != nil {
+		if a := spec.Attr(name); a != nil {
+			return a.Default
+		}
+	}
+	return ""
 }
 
 // Say sends text as what the caller said, with a confidence of 0.9, to
@@ -343,6 +420,12 @@ func (c *Call) NoInput() error {
 	if err != nil {
 		return err
 	}
+	return c.noInput(w)
+}
+
+// noInput moves the call past the input it is at, w, and follows the
+// Redirect found there.
+func (c *Call) noInput(w Wait) error {
 	c.at(c.pos + 1)
 	if c.wait.Kind == "Redirect" {
 		if err := c.FollowRedirect(); err != nil {

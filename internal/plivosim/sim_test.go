@@ -527,3 +527,129 @@ func TestNotify(t *testing.T) {
 		t.Fatalf("wait %+v status %d", c.Wait(), c.Status())
 	}
 }
+
+// TestCollect: the Digits Plivo posts for the keys a caller presses, by
+// the element's finishOnKey, numDigits and validDigits as written, else
+// Plivo's defaults.
+func TestCollect(t *testing.T) {
+	long := strings.Repeat("1", 120)
+	for _, tc := range []struct {
+		name, el, keys string
+		digits         string
+		invalid        bool
+	}{
+		{"finishOnKey # by default", `<GetDigits/>`, "1234#", "1234", false},
+		{"the finishOnKey alone", `<GetDigits/>`, "#", "", false},
+		{"keys after the finishOnKey", `<GetDigits/>`, "12#34", "12", false},
+		{"numDigits", `<GetDigits numDigits="4"/>`, "123456", "1234", false},
+		{"numDigits 99 by default", `<GetDigits/>`, long, long[:99], false},
+		{"finishOnKey none", `<GetDigits finishOnKey="none"/>`, "12#", "12#", false},
+		{"finishOnKey empty", `<GetDigits finishOnKey=""/>`, "12#", "12#", false},
+		{"finishOnKey *", `<GetDigits finishOnKey="*"/>`, "1#2*3", "1#2", false},
+		{"every key valid by default", `<GetDigits/>`, "1*0", "1*0", false},
+		{"an invalid key", `<GetDigits validDigits="12"/>`, "13", "", true},
+		{"an invalid key alone", `<GetDigits validDigits="12"/>`, "3", "", true},
+		{"an invalid key after the finishOnKey", `<GetDigits validDigits="12"/>`, "12#3", "12", false},
+		{"an invalid key past numDigits", `<GetDigits numDigits="1" validDigits="12"/>`, "13", "1", false},
+		{"# not valid once it is no finishOnKey", `<GetDigits finishOnKey="none" validDigits="12"/>`, "1#", "", true},
+		{"the finishOnKey is never invalid", `<GetDigits finishOnKey="*" validDigits="12"/>`, "1*", "1", false},
+		{"GetInput: finishOnKey # by default", `<GetInput inputType="dtmf"/>`, "1234#", "1234", false},
+		{"GetInput: no numDigits, no limit", `<GetInput inputType="dtmf"/>`, long, long, false},
+		{"GetInput: numDigits", `<GetInput inputType="dtmf" numDigits="3"/>`, "12345", "123", false},
+		{"GetInput: finishOnKey *", `<GetInput inputType="dtmf speech" finishOnKey="*"/>`, "12*#", "12", false},
+		{"GetInput: finishOnKey none", `<GetInput finishOnKey="none"/>`, "12#", "12#", false},
+		{"GetInput has no validDigits", `<GetInput validDigits="1"/>`, "5", "5", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, err := Parse([]byte("<Response>" + tc.el + "</Response>"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			digits, ok := Collect(doc.Children[0], tc.keys)
+			if digits != tc.digits || ok == tc.invalid {
+				t.Errorf("Collect(%s, %q) = %q, %v; want %q, %v", tc.el, tc.keys, digits, ok, tc.digits, !tc.invalid)
+			}
+		})
+	}
+}
+
+// keysApp answers with one input element, then a Redirect for no input,
+// and records what it receives.
+func keysApp(t *testing.T, input string) (*fakeApp, *Sim) {
+	a := &fakeApp{t: t}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		a.mu.Lock()
+		a.got = append(a.got, got{r.Method, r.URL.Path, r.Form})
+		a.mu.Unlock()
+		doc := `<Response><Hangup/></Response>`
+		if r.URL.Path == "/answer" {
+			doc = `<Response>` + input + `<Redirect>http://app/noinput</Redirect></Response>`
+		}
+		fmt.Fprint(w, doc)
+	})
+	return a, &Sim{Client: HandlerClient(h)}
+}
+
+// TestPressCollects: Press and PressWith post the Digits Plivo collects;
+// a key the GetDigits does not take goes on as for no input; a Digits
+// given in PressWith's params is posted as given.
+func TestPressCollects(t *testing.T) {
+	for _, tc := range []struct {
+		name, input, keys string
+		params            map[string]string
+		path, digits      string // where the request went and its Digits
+	}{
+		{"finishOnKey", `<GetDigits action="http://app/digits"/>`, "1234#", nil, "/digits", "1234"},
+		{"the finishOnKey alone", `<GetDigits action="http://app/digits"/>`, "#", nil, "/digits", ""},
+		{"numDigits", `<GetDigits action="http://app/digits" numDigits="4"/>`, "123456", nil, "/digits", "1234"},
+		{"finishOnKey none", `<GetDigits action="http://app/digits" finishOnKey="none"/>`, "12#", nil, "/digits", "12#"},
+		{"an invalid key is no input", `<GetDigits action="http://app/digits" validDigits="12"/>`, "19", nil, "/noinput", ""},
+		{"an invalid key after #", `<GetDigits action="http://app/digits" validDigits="12"/>`, "12#9", nil, "/digits", "12"},
+		{"GetInput", `<GetInput action="http://app/digits" inputType="dtmf" finishOnKey="*" numDigits="3"/>`, "12*3", nil, "/digits", "12"},
+		{"params", `<GetDigits action="http://app/digits"/>`, "77#", map[string]string{"X": "y"}, "/digits", "77"},
+		{"params with an invalid key", `<GetDigits action="http://app/digits" validDigits="12"/>`, "9", map[string]string{"X": "y"}, "/noinput", ""},
+		{"Digits in params", `<GetDigits action="http://app/digits" validDigits="12"/>`, "9#", map[string]string{"Digits": "9#"}, "/digits", "9#"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, sim := keysApp(t, tc.input)
+			c, err := sim.Call(context.Background(), "http://app/answer", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.PressWith(tc.keys, tc.params); err != nil {
+				t.Fatal(err)
+			}
+			r := a.last()
+			if r.Path != tc.path || r.Params.Get("Digits") != tc.digits {
+				t.Fatalf("sent %s with Digits=%q, want %s with Digits=%q", r.Path, r.Params.Get("Digits"), tc.path, tc.digits)
+			}
+			switch {
+			case tc.path == "/noinput":
+				if r.Params.Get("Event") != "Redirect" || r.Params.Has("X") {
+					t.Errorf("no input sent %v", r.Params)
+				}
+			case strings.Contains(tc.input, "GetInput"):
+				if r.Params.Get("InputType") != "dtmf" {
+					t.Errorf("sent %v", r.Params)
+				}
+			case tc.params["X"] != "" && r.Params.Get("X") != tc.params["X"]:
+				t.Errorf("params not sent: %v", r.Params)
+			}
+			if !c.Ended() {
+				t.Errorf("wait %+v", c.Wait())
+			}
+			if tc.params == nil {
+				// Press is PressWith without params.
+				a, sim := keysApp(t, tc.input)
+				c, _ := sim.Call(context.Background(), "http://app/answer", nil)
+				if err := c.Press(tc.keys); err != nil {
+					t.Fatal(err)
+				}
+				if r := a.last(); r.Path != tc.path || r.Params.Get("Digits") != tc.digits {
+					t.Errorf("Press sent %s with Digits=%q", r.Path, r.Params.Get("Digits"))
+				}
+			}
+		})
+	}
+}

@@ -18,7 +18,7 @@ import (
 
 // Step is one webhook of a call and what it must do.
 type Step struct {
-	Event string // answer, press, say, noinput, dial, record, exit, hangup
+	Event string // answer, press, digits, say, noinput, dial, record, exit, hangup
 	Arg   string // the digits, speech or DialStatus
 	// Paths are the nodes the step may walk (trace path), alternatives:
 	// a flow that reads the clock walks one or the other.
@@ -38,7 +38,8 @@ func (s Step) Want(reqs ...string) Step {
 }
 
 // NewStep makes a step: ev is the event and its argument ("answer",
-// "press 1", "say Four.", "dial busy", "noinput", "record", "exit",
+// "press 1", "digits 7" (posted as given, past Plivo's key rules), "say
+// Four.", "dial busy", "noinput", "record", "exit",
 // "hangup"); wait is the node the call then waits at ("" once the flow
 // ended); paths is the nodes the step walks, separated by spaces, with
 // alternatives separated by " | ".
@@ -88,7 +89,7 @@ func Catalog() []Scenario {
 		{Flow: "ivr", Name: "three-failures", Steps: []Step{
 			st("answer", "menu", "greet menu"),
 			st("noinput", "menu", "retry too_many invalid menu"),
-			st("press 5", "menu", "route retry too_many invalid menu"),
+			st("digits 5", "menu", "route retry too_many invalid menu"),
 			st("noinput", "", "retry too_many goodbye hangup"),
 		}},
 		{Flow: "ivr", Name: "menu-again-then-busy", Steps: []Step{
@@ -199,7 +200,7 @@ func Catalog() []Scenario {
 			st("press 6", "control", "choose resume failed control"),
 			st("press 1", "join", "choose join"),
 			st("exit", "control", "control"),
-			st("press 7", "control", "choose control"),
+			st("digits 7", "control", "choose control"),
 			st("press 9", "control", "choose end_room failed control"),
 			st("noinput", "", "goodbye hangup"),
 		}},
@@ -443,6 +444,10 @@ func send(call *plivosim.Call, s Step) error {
 	switch s.Event {
 	case "press":
 		return call.Press(s.Arg)
+	case "digits":
+		// Digits posted as given, which Plivo's own collection would not
+		// (a key outside validDigits): a flow's catch-all branch for them.
+		return call.PressWith(s.Arg, map[string]string{"Digits": s.Arg})
 	case "say":
 		return call.Say(s.Arg)
 	case "noinput":
