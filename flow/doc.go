@@ -303,6 +303,10 @@ Dated exceptions follow the weekly parts: YYYY-MM-DD closed, or
 YYYY-MM-DD and ranges ("Mon-Fri 09:00-17:00; 2026-12-25 closed;
 2026-12-31 09:00-12:00"). A dated entry replaces the weekly hours on that
 date (the date in the tz given); its ranges cannot run past midnight.
+As an overnight range belongs to its start day, a dated entry replaces
+its date's night past midnight too, and the previous night still runs
+into the date: with "daily 22:00-02:00; 2026-12-25 closed", 01:00 on Dec 25 is
+open and 01:00 on Dec 26 is closed.
 
 # Run-time errors
 

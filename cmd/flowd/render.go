@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -158,7 +159,14 @@ func httpAnswers(g *flow.Graph, mocks multiFlag, stderr io.Writer) (map[string]*
 		}
 		src, err := flow.ReadFile(path)
 		if err != nil {
-			fmt.Fprintf(stderr, "flowd render: --http %s: %v\n", kv, errors.Unwrap(err))
+			// kv names the file: of an *fs.PathError, say only the cause.
+			// ReadFile's other errors (a folder, a device, too large) are
+			// sentences of their own, with nothing to unwrap.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			fmt.Fprintf(stderr, "flowd render: --http %s: %v\n", kv, err)
 			return nil, exitUsage
 		}
 		a, ds := flowtest.DecodeAnswer(id, path, src)

@@ -22,14 +22,18 @@ const (
 // ranges that are open, and for each excepted calendar date, the minute
 // ranges open on that date instead.
 //
-// The weekly hours are stored as a bitmap with one bit per minute of the
-// week (local wall clock, indexed by time.Weekday*1440 + minute of day), and
-// each excepted date as a bitmap of its 1440 minutes, kept sorted by date, so
-// Open is a constant-time lookup (plus a binary search over the excepted
-// dates, if there are any) that does not allocate. A Schedule is immutable
-// after Parse and safe for concurrent use.
+// The weekly hours are stored as two bitmaps with one bit per minute of the
+// week (local wall clock, indexed by time.Weekday*1440 + minute of day):
+// bits holds each day's ranges up to midnight, and night the part of its
+// overnight ranges after midnight, indexed by the day the range starts on,
+// so that an excepted date can drop its own night and keep the night
+// before. Each excepted date is a bitmap of its 1440 minutes, kept sorted
+// by date. Open is a constant-time lookup (plus binary searches over the
+// excepted dates, if there are any) that does not allocate. A Schedule is
+// immutable after Parse and safe for concurrent use.
 type Schedule struct {
 	bits  [(minutesPerWeek + 63) / 64]uint64
+	night [(minutesPerWeek + 63) / 64]uint64
 	dates []dateHours // sorted by key, one per date
 }
 
@@ -49,6 +53,14 @@ func (s *Schedule) set(minute int) {
 
 func (s *Schedule) has(minute int) bool {
 	return s.bits[minute>>6]&(1<<(uint(minute)&63)) != 0
+}
+
+func (s *Schedule) setNight(minute int) {
+	s.night[minute>>6] |= 1 << (uint(minute) & 63)
+}
+
+func (s *Schedule) hasNight(minute int) bool {
+	return s.night[minute>>6]&(1<<(uint(minute)&63)) != 0
 }
 
 func (d *dateHours) set(minute int) {
@@ -80,11 +92,15 @@ func (s *Schedule) date(key int) *dateHours {
 //
 // The schedule is read as local wall-clock time in loc: t is converted to loc
 // and its calendar date, weekday, hour and minute are looked up (seconds are
-// ignored, so for 09:00-17:00, 16:59:59 is open and 17:00:00 is closed). If
-// the spec has a dated entry for t's date in loc, only that date's ranges
-// count; otherwise the weekly hours do. On a daylight-saving change this means
-// a skipped wall-clock hour is simply never observed and a repeated hour is
-// open (or closed) both times it occurs.
+// ignored, so for 09:00-17:00, 16:59:59 is open and 17:00:00 is closed).
+// Every range belongs to the date it starts on, an overnight one too, and
+// each date's ranges are its dated entry's if the spec has one for that date
+// in loc, and the weekly hours' otherwise. So t is open when a range of its
+// own date covers it, or when the previous date has no dated entry and one
+// of its weekly overnight ranges runs past midnight to t. On a
+// daylight-saving change this means a skipped wall-clock hour is simply
+// never observed and a repeated hour is open (or closed) both times it
+// occurs.
 //
 // A nil loc means t's own location. A nil Schedule is never open.
 func (s *Schedule) Open(t time.Time, loc *time.Location) bool {
@@ -96,12 +112,31 @@ func (s *Schedule) Open(t time.Time, loc *time.Location) bool {
 	}
 	h, m, _ := t.Clock()
 	minute := h*60 + m
-	if len(s.dates) > 0 {
-		if d := s.date(dateKey(t.Date())); d != nil {
-			return d.has(minute)
+	day := int(t.Weekday())
+	year, month, mday := t.Date()
+	if d := s.dated(year, month, mday); d != nil {
+		if d.has(minute) {
+			return true
 		}
+	} else if s.has(day*minutesPerDay + minute) {
+		return true
 	}
-	return s.has(int(t.Weekday())*minutesPerDay + minute)
+	// The tail of the previous date's night. The previous date is counted
+	// on the calendar, not as t less 24 hours, which on the day after a
+	// daylight-saving change can land two dates back.
+	if !s.hasNight((day+6)%7*minutesPerDay + minute) {
+		return false
+	}
+	year, month, mday = time.Date(year, month, mday-1, 12, 0, 0, 0, time.UTC).Date()
+	return s.dated(year, month, mday) == nil // a dated range ends by midnight
+}
+
+// dated returns the hours of the date if the spec has an entry for it, or nil.
+func (s *Schedule) dated(year int, month time.Month, day int) *dateHours {
+	if len(s.dates) == 0 {
+		return nil
+	}
+	return s.date(dateKey(year, month, day))
 }
 
 // SyntaxError is returned by Parse. Offset is the byte offset in the spec
@@ -146,19 +181,22 @@ func (e *SyntaxError) Error() string {
 //   - A dated entry is a calendar date written YYYY-MM-DD, whitespace, then
 //     either "closed" (case-insensitive) or time ranges as in a weekly entry.
 //     The date must exist (2026-02-30 is an error). On that date, in the zone
-//     passed to Open, the dated entry replaces the weekly hours entirely: only
-//     its ranges are open, and "closed" means closed all day. Other dates keep
-//     the weekly hours.
+//     passed to Open, the dated entry replaces the weekly hours entirely: its
+//     ranges are the date's only ranges, and "closed" means it has none (the
+//     night before can still run into it, as below). Other dates keep the
+//     weekly hours.
 //   - A dated range cannot run past midnight: its end must be after its
 //     start, where "24:00" and "00:00" as an end both mean the end of the
 //     date ("2026-12-31 20:00-00:00" is open until midnight). For hours that
-//     run into the next date, give that date its own entry. Each date is
-//     decided by its own entry or by the weekly hours alone, so a weekly
-//     overnight range does not run into an excepted date (with
-//     "Fri 22:00-06:00; 2026-12-26 closed", Saturday 2026-12-26 is closed at
-//     02:00), and still runs out of one into a date without an entry (with
-//     "Fri 22:00-06:00; 2026-12-25 closed", Saturday 2026-12-26 is open at
-//     02:00).
+//     run into the next date, give that date its own entry.
+//   - A weekly overnight range belongs to its start date, after midnight
+//     too, so a dated entry for that date replaces it whole, and one for the
+//     next date leaves it alone: with "Fri 22:00-06:00; 2026-12-25 closed",
+//     Friday 2026-12-25 has no night and Saturday 2026-12-26 is closed at
+//     02:00; with "Fri 22:00-06:00; 2026-12-26 closed", Saturday 2026-12-26
+//     is open at 02:00, until 06:00. A dated range never runs past midnight,
+//     so with "daily 22:00-02:00; 2026-12-31 20:00-24:00" the first hours of
+//     2027-01-01 are closed.
 //   - Several dated entries for the same date combine: their ranges form a
 //     union. "closed" together with ranges for the same date is an error,
 //     reported at the later entry.
@@ -431,7 +469,11 @@ func (p *schedParser) part(s *Schedule) error {
 			}
 			base := d * minutesPerDay
 			for m := start; m < end; m++ {
-				s.set((base + m) % minutesPerWeek)
+				if m < minutesPerDay {
+					s.set(base + m)
+				} else {
+					s.setNight(base + m - minutesPerDay) // kept with its start day
+				}
 			}
 		}
 		return nil

@@ -415,14 +415,16 @@ func TestOpen(t *testing.T) {
 			zone: "Europe/Berlin",
 			cases: []openCase{
 				{at: "2026-12-25 23:00", want: false}, // excepted Fri
-				// Sat 2026-12-26 has no entry: the weekly hours, including
-				// Friday's overnight range, apply.
-				{at: "2026-12-26 02:00", want: true},
+				// Friday's range belongs to the excepted Friday, after
+				// midnight too.
+				{at: "2026-12-26 00:00", want: false},
+				{at: "2026-12-26 02:00", want: false},
 				{at: "2027-01-01 23:00", want: true}, // Fri
-				// Sat 2027-01-02 is excepted: Friday's range stops at
-				// midnight.
-				{at: "2027-01-02 00:00", want: false},
-				{at: "2027-01-02 02:00", want: false},
+				// Sat 2027-01-02 is excepted, but Friday's range is
+				// Friday's: it runs to 06:00 on Saturday.
+				{at: "2027-01-02 00:00", want: true},
+				{at: "2027-01-02 05:59", want: true},
+				{at: "2027-01-02 06:00", want: false},
 				{at: "2027-01-08 23:00", want: true},
 				{at: "2027-01-09 02:00", want: true},
 			},
@@ -490,33 +492,260 @@ func TestOpen(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := Parse(tt.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loc, err := LoadLocation(tt.zone)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range tt.cases {
-				var at time.Time
-				if c.utc != "" {
-					at = parseTestTime(t, c.utc, time.UTC)
-				} else {
-					at = parseTestTime(t, c.at, loc)
-				}
-				if got := s.Open(at, loc); got != c.want {
-					t.Errorf("Open(%s = %s) = %v, want %v",
-						at.UTC().Format("2006-01-02 15:04:05Z"), at.In(loc).Format("Mon 15:04:05 MST"), got, c.want)
-				}
-				// The answer depends only on the instant, not on the
-				// location the time value happens to carry.
-				if got := s.Open(at.In(time.FixedZone("X", 5*3600+1800)), loc); got != c.want {
-					t.Errorf("Open(%v in other zone) = %v, want %v", at, got, c.want)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkOpen(t, tt.spec, tt.zone, tt.cases) })
+	}
+}
+
+// TestOpenNightAndDatedEntries checks that an overnight range belongs to
+// the date it starts on when dated entries are about: a dated entry
+// replaces its own date's night, after midnight too, and leaves alone the
+// night before it, which runs into the excepted date.
+func TestOpenNightAndDatedEntries(t *testing.T) {
+	tests := []struct {
+		name  string
+		spec  string
+		zone  string
+		cases []openCase
+	}{
+		{
+			name: "a closed date has no night, and the night before runs into it",
+			spec: "Mon-Sun 22:00-02:00; 2026-12-25 closed",
+			zone: "America/New_York",
+			cases: []openCase{
+				{at: "2026-12-24 23:00", want: true},
+				{at: "2026-12-25 00:00", want: true}, // Dec 24's night
+				{at: "2026-12-25 01:00", want: true},
+				{at: "2026-12-25 01:59:59", want: true},
+				{at: "2026-12-25 02:00", want: false},
+				{at: "2026-12-25 12:00", want: false},
+				{at: "2026-12-25 22:00", want: false}, // Dec 25's night, closed
+				{at: "2026-12-25 23:59", want: false},
+				{at: "2026-12-26 00:00", want: false},
+				{at: "2026-12-26 01:00", want: false},
+				{utc: "2026-12-26 06:00", want: false}, // 01:00 EST
+				{at: "2026-12-26 21:59", want: false},
+				{at: "2026-12-26 22:00", want: true},
+				{at: "2026-12-27 01:00", want: true},
+			},
+		},
+		{
+			name: "dated ranges replace their date's night, not the night before",
+			spec: "daily 22:00-02:00; 2026-12-25 10:00-14:00",
+			zone: "Europe/Berlin",
+			cases: []openCase{
+				{at: "2026-12-25 00:30", want: true}, // Dec 24's night
+				{at: "2026-12-25 02:00", want: false},
+				{at: "2026-12-25 09:59", want: false},
+				{at: "2026-12-25 10:00", want: true},
+				{at: "2026-12-25 13:59", want: true},
+				{at: "2026-12-25 14:00", want: false},
+				{at: "2026-12-25 22:00", want: false},
+				{at: "2026-12-26 00:30", want: false}, // Dec 25's night, replaced
+				{at: "2026-12-26 22:00", want: true},
+			},
+		},
+		{
+			name: "dates excepted in a row",
+			spec: "daily 22:00-02:00; 2026-12-24 closed; 2026-12-25 18:00-23:00",
+			zone: "America/New_York",
+			cases: []openCase{
+				{at: "2026-12-24 01:00", want: true}, // Dec 23's night
+				{at: "2026-12-24 22:00", want: false},
+				{at: "2026-12-25 01:00", want: false}, // Dec 24 has no night
+				{at: "2026-12-25 18:00", want: true},
+				{at: "2026-12-25 22:59", want: true},
+				{at: "2026-12-25 23:00", want: false},
+				{at: "2026-12-26 00:30", want: false}, // Dec 25's hours end at 23:00
+				{at: "2026-12-26 22:30", want: true},
+			},
+		},
+		{
+			name: "a dated range until midnight ends its date's night",
+			spec: "daily 22:00-02:00; 2026-12-31 20:00-24:00",
+			zone: "Europe/Berlin",
+			cases: []openCase{
+				{at: "2026-12-31 00:30", want: true}, // Dec 30's night
+				{at: "2026-12-31 19:59", want: false},
+				{at: "2026-12-31 20:00", want: true},
+				{at: "2026-12-31 23:59:59", want: true},
+				{at: "2027-01-01 00:00", want: false},
+				{at: "2027-01-01 01:00", want: false},
+				{at: "2027-01-01 22:00", want: true},
+				{at: "2027-01-02 01:00", want: true},
+			},
+		},
+		{
+			name: "hours past midnight are the next date's own entry",
+			spec: "daily 22:00-02:00; 2026-12-31 20:00-00:00; 2027-01-01 00:00-03:00",
+			zone: "Europe/Berlin",
+			cases: []openCase{
+				{at: "2026-12-31 23:00", want: true},
+				{at: "2027-01-01 00:00", want: true},
+				{at: "2027-01-01 02:59", want: true},
+				{at: "2027-01-01 03:00", want: false},
+				{at: "2027-01-01 22:00", want: false}, // Jan 1's night, replaced
+				{at: "2027-01-02 01:00", want: false},
+				{at: "2027-01-02 22:00", want: true},
+			},
+		},
+		{
+			name: "Sunday night into Monday, Sunday excepted",
+			spec: "Sun 22:00-02:00; 2026-12-27 closed",
+			zone: "America/New_York",
+			cases: []openCase{
+				{at: "2026-12-27 22:00", want: false},
+				{at: "2026-12-28 01:00", want: false},
+				{at: "2026-12-21 01:00", want: true}, // the Monday before
+				{at: "2027-01-04 01:00", want: true}, // the Monday after
+			},
+		},
+		{
+			name: "Sunday night into Monday, Monday excepted",
+			spec: "Sun 22:00-02:00; 2026-12-28 closed",
+			zone: "America/New_York",
+			cases: []openCase{
+				{at: "2026-12-27 22:00", want: true},
+				{at: "2026-12-28 01:00", want: true},
+				{at: "2026-12-28 02:00", want: false},
+			},
+		},
+		{
+			name: "the date before, across month and year ends and a leap day",
+			spec: "daily 22:00-02:00; 2026-02-28 closed; 2028-02-29 closed; 2026-12-31 closed",
+			zone: "UTC",
+			cases: []openCase{
+				{at: "2026-02-28 01:00", want: true},
+				{at: "2026-03-01 01:00", want: false},
+				{at: "2026-03-02 01:00", want: true},
+				{at: "2028-02-29 01:00", want: true},
+				{at: "2028-03-01 01:00", want: false},
+				{at: "2026-12-31 01:00", want: true},
+				{at: "2027-01-01 01:00", want: false},
+				{at: "2027-01-02 01:00", want: true},
+			},
+		},
+		// DST: America/New_York springs forward 2026-03-08 02:00 EST to
+		// 03:00 EDT and falls back 2026-11-01 02:00 EDT to 01:00 EST;
+		// America/Havana springs forward 2026-03-08 00:00 CST to 01:00 CDT
+		// (that date has no midnight); America/Santiago falls back
+		// 2026-04-05 00:00 -03 to 2026-04-04 23:00 -04.
+		{
+			name: "spring forward on the excepted date, New York",
+			spec: "daily 22:00-02:00; 2026-03-08 closed",
+			zone: "America/New_York",
+			cases: []openCase{
+				{utc: "2026-03-08 06:30", want: true},  // 01:30 EST, Mar 7's night
+				{utc: "2026-03-08 06:59", want: true},  // 01:59 EST
+				{utc: "2026-03-08 07:00", want: false}, // 03:00 EDT
+				{at: "2026-03-08 22:30", want: false},
+				// 00:30 EDT on Mar 9 is only 23 hours after 00:30 EST on
+				// Mar 8: the night it belongs to is Mar 8's, not Mar 7's.
+				{utc: "2026-03-09 04:30", want: false},
+				{at: "2026-03-09 01:59", want: false},
+				{at: "2026-03-09 22:00", want: true},
+				{at: "2026-03-10 01:00", want: true},
+			},
+		},
+		{
+			name: "spring forward on the date after the excepted one, New York",
+			spec: "daily 22:00-02:00; 2026-03-07 closed",
+			zone: "America/New_York",
+			cases: []openCase{
+				{utc: "2026-03-08 06:30", want: false}, // 01:30 EST, Mar 7's night
+				{utc: "2026-03-08 07:00", want: false}, // 03:00 EDT
+				{at: "2026-03-08 22:00", want: true},
+				{utc: "2026-03-09 04:30", want: true}, // 00:30 EDT, Mar 8's night
+			},
+		},
+		{
+			name: "fall back on the excepted date, New York",
+			spec: "daily 22:00-02:00; 2026-11-01 closed",
+			zone: "America/New_York",
+			cases: []openCase{
+				// 01:00-02:00 happens twice, both times in Oct 31's night.
+				{utc: "2026-11-01 04:30", want: true},  // 00:30 EDT
+				{utc: "2026-11-01 05:30", want: true},  // 01:30 EDT
+				{utc: "2026-11-01 06:30", want: true},  // 01:30 EST
+				{utc: "2026-11-01 06:59", want: true},  // 01:59 EST
+				{utc: "2026-11-01 07:00", want: false}, // 02:00 EST
+				{at: "2026-11-01 22:00", want: false},
+				{at: "2026-11-02 01:00", want: false},
+				{at: "2026-11-02 22:00", want: true},
+			},
+		},
+		{
+			name: "fall back on the date after the excepted one, New York",
+			spec: "daily 22:00-02:00; 2026-10-31 closed",
+			zone: "America/New_York",
+			cases: []openCase{
+				{at: "2026-10-31 01:00", want: true}, // Oct 30's night
+				{at: "2026-10-31 22:00", want: false},
+				{utc: "2026-11-01 05:30", want: false}, // 01:30 EDT
+				{utc: "2026-11-01 06:30", want: false}, // 01:30 EST
+				{at: "2026-11-01 22:00", want: true},
+				{utc: "2026-11-02 06:30", want: true}, // 01:30 EST
+			},
+		},
+		{
+			name: "an excepted date without a midnight, Havana",
+			spec: "daily 22:00-02:00; 2026-03-08 closed",
+			zone: "America/Havana",
+			cases: []openCase{
+				{utc: "2026-03-08 04:59", want: true},  // Mar 7 23:59 CST
+				{utc: "2026-03-08 05:00", want: true},  // Mar 8 01:00 CDT, Mar 7's night
+				{utc: "2026-03-08 05:59", want: true},  // 01:59 CDT
+				{utc: "2026-03-08 06:00", want: false}, // 02:00 CDT
+				{at: "2026-03-08 22:00", want: false},
+				{utc: "2026-03-09 04:30", want: false}, // Mar 9 00:30 CDT, Mar 8's night
+				{at: "2026-03-09 22:00", want: true},
+			},
+		},
+		{
+			name: "a repeated hour before midnight, Santiago",
+			spec: "daily 22:00-02:00; 2026-04-05 closed",
+			zone: "America/Santiago",
+			cases: []openCase{
+				{utc: "2026-04-05 02:30", want: true}, // Apr 4 23:30 -03
+				{utc: "2026-04-05 03:30", want: true}, // Apr 4 23:30 -04
+				{utc: "2026-04-05 04:30", want: true}, // Apr 5 00:30 -04, Apr 4's night
+				{utc: "2026-04-05 06:00", want: false},
+				{at: "2026-04-05 22:00", want: false},
+				{at: "2026-04-06 01:00", want: false},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkOpen(t, tt.spec, tt.zone, tt.cases) })
+	}
+}
+
+// checkOpen parses spec and checks Open in zone at each case's time.
+func checkOpen(t *testing.T, spec, zone string, cases []openCase) {
+	t.Helper()
+	s, err := Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		var at time.Time
+		if c.utc != "" {
+			at = parseTestTime(t, c.utc, time.UTC)
+		} else {
+			at = parseTestTime(t, c.at, loc)
+		}
+		if got := s.Open(at, loc); got != c.want {
+			t.Errorf("Open(%s = %s) = %v, want %v",
+				at.UTC().Format("2006-01-02 15:04:05Z"), at.In(loc).Format("Mon 2006-01-02 15:04:05 MST"), got, c.want)
+		}
+		// The answer depends only on the instant, not on the
+		// location the time value happens to carry.
+		if got := s.Open(at.In(time.FixedZone("X", 5*3600+1800)), loc); got != c.want {
+			t.Errorf("Open(%v in other zone) = %v, want %v", at, got, c.want)
+		}
 	}
 }
 
