@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"crypto/subtle"
+	"iter"
 	"net"
 	"net/http"
 	"strings"
@@ -12,7 +13,10 @@ import (
 // clients send, whatever address the request comes from — a reverse proxy
 // on the same host makes every request look local. With no credentials
 // configured, only a purely local flowd (Config.Local) answers, and only
-// to loopback; otherwise every request is refused. Refusals are logged,
+// to a loopback peer whose request was addressed to loopback: one that came
+// through a proxy for a public name (its Host, X-Forwarded-Host or
+// Forwarded host, from which flowd would build its callback URLs) is
+// refused; otherwise every request is refused. Refusals are logged,
 // without what the client sent.
 func (s *Server) apiAuth(next http.Handler) http.Handler {
 	return s.guard(next, `Basic realm="flowd", Bearer`)
@@ -44,8 +48,10 @@ func (s *Server) apiRefusal(r *http.Request) string {
 		switch {
 		case !s.cfg.Local:
 			return "no API credentials are configured and flowd is not purely local"
-		case !loopbackRemote(r.RemoteAddr):
+		case !loopbackHostPort(r.RemoteAddr):
 			return "no API credentials are configured and the request is not from loopback"
+		case !addressedToLoopback(r):
+			return "no API credentials are configured and the request was addressed to a host that is not loopback"
 		}
 		return ""
 	}
@@ -80,11 +86,12 @@ func bearerToken(h string) (string, bool) {
 	return strings.TrimLeft(tok, " "), true
 }
 
-// loopbackRemote reports whether a request's remote address is loopback.
-func loopbackRemote(addr string) bool {
+// loopbackHostPort reports whether a host with or without its port (a
+// request's remote address, a Host header) is loopback.
+func loopbackHostPort(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		host = addr
+		host = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
 	}
 	return IsLoopbackHost(host)
 }
@@ -98,4 +105,90 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// addressedToLoopback reports whether every host a request says it was
+// addressed to is loopback. base builds the callback URLs from the first
+// of them; all must be loopback so that a proxy which passes a client's
+// own X-Forwarded-Host: localhost on, beside the public Host, does not
+// make the request look local.
+func addressedToLoopback(r *http.Request) bool {
+	for h := range addressedHosts(r) {
+		if !loopbackHostPort(h) {
+			return false
+		}
+	}
+	return true
+}
+
+// addressedHosts yields the hosts (with their ports) a request says it
+// was addressed to, in the order base prefers them: each of a proxy's
+// X-Forwarded-Host, the host of each Forwarded element (RFC 7239), then
+// Host, or without it (HTTP/1.0) the address the request reached. It is
+// the one place that decides a request's public host: the callback URLs
+// (base) and the API's access rule (apiAuth) both ask it.
+func addressedHosts(r *http.Request) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, v := range r.Header.Values("X-Forwarded-Host") {
+			for h := range strings.SplitSeq(v, ",") {
+				if h = strings.TrimSpace(h); h != "" && !yield(h) {
+					return
+				}
+			}
+		}
+		for k, h := range forwarded(r) {
+			if k == "host" && h != "" && !yield(h) {
+				return
+			}
+		}
+		if r.Host != "" {
+			yield(r.Host)
+			return
+		}
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			yield(a.String())
+		}
+	}
+}
+
+// forwarded yields the name and value of each parameter of a request's
+// Forwarded headers (RFC 7239 §4), those of the proxy nearest the client
+// first, a quoted value unquoted. Commas and semicolons split it even
+// inside quotes: no host or proto holds one, and a client's unbalanced
+// quote cannot then hide the element a proxy appends after it.
+func forwarded(r *http.Request) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, v := range r.Header.Values("Forwarded") {
+			for elem := range strings.SplitSeq(v, ",") {
+				for pair := range strings.SplitSeq(elem, ";") {
+					k, v, ok := strings.Cut(pair, "=")
+					if !ok {
+						continue
+					}
+					v = strings.TrimSpace(v)
+					if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+						v = unquote(v[1 : len(v)-1])
+					}
+					if !yield(strings.ToLower(strings.TrimSpace(k)), v) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// unquote undoes a quoted-string's backslash escapes (RFC 9110 §5.6.4).
+func unquote(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

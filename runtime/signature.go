@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -34,7 +33,8 @@ func (s *Server) verifySignature(next http.Handler) http.Handler {
 
 // base returns the public base URL: the configured one, else the scheme
 // and host the request was addressed to (through a proxy's
-// X-Forwarded-Proto and X-Forwarded-Host when present).
+// X-Forwarded-Proto and X-Forwarded-Host, or its Forwarded proto and
+// host, when present; addressedHosts decides the host).
 func (s *Server) base(r *http.Request) string {
 	if s.cfg.PublicURL != "" {
 		return strings.TrimSuffix(s.cfg.PublicURL, "/")
@@ -46,17 +46,18 @@ func (s *Server) base(r *http.Request) string {
 	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
 		scheme, _, _ = strings.Cut(p, ",")
 		scheme = strings.TrimSpace(scheme)
-	}
-	host := r.Host
-	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
-		host, _, _ = strings.Cut(h, ",")
-		host = strings.TrimSpace(host)
-	}
-	if host == "" {
-		// An HTTP/1.0 request without Host: the address it reached.
-		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			host = a.String()
+	} else {
+		for k, v := range forwarded(r) {
+			if k == "proto" && v != "" {
+				scheme = v
+				break
+			}
 		}
+	}
+	host := ""
+	for h := range addressedHosts(r) {
+		host = h
+		break
 	}
 	return scheme + "://" + host
 }
