@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -265,11 +266,38 @@ func TestCallbackAfterHangup(t *testing.T) {
 		if before.Live {
 			t.Fatal("a hung-up call is still live")
 		}
-		r, err := e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: waitURL, Params: callbackParams(c, map[string]string{"Digits": "1"})})
-		if err != nil || r.Status != 409 || !strings.Contains(string(r.Body), "has hung up") {
+		// The callback the call waited at, overtaken by the hangup (Plivo
+		// sends a Record's action or a Dial's and the hangup in no set
+		// order): what it reports is kept and the walk after it runs; the
+		// call stays hung up, and nothing calls it back again.
+		late := callbackParams(c, map[string]string{"Digits": "1"})
+		r, err := e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: waitURL, Params: late})
+		if err != nil || r.Status != 200 || !strings.Contains(string(r.Body), "<Dial") {
 			t.Fatalf("callback after hangup: %v %+v", err, r)
 		}
-		sameRecord(t, e, c.UUID, before, "a callback after hangup")
+		s := e.session(t, c.UUID)
+		if s.Status != runtime.StatusHungUp || s.Wait != "" || s.Step != 3 || e.record(t, c.UUID).Live {
+			t.Fatalf("after the late callback: status %s wait %q step %d", s.Status, s.Wait, s.Step)
+		}
+		if last := s.Trace[len(s.Trace)-1]; last.Node != "menu" || last.Inputs["Digits"] != "1" || !slices.Equal(last.Path, []string{"route", "sales"}) {
+			t.Fatalf("the late callback's trace step: %+v", last)
+		}
+		if n, _ := e.store.Live(context.Background()); n != 0 {
+			t.Fatalf("Live = %d after the late callback", n)
+		}
+		before = e.record(t, c.UUID)
+		// A copy of it gets the same XML and changes nothing; any other
+		// callback of the hung-up call is refused.
+		r2, err := e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: waitURL, Params: late})
+		if err != nil || r2.Status != 200 || !bytes.Equal(r2.Body, r.Body) {
+			t.Fatalf("copy of the late callback: %v %+v", err, r2)
+		}
+		sameRecord(t, e, c.UUID, before, "a copy of the late callback")
+		r, err = e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: strings.Replace(waitURL, "/action", "/no_input", 1), Params: late})
+		if err != nil || r.Status != 409 || !strings.Contains(string(r.Body), "has hung up") {
+			t.Fatalf("another callback after hangup: %v %+v", err, r)
+		}
+		sameRecord(t, e, c.UUID, before, "another callback after hangup")
 		// A retried hangup changes nothing either.
 		r, err = e.sim.Do(context.Background(), plivosim.Request{Method: "POST", URL: e.base + "/flows/ivr/hangup", Params: url.Values{"CallUUID": {c.UUID}, "HangupCause": {"OTHER"}}})
 		if err != nil || r.Status != http.StatusNoContent {
@@ -351,14 +379,18 @@ func TestHangupRacingCallback(t *testing.T) {
 			t.Fatalf("hangup: %v %+v", err, r)
 		}
 		close(ps.release)
-		err = <-done
-		var se *plivosim.StatusError
-		if !errors.As(err, &se) || se.Status != 409 || !strings.Contains(string(se.Body), "has hung up") {
+		// The callback that lost the race reads the hung-up call again
+		// and is kept as the late callback it now is: the Dial's result
+		// is not lost, and the call stays hung up.
+		if err := <-done; err != nil {
 			t.Errorf("the callback that lost the race: %v", err)
 		}
 		s := e.session(t, c.UUID)
-		if s.Status != runtime.StatusHungUp || e.record(t, c.UUID).Live {
-			t.Fatalf("the hung-up call came back: status %s", s.Status)
+		if s.Status != runtime.StatusHungUp || s.Wait != "" || e.record(t, c.UUID).Live {
+			t.Fatalf("the hung-up call came back: status %s wait %q", s.Status, s.Wait)
+		}
+		if last := s.Trace[len(s.Trace)-1]; last.Node != "sales" || last.Inputs["DialStatus"] != "completed" {
+			t.Fatalf("the Dial's result was lost: %+v", last)
 		}
 		if n, _ := e.store.Live(context.Background()); n != 0 {
 			t.Fatalf("Live = %d after the hangup", n)

@@ -288,10 +288,23 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		if st.Flow != name {
 			return refuse(http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
 		}
+		// late: the callback the call waited at when the hangup overtook
+		// it. Plivo sends a Record's action (the voicemail's RecordUrl) or
+		// a Dial's and the hangup in no set order; what it reports is kept
+		// and the walk after it runs (its http nodes save the voicemail),
+		// though nobody hears the XML. The call stays hung up.
+		late := false
 		if st.Status == StatusHungUp {
-			return refuse(http.StatusConflict, "call "+strconv.Quote(id)+" has hung up")
+			switch {
+			case st.Key == key && st.Claim == nil:
+				// A copy of such a callback, walked already.
+			case st.Key == hookHangup && step == st.Step-1 && st.Wait == node:
+				late = true
+			default:
+				return refuse(http.StatusConflict, "call "+strconv.Quote(id)+" has hung up")
+			}
 		}
-		if step == st.Step-1 && st.Key == key && st.Claim == nil {
+		if !late && st.Key == key && st.Claim == nil && (step == st.Step-1 || st.Status == StatusHungUp) {
 			xml := s.lastXML(st)
 			reply = func() {
 				s.traceOther(ctx, st, node, "retry", "flowd.wait", st.Wait)
@@ -319,7 +332,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		if !acceptsEvent(n, event) {
 			return refuse(http.StatusBadRequest, fmt.Sprintf("node %q (%s) never reports %q", node, n.Kind.Name, event))
 		}
-		if step < st.Step {
+		if step < st.Step && !late {
 			// A copy that arrives after the call moved on: the XML its
 			// step answered, as the trace kept it.
 			stale := fmt.Sprintf("stale callback: call %s is at step %d, not step %d at %q (%s)", id, st.Step, step, node, event)
@@ -334,7 +347,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			}
 			return done, nil
 		}
-		if step != st.Step || st.Wait != node {
+		if !late && (step != st.Step || st.Wait != node) {
 			where := fmt.Sprintf("waiting at %q", st.Wait)
 			if st.Wait == "" {
 				where = "at the end of its flow"
@@ -355,6 +368,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		st.Step++
 		st.Key = key
 		at := s.record(st, res)
+		if late {
+			st.Wait, st.Frames = "", nil // nothing calls back a hung-up call
+		}
 		outcome := flow.OutcomeName(n, event, p)
 		err = t.stepXML(&TraceStep{Step: st.Step, At: at, Webhook: hookCallback, Node: node, Event: event,
 			Outcome: outcome, Inputs: inputs, Path: res.Path, Edges: res.Edges, Requests: res.Requests, Error: errText(res.Err)}, res.XML)
