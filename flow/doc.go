@@ -287,6 +287,8 @@ each name: call, input and a callback's nodes.<id> are text; a param has its
 default's type; an http node's nodes.<id>.status is a number; a var that no
 set: assigns has its initial value's type. So when: input.Digits, when:
 nodes.menu.Digits and when: vars.attempts (a number) are load errors.
+A set: whose value is known to be of another type than the var's initial
+value (set: {n: input.Digits} for n: 0) is a warning: write int(...).
 A template's result is written as text: numbers in decimal, booleans as
 true/false, nil as nothing. Numbers and booleans in attributes are YAML
 literals or a template that yields one; the result is range-checked when

@@ -33,6 +33,41 @@ func (c *checker) assignments(sets []*SetDecl, ctx string) {
 		if c.bare(s.Value, ctx) {
 			c.exprIn(s.Value, false, ctx)
 		}
+		if ctx == "set" {
+			c.keepsType(s)
+		}
+	}
+}
+
+// keepsType warns of a set: that gives a declared var a value of another
+// type than its initial value's (text for a number): an expression that
+// reads the var as its initial value's type fails on the call (vars.n > 5
+// on "7"). A warning, not an error: one that reads it as the new type
+// (vars.n == "7") works. A value whose type is known only when the call
+// runs (a var set elsewhere, a JSON answer) is let through.
+func (c *checker) keepsType(s *SetDecl) {
+	if s.Value == nil || s.Value.prog == nil {
+		return
+	}
+	for _, v := range c.f.Vars {
+		if v.Name != s.Name {
+			continue
+		}
+		want := typeOf(v.Value)
+		if got := s.Value.prog.Node().Type(); want != nil && got != nil && !fits(got, want) {
+			fix := "convert it"
+			switch want.Kind() {
+			case reflect.Int:
+				fix = "convert it with int(...)"
+			case reflect.Float64:
+				fix = "convert it with float(...)"
+			case reflect.String:
+				fix = "convert it with string(...)"
+			}
+			c.d.Warnf(s.Value.Pos, CodeExpr, "set %s: the value is %s, but var %s holds %s (its initial value is %s): an expression that reads it as %s fails on the call; %s, or give the var an initial value of that type",
+				s.Name, got, s.Name, want, Format(v.Value), want, fix)
+		}
+		return
 	}
 }
 
