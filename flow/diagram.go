@@ -52,6 +52,10 @@ func styleOf(n *Node) nodeStyle {
 	if n.Callback() {
 		return styleCallback
 	}
+	if n.Kind.traits.style == styleEnd && n.goesOn {
+		// A Hangup with a schedule: the walk goes on to next.
+		return styleVerb
+	}
 	return n.Kind.traits.style
 }
 

@@ -177,3 +177,19 @@ func TestMermaidParses(t *testing.T) {
 		t.Fatalf("Mermaid's parser accepts a broken diagram: %v\n%s", err, out)
 	}
 }
+
+// TestDiagramScheduledHangup: a Hangup with a schedule goes on to next,
+// so it is drawn as an element the walk passes, not as the flow's end.
+func TestDiagramScheduledHangup(t *testing.T) {
+	g, ds := flow.Compile("f.yaml", []byte("nodes:\n  limit:\n    Hangup: { schedule: 60 }\n    next: talk\n  talk:\n    Speak: Hello.\n    next: bye\n  bye:\n    Hangup: {}\n"))
+	if g == nil || ds.HasErrors(false) {
+		t.Fatalf("refused: %v", ds)
+	}
+	mmd, dot := string(flow.Mermaid(g)), string(flow.DOT(g))
+	if strings.Contains(mmd, `(["limit<br/>Hangup"])`) || !strings.Contains(mmd, `(["bye<br/>Hangup"])`) {
+		t.Errorf("mermaid draws the scheduled Hangup as the end:\n%s", mmd)
+	}
+	if strings.Contains(dot, `[label="limit\nHangup", shape=octagon`) || !strings.Contains(dot, `[label="bye\nHangup", shape=octagon`) {
+		t.Errorf("dot draws the scheduled Hangup as the end:\n%s", dot)
+	}
+}
