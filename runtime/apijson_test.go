@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -44,5 +45,32 @@ func TestAPIJSONKeepsXML(t *testing.T) {
 	code, body = e.get(t, "/v1/calls/a&b")
 	if code != http.StatusNotFound || !bytes.Contains(body, []byte(`unknown call \"a&b\"`)) {
 		t.Errorf("GET /v1/calls/a&b: %d %s", code, body)
+	}
+	// So are a path and a method the API does not have: JSON, not chi's
+	// text, and only behind the API's credentials.
+	for _, path := range []string{"/v1/nothing", "/v1/phlo/ivr/multi_party_call/inner/room", "/v1/flows"} {
+		method := http.MethodGet
+		if path == "/v1/flows" {
+			method = http.MethodDelete
+		}
+		for _, auth := range []bool{true, false} {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(method, path, nil)
+			if auth {
+				req.Header.Set("Authorization", "Bearer "+testAPIToken)
+			}
+			e.h.ServeHTTP(rec, req)
+			var msg struct{ Error string }
+			want := http.StatusNotFound
+			if method == http.MethodDelete {
+				want = http.StatusMethodNotAllowed
+			}
+			if !auth {
+				want = http.StatusUnauthorized
+			}
+			if rec.Code != want || json.Unmarshal(rec.Body.Bytes(), &msg) != nil || msg.Error == "" || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+				t.Errorf("%s %s (credentials %v): %d %q %s, want %d and a JSON error", method, path, auth, rec.Code, rec.Header().Get("Content-Type"), rec.Body, want)
+			}
+		}
 	}
 }

@@ -262,6 +262,13 @@ func (s *Server) routes() chi.Router {
 		r.With(s.flowCtx).Post("/flows/{flow}/calls", s.startCall)
 		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}", s.phloCall)
 		r.With(s.flowCtx).Post("/phlo/{flow}/multi_party_call/{node}/members/{member}", s.phloMember)
+		// JSON in, JSON out: a path or method the API does not have too.
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			s.apiFail(w, http.StatusNotFound, "no such API path: %s", r.URL.Path)
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			s.apiFail(w, http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path)
+		})
 	})
 	s.consoleRoutes(r)
 	return r
