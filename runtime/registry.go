@@ -359,33 +359,24 @@ func (r *Registry) Reload() bool {
 	// (its subflow is missing, or runs it back) is not served anew, and
 	// the version serving, if any, stays.
 	linked, lds := flow.Link(next, nil, slices.Collect(maps.Values(prev))...)
-	for _, d := range lds {
-		ok = false
-		r.log.Error(d.Message, "file", d.Pos.File, "line", d.Pos.Line, "col", d.Pos.Col, "code", string(d.Code))
-		rejected[d.Pos.File] = append(rejected[d.Pos.File], d)
-		rejected[d.Pos.File].Sort()
+	reject := func(ds flow.Diagnostics) {
+		for _, d := range ds {
+			ok = false
+			r.log.Error(d.Message, "file", d.Pos.File, "line", d.Pos.Line, "col", d.Pos.Col, "code", string(d.Code))
+			rejected[d.Pos.File] = append(rejected[d.Pos.File], d)
+			rejected[d.Pos.File].Sort()
+		}
 	}
+	reject(lds)
 	for _, name := range slices.Sorted(maps.Keys(next)) {
 		l := linked[name]
-		if l == nil {
-			if serving := prev[name]; serving != nil {
-				next[name] = serving
-				if info, was := prevCat.flows[name]; was {
-					cat.flows[name] = info
-				}
-			} else {
-				delete(next, name)
-				delete(cat.flows, name)
-			}
-			continue
+		var ds flow.Diagnostics
+		if l != nil {
+			ds = r.paramProblems(l, prev[name])
+			reject(ds)
 		}
-		if ds := r.paramProblems(l, prev[name]); len(ds) > 0 {
-			ok = false
-			for _, d := range ds {
-				r.log.Error(d.Message, "file", d.Pos.File, "line", d.Pos.Line, "col", d.Pos.Col, "code", string(d.Code))
-				rejected[d.Pos.File] = append(rejected[d.Pos.File], d)
-				rejected[d.Pos.File].Sort()
-			}
+		if l == nil || len(ds) > 0 {
+			// Not served anew: the version serving, if any, stays.
 			if serving := prev[name]; serving != nil {
 				next[name] = serving
 				if info, was := prevCat.flows[name]; was {
