@@ -114,7 +114,8 @@ waits on a callback, and goes:
   - return: ends a subflow with an outcome (a load error in a flow that no
     flow runs as a subflow).
   - Hangup, Redirect: appended; the flow ends (Redirect hands the call to
-    another application). They take no next, except a Hangup with
+    another application — to another flow's answer URL, that flow starts
+    from its start as the call's next step). They take no next, except a Hangup with
     schedule: Plivo plays what follows it until the scheduled hang-up, so
     the walk goes on to its next (Hangup: {schedule: 60} then a Speak
     warning the caller).

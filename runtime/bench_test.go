@@ -330,7 +330,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	known := map[reflect.Type]string{
 		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries EventEntries xmlFrom xmlOld",
 		reflect.TypeFor[Claim]():        "Key Owner Until",
-		reflect.TypeFor[TraceStep]():    "Step At Webhook Node Event Outcome Inputs Path Edges Requests Error XML",
+		reflect.TypeFor[TraceStep]():    "Step At Webhook Flow Node Event Outcome Inputs Path Edges Requests Error XML",
 		reflect.TypeFor[flow.Request](): "Node Method URL Status Ms Error",
 		reflect.TypeFor[Event]():        "At Kind Params",
 		reflect.TypeFor[flow.Taken]():   "From Label",
@@ -367,7 +367,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 		Entries:     12, EventEntries: 3,
 	}
 	step := &TraceStep{
-		Step: 1, At: at, Webhook: hookAnswer, Node: "menu", Event: "action", Outcome: "input",
+		Step: 1, At: at, Webhook: hookAnswer, Flow: "support" + odd, Node: "menu", Event: "action", Outcome: "input",
 		Inputs: map[string]string{"Digits": "1"}, Path: []string{"greet", odd},
 		Edges: []flow.Taken{{From: "greet", Label: "next"}, {From: odd, Label: odd}},
 		Requests: []flow.Request{{Node: "lookup", Method: "GET", URL: "https://crm.example.com/c" + odd, Status: 200, Ms: 12},

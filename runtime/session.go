@@ -101,9 +101,12 @@ const (
 
 // TraceStep records one webhook of the call.
 type TraceStep struct {
-	Step    int               `json:"step"`
-	At      time.Time         `json:"at"`
-	Webhook string            `json:"webhook"`           // answer, callback, hangup
+	Step    int       `json:"step"`
+	At      time.Time `json:"at"`
+	Webhook string    `json:"webhook"` // answer, callback, hangup
+	// Flow names the flow an answer after the first started: Plivo
+	// followed a Redirect to its answer URL (a hand-over).
+	Flow    string            `json:"flow,omitempty"`
 	Node    string            `json:"node,omitempty"`    // the node that called back
 	Event   string            `json:"event,omitempty"`   // action, no_input, exit
 	Outcome string            `json:"outcome,omitempty"` // input, no_input, a DialStatus, next
@@ -364,6 +367,10 @@ func appendTraceStepAt(b []byte, t *TraceStep, xml []byte) (_ []byte, xmlAt int,
 	}
 	b = append(b, `,"webhook":`...)
 	b = jsonstr.Append(b, t.Webhook)
+	if t.Flow != "" {
+		b = append(b, `,"flow":`...)
+		b = jsonstr.Append(b, t.Flow)
+	}
 	if t.Node != "" {
 		b = append(b, `,"node":`...)
 		b = jsonstr.Append(b, t.Node)

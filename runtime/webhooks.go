@@ -187,7 +187,15 @@ func (s *Server) startNode(ctx context.Context, st *CallState) string {
 func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) {
 	ctx, name := r.Context(), routeFlow(r).Name
 	var reply func()
+	redirected := strings.EqualFold(params(r)["Event"], "Redirect")
 	err := s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
+		switch {
+		case redirected && st.Status == StatusHungUp:
+			reply = func() { writeXML(w, hangupXML) }
+			return done, nil
+		case redirected:
+			return s.handOver(w, r, t, st, &reply)
+		}
 		switch {
 		case st.Flow != name:
 			reply = func() {
@@ -256,6 +264,69 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 		return
 	}
 	reply()
+}
+
+// handoverKey marks a session whose last step was a hand-over to flow
+// name's answer URL: a copy of that Redirect gets the same XML.
+func handoverKey(name string) string { return "handover/" + name }
+
+// handOver starts flow name's current version from its start for a call
+// that is stored already: Plivo followed a Redirect (Event=Redirect) to
+// the flow's answer URL — a flow handing the call to another flow, or to
+// itself again. The call keeps its id, parameters and trace; its vars,
+// nodes and subflow frames are the new flow's, and its step goes on. A
+// copy of the Redirect (same flow, no step since) gets the same XML.
+func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *CallState, reply *func()) (verdict, error) {
+	ctx, g, id := r.Context(), routeFlow(r).Current, st.CallUUID
+	key := handoverKey(g.Name)
+	switch {
+	case st.Key == key && st.Claim == nil:
+		xml := s.lastXML(st)
+		*reply = func() {
+			s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, "retry").Inc()
+			writeXML(w, xml)
+		}
+		return done, nil
+	case s.claimed(st):
+		return waitFor, nil
+	}
+	now := s.cfg.Now()
+	if err := s.pin(ctx, g, now); err != nil {
+		return done, err
+	}
+	sess, fst, err := s.newCall(r, g, st.Call, id, st.Started)
+	if err != nil {
+		*reply = func() { s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error()) }
+		return done, nil
+	}
+	sess.Step, sess.Key = st.Step+1, key
+	sess.Entries, sess.EventEntries = st.Entries, st.EventEntries
+	wk := s.walker(r, g.Name, id, sess.Step, now)
+	res := s.walkStep(wk, t, key, func() flow.Result { return wk.Answer(g, fst) })
+	if res.Aborted != nil {
+		s.walkers.Put(wk)
+		if errors.Is(res.Aborted, ErrConflict) {
+			return waitFor, nil // another copy claimed or answered: read again
+		}
+		return done, res.Aborted
+	}
+	sess.Vars = fst.Vars
+	*st = *sess
+	at := s.record(st, res)
+	ts := answerStep(g, at, res)
+	ts.Step, ts.Flow, ts.Inputs = st.Step, g.Name, params(r)
+	if err := t.stepXML(&ts, res.XML); err != nil {
+		return done, err
+	}
+	*reply = func() {
+		s.indexRooms(ctx, st, res)
+		s.logStep(r, st, res, "", answerOutcome)
+		s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
+		s.metrics.walked(g, res)
+		writeXML(w, res.XML)
+		s.walkers.Put(wk)
+	}
+	return write, nil
 }
 
 // callback resumes a call at the node it waits at. Only a callback for the
