@@ -3,6 +3,7 @@ package flowtest
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -183,7 +184,7 @@ var caseFields = []yamlpos.Field{
 // step sends one), its parameters and what it expects. A kind's Callbacks in
 // flow's table say which events reach a node of the kind.
 var stepFields = []yamlpos.Field{
-	{Name: flow.EventPress, Type: yamlpos.String, Exclusive: true, Pattern: digitsRE, Form: "digits, * and # only", Doc: "Type digits at the GetDigits or GetInput the call waits at (0-9, * and #)."},
+	{Name: flow.EventPress, Type: yamlpos.String, Exclusive: true, Pattern: digitsRE, Form: "digits, * and # only", Doc: "The keys the caller presses at the GetDigits or GetInput the call waits at (0-9, * and #); the callback posts the Digits Plivo collects from them: finishOnKey ends them and is left out, keys past numDigits are dropped, and a key outside validDigits is no input."},
 	{Name: flow.EventSay, Type: yamlpos.String, Exclusive: true, Doc: "Say something at a GetInput that listens for speech."},
 	{Name: flow.EventSilence, Type: yamlpos.True, Exclusive: true, Doc: "Give no input at a GetDigits or GetInput: Plivo follows flowd's no-input Redirect."},
 	{Name: flow.EventDial, Type: yamlpos.Enum, Exclusive: true, Enum: flow.DialStatuses, Doc: "End the Dial the call waits at with this DialStatus."},
@@ -552,7 +553,14 @@ func (tf *File) LoadFlow() (*flow.Graph, flow.Diagnostics) {
 	}
 	src, err := flow.ReadFile(path)
 	if err != nil {
-		d.Errorf(tf.FlowPos, flow.CodeValue, "flow %s: %v", tf.Flow, errors.Unwrap(err))
+		// flow: names the file: of an *fs.PathError, say only the cause.
+		// ReadFile's other errors (a folder, a device, too large) are
+		// sentences of their own, with nothing to unwrap.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		d.Errorf(tf.FlowPos, flow.CodeValue, "flow %s: %v", tf.Flow, err)
 		return nil, d.Diagnostics()
 	}
 	g, ds := flow.CompileInFolder(filepath.Clean(path), src)

@@ -281,6 +281,9 @@ func TestLoadFlow(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "broken.yaml"), "nodes:\n  bye: {Hangup: {}, next: nowhere}\n")
 	writeFile(t, filepath.Join(dir, "sub", "gamma.yaml"), "nodes:\n  bye: {Hangup: {}}\n")
 	writeFile(t, filepath.Join(dir, "sub", "note.txt"), "not a flow")
+	if err := os.Mkdir(filepath.Join(dir, "sub", "folder.yaml"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := "\ncases:\n  - name: a\n    steps: [{expect: {ended: true}}]\n"
 	for _, tc := range []struct{ flow, file, graph, diag string }{
 		{"alpha", "t_test.yaml", "alpha", ""},
@@ -290,6 +293,7 @@ func TestLoadFlow(t *testing.T) {
 		{"alpah", "t_test.yaml", "", `1:7: error: no flow named "alpah" in DIR, beside this file (did you mean "alpha"?) (the flows there: alpha, beta, broken); flow: takes a flow name or a path relative to this file [bad-value]`},
 		{"gamma", "t_test.yaml", "", `1:7: error: no flow named "gamma" in DIR, beside this file (the flows there: alpha, beta, broken); flow: takes a flow name or a path relative to this file [bad-value]`},
 		{"missing.yaml", "t_test.yaml", "", `1:7: error: flow missing.yaml: no such file or directory [bad-value]`},
+		{"sub/folder.yaml", "t_test.yaml", "", `1:7: error: flow sub/folder.yaml: DIR/sub/folder.yaml is a folder, not a file [bad-value]`},
 		{"broken", "t_test.yaml", "", `1:7: error: flow broken does not compile (2 error(s) below); flowd validate lists them [bad-value]`},
 	} {
 		path := filepath.Join(dir, tc.file)
@@ -307,7 +311,8 @@ func TestLoadFlow(t *testing.T) {
 				t.Errorf("flow: %s: got %v, want an error", tc.flow, g)
 				continue
 			}
-			want := path + ":" + strings.ReplaceAll(tc.diag, "DIR", filepath.Dir(path))
+			in := filepath.Dir(path)
+			want := path + ":" + strings.NewReplacer("DIR/", in+string(filepath.Separator), "DIR", in).Replace(tc.diag)
 			if ds[0].String() != want {
 				t.Errorf("flow: %s:\n got %s\nwant %s", tc.flow, ds[0], want)
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -100,6 +101,15 @@ func runRender(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	// nodes' requests are answered by --http, never sent.
 	mock := flowtest.NewMock(answers)
 	w := &flow.Walker{URL: runtime.URLs(*publicURL, g.Name, st.Call["CallUUID"], 1), HTTP: mock}
+	if i := strings.LastIndex(*node, flow.NodePathSep); i >= 0 {
+		// A walk started inside a subflow names target's nodes; --http,
+		// unanswered requests and callback URLs name them from g, through
+		// the calling nodes (check_pin/lookup), as serve and flow tests do.
+		callers := (*node)[:i+len(flow.NodePathSep)]
+		urls := w.URL
+		w.URL = func(id, event string) string { return urls(callers+id, event) }
+		w.HTTP = qualified{callers, mock}
+	}
 	w.Now = wallclock.Now()
 	if *clock != "" {
 		t, err := parseClock(*clock)
@@ -179,4 +189,17 @@ func httpAnswers(g *flow.Graph, mocks multiFlag, stderr io.Writer) (map[string]*
 		answers[id] = a
 	}
 	return answers, exitOK
+}
+
+// qualified names the http nodes of a subflow a walk started in as the
+// flow that runs it names them: through the calling nodes, callers
+// (check_pin/).
+type qualified struct {
+	callers string
+	http    flow.HTTP
+}
+
+// Do implements flow.HTTP.
+func (q qualified) Do(node string, req *http.Request) (*http.Response, error) {
+	return q.http.Do(q.callers+node, req)
 }
