@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -30,7 +31,7 @@ func TestKinds(t *testing.T) {
 				t.Error("no Doc: the reference and the schema describe the kind with it")
 			}
 			tr := k.behavior.traits()
-			if tr != k.traits {
+			if !reflect.DeepEqual(tr, k.traits) {
 				t.Error("traits differ from the ones read when the table was indexed")
 			}
 			if tr.control == controlUnset {
