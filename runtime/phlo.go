@@ -38,8 +38,12 @@ type answer struct {
 	// refuse it, so someone may have been dialled. Only such answers are
 	// kept for identical requests (phloOnce).
 	dialled bool
-	// replayed: the answer is the kept answer of an identical request.
+	// replayed: the answer is an identical request's, kept or waited
+	// for (phloOnce).
 	replayed bool
+	// retryAfter: the request may be sent again in a second (an
+	// identical one did not answer in time, phloOnce).
+	retryAfter bool
 }
 
 func failure(code int, format string, args ...any) answer {
@@ -63,6 +67,9 @@ func refused(err error) bool {
 func (s *Server) writeAnswer(w http.ResponseWriter, a answer) {
 	if a.replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if a.retryAfter {
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, a.code, a.body)
 }
@@ -204,6 +211,7 @@ func (s *Server) phloCall(w http.ResponseWriter, r *http.Request) {
 		s.writeAnswer(w, *kept)
 		return
 	}
+	defer once.release()
 	a := s.phloAct(ctx, name, node, req)
 	once.done(ctx, a)
 	if a.code < 300 {

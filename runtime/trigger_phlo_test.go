@@ -38,9 +38,10 @@ func phloRoom(t *testing.T, srv *httptest.Server, fake *plivotest.Server, id, ca
 }
 
 type phloAnswer struct {
-	code     int
-	body     map[string]string
-	replayed bool
+	code       int
+	body       map[string]string
+	replayed   bool
+	retryAfter string
 }
 
 // phlo sends a trigger API request with the headers given.
@@ -58,7 +59,7 @@ func phlo(t *testing.T, u string, body any, header ...string) phloAnswer {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	a := phloAnswer{code: resp.StatusCode, replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
+	a := phloAnswer{code: resp.StatusCode, replayed: resp.Header.Get("Idempotent-Replayed") == "true", retryAfter: resp.Header.Get("Retry-After")}
 	_ = json.NewDecoder(resp.Body).Decode(&a.body)
 	return a
 }
