@@ -15,4 +15,5 @@ type API interface {
 	flow.REST
 	MakeCall(ctx context.Context, p *plivo.MakeCallParams) (*plivo.MakeCallResponse, error)
 	ListParticipants(ctx context.Context, mpc plivo.MPCRef) (*plivo.ParticipantList, error)
+	HangupCall(ctx context.Context, callUUID string) (*plivo.Response, error)
 }

@@ -504,6 +504,18 @@ func (s *Server) memberAct(ctx context.Context, flowName, node, room, address, a
 				return s.plivoAnswer(err)
 			}
 		}
+		// A target still ringing is no member yet: kicking cannot reach
+		// it, and it would join when it answers. Its call is hung up
+		// (Plivo cancels a call not yet answered); one that ended
+		// already is gone.
+		for _, c := range x.TargetCalls {
+			if slices.ContainsFunc(list, func(p plivo.Participant) bool { return p.CallUUID == c }) {
+				continue
+			}
+			if _, err := s.cfg.REST.HangupCall(ctx, c); err != nil && !errors.Is(err, plivo.ErrNotFound) {
+				return s.plivoAnswer(err)
+			}
+		}
 		// Kept until the held members are off hold: sent again, the
 		// action finishes.
 		if err := s.endTransfer(ctx, flowName, node, address, x); err != nil {

@@ -377,6 +377,37 @@ func TestPHLOWarmTransferAbort(t *testing.T) {
 	if a := phlo(t, member(srv, carol), map[string]string{"action": "abort_transfer"}); a.code != http.StatusConflict {
 		t.Errorf("abort_transfer again = %d %v, want 409", a.code, a.body)
 	}
+	if h := fake.Hangups(); len(h) != 0 {
+		t.Errorf("abort_transfer of a target that joined hung up calls %v", h)
+	}
+}
+
+// TestPHLOWarmTransferAbortRinging: a target still ringing is no member of
+// the room yet, so no kick reaches it: abort_transfer hangs its call up,
+// or it would join when it answers.
+func TestPHLOWarmTransferAbortRinging(t *testing.T) {
+	srv, fake := warmRoom(t)
+	var daveCall string
+	for _, p := range fake.Participants("q-c1") {
+		if p.Address == dave {
+			daveCall = p.CallUUID
+		}
+	}
+	if daveCall == "" {
+		t.Fatal("dave was not dialled")
+	}
+	fake.Leave("q-c1", daveCall) // as flowd sees a call not yet answered: no member
+	mark := len(fake.Requests())
+	if a := phlo(t, member(srv, carol), map[string]string{"action": "abort_transfer"}); a.code != http.StatusCreated {
+		t.Fatalf("abort_transfer = %d %v", a.code, a.body)
+	}
+	wantRequests(t, "abort_transfer", mpcRequests(fake, mark), "GET Participant/", "GET Participant/", "POST Participant/101,102/")
+	if h := fake.Hangups(); !slices.Equal(h, []string{daveCall}) {
+		t.Errorf("hung up %v, want the ringing target's call %s", h, daveCall)
+	}
+	if ps := parts(t, fake, "q-c1"); ps[customer].Hold || ps["sip:alice@phone.plivo.com"].Hold {
+		t.Errorf("after abort_transfer: %+v", ps)
+	}
 }
 
 // TestPHLOWarmTransferHangup: U1 leaving completes the transfer: the
