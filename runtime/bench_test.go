@@ -328,7 +328,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	// appendTraceStep or encodeEvent too; then add it here and to full
 	// below.
 	known := map[reflect.Type]string{
-		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries EventEntries xmlFrom xmlOld",
+		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries EventEntries EventKeys xmlFrom xmlOld",
 		reflect.TypeFor[Claim]():        "Key Owner Until",
 		reflect.TypeFor[TraceStep]():    "Step At Webhook Flow Node Event Outcome Inputs Path Edges Requests Error XML",
 		reflect.TypeFor[flow.Request](): "Node Method URL Status Ms Error",
@@ -364,7 +364,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 		Rooms:       map[string]string{"bridge": "room-1", odd: odd},
 		Started:     at,
 		Claim:       &Claim{Key: odd, Owner: "0123abcd", Until: at},
-		Entries:     12, EventEntries: 3,
+		Entries:     12, EventEntries: 3, EventKeys: []uint32{0, 7, 4294967295},
 	}
 	step := &TraceStep{
 		Step: 1, At: at, Webhook: hookAnswer, Flow: "support" + odd, Node: "menu", Event: "action", Outcome: "input",

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"errors"
+	"hash/fnv"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -35,6 +37,7 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	key := eventKey(ev.Kind, ev.Params)
 	var reply func()
 	err = s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
 		if st.Flow != name {
@@ -52,6 +55,16 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 				s.reject(w, r, http.StatusNotFound, "node "+strconv.Quote(node)+" of flow "+name+" does not receive "+kind+" events")
 			}
 			return done, nil
+		}
+		if slices.Contains(st.EventKeys, key) {
+			// A copy of an event kept already (Plivo sends a callback
+			// again when it got no answer in time).
+			reply = func() { w.WriteHeader(http.StatusNoContent) }
+			return done, nil
+		}
+		st.EventKeys = append(st.EventKeys, key)
+		if n := len(st.EventKeys) - keptEventKeys; n > 0 {
+			st.EventKeys = slices.Delete(st.EventKeys, 0, n)
 		}
 		t.entry, t.event = entry, true
 		reply = func() {
@@ -71,6 +84,25 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request) {
 	default:
 		reply()
 	}
+}
+
+// keptEventKeys is how many of a call's latest events a copy is
+// recognised among: Plivo sends a callback again within seconds, while a
+// room's other events may come in between.
+const keptEventKeys = 8
+
+// eventKey identifies an event by its kind and parameters (FNV-1a of
+// them in name order): a copy Plivo sends again has the same.
+func eventKey(kind string, p map[string]string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(kind))
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(p[k]))
+	}
+	return h.Sum32()
 }
 
 // capParams bounds an event's parameters for the trace.

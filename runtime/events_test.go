@@ -98,6 +98,41 @@ nodes:
 	}
 }
 
+// TestEventCopiesKeptOnce: Plivo sends a status callback again when it
+// got no answer in time; the copy is answered and not kept twice, even
+// with other events in between. The same event later, once out of the
+// latest kept, and an event that differs in one parameter are kept.
+func TestEventCopiesKeptOnce(t *testing.T) {
+	srv, _ := ccServer(t) // queue asks for status events
+	if code, _ := post(t, srv.URL+"/flows/cc/answer", url.Values{"CallUUID": {"c1"}, "From": {"+14155550100"}, "To": {"+14155550199"}}); code != http.StatusOK {
+		t.Fatalf("answer = %d", code)
+	}
+	send := func(name, seq string) {
+		t.Helper()
+		if code, _ := post(t, srv.URL+"/flows/cc/events/c1/queue/status", url.Values{"EventName": {name}, "SequenceNumber": {seq}}); code != http.StatusNoContent {
+			t.Fatalf("event %s %s = %d", name, seq, code)
+		}
+	}
+	send("MPCStart", "1")
+	send("ParticipantJoin", "2")
+	send("MPCStart", "1") // a copy, after another event
+	send("ParticipantJoin", "3")
+	var got []string
+	for _, e := range apiSession(t, srv.URL, "c1").Events {
+		got = append(got, e.Params["EventName"]+"/"+e.Params["SequenceNumber"])
+	}
+	if want := []string{"MPCStart/1", "ParticipantJoin/2", "ParticipantJoin/3"}; !slices.Equal(got, want) {
+		t.Errorf("events kept %v, want %v", got, want)
+	}
+	for i := range keptEventKeys {
+		send("Speak", fmt.Sprint(10+i))
+	}
+	send("MPCStart", "1") // no longer among the latest: kept again
+	if n := len(apiSession(t, srv.URL, "c1").Events); n != 3+keptEventKeys+1 {
+		t.Errorf("%d events kept, want %d", n, 3+keptEventKeys+1)
+	}
+}
+
 // TestRefusalsClipped: a refusal that quotes what the client sent says
 // what was wrong without echoing all of it.
 func TestRefusalsClipped(t *testing.T) {

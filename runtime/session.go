@@ -59,6 +59,9 @@ type CallState struct {
 	// steps out of its trace.
 	Entries      int `json:"entries"`
 	EventEntries int `json:"event_entries,omitempty"`
+	// EventKeys identify the latest events kept (eventKey), so that a
+	// copy of one Plivo sends again is not kept twice.
+	EventKeys []uint32 `json:"event_keys,omitempty"`
 
 	// xmlFrom, when not nil, stands for XML in a state a walk just
 	// changed (Server.record): XML is xmlFrom with xmlOld written "<@",
@@ -280,6 +283,16 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 	if s.EventEntries > 0 {
 		b = append(b, `,"event_entries":`...)
 		b = strconv.AppendInt(b, int64(s.EventEntries), 10)
+	}
+	if len(s.EventKeys) > 0 {
+		b = append(b, `,"event_keys":[`...)
+		for i, k := range s.EventKeys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendUint(b, uint64(k), 10)
+		}
+		b = append(b, ']')
 	}
 	return append(b, '}'), nil
 }
