@@ -1,8 +1,6 @@
 package flow
 
 import (
-	"slices"
-
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowd-dev/flowd/xmlgen"
@@ -154,19 +152,6 @@ type Expr struct {
 }
 
 // hasAttr reports whether the node's element writes the attribute name.
-// attrTrue reports whether one of the attributes is written true.
-func (nd *NodeDecl) attrTrue(names ...string) bool {
-	if nd.Elem == nil {
-		return false
-	}
-	for _, a := range nd.Elem.Attrs {
-		if slices.Contains(names, a.Spec.Name) && a.Value != nil && a.Value.Const() && a.Value.Value == "true" {
-			return true
-		}
-	}
-	return false
-}
-
 func (nd *NodeDecl) hasAttr(name string) bool {
 	if nd.Elem == nil || name == "" {
 		return false

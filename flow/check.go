@@ -681,7 +681,7 @@ func (n *NodeDecl) passes() bool {
 		return false
 	}
 	tr := n.Kind.traits
-	return tr.control == goesOn || tr.control == ends && n.hasAttr(tr.goesOnWith) || tr.control == waits && n.attrTrue(tr.background...)
+	return tr.control == goesOn || tr.control == ends && n.hasAttr(tr.goesOnWith)
 }
 
 // graph reports unreachable nodes and cycles that no callback breaks.

@@ -68,8 +68,8 @@ type Node struct {
 	// writesInput: an expression of the node writes input somewhere
 	// (NodeDecl.writesInput).
 	writesInput bool
-	// goesOn: a node of a kind that ends the flow, or waits, goes on to
-	// next instead (a Hangup with schedule, a Record in the background).
+	// goesOn: a node of a kind that ends the flow goes on to next instead
+	// (a Hangup with schedule).
 	goesOn bool
 	room   *Str // a MultiPartyCall's name
 	// action is what a kind compiled that only its behavior reads (a REST
@@ -269,7 +269,7 @@ func (g *Graph) VarNames() []string {
 func (n *Node) Callback() bool {
 	switch n.Kind.traits.control {
 	case waits:
-		return !n.goesOn // a Record in the background does not call back
+		return true
 	case waitsIfNext:
 		return n.Next != nil
 	}

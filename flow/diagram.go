@@ -109,7 +109,7 @@ func edgeLabel(n *Node, e Edge) string {
 		}
 	}
 	switch {
-	case n.Kind.traits.nextLabel != "" && !n.goesOn:
+	case n.Kind.traits.nextLabel != "":
 		return n.Kind.traits.nextLabel
 	case len(rest) > 0 && len(n.On) > 0:
 		return "next (" + strings.Join(rest, ", ") + ")"

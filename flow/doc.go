@@ -95,10 +95,9 @@ waits on a callback, and goes:
     Plivo's DialStatus values: completed, busy, failed, timeout, no-answer.
   - Record: appended with flowd's action URL; the document ends; next is
     taken when the recording is done. With recordSession or
-    startOnDialAnswer written true, Plivo records in the background until
-    the call ends: no action is written and the walk goes on to next in
-    the same document (Record, then the Dial it records); the recording
-    reaches the Record's callbackUrl.
+    startOnDialAnswer true the recording runs in the background and Plivo
+    posts the action at once, so next (the Dial to record) follows in the
+    next document while it records.
   - Conference, MultiPartyCall: appended; when the node has a next, with
     flowd's action (onExitActionUrl) so next is taken when the caller
     leaves; the document ends.

@@ -29,11 +29,6 @@ type element struct {
 	// flow goes on to next instead: Hangup's schedule, after which Plivo
 	// plays what follows until the time is up.
 	goesOnWith string
-	// background names the attributes with which an element that waits
-	// for its callback goes on to next in the same document instead, when
-	// one is written true: Record's recordSession and startOnDialAnswer,
-	// which record in the background until the call ends.
-	background []string
 }
 
 const joinDoc = "With `next`, the document ends and `next` is taken when the caller leaves."
@@ -43,8 +38,7 @@ var (
 	verbElement   = element{control: goesOn}
 	inputElement  = element{control: waits, walkDoc: "The document ends; Plivo posts the input to flowd, or follows flowd's Redirect for `no_input`."}
 	dialElement   = element{control: waits, walkDoc: "The document ends; the outcome is Plivo's DialStatus."}
-	recordElement = element{control: waits, walkDoc: "The document ends; `next` is taken when the recording is done. With `recordSession` or `startOnDialAnswer` true, Plivo records in the background until the call ends: the walk goes on to `next` in the same document (a `Dial` to record), no action is written, and the recording reaches the Record's `callbackUrl`.", nextLabel: "next (recorded)",
-		background: []string{"recordSession", "startOnDialAnswer"}}
+	recordElement = element{control: waits, walkDoc: "The document ends; `next` is taken when the recording is done.", nextLabel: "next (recorded)"}
 	joinElement   = element{control: waitsIfNext, walkDoc: joinDoc, nextLabel: "next (exit)"}
 	roomElement   = element{control: waitsIfNext, walkDoc: joinDoc, nextLabel: "next (exit)", room: true}
 	endElement    = element{control: ends, walkDoc: "No `next`: the flow ends here."}
@@ -110,11 +104,6 @@ func (el element) decode(dc *decoder, nd *NodeDecl, action pair) {
 func (el element) check(c *checker, nd *NodeDecl) {
 	if nd.Elem != nil {
 		c.element(nd.Elem)
-		for _, a := range nd.Elem.Attrs {
-			if slices.Contains(el.background, a.Spec.Name) && a.Value != nil && !a.Value.Const() {
-				c.d.Errorf(a.Value.Pos, CodeValue, "%s decides whether the walk waits for the recording or goes on in the same document: write true or false, not a template", a.Spec.Name)
-			}
-		}
 		if n := literalSize(nd.Elem); n > xmlgen.MaxDocument {
 			c.d.Errorf(nd.Elem.Pos, CodeValue, "node %s writes %d KB of XML before any template is filled, over the %d KB Plivo takes in a whole document; shorten it, or Play a recording",
 				nd.ID, n/1024, xmlgen.MaxDocument/1024)
@@ -153,7 +142,7 @@ func (el element) compile(n *Node, nd *NodeDecl, _ *Graph) error {
 		return nil
 	}
 	n.Private = nd.private()
-	n.goesOn = el.goesOnWith != "" && nd.hasAttr(el.goesOnWith) || nd.attrTrue(el.background...)
+	n.goesOn = el.goesOnWith != "" && nd.hasAttr(el.goesOnWith)
 	if el.room {
 		n.room = nd.Elem.Text
 	}
@@ -195,7 +184,7 @@ func (el element) traits() traits {
 	if el.control == ends {
 		style = styleEnd
 	}
-	return traits{control: el.control, style: style, nextLabel: el.nextLabel, walkDoc: el.walkDoc, goesOnWith: el.goesOnWith, background: el.background}
+	return traits{control: el.control, style: style, nextLabel: el.nextLabel, walkDoc: el.walkDoc, goesOnWith: el.goesOnWith}
 }
 
 // attrField adapts an attribute of xmlgen's table of Plivo's dialect to

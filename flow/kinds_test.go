@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"reflect"
 	"slices"
 	"testing"
 )
@@ -31,7 +30,7 @@ func TestKinds(t *testing.T) {
 				t.Error("no Doc: the reference and the schema describe the kind with it")
 			}
 			tr := k.behavior.traits()
-			if !reflect.DeepEqual(tr, k.traits) {
+			if tr != k.traits {
 				t.Error("traits differ from the ones read when the table was indexed")
 			}
 			if tr.control == controlUnset {

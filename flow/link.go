@@ -664,7 +664,7 @@ func nodePasses(n *Node, passes func(string) bool) bool {
 	switch n.Kind.traits.control {
 	case goesOn:
 		return true
-	case ends, waits:
+	case ends:
 		return n.goesOn
 	case callsFlow:
 		return passes(n.action.(*subflowCall).name)

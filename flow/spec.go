@@ -140,9 +140,6 @@ type traits struct {
 	// goesOnWith names the attribute with which a kind that ends the flow
 	// takes next instead (Hangup's schedule).
 	goesOnWith string
-	// background names the attributes with which a kind that waits goes
-	// on to next instead, written true (Record's recordSession).
-	background []string
 	// openOutcomes: the kind's outcomes are not its own but what another
 	// flow gives (a subflow's returns); Link checks on: against them.
 	openOutcomes bool
