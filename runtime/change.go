@@ -254,6 +254,7 @@ type stepClaim struct {
 	t    *txn
 	key  string
 	held bool
+	made *Claim // the claim written, once held
 }
 
 func (c *stepClaim) claim() error {
@@ -275,15 +276,44 @@ func (c *stepClaim) claim() error {
 	if err := c.t.write(pre); err != nil {
 		return err
 	}
-	c.held = true
+	c.held, c.made = true, pre.Claim
 	return nil
 }
 
 // walkStep walks one step of a call with the step claim in place. A
-// void walk (its claim could not be written) has Aborted set.
+// void walk (its claim could not be written) has Aborted set. The claim
+// the walk made, if it made side effects, is left in wk.claimed.
 func (s *Server) walkStep(wk *webhookWalker, t *txn, key string, walk func() flow.Result) flow.Result {
 	wk.claim = stepClaim{t: t, key: key}
 	wk.Effect = wk.effect
-	defer func() { wk.Effect, wk.claim = nil, stepClaim{} }()
+	defer func() { wk.claimed, wk.Effect, wk.claim = wk.claim.made, nil, stepClaim{} }()
 	return walk()
+}
+
+// ownWalk keeps a walk that made side effects under its claim, so that
+// when the step's write loses its compare-and-set to a write that left
+// the claim in place (an event, the hangup), the change, run again on
+// the state read afresh, takes the same walk rather than walking — and
+// making the side effects — a second time.
+type ownWalk struct {
+	wk    *webhookWalker
+	res   flow.Result
+	vars  map[string]any // the call's vars and nodes as the walk left them
+	nodes map[string]map[string]string
+}
+
+// keep remembers wk's walk when it holds a claim.
+func (o *ownWalk) keep(wk *webhookWalker, res flow.Result, st *CallState) {
+	if wk.claimed != nil {
+		o.wk, o.res, o.vars, o.nodes = wk, res, st.Vars, st.Nodes
+	}
+}
+
+// of reports whether st is still under the claim of the walk kept.
+func (o *ownWalk) of(st *CallState) bool {
+	if o.wk == nil || st.Claim == nil {
+		return false
+	}
+	c, mine := st.Claim, o.wk.claimed
+	return c.Key == mine.Key && c.Owner == mine.Owner && c.Until.Equal(mine.Until)
 }

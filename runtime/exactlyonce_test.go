@@ -247,3 +247,101 @@ func claimStep(t *testing.T, st Store, id, owner string, now time.Time) {
 		t.Fatal(err)
 	}
 }
+
+// gatedREST holds the add_participant requests to one address until
+// released, saying when one arrives: a webhook's side effect in flight.
+type gatedREST struct {
+	API
+	to      string
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g gatedREST) AddParticipant(ctx context.Context, mpc plivo.MPCRef, p *plivo.AddParticipantParams) (*plivo.AddParticipantResponse, error) {
+	if p.To == g.to {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.API.AddParticipant(ctx, mpc, p)
+}
+
+// overtakeFlow runs a REST action in a callback's walk, in a call whose
+// room reports status events.
+const overtakeFlow = `
+flow: overtake
+nodes:
+  room:
+    MultiPartyCall: { name: "r-{{ call.CallUUID }}", role: customer }
+    events: [status]
+    next: menu
+  menu:
+    GetDigits: { numDigits: 1 }
+    next: ring
+  ring:
+    add_participant: { mpc: "r-{{ call.CallUUID }}", role: agent, to: "sip:bob@phone.plivo.com" }
+    next: bye
+  bye:
+    Speak: Bye.
+`
+
+// TestSideEffectOnceWhenOvertaken: a callback whose walk is making a side
+// effect loses its write to one that leaves its claim in place — the
+// call's hangup (Plivo sends a Record's or a Dial's action and the hangup
+// together), or a status event of its room. Its change, run again on the
+// state as it now is, writes the same walk: the request reached Plivo
+// once, and the step is kept (after the hangup, the call stays hung up).
+func TestSideEffectOnceWhenOvertaken(t *testing.T) {
+	for _, overtaker := range []string{"hangup", "event"} {
+		t.Run(overtaker, func(t *testing.T) {
+			fake, client := fakePlivo(t)
+			st := NewMemory()
+			t.Cleanup(func() { st.Close() })
+			gate := gatedREST{API: client, to: "sip:bob@phone.plivo.com", entered: make(chan struct{}, 4), release: make(chan struct{})}
+			srv := httptest.NewServer(New(Config{Registry: testRegistry(t, "overtake.yaml", overtakeFlow), Store: st, REST: gate, APIToken: "secret", PublicURL: "http://flowd.test"}))
+			t.Cleanup(srv.Close)
+			form := url.Values{"CallUUID": {"c1"}, "From": {"+14155550100"}, "To": {"+14155550199"}}
+			if code, body := post(t, srv.URL+"/flows/overtake/answer", form); code != 200 {
+				t.Fatalf("answer: %d %s", code, body)
+			}
+			if code, body := post(t, srv.URL+"/flows/overtake/calls/1/room/exit", url.Values{"ParticipantCallUUID": {"c1"}}); code != 200 {
+				t.Fatalf("exit: %d %s", code, body)
+			}
+			done := make(chan string, 1)
+			go func() {
+				code, body := post(t, srv.URL+"/flows/overtake/calls/2/menu/action", url.Values{"CallUUID": {"c1"}, "Digits": {"1"}})
+				done <- fmt.Sprintf("%d %s", code, body)
+			}()
+			<-gate.entered // the walk's request is on its way to Plivo
+			var code int
+			if overtaker == "hangup" {
+				code, _ = post(t, srv.URL+"/flows/overtake/hangup", url.Values{"CallUUID": {"c1"}, "HangupCause": {"NORMAL_CLEARING"}})
+			} else {
+				code, _ = post(t, srv.URL+"/flows/overtake/events/c1/room/status", url.Values{"EventName": {"ParticipantJoin"}})
+			}
+			if code != http.StatusNoContent {
+				t.Fatalf("%s: %d", overtaker, code)
+			}
+			close(gate.release)
+			if got := <-done; !strings.HasPrefix(got, "200 <Response><Speak>Bye.</Speak>") {
+				t.Fatalf("the callback: %s", got)
+			}
+			if n := len(fake.Added()); n != 1 {
+				t.Errorf("%d add_participant requests reached Plivo, want 1", n)
+			}
+			sess := apiSession(t, srv.URL, "c1")
+			var steps []string
+			for _, s := range sess.Trace {
+				steps = append(steps, s.Webhook+"/"+s.Node)
+			}
+			want := []string{"answer/room", "callback/room", "callback/menu"}
+			wantStatus := StatusEnded
+			if overtaker == "hangup" {
+				want = []string{"answer/room", "callback/room", "hangup/", "callback/menu"}
+				wantStatus = StatusHungUp
+			}
+			if strings.Join(steps, " ") != strings.Join(want, " ") || sess.Status != wantStatus || sess.Claim != nil {
+				t.Errorf("trace %v, status %s, claim %+v; want %v, %s, no claim", steps, sess.Status, sess.Claim, want, wantStatus)
+			}
+		})
+	}
+}

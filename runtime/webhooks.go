@@ -355,6 +355,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		reply = func() { s.reject(w, r, code, msg) }
 		return done, nil
 	}
+	var own ownWalk
 	err = s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
 		if st.Flow != name {
 			return refuse(http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
@@ -384,7 +385,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			}
 			return done, nil
 		}
-		if s.claimed(st) {
+		mine := own.of(st)
+		if s.claimed(st) && !mine {
 			return waitFor, nil
 		}
 		g, err := s.reg.Version(ctx, s.store, st.Flow, st.Version)
@@ -426,14 +428,25 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return refuse(http.StatusConflict, fmt.Sprintf("stale callback: call %s is at step %d %s, not step %d at %q (%s)", id, st.Step, where, step, node, event))
 		}
 		st.Claim = nil
-		wk := s.walker(r, g.Name, id, step+1, s.cfg.Now())
-		res := s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(s.params(g)), n, event, p) })
-		if res.Aborted != nil {
-			s.walkers.Put(wk)
-			if errors.Is(res.Aborted, ErrConflict) {
-				return waitFor, nil // another copy claimed or answered: read again
+		var wk *webhookWalker
+		var res flow.Result
+		if mine {
+			// This walk made the step's side effects, and its write lost
+			// to one that left the claim (an event, the hangup): the
+			// same walk, on the state as it now is.
+			wk, res = own.wk, own.res
+			st.Vars, st.Nodes = own.vars, own.nodes
+		} else {
+			wk = s.walker(r, g.Name, id, step+1, s.cfg.Now())
+			res = s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(s.params(g)), n, event, p) })
+			if res.Aborted != nil {
+				s.walkers.Put(wk)
+				if errors.Is(res.Aborted, ErrConflict) {
+					return waitFor, nil // another copy claimed or answered: read again
+				}
+				return done, res.Aborted
 			}
-			return done, res.Aborted
+			own.keep(wk, res, st)
 		}
 		inputs := traceInputs(n, p)
 		st.Step++
@@ -568,7 +581,12 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 		// Dial's action and the hangup together).
 		st.Step++
 		st.Key = hookHangup
-		st.Claim = nil
+		if !s.claimed(st) {
+			// A claim that holds stays: the copy making the step's side
+			// effects writes its step after the hangup (a late
+			// callback), rather than a copy making them again.
+			st.Claim = nil
+		}
 		t.end()
 		if err := t.step(&TraceStep{Step: st.Step, At: now, Webhook: hookHangup, Inputs: p}); err != nil {
 			return done, err
@@ -729,8 +747,11 @@ func outcomeLabel(res flow.Result) string {
 // (walkStep), bound to its Effect once rather than on each walk.
 type webhookWalker struct {
 	flow.Walker
-	claim  stepClaim
-	effect func() error
+	claim stepClaim
+	// claimed is the claim the last walk made (walkStep), nil when it
+	// made no side effect.
+	claimed *Claim
+	effect  func() error
 	// urls are the URLs of the webhook's step; URL, made once, builds
 	// them.
 	urls callURLs
