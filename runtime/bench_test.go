@@ -328,7 +328,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	// appendTraceStep or encodeEvent too; then add it here and to full
 	// below.
 	known := map[reflect.Type]string{
-		reflect.TypeFor[CallState]():    "CallUUID Flow Version Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries EventEntries EventKeys xmlFrom xmlOld",
+		reflect.TypeFor[CallState]():    "CallUUID Flow Version Answered Step Wait Status Key XML Call Vars Nodes Frames HangupCause Rooms Started Claim Entries EventEntries EventKeys xmlFrom xmlOld",
 		reflect.TypeFor[Claim]():        "Key Owner Until",
 		reflect.TypeFor[TraceStep]():    "Step At Webhook Flow Node Event Outcome Inputs Path Edges Requests Error XML",
 		reflect.TypeFor[flow.Request](): "Node Method URL Status Ms Error",
@@ -348,7 +348,7 @@ func TestEncodeStateMatchesJSON(t *testing.T) {
 	odd := "a\"b\\c\x00\x01\b\f\n\r\t\x1f<x & y>\u2028\u2029\xff\xfe é 😀 \x7f"
 	at := time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.FixedZone("X", 3600))
 	full := &CallState{
-		CallUUID: "c1" + odd, Flow: "ivr", Version: "v1", Step: 3, Wait: "menu", Status: StatusLive, Key: "2/menu/action",
+		CallUUID: "c1" + odd, Flow: "ivr", Version: "v1", Answered: "front" + odd, Step: 3, Wait: "menu", Status: StatusLive, Key: "2/menu/action",
 		XML:  "<Response><Speak>Hi &amp; bye</Speak></Response>",
 		Call: map[string]string{"CallUUID": "c1", "From": "+1415", odd: odd, "": ""},
 		Vars: map[string]any{

@@ -30,6 +30,15 @@ nodes:
   out:
     Redirect: https://flowd.example.com/flows/desk/answer
 `
+	handAgain = `flow: again
+nodes:
+  menu:
+    GetDigits:
+      numDigits: 1
+    next: out
+  out:
+    Redirect: https://flowd.example.com/flows/again/answer
+`
 	handDesk = `flow: desk
 vars:
   seen: 7
@@ -56,6 +65,7 @@ func TestHandOver(t *testing.T) {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "front.yaml"), handFront)
 		writeFile(t, filepath.Join(dir, "desk.yaml"), handDesk)
+		writeFile(t, filepath.Join(dir, "again.yaml"), handAgain)
 		e := startEnv(t, envConfig{dir: dir, store: open(t)})
 		c := e.call(t, "front", map[string]string{"From": "+14155550100"}, nil)
 		if err := c.Press("1"); err != nil {
@@ -65,6 +75,14 @@ func TestHandOver(t *testing.T) {
 			t.Fatalf("front's XML: %s", c.XML())
 		}
 		redirect := callbackParams(c, map[string]string{"Event": "Redirect"})
+		post2 := func(e *env, path string, p map[string][]string) *plivosim.Response {
+			t.Helper()
+			r, err := e.sim.Do(context.Background(), plivosim.Request{Method: http.MethodPost, URL: e.base + path, Params: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
 		post := func(flowName string, p map[string][]string) *plivosim.Response {
 			t.Helper()
 			r, err := e.sim.Do(context.Background(), plivosim.Request{Method: http.MethodPost, URL: e.base + "/flows/" + flowName + "/answer", Params: p})
@@ -103,12 +121,32 @@ func TestHandOver(t *testing.T) {
 		if err != nil || !strings.Contains(string(got.Body), "<Speak>You pressed 4.</Speak>") {
 			t.Fatalf("desk's callback: %v %+v", err, got)
 		}
-		// A flow may hand a call to itself: it starts again.
-		c2 := e.call(t, "front", nil, nil)
+		// A late copy of the Redirect, once the call moved on, starts
+		// nothing again.
+		before = e.record(t, c.UUID)
+		if late := post("desk", redirect); late.Status == http.StatusOK && strings.Contains(string(late.Body), "The desk.") {
+			t.Fatalf("a late copy of the hand-over started desk again: %s", late.Body)
+		}
+		sameRecord(t, e, c.UUID, before, "a late copy of the hand-over")
+		// Plivo's hangup goes to the hangup URL of the flow the call came
+		// to: it ends the call in desk.
+		hang := callbackParams(c, map[string]string{"HangupCause": "NORMAL_CLEARING"})
+		if r := post2(e, "/flows/front/hangup", hang); r.Status != http.StatusNoContent {
+			t.Fatalf("hangup at front's URL after the hand-over: %d %s", r.Status, r.Body)
+		}
+		if s := e.session(t, c.UUID); s.Status != runtime.StatusHungUp || s.HangupCause != "NORMAL_CLEARING" || s.Flow != "desk" {
+			t.Fatalf("after the hangup: flow %s status %s cause %q", s.Flow, s.Status, s.HangupCause)
+		}
+		// A flow may hand a call to itself: it starts again. A Redirect
+		// the call's last XML does not hold is no hand-over.
+		c2 := e.call(t, "again", nil, nil)
+		if r := post("again", callbackParams(c2, map[string]string{"Event": "Redirect"})); r.Status == http.StatusOK && strings.Contains(string(r.Body), "/calls/2/") {
+			t.Fatalf("a Redirect the call was not given handed it over: %s", r.Body)
+		}
 		if err := c2.Press("1"); err != nil {
 			t.Fatal(err)
 		}
-		if r := post("front", callbackParams(c2, map[string]string{"Event": "Redirect"})); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "/flows/front/calls/3/menu/action") {
+		if r := post("again", callbackParams(c2, map[string]string{"Event": "Redirect"})); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "/flows/again/calls/3/menu/action") {
 			t.Fatalf("hand-over to the same flow: %d %s", r.Status, r.Body)
 		}
 		// A hung-up call is not handed over.
@@ -118,7 +156,7 @@ func TestHandOver(t *testing.T) {
 		if r := post("desk", callbackParams(c2, map[string]string{"Event": "Redirect"})); r.Status != http.StatusOK || strings.Contains(string(r.Body), "desk") || !strings.Contains(string(r.Body), "<Hangup") {
 			t.Fatalf("hand-over of a hung-up call: %d %s", r.Status, r.Body)
 		}
-		if s := e.session(t, c2.UUID); s.Flow != "front" || s.Status != runtime.StatusHungUp {
+		if s := e.session(t, c2.UUID); s.Flow != "again" || s.Status != runtime.StatusHungUp {
 			t.Fatalf("a hung-up call was handed over: flow %s status %s", s.Flow, s.Status)
 		}
 	})

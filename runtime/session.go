@@ -24,6 +24,10 @@ type CallState struct {
 	CallUUID string `json:"call_uuid"`
 	Flow     string `json:"flow"`
 	Version  string `json:"version"` // the flow version the call is pinned to
+	// Answered names the flow whose answer URL the call came to, once a
+	// Redirect handed it over to another (Flow): Plivo's hangup still
+	// goes to that flow's hangup URL.
+	Answered string `json:"answered,omitempty"`
 	// Step counts the webhooks that advanced the call. Callback URLs carry
 	// the step they were issued at; only a callback for the current step
 	// advances the call.
@@ -195,6 +199,10 @@ func appendStateEscaped(b []byte, s *CallState, xmlEscaped []byte) ([]byte, erro
 	b = jsonstr.Append(b, s.Flow)
 	b = append(b, `,"version":`...)
 	b = jsonstr.Append(b, s.Version)
+	if s.Answered != "" {
+		b = append(b, `,"answered":`...)
+		b = jsonstr.Append(b, s.Answered)
+	}
 	b = append(b, `,"step":`...)
 	b = strconv.AppendInt(b, int64(s.Step), 10)
 	if s.Wait != "" {

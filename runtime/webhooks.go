@@ -1,12 +1,15 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -193,7 +196,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 		case redirected && st.Status == StatusHungUp:
 			reply = func() { writeXML(w, hangupXML) }
 			return done, nil
-		case redirected:
+		case redirected && (st.Key == handoverKey(name) || st.Status == StatusEnded && redirectsTo(s.lastXML(st), name)):
 			return s.handOver(w, r, t, st, &reply)
 		}
 		switch {
@@ -266,6 +269,24 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 	reply()
 }
 
+// redirectsTo reports whether an XML document ends with a Redirect to
+// flow name's answer URL: the call's last step handed it over there, and a
+// Redirect Plivo follows to that URL is a hand-over — not a copy of one
+// that arrives after the call moved on, which would start the flow again.
+func redirectsTo(xml []byte, name string) bool {
+	i := bytes.LastIndex(xml, []byte("<Redirect"))
+	if i < 0 {
+		return false
+	}
+	rest := xml[i:]
+	start, end := bytes.IndexByte(rest, '>'), bytes.Index(rest, []byte("</Redirect>"))
+	if start < 0 || end < start {
+		return false
+	}
+	u, err := url.Parse(html.UnescapeString(strings.TrimSpace(string(rest[start+1 : end]))))
+	return err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/flows/"+name+"/answer")
+}
+
 // handoverKey marks a session whose last step was a hand-over to flow
 // name's answer URL: a copy of that Redirect gets the same XML.
 func handoverKey(name string) string { return "handover/" + name }
@@ -300,7 +321,12 @@ func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *Ca
 		return done, nil
 	}
 	sess.Step, sess.Key = st.Step+1, key
-	sess.Entries, sess.EventEntries = st.Entries, st.EventEntries
+	sess.Entries, sess.EventEntries, sess.EventKeys = st.Entries, st.EventEntries, st.EventKeys
+	// Plivo's hangup goes to the hangup URL of the flow the call came to.
+	sess.Answered = st.Answered
+	if sess.Answered == "" && st.Flow != g.Name {
+		sess.Answered = st.Flow
+	}
 	wk := s.walker(r, g.Name, id, sess.Step, now)
 	res := s.walkStep(wk, t, key, func() flow.Result { return wk.Answer(g, fst) })
 	if res.Aborted != nil {
@@ -561,7 +587,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 	// saw is only what its URL says.
 	var label string
 	hangUp := func(t *txn, st *CallState) (verdict, error) {
-		if st.Flow != name {
+		if st.Flow != name && st.Answered != name {
 			reply = func() {
 				s.reject(w, r, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
 			}
