@@ -129,7 +129,10 @@ func (s *Server) newTxn(ctx context.Context, id string, rev int, raw []byte, liv
 	if !live {
 		ttl = s.cfg.TraceTTL
 	}
-	return &txn{s: s, ctx: ctx, id: id, rev: rev, raw: raw, live: live, ttl: ttl}
+	// A write goes through when the request that made it is gone (Plivo
+	// gave up waiting): the step's side effects are made, and its write is
+	// what Plivo's retry is answered from.
+	return &txn{s: s, ctx: context.WithoutCancel(ctx), id: id, rev: rev, raw: raw, live: live, ttl: ttl}
 }
 
 // eventSeq numbers a call's event entries, apart from its steps' (from

@@ -254,3 +254,30 @@ func BenchmarkHTTPNodeTimeout(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 }
+
+// TestHTTPNodeOutlivesItsClient: Plivo gives up waiting for an answer
+// whose http request is slow and sends the webhook again. The first
+// copy's request still finishes (bounded by the node's timeout, not by
+// the client), so the step stored — and answered to the retry — is the
+// CRM's answer, not a "canceled" error outcome.
+func TestHTTPNodeOutlivesItsClient(t *testing.T) {
+	crm, n, _ := crmServer(t, 300*time.Millisecond)
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(New(Config{Registry: testRegistry(t, "crm.yaml", httpFlow), Store: st, PublicURL: "http://flowd.test", Params: map[string]string{"crm": crm.URL}, APIToken: benchAPIToken}))
+	t.Cleanup(srv.Close)
+	form := url.Values{"CallUUID": {"gone"}, "From": {"+14155550100"}, "To": {"+14155550199"}}
+	impatient := &http.Client{Timeout: 50 * time.Millisecond}
+	if resp, err := impatient.PostForm(srv.URL+"/flows/crm/answer", form); err == nil {
+		resp.Body.Close()
+		t.Fatal("the impatient client got an answer before the CRM did")
+	}
+	// The retry waits for the first copy's claim, then gets its answer.
+	code, body := post(t, srv.URL+"/flows/crm/answer", form)
+	if code != http.StatusOK || !strings.Contains(body, "Welcome back, Ada.") {
+		t.Fatalf("Plivo's retry: %d %s", code, body)
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("the CRM was asked %d times, want 1", got)
+	}
+}

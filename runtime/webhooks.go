@@ -797,7 +797,12 @@ func (s *Server) walker(r *http.Request, flowName, callUUID string, step int, no
 	wk.urls = callURLs{base: s.base(r), flowName: flowName, callUUID: callUUID, step: step}
 	wk.Now = now
 	wk.REST, wk.RESTTimeout, wk.HTTP = s.cfg.REST, s.cfg.RESTTimeout, s.cfg.HTTP
-	wk.Context = r.Context()
+	// Not the request's context: a webhook whose client went away (Plivo
+	// gave up waiting) or that a shutdown cut off still finishes its
+	// http requests and REST actions, each bounded by its own timeout, so
+	// the step stored — and answered to Plivo's retry — is what they
+	// answered, not a "canceled" error outcome.
+	wk.Context = context.WithoutCancel(r.Context())
 	return wk
 }
 
