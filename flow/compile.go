@@ -276,6 +276,13 @@ func (n *Node) Callback() bool {
 	return false
 }
 
+// EndsCall reports whether the walk ends the call at the node (Hangup,
+// Redirect), rather than going on — or, inside a subflow, returning to
+// the calling node — when it has no edge to take.
+func (n *Node) EndsCall() bool {
+	return n.Kind.traits.control == ends && !n.goesOn
+}
+
 // Accepts reports whether the node's XML can call back with event: the
 // walk waits at the node and its kind has a callback that reports event.
 func (n *Node) Accepts(event string) bool {

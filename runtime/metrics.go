@@ -87,6 +87,15 @@ func (m *metrics) walked(g *flow.Graph, res flow.Result) {
 	exit := ""
 	if res.Wait == nil && len(res.Path) > 0 {
 		exit = res.Path[len(res.Path)-1]
+		// A walk that ends after a subflow returned ends at the calling
+		// node (it had no edge for the outcome), not at the subflow's
+		// last node — unless that node ended the call itself (Hangup).
+		for strings.Contains(exit, flow.NodePathSep) {
+			if _, n := g.Locate(exit); n == nil || n.EndsCall() {
+				break
+			}
+			exit = exit[:strings.LastIndex(exit, flow.NodePathSep)]
+		}
 	}
 	if !slices.ContainsFunc(res.Path, func(id string) bool { return strings.Contains(id, flow.NodePathSep) }) {
 		for _, id := range res.Path {

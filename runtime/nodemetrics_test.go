@@ -3,8 +3,11 @@ package runtime
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,5 +94,56 @@ func TestNodeMetrics(t *testing.T) {
 	}
 	if strings.Contains(string(body), `flowd_node_exits_total{flow="menu",node="greet"}`) {
 		t.Error("greet counts an exit")
+	}
+}
+
+// TestNodeMetricsSubflowExit: a walk that ends when a subflow returns into
+// a calling node with no edge for its outcome ends at that node, in the
+// caller; one whose subflow hangs up ends at the subflow's Hangup.
+func TestNodeMetricsSubflowExit(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"top.yaml": "flow: top\nnodes:\n  ask:\n    GetDigits: { numDigits: 1 }\n    next: pick\n  pick:\n    branch:\n      - when: input.Digits == \"1\"\n        next: run\n    next: drop\n  run:\n    subflow: say\n  drop:\n    subflow: bye\n",
+		"say.yaml": "flow: say\nnodes:\n  hi:\n    Speak: Hi.\n",
+		"bye.yaml": "flow: bye\nnodes:\n  sorry:\n    Speak: Sorry.\n    next: end\n  end:\n    Hangup: {}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := NewRegistry(dir, slog.New(slog.DiscardHandler))
+	if !reg.Reload() {
+		t.Fatal("the flows do not load")
+	}
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(New(Config{Registry: reg, Store: st}))
+	t.Cleanup(srv.Close)
+	sim := &plivosim.Sim{Client: srv.Client()}
+	for _, key := range []string{"1", "2"} {
+		c, err := sim.Call(context.Background(), srv.URL+"/flows/top/answer", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Press(key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`flowd_node_exits_total{flow="top",node="run"} 1`,
+		`flowd_node_exits_total{flow="bye",node="end"} 1`,
+	} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), `flowd_node_exits_total{flow="say",node="hi"}`) {
+		t.Error("the subflow's last node counts the exit of a walk that returned from it")
 	}
 }
