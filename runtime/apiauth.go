@@ -118,6 +118,21 @@ func addressedToLoopback(r *http.Request) bool {
 			return false
 		}
 	}
+	// A proxy that rewrites Host to loopback (nginx's proxy_pass) still
+	// names the client it acts for: any client not on loopback (or one
+	// it will not name: "unknown", "_hidden") is not local.
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !loopbackHostPort(c) {
+				return false
+			}
+		}
+	}
+	for k, c := range forwarded(r) {
+		if k == "for" && !loopbackHostPort(c) {
+			return false
+		}
+	}
 	return true
 }
 

@@ -104,6 +104,11 @@ func TestAPIAccessThroughProxy(t *testing.T) {
 		// X-Forwarded-Host on: the client cannot make itself local.
 		{name: "public Host, a client's X-Forwarded-Host: localhost", host: "flowd.example.com", header: http.Header{"X-Forwarded-Host": {"localhost"}}},
 		{name: "a second X-Forwarded-Host", header: http.Header{"X-Forwarded-Host": {"localhost, flowd.example.com"}}},
+		// A proxy that rewrites Host to loopback still names the client.
+		{name: "X-Forwarded-For a remote client", host: "127.0.0.1:8080", header: http.Header{"X-Forwarded-For": {"203.0.113.5"}}},
+		{name: "X-Forwarded-For, the remote client last", host: "127.0.0.1:8080", header: http.Header{"X-Forwarded-For": {"127.0.0.1, 203.0.113.5"}}},
+		{name: "Forwarded for a remote client", host: "127.0.0.1:8080", header: http.Header{"Forwarded": {"for=203.0.113.5"}}},
+		{name: "Forwarded for unknown", host: "127.0.0.1:8080", header: http.Header{"Forwarded": {"for=unknown"}}},
 	}
 	local := []struct {
 		name   string
