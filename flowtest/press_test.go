@@ -72,7 +72,7 @@ func TestPressCollects(t *testing.T) {
 		name, ask, keys, params, got string
 	}{
 		{"a PIN typed with #", "pin", "1234#", "", "1234"},
-		{"# alone", "pin", "#", "", ""},
+		{"# alone is no input", "pin", "#", "", "no input"},
 		{"keys after #", "pin", "12#34", "", "12"},
 		{"numDigits", "four", "123456", "", "1234"},
 		{"finishOnKey none keeps #", "none", "12#", "", "12#"},

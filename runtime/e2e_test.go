@@ -923,7 +923,7 @@ var scripts = []script{
 		{name: "answer", wait: "choose_queue"},
 		{name: "press 1", do: press("1"), wait: "join_queue"},
 		{name: "leaves", do: exit, wait: "rate_call"},
-		{name: "empty digits: int() fails", do: press(""), path: []string{"save_rating", "sorry", "hangup"}, err: true,
+		{name: "empty digits: int() fails", do: digits(""), path: []string{"save_rating", "sorry", "hangup"}, err: true,
 			contains: []string{"Sorry, we cannot take your call right now."}},
 	}},
 	{name: "queue on_error maxDuration out of range", flow: "support-queue", env: "params", steps: []step{

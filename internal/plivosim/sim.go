@@ -346,7 +346,9 @@ func (c *Call) PressWith(keys string, params map[string]string) error {
 //     on as for no input.
 //
 // Keys after the end of the collection are never collected, so they are
-// neither in Digits nor invalid.
+// neither in Digits nor invalid. Nothing collected (no keys, or the
+// finishOnKey alone) is no input too, ok false: Plivo waits for at least
+// one digit (its GetDigits collects 1 to numDigits).
 func Collect(e *Element, keys string) (digits string, ok bool) {
 	finish := strings.TrimSpace(attrOrDefault(e, "finishOnKey"))
 	if strings.EqualFold(finish, "none") {
@@ -374,7 +376,7 @@ func Collect(e *Element, keys string) (digits string, ok bool) {
 			break
 		}
 	}
-	return b.String(), true
+	return b.String(), b.Len() > 0
 }
 
 // attrOrDefault returns an attribute of e as written, else Plivo's

@@ -539,7 +539,7 @@ func TestCollect(t *testing.T) {
 		invalid        bool
 	}{
 		{"finishOnKey # by default", `<GetDigits/>`, "1234#", "1234", false},
-		{"the finishOnKey alone", `<GetDigits/>`, "#", "", false},
+		{"the finishOnKey alone: no input", `<GetDigits/>`, "#", "", true},
 		{"keys after the finishOnKey", `<GetDigits/>`, "12#34", "12", false},
 		{"numDigits", `<GetDigits numDigits="4"/>`, "123456", "1234", false},
 		{"numDigits 99 by default", `<GetDigits/>`, long, long[:99], false},
@@ -601,7 +601,7 @@ func TestPressCollects(t *testing.T) {
 		path, digits      string // where the request went and its Digits
 	}{
 		{"finishOnKey", `<GetDigits action="http://app/digits"/>`, "1234#", nil, "/digits", "1234"},
-		{"the finishOnKey alone", `<GetDigits action="http://app/digits"/>`, "#", nil, "/digits", ""},
+		{"the finishOnKey alone is no input", `<GetDigits action="http://app/digits"/>`, "#", nil, "/noinput", ""},
 		{"numDigits", `<GetDigits action="http://app/digits" numDigits="4"/>`, "123456", nil, "/digits", "1234"},
 		{"finishOnKey none", `<GetDigits action="http://app/digits" finishOnKey="none"/>`, "12#", nil, "/digits", "12#"},
 		{"an invalid key is no input", `<GetDigits action="http://app/digits" validDigits="12"/>`, "19", nil, "/noinput", ""},
