@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -341,6 +342,27 @@ func TestSideEffectOnceWhenOvertaken(t *testing.T) {
 			}
 			if strings.Join(steps, " ") != strings.Join(want, " ") || sess.Status != wantStatus || sess.Claim != nil {
 				t.Errorf("trace %v, status %s, claim %+v; want %v, %s, no claim", steps, sess.Status, sess.Claim, want, wantStatus)
+			}
+			// The call ended once: where the caller hung up (menu), else
+			// where the walk ended (bye).
+			resp, err := http.Get(srv.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ended := "bye"
+			if overtaker == "hangup" {
+				ended = "menu"
+			}
+			var exits []string
+			for line := range strings.SplitSeq(string(metrics), "\n") {
+				if strings.HasPrefix(line, `flowd_node_exits_total{flow="overtake"`) {
+					exits = append(exits, line)
+				}
+			}
+			if len(exits) != 1 || exits[0] != `flowd_node_exits_total{flow="overtake",node="`+ended+`"} 1` {
+				t.Errorf("exits counted %q, want one at %s", exits, ended)
 			}
 		})
 	}

@@ -491,7 +491,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			s.indexRooms(ctx, st, res)
 			s.logStep(r, st, res, node, outcome)
 			s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
-			s.metrics.walked(g, res)
+			s.metrics.walkedAfter(g, res, late)
 			writeXML(w, res.XML)
 			s.walkers.Put(wk)
 		}
