@@ -2,11 +2,13 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -99,7 +101,19 @@ func (b *spanBatcher) loop() {
 			all = false // full batches only: the rest fills the next one
 		case <-t.C:
 		}
-		_ = b.export(context.Background(), all)
+		// A failed export, and spans dropped for a full queue, go to
+		// OpenTelemetry's error handler (flowd serve logs them): the
+		// spans are lost either way, the operator should know.
+		if err := b.export(context.Background(), all); err != nil {
+			otel.Handle(fmt.Errorf("exporting spans: %w", err))
+		}
+		b.mu.Lock()
+		dropped := b.dropped
+		b.dropped = 0
+		b.mu.Unlock()
+		if dropped > 0 {
+			otel.Handle(fmt.Errorf("%d spans dropped: the export queue (OTEL_BSP_MAX_QUEUE_SIZE %d) was full", dropped, b.maxQueue))
+		}
 	}
 }
 

@@ -2,10 +2,13 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -92,4 +95,51 @@ func TestSpanBatcher(t *testing.T) {
 	if n, _ := exp.total(); n != 25 {
 		t.Errorf("exported %d, want the 25 queued", n)
 	}
+}
+
+// failingExporter refuses every batch, as an exporter does while its
+// collector is down.
+type failingExporter struct{}
+
+func (failingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error {
+	return errors.New("connection refused")
+}
+func (failingExporter) Shutdown(context.Context) error { return nil }
+
+// TestSpanBatcherReportsFailures: a failed export, and spans dropped for a
+// full queue, reach OpenTelemetry's error handler (which flowd serve
+// logs), rather than being lost without a word.
+func TestSpanBatcherReportsFailures(t *testing.T) {
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "10")
+	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "2")
+	t.Setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2")
+	errs := make(chan error, 100)
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	b := newSpanBatcher(failingExporter{})
+	b.exportMu.Lock() // hold the export, so the queue fills and spans drop
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))
+	for range 5 {
+		_, s := tp.Tracer("test").Start(context.Background(), "s")
+		s.End()
+	}
+	b.exportMu.Unlock()
+	var failed, dropped bool
+	deadline := time.After(5 * time.Second)
+	for !failed || !dropped {
+		select {
+		case err := <-errs:
+			failed = failed || strings.Contains(err.Error(), "exporting spans: connection refused")
+			dropped = dropped || strings.Contains(err.Error(), "3 spans dropped")
+		case <-deadline:
+			t.Fatalf("reported: failed export %v, dropped spans %v", failed, dropped)
+		}
+	}
+	_ = tp.Shutdown(context.Background())
 }
