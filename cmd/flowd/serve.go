@@ -101,6 +101,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flowd serve: --rest-timeout %v: want more than 0 and at most %v, so the webhook's XML still reaches Plivo\n", *restTimeout, maxRESTTimeout)
 		return exitUsage
 	}
+	if *reloadQuiet <= 0 {
+		fmt.Fprintf(stderr, "flowd serve: --reload-quiet %v: want more than 0 (a file being written in place would be loaded half-written)\n", *reloadQuiet)
+		return exitUsage
+	}
 	if *drainTimeout <= 0 {
 		fmt.Fprintf(stderr, "flowd serve: --drain-timeout %v: want more than 0\n", *drainTimeout)
 		return exitUsage
