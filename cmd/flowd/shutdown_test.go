@@ -538,3 +538,26 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Errorf(`"stopped" = %v, want drained 1:\n%s`, rec, logs.String())
 	}
 }
+
+// TestInFlightLeavesTheConsoleStream: the shutdown's count of requests
+// under way is of webhooks and API calls; a console page's live stream,
+// open as long as the page, is none of them.
+func TestInFlightLeavesTheConsoleStream(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 2)
+	f := &inFlight{next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	})}
+	var wg sync.WaitGroup
+	for _, path := range []string{"/ui/api/events", "/flows/ivr/answer"} {
+		wg.Go(func() { f.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil)) })
+	}
+	<-started
+	<-started
+	if n := f.drain(); n != 1 {
+		t.Errorf("%d requests under way, want the webhook alone", n)
+	}
+	close(release)
+	wg.Wait()
+}
