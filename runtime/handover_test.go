@@ -114,6 +114,11 @@ func TestHandOver(t *testing.T) {
 			t.Fatalf("late copy of the first answer: %d %s", late.Status, late.Body)
 		}
 		sameRecord(t, e, c.UUID, before, "a late copy of the first answer")
+		// A late copy of front's callback gets the XML its step answered.
+		if got, err := e.sim.Do(context.Background(), plivosim.Request{Method: http.MethodPost, URL: e.base + "/flows/front/calls/1/menu/action", Params: callbackParams(c, map[string]string{"Digits": "1"})}); err != nil || got.Status != http.StatusOK || !strings.Contains(string(got.Body), "<Redirect>https://flowd.example.com/flows/desk/answer</Redirect>") {
+			t.Fatalf("a late copy of front's callback: %v %+v", err, got)
+		}
+		sameRecord(t, e, c.UUID, before, "a late copy of front's callback")
 		// The call goes on in desk (the simulator would follow the
 		// Redirect to flowd.example.com: the test posts what it gets).
 		action := regexp.MustCompile(`action="([^"]+)"`).FindSubmatch(r.Body)

@@ -384,7 +384,21 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	var own ownWalk
 	err = s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
 		if st.Flow != name {
-			return refuse(http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
+			msg := fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name)
+			if st.Answered == "" || step >= st.Step {
+				return refuse(http.StatusConflict, msg)
+			}
+			// A copy of a callback of the flow the call was in before a
+			// hand-over: the XML its step answered, as the trace kept it.
+			reply = func() {
+				if xml := s.tracedXML(ctx, id, step+1, hookCallback, node, event); xml != nil {
+					s.metrics.webhooks.WithLabelValues(name, hookCallback, "retry").Inc()
+					writeXML(w, xml)
+					return
+				}
+				s.reject(w, r, http.StatusConflict, msg)
+			}
+			return done, nil
 		}
 		// late: the callback the call waited at when the hangup overtook
 		// it. Plivo sends a Record's action (the voicemail's RecordUrl) or
