@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -345,18 +344,13 @@ func TestSideEffectOnceWhenOvertaken(t *testing.T) {
 			}
 			// The call ended once: where the caller hung up (menu), else
 			// where the walk ended (bye).
-			resp, err := http.Get(srv.URL + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			metrics, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			metrics := metricsText(t, srv.URL)
 			ended := "bye"
 			if overtaker == "hangup" {
 				ended = "menu"
 			}
 			var exits []string
-			for line := range strings.SplitSeq(string(metrics), "\n") {
+			for line := range strings.SplitSeq(metrics, "\n") {
 				if strings.HasPrefix(line, `flowd_node_exits_total{flow="overtake"`) {
 					exits = append(exits, line)
 				}

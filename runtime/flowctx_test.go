@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -90,13 +89,8 @@ func TestFlowCtxUnknownFlow(t *testing.T) {
 		t.Errorf("the hangup of a call of a removed flow: %d %s", code, body)
 	}
 	// Requests for flows flowd does not serve are counted under "unknown".
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(metrics), `flowd_errors_total{flow="unknown",kind="not_found"}`) || strings.Contains(string(metrics), `flow="nope"`) {
+	metrics := metricsText(t, srv.URL)
+	if !strings.Contains(metrics, `flowd_errors_total{flow="unknown",kind="not_found"}`) || strings.Contains(metrics, `flow="nope"`) {
 		t.Errorf("unknown flows in the metrics:\n%s", metrics)
 	}
 }

@@ -73,12 +73,7 @@ func TestNodeMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := metricsText(t, srv.URL)
 	for _, want := range []string{
 		`flowd_node_visits_total{flow="menu",node="greet"} 3`,
 		`flowd_node_visits_total{flow="menu",node="menu"} 3`,
@@ -88,11 +83,11 @@ func TestNodeMetrics(t *testing.T) {
 		`flowd_node_exits_total{flow="menu",node="menu"} 1`,
 		`flowd_node_exits_total{flow="menu",node="bye"} 1`,
 	} {
-		if !strings.Contains(string(body), want+"\n") {
+		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if strings.Contains(string(body), `flowd_node_exits_total{flow="menu",node="greet"}`) {
+	if strings.Contains(body, `flowd_node_exits_total{flow="menu",node="greet"}`) {
 		t.Error("greet counts an exit")
 	}
 }
@@ -129,21 +124,28 @@ func TestNodeMetricsSubflowExit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := metricsText(t, srv.URL)
 	for _, want := range []string{
 		`flowd_node_exits_total{flow="top",node="run"} 1`,
 		`flowd_node_exits_total{flow="bye",node="end"} 1`,
 	} {
-		if !strings.Contains(string(body), want+"\n") {
+		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if strings.Contains(string(body), `flowd_node_exits_total{flow="say",node="hi"}`) {
+	if strings.Contains(body, `flowd_node_exits_total{flow="say",node="hi"}`) {
 		t.Error("the subflow's last node counts the exit of a walk that returned from it")
 	}
+}
+
+// metricsText returns what a server's /metrics answers.
+func metricsText(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
