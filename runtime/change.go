@@ -44,11 +44,12 @@ const (
 
 // txn is one attempt of a change: what was read, and what the write adds.
 type txn struct {
-	s   *Server
-	ctx context.Context
-	id  string
-	rev int    // the revision read; 0 when the call is not stored yet
-	raw []byte // the state as read, before any change, or as last written
+	s        *Server
+	ctx      context.Context // detached: the request's values, not its end
+	detached detachedCtx
+	id       string
+	rev      int    // the revision read; 0 when the call is not stored yet
+	raw      []byte // the state as read, before any change, or as last written
 	// rawBuf, when not nil, is the pooled buffer raw is in (the state
 	// this txn last wrote), given back by release.
 	rawBuf *[]byte
@@ -132,8 +133,21 @@ func (s *Server) newTxn(ctx context.Context, id string, rev int, raw []byte, liv
 	// A write goes through when the request that made it is gone (Plivo
 	// gave up waiting): the step's side effects are made, and its write is
 	// what Plivo's retry is answered from.
-	return &txn{s: s, ctx: context.WithoutCancel(ctx), id: id, rev: rev, raw: raw, live: live, ttl: ttl}
+	t := &txn{s: s, id: id, rev: rev, raw: raw, live: live, ttl: ttl}
+	t.detached.parent = ctx
+	t.ctx = &t.detached
+	return t
 }
+
+// detachedCtx is context.WithoutCancel(parent) where it costs no
+// allocation of its own: a field of a value that is allocated or pooled
+// already (a txn, a walker), on every webhook's path.
+type detachedCtx struct{ parent context.Context }
+
+func (*detachedCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*detachedCtx) Done() <-chan struct{}       { return nil }
+func (*detachedCtx) Err() error                  { return nil }
+func (c *detachedCtx) Value(key any) any         { return c.parent.Value(key) }
 
 // eventSeq numbers a call's event entries, apart from its steps' (from
 // 0): a store keeps a call's entries by number and returns them in the

@@ -795,6 +795,8 @@ type webhookWalker struct {
 	// urls are the URLs of the webhook's step; URL, made once, builds
 	// them.
 	urls callURLs
+	// detached is the walk's Context: the request's, without its end.
+	detached detachedCtx
 }
 
 func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
@@ -816,7 +818,8 @@ func (s *Server) walker(r *http.Request, flowName, callUUID string, step int, no
 	// http requests and REST actions, each bounded by its own timeout, so
 	// the step stored — and answered to Plivo's retry — is what they
 	// answered, not a "canceled" error outcome.
-	wk.Context = context.WithoutCancel(r.Context())
+	wk.detached.parent = r.Context()
+	wk.Context = &wk.detached
 	return wk
 }
 
