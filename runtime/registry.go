@@ -406,6 +406,7 @@ func (r *Registry) Reload() bool {
 	r.current.Store(&next)
 	r.catalog.Store(cat)
 	r.prune(next)
+	r.warnUndeclared(next)
 	r.log.Info("flows loaded", "dir", r.dir, "flows", len(next), "files", len(files), "ok", ok)
 	if unsettled {
 		select {
@@ -415,6 +416,22 @@ func (r *Registry) Reload() bool {
 	}
 	r.reloaded(ok)
 	return ok
+}
+
+// warnUndeclared warns of a value flowd serve was given for a param no
+// flow serving declares any more: this process goes on, but flowd serve
+// started again with the same values refuses to start (a value that names
+// no declared param is a mistake it reports).
+func (r *Registry) warnUndeclared(flows map[string]*flow.Graph) {
+	for _, name := range slices.Sorted(maps.Keys(r.Params)) {
+		declared := false
+		for _, g := range flows {
+			declared = declared || slices.ContainsFunc(g.Params, func(p flow.ParamDecl) bool { return p.Name == name })
+		}
+		if !declared {
+			r.log.Warn("a param given to flowd serve is declared by no flow any more: flowd serve started again with the same values would refuse to start", "param", name)
+		}
+	}
 }
 
 // paramProblems says why a flow version newly loaded cannot be served

@@ -394,7 +394,7 @@ func TestReloadRefusesPipes(t *testing.T) {
 // not have started on it — and says why at the param; a new flow with such
 // a param is not served.
 func TestReloadRejectsUnresolvedParams(t *testing.T) {
-	reg, dir, _, _ := recordingRegistry(t)
+	reg, dir, logs, _ := recordingRegistry(t)
 	reg.Params = map[string]string{"ring": "twenty"}
 	path := filepath.Join(dir, "support.yaml")
 	writeFlowFile(t, path, supportFlow("Live."))
@@ -429,6 +429,13 @@ func TestReloadRejectsUnresolvedParams(t *testing.T) {
 	writeFlowFile(t, path, "params:\n  queue: { default: q }\n"+supportFlow("Edited."))
 	if !reg.Reload() || reg.Current("support").Version == v1 {
 		t.Error("a param with a default did not serve")
+	}
+	// A param the deployment gives that no flow declares any more is
+	// warned of: flowd serve would not start again with it.
+	writeFlowFile(t, path, supportFlow("Edited."))
+	reg.Reload()
+	if !strings.Contains(logs.String(), `level=WARN msg="a param given to flowd serve is declared by no flow any more`) || !strings.Contains(logs.String(), "param=ring") {
+		t.Errorf("no warning for the param no flow declares:\n%s", logs)
 	}
 	// A new flow with a param without value is not served at all.
 	writeFlowFile(t, filepath.Join(dir, "sales.yaml"), "flow: sales\nparams:\n  queue: {}\n"+greetFlow)
