@@ -315,14 +315,15 @@ func (s *Server) walkStep(wk *webhookWalker, t *txn, key string, walk func() flo
 type ownWalk struct {
 	wk    *webhookWalker
 	res   flow.Result
+	g     *flow.Graph
 	vars  map[string]any // the call's vars and nodes as the walk left them
 	nodes map[string]map[string]string
 }
 
-// keep remembers wk's walk when it holds a claim.
-func (o *ownWalk) keep(wk *webhookWalker, res flow.Result, st *CallState) {
+// keep remembers wk's walk of g when it holds a claim.
+func (o *ownWalk) keep(wk *webhookWalker, res flow.Result, g *flow.Graph, vars map[string]any, nodes map[string]map[string]string) {
 	if wk.claimed != nil {
-		o.wk, o.res, o.vars, o.nodes = wk, res, st.Vars, st.Nodes
+		o.wk, o.res, o.g, o.vars, o.nodes = wk, res, g, vars, nodes
 	}
 }
 

@@ -3,11 +3,15 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -359,5 +363,136 @@ func TestSideEffectOnceWhenOvertaken(t *testing.T) {
 				t.Errorf("exits counted %q, want one at %s", exits, ended)
 			}
 		})
+	}
+}
+
+// gatedCRM is a CRM whose answers wait until released, saying when a
+// request arrives; it counts them.
+func gatedCRM(t *testing.T) (url string, entered, release chan struct{}, n *atomic.Int64) {
+	entered, release, n = make(chan struct{}, 8), make(chan struct{}), new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		entered <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"vip": true}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, entered, release, n
+}
+
+// handFlows: front's room reports status events; when the caller leaves
+// it, front hands the call to desk, whose first node asks the CRM.
+const (
+	handFrontFlow = `
+flow: front
+nodes:
+  room:
+    MultiPartyCall: { name: "r-{{ call.CallUUID }}", role: customer }
+    events: [status]
+    next: out
+  out:
+    Redirect: http://flowd.test/flows/desk/answer
+`
+	handDeskFlow = `
+flow: desk
+params:
+  crm: { default: "http://127.0.0.1:1" }
+nodes:
+  lookup:
+    http: { url: "{{ params.crm }}/c" }
+    next: ask
+  ask:
+    GetDigits: { numDigits: 1 }
+`
+)
+
+// TestSideEffectOnceWhenAnswersOvertaken: as for callbacks, an answer, or
+// a hand-over, whose walk is making a side effect and whose write loses to
+// the hangup or to a status event writes the same walk: the CRM is asked
+// once, and the step is kept in the trace.
+func TestSideEffectOnceWhenAnswersOvertaken(t *testing.T) {
+	crm, entered, release, n := gatedCRM(t)
+	dir := t.TempDir()
+	for name, src := range map[string]string{"front.yaml": handFrontFlow, "desk.yaml": handDeskFlow} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := NewRegistry(dir, slog.New(slog.DiscardHandler))
+	reg.Params = map[string]string{"crm": crm}
+	if !reg.Reload() {
+		t.Fatal("the flows do not load")
+	}
+	st := NewMemory()
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(New(Config{Registry: reg, Store: st, APIToken: "secret", PublicURL: "http://flowd.test", Params: reg.Params}))
+	t.Cleanup(srv.Close)
+	async := func(path string, form url.Values) chan string {
+		done := make(chan string, 1)
+		go func() {
+			code, body := post(t, srv.URL+path, form)
+			done <- fmt.Sprintf("%d %s", code, body)
+		}()
+		return done
+	}
+	steps := func(id string) string {
+		var out []string
+		for _, s := range apiSession(t, srv.URL, id).Trace {
+			out = append(out, fmt.Sprintf("%d %s %s", s.Step, s.Webhook, s.Flow))
+		}
+		return strings.Join(out, ", ")
+	}
+
+	// The answer of desk, and the hangup while it asks the CRM.
+	done := async("/flows/desk/answer", url.Values{"CallUUID": {"a1"}, "From": {"+14155550100"}})
+	<-entered
+	if code, _ := post(t, srv.URL+"/flows/desk/hangup", url.Values{"CallUUID": {"a1"}, "HangupCause": {"NORMAL_CLEARING"}}); code != http.StatusNoContent {
+		t.Fatalf("hangup: %d", code)
+	}
+	release <- struct{}{}
+	if got := <-done; !strings.HasPrefix(got, "200 <Response><GetDigits") {
+		t.Errorf("the answer: %s", got)
+	}
+	sess := apiSession(t, srv.URL, "a1")
+	if n.Load() != 1 || sess.Status != StatusHungUp || sess.Nodes["lookup"]["status"] != "200" || !strings.Contains(steps("a1"), "1 answer") {
+		t.Errorf("answer overtaken by the hangup: %d CRM requests, status %s, nodes %v, trace %s", n.Load(), sess.Status, sess.Nodes, steps("a1"))
+	}
+
+	// A hand-over to desk, and a status event of front's room meanwhile.
+	n.Store(0)
+	if code, body := post(t, srv.URL+"/flows/front/answer", url.Values{"CallUUID": {"h1"}, "From": {"+14155550100"}}); code != 200 {
+		t.Fatalf("front's answer: %d %s", code, body)
+	}
+	if code, body := post(t, srv.URL+"/flows/front/calls/1/room/exit", url.Values{"ParticipantCallUUID": {"h1"}}); code != 200 || !strings.Contains(body, "<Redirect>") {
+		t.Fatalf("leaving the room: %d %s", code, body)
+	}
+	redirect := url.Values{"CallUUID": {"h1"}, "From": {"+14155550100"}, "Event": {"Redirect"}}
+	done = async("/flows/desk/answer", redirect)
+	<-entered
+	if code, _ := post(t, srv.URL+"/flows/front/events/h1/room/status", url.Values{"EventName": {"MPCEnd"}}); code != http.StatusNoContent {
+		t.Fatalf("event: %d", code)
+	}
+	release <- struct{}{}
+	handed := <-done
+	if !strings.HasPrefix(handed, "200 <Response><GetDigits") || n.Load() != 1 {
+		t.Fatalf("the hand-over: %s, %d CRM requests", handed, n.Load())
+	}
+	if got := steps("h1"); got != "1 answer , 2 callback , 3 answer desk" {
+		t.Errorf("trace %s", got)
+	}
+	// Late copies, once the call moved on: the hand-over's XML, and the
+	// first answer's; nothing walked again.
+	if code, body := post(t, srv.URL+"/flows/desk/calls/3/ask/action", url.Values{"CallUUID": {"h1"}, "Digits": {"1"}}); code != 200 {
+		t.Fatalf("desk's callback: %d %s", code, body)
+	}
+	if code, body := post(t, srv.URL+"/flows/desk/answer", redirect); fmt.Sprintf("%d %s", code, body) != handed {
+		t.Errorf("a late copy of the hand-over: %d %s, want %s", code, body, handed)
+	}
+	if code, body := post(t, srv.URL+"/flows/front/answer", url.Values{"CallUUID": {"h1"}, "From": {"+14155550100"}}); code != 200 || !strings.Contains(body, "<MultiPartyCall") {
+		t.Errorf("a late copy of the first answer: %d %s", code, body)
+	}
+	if n.Load() != 1 {
+		t.Errorf("%d CRM requests after the late copies, want 1", n.Load())
 	}
 }

@@ -129,8 +129,14 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 		return
 	}
 	// Another copy of the answer stored the call first, or claimed it:
-	// answer what it answers.
-	s.answerAgain(w, r, id)
+	// answer what it answers. Or this walk claimed the call and made side
+	// effects, and an event or the hangup wrote since: answerAgain writes
+	// the same walk on the call as it now is.
+	var own ownWalk
+	if res.Aborted == nil {
+		own.keep(wk, res, g, st.Vars, st.Nodes)
+	}
+	s.answerAgain(w, r, id, &own)
 }
 
 // answerOutcome is the outcome of every answer step in a trace: the call
@@ -187,19 +193,42 @@ func (s *Server) startNode(ctx context.Context, st *CallState) string {
 // the first answer's XML once it is there; a hung-up call (its hangup
 // overtook the answer) gets a Hangup. When the copy that claimed the
 // answer died, this one runs it.
-func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string, own *ownWalk) {
 	ctx, name := r.Context(), routeFlow(r).Name
 	var reply func()
 	redirected := strings.EqualFold(params(r)["Event"], "Redirect")
+	// traced answers a copy from the call's trace: the answer step of
+	// flow fl (a hand-over's, or the first), else 409.
+	traced := func(st *CallState, handover bool) {
+		reply = func() {
+			if xml := s.tracedAnswer(ctx, id, name, handover); xml != nil {
+				s.metrics.webhooks.WithLabelValues(name, hookAnswer, "retry").Inc()
+				writeXML(w, xml)
+				return
+			}
+			s.reject(w, r, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s, and has already moved on", id, st.Flow, name))
+		}
+	}
 	err := s.change(ctx, id, func(t *txn, st *CallState) (verdict, error) {
+		if own.of(st) && own.wk.claimed.Key == answerKey {
+			return s.ownAnswer(w, r, t, st, own, &reply)
+		}
 		switch {
 		case redirected && st.Status == StatusHungUp:
 			reply = func() { writeXML(w, hangupXML) }
 			return done, nil
-		case redirected && (st.Key == handoverKey(name) || st.Status == StatusEnded && redirectsTo(s.lastXML(st), name)):
-			return s.handOver(w, r, t, st, &reply)
+		case redirected && (st.Key == handoverKey(name) || own.of(st) || st.Status == StatusEnded && redirectsTo(s.lastXML(st), name)):
+			return s.handOver(w, r, t, st, own, &reply)
+		case redirected:
+			// A copy of a hand-over, after the call moved on.
+			traced(st, true)
+			return done, nil
 		}
 		switch {
+		case st.Flow != name && st.Answered == name:
+			// A copy of the call's first answer, after a hand-over.
+			traced(st, false)
+			return done, nil
 		case st.Flow != name:
 			reply = func() {
 				s.reject(w, r, http.StatusConflict, fmt.Sprintf("call %s runs flow %s, not %s", id, st.Flow, name))
@@ -247,6 +276,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 			s.walkers.Put(wk)
 			return waitFor, nil
 		}
+		own.keep(wk, res, g, st.Vars, st.Nodes)
 		at := s.record(st, res)
 		ts := answerStep(g, at, res)
 		if err := t.stepXML(&ts, res.XML); err != nil {
@@ -267,6 +297,55 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string) 
 		return
 	}
 	reply()
+}
+
+// ownAnswer writes an answer walk that claimed the call and made side
+// effects, whose write lost to one that left the claim: a status event,
+// or the hangup — then the call stays hung up and the answer's step is
+// kept in its trace.
+func (s *Server) ownAnswer(w http.ResponseWriter, r *http.Request, t *txn, st *CallState, own *ownWalk, reply *func()) (verdict, error) {
+	ctx, g, res := r.Context(), own.g, own.res
+	st.Vars, st.Nodes, st.Claim = own.vars, own.nodes, nil
+	hungUp := st.Status == StatusHungUp
+	at := s.cfg.Now()
+	if !hungUp {
+		at = s.record(st, res)
+	}
+	ts := answerStep(g, at, res)
+	if err := t.stepXML(&ts, res.XML); err != nil {
+		return done, err
+	}
+	*reply = func() {
+		if !hungUp {
+			s.indexRooms(ctx, st, res)
+		}
+		s.logStep(r, st, res, "", answerOutcome)
+		s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
+		s.metrics.walkedAfter(g, res, hungUp)
+		writeXML(w, res.XML)
+	}
+	return write, nil
+}
+
+// tracedAnswer returns the XML of an answer step the call's trace kept:
+// the latest hand-over to flow name, or the first answer; nil when the
+// trace no longer holds it.
+func (s *Server) tracedAnswer(ctx context.Context, id, name string, handover bool) []byte {
+	if !handover {
+		return s.tracedXML(ctx, id, 1, hookAnswer, "", "")
+	}
+	entries, err := s.store.Trace(ctx, id)
+	if err != nil {
+		return nil
+	}
+	var xml []byte
+	for _, raw := range entries {
+		var e entry
+		if json.Unmarshal(raw, &e) == nil && e.Kind == "" && e.Webhook == hookAnswer && e.Flow == name {
+			xml = []byte(e.XML)
+		}
+	}
+	return xml
 }
 
 // redirectsTo reports whether an XML document ends with a Redirect to
@@ -297,9 +376,10 @@ func handoverKey(name string) string { return "handover/" + name }
 // itself again. The call keeps its id, parameters and trace; its vars,
 // nodes and subflow frames are the new flow's, and its step goes on. A
 // copy of the Redirect (same flow, no step since) gets the same XML.
-func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *CallState, reply *func()) (verdict, error) {
+func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *CallState, own *ownWalk, reply *func()) (verdict, error) {
 	ctx, g, id := r.Context(), routeFlow(r).Current, st.CallUUID
 	key := handoverKey(g.Name)
+	mine := own.of(st)
 	switch {
 	case st.Key == key && st.Claim == nil:
 		xml := s.lastXML(st)
@@ -308,8 +388,11 @@ func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *Ca
 			writeXML(w, xml)
 		}
 		return done, nil
-	case s.claimed(st):
+	case s.claimed(st) && !mine:
 		return waitFor, nil
+	}
+	if mine {
+		g = own.g // the version this walk started
 	}
 	now := s.cfg.Now()
 	if err := s.pin(ctx, g, now); err != nil {
@@ -327,16 +410,26 @@ func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *Ca
 	if sess.Answered == "" && st.Flow != g.Name {
 		sess.Answered = st.Flow
 	}
-	wk := s.walker(r, g.Name, id, sess.Step, now)
-	res := s.walkStep(wk, t, key, func() flow.Result { return wk.Answer(g, fst) })
-	if res.Aborted != nil {
-		s.walkers.Put(wk)
-		if errors.Is(res.Aborted, ErrConflict) {
-			return waitFor, nil // another copy claimed or answered: read again
+	var wk *webhookWalker
+	var res flow.Result
+	if mine {
+		// This walk made the hand-over's side effects, and its write lost
+		// to one that left the claim (a status event): the same walk.
+		wk, res = own.wk, own.res
+		fst.Vars, fst.Nodes = own.vars, own.nodes
+	} else {
+		wk = s.walker(r, g.Name, id, sess.Step, now)
+		res = s.walkStep(wk, t, key, func() flow.Result { return wk.Answer(g, fst) })
+		if res.Aborted != nil {
+			s.walkers.Put(wk)
+			if errors.Is(res.Aborted, ErrConflict) {
+				return waitFor, nil // another copy claimed or answered: read again
+			}
+			return done, res.Aborted
 		}
-		return done, res.Aborted
+		own.keep(wk, res, g, fst.Vars, fst.Nodes)
 	}
-	sess.Vars = fst.Vars
+	sess.Vars, sess.Nodes = fst.Vars, fst.Nodes
 	*st = *sess
 	at := s.record(st, res)
 	ts := answerStep(g, at, res)
@@ -486,7 +579,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 				}
 				return done, res.Aborted
 			}
-			own.keep(wk, res, st)
+			own.keep(wk, res, g, st.Vars, st.Nodes)
 		}
 		inputs := traceInputs(n, p)
 		st.Step++
