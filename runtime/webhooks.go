@@ -189,16 +189,18 @@ func (s *Server) startNode(ctx context.Context, st *CallState) string {
 	return g.Start.ID
 }
 
-// answerAgain answers a copy of an answer webhook whose call is stored:
+// answerAgain answers an answer webhook whose call is stored: a copy gets
 // the first answer's XML once it is there; a hung-up call (its hangup
-// overtook the answer) gets a Hangup. When the copy that claimed the
-// answer died, this one runs it.
+// overtook the answer) gets a Hangup; a Redirect Plivo followed hands the
+// call over (handOver). When the copy that claimed the answer died, this
+// one runs it; own is this request's walk, when it claimed the call and
+// its write lost to an event or the hangup (ownAnswer writes it).
 func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string, own *ownWalk) {
 	ctx, name := r.Context(), routeFlow(r).Name
 	var reply func()
 	redirected := strings.EqualFold(params(r)["Event"], "Redirect")
 	// traced answers a copy from the call's trace: the answer step of
-	// flow fl (a hand-over's, or the first), else 409.
+	// this flow (its hand-over's, or the call's first), else 409.
 	traced := func(st *CallState, handover bool) {
 		reply = func() {
 			if xml := s.tracedAnswer(ctx, id, name, handover); xml != nil {
