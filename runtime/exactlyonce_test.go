@@ -495,4 +495,23 @@ func TestSideEffectOnceWhenAnswersOvertaken(t *testing.T) {
 	if n.Load() != 1 {
 		t.Errorf("%d CRM requests after the late copies, want 1", n.Load())
 	}
+
+	// A hand-over, and the hangup while it asks the CRM.
+	n.Store(0)
+	post(t, srv.URL+"/flows/front/answer", url.Values{"CallUUID": {"h2"}, "From": {"+14155550100"}})
+	post(t, srv.URL+"/flows/front/calls/1/room/exit", url.Values{"ParticipantCallUUID": {"h2"}})
+	redirect.Set("CallUUID", "h2")
+	done = async("/flows/desk/answer", redirect)
+	<-entered
+	if code, _ := post(t, srv.URL+"/flows/front/hangup", url.Values{"CallUUID": {"h2"}, "HangupCause": {"NORMAL_CLEARING"}}); code != http.StatusNoContent {
+		t.Fatalf("hangup: %d", code)
+	}
+	release <- struct{}{}
+	if got := <-done; !strings.HasPrefix(got, "200 <Response><GetDigits") || n.Load() != 1 {
+		t.Fatalf("the hand-over overtaken by the hangup: %s, %d CRM requests", got, n.Load())
+	}
+	sess = apiSession(t, srv.URL, "h2")
+	if got := steps("h2"); got != "1 answer , 2 callback , 3 hangup , 4 answer desk" || sess.Status != StatusHungUp || sess.Wait != "" {
+		t.Errorf("trace %s, status %s, wait %q", got, sess.Status, sess.Wait)
+	}
 }

@@ -216,7 +216,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string, 
 			return s.ownAnswer(w, r, t, st, own, &reply)
 		}
 		switch {
-		case redirected && st.Status == StatusHungUp:
+		case redirected && st.Status == StatusHungUp && !own.of(st):
 			reply = func() { writeXML(w, hangupXML) }
 			return done, nil
 		case redirected && (st.Key == handoverKey(name) || own.of(st) || st.Status == StatusEnded && redirectsTo(s.lastXML(st), name)):
@@ -432,18 +432,26 @@ func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *Ca
 		own.keep(wk, res, g, fst.Vars, fst.Nodes)
 	}
 	sess.Vars, sess.Nodes = fst.Vars, fst.Nodes
+	// The hangup overtook this hand-over while it made its side effects
+	// (mine): the step is kept, and the call stays hung up.
+	hungUp, cause := st.Status == StatusHungUp, st.HangupCause
 	*st = *sess
 	at := s.record(st, res)
+	if hungUp {
+		st.Status, st.HangupCause, st.Wait, st.Frames = StatusHungUp, cause, "", nil
+	}
 	ts := answerStep(g, at, res)
 	ts.Step, ts.Flow, ts.Inputs = st.Step, g.Name, params(r)
 	if err := t.stepXML(&ts, res.XML); err != nil {
 		return done, err
 	}
 	*reply = func() {
-		s.indexRooms(ctx, st, res)
+		if !hungUp {
+			s.indexRooms(ctx, st, res)
+		}
 		s.logStep(r, st, res, "", answerOutcome)
 		s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
-		s.metrics.walked(g, res)
+		s.metrics.walkedAfter(g, res, hungUp)
 		writeXML(w, res.XML)
 		s.walkers.Put(wk)
 	}
