@@ -366,6 +366,9 @@ func (s *Session) addEntries(entries [][]byte) error {
 		}
 		s.Trace = append(s.Trace, e.TraceStep)
 	}
+	// By step: a step written after a later one (an answer whose write
+	// the hangup overtook) reads in its place.
+	slices.SortStableFunc(s.Trace, func(a, b TraceStep) int { return a.Step - b.Step })
 	s.Omitted = s.Entries - steps
 	s.EventsOmitted = s.EventEntries - len(s.Events)
 	return nil
