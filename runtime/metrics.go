@@ -82,12 +82,10 @@ func (m *metrics) handler() http.Handler {
 
 // walked counts a webhook's walk: each node it reached, and the node the
 // call ended at when the flow ended in it. Retried webhooks, which answer
-// the stored XML, are not walked and not counted.
-func (m *metrics) walked(g *flow.Graph, res flow.Result) { m.walkedAfter(g, res, false) }
-
-// walkedAfter is walked; hungUp says the call's hangup came before this
-// walk (a late callback), and counted its end where the caller waited.
-func (m *metrics) walkedAfter(g *flow.Graph, res flow.Result, hungUp bool) {
+// the stored XML, are not walked and not counted. hungUp says the call's
+// hangup came before this walk was written (a late callback, a step the
+// hangup overtook) and counted its end where the caller waited.
+func (m *metrics) walked(g *flow.Graph, res flow.Result, hungUp bool) {
 	exit := ""
 	if res.Wait == nil && len(res.Path) > 0 && !hungUp {
 		exit = res.Path[len(res.Path)-1]

@@ -75,8 +75,8 @@ func TestNodeCountsMatchMetrics(t *testing.T) {
 	srv := New(Config{Registry: testRegistry(t, "menu.yaml", menuFlow), Store: st})
 	m := srv.metrics
 	g := srv.reg.Current("menu")
-	m.walked(g, walkResult([]string{"greet", "menu"}, true))
-	m.walked(g, walkResult([]string{"thanks"}, false))
+	m.walked(g, walkResult([]string{"greet", "menu"}, true), false)
+	m.walked(g, walkResult([]string{"thanks"}, false), false)
 	m.exited("menu", "menu")
 	got := m.nodes.flow("menu")
 	for node, want := range map[string]NodeCount{

@@ -113,11 +113,7 @@ func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.G
 			err = t.write(sess)
 		}
 		if err == nil {
-			s.indexRooms(ctx, sess, res)
-			s.logStep(r, sess, res, "", answerOutcome)
-			s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
-			s.metrics.walked(g, res)
-			writeXML(w, res.XML)
+			s.stepWritten(w, r, g, sess, res, hookAnswer, "", answerOutcome, false)
 			return
 		}
 		if !errors.Is(err, ErrExists) && !errors.Is(err, ErrConflict) {
@@ -285,11 +281,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string, 
 			return done, err
 		}
 		reply = func() {
-			s.indexRooms(ctx, st, res)
-			s.logStep(r, st, res, "", answerOutcome)
-			s.metrics.webhooks.WithLabelValues(name, hookAnswer, outcomeLabel(res)).Inc()
-			s.metrics.walked(g, res)
-			writeXML(w, res.XML)
+			s.stepWritten(w, r, g, st, res, hookAnswer, "", answerOutcome, false)
 			s.walkers.Put(wk)
 		}
 		return write, nil
@@ -306,7 +298,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string, 
 // or the hangup — then the call stays hung up and the answer's step is
 // kept in its trace.
 func (s *Server) ownAnswer(w http.ResponseWriter, r *http.Request, t *txn, st *CallState, own *ownWalk, reply *func()) (verdict, error) {
-	ctx, g, res := r.Context(), own.g, own.res
+	g, res := own.g, own.res
 	st.Vars, st.Nodes, st.Claim = own.vars, own.nodes, nil
 	hungUp := st.Status == StatusHungUp
 	at := s.cfg.Now()
@@ -317,15 +309,7 @@ func (s *Server) ownAnswer(w http.ResponseWriter, r *http.Request, t *txn, st *C
 	if err := t.stepXML(&ts, res.XML); err != nil {
 		return done, err
 	}
-	*reply = func() {
-		if !hungUp {
-			s.indexRooms(ctx, st, res)
-		}
-		s.logStep(r, st, res, "", answerOutcome)
-		s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
-		s.metrics.walkedAfter(g, res, hungUp)
-		writeXML(w, res.XML)
-	}
+	*reply = func() { s.stepWritten(w, r, g, st, res, hookAnswer, "", answerOutcome, hungUp) }
 	return write, nil
 }
 
@@ -348,6 +332,21 @@ func (s *Server) tracedAnswer(ctx context.Context, id, name string, handover boo
 		}
 	}
 	return xml
+}
+
+// stepWritten answers a webhook whose walked step the store took: the
+// MultiPartyCalls it joined are indexed for the trigger API (not for a
+// call that hung up meanwhile), the step is logged and counted — its end
+// not again for a hung-up call, whose hangup counted it — and its XML
+// answered.
+func (s *Server) stepWritten(w http.ResponseWriter, r *http.Request, g *flow.Graph, st *CallState, res flow.Result, webhook, from, outcome string, hungUp bool) {
+	if !hungUp {
+		s.indexRooms(r.Context(), st, res)
+	}
+	s.logStep(r, st, res, from, outcome)
+	s.metrics.webhooks.WithLabelValues(g.Name, webhook, outcomeLabel(res)).Inc()
+	s.metrics.walked(g, res, hungUp)
+	writeXML(w, res.XML)
 }
 
 // redirectsTo reports whether an XML document ends with a Redirect to
@@ -446,13 +445,7 @@ func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *Ca
 		return done, err
 	}
 	*reply = func() {
-		if !hungUp {
-			s.indexRooms(ctx, st, res)
-		}
-		s.logStep(r, st, res, "", answerOutcome)
-		s.metrics.webhooks.WithLabelValues(g.Name, hookAnswer, outcomeLabel(res)).Inc()
-		s.metrics.walkedAfter(g, res, hungUp)
-		writeXML(w, res.XML)
+		s.stepWritten(w, r, g, st, res, hookAnswer, "", answerOutcome, hungUp)
 		s.walkers.Put(wk)
 	}
 	return write, nil
@@ -605,11 +598,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return done, err
 		}
 		reply = func() {
-			s.indexRooms(ctx, st, res)
-			s.logStep(r, st, res, node, outcome)
-			s.metrics.webhooks.WithLabelValues(name, hookCallback, outcomeLabel(res)).Inc()
-			s.metrics.walkedAfter(g, res, late)
-			writeXML(w, res.XML)
+			s.stepWritten(w, r, g, st, res, hookCallback, node, outcome, late)
 			s.walkers.Put(wk)
 		}
 		return write, nil
