@@ -25,6 +25,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/fastserve"
 	"github.com/flowd-dev/flowd/internal/jsonlog"
 	"github.com/flowd-dev/flowd/internal/wallclock"
 	"github.com/flowd-dev/flowd/plivo"
@@ -34,7 +35,8 @@ import (
 // serveSynopsis is the usage line of flowd serve, wrapped like the README's.
 const serveSynopsis = `[--flows DIR] [--addr HOST:PORT] [--public-url URL] [--store URL] [--param name=value]...
                    [--params FILE] [--insecure] [--metrics-auth] [--session-ttl 12h] [--trace-ttl 1h]
-                   [--clock RFC3339] [--rest-timeout 5s] [--reload-quiet 2s] [--drain-timeout 10s]`
+                   [--clock RFC3339] [--rest-timeout 5s] [--reload-quiet 2s] [--drain-timeout 10s]
+                   [--http fasthttp|net/http]`
 
 // serveEnv lists, after the flags in flowd serve -h, the environment
 // variables serve reads: every one of them, and no other.
@@ -84,6 +86,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	sessionTTL := fs.Duration("session-ttl", 12*time.Hour, "how long a session lives without a webhook (calls whose hangup never arrives)")
 	traceTTL := fs.Duration("trace-ttl", time.Hour, "how long a finished call's trace stays readable")
 	restTimeout := fs.Duration("rest-timeout", runtime.DefaultRESTTimeout, "how long a webhook's REST actions may wait for Plivo, together; past it they take their error outcome (at most 10s: Plivo waits for the webhook's XML)")
+	httpEngine := fs.String("http", "fasthttp", "the HTTP `SERVER`: fasthttp, or net/http (Go's own, to fall back on)")
 	drainTimeout := fs.Duration("drain-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long the webhooks under way may take to finish before flowd exits")
 	clock := fs.String("clock", "", "start the flows' clock for hours() and now() at this `RFC3339` time, e.g. 2026-11-22T10:00:00-05:00; it then advances with real time (default: the time of day)")
 	var params multiFlag
@@ -103,6 +106,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *reloadQuiet <= 0 {
 		fmt.Fprintf(stderr, "flowd serve: --reload-quiet %v: want more than 0 (a file being written in place would be loaded half-written)\n", *reloadQuiet)
+		return exitUsage
+	}
+	if *httpEngine != "fasthttp" && *httpEngine != "net/http" {
+		fmt.Fprintf(stderr, "flowd serve: --http %q: want fasthttp or net/http\n", *httpEngine)
 		return exitUsage
 	}
 	if *drainTimeout <= 0 {
@@ -302,7 +309,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	inflight := &inFlight{next: srv}
-	hs := newHTTPServer(*addr, inflight, log)
+	var hs httpServer = newHTTPServer(*addr, inflight, log)
+	if *httpEngine == "fasthttp" {
+		hs = newFastServer(inflight, log)
+	}
 	hs.RegisterOnShutdown(srv.EndStreams) // the console's streams never end by themselves
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -355,7 +365,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		// Plivo gets no answer from these and retries them elsewhere.
 		log.Warn("the drain timeout passed with webhooks under way; closing their connections", "err", err, "abandoned", abandoned)
-		_ = hs.Close()
+		hs.Close()
 	}
 	<-errc // Serve has returned
 	stop() // another SIGINT or SIGTERM now ends the process the default way
@@ -363,6 +373,37 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	log.Info("stopped", "reason", reason, "drained", drained, "abandoned", abandoned)
 	return exitOK
 }
+
+// httpServer is what serve needs of its HTTP server: net/http's or
+// fastserve's.
+type httpServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	RegisterOnShutdown(func())
+	// Close closes the connections Shutdown left open.
+	Close() error
+}
+
+// newFastServer is serve's default HTTP server: fasthttp, with the
+// limits of newHTTPServer. The console's live stream goes through the
+// bridge that flushes (consoleStream).
+func newFastServer(h http.Handler, log *slog.Logger) *fastserve.Server {
+	return fastserve.New(fastserve.Config{
+		Handler: h,
+		Stream: func(method, path []byte) bool {
+			return string(method) == http.MethodGet && consoleStream(string(path))
+		},
+		ReadTimeout:    10 * time.Second,
+		WriteTimeout:   15 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		Logger:         log,
+	})
+}
+
+// consoleStream reports whether path is the console's live stream, which
+// lasts as long as the page is open.
+func consoleStream(path string) bool { return strings.HasSuffix(path, "/ui/api/events") }
 
 // newHTTPServer is serve's HTTP server: timeouts so a slow client cannot
 // hold connections, and the server's own errors logged through log.
@@ -440,7 +481,7 @@ type inFlight struct {
 }
 
 func (f *inFlight) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/ui/api/events") {
+	if consoleStream(r.URL.Path) {
 		// The console's live stream lasts as long as the page is open:
 		// it is no webhook under way, and the shutdown ends it.
 		f.next.ServeHTTP(w, r)

@@ -78,6 +78,40 @@ func TestServeClock(t *testing.T) {
 	}
 }
 
+// TestHTTPServers: both HTTP servers --http names serve the same
+// answer, and any other name is bad usage.
+func TestHTTPServers(t *testing.T) {
+	for _, env := range []string{"PLIVO_AUTH_TOKEN", "PLIVO_AUTH_ID", "PLIVO_MAIN_AUTH_TOKEN", "FLOWD_API_TOKEN"} {
+		t.Setenv(env, "")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "clock.yaml"), []byte(clockFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	answers := map[string]string{}
+	for _, engine := range []string{"fasthttp", "net/http"} {
+		base := startServe(t, "--flows", dir, "--addr", "127.0.0.1:0", "--store", "memory:", "--clock", "2026-11-23T10:00:00-05:00", "--http", engine)
+		resp, err := http.PostForm(base+"/flows/clock/answer", url.Values{"CallUUID": {"c1"}, "From": {"+14155550100"}, "To": {"+14155550199"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/xml" {
+			t.Errorf("--http %s: %d %s %s", engine, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		answers[engine] = strings.ReplaceAll(string(body), base, "BASE")
+	}
+	if answers["fasthttp"] != answers["net/http"] || !strings.Contains(answers["fasthttp"], "open at Mon 10:00") {
+		t.Errorf("the answers differ:\n fasthttp %s\n net/http %s", answers["fasthttp"], answers["net/http"])
+	}
+	var stderr strings.Builder
+	if code := run([]string{"serve", "--flows", dir, "--http", "h2"}, nil, io.Discard, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), `--http "h2": want fasthttp or net/http`) {
+		t.Errorf("--http h2: exit %d, %q", code, stderr.String())
+	}
+}
+
 var serving = regexp.MustCompile(`^flowd serving .* on (http://\S+) `)
 
 // startServe runs flowd serve with args until the test ends, and returns

@@ -1,0 +1,457 @@
+package fastserve
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// seen is what a handler saw of a request.
+type seen struct {
+	Method, Path, RawPath, RawQuery, Host, Proto, RequestURI, Body, Form string
+	Header                                                               http.Header
+	ContentLength                                                        int64
+	Close                                                                bool
+	RemoteHost                                                           string
+}
+
+// recorder is a handler that keeps what it saw and answers as the path
+// says.
+type recorder struct {
+	mu   sync.Mutex
+	last seen
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	h := r.Header.Clone()
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	s := seen{
+		Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery,
+		Host: r.Host, Proto: r.Proto, RequestURI: r.RequestURI, Body: string(b), Header: h,
+		ContentLength: r.ContentLength, Close: r.Close, RemoteHost: host,
+	}
+	if r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+		r.Body = io.NopCloser(strings.NewReader(string(b)))
+		if err := r.ParseForm(); err == nil {
+			s.Form = fmt.Sprint(r.PostForm)
+		}
+	}
+	rec.mu.Lock()
+	rec.last = s
+	rec.mu.Unlock()
+	switch r.URL.Path {
+	case "/xml":
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = io.WriteString(w, "<Response><Speak>hi</Speak></Response>")
+	case "/sniff":
+		_, _ = w.Write([]byte("<!DOCTYPE html><html><body>hello</body></html>"))
+	case "/error":
+		http.Error(w, "no such flow", http.StatusNotFound)
+	case "/created":
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.Header().Set("Retry-After", "3")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	case "/nocontent":
+		w.WriteHeader(http.StatusNoContent)
+		if _, err := w.Write([]byte("x")); err != http.ErrBodyNotAllowed {
+			panic(fmt.Sprintf("a 204's body: %v, want ErrBodyNotAllowed", err))
+		}
+	case "/empty":
+	case "/twice":
+		w.WriteHeader(http.StatusAccepted)
+		w.WriteHeader(http.StatusTeapot) // superfluous: ignored
+	case "/close":
+		w.Header().Set("Connection", "close")
+		_, _ = w.Write([]byte("bye"))
+	case "/panic":
+		_, _ = w.Write([]byte("half"))
+		panic("boom")
+	case "/abort":
+		panic(http.ErrAbortHandler)
+	default:
+		_, _ = fmt.Fprintf(w, "%s %s", r.Method, r.URL.Path)
+	}
+}
+
+func (rec *recorder) seen() seen {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.last
+}
+
+// startFast serves h with fastserve on a loopback port.
+func startFast(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		_ = s.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s, ln.Addr().String()
+}
+
+// roundTrip writes raw on a new connection and reads one response.
+func roundTrip(t *testing.T, addr, raw string) (*http.Response, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	method, _, _ := strings.Cut(raw, " ")
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("reading the response to %q: %v", raw, err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the body of the response to %q: %v", raw, err)
+	}
+	return resp, string(b)
+}
+
+// TestSameAsNetHTTP sends the same raw requests to one handler served by
+// net/http and by fastserve, and compares what the handler saw and what
+// the client got.
+func TestSameAsNetHTTP(t *testing.T) {
+	var stdRec, fastRec recorder
+	std := httptest.NewServer(&stdRec)
+	defer std.Close()
+	_, fastAddr := startFast(t, Config{Handler: &fastRec})
+	stdAddr := strings.TrimPrefix(std.URL, "http://")
+
+	form := "CallUUID=abc-123&From=%2B14155550100&To=%2B14155550199&Digits=1%23&Empty="
+	requests := []struct{ name, raw string }{
+		{"form post", "POST /flows/ivr/answer HTTP/1.1\r\nHost: flowd.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+			"X-Plivo-Signature-V3: sig==\r\nX-Plivo-Signature-V3-Nonce: 123\r\nUser-Agent: PlivoHTTP\r\nx-forwarded-proto: https\r\n" +
+			fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(form), form)},
+		{"query get", "GET /flows/ivr/answer?CallUUID=abc&From=%2B1&x=a+b HTTP/1.1\r\nHost: h:8080\r\n\r\n"},
+		{"escaped path", "GET /flows/a%2Fb/answer HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"dot segments", "GET /flows/../v1/calls/x HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"absolute form", "GET http://proxy.example/v1/flows?x=1 HTTP/1.1\r\nHost: other\r\n\r\n"},
+		{"repeated header", "GET /v1/flows HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\nforwarded: for=1.2.3.4\r\n\r\n"},
+		{"http 1.0", "GET /v1/flows HTTP/1.0\r\nHost: h\r\n\r\n"},
+		{"connection close", "GET /v1/flows HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"},
+		{"head", "HEAD /xml HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"xml", "POST /xml HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"},
+		{"sniffed", "GET /sniff HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"http.Error", "GET /error HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"status and headers", "POST /created HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"},
+		{"204", "GET /nocontent HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"nothing written", "GET /empty HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"superfluous WriteHeader", "GET /twice HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"handler closes", "GET /close HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"chunked body", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n5\r\na=1&b\r\n3\r\n=22\r\n0\r\n\r\n"},
+	}
+	for _, rq := range requests {
+		t.Run(rq.name, func(t *testing.T) {
+			stdResp, stdBody := roundTrip(t, stdAddr, rq.raw)
+			fastResp, fastBody := roundTrip(t, fastAddr, rq.raw)
+			if stdResp.StatusCode != fastResp.StatusCode || stdBody != fastBody {
+				t.Errorf("response:\n net/http %d %q\n fastserve %d %q", stdResp.StatusCode, stdBody, fastResp.StatusCode, fastBody)
+			}
+			for _, h := range []http.Header{stdResp.Header, fastResp.Header} {
+				h.Del("Date")
+				if strings.HasPrefix(rq.raw, "HEAD") {
+					// net/http leaves a HEAD's length out, fasthttp
+					// gives the body's: both are HTTP.
+					h.Del("Content-Length")
+				}
+				for k, v := range h {
+					slices.Sort(v)
+					h[k] = v
+				}
+			}
+			if fmt.Sprint(stdResp.Header) != fmt.Sprint(fastResp.Header) {
+				t.Errorf("response header:\n net/http  %v\n fastserve %v", stdResp.Header, fastResp.Header)
+			}
+			if stdResp.Close != fastResp.Close {
+				t.Errorf("connection closed after the response: net/http %v, fastserve %v", stdResp.Close, fastResp.Close)
+			}
+			a, b := stdRec.seen(), fastRec.seen()
+			// Transfer-Encoding is a hop's framing: net/http drops it
+			// from the header, fasthttp may keep it.
+			a.Header.Del("Transfer-Encoding")
+			b.Header.Del("Transfer-Encoding")
+			if a.ContentLength == -1 { // chunked: net/http does not know it
+				a.ContentLength = int64(len(a.Body))
+				a.Header.Del("Content-Length")
+				b.Header.Del("Content-Length")
+			}
+			if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", b) {
+				t.Errorf("the handler saw:\n net/http  %+v\n fastserve %+v", a, b)
+			}
+		})
+	}
+}
+
+// TestKeepAlive: a connection serves request after request, each seen
+// with its own header and body (the pooled request is reset in between).
+func TestKeepAlive(t *testing.T) {
+	var rec recorder
+	_, addr := startFast(t, Config{Handler: &rec})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := range 5 {
+		extra := ""
+		if i%2 == 0 {
+			extra = "X-Only-Even: yes\r\n"
+		}
+		body := strings.Repeat("x", i*100)
+		fmt.Fprintf(c, "POST /p%d HTTP/1.1\r\nHost: h\r\n%sContent-Length: %d\r\n\r\n%s", i, extra, len(body), body)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if want := fmt.Sprintf("POST /p%d", i); string(b) != want {
+			t.Errorf("request %d: %q, want %q", i, b, want)
+		}
+		s := rec.seen()
+		if s.Body != body || (s.Header.Get("X-Only-Even") != "") != (i%2 == 0) {
+			t.Errorf("request %d seen with body of %d bytes and X-Only-Even %q", i, len(s.Body), s.Header.Get("X-Only-Even"))
+		}
+	}
+}
+
+// TestPanic: a handler's panic closes its connection, is logged (unless
+// it is http.ErrAbortHandler), and the server serves the next request.
+func TestPanic(t *testing.T) {
+	var rec recorder
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slogTo(&mu, &logs)
+	_, addr := startFast(t, Config{Handler: &rec, Logger: log})
+	for _, path := range []string{"/panic", "/abort"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusInternalServerError || len(b) != 0 || !resp.Close {
+				t.Errorf("%s: %d %q close=%v, want 500 without a body, the connection closed", path, resp.StatusCode, b, resp.Close)
+			}
+		}
+		c.Close()
+	}
+	if resp, body := roundTrip(t, addr, "GET /after HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 200 || body != "GET /after" {
+		t.Errorf("after the panics: %d %q", resp.StatusCode, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := logs.String(); strings.Count(got, "panic serving a request") != 1 || !strings.Contains(got, "boom") {
+		t.Errorf("logs: %s\nwant the one panic, boom, logged", got)
+	}
+}
+
+// TestLimits: a header past MaxHeaderBytes is 431, a body past
+// MaxBodyBytes 413, and neither reaches the handler.
+func TestLimits(t *testing.T) {
+	reached := 0
+	var mu sync.Mutex
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached++
+		mu.Unlock()
+	})
+	_, addr := startFast(t, Config{Handler: h, MaxHeaderBytes: 4096, MaxBodyBytes: 1000})
+	big := strings.Repeat("a", 5000)
+	if resp, _ := roundTrip(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: "+big+"\r\n\r\n"); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 5 KB header: %d, want 431", resp.StatusCode)
+	}
+	if resp, _ := roundTrip(t, addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(big), big)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 5 KB body: %d, want 413", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reached != 0 {
+		t.Errorf("the handler was reached %d times", reached)
+	}
+}
+
+// TestStream: a request Config.Stream names is flushed as it is written:
+// the client reads the first event while the handler still runs, and
+// RegisterOnShutdown's function ends the stream at Shutdown.
+func TestStream(t *testing.T) {
+	end := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		for i := 0; ; i++ {
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			select {
+			case <-end:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Handler: h, Stream: func(method, path []byte) bool { return string(path) == "/events" }})
+	var once sync.Once
+	s.RegisterOnShutdown(func() { once.Do(func() { close(end) }) })
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: h\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "data: 0\n" {
+		t.Fatalf("first event %q, %v: want data: 0 while the handler runs", line, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v (the stream should have ended)", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestShutdown: Shutdown waits for a request under way and its answer
+// reaches the client; a Shutdown whose context ends first says so, and
+// Close then closes the connection.
+func TestShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		wait    time.Duration
+		release bool
+	}{{"drained", 5 * time.Second, true}, {"abandoned", 200 * time.Millisecond, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			started := make(chan struct{}, 1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				started <- struct{}{}
+				<-release
+				_, _ = w.Write([]byte("done"))
+			})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := New(Config{Handler: h})
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			<-started
+			got := make(chan string, 1)
+			go func() {
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					got <- "error: " + err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				got <- string(b)
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), tc.wait)
+			defer cancel()
+			shut := make(chan error, 1)
+			go func() { shut <- s.Shutdown(ctx) }()
+			if tc.release {
+				time.Sleep(50 * time.Millisecond)
+				close(release)
+				if err := <-shut; err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+				if b := <-got; b != "done" {
+					t.Errorf("the answer under way: %q, want done", b)
+				}
+			} else {
+				if err := <-shut; err != context.DeadlineExceeded {
+					t.Errorf("Shutdown: %v, want its context's deadline", err)
+				}
+				_ = s.Close()
+				if b := <-got; !strings.HasPrefix(b, "error") {
+					t.Errorf("after Close the client read %q, want its connection closed", b)
+				}
+				release <- struct{}{} // let the handler end
+			}
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+			if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+				t.Error("a connection was accepted after Shutdown")
+			}
+		})
+	}
+}
+
+// slogTo is a logger writing text lines to b, under mu.
+func slogTo(mu *sync.Mutex, b *strings.Builder) *slog.Logger {
+	return slog.New(slog.NewTextHandler(lockedWriter{mu, b}, nil))
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
