@@ -9,6 +9,9 @@
 #   journal flowd serve --store journal:<tmp>/journal (the durable default
 #           store)
 #   bolt    flowd serve --store bolt:<tmp>/s.db (the durable bbolt store)
+#   floor-fasthttp  scripts/floor -server fasthttp: the same on fasthttp,
+#           the HTTP server flowd serve runs, for context (flowd's
+#           ratios are against floor, net/http)
 #   nginx   the same XML as a static file, for context
 # The server runs pinned to one CPU and wrk to the other, each round on a
 # fresh server. It prints each round's throughput and the server's CPU time
@@ -135,7 +138,7 @@ PORT=${PORT:-$(free_port)}
 addr=127.0.0.1:$PORT
 url="http://$addr/flows/ivr/answer"
 echo "== servers on $addr"
-targets=(floor "${stores[@]}" nginx)
+targets=(floor "${stores[@]}" floor-fasthttp nginx)
 if [[ -n ${OTLP:-} ]]; then
 	targets+=(memory-otel)
 	sink_addr=127.0.0.1:$(free_port)
@@ -214,6 +217,7 @@ start_server() {
 	fi
 	case $target in
 	floor) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/www/answer.xml" >"$log" 2>&1 & ;;
+	floor-fasthttp) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/www/answer.xml" -server fasthttp >"$log" 2>&1 & ;;
 	memory | base-memory)
 		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;

@@ -82,8 +82,7 @@ type Server struct {
 	pool    sync.Pool // *exchange
 	onClose []func()
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // open connections, for Close
+	conns sync.Map // the open connections (net.Conn), each with its RemoteAddr string
 }
 
 // New returns a Server for cfg.
@@ -150,30 +149,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.fs.ShutdownWithContext(ctx)
 }
 
-// track keeps the open connections, for Close.
+// track keeps the open connections, for Close and remoteAddr.
 func (s *Server) track(c net.Conn, st fasthttp.ConnState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch st {
 	case fasthttp.StateNew:
-		if s.conns == nil {
-			s.conns = map[net.Conn]struct{}{}
-		}
-		s.conns[c] = struct{}{}
+		s.conns.Store(c, c.RemoteAddr().String())
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
-		delete(s.conns, c)
+		s.conns.Delete(c)
 	}
 }
 
 // Close closes every connection still open, answered or not: after a
 // Shutdown whose wait ran out.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		_ = c.Close()
-	}
-	clear(s.conns)
+	s.conns.Range(func(c, _ any) bool {
+		_ = c.(net.Conn).Close()
+		return true
+	})
 	return nil
 }
 
@@ -208,7 +200,10 @@ func requestError(ctx *fasthttp.RequestCtx, err error) {
 // exchange is one request's net/http side, pooled.
 type exchange struct {
 	req  http.Request
+	url  url.URL
 	hdr  http.Header
+	raw  []byte   // the header's values, copied together
+	vals []string // the header's values, each field's slice a part of it
 	body body
 	w    writer
 }
@@ -268,7 +263,9 @@ func (s *Server) run(w *writer, r *http.Request) (ok bool) {
 // release returns x to the pool with nothing of its request left in it.
 func (s *Server) release(x *exchange) {
 	x.req = http.Request{}
+	x.url = url.URL{}
 	clear(x.hdr)
+	clear(x.vals)
 	x.body = body{}
 	x.w.ctx = nil
 	clear(x.w.h)
@@ -277,34 +274,58 @@ func (s *Server) release(x *exchange) {
 
 // request fills x's http.Request from ctx, as net/http reads one: the
 // strings it holds are copies, so nothing of fasthttp's buffers outlives
-// the request through them.
+// the request through them. The header's values share one string, and
+// their slices one array of x's.
 func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, error) {
 	target := string(ctx.RequestURI())
-	u, err := url.ParseRequestURI(target)
-	if err != nil {
-		return nil, err
+	u := &x.url
+	if !plainTarget(target) {
+		var err error
+		if u, err = url.ParseRequestURI(target); err != nil {
+			return nil, err
+		}
+	} else if path, query, ok := strings.Cut(target, "?"); ok {
+		*u = url.URL{Path: path, RawQuery: query}
+	} else {
+		*u = url.URL{Path: path}
 	}
 	if x.hdr == nil {
 		x.hdr = make(http.Header, 16)
 	}
 	h := &ctx.Request.Header
+	// The values, copied into one string: a request's header is one
+	// allocation rather than one per field.
+	x.raw = x.raw[:0]
+	for _, v := range h.All() {
+		x.raw = append(x.raw, v...)
+	}
+	values := string(x.raw)
+	x.vals = x.vals[:0]
 	var host string
-	closeConn := h.ConnectionClose()
+	at := 0
 	for k, v := range h.All() {
+		value := values[at : at+len(v)]
+		at += len(v)
 		key := headerKey(k)
-		if key == "Connection" && !sentConnection(h.RawHeaders()) {
+		switch {
+		case key == "Connection" && !sentConnection(h.RawHeaders()):
 			continue // fasthttp's own, for an HTTP/1.0 request
-		}
-		if key == "Host" {
+		case key == "Host":
 			if host == "" {
-				host = string(v)
+				host = value
 			}
 			continue
 		}
-		x.hdr[key] = append(x.hdr[key], string(v))
+		if vv, ok := x.hdr[key]; ok {
+			x.hdr[key] = append(vv, value) // a second field of the name: a slice of its own
+			continue
+		}
+		i := len(x.vals)
+		x.vals = append(x.vals, value)
+		x.hdr[key] = x.vals[i : i+1 : i+1]
 	}
-	if host == "" && u.Host != "" {
-		host = u.Host
+	if u.Host != "" {
+		host = u.Host // an absolute-form target's host wins over Host, as in net/http
 	}
 	body := ctx.PostBody()
 	x.body.b.Reset(body)
@@ -319,14 +340,12 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		Body:          &x.body,
 		ContentLength: int64(len(body)),
 		Host:          host,
-		RemoteAddr:    ctx.RemoteAddr().String(),
+		RemoteAddr:    s.remoteAddr(ctx),
 		RequestURI:    target,
-		Close:         closeConn,
+		Close:         h.ConnectionClose(),
 	}
-	if h.IsHTTP11() {
-		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
-	} else {
-		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.0", 1, 0
+	if !h.IsHTTP11() {
+		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
 	}
 	if len(body) == 0 {
 		r.Body = http.NoBody
@@ -335,6 +354,52 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		r = r.WithContext(s.base)
 	}
 	return r, nil
+}
+
+// plainTarget reports whether a request target is an origin-form path,
+// with or without a query, that url.ParseRequestURI would take apart
+// without unescaping, re-escaping or refusing anything: the path only of
+// letters, digits and the characters a path may hold as they are, the
+// query of printable ASCII without '%' and '#', and not empty ("/p?"
+// sets ForceQuery).
+func plainTarget(t string) bool {
+	if t == "" || t[0] != '/' || t[len(t)-1] == '?' {
+		return false
+	}
+	inQuery := false
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c <= ' ' || c >= 0x7f || c == '%' || c == '#':
+			return false
+		case c == '?':
+			inQuery = true
+		case !inQuery && !pathByte(c):
+			return false
+		}
+	}
+	return true
+}
+
+// pathByte reports whether c stands for itself in a URL's path, as Go's
+// url package writes a path back: letters, digits, "-._~" and
+// "$&+,;=:@/" (RFC 3986's other sub-delims it escapes, so a path with
+// them keeps a RawPath).
+func pathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~$&+,;=:@/", c) >= 0
+}
+
+// remoteAddr is the client's address as net/http gives it, made once per
+// connection (track).
+func (s *Server) remoteAddr(ctx *fasthttp.RequestCtx) string {
+	if a, ok := s.conns.Load(ctx.Conn()); ok {
+		return a.(string)
+	}
+	return ctx.RemoteAddr().String()
 }
 
 // sentConnection reports whether a request's raw header has a

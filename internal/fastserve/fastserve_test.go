@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -454,4 +455,36 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// TestPlainTarget: a target plainTarget lets through is taken apart as
+// url.ParseRequestURI takes it.
+func TestPlainTarget(t *testing.T) {
+	targets := []string{
+		"/", "/flows/ivr/answer", "/flows/ivr/answer?CallUUID=abc&x=a+b", "//double", "/a/../b", "/p?",
+		"/p?q#frag", "/a%2Fb", "/p?x=%41", "/sp ace", "/tab\t", "*", "http://h/p", "/p?a?b", "/ü",
+	}
+	for c := range 256 {
+		targets = append(targets, "/a"+string(rune(c))+"b", "/a?b"+string(rune(c)), "/a"+string([]byte{byte(c)}))
+	}
+	for _, target := range targets {
+		want, err := url.ParseRequestURI(target)
+		if !plainTarget(target) {
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: plain, but ParseRequestURI refuses it: %v", target, err)
+			continue
+		}
+		var x exchange
+		got := &x.url
+		if path, query, ok := strings.Cut(target, "?"); ok {
+			*got = url.URL{Path: path, RawQuery: query}
+		} else {
+			*got = url.URL{Path: path}
+		}
+		if *got != *want {
+			t.Errorf("%q: %#v, ParseRequestURI %#v", target, *got, *want)
+		}
+	}
 }
