@@ -385,18 +385,20 @@ type httpServer interface {
 }
 
 // newFastServer is serve's default HTTP server: fasthttp, with the
-// limits of newHTTPServer. The console's live stream goes through the
-// bridge that flushes (consoleStream).
+// timeouts of newHTTPServer. The console's live stream takes its
+// connection over (consoleStream).
 func newFastServer(h http.Handler, log *slog.Logger) *fastserve.Server {
 	return fastserve.New(fastserve.Config{
 		Handler: h,
 		Stream: func(method, path []byte) bool {
 			return string(method) == http.MethodGet && consoleStream(string(path))
 		},
-		ReadTimeout:    10 * time.Second,
-		WriteTimeout:   15 * time.Second,
-		IdleTimeout:    120 * time.Second,
-		MaxHeaderBytes: 64 << 10,
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 15 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		// fasthttp keeps a buffer of this size for each connection
+		// reading a request: Plivo's headers take 1–2 KiB.
+		MaxHeaderBytes: 16 << 10,
 		Logger:         log,
 	})
 }

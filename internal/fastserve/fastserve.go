@@ -16,18 +16,33 @@
 //     runs on the connection's goroutine, and what it wrote is copied to
 //     the fasthttp response when it returns. Its ResponseWriter does not
 //     flush or hijack.
-//   - Requests Config.Stream names (the console's event stream) go
-//     through fasthttpadaptor, which runs the handler on a goroutine of
-//     its own so that it can flush a response as it goes.
+//   - Requests Config.Stream names (the console's event stream) take the
+//     connection over (serveStream, stream.go): the handler writes to it
+//     as net/http's would, flushing as it goes, its context ends when the
+//     client goes away, and the connection is closed after it.
 //
 // What a handler sees is what net/http gives it: Method, URL parsed from
 // the raw request target, Proto, Header (canonical keys, Host taken out
-// into r.Host), Body, ContentLength, RemoteAddr, RequestURI, Close. Its
-// context is Config.BaseContext's, which is not cancelled when the client
-// goes away. As with net/http, a response without a Content-Type gets one
-// sniffed from its first 512 bytes; Content-Length is the body's. A
-// handler must not keep the request or the writer after it returns: both
-// are reused.
+// into r.Host, Transfer-Encoding into r.TransferEncoding), a Body read
+// from the connection as the handler reads it (fasthttp does not buffer a
+// body it was only told the length of), ContentLength (-1 when chunked),
+// RemoteAddr, RequestURI, Close. Its context is Config.BaseContext's,
+// which is not cancelled when the client goes away (a stream's is); when
+// the request names no host, it carries http.LocalAddrContextKey, the
+// address it reached, where net/http always puts it. As with net/http,
+// the header is sent as it was at WriteHeader, invalid fields left out,
+// and a response without a Content-Type gets one sniffed from its first
+// 512 bytes (unless it has a Content-Encoding); Content-Length is the
+// body's. A handler that panics has its connection closed with nothing
+// sent. A handler must not keep the request or the writer after it
+// returns: both are reused.
+//
+// Where fasthttp differs from net/http and this package leaves it: a
+// request's header must arrive within ReadTimeout with its body (net/http
+// flowd serve gives the header 5 s of its 10), and fasthttp's request
+// parser accepts a few shapes net/http refuses (a space in a header's
+// name, Transfer-Encoding: identity); none of them reaches a handler as
+// another request.
 package fastserve
 
 import (
@@ -40,12 +55,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Config is a Server's settings. The zero durations and sizes take the
@@ -64,11 +80,15 @@ type Config struct {
 	// long a kept-alive connection waits for its next request (120 s).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header (default 16 KiB; a larger
-	// header is answered 431), MaxBodyBytes its body (default 1 MiB;
-	// 413). The handler may set lower limits of its own.
+	// header is answered 431), MaxBodyBytes the body of a request the
+	// handler does not read as a stream (a Stream request's; default
+	// 1 MiB). The handler sets its own limits on the bodies it reads
+	// (http.MaxBytesReader), as under net/http. fasthttp keeps a read
+	// buffer of MaxHeaderBytes for each connection reading a request:
+	// keep it small.
 	MaxHeaderBytes, MaxBodyBytes int
-	// Logger gets the server's own errors (a connection it could not
-	// read, a handler's panic), at level Warn.
+	// Logger gets a handler's panics (Warn) and fasthttp's messages about
+	// clients (Debug).
 	Logger *slog.Logger
 }
 
@@ -76,13 +96,13 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	fs      *fasthttp.Server
-	stream  fasthttp.RequestHandler
 	base    context.Context
 	log     *slog.Logger
 	pool    sync.Pool // *exchange
 	onClose []func()
 
-	conns sync.Map // the open connections (net.Conn), each with its RemoteAddr string
+	conns   sync.Map // the open connections (net.Conn), each with its RemoteAddr string
+	streams sync.Map // the connections Stream requests took over (net.Conn)
 }
 
 // New returns a Server for cfg.
@@ -106,15 +126,23 @@ func New(cfg Config) *Server {
 		}
 		return def
 	}
-	s.stream = fasthttpadaptor.NewFastHTTPHandler(cfg.Handler)
 	s.fs = &fasthttp.Server{
-		Handler:                       s.serve,
-		ReadTimeout:                   or(cfg.ReadTimeout, 10*time.Second),
-		WriteTimeout:                  or(cfg.WriteTimeout, 15*time.Second),
-		IdleTimeout:                   or(cfg.IdleTimeout, 120*time.Second),
-		ReadBufferSize:                orInt(cfg.MaxHeaderBytes, 16<<10),
-		MaxRequestBodySize:            orInt(cfg.MaxBodyBytes, 1<<20),
-		Logger:                        logger{s.log},
+		Handler:            s.serve,
+		ReadTimeout:        or(cfg.ReadTimeout, 10*time.Second),
+		WriteTimeout:       or(cfg.WriteTimeout, 15*time.Second),
+		IdleTimeout:        or(cfg.IdleTimeout, 120*time.Second),
+		ReadBufferSize:     orInt(cfg.MaxHeaderBytes, 16<<10),
+		MaxRequestBodySize: orInt(cfg.MaxBodyBytes, 1<<20),
+		Logger:             logger{s.log},
+		// A body is read as the handler reads it, not allocated from a
+		// Content-Length the client may never send: net/http's way.
+		StreamRequestBody: true,
+		// An idle connection keeps no buffers: 1,000 of them would
+		// otherwise hold what their largest request and response took.
+		ReduceMemoryUsage: true,
+		// fasthttp's messages quote no request: they may carry
+		// credentials.
+		SecureErrorLogMessage:         true,
 		NoDefaultServerHeader:         true,
 		NoDefaultContentType:          true,
 		DisablePreParseMultipartForm:  true,
@@ -122,8 +150,6 @@ func New(cfg Config) *Server {
 		CloseOnShutdown:               true,
 		ConnState:                     s.track,
 		ErrorHandler:                  requestError,
-		// A 1.0 client without keep-alive, or Connection: close, gets
-		// its connection closed as net/http closes it.
 	}
 	s.pool.New = func() any { return new(exchange) }
 	return s
@@ -159,21 +185,23 @@ func (s *Server) track(c net.Conn, st fasthttp.ConnState) {
 	}
 }
 
-// Close closes every connection still open, answered or not: after a
-// Shutdown whose wait ran out.
+// Close closes every connection still open, answered or not, streams
+// too: after a Shutdown whose wait ran out.
 func (s *Server) Close() error {
-	s.conns.Range(func(c, _ any) bool {
-		_ = c.(net.Conn).Close()
-		return true
-	})
+	for _, m := range []*sync.Map{&s.conns, &s.streams} {
+		m.Range(func(c, _ any) bool {
+			_ = c.(net.Conn).Close()
+			return true
+		})
+	}
 	return nil
 }
 
-// serve is the fasthttp handler: a request Config.Stream names goes
-// through fasthttpadaptor, any other through serveDirect.
+// serve is the fasthttp handler: a request Config.Stream names takes its
+// connection over (serveStream), any other is served by serveDirect.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if s.cfg.Stream != nil && s.cfg.Stream(ctx.Method(), ctx.Path()) {
-		s.stream(ctx)
+		s.serveStream(ctx)
 		return
 	}
 	s.serveDirect(ctx)
@@ -199,6 +227,7 @@ func requestError(ctx *fasthttp.RequestCtx, err error) {
 
 // exchange is one request's net/http side, pooled.
 type exchange struct {
+	te   []string // the request's TransferEncoding
 	req  http.Request
 	url  url.URL
 	hdr  http.Header
@@ -214,27 +243,18 @@ func (s *Server) serveDirect(ctx *fasthttp.RequestCtx) {
 	x := s.pool.Get().(*exchange)
 	r, err := s.request(ctx, x)
 	if err != nil {
-		// A request target net/http would refuse too.
-		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-		ctx.Response.Header.Set("Connection", "close")
-		ctx.SetStatusCode(http.StatusBadRequest)
-		ctx.SetBodyString("400 Bad Request: " + err.Error())
-		ctx.SetConnectionClose()
+		badRequest(ctx, err)
 		s.release(x)
 		return
 	}
 	w := &x.w
-	w.reset(ctx)
+	w.reset(ctx, r.Method == http.MethodHead)
 	if !s.run(w, r) {
-		// The handler panicked: as net/http, the client gets no
-		// response and the connection is closed. What it wrote is
-		// dropped.
+		// The handler panicked: as with net/http, the client gets
+		// nothing and the connection is closed.
 		ctx.Response.Reset()
-		ctx.Response.SkipBody = true
-		ctx.SetConnectionClose()
-		// fasthttp has no way to send nothing on a connection it
-		// answers: a 500 it is, with no body.
-		ctx.SetStatusCode(http.StatusInternalServerError)
+		ctx.HijackSetNoResponse(true)
+		ctx.Hijack(func(c net.Conn) { _ = c.Close() })
 		s.release(x)
 		return
 	}
@@ -245,9 +265,17 @@ func (s *Server) serveDirect(ctx *fasthttp.RequestCtx) {
 	s.release(x)
 }
 
+// badRequest answers a request whose target net/http would refuse too.
+func badRequest(ctx *fasthttp.RequestCtx, err error) {
+	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+	ctx.SetStatusCode(http.StatusBadRequest)
+	ctx.SetBodyString("400 Bad Request: " + err.Error())
+	ctx.SetConnectionClose()
+}
+
 // run serves r, reporting false when the handler panicked (it is logged,
 // as net/http logs it, unless it is http.ErrAbortHandler).
-func (s *Server) run(w *writer, r *http.Request) (ok bool) {
+func (s *Server) run(w http.ResponseWriter, r *http.Request) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
@@ -264,6 +292,7 @@ func (s *Server) run(w *writer, r *http.Request) (ok bool) {
 func (s *Server) release(x *exchange) {
 	x.req = http.Request{}
 	x.url = url.URL{}
+	x.te = nil
 	clear(x.hdr)
 	clear(x.vals)
 	x.body = body{}
@@ -308,8 +337,15 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		at += len(v)
 		key := headerKey(k)
 		switch {
-		case key == "Connection" && !sentConnection(h.RawHeaders()):
-			continue // fasthttp's own, for an HTTP/1.0 request
+		case (key == "Connection" || key == "Content-Length") && !sentField(h.RawHeaders(), key):
+			continue // fasthttp's own: an HTTP/1.0 request's, a POST's without a body
+		case key == "Transfer-Encoding":
+			// net/http takes it out of the header (fasthttp has
+			// refused any coding but chunked and identity).
+			if bytes.EqualFold(bytes.TrimSpace(v), []byte("chunked")) {
+				x.te = chunked
+			}
+			continue
 		case key == "Host":
 			if host == "" {
 				host = value
@@ -327,30 +363,46 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 	if u.Host != "" {
 		host = u.Host // an absolute-form target's host wins over Host, as in net/http
 	}
-	body := ctx.PostBody()
-	x.body.b.Reset(body)
+	length := int64(h.ContentLength())
+	switch {
+	case length == -1 || x.te != nil:
+		length = -1 // chunked: read to its end
+	case length < 0:
+		length = 0 // -2: no body
+	}
+	x.body.r = ctx.RequestBodyStream()
+	if x.body.r == nil { // a body fasthttp read whole (a small one)
+		x.body.b.Reset(ctx.Request.Body())
+		x.body.r = &x.body.b
+	}
 	r := &x.req
 	*r = http.Request{
-		Method:        methodString(ctx.Method()),
-		URL:           u,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        x.hdr,
-		Body:          &x.body,
-		ContentLength: int64(len(body)),
-		Host:          host,
-		RemoteAddr:    s.remoteAddr(ctx),
-		RequestURI:    target,
-		Close:         h.ConnectionClose(),
+		Method:           methodString(ctx.Method()),
+		URL:              u,
+		Proto:            "HTTP/1.1",
+		ProtoMajor:       1,
+		ProtoMinor:       1,
+		Header:           x.hdr,
+		Body:             &x.body,
+		ContentLength:    length,
+		TransferEncoding: x.te,
+		Host:             host,
+		RemoteAddr:       s.remoteAddr(ctx),
+		RequestURI:       target,
+		Close:            h.ConnectionClose(),
 	}
 	if !h.IsHTTP11() {
 		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
 	}
-	if len(body) == 0 {
+	if length == 0 {
 		r.Body = http.NoBody
 	}
-	if s.base != context.Background() {
+	switch {
+	case host == "":
+		// Where the request came in: a handler names the server by it
+		// when the client named none (an HTTP/1.0 request).
+		r = r.WithContext(context.WithValue(s.base, http.LocalAddrContextKey, ctx.LocalAddr()))
+	case s.base != context.Background():
 		r = r.WithContext(s.base)
 	}
 	return r, nil
@@ -402,9 +454,12 @@ func (s *Server) remoteAddr(ctx *fasthttp.RequestCtx) string {
 	return ctx.RemoteAddr().String()
 }
 
-// sentConnection reports whether a request's raw header has a
-// Connection field.
-func sentConnection(raw []byte) bool {
+// chunked is a chunked request's TransferEncoding.
+var chunked = []string{"chunked"}
+
+// sentField reports whether a request's raw header has a field of the
+// (canonical) name.
+func sentField(raw []byte, name string) bool {
 	for len(raw) > 0 {
 		line := raw
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
@@ -412,39 +467,42 @@ func sentConnection(raw []byte) bool {
 		} else {
 			raw = nil
 		}
-		if len(line) > 11 && line[10] == ':' && bytes.EqualFold(line[:10], []byte("connection")) {
+		if len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(string(line[:len(name)]), name) {
 			return true
 		}
 	}
 	return false
 }
 
-// body is a request's body over fasthttp's buffer, valid while the
-// handler runs.
-type body struct{ b bytes.Reader }
+// body is a request's body: fasthttp's stream of it, or a reader over the
+// bytes fasthttp read with the header; valid while the handler runs.
+type body struct {
+	r io.Reader
+	b bytes.Reader
+}
 
-func (b *body) Read(p []byte) (int, error) { return b.b.Read(p) }
+func (b *body) Read(p []byte) (int, error) { return b.r.Read(p) }
 func (b *body) Close() error               { return nil }
 
-// WriteTo lets io.Copy and io.ReadAll callers skip a buffer.
-func (b *body) WriteTo(w io.Writer) (int64, error) { return b.b.WriteTo(w) }
-
-// writer is the http.ResponseWriter of serveDirect: it keeps the header
-// and status, and writes the body into fasthttp's response buffer.
+// writer is the http.ResponseWriter of serveDirect: it writes the header
+// and status into fasthttp's response when they are committed
+// (WriteHeader, or a first Write), and the body into its buffer.
 type writer struct {
 	ctx    *fasthttp.RequestCtx
 	h      http.Header
 	status int
-	wrote  bool // the header is committed (WriteHeader or a first Write)
+	head   bool // a HEAD request's response: a Content-Length the handler gives is kept
+	wrote  bool // the header is committed
 	sniff  bool // no Content-Type: one is sniffed from the body
 }
 
-func (w *writer) reset(ctx *fasthttp.RequestCtx) {
+func (w *writer) reset(ctx *fasthttp.RequestCtx, head bool) {
 	w.ctx = ctx
 	if w.h == nil {
 		w.h = make(http.Header, 4)
 	}
 	w.status = 0
+	w.head = head
 	w.wrote = false
 	w.sniff = false
 }
@@ -452,7 +510,8 @@ func (w *writer) reset(ctx *fasthttp.RequestCtx) {
 func (w *writer) Header() http.Header { return w.h }
 
 func (w *writer) WriteHeader(code int) {
-	if w.wrote || code < 100 || code > 999 {
+	checkWriteHeaderCode(code)
+	if w.wrote {
 		return
 	}
 	if code < 200 && code != http.StatusSwitchingProtocols {
@@ -460,8 +519,74 @@ func (w *writer) WriteHeader(code int) {
 	}
 	w.status = code
 	w.wrote = true
-	_, has := w.h["Content-Type"]
-	w.sniff = !has && bodyAllowed(code)
+	resp := &w.ctx.Response
+	resp.SetStatusCode(code)
+	w.sniff = writeHeader(w.h, code, w.head, func(k, v string) {
+		switch k {
+		case "Content-Type":
+			resp.Header.SetContentType(v)
+		case "Connection":
+			if strings.EqualFold(strings.TrimSpace(v), "close") {
+				w.ctx.SetConnectionClose()
+			}
+		case "Content-Length":
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				resp.Header.SetContentLength(n)
+			}
+		default:
+			resp.Header.Add(k, v)
+		}
+	})
+}
+
+// fieldValue is a header value as net/http writes it: line breaks made
+// spaces (no response splitting), spaces and tabs trimmed.
+func fieldValue(v string) string {
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	return strings.Trim(v, " \t")
+}
+
+// checkWriteHeaderCode panics on a status net/http panics on.
+func checkWriteHeaderCode(code int) {
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+}
+
+// writeHeader passes the fields of h a response of status sends to add,
+// as net/http would send them: without invalid names, line breaks in
+// values made spaces and the values trimmed, without the
+// fields the server frames and dates the body with (a HEAD's
+// Content-Length excepted), Content-Type once. It reports whether the
+// body's type is to be sniffed: no Content-Type, no Content-Encoding, and
+// a status with a body.
+func writeHeader(h http.Header, status int, head bool, add func(k, v string)) (sniff bool) {
+	_, typed := h["Content-Type"]
+	for k, vv := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		switch k {
+		case "Content-Length":
+			if head && len(vv) > 0 {
+				add(k, fieldValue(vv[0]))
+			}
+			continue
+		case "Transfer-Encoding", "Date", "Trailer":
+			continue
+		case "Content-Type":
+			if len(vv) > 0 {
+				add(k, fieldValue(vv[0]))
+			}
+			continue
+		}
+		for _, v := range vv {
+			add(k, fieldValue(v))
+		}
+	}
+	return !typed && h.Get("Content-Encoding") == "" && bodyAllowed(status)
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -487,37 +612,14 @@ func (w *writer) WriteString(p string) (int, error) {
 	return len(p), nil
 }
 
-// finish writes the kept header and status into fasthttp's response.
+// finish commits the header if the handler did not, and sniffs the
+// body's type when it has none.
 func (w *writer) finish() {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
 	resp := &w.ctx.Response
-	resp.SetStatusCode(w.status)
-	for k, vv := range w.h {
-		switch k {
-		case "Content-Length", "Transfer-Encoding", "Date", "Trailer":
-			// fasthttp frames the body it holds, and dates it.
-			continue
-		case "Content-Type":
-			if len(vv) > 0 {
-				resp.Header.SetContentType(vv[0])
-			}
-			continue
-		case "Connection":
-			for _, v := range vv {
-				if strings.EqualFold(strings.TrimSpace(v), "close") {
-					w.ctx.SetConnectionClose()
-				}
-			}
-			continue
-		}
-		for _, v := range vv {
-			resp.Header.Add(k, v)
-		}
-	}
-	if w.sniff && len(resp.Body()) > 0 {
-		b := resp.Body()
+	if b := resp.Body(); w.sniff && len(b) > 0 {
 		resp.Header.SetContentType(http.DetectContentType(b[:min(len(b), 512)]))
 	}
 }
@@ -575,9 +677,14 @@ func methodString(m []byte) string {
 	return string(m)
 }
 
-// logger passes fasthttp's messages to slog.
+// logger passes fasthttp's messages to slog, at Debug: they are about
+// clients (a connection reset, a request it could not read), of which
+// net/http logs nothing, and any client may cause them. An error of the
+// server's own (the listener failing) Serve returns.
 type logger struct{ l *slog.Logger }
 
 func (l logger) Printf(format string, args ...any) {
-	l.l.Warn(fmt.Sprintf(format, args...), "component", "http")
+	if l.l.Enabled(context.Background(), slog.LevelDebug) {
+		l.l.Debug(fmt.Sprintf(format, args...), "component", "http")
+	}
 }

@@ -24,6 +24,8 @@ type seen struct {
 	ContentLength                                                        int64
 	Close                                                                bool
 	RemoteHost                                                           string
+	TransferEncoding                                                     []string
+	LocalAddr                                                            bool // http.LocalAddrContextKey is set
 }
 
 // recorder is a handler that keeps what it saw and answers as the path
@@ -40,7 +42,11 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := seen{
 		Method: r.Method, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery,
 		Host: r.Host, Proto: r.Proto, RequestURI: r.RequestURI, Body: string(b), Header: h,
-		ContentLength: r.ContentLength, Close: r.Close, RemoteHost: host,
+		ContentLength: r.ContentLength, Close: r.Close, RemoteHost: host, TransferEncoding: r.TransferEncoding,
+	}
+	_, s.LocalAddr = r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if r.Host != "" {
+		s.LocalAddr = false // net/http always sets it; fastserve when the request names no host
 	}
 	if r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
 		r.Body = io.NopCloser(strings.NewReader(string(b)))
@@ -82,6 +88,27 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic("boom")
 	case "/abort":
 		panic(http.ErrAbortHandler)
+	case "/late-header":
+		w.Header().Set("X-Early", "1")
+		w.WriteHeader(http.StatusOK)
+		w.Header().Set("X-Late", "1") // after the header is sent: not sent
+		_, _ = w.Write([]byte("ok"))
+	case "/bad-header":
+		w.Header().Set("Bad Name", "x")
+		w.Header()["X-Bad-Value"] = []string{"a\r\nb"}
+		w.Header().Set("X-Good", "y")
+		_, _ = w.Write([]byte("ok"))
+	case "/gzip":
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00"))
+	case "/head-length":
+		w.Header().Set("Content-Length", "38")
+	case "/local":
+		host := r.Host
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && host == "" {
+			host = "local " + a.Network()
+		}
+		_, _ = fmt.Fprint(w, host)
 	default:
 		_, _ = fmt.Fprintf(w, "%s %s", r.Method, r.URL.Path)
 	}
@@ -171,6 +198,12 @@ func TestSameAsNetHTTP(t *testing.T) {
 		{"nothing written", "GET /empty HTTP/1.1\r\nHost: h\r\n\r\n"},
 		{"superfluous WriteHeader", "GET /twice HTTP/1.1\r\nHost: h\r\n\r\n"},
 		{"handler closes", "GET /close HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"post without a body", "POST /x HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"no host", "GET /local HTTP/1.0\r\n\r\n"},
+		{"header after WriteHeader", "GET /late-header HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"invalid header fields", "GET /bad-header HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"encoded body", "GET /gzip HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"HEAD with a length", "HEAD /head-length HTTP/1.1\r\nHost: h\r\n\r\n"},
 		{"chunked body", "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n5\r\na=1&b\r\n3\r\n=22\r\n0\r\n\r\n"},
 	}
 	for _, rq := range requests {
@@ -182,7 +215,7 @@ func TestSameAsNetHTTP(t *testing.T) {
 			}
 			for _, h := range []http.Header{stdResp.Header, fastResp.Header} {
 				h.Del("Date")
-				if strings.HasPrefix(rq.raw, "HEAD") {
+				if strings.HasPrefix(rq.raw, "HEAD /xml") {
 					// net/http leaves a HEAD's length out, fasthttp
 					// gives the body's: both are HTTP.
 					h.Del("Content-Length")
@@ -199,15 +232,6 @@ func TestSameAsNetHTTP(t *testing.T) {
 				t.Errorf("connection closed after the response: net/http %v, fastserve %v", stdResp.Close, fastResp.Close)
 			}
 			a, b := stdRec.seen(), fastRec.seen()
-			// Transfer-Encoding is a hop's framing: net/http drops it
-			// from the header, fasthttp may keep it.
-			a.Header.Del("Transfer-Encoding")
-			b.Header.Del("Transfer-Encoding")
-			if a.ContentLength == -1 { // chunked: net/http does not know it
-				a.ContentLength = int64(len(a.Body))
-				a.Header.Del("Content-Length")
-				b.Header.Del("Content-Length")
-			}
 			if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", b) {
 				t.Errorf("the handler saw:\n net/http  %+v\n fastserve %+v", a, b)
 			}
@@ -248,7 +272,8 @@ func TestKeepAlive(t *testing.T) {
 	}
 }
 
-// TestPanic: a handler's panic closes its connection, is logged (unless
+// TestPanic: a handler's panic closes its connection with nothing sent
+// (what it wrote is dropped), is logged (unless
 // it is http.ErrAbortHandler), and the server serves the next request.
 func TestPanic(t *testing.T) {
 	var rec recorder
@@ -263,12 +288,8 @@ func TestPanic(t *testing.T) {
 		}
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path)
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusInternalServerError || len(b) != 0 || !resp.Close {
-				t.Errorf("%s: %d %q close=%v, want 500 without a body, the connection closed", path, resp.StatusCode, b, resp.Close)
-			}
+		if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+			t.Errorf("%s: the client read %q (%v), want nothing and the connection closed", path, b, err)
 		}
 		c.Close()
 	}
@@ -282,46 +303,95 @@ func TestPanic(t *testing.T) {
 	}
 }
 
-// TestLimits: a header past MaxHeaderBytes is 431, a body past
-// MaxBodyBytes 413, and neither reaches the handler.
+// TestLimits: a header past MaxHeaderBytes is 431 and never reaches the
+// handler; a body is the handler's to limit (http.MaxBytesReader), as
+// under net/http, and reaches it as it arrives, so a Content-Length
+// alone reserves nothing; a stream's body past MaxBodyBytes is 413.
 func TestLimits(t *testing.T) {
-	reached := 0
 	var mu sync.Mutex
+	var paths []string
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		reached++
+		paths = append(paths, r.URL.Path)
 		mu.Unlock()
+		r.Body = http.MaxBytesReader(w, r.Body, 1000)
+		if _, err := io.ReadAll(r.Body); err != nil {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		_, _ = io.WriteString(w, "read")
 	})
-	_, addr := startFast(t, Config{Handler: h, MaxHeaderBytes: 4096, MaxBodyBytes: 1000})
+	_, addr := startFast(t, Config{Handler: h, MaxHeaderBytes: 4096, MaxBodyBytes: 1000,
+		Stream: func(_, path []byte) bool { return string(path) == "/stream" }})
 	big := strings.Repeat("a", 5000)
-	if resp, _ := roundTrip(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: "+big+"\r\n\r\n"); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+	if resp, _ := roundTrip(t, addr, "GET /header HTTP/1.1\r\nHost: h\r\nX-Big: "+big+"\r\n\r\n"); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("a 5 KB header: %d, want 431", resp.StatusCode)
 	}
-	if resp, _ := roundTrip(t, addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(big), big)); resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("a 5 KB body: %d, want 413", resp.StatusCode)
+	if resp, body := roundTrip(t, addr, fmt.Sprintf("POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(big), big)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 5 KB body to a handler reading at most 1000 bytes: %d %q, want its 413", resp.StatusCode, body)
+	}
+	if resp, body := roundTrip(t, addr, fmt.Sprintf("POST /small HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", 900, big[:900])); resp.StatusCode != http.StatusOK || body != "read" {
+		t.Errorf("a 900-byte body: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := roundTrip(t, addr, fmt.Sprintf("POST /stream HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(big), big)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 5 KB body to a stream: %d, want 413", resp.StatusCode)
+	}
+
+	// A declared body that does not come whole: the handler is reached
+	// once its first part is there (fasthttp reads min(MaxBodyBytes,
+	// 8 KiB) ahead, no buffer of the declared size), and reads the rest
+	// as it comes, as under net/http.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /declared HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n%s", big[:1000])
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		reached := slices.Contains(paths, "/declared")
+		mu.Unlock()
+		if reached || time.Now().After(deadline) {
+			if !reached {
+				t.Error("a request whose body is still coming did not reach the handler")
+			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if reached != 0 {
-		t.Errorf("the handler was reached %d times", reached)
+	if slices.Contains(paths, "/header") || slices.Contains(paths, "/stream") {
+		t.Errorf("the handler was reached by %v", paths)
 	}
 }
 
 // TestStream: a request Config.Stream names is flushed as it is written:
-// the client reads the first event while the handler still runs, and
-// RegisterOnShutdown's function ends the stream at Shutdown.
+// the client reads the first event while the handler still runs, past
+// the server's write timeout once the handler lifted it; the handler's
+// context ends when the client goes away; RegisterOnShutdown's function
+// ends a stream at Shutdown.
 func TestStream(t *testing.T) {
 	end := make(chan struct{})
+	gone := make(chan string, 4)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		rc := http.NewResponseController(w)
+		if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+			t.Errorf("SetWriteDeadline: %v", err)
+		}
 		for i := 0; ; i++ {
 			fmt.Fprintf(w, "data: %d\n\n", i)
 			if err := rc.Flush(); err != nil {
+				gone <- "write failed"
 				return
 			}
 			select {
 			case <-end:
+				return
+			case <-r.Context().Done():
+				gone <- "context ended"
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
@@ -331,35 +401,61 @@ func TestStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Handler: h, Stream: func(method, path []byte) bool { return string(path) == "/events" }})
+	s := New(Config{Handler: h, WriteTimeout: 100 * time.Millisecond, Stream: func(method, path []byte) bool { return string(path) == "/events" }})
 	var once sync.Once
 	s.RegisterOnShutdown(func() { once.Do(func() { close(end) }) })
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
+	open := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: h\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || !resp.Close {
+			t.Errorf("Content-Type %q, close %v", ct, resp.Close)
+		}
+		line, err := br.ReadString('\n')
+		if err != nil || line != "data: 0\n" {
+			t.Fatalf("first event %q, %v: want data: 0 while the handler runs", line, err)
+		}
+		return c, br
 	}
+
+	// A client that goes away ends its handler's context.
+	c, _ := open()
+	c.Close()
+	select {
+	case why := <-gone:
+		if why != "context ended" {
+			t.Errorf("the stream ended by %s, want its context ended", why)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("the handler's context did not end when the client went away")
+	}
+
+	// A client that stays reads on past the write timeout (100 ms).
+	c, br := open()
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: h\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
-		t.Errorf("Content-Type %q", ct)
-	}
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
-	if err != nil || line != "data: 0\n" {
-		t.Fatalf("first event %q, %v: want data: 0 while the handler runs", line, err)
+	for last := ""; last != "data: 15\n"; { // 300 ms and more
+		if last, err = br.ReadString('\n'); err != nil {
+			t.Fatalf("reading the stream: %v", err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v (the stream should have ended)", err)
+	}
+	if rest, err := io.ReadAll(br); err != nil {
+		t.Errorf("after Shutdown the stream did not end cleanly: %v (read %q)", err, rest)
 	}
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v", err)
