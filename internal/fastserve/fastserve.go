@@ -19,7 +19,8 @@
 //   - Requests Config.Stream names (the console's event stream) take the
 //     connection over (serveStream, stream.go): the handler writes to it
 //     as net/http's would, flushing as it goes, its context ends when the
-//     client goes away, and the connection is closed after it.
+//     client goes away, and the connection is closed after it. Such a
+//     request takes no body (413).
 //
 // What a handler sees is what net/http gives it: Method, URL parsed from
 // the raw request target, Proto, Header (canonical keys, Host taken out
@@ -37,12 +38,19 @@
 // sent. A handler must not keep the request or the writer after it
 // returns: both are reused.
 //
+// A body that ends before its Content-Length reads as
+// io.ErrUnexpectedEOF; a Transfer-Encoding other than chunked is 501, as
+// in net/http (fasthttp would read such a body as none, and what follows
+// as the next request). Accept errors for want of descriptors or memory
+// are retried, as net/http retries them, rather than ending Serve.
+//
 // Where fasthttp differs from net/http and this package leaves it: a
 // request's header must arrive within ReadTimeout with its body (net/http
-// flowd serve gives the header 5 s of its 10), and fasthttp's request
-// parser accepts a few shapes net/http refuses (a space in a header's
-// name, Transfer-Encoding: identity); none of them reaches a handler as
-// another request.
+// flowd serve gives the header 5 s of its 10); fasthttp's parser accepts
+// a space in a header's name, a non-ASCII Host and an HTTP/2.0 request
+// line, which net/http refuses; fasthttp sends 100 Continue before the
+// handler runs; repeated User-Agent or Cookie fields reach the handler as
+// one.
 package fastserve
 
 import (
@@ -58,6 +66,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -80,13 +89,10 @@ type Config struct {
 	// long a kept-alive connection waits for its next request (120 s).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header (default 16 KiB; a larger
-	// header is answered 431), MaxBodyBytes the body of a request the
-	// handler does not read as a stream (a Stream request's; default
-	// 1 MiB). The handler sets its own limits on the bodies it reads
-	// (http.MaxBytesReader), as under net/http. fasthttp keeps a read
-	// buffer of MaxHeaderBytes for each connection reading a request:
-	// keep it small.
-	MaxHeaderBytes, MaxBodyBytes int
+	// header is answered 431). fasthttp keeps a read buffer of this size
+	// for each connection reading a request: keep it small. Bodies are
+	// the handler's to limit (http.MaxBytesReader), as under net/http.
+	MaxHeaderBytes int
 	// Logger gets a handler's panics (Warn) and fasthttp's messages about
 	// clients (Debug).
 	Logger *slog.Logger
@@ -127,12 +133,14 @@ func New(cfg Config) *Server {
 		return def
 	}
 	s.fs = &fasthttp.Server{
-		Handler:            s.serve,
-		ReadTimeout:        or(cfg.ReadTimeout, 10*time.Second),
-		WriteTimeout:       or(cfg.WriteTimeout, 15*time.Second),
-		IdleTimeout:        or(cfg.IdleTimeout, 120*time.Second),
-		ReadBufferSize:     orInt(cfg.MaxHeaderBytes, 16<<10),
-		MaxRequestBodySize: orInt(cfg.MaxBodyBytes, 1<<20),
+		Handler:        s.serve,
+		ReadTimeout:    or(cfg.ReadTimeout, 10*time.Second),
+		WriteTimeout:   or(cfg.WriteTimeout, 15*time.Second),
+		IdleTimeout:    or(cfg.IdleTimeout, 120*time.Second),
+		ReadBufferSize: orInt(cfg.MaxHeaderBytes, 16<<10),
+		// With StreamRequestBody, fasthttp reads at most 8 KiB of a body
+		// ahead of the handler, and streams the rest whatever its length.
+		MaxRequestBodySize: 1 << 20,
 		Logger:             logger{s.log},
 		// A body is read as the handler reads it, not allocated from a
 		// Content-Length the client may never send: net/http's way.
@@ -157,7 +165,29 @@ func New(cfg Config) *Server {
 
 // Serve accepts connections on ln until Shutdown; it returns nil then,
 // and the listener's error otherwise.
-func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(retryListener{ln, s.log}) }
+
+// retryListener retries an Accept that failed for want of resources
+// (file descriptors, buffers), as net/http's Serve does, where fasthttp
+// would return the error and stop serving.
+type retryListener struct {
+	net.Listener
+	log *slog.Logger
+}
+
+func (l retryListener) Accept() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil || !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+			errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)) {
+			return c, err
+		}
+		delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+		l.log.Warn("accepting a connection failed; retrying", "err", err, "in", delay.String())
+		time.Sleep(delay)
+	}
+}
 
 // RegisterOnShutdown has f called when Shutdown starts, as
 // http.Server.RegisterOnShutdown: to end streams that would never end by
@@ -265,11 +295,22 @@ func (s *Server) serveDirect(ctx *fasthttp.RequestCtx) {
 	s.release(x)
 }
 
-// badRequest answers a request whose target net/http would refuse too.
+// errTransferEncoding is a request's Transfer-Encoding other than
+// chunked.
+var errTransferEncoding = errors.New("unsupported transfer encoding")
+
+// badRequest answers a request net/http would refuse too, and closes its
+// connection: 501 for a transfer encoding other than chunked, 400 for a
+// target it cannot parse.
 func badRequest(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-	ctx.SetStatusCode(http.StatusBadRequest)
-	ctx.SetBodyString("400 Bad Request: " + err.Error())
+	if err == errTransferEncoding {
+		ctx.SetStatusCode(http.StatusNotImplemented)
+		ctx.SetBodyString("501 Not Implemented: " + err.Error())
+	} else {
+		ctx.SetStatusCode(http.StatusBadRequest)
+		ctx.SetBodyString("400 Bad Request: " + err.Error())
+	}
 	ctx.SetConnectionClose()
 }
 
@@ -340,11 +381,7 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		case (key == "Connection" || key == "Content-Length") && !sentField(h.RawHeaders(), key):
 			continue // fasthttp's own: an HTTP/1.0 request's, a POST's without a body
 		case key == "Transfer-Encoding":
-			// net/http takes it out of the header (fasthttp has
-			// refused any coding but chunked and identity).
-			if bytes.EqualFold(bytes.TrimSpace(v), []byte("chunked")) {
-				x.te = chunked
-			}
+			x.te = chunked // net/http takes it out of the header
 			continue
 		case key == "Host":
 			if host == "" {
@@ -364,12 +401,19 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		host = u.Host // an absolute-form target's host wins over Host, as in net/http
 	}
 	length := int64(h.ContentLength())
+	if (length == 0 || length == -2) && sentField(h.RawHeaders(), "Transfer-Encoding") {
+		// A coding other than chunked (fasthttp keeps chunked alone):
+		// fasthttp reads its body as none, and would take what follows
+		// for the next request. net/http answers 501.
+		return nil, errTransferEncoding
+	}
 	switch {
 	case length == -1 || x.te != nil:
 		length = -1 // chunked: read to its end
 	case length < 0:
 		length = 0 // -2: no body
 	}
+	x.body.left = length
 	x.body.r = ctx.RequestBodyStream()
 	if x.body.r == nil { // a body fasthttp read whole (a small one)
 		x.body.b.Reset(ctx.Request.Body())
@@ -477,12 +521,25 @@ func sentField(raw []byte, name string) bool {
 // body is a request's body: fasthttp's stream of it, or a reader over the
 // bytes fasthttp read with the header; valid while the handler runs.
 type body struct {
-	r io.Reader
-	b bytes.Reader
+	r    io.Reader
+	b    bytes.Reader
+	left int64 // of a body of known length, the bytes not yet read; -1 when chunked
 }
 
-func (b *body) Read(p []byte) (int, error) { return b.r.Read(p) }
-func (b *body) Close() error               { return nil }
+// Read reads the body; one that ends before its Content-Length (the
+// client went away) is io.ErrUnexpectedEOF, as in net/http: fasthttp's
+// stream reports io.EOF then.
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if b.left >= 0 {
+		b.left -= int64(n)
+		if err == io.EOF && b.left > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return n, err
+}
+func (b *body) Close() error { return nil }
 
 // writer is the http.ResponseWriter of serveDirect: it writes the header
 // and status into fasthttp's response when they are committed

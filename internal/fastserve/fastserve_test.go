@@ -306,7 +306,7 @@ func TestPanic(t *testing.T) {
 // TestLimits: a header past MaxHeaderBytes is 431 and never reaches the
 // handler; a body is the handler's to limit (http.MaxBytesReader), as
 // under net/http, and reaches it as it arrives, so a Content-Length
-// alone reserves nothing; a stream's body past MaxBodyBytes is 413.
+// alone reserves nothing; a stream takes no body (413).
 func TestLimits(t *testing.T) {
 	var mu sync.Mutex
 	var paths []string
@@ -321,7 +321,7 @@ func TestLimits(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "read")
 	})
-	_, addr := startFast(t, Config{Handler: h, MaxHeaderBytes: 4096, MaxBodyBytes: 1000,
+	_, addr := startFast(t, Config{Handler: h, MaxHeaderBytes: 4096,
 		Stream: func(_, path []byte) bool { return string(path) == "/stream" }})
 	big := strings.Repeat("a", 5000)
 	if resp, _ := roundTrip(t, addr, "GET /header HTTP/1.1\r\nHost: h\r\nX-Big: "+big+"\r\n\r\n"); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
@@ -333,20 +333,22 @@ func TestLimits(t *testing.T) {
 	if resp, body := roundTrip(t, addr, fmt.Sprintf("POST /small HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", 900, big[:900])); resp.StatusCode != http.StatusOK || body != "read" {
 		t.Errorf("a 900-byte body: %d %q", resp.StatusCode, body)
 	}
-	if resp, _ := roundTrip(t, addr, fmt.Sprintf("POST /stream HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(big), big)); resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("a 5 KB body to a stream: %d, want 413", resp.StatusCode)
+	for _, framing := range []string{"Content-Length: 5\r\n\r\nabcde", "Transfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n"} {
+		if resp, _ := roundTrip(t, addr, "GET /stream HTTP/1.1\r\nHost: h\r\n"+framing); resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+			t.Errorf("a body to a stream (%q): %d close=%v, want 413 and the connection closed", framing, resp.StatusCode, resp.Close)
+		}
 	}
 
 	// A declared body that does not come whole: the handler is reached
-	// once its first part is there (fasthttp reads min(MaxBodyBytes,
-	// 8 KiB) ahead, no buffer of the declared size), and reads the rest
-	// as it comes, as under net/http.
+	// once its first part is there (fasthttp reads 8 KiB ahead, no
+	// buffer of the declared size), and reads the rest as it comes, as
+	// under net/http.
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "POST /declared HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n%s", big[:1000])
+	fmt.Fprintf(c, "POST /declared HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n%s", big[:5000]+big[:3192])
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		mu.Lock()
@@ -582,5 +584,130 @@ func TestPlainTarget(t *testing.T) {
 		if *got != *want {
 			t.Errorf("%q: %#v, ParseRequestURI %#v", target, *got, *want)
 		}
+	}
+}
+
+// TestStreamAnsweredAtOnce: a Stream request the handler answers at once
+// (a 401, a 503), the client still connected, many at a time. The
+// connection's reader must be done with it before fasthttp takes it
+// back: reading it after that crashed the process.
+func TestStreamAnsweredAtOnce(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":"no"}`)
+	})
+	_, addr := startFast(t, Config{Handler: h, Stream: func(_, path []byte) bool { return string(path) == "/events" }})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: h\r\n\r\n")
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Error(err)
+					c.Close()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusUnauthorized || string(b) != `{"error":"no"}` {
+					t.Errorf("%d %q", resp.StatusCode, b)
+				}
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestCloseEndsStreams: Close closes a stream's connection, so a handler
+// blocked writing to a client that never reads (its write deadline
+// lifted, as the console lifts it) returns.
+func TestCloseEndsStreams(t *testing.T) {
+	ended := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(ended)
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{})
+		b := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(b); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	})
+	s, addr := startFast(t, Config{Handler: h, Stream: func(_, path []byte) bool { return string(path) == "/events" }})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: h\r\n\r\n")
+	time.Sleep(300 * time.Millisecond) // the handler blocks in a write by now
+	_ = s.Close()
+	select {
+	case <-ended:
+	case <-time.After(2 * time.Second):
+		t.Error("Close did not end a stream blocked in a write")
+	}
+}
+
+// TestTruncatedBody: a body that ends before its Content-Length (the
+// client went away) reads as io.ErrUnexpectedEOF, as under net/http,
+// however much of it came; fasthttp's own stream reports io.EOF.
+func TestTruncatedBody(t *testing.T) {
+	got := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		got <- err
+	})
+	_, addr := startFast(t, Config{Handler: h})
+	for _, sent := range []int{10, 9000, 20000} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n%s", strings.Repeat("a", sent))
+		time.Sleep(50 * time.Millisecond)
+		_ = c.(*net.TCPConn).CloseWrite()
+		select {
+		case err := <-got:
+			if err != io.ErrUnexpectedEOF {
+				t.Errorf("%d of 100,000 bytes, then the client closed: the handler read %v, want io.ErrUnexpectedEOF", sent, err)
+			}
+		case <-time.After(2 * time.Second):
+			if sent >= 8192 {
+				t.Errorf("%d bytes sent: the handler did not run", sent)
+			} // less than fasthttp reads ahead: refused before the handler, fine
+		}
+		c.Close()
+	}
+}
+
+// TestTransferEncodingIdentity: a Transfer-Encoding other than chunked is
+// 501 and closes the connection (fasthttp would read its body as none,
+// and what follows as the next request).
+func TestTransferEncodingIdentity(t *testing.T) {
+	var rec recorder
+	_, addr := startFast(t, Config{Handler: &rec})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n")
+	all, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(all), "HTTP/1.1 501") || strings.Count(string(all), "HTTP/1.1 ") != 1 {
+		t.Errorf("the connection read %q, want one 501 and its close", all)
+	}
+	if p := rec.seen().Path; p != "" {
+		t.Errorf("the handler saw %s", p)
 	}
 }

@@ -2,11 +2,9 @@ package fastserve
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
@@ -28,46 +26,37 @@ func (s *Server) serveStream(ctx *fasthttp.RequestCtx) {
 		badRequest(ctx, err)
 		return
 	}
-	// The body is read now, while fasthttp's reader holds it.
-	limit := int64(s.maxBody())
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	switch {
-	case err != nil:
-		badRequest(ctx, err)
-		return
-	case int64(len(b)) > limit:
-		ctx.Error("413 Request Entity Too Large", http.StatusRequestEntityTooLarge)
+	if r.ContentLength != 0 {
+		// A stream takes no body, and none is read for it: the
+		// connection is closed after the response.
+		ctx.Error("413 Request Entity Too Large: a stream takes no body", http.StatusRequestEntityTooLarge)
 		ctx.SetConnectionClose()
 		return
-	}
-	r.Body, r.ContentLength = http.NoBody, 0
-	if len(b) > 0 {
-		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 	}
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) { s.stream(c, r) })
 }
 
-// maxBody is the body limit of a request read whole.
-func (s *Server) maxBody() int {
-	if s.cfg.MaxBodyBytes > 0 {
-		return s.cfg.MaxBodyBytes
-	}
-	return 1 << 20
-}
-
 // stream runs the handler for r on c, which it closes.
 func (s *Server) stream(c net.Conn, r *http.Request) {
-	s.streams.Store(c, struct{}{})
-	defer s.streams.Delete(c)
-	defer c.Close()
+	// c is fasthttp's wrapper: its Close does nothing, and fasthttp takes
+	// it (and the reader under it) back once this returns. Close closes
+	// the connection itself.
+	raw := c
+	if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
+		raw = u.UnsafeConn()
+	}
+	s.streams.Store(raw, struct{}{})
+	defer s.streams.Delete(raw)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	_ = c.SetReadDeadline(time.Time{})
 	_ = c.SetWriteDeadline(time.Now().Add(s.fs.WriteTimeout))
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		// A client sends nothing more on a stream: a read returns when it
-		// goes away, or when the stream ends and c is closed.
+		// goes away, or when the stream ends (the deadline below).
 		var b [512]byte
 		for {
 			if _, err := c.Read(b[:]); err != nil {
@@ -75,6 +64,11 @@ func (s *Server) stream(c net.Conn, r *http.Request) {
 				return
 			}
 		}
+	}()
+	defer func() {
+		// The read must be over before fasthttp reuses c and its reader.
+		_ = raw.SetReadDeadline(time.Unix(1, 0))
+		<-read
 	}()
 	w := &streamWriter{c: c, bw: bufio.NewWriter(c), h: make(http.Header), head: r.Method == http.MethodHead}
 	if s.run(w, r.WithContext(ctx)) {
