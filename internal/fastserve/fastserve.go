@@ -646,12 +646,21 @@ func writeHeader(h http.Header, status int, head bool, add func(k, v string)) (s
 	return !typed && h.Get("Content-Encoding") == "" && bodyAllowed(status)
 }
 
-func (w *writer) Write(p []byte) (int, error) {
+// startBody commits the header (status 200) if the handler did not, and
+// says whether the response may have a body.
+func (w *writer) startBody() error {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
+		return http.ErrBodyNotAllowed
+	}
+	return nil
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if err := w.startBody(); err != nil {
+		return 0, err
 	}
 	w.ctx.Response.AppendBody(p)
 	return len(p), nil
@@ -659,11 +668,8 @@ func (w *writer) Write(p []byte) (int, error) {
 
 // WriteString spares io.WriteString a copy.
 func (w *writer) WriteString(p string) (int, error) {
-	if !w.wrote {
-		w.WriteHeader(http.StatusOK)
-	}
-	if !bodyAllowed(w.status) {
-		return 0, http.ErrBodyNotAllowed
+	if err := w.startBody(); err != nil {
+		return 0, err
 	}
 	w.ctx.Response.AppendBodyString(p)
 	return len(p), nil

@@ -142,6 +142,18 @@ func startFast(t *testing.T, cfg Config) (*Server, string) {
 	return s, ln.Addr().String()
 }
 
+// dial connects to addr with a 5 s deadline, closed when the test ends.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	return c
+}
+
 // roundTrip writes raw on a new connection and reads one response.
 func roundTrip(t *testing.T, addr, raw string) (*http.Response, string) {
 	t.Helper()
@@ -244,11 +256,7 @@ func TestSameAsNetHTTP(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	var rec recorder
 	_, addr := startFast(t, Config{Handler: &rec})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	for i := range 5 {
 		extra := ""
@@ -696,12 +704,7 @@ func TestTruncatedBody(t *testing.T) {
 func TestTransferEncodingIdentity(t *testing.T) {
 	var rec recorder
 	_, addr := startFast(t, Config{Handler: &rec})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, addr)
 	fmt.Fprintf(c, "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n")
 	all, _ := io.ReadAll(c)
 	if !strings.HasPrefix(string(all), "HTTP/1.1 501") || strings.Count(string(all), "HTTP/1.1 ") != 1 {
