@@ -130,10 +130,15 @@ func (s *Server) consoleCalls(w http.ResponseWriter, _ *http.Request) {
 // proxies keep it open. A stream that keeps falling behind is sent the
 // list again at most every resyncEvery; in between it misses changes, and
 // the webhooks never wait for it.
+//
+// Each write to a stream has streamWriteTimeout to go through: a client
+// that stops reading (its socket's buffers full) frees its stream's slot
+// then, rather than hold it until the server stops.
 const (
-	streamPace      = 50 * time.Millisecond
-	streamKeepAlive = 15 * time.Second
-	resyncEvery     = time.Second
+	streamPace         = 50 * time.Millisecond
+	streamKeepAlive    = 15 * time.Second
+	resyncEvery        = time.Second
+	streamWriteTimeout = 15 * time.Second
 )
 
 // consoleEvents streams the live calls: a "calls" event with the list,
@@ -150,8 +155,13 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.calls.unsubscribe(sub)
 	rc := http.NewResponseController(w)
-	// The server's write timeout is for webhooks; a stream lasts.
-	_ = rc.SetWriteDeadline(time.Time{})
+	// The server's write timeout is for webhooks; a stream lasts, and
+	// each of its writes has its own (send).
+	send := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		_, err := w.Write(b)
+		return err == nil && rc.Flush() == nil
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
@@ -161,8 +171,7 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return false
 		}
-		_, err = w.Write(append(append([]byte("event: calls\ndata: "), b...), "\n\n"...))
-		return err == nil && rc.Flush() == nil
+		return send(append(append([]byte("event: calls\ndata: "), b...), "\n\n"...))
 	}
 	if !sendList(calls, total) {
 		return
@@ -211,7 +220,7 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 			buf = append(buf, ": keep-alive\n\n"...)
 		}
 		idle = 0
-		if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+		if !send(buf) {
 			return
 		}
 		if cap(buf) > 1<<20 {

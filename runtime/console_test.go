@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -300,6 +302,85 @@ func TestCallEventMatchesJSON(t *testing.T) {
 		}
 		if got, want := string(appendCallEvent(nil, at, c.call, c.gone, c.added)), "event: "+name+"\ndata: "+strings.TrimSuffix(want.String(), "\n")+"\n\n"; got != want {
 			t.Errorf("got  %q\nwant %q", got, want)
+		}
+	}
+}
+
+// deadlineWriter is a stream's ResponseWriter that keeps how far off the
+// write deadline was at each write, and fails the writes after the
+// first `ok`, as a connection to a client that stopped reading does.
+type deadlineWriter struct {
+	header   http.Header
+	deadline time.Time
+	ok       int
+	mu       sync.Mutex
+	lefts    []time.Duration // the deadline's distance at each write
+}
+
+func (w *deadlineWriter) Header() http.Header { return w.header }
+func (w *deadlineWriter) WriteHeader(int)     {}
+func (w *deadlineWriter) FlushError() error   { return nil }
+func (w *deadlineWriter) SetWriteDeadline(t time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.deadline = t
+	return nil
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	left := time.Duration(-1) // no deadline
+	if !w.deadline.IsZero() {
+		left = time.Until(w.deadline)
+	}
+	w.lefts = append(w.lefts, left)
+	if len(w.lefts) > w.ok {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return len(p), nil
+}
+
+// TestConsoleStreamWriteDeadline: each write of a live-calls stream has a
+// deadline of its own, so a client that stops reading frees its stream
+// (and its slot) once a write waits that long; the server's write
+// timeout, meant for webhooks, does not end a stream that is read.
+func TestConsoleStreamWriteDeadline(t *testing.T) {
+	hs, srv, _ := consoleServer(t)
+	w := &deadlineWriter{header: http.Header{}, ok: 1}
+	req := httptest.NewRequest(http.MethodGet, "/ui/api/events", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.ServeHTTP(w, req)
+	}()
+	// The list went out; a call's event is the next write, which fails.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		w.mu.Lock()
+		n := len(w.lefts)
+		w.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	sim := &plivosim.Sim{Client: hs.Client(), HangupURL: hs.URL + "/flows/menu/hangup"}
+	if _, err := sim.Call(context.Background(), hs.URL+"/flows/menu/answer", map[string]string{"CallUUID": "call-1"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream did not end when its write failed")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.lefts) != 2 {
+		t.Fatalf("%d writes, want the list and the call's event", len(w.lefts))
+	}
+	for i, left := range w.lefts {
+		if left <= 0 || left > streamWriteTimeout {
+			t.Errorf("write %d: its deadline %v away, want within (0, %v]", i, left, streamWriteTimeout)
 		}
 	}
 }
