@@ -109,6 +109,10 @@ type Server struct {
 
 	conns   sync.Map // the open connections (net.Conn), each with its RemoteAddr string
 	streams sync.Map // the connections Stream requests took over (net.Conn)
+
+	mu       sync.Mutex
+	lns      []net.Listener // those Serve serves, for Shutdown
+	shutdown bool           // Shutdown was called: Serve serves no more
 }
 
 // New returns a Server for cfg.
@@ -165,7 +169,27 @@ func New(cfg Config) *Server {
 
 // Serve accepts connections on ln until Shutdown; it returns nil then,
 // and the listener's error otherwise.
-func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(retryListener{ln, s.log}) }
+//
+// It keeps ln for Shutdown, which closes it: fasthttp's Shutdown closes
+// only the listeners its Serve has registered, so one that ran between
+// this Serve's start and that registration would leave Serve accepting.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := s.fs.Serve(retryListener{ln, s.log})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return nil // the listener closed by Shutdown
+	}
+	return err
+}
 
 // retryListener retries an Accept that failed for want of resources
 // (file descriptors, buffers), as net/http's Serve does, where fasthttp
@@ -199,10 +223,18 @@ func (s *Server) RegisterOnShutdown(f func()) { s.onClose = append(s.onClose, f)
 // closed), until ctx ends: it returns ctx's error then, with those
 // connections left open.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	lns := s.lns
+	s.mu.Unlock()
 	for _, f := range s.onClose {
 		f()
 	}
-	return s.fs.ShutdownWithContext(ctx)
+	err := s.fs.ShutdownWithContext(ctx)
+	for _, ln := range lns {
+		_ = ln.Close() // closed already, unless fasthttp had not registered it
+	}
+	return err
 }
 
 // track keeps the open connections, for Close and remoteAddr.

@@ -714,3 +714,35 @@ func TestTransferEncodingIdentity(t *testing.T) {
 		t.Errorf("the handler saw %s", p)
 	}
 }
+
+// TestShutdownAtOnce: a Shutdown that comes right after Serve started, or
+// before it, ends it: fasthttp's own closes only the listeners its Serve
+// had registered by then, and one that came earlier left Serve accepting
+// for ever (flowd serve, stopped at once, never exited).
+func TestShutdownAtOnce(t *testing.T) {
+	for i := range 200 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(Config{Handler: http.NotFoundHandler()})
+		served := make(chan error, 1)
+		if i%2 == 0 {
+			go func() { served <- s.Serve(ln) }()
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if i%2 == 1 {
+			go func() { served <- s.Serve(ln) }()
+		}
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("Serve: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: Serve did not return after Shutdown", i)
+		}
+	}
+}
