@@ -39,16 +39,17 @@
 // returns: both are reused.
 //
 // A body that ends before its Content-Length reads as
-// io.ErrUnexpectedEOF; a Transfer-Encoding other than chunked is 501, as
-// in net/http (fasthttp would read such a body as none, and what follows
-// as the next request). Accept errors for want of descriptors or memory
+// io.ErrUnexpectedEOF; a Transfer-Encoding other than chunked is 501 and
+// a malformed Host 400, as in net/http (fasthttp would read such a body
+// as none, and what follows as the next request; it lets a Host of any
+// bytes through); a header of more than 128 fields is 431. Accept errors for want of descriptors or memory
 // are retried, as net/http retries them, rather than ending Serve.
 //
 // Where fasthttp differs from net/http and this package leaves it: a
 // request's header must arrive within ReadTimeout with its body (net/http
 // flowd serve gives the header 5 s of its 10); fasthttp's parser accepts
-// a space in a header's name, a non-ASCII Host and an HTTP/2.0 request
-// line, which net/http refuses; fasthttp sends 100 Continue before the
+// a space in a header's name and an HTTP/2.0 request line, which net/http
+// refuses; fasthttp sends 100 Continue before the
 // handler runs; repeated User-Agent or Cookie fields reach the handler as
 // one.
 package fastserve
@@ -149,8 +150,11 @@ func New(cfg Config) *Server {
 		// A body is read as the handler reads it, not allocated from a
 		// Content-Length the client may never send: net/http's way.
 		StreamRequestBody: true,
-		// An idle connection keeps no buffers: 1,000 of them would
-		// otherwise hold what their largest request and response took.
+		// An idle connection gives its write buffer and its request's
+		// and response's buffers back: 500 of them after 1 MB bodies held
+		// 668 MB without. (With StreamRequestBody fasthttp keeps the read
+		// buffer of MaxHeaderBytes: about 21 KB an idle connection,
+		// against net/http's 14.)
 		ReduceMemoryUsage: true,
 		// fasthttp's messages quote no request: they may carry
 		// credentials.
@@ -278,6 +282,8 @@ func requestError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.As(err, &small):
 		ctx.Error("431 Request Header Fields Too Large", http.StatusRequestHeaderFieldsTooLarge)
+	case errors.Is(err, fasthttp.ErrUnsupportedTransferEncoding):
+		ctx.Error("501 Not Implemented: unsupported transfer encoding", http.StatusNotImplemented)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		ctx.Error("413 Request Entity Too Large", http.StatusRequestEntityTooLarge)
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -327,19 +333,35 @@ func (s *Server) serveDirect(ctx *fasthttp.RequestCtx) {
 	s.release(x)
 }
 
+// maxHeaderFields bounds a request's header fields (Plivo sends about 12,
+// a browser 20).
+const maxHeaderFields = 128
+
+// errTooManyFields is a request's header of more than maxHeaderFields.
+var errTooManyFields = errors.New("too many header fields")
+
+// errHost is a request's Host that is no valid host (net/http: 400).
+var errHost = errors.New("malformed Host header")
+
 // errTransferEncoding is a request's Transfer-Encoding other than
 // chunked.
 var errTransferEncoding = errors.New("unsupported transfer encoding")
 
-// badRequest answers a request net/http would refuse too, and closes its
-// connection: 501 for a transfer encoding other than chunked, 400 for a
-// target it cannot parse.
+// badRequest answers a request refused before its handler, and closes
+// its connection: 431 for more than maxHeaderFields fields (net/http has
+// no such bound, only its byte limit), 501 for a transfer encoding other
+// than chunked, 400 for a malformed Host or a target that cannot be
+// parsed, as net/http answers them.
 func badRequest(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-	if err == errTransferEncoding {
+	switch err {
+	case errTooManyFields:
+		ctx.SetStatusCode(http.StatusRequestHeaderFieldsTooLarge)
+		ctx.SetBodyString("431 Request Header Fields Too Large: " + err.Error())
+	case errTransferEncoding:
 		ctx.SetStatusCode(http.StatusNotImplemented)
 		ctx.SetBodyString("501 Not Implemented: " + err.Error())
-	} else {
+	default:
 		ctx.SetStatusCode(http.StatusBadRequest)
 		ctx.SetBodyString("400 Bad Request: " + err.Error())
 	}
@@ -395,6 +417,11 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		x.hdr = make(http.Header, 16)
 	}
 	h := &ctx.Request.Header
+	if bytes.Count(h.RawHeaders(), []byte{'\n'}) > maxHeaderFields {
+		// Before h.All, whose cookie collection, and the look-ups below,
+		// cost the square of the fields.
+		return nil, errTooManyFields
+	}
 	// The values, copied into one string: a request's header is one
 	// allocation rather than one per field.
 	x.raw = x.raw[:0]
@@ -404,13 +431,24 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 	values := string(x.raw)
 	x.vals = x.vals[:0]
 	var host string
+	// Whether the raw header has a field, looked up once a name.
+	var connSent, lengthSent int8 // 0 unknown, 1 yes, -1 no
+	sent := func(known *int8, name string) bool {
+		if *known == 0 {
+			*known = -1
+			if sentField(h.RawHeaders(), name) {
+				*known = 1
+			}
+		}
+		return *known > 0
+	}
 	at := 0
 	for k, v := range h.All() {
 		value := values[at : at+len(v)]
 		at += len(v)
 		key := headerKey(k)
 		switch {
-		case (key == "Connection" || key == "Content-Length") && !sentField(h.RawHeaders(), key):
+		case key == "Connection" && !sent(&connSent, "Connection"), key == "Content-Length" && !sent(&lengthSent, "Content-Length"):
 			continue // fasthttp's own: an HTTP/1.0 request's, a POST's without a body
 		case key == "Transfer-Encoding":
 			x.te = chunked // net/http takes it out of the header
@@ -429,11 +467,14 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		x.vals = append(x.vals, value)
 		x.hdr[key] = x.vals[i : i+1 : i+1]
 	}
+	if !httpguts.ValidHostHeader(host) {
+		return nil, errHost // net/http's 400, before a handler builds a URL from it
+	}
 	if u.Host != "" {
 		host = u.Host // an absolute-form target's host wins over Host, as in net/http
 	}
 	length := int64(h.ContentLength())
-	if (length == 0 || length == -2) && sentField(h.RawHeaders(), "Transfer-Encoding") {
+	if x.te == nil && sentField(h.RawHeaders(), "Transfer-Encoding") {
 		// A coding other than chunked (fasthttp keeps chunked alone):
 		// fasthttp reads its body as none, and would take what follows
 		// for the next request. net/http answers 501.

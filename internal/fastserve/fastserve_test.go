@@ -746,3 +746,50 @@ func TestShutdownAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedBeforeTheHandler: what net/http refuses before a handler
+// runs is refused here too, the connection closed: every Transfer-Encoding
+// it does not implement (501, or its 400 where it gives one), a malformed
+// Host (400); and a header of more than 128 fields is 431 (fasthttp's
+// cookie collection and the bridge's look-ups would otherwise cost the
+// square of the fields).
+func TestRefusedBeforeTheHandler(t *testing.T) {
+	var stdRec, fastRec recorder
+	std := httptest.NewServer(&stdRec)
+	defer std.Close()
+	_, fast := startFast(t, Config{Handler: &fastRec})
+	stdAddr := strings.TrimPrefix(std.URL, "http://")
+	var requests []string
+	for _, te := range []string{
+		"Transfer-Encoding: identity\r\nContent-Length: 5",
+		"Content-Length: 5\r\nTransfer-Encoding: identity",
+		"Transfer-Encoding: gzip, chunked",
+		"Transfer-Encoding: chunked, identity",
+		"Transfer-Encoding: gzip",
+		"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+	} {
+		requests = append(requests, "POST /x HTTP/1.1\r\nHost: h\r\n"+te+"\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+	}
+	for _, host := range []string{`e"><x>`, "a{b}", "a|b", "a\\b", "a^b", "a`b"} {
+		requests = append(requests, "GET /h HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+	}
+	for _, raw := range requests {
+		sr, _ := roundTrip(t, stdAddr, raw)
+		fr, body := roundTrip(t, fast, raw)
+		if fr.StatusCode != sr.StatusCode || !fr.Close {
+			t.Errorf("%q: fastserve %d %q (close %v), net/http %d", raw, fr.StatusCode, body, fr.Close, sr.StatusCode)
+		}
+	}
+	var many strings.Builder
+	many.WriteString("GET /many HTTP/1.1\r\nHost: h\r\n")
+	for range 200 {
+		many.WriteString("Cookie: a\r\n")
+	}
+	many.WriteString("\r\n")
+	if fr, body := roundTrip(t, fast, many.String()); fr.StatusCode != http.StatusRequestHeaderFieldsTooLarge || !fr.Close {
+		t.Errorf("200 Cookie fields: %d %q (close %v), want 431", fr.StatusCode, body, fr.Close)
+	}
+	if p := fastRec.seen().Path; p != "" {
+		t.Errorf("the handler ran for %s", p)
+	}
+}
