@@ -794,24 +794,16 @@ var commonHeaders = func() map[string]string {
 // methodString is a request's method as a string, without an allocation
 // for the usual ones.
 func methodString(m []byte) string {
-	switch string(m) {
-	case http.MethodGet:
-		return http.MethodGet
-	case http.MethodPost:
-		return http.MethodPost
-	case http.MethodHead:
-		return http.MethodHead
-	case http.MethodPut:
-		return http.MethodPut
-	case http.MethodDelete:
-		return http.MethodDelete
-	case http.MethodOptions:
-		return http.MethodOptions
-	case http.MethodPatch:
-		return http.MethodPatch
+	for _, known := range methods {
+		if string(m) == known {
+			return known
+		}
 	}
 	return string(m)
 }
+
+var methods = []string{http.MethodPost, http.MethodGet, http.MethodHead, http.MethodPut,
+	http.MethodDelete, http.MethodOptions, http.MethodPatch}
 
 // logger passes fasthttp's messages to slog, at Debug: they are about
 // clients (a connection reset, a request it could not read), of which
