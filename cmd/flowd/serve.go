@@ -339,7 +339,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		publicFrom = "the listen address (callback URLs follow each request's Host)"
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "listen_url", listenURL, "public_url", base, "public_url_from", publicFrom,
-		"flows", flows, "store_kind", kind, "store", where, "pid", os.Getpid(), "instance", srv.Instance())
+		"flows", flows, "store_kind", kind, "store", where, "http", *httpEngine, "pid", os.Getpid(), "instance", srv.Instance())
 	if token == "" {
 		log.Warn("PLIVO_AUTH_TOKEN is not set: webhook signatures are not verified")
 	}

@@ -337,7 +337,7 @@ func TestServeStartupLine(t *testing.T) {
 			rec := waitLog(t, s.logs, "serving")
 			want := map[string]any{
 				"addr": strings.TrimPrefix(s.URL, "http://"), "listen_url": s.URL, "public_url": base,
-				"store_kind": "bolt", "store": "bolt:" + db, "pid": float64(os.Getpid()),
+				"store_kind": "bolt", "store": "bolt:" + db, "http": "fasthttp", "pid": float64(os.Getpid()),
 				"flows": []any{
 					map[string]any{"flow": "clock", "answer_url": base + "/flows/clock/answer", "hangup_url": base + "/flows/clock/hangup"},
 					map[string]any{"flow": "room", "answer_url": base + "/flows/room/answer", "hangup_url": base + "/flows/room/hangup"},
