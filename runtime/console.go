@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -28,6 +29,15 @@ import (
 // alone, the one a browser answers with its sign-in prompt.
 const consoleChallenge = `Basic realm="flowd"`
 
+// EventsPath is the console's live-calls stream: the one response flowd
+// writes for as long as a client reads it, which the server in front of
+// the Server serves apart from the webhooks (IsEventsPath).
+const EventsPath = "/ui/api/events"
+
+// IsEventsPath reports whether a request's path is the live-calls stream,
+// under a public URL's path or not.
+func IsEventsPath(path string) bool { return strings.HasSuffix(path, EventsPath) }
+
 // consoleRoutes mounts the console.
 func (s *Server) consoleRoutes(r chi.Router) {
 	files, err := fs.Sub(console.Files, "static")
@@ -47,7 +57,7 @@ func (s *Server) consoleRoutes(r chi.Router) {
 		r.With(s.flowCtx).Get("/api/flows/{flow}", s.consoleFlow)
 		r.Get("/api/calls", s.consoleCalls)
 		r.Get("/api/calls/{callUUID}", s.trace)
-		r.Get("/api/events", s.consoleEvents)
+		r.Get(strings.TrimPrefix(EventsPath, "/ui"), s.consoleEvents)
 		r.Get("/*", static.ServeHTTP)
 	})
 }

@@ -365,7 +365,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		// Plivo gets no answer from these and retries them elsewhere.
 		log.Warn("the drain timeout passed with webhooks under way; closing their connections", "err", err, "abandoned", abandoned)
-		hs.Close()
+		_ = hs.Close()
 	}
 	<-errc // Serve has returned
 	stop() // another SIGINT or SIGTERM now ends the process the default way
@@ -386,12 +386,12 @@ type httpServer interface {
 
 // newFastServer is serve's default HTTP server: fasthttp, with the
 // timeouts of newHTTPServer. The console's live stream takes its
-// connection over (consoleStream).
+// connection over (runtime.IsEventsPath).
 func newFastServer(h http.Handler, log *slog.Logger) *fastserve.Server {
 	return fastserve.New(fastserve.Config{
 		Handler: h,
 		Stream: func(method, path []byte) bool {
-			return string(method) == http.MethodGet && consoleStream(string(path))
+			return string(method) == http.MethodGet && runtime.IsEventsPath(string(path))
 		},
 		ReadTimeout:  10 * time.Second,
 		WriteTimeout: 15 * time.Second,
@@ -402,10 +402,6 @@ func newFastServer(h http.Handler, log *slog.Logger) *fastserve.Server {
 		Logger:         log,
 	})
 }
-
-// consoleStream reports whether path is the console's live stream, which
-// lasts as long as the page is open.
-func consoleStream(path string) bool { return strings.HasSuffix(path, "/ui/api/events") }
 
 // newHTTPServer is serve's HTTP server: timeouts so a slow client cannot
 // hold connections, and the server's own errors logged through log.
@@ -483,7 +479,7 @@ type inFlight struct {
 }
 
 func (f *inFlight) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if consoleStream(r.URL.Path) {
+	if runtime.IsEventsPath(r.URL.Path) {
 		// The console's live stream lasts as long as the page is open:
 		// it is no webhook under way, and the shutdown ends it.
 		f.next.ServeHTTP(w, r)

@@ -27,8 +27,8 @@
 // into r.Host, Transfer-Encoding into r.TransferEncoding), a Body read
 // from the connection as the handler reads it (fasthttp does not buffer a
 // body it was only told the length of), ContentLength (-1 when chunked),
-// RemoteAddr, RequestURI, Close. Its context is Config.BaseContext's,
-// which is not cancelled when the client goes away (a stream's is); when
+// RemoteAddr, RequestURI, Close. Its context is context.Background(),
+// not cancelled when the client goes away (a stream's is); when
 // the request names no host, it carries http.LocalAddrContextKey, the
 // address it reached, where net/http always puts it. As with net/http,
 // the header is sent as it was at WriteHeader, invalid fields left out,
@@ -82,9 +82,6 @@ type Config struct {
 	// through fasthttpadaptor, whose writer flushes: responses streamed
 	// as they are written (server-sent events).
 	Stream func(method, path []byte) bool
-	// BaseContext is every request's context (default
-	// context.Background()).
-	BaseContext context.Context
 	// ReadTimeout bounds reading a request, header and body (default
 	// 10 s); WriteTimeout writing its response (15 s); IdleTimeout how
 	// long a kept-alive connection waits for its next request (120 s).
@@ -103,7 +100,6 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	fs      *fasthttp.Server
-	base    context.Context
 	log     *slog.Logger
 	pool    sync.Pool // *exchange
 	onClose []func()
@@ -118,10 +114,7 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, base: cfg.BaseContext, log: cfg.Logger}
-	if s.base == nil {
-		s.base = context.Background()
-	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -514,13 +507,10 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 	if length == 0 {
 		r.Body = http.NoBody
 	}
-	switch {
-	case host == "":
+	if host == "" {
 		// Where the request came in: a handler names the server by it
 		// when the client named none (an HTTP/1.0 request).
-		r = r.WithContext(context.WithValue(s.base, http.LocalAddrContextKey, ctx.LocalAddr()))
-	case s.base != context.Background():
-		r = r.WithContext(s.base)
+		r = r.WithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, ctx.LocalAddr()))
 	}
 	return r, nil
 }
