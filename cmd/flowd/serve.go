@@ -384,6 +384,15 @@ type httpServer interface {
 	Close() error
 }
 
+// The timeouts of both HTTP servers, so that a slow client cannot hold
+// connections: to read a request, to write its response, and for a kept
+// connection to wait for its next request.
+const (
+	readTimeout  = 10 * time.Second
+	writeTimeout = 15 * time.Second
+	idleTimeout  = 120 * time.Second
+)
+
 // newFastServer is serve's default HTTP server: fasthttp, with the
 // timeouts of newHTTPServer. The console's live stream takes its
 // connection over (runtime.IsEventsPath).
@@ -393,9 +402,9 @@ func newFastServer(h http.Handler, log *slog.Logger) *fastserve.Server {
 		Stream: func(method, path []byte) bool {
 			return string(method) == http.MethodGet && runtime.IsEventsPath(string(path))
 		},
-		ReadTimeout:  10 * time.Second,
-		WriteTimeout: 15 * time.Second,
-		IdleTimeout:  120 * time.Second,
+		ReadTimeout:  readTimeout,
+		WriteTimeout: writeTimeout,
+		IdleTimeout:  idleTimeout,
 		// fasthttp keeps a buffer of this size for each connection
 		// reading a request: Plivo's headers take 1–2 KiB.
 		MaxHeaderBytes: 16 << 10,
@@ -411,9 +420,9 @@ func newHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		Handler:           h,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
 }
