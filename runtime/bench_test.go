@@ -245,8 +245,11 @@ func benchServe(b *testing.B, h http.Handler, parallel bool) {
 	want := benchExpectedXML(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(want)))
-	cpu0 := benchCPU()
-	defer func() { b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
+	cpu0, faults0 := benchCPU(), benchFaults()
+	defer func() {
+		b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(benchFaults()-faults0)/float64(b.N), "faults/op")
+	}()
 	check := func(w *benchWriter) {
 		if w.code != http.StatusOK || !bytes.Equal(w.body.Bytes(), want) {
 			b.Fatalf("answer: %d %q", w.code, w.body.Bytes())
@@ -291,6 +294,17 @@ func benchCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// benchFaults is the process's page faults so far that the kernel
+// served without reading a disk: each a page the process touched for the
+// first time, or again after giving it back.
+func benchFaults() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return int64(ru.Minflt)
 }
 
 // TestBenchAnswerHandlers keeps the benchmark's handlers honest in the

@@ -5,6 +5,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os"
 	goruntime "runtime"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 func poolFree() int {
 	chunkPool.mu.Lock()
 	defer chunkPool.mu.Unlock()
-	return len(chunkPool.free)
+	return len(chunkPool.warm) + len(chunkPool.cold)
 }
 
 // TestSlabChunksOffHeap: a memory store's chunks are off the Go heap
@@ -83,7 +84,7 @@ func TestSlabChunksOffHeap(t *testing.T) {
 		chunkPool.mu.Lock()
 		defer chunkPool.mu.Unlock()
 		in := map[*byte]bool{}
-		for _, b := range chunkPool.free {
+		for _, b := range append(chunkPool.warm, chunkPool.cold...) {
 			in[&b[0]] = true
 		}
 		for _, p := range chunks {
@@ -102,4 +103,71 @@ func TestSlabChunksOffHeap(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// TestReserveMemory: the reserve's chunks are resident before any store
+// takes them, a chunk a store gives back while the reserve wants it keeps
+// its pages (and bytes), and without a reserve its pages go back.
+func TestReserveMemory(t *testing.T) {
+	t.Cleanup(func() { _, _ = ReserveMemory(0) })
+	chunkPool.mu.Lock()
+	held := chunkPool.out + len(chunkPool.warm)
+	chunkPool.mu.Unlock()
+	const more = 16 // 4 MiB
+	before := residentBytes(t)
+	touched, err := ReserveMemory(int64(held+more) * slabChunkSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if touched < more*slabChunkSize {
+		t.Fatalf("the reserve touched %d bytes, want at least %d", touched, more*slabChunkSize)
+	}
+	if grown := residentBytes(t) - before; grown < touched*9/10 {
+		t.Fatalf("resident memory grew by %d bytes for a reserve that touched %d", grown, touched)
+	}
+
+	b := newChunk()
+	copy(b[5000:], "kept")
+	freeChunk(b)
+	if warm, _, bytes := pooledChunk(b); !warm || bytes != "kept" {
+		t.Fatalf("a chunk given back under the reserve: kept %v, bytes %q", warm, bytes)
+	}
+
+	if _, err := ReserveMemory(0); err != nil {
+		t.Fatal(err)
+	}
+	b = newChunk()
+	copy(b[5000:], "gone")
+	freeChunk(b)
+	if _, cold, bytes := pooledChunk(b); !cold || bytes != "\x00\x00\x00\x00" {
+		t.Fatalf("a chunk given back without a reserve: in the pool %v, bytes %q", cold, bytes)
+	}
+}
+
+// pooledChunk reports whether the pool holds chunk b warm or cold, and
+// b's bytes 5000–5003 (read under the pool's lock: no store has it).
+func pooledChunk(b []byte) (warm, cold bool, bytes string) {
+	chunkPool.mu.Lock()
+	defer chunkPool.mu.Unlock()
+	for _, c := range chunkPool.warm {
+		warm = warm || &c[0] == &b[0]
+	}
+	for _, c := range chunkPool.cold {
+		cold = cold || &c[0] == &b[0]
+	}
+	return warm, cold, string(b[5000:5004])
+}
+
+// residentBytes is the process's resident memory, from /proc.
+func residentBytes(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skipf("resident memory: %v", err)
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
+		t.Fatal(err)
+	}
+	return resident * int64(os.Getpagesize())
 }

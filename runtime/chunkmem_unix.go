@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"errors"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -13,23 +14,46 @@ import (
 // heap's growth (which paced a collection to twice the calls held) nor
 // sees them at all. A chunk given back returns its pages to the system
 // at once (madvise MADV_DONTNEED) and is kept, as address space only, for
-// the next chunk any store needs.
+// the next chunk any store needs, unless the memory reserve
+// (ReserveMemory) keeps it.
 const chunkArena = 64 * slabChunkSize // 16 MiB of address space per mmap
 
 var chunkPool struct {
-	mu   sync.Mutex
-	free [][]byte
+	mu sync.Mutex
+	// warm are chunks whose pages are the process's (touched, kept for
+	// the reserve); cold are address space only.
+	warm, cold [][]byte
+	// out is how many chunks stores hold; keep is how many chunks the
+	// reserve keeps in memory, out or warm.
+	out, keep int
 }
 
-// newChunk returns slabChunkSize bytes of zeroed memory the collector
-// does not manage; nil when the system refuses (the caller then takes
-// them from the heap).
+// newChunk returns slabChunkSize bytes of memory the collector does not
+// manage (zeros, or a reserved chunk's earlier bytes); nil when the
+// system refuses (the caller then takes them from the heap).
 func newChunk() []byte {
 	chunkPool.mu.Lock()
 	defer chunkPool.mu.Unlock()
-	if n := len(chunkPool.free); n > 0 {
-		b := chunkPool.free[n-1]
-		chunkPool.free = chunkPool.free[:n-1]
+	if n := len(chunkPool.warm); n > 0 {
+		b := chunkPool.warm[n-1]
+		chunkPool.warm = chunkPool.warm[:n-1]
+		chunkPool.out++
+		return b
+	}
+	b := coldChunk()
+	if b != nil {
+		chunkPool.out++
+	}
+	return b
+}
+
+// coldChunk takes a chunk of address space from the pool, mapping an
+// arena when the pool has none; nil when the system refuses. The caller
+// holds chunkPool.mu.
+func coldChunk() []byte {
+	if n := len(chunkPool.cold); n > 0 {
+		b := chunkPool.cold[n-1]
+		chunkPool.cold = chunkPool.cold[:n-1]
 		return b
 	}
 	arena, err := unix.Mmap(-1, 0, chunkArena, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
@@ -37,18 +61,76 @@ func newChunk() []byte {
 		return nil
 	}
 	for off := chunkArena - slabChunkSize; off > 0; off -= slabChunkSize {
-		chunkPool.free = append(chunkPool.free, arena[off:off+slabChunkSize:off+slabChunkSize])
+		chunkPool.cold = append(chunkPool.cold, arena[off:off+slabChunkSize:off+slabChunkSize])
 	}
 	return arena[:slabChunkSize:slabChunkSize]
 }
 
-// freeChunk gives a chunk from newChunk back: its pages to the system,
-// its addresses to the pool. Nothing may read it after.
+// freeChunk gives a chunk from newChunk back: its pages to the system
+// (unless the reserve keeps them), its addresses to the pool. Nothing may
+// read it after.
 func freeChunk(b []byte) {
-	_ = unix.Madvise(b, unix.MADV_DONTNEED) // the next use reads zeros either way
 	chunkPool.mu.Lock()
-	chunkPool.free = append(chunkPool.free, b)
+	chunkPool.out--
+	if chunkPool.out+len(chunkPool.warm) < chunkPool.keep {
+		chunkPool.warm = append(chunkPool.warm, b)
+		chunkPool.mu.Unlock()
+		return
+	}
 	chunkPool.mu.Unlock()
+	_ = unix.Madvise(b, unix.MADV_DONTNEED) // the next use reads zeros
+	chunkPool.mu.Lock()
+	chunkPool.cold = append(chunkPool.cold, b)
+	chunkPool.mu.Unlock()
+}
+
+// ReserveMemory makes n bytes of memory for stored calls (the memory
+// store's and the journal's, of every store in the process) the
+// process's at once, and keeps them: stored calls then land in pages the
+// system has already provided, and calls that end leave their pages for
+// the next ones instead of giving them back. On a virtual machine whose
+// host takes back the memory its guest frees (a balloon's free page
+// reporting), a page the process touches for the first time can cost
+// the host a fault of 10–50 µs; a store growing by a million calls pays
+// it for each 4 KiB of them, on the webhooks' path. The reserve pays it
+// here, once.
+//
+// ReserveMemory returns when the memory is touched, with the bytes it
+// touched; a later call sets a new size (a smaller one gives the excess
+// back as calls leave). It is for a server's start, in a goroutine of
+// its own: touching a few GiB takes seconds.
+func ReserveMemory(n int64) (touched int64, err error) {
+	chunkPool.mu.Lock()
+	chunkPool.keep = int(n / slabChunkSize)
+	chunkPool.mu.Unlock()
+	for {
+		chunkPool.mu.Lock()
+		if chunkPool.out+len(chunkPool.warm) >= chunkPool.keep {
+			chunkPool.mu.Unlock()
+			return touched, nil
+		}
+		b := coldChunk()
+		chunkPool.mu.Unlock()
+		if b == nil {
+			return touched, errors.New("the system refused memory for the reserve")
+		}
+		touch(b)
+		touched += int64(len(b))
+		chunkPool.mu.Lock()
+		chunkPool.warm = append(chunkPool.warm, b)
+		chunkPool.mu.Unlock()
+	}
+}
+
+// touch makes b's pages the process's: one call to the kernel where it
+// can (populate), else a write to each page.
+func touch(b []byte) {
+	if populate(b) {
+		return
+	}
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 0
+	}
 }
 
 const chunksOffHeap = true

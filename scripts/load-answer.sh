@@ -58,6 +58,11 @@
 #   journal's snapshot, a collection) slows the others' rounds, so compare
 #   a store with many calls against the floor with one store at a time:
 #   ACCUMULATE=1 PRELOAD=40 STORES=journal ROUNDS=3.
+#   RESERVE=SIZE (say 4GiB) starts this build's memory and journal
+#   servers with --reserve-memory SIZE, and measures each once its
+#   reserve is touched (a baseline's servers get none): on a virtual
+#   machine whose host takes freed memory back, calls otherwise land on
+#   memory the host provides a page fault at a time.
 #   OTLP=1 adds the target memory-otel: flowd on the memory store with
 #   OpenTelemetry on, exporting every webhook's span to scripts/otlpsink (a
 #   collector that keeps nothing, on CLIENT_CPU), to compare with memory.
@@ -77,6 +82,9 @@ RATE_DURATION=${RATE_DURATION:-10}
 RATE_CONNS=${RATE_CONNS:-16}
 RATE_ROUNDS=${RATE_ROUNDS:-1}
 PORT=${PORT:-}
+RESERVE=${RESERVE:-}
+reserve=()
+[[ -n $RESERVE ]] && reserve=(--reserve-memory "$RESERVE")
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 read -r -a stores <<<"${STORES:-memory journal bolt}"
@@ -218,7 +226,10 @@ start_server() {
 	case $target in
 	floor) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/www/answer.xml" >"$log" 2>&1 & ;;
 	floor-fasthttp) taskset -c "$SERVER_CPU" "$tmp/floor" -addr "$addr" -xml "$tmp/www/answer.xml" -server fasthttp >"$log" 2>&1 & ;;
-	memory | base-memory)
+	memory)
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: "${reserve[@]}" >"$log" 2>&1 &
+		;;
+	base-memory)
 		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;
 	memory-console)
@@ -227,7 +238,11 @@ start_server() {
 	memory-otel)
 		OTEL_EXPORTER_OTLP_ENDPOINT=http://$sink_addr taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store memory: >"$log" 2>&1 &
 		;;
-	journal | base-journal)
+	journal)
+		rm -rf "$tmp/journal"
+		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "$addr" --store "journal:$tmp/journal" "${reserve[@]}" >"$log" 2>&1 &
+		;;
+	base-journal)
 		rm -rf "$tmp/journal"
 		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "$addr" --store "journal:$tmp/journal" >"$log" 2>&1 &
 		;;
@@ -251,6 +266,7 @@ start_server() {
 	base-*) wait_for "$target on $addr" "$server_pid" "$log" "$server_pid" listen_pid "$PORT" "$server_pid" ;;
 	*) wait_for "$target on $addr" "$server_pid" "$log" "$server_pid" healthz_pid "$addr" ;;
 	esac
+	[[ $target == memory || $target == journal ]] && wait_reserved "$target" "$server_pid" "$log"
 	wait_ready "$target" "$url" "$server_pid" "$log" "$tmp/ready.xml" "$round_id"
 	if [[ -s $tmp/www/answer.xml ]] && ! cmp -s "$tmp/ready.xml" "$tmp/www/answer.xml"; then
 		echo "$target answers other XML than flowd:" >&2
@@ -289,10 +305,11 @@ start_kept() {
 		[[ $target == bolt ]] && store="bolt:$tmp/s.db"
 		[[ $target == journal ]] && store="journal:$tmp/journal"
 		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$port" \
-			--public-url "http://$addr" --store "$store" >"$log" 2>&1 &
+			--public-url "http://$addr" --store "$store" "${reserve[@]}" >"$log" 2>&1 &
 		kept_pid[$target]=$!
 		kept_addr[$target]=127.0.0.1:$port
 		wait_for "$target on 127.0.0.1:$port" "${kept_pid[$target]}" "$log" "${kept_pid[$target]}" healthz_pid "127.0.0.1:$port"
+		wait_reserved "$target" "${kept_pid[$target]}" "$log"
 	fi
 	server_pid=${kept_pid[$target]}
 	url="http://${kept_addr[$target]}/flows/ivr/answer"
@@ -302,6 +319,22 @@ start_kept() {
 		cat "$tmp/ready.xml" >&2
 		exit 1
 	fi
+}
+
+# wait_reserved TARGET PID LOG: with RESERVE, waits (up to 10 minutes:
+# a host that provides each page with a fault takes a while) for the
+# server's line saying its memory reserve is touched.
+wait_reserved() {
+	[[ -z $RESERVE || $1 == bolt ]] && return 0
+	local i
+	for ((i = 0; i < 6000; i++)); do
+		grep -q '"memory reserved for stored calls"' "$3" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "$1 (pid $2) did not reserve its memory:" >&2
+	tail -n 20 "$3" >&2
+	exit 1
 }
 
 # live_calls TARGET: the calls a kept server holds (flowd_sessions_live).

@@ -8,6 +8,7 @@ import (
 	stdlog "log"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,7 +38,7 @@ import (
 const serveSynopsis = `[--flows DIR] [--addr HOST:PORT] [--public-url URL] [--store URL] [--param name=value]...
                    [--params FILE] [--insecure] [--metrics-auth] [--session-ttl 12h] [--trace-ttl 1h]
                    [--clock RFC3339] [--rest-timeout 5s] [--reload-quiet 2s] [--drain-timeout 10s]
-                   [--http fasthttp|net/http]`
+                   [--http fasthttp|net/http] [--reserve-memory SIZE]`
 
 // serveEnv lists, after the flags in flowd serve -h, the environment
 // variables serve reads: every one of them, and no other.
@@ -87,6 +89,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	traceTTL := fs.Duration("trace-ttl", time.Hour, "how long a finished call's trace stays readable")
 	restTimeout := fs.Duration("rest-timeout", runtime.DefaultRESTTimeout, "how long a webhook's REST actions may wait for Plivo, together; past it they take their error outcome (at most 10s: Plivo waits for the webhook's XML)")
 	httpEngine := fs.String("http", "fasthttp", "the HTTP `SERVER`: fasthttp, or net/http (Go's own, to fall back on)")
+	reserve := fs.String("reserve-memory", "", "`SIZE` of memory (e.g. 4GiB) held for stored calls from the start, on the memory store and the journal, so that new calls do not wait on the system for fresh memory (default: none)")
 	drainTimeout := fs.Duration("drain-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long the webhooks under way may take to finish before flowd exits")
 	clock := fs.String("clock", "", "start the flows' clock for hours() and now() at this `RFC3339` time, e.g. 2026-11-22T10:00:00-05:00; it then advances with real time (default: the time of day)")
 	var params multiFlag
@@ -110,6 +113,11 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *httpEngine != "fasthttp" && *httpEngine != "net/http" {
 		fmt.Fprintf(stderr, "flowd serve: --http %q: want fasthttp or net/http\n", *httpEngine)
+		return exitUsage
+	}
+	reserveBytes, err := parseSize(*reserve)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd serve: --reserve-memory %s: %v\n", *reserve, err)
 		return exitUsage
 	}
 	if *drainTimeout <= 0 {
@@ -190,6 +198,9 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer closeStore()
 	kind, where := storeKind(st, *store)
+	if reserveBytes > 0 {
+		go reserveMemory(log, kind, reserveBytes)
+	}
 	defer heapFloor()()
 	if n := twoProcs(); n > 0 {
 		log.Info("GOMAXPROCS raised to 2 on one CPU: a flush to the disk or a garbage collection never holds the only processor webhooks run on", "was", n)
@@ -457,6 +468,39 @@ func twoProcs() int {
 		return n
 	}
 	return 0
+}
+
+// reserveMemory touches the memory reserve for stored calls in the
+// background (a few GiB take seconds, more on a virtual machine) and
+// says when it is done: the webhooks meanwhile take what is ready.
+func reserveMemory(log *slog.Logger, kind string, n int64) {
+	if kind != "memory" && kind != "journal" {
+		log.Warn("--reserve-memory is for the memory store and the journal: this store keeps its calls elsewhere", "store_kind", kind)
+		return
+	}
+	t0 := time.Now()
+	got, err := runtime.ReserveMemory(n)
+	if err != nil {
+		log.Error("reserving memory for stored calls", "err", err, "bytes", got)
+		return
+	}
+	log.Info("memory reserved for stored calls", "bytes", got, "took_ms", time.Since(t0).Milliseconds())
+}
+
+// parseSize reads a size in bytes: a whole number, alone or followed by
+// B, KiB, MiB, GiB or TiB; "" is 0.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num := strings.TrimRight(s, "KMGTiB")
+	shift := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
+	sh, ok := shift[s[len(num):]]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n < 0 || n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("want a size such as 4GiB, 512MiB or 0")
+	}
+	return n << sh, nil
 }
 
 // storeKind names the kind of a store and where it is (a file, a Redis

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/flowd-dev/flowd/internal/testenv"
+	"github.com/flowd-dev/flowd/runtime"
 )
 
 // clockFlow says whether the call came in business hours, and the time of
@@ -308,5 +309,31 @@ func TestHeapFloor(t *testing.T) {
 			}
 			keep()
 		})
+	}
+}
+
+// TestServeReserveMemory: --reserve-memory touches the reserve in the
+// background and says so; a size it cannot read is bad usage.
+func TestServeReserveMemory(t *testing.T) {
+	t.Cleanup(func() { _, _ = runtime.ReserveMemory(0) })
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "clock.yaml"), []byte(clockFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := serveInProcess(t, "--flows", dir, "--addr", "127.0.0.1:0", "--store", "memory:", "--reserve-memory", "8MiB")
+	if rec := waitLog(t, s.logs, "memory reserved for stored calls"); rec["bytes"] == nil {
+		t.Errorf("the reserve's line: %v", rec)
+	}
+	for _, bad := range []string{"4GB", "-1GiB", "GiB", "1.5GiB", "9999999TiB"} {
+		var stderr strings.Builder
+		if code := run([]string{"serve", "--flows", dir, "--reserve-memory", bad}, nil, io.Discard, &stderr); code != exitUsage ||
+			!strings.Contains(stderr.String(), "--reserve-memory "+bad+": want a size such as 4GiB") {
+			t.Errorf("--reserve-memory %s: exit %d, %q", bad, code, stderr.String())
+		}
+	}
+	for in, want := range map[string]int64{"0": 0, "4096": 4096, "512B": 512, "64KiB": 64 << 10, "512MiB": 512 << 20, "4GiB": 4 << 30, "1TiB": 1 << 40} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
 	}
 }
