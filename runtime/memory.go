@@ -61,21 +61,32 @@ const memEntrySize = 16
 // memSlots is the table of slots, in pages of slotPage: it grows a page
 // at a time, where a slice would be copied whole at each doubling (some
 // megabytes, freshly faulted in, under the store's lock: a webhook stall
-// of milliseconds).
+// of milliseconds). Each page is a slab chunk (slab.table), outside the
+// Go heap where the slab's chunks are: a million calls' slots (72 MB)
+// would otherwise set the collector's pace (a cycle every 72 MB of
+// garbage, each allocating on pages the heap had not used) and the
+// memory reserve would not cover them.
 type memSlots struct {
-	pages []*[slotPage]memSlot
+	pages [][]memSlot
 	n     int
 }
 
-const slotPage = 4096
+// slotPage is how many slots a page, one slab chunk, holds.
+const slotPage = slabChunkSize / int(unsafe.Sizeof(memSlot{}))
 
 // at returns slot i (i < n).
-func (t *memSlots) at(i uint32) *memSlot { return &t.pages[i/slotPage][i%slotPage] }
+func (t *memSlots) at(i uint32) *memSlot {
+	return &t.pages[i/uint32(slotPage)][i%uint32(slotPage)]
+}
 
-// add appends an unused slot and returns its number.
-func (t *memSlots) add() uint32 {
+// add appends an unused slot, taking a new page from sl when the last is
+// full, and returns its number.
+func (t *memSlots) add(sl *slab) uint32 {
 	if t.n == len(t.pages)*slotPage {
-		t.pages = append(t.pages, new([slotPage]memSlot))
+		b := sl.table()
+		page := unsafe.Slice((*memSlot)(unsafe.Pointer(unsafe.SliceData(b))), slotPage)
+		clear(page) // a reserved chunk holds its last use's bytes
+		t.pages = append(t.pages, page)
 	}
 	t.n++
 	return uint32(t.n - 1)
@@ -296,7 +307,7 @@ func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) 
 	if n := len(m.free); n > 0 {
 		i, m.free = m.free[n-1], m.free[:n-1]
 	} else {
-		i = m.slots.add()
+		i = m.slots.add(&m.slab)
 	}
 	s := m.slots.at(i)
 	*s = memSlot{used: true, live: rec.Live, hash: h, rev: int64(rec.Rev), expires: expires,

@@ -32,6 +32,10 @@ type slabTables struct {
 	classes []slabClass       // one per slabSizes
 	big     map[uint32][]byte // blocks over the largest class: few
 	nextBig uint32
+	// tables are chunks the store holding the slab uses for its own
+	// tables of plain numbers (the memory store's slots), kept until the
+	// store goes.
+	tables [][]byte
 	// offHeap: chunks come from newChunk, outside the Go heap, and the
 	// store that made the slab registered freeChunks as its cleanup
 	// (initSlab). Otherwise they are heap memory.
@@ -51,6 +55,12 @@ func initSlab[T any](s *slab, owner *T) {
 // freeChunks gives back every off-heap chunk the tables hold: nothing
 // reads them again.
 func (t *slabTables) freeChunks() {
+	if t.offHeap {
+		for _, b := range t.tables {
+			freeChunk(b)
+		}
+		t.tables = nil
+	}
 	for c := range t.classes {
 		for i, ch := range t.classes[c].chunks {
 			if ch != nil && ch.offHeap {
@@ -171,6 +181,24 @@ func (s *slab) alloc(n int) blockRef {
 		ch.listed = true
 	}
 	return blockRef{class: uint8(c), chunk: i, block: 0, n: uint32(n)}
+}
+
+// table returns a chunk of slabChunkSize bytes for the slab's owner to
+// keep its own tables in, off the Go heap where the slab's chunks are;
+// the owner must store no pointers in it. It is given back with the
+// slab's chunks when the owner goes, not before. Its bytes are not
+// cleared.
+func (s *slab) table() []byte {
+	var b []byte
+	if s.offHeap {
+		b = newChunk()
+	}
+	if b == nil {
+		b = make([]byte, slabChunkSize)
+	} else {
+		s.tables = append(s.tables, b)
+	}
+	return b
 }
 
 // bytes returns the bytes of a block: valid until the block is freed.
