@@ -25,7 +25,7 @@ import (
 type Memory struct {
 	mu    sync.RWMutex
 	seed  maphash.Seed
-	index map[uint64]uint32 // hash of the id → slot
+	index memIndex // hash of the id → slot
 	// collided holds the slots of ids whose hash another stored id has
 	// (64-bit hashes: practically never).
 	collided map[string]uint32
@@ -101,7 +101,7 @@ type memVersion struct {
 // NewMemory returns an empty memory store that sweeps expired records
 // once a minute.
 func NewMemory() *Memory {
-	m := &Memory{seed: maphash.MakeSeed(), index: map[uint64]uint32{}, versions: map[string]memVersion{}, now: time.Now, stop: make(chan struct{})}
+	m := &Memory{seed: maphash.MakeSeed(), versions: map[string]memVersion{}, now: time.Now, stop: make(chan struct{})}
 	initSlab(&m.slab, m)
 	go m.sweepEvery(time.Minute)
 	return m
@@ -158,7 +158,7 @@ func (m *Memory) find(id string) (uint32, bool) {
 // findHash is find for an id whose hash is h; indexed reports whether
 // the index holds h, for this id or another.
 func (m *Memory) findHash(id string, h uint64) (i uint32, ok, indexed bool) {
-	if i, indexed = m.index[h]; indexed && m.id(m.slots.at(i)) == id {
+	if i, indexed = m.index.get(h, &m.slots); indexed && m.id(m.slots.at(i)) == id {
 		return i, true, true
 	}
 	i, ok = m.collided[id]
@@ -200,9 +200,7 @@ func (m *Memory) putData(id string, data []byte) blockRef {
 func (m *Memory) remove(i uint32) {
 	s := m.slots.at(i)
 	id := strings.Clone(m.id(s))
-	if j, ok := m.index[s.hash]; ok && j == i {
-		delete(m.index, s.hash)
-	} else {
+	if !m.index.del(s.hash, i) {
 		delete(m.collided, id)
 	}
 	m.clearTrace(s)
@@ -302,7 +300,7 @@ func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) 
 			return nil, ErrExists
 		}
 		m.remove(i) // an expired call with this id, not swept yet
-		_, taken = m.index[h]
+		_, taken = m.index.get(h, &m.slots)
 	}
 	if n := len(m.free); n > 0 {
 		i, m.free = m.free[n-1], m.free[:n-1]
@@ -318,7 +316,7 @@ func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) 
 		}
 		m.collided[strings.Clone(id)] = i
 	} else {
-		m.index[h] = i
+		m.index.put(h, i)
 	}
 	m.appendEntry(s, rec)
 	return s, nil
