@@ -2,5 +2,7 @@
 
 package runtime
 
+import "errors"
+
 // populate is Linux's; elsewhere touch writes to each page.
-func populate([]byte) bool { return false }
+func populate([]byte) error { return errors.ErrUnsupported }

@@ -2,6 +2,8 @@
 
 package runtime
 
+import "errors"
+
 // Elsewhere, slab chunks are heap memory the collector frees.
 func newChunk() []byte { return nil }
 func freeChunk([]byte) {}
@@ -9,4 +11,9 @@ func freeChunk([]byte) {}
 const chunksOffHeap = false
 
 // ReserveMemory has nothing to reserve where chunks are heap memory.
-func ReserveMemory(int64) (int64, error) { return 0, nil }
+func ReserveMemory(n int64) (int64, error) {
+	if n == 0 {
+		return 0, nil
+	}
+	return 0, errors.New("a memory reserve needs a Unix system")
+}

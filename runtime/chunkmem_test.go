@@ -171,3 +171,24 @@ func residentBytes(t *testing.T) int64 {
 	}
 	return resident * int64(os.Getpagesize())
 }
+
+// TestReserveMemoryShrink: a smaller reserve gives back at once the warm
+// chunks no store holds beyond it.
+func TestReserveMemoryShrink(t *testing.T) {
+	t.Cleanup(func() { _, _ = ReserveMemory(0) })
+	chunkPool.mu.Lock()
+	held := chunkPool.out + len(chunkPool.warm)
+	chunkPool.mu.Unlock()
+	if _, err := ReserveMemory(int64(held+16) * slabChunkSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReserveMemory(0); err != nil {
+		t.Fatal(err)
+	}
+	chunkPool.mu.Lock()
+	warm := len(chunkPool.warm)
+	chunkPool.mu.Unlock()
+	if warm != 0 {
+		t.Fatalf("%d chunks stay warm after the reserve went to 0", warm)
+	}
+}

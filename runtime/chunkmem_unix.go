@@ -4,6 +4,9 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -100,9 +103,30 @@ func freeChunk(b []byte) {
 // back as calls leave). It is for a server's start, in a goroutine of
 // its own: touching a few GiB takes seconds.
 func ReserveMemory(n int64) (touched int64, err error) {
+	keep := n / slabChunkSize
+	if n%slabChunkSize != 0 {
+		keep++ // a part of a chunk is a chunk
+	}
 	chunkPool.mu.Lock()
-	chunkPool.keep = int(n / slabChunkSize)
+	chunkPool.keep = int(min(keep, math.MaxInt32))
+	// A smaller reserve gives back at once the warm chunks no store holds
+	// beyond it: nothing else would (newChunk takes them first, but a
+	// store that does not grow never takes them).
+	var excess [][]byte
+	if k := max(chunkPool.keep-chunkPool.out, 0); len(chunkPool.warm) > k {
+		excess = slices.Clone(chunkPool.warm[k:])
+		clear(chunkPool.warm[k:])
+		chunkPool.warm = chunkPool.warm[:k]
+	}
 	chunkPool.mu.Unlock()
+	for _, b := range excess {
+		_ = unix.Madvise(b, unix.MADV_DONTNEED)
+	}
+	if len(excess) > 0 {
+		chunkPool.mu.Lock()
+		chunkPool.cold = append(chunkPool.cold, excess...)
+		chunkPool.mu.Unlock()
+	}
 	for {
 		chunkPool.mu.Lock()
 		if chunkPool.out+len(chunkPool.warm) >= chunkPool.keep {
@@ -114,7 +138,15 @@ func ReserveMemory(n int64) (touched int64, err error) {
 		if b == nil {
 			return touched, errors.New("the system refused memory for the reserve")
 		}
-		touch(b)
+		if err := touch(b); err != nil {
+			// Out of memory (or a limit): say so, rather than write to
+			// each page and meet the OOM killer.
+			_ = unix.Madvise(b, unix.MADV_DONTNEED)
+			chunkPool.mu.Lock()
+			chunkPool.cold = append(chunkPool.cold, b)
+			chunkPool.mu.Unlock()
+			return touched, fmt.Errorf("the system refused memory for the reserve: %w", err)
+		}
 		touched += int64(len(b))
 		chunkPool.mu.Lock()
 		chunkPool.warm = append(chunkPool.warm, b)
@@ -123,14 +155,15 @@ func ReserveMemory(n int64) (touched int64, err error) {
 }
 
 // touch makes b's pages the process's: one call to the kernel where it
-// can (populate), else a write to each page.
-func touch(b []byte) {
-	if populate(b) {
-		return
+// can (populate), else, where the kernel cannot, a write to each page.
+func touch(b []byte) error {
+	if err := populate(b); !errors.Is(err, errors.ErrUnsupported) {
+		return err
 	}
 	for i := 0; i < len(b); i += 4096 {
 		b[i] = 0
 	}
+	return nil
 }
 
 const chunksOffHeap = true

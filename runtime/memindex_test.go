@@ -11,8 +11,11 @@ import (
 // hash tells apart), shards growing and emptying.
 func TestMemIndex(t *testing.T) {
 	var slots memSlots
-	sl := &slab{}
-	initSlab(sl, sl)
+	// The slots' pages are the slab's chunks: freed here, after the last
+	// read, not by a cleanup once sl is dead (after the loop below, while
+	// the final checks still read the pages).
+	sl := &slab{slabTables: &slabTables{offHeap: chunksOffHeap}}
+	t.Cleanup(sl.freeChunks)
 	var x memIndex
 	want := map[uint64]uint32{}
 	free := []uint32{}
@@ -93,5 +96,56 @@ func TestMemIndex(t *testing.T) {
 			t.Fatalf("del(%#x, %d) removed the entry of %#x", h^1<<40, i, h)
 		}
 		break
+	}
+}
+
+// TestMemIndexWrap: deletion in a run that wraps past a shard's end, for
+// every arrangement of up to five entries whose places crowd its last
+// and first places (a shard of 8 holds at most five).
+func TestMemIndexWrap(t *testing.T) {
+	var slots memSlots
+	sl := &slab{slabTables: &slabTables{}} // heap pages: no cleanup
+	for range 5 {
+		slots.add(sl)
+	}
+	places := []uint32{5, 6, 7, 0, 1}
+	var x memIndex
+	var hs [5]uint64
+	var idx [5]int
+	for {
+		for n := 1; n <= 5; n++ {
+			for del := range n {
+				x.shards[0], x.used[0], x.n = nil, 0, 0
+				for k := range n {
+					// Distinct tags in shard 0, at place places[idx[k]].
+					hs[k] = uint64(places[idx[k]]+8*uint32(k+1))<<32 | uint64(k)
+					slots.at(uint32(k)).hash = hs[k]
+					x.put(hs[k], uint32(k))
+				}
+				if len(x.shards[0]) != 8 {
+					t.Fatalf("shard of %d entries", len(x.shards[0]))
+				}
+				if !x.del(hs[del], uint32(del)) {
+					t.Fatalf("%v n=%d: del %d found nothing", idx, n, del)
+				}
+				for k := range n {
+					got, ok := x.get(hs[k], &slots)
+					if want := k != del; ok != want || (ok && got != uint32(k)) {
+						t.Fatalf("%v n=%d del=%d: get entry %d = %d, %v", idx, n, del, k, got, ok)
+					}
+				}
+			}
+		}
+		// Next arrangement (base len(places), five digits).
+		k := 0
+		for ; k < 5; k++ {
+			if idx[k]++; idx[k] < len(places) {
+				break
+			}
+			idx[k] = 0
+		}
+		if k == 5 {
+			return
+		}
 	}
 }

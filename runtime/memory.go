@@ -84,11 +84,14 @@ func (t *memSlots) at(i uint32) *memSlot {
 func (t *memSlots) add(sl *slab) uint32 {
 	if t.n == len(t.pages)*slotPage {
 		b := sl.table()
+		// Not cleared whole: a cold chunk's 64 pages would all fault in
+		// at once, under the store's lock. Slots past n are never read,
+		// and each is cleared when add hands it out.
 		page := unsafe.Slice((*memSlot)(unsafe.Pointer(unsafe.SliceData(b))), slotPage)
-		clear(page) // a reserved chunk holds its last use's bytes
 		t.pages = append(t.pages, page)
 	}
 	t.n++
+	*t.at(uint32(t.n - 1)) = memSlot{} // a reserved chunk holds its last use's bytes
 	return uint32(t.n - 1)
 }
 

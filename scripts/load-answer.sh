@@ -298,14 +298,15 @@ open_stream() {
 # start_kept TARGET: the one server of TARGET for the whole run (started
 # the first time, on a port of its own); sets server_pid and url.
 start_kept() {
-	local target=$1 log="$tmp/$1.log" port store
+	local target=$1 log="$tmp/$1.log" port store res
 	if [[ -z ${kept_pid[$target]:-} ]]; then
 		port=$(free_port)
 		store=memory:
-		[[ $target == bolt ]] && store="bolt:$tmp/s.db"
+		res=("${reserve[@]}")
+		[[ $target == bolt ]] && store="bolt:$tmp/s.db" && res=()
 		[[ $target == journal ]] && store="journal:$tmp/journal"
 		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$port" \
-			--public-url "http://$addr" --store "$store" "${reserve[@]}" >"$log" 2>&1 &
+			--public-url "http://$addr" --store "$store" "${res[@]}" >"$log" 2>&1 &
 		kept_pid[$target]=$!
 		kept_addr[$target]=127.0.0.1:$port
 		wait_for "$target on 127.0.0.1:$port" "${kept_pid[$target]}" "$log" "${kept_pid[$target]}" healthz_pid "127.0.0.1:$port"
@@ -329,6 +330,7 @@ wait_reserved() {
 	local i
 	for ((i = 0; i < 6000; i++)); do
 		grep -q '"memory reserved for stored calls"' "$3" && return 0
+		grep -q '"reserving memory for stored calls"' "$3" && break
 		kill -0 "$2" 2>/dev/null || break
 		sleep 0.1
 	done
