@@ -99,8 +99,8 @@ func freeChunk(b []byte) {
 // here, once.
 //
 // ReserveMemory returns when the memory is touched, with the bytes it
-// touched; a later call sets a new size (a smaller one gives the excess
-// back as calls leave). It is for a server's start, in a goroutine of
+// touched; a later call sets a new size (a smaller one gives back at
+// once the chunks no store holds beyond it, the rest as calls leave). It is for a server's start, in a goroutine of
 // its own: touching a few GiB takes seconds.
 func ReserveMemory(n int64) (touched int64, err error) {
 	keep := n / slabChunkSize
