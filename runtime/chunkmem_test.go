@@ -68,9 +68,9 @@ func TestSlabChunksOffHeap(t *testing.T) {
 		}
 		m.mu.RLock()
 		for _, cl := range m.slab.classes {
-			for _, ch := range cl.chunks {
-				if ch != nil && ch.offHeap {
-					chunks = append(chunks, &ch.buf[0])
+			for i, b := range cl.bufs {
+				if b != nil && cl.chunks[i].offHeap {
+					chunks = append(chunks, &b[0])
 				}
 			}
 		}

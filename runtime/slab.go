@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/binary"
 	goruntime "runtime"
 	"slices"
 	"sync/atomic"
@@ -62,10 +63,11 @@ func (t *slabTables) freeChunks() {
 		t.tables = nil
 	}
 	for c := range t.classes {
-		for i, ch := range t.classes[c].chunks {
-			if ch != nil && ch.offHeap {
-				freeChunk(ch.buf)
-				t.classes[c].chunks[i] = nil
+		cl := &t.classes[c]
+		for i, b := range cl.bufs {
+			if b != nil && cl.chunks[i].offHeap {
+				freeChunk(b)
+				cl.bufs[i] = nil
 			}
 		}
 	}
@@ -87,21 +89,35 @@ const (
 	slabBig       = 255       // the class of a block kept in big
 )
 
+// slabClass is the chunks of one block size. A chunk's bytes are in
+// bufs and its bookkeeping in chunks, by the chunk's number: chunks holds
+// no pointers and a chunk's free blocks are listed in the blocks
+// themselves, so the collector marks a class's few slices, not two
+// objects per chunk (with two million calls held, 16,000 chunks made
+// each collection's marking take 12 ms of CPU).
 type slabClass struct {
-	chunks  []*slabChunk // nil where a chunk was given back
-	partial []uint32     // chunks with a free block
-	holes   []uint32     // indexes of chunks given back, for reuse
-	live    int          // chunks held
+	bufs    [][]byte    // nil where a chunk was given back
+	chunks  []slabChunk // as bufs
+	partial []uint32    // chunks with a free block
+	holes   []uint32    // indexes of chunks given back, for reuse
+	live    int         // chunks held
 }
 
 type slabChunk struct {
-	buf     []byte
-	offHeap bool     // buf is from newChunk
-	free    []uint16 // free block numbers
-	used    int
+	// free is the first block of the chunk's free list (noBlock: none);
+	// each free block's first two bytes name the next.
+	free uint16
+	// fresh is the first block never handed out: blocks from it to the
+	// chunk's end are free too, and not listed.
+	fresh   uint16
+	used    uint16
+	offHeap bool // the bytes are from newChunk
 	// listed reports whether the chunk is in its class's partial list.
 	listed bool
 }
+
+// noBlock ends a chunk's free list (a chunk has at most 8192 blocks).
+const noBlock = 0xffff
 
 // blockRef names a block: its class, chunk and number in the chunk, and
 // the length of the bytes it holds.
@@ -140,45 +156,48 @@ func (s *slab) alloc(n int) blockRef {
 	cl := &s.classes[c]
 	size := slabSizes[c]
 	s.held.Add(int64(size))
+	blocks := slabChunkSize / size
 	for len(cl.partial) > 0 {
 		i := cl.partial[len(cl.partial)-1]
-		ch := cl.chunks[i]
-		if len(ch.free) == 0 {
+		ch := &cl.chunks[i]
+		var blk uint16
+		switch {
+		case ch.free != noBlock:
+			blk = ch.free
+			ch.free = binary.LittleEndian.Uint16(cl.bufs[i][int(blk)*size:])
+		case int(ch.fresh) < blocks:
+			blk = ch.fresh
+			ch.fresh++
+		default:
 			cl.partial = cl.partial[:len(cl.partial)-1]
 			ch.listed = false
 			continue
 		}
-		blk := ch.free[len(ch.free)-1]
-		ch.free = ch.free[:len(ch.free)-1]
 		ch.used++
 		return blockRef{class: uint8(c), chunk: i, block: blk, n: uint32(n)}
 	}
-	blocks := slabChunkSize / size
-	ch := &slabChunk{free: make([]uint16, 0, blocks)}
+	var buf []byte
 	if s.offHeap {
-		ch.buf = newChunk()
-		ch.offHeap = ch.buf != nil
+		buf = newChunk()
 	}
-	if ch.buf == nil {
-		ch.buf = make([]byte, slabChunkSize)
+	ch := slabChunk{free: noBlock, fresh: 1, used: 1, offHeap: buf != nil}
+	if buf == nil {
+		buf = make([]byte, slabChunkSize)
 	}
-	for b := blocks - 1; b >= 1; b-- {
-		ch.free = append(ch.free, uint16(b))
-	}
-	ch.used = 1
 	cl.live++
 	var i uint32
 	if len(cl.holes) > 0 {
 		i = cl.holes[len(cl.holes)-1]
 		cl.holes = cl.holes[:len(cl.holes)-1]
-		cl.chunks[i] = ch
+		cl.bufs[i], cl.chunks[i] = buf, ch
 	} else {
 		i = uint32(len(cl.chunks))
+		cl.bufs = append(cl.bufs, buf)
 		cl.chunks = append(cl.chunks, ch)
 	}
-	if len(ch.free) > 0 {
+	if blocks > 1 {
 		cl.partial = append(cl.partial, i)
-		ch.listed = true
+		cl.chunks[i].listed = true
 	}
 	return blockRef{class: uint8(c), chunk: i, block: 0, n: uint32(n)}
 }
@@ -208,31 +227,33 @@ func (s *slab) bytes(r blockRef) []byte {
 	}
 	size := slabSizes[r.class]
 	off := int(r.block) * size
-	return s.classes[r.class].chunks[r.chunk].buf[off : off+int(r.n) : off+size]
+	return s.classes[r.class].bufs[r.chunk][off : off+int(r.n) : off+size]
 }
 
-// free gives a block back.
+// free gives a block back. Its first two bytes become the chunk's free
+// list's.
 func (s *slab) free(r blockRef) {
 	if r.class == slabBig {
 		s.held.Add(-int64(len(s.big[r.chunk])))
 		delete(s.big, r.chunk)
 		return
 	}
-	s.held.Add(-int64(slabSizes[r.class]))
+	size := slabSizes[r.class]
+	s.held.Add(-int64(size))
 	cl := &s.classes[r.class]
-	ch := cl.chunks[r.chunk]
-	ch.free = append(ch.free, r.block)
+	ch := &cl.chunks[r.chunk]
 	ch.used--
 	if ch.used == 0 && cl.live > 1 {
 		// Give the chunk back (one stays, so a class that empties and
 		// fills again does not churn).
 		cl.live--
-		cl.chunks[r.chunk] = nil
-		if ch.offHeap {
-			freeChunk(ch.buf)
+		buf, offHeap, listed := cl.bufs[r.chunk], ch.offHeap, ch.listed
+		cl.bufs[r.chunk], cl.chunks[r.chunk] = nil, slabChunk{}
+		if offHeap {
+			freeChunk(buf)
 		}
 		cl.holes = append(cl.holes, r.chunk)
-		if ch.listed {
+		if listed {
 			for j, i := range cl.partial {
 				if i == r.chunk {
 					cl.partial = append(cl.partial[:j], cl.partial[j+1:]...)
@@ -242,6 +263,8 @@ func (s *slab) free(r blockRef) {
 		}
 		return
 	}
+	binary.LittleEndian.PutUint16(cl.bufs[r.chunk][int(r.block)*size:], ch.free)
+	ch.free = r.block
 	if !ch.listed {
 		cl.partial = append(cl.partial, r.chunk)
 		ch.listed = true
@@ -252,10 +275,8 @@ func (s *slab) free(r blockRef) {
 func (s *slab) inUse() int {
 	n := 0
 	for c := range s.classes {
-		for _, ch := range s.classes[c].chunks {
-			if ch != nil {
-				n += len(ch.buf)
-			}
+		for _, b := range s.classes[c].bufs {
+			n += len(b)
 		}
 	}
 	for _, b := range s.big {
