@@ -67,7 +67,10 @@ func (t *slabTables) freeChunks() {
 		for i, b := range cl.bufs {
 			if b != nil && cl.chunks[i].offHeap {
 				freeChunk(b)
-				cl.bufs[i] = nil
+				// The record too: a block freed after this (a misuse)
+				// then fails on the nil bytes, rather than hand freeChunk
+				// a nil chunk when the count of used blocks reaches 0.
+				cl.bufs[i], cl.chunks[i] = nil, slabChunk{}
 			}
 		}
 	}
@@ -77,7 +80,7 @@ func (t *slabTables) freeChunks() {
 // 16 bytes) above the last, to 64 KiB, so a block wastes at most an
 // eighth of itself.
 var slabSizes = func() (sizes []int) {
-	for size := 32; size < slabMaxBlock; size = (size + max(size/8, 16) + 3) &^ 3 {
+	for size := slabMinBlock; size < slabMaxBlock; size = (size + max(size/8, 16) + 3) &^ 3 {
 		sizes = append(sizes, size)
 	}
 	return append(sizes, slabMaxBlock)
@@ -118,6 +121,14 @@ type slabChunk struct {
 
 // noBlock ends a chunk's free list (a chunk has at most 8192 blocks).
 const noBlock = 0xffff
+
+// slabMinBlock is the smallest class's block size (slabSizes[0]).
+const slabMinBlock = 32
+
+// A chunk's block numbers, and fresh and used, which reach the count of
+// its blocks, are uint16 and below noBlock: this fails to compile if a
+// chunk of the smallest class holds more blocks than that.
+const _ = uint16(noBlock - 1 - slabChunkSize/slabMinBlock)
 
 // blockRef names a block: its class, chunk and number in the chunk, and
 // the length of the bytes it holds.
