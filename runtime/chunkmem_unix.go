@@ -81,9 +81,18 @@ func freeChunk(b []byte) {
 		return
 	}
 	chunkPool.mu.Unlock()
-	_ = unix.Madvise(b, unix.MADV_DONTNEED) // the next use reads zeros
+	toCold(b)
+}
+
+// toCold gives chunks' pages back to the system (the next use reads
+// zeros) and their addresses to the pool. The caller does not hold
+// chunkPool.mu: madvise takes a while for many chunks.
+func toCold(chunks ...[]byte) {
+	for _, b := range chunks {
+		_ = unix.Madvise(b, unix.MADV_DONTNEED)
+	}
 	chunkPool.mu.Lock()
-	chunkPool.cold = append(chunkPool.cold, b)
+	chunkPool.cold = append(chunkPool.cold, chunks...)
 	chunkPool.mu.Unlock()
 }
 
@@ -119,14 +128,7 @@ func ReserveMemory(n int64) (touched int64, err error) {
 		chunkPool.warm = chunkPool.warm[:k]
 	}
 	chunkPool.mu.Unlock()
-	for _, b := range excess {
-		_ = unix.Madvise(b, unix.MADV_DONTNEED)
-	}
-	if len(excess) > 0 {
-		chunkPool.mu.Lock()
-		chunkPool.cold = append(chunkPool.cold, excess...)
-		chunkPool.mu.Unlock()
-	}
+	toCold(excess...)
 	for {
 		chunkPool.mu.Lock()
 		if chunkPool.out+len(chunkPool.warm) >= chunkPool.keep {
@@ -141,10 +143,7 @@ func ReserveMemory(n int64) (touched int64, err error) {
 		if err := touch(b); err != nil {
 			// Out of memory (or a limit): say so, rather than write to
 			// each page and meet the OOM killer.
-			_ = unix.Madvise(b, unix.MADV_DONTNEED)
-			chunkPool.mu.Lock()
-			chunkPool.cold = append(chunkPool.cold, b)
-			chunkPool.mu.Unlock()
+			toCold(b)
 			return touched, fmt.Errorf("the system refused memory for the reserve: %w", err)
 		}
 		touched += int64(len(b))

@@ -187,14 +187,8 @@ func (s *slab) alloc(n int) blockRef {
 		ch.used++
 		return blockRef{class: uint8(c), chunk: i, block: blk, n: uint32(n)}
 	}
-	var buf []byte
-	if s.offHeap {
-		buf = newChunk()
-	}
-	ch := slabChunk{free: noBlock, fresh: 1, used: 1, offHeap: buf != nil}
-	if buf == nil {
-		buf = make([]byte, slabChunkSize)
-	}
+	buf, offHeap := s.newBuf()
+	ch := slabChunk{free: noBlock, fresh: 1, used: 1, offHeap: offHeap}
 	cl.live++
 	var i uint32
 	if len(cl.holes) > 0 {
@@ -213,19 +207,26 @@ func (s *slab) alloc(n int) blockRef {
 	return blockRef{class: uint8(c), chunk: i, block: 0, n: uint32(n)}
 }
 
+// newBuf returns a chunk's bytes: off the Go heap (newChunk) where the
+// slab's chunks are and the system gives them, else from the heap;
+// offHeap says which.
+func (t *slabTables) newBuf() (b []byte, offHeap bool) {
+	if t.offHeap {
+		if b = newChunk(); b != nil {
+			return b, true
+		}
+	}
+	return make([]byte, slabChunkSize), false
+}
+
 // table returns a chunk of slabChunkSize bytes for the slab's owner to
 // keep its own tables in, off the Go heap where the slab's chunks are;
 // the owner must store no pointers in it. It is given back with the
 // slab's chunks when the owner goes, not before. Its bytes are not
 // cleared.
 func (s *slab) table() []byte {
-	var b []byte
-	if s.offHeap {
-		b = newChunk()
-	}
-	if b == nil {
-		b = make([]byte, slabChunkSize)
-	} else {
+	b, offHeap := s.newBuf()
+	if offHeap {
 		s.tables = append(s.tables, b)
 	}
 	return b
