@@ -179,15 +179,22 @@ func roundTrip(t *testing.T, addr, raw string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// sideBySide serves one recorder with net/http and another with
+// fastserve until the test ends, and returns them and their addresses.
+func sideBySide(t *testing.T) (stdRec, fastRec *recorder, stdAddr, fastAddr string) {
+	t.Helper()
+	stdRec, fastRec = &recorder{}, &recorder{}
+	std := httptest.NewServer(stdRec)
+	t.Cleanup(std.Close)
+	_, fastAddr = startFast(t, Config{Handler: fastRec})
+	return stdRec, fastRec, strings.TrimPrefix(std.URL, "http://"), fastAddr
+}
+
 // TestSameAsNetHTTP sends the same raw requests to one handler served by
 // net/http and by fastserve, and compares what the handler saw and what
 // the client got.
 func TestSameAsNetHTTP(t *testing.T) {
-	var stdRec, fastRec recorder
-	std := httptest.NewServer(&stdRec)
-	defer std.Close()
-	_, fastAddr := startFast(t, Config{Handler: &fastRec})
-	stdAddr := strings.TrimPrefix(std.URL, "http://")
+	stdRec, fastRec, stdAddr, fastAddr := sideBySide(t)
 
 	form := "CallUUID=abc-123&From=%2B14155550100&To=%2B14155550199&Digits=1%23&Empty="
 	requests := []struct{ name, raw string }{
@@ -754,11 +761,7 @@ func TestShutdownAtOnce(t *testing.T) {
 // cookie collection and the bridge's look-ups would otherwise cost the
 // square of the fields).
 func TestRefusedBeforeTheHandler(t *testing.T) {
-	var stdRec, fastRec recorder
-	std := httptest.NewServer(&stdRec)
-	defer std.Close()
-	_, fast := startFast(t, Config{Handler: &fastRec})
-	stdAddr := strings.TrimPrefix(std.URL, "http://")
+	_, fastRec, stdAddr, fast := sideBySide(t)
 	var requests []string
 	for _, te := range []string{
 		"Transfer-Encoding: identity\r\nContent-Length: 5",
