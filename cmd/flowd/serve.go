@@ -63,7 +63,7 @@ environment:
   FLOWD_PARAM_<NAME>     a param's value (name upper-cased, - as _), below --param, above --params FILE
   XDG_STATE_HOME         the default --store is journal:$XDG_STATE_HOME/flowd/sessions
   HOME                   without XDG_STATE_HOME, the default --store is journal:$HOME/.local/state/flowd/sessions
-  GOMAXPROCS             Go's processors; unset, flowd takes at least 2, even on one CPU
+  GOMAXPROCS             Go's processors; unset, flowd on the journal or bbolt takes at least 2, even on one CPU
   GOGC                   Go's collector; with GOGC and GOMEMLIMIT unset, the heap has a 64 MiB floor
   GOMEMLIMIT             Go's soft memory limit; set, serve keeps no heap floor
 `
@@ -202,8 +202,8 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		go reserveMemory(log, kind, reserveBytes)
 	}
 	defer heapFloor()()
-	if n := twoProcs(); n > 0 {
-		log.Info("GOMAXPROCS raised to 2 on one CPU: a flush to the disk or a garbage collection never holds the only processor webhooks run on", "was", n)
+	if n := twoProcs(kind); n > 0 {
+		log.Info("GOMAXPROCS raised to 2 on one CPU: a flush to the disk never holds the only processor webhooks run on", "was", n)
 	}
 	switch s := st.(type) {
 	case *runtime.Bolt:
@@ -447,22 +447,37 @@ type servedFlow struct {
 }
 
 // twoProcs gives the Go scheduler a second processor (GOMAXPROCS 2)
-// when flowd has one CPU to run on (taskset, a container's CPU limit),
-// unless GOMAXPROCS is set in the environment; it returns the earlier
-// setting, or 0 when it changed nothing. With one processor:
+// when flowd has one CPU to run on (taskset, a container's CPU limit) and
+// its store flushes to the disk (kind journal or bolt), unless GOMAXPROCS
+// is set in the environment; it returns the earlier setting, or 0 when it
+// changed nothing.
 //
-//   - the goroutine that waits in fdatasync (the journal's, bbolt's) holds
-//     it until the runtime's monitor takes it back, which may be
-//     milliseconds: no webhook runs meanwhile, each flush carries one or
-//     two of them, and throughput fell to a third, at random. Measured with
-//     wrk, 64 connections, flowd pinned to one CPU: the journal at
-//     5.7–18.7 k webhooks a second with GOMAXPROCS 1, 18.7–19.5 k with 2;
-//   - the collector's background marking takes turns with the webhooks
-//     on it, in slices long enough to show in their latency: the memory
-//     store at 12,900 webhooks a second (half its throughput) had p99
-//     4.7 ms with GOMAXPROCS 1, 3.2–3.3 ms with 2 (1.7–2.1 ms with the
-//     collector off), for about 1 % less throughput at saturation.
-func twoProcs() int {
+// With one processor, the goroutine that waits in fdatasync (the
+// journal's, bbolt's) holds it until the runtime's monitor takes it back,
+// which may be milliseconds: no webhook runs meanwhile. Measured with wrk,
+// 64 connections, flowd pinned to one CPU, alternating fresh servers: the
+// journal answered 22.2–26.1 k webhooks a second with GOMAXPROCS 1 against
+// 23.3–29.2 k with 2, and its p99 at 13,000 a second was 23.6–720 ms
+// against 11.7–28.5 (an earlier measurement: 5.7–18.7 k against
+// 18.7–19.5 k).
+//
+// The memory and Redis stores never wait for the disk, and there a second
+// processor costs more than it gives: the kernel shares the one CPU
+// between the two processors' threads, so the collector's dedicated
+// marker and its background sweeper, which on one processor run only
+// when no webhook is ready to, take half of the CPU from the webhooks for
+// as long as they run, and every stop of the world waits for the other
+// thread's turn (1.2–2.4 ms against 0.04). Measured the same way, the
+// memory store answered 37.0–41.1 k webhooks a second with GOMAXPROCS 1
+// against 33.6–38.0 k with 2 (24.3–27.0 µs of CPU each against 26.2–29.6),
+// and its p99 at 17,000 a second was 4.4–8.1 ms against 11.2–15.4, four
+// rounds of each; before its calls left the Go heap, the collector's
+// marking was long enough that a second processor shortened the tail
+// instead.
+func twoProcs(kind string) int {
+	if kind != "journal" && kind != "bolt" {
+		return 0
+	}
 	if n := goruntime.GOMAXPROCS(0); n < 2 && os.Getenv("GOMAXPROCS") == "" {
 		goruntime.GOMAXPROCS(2)
 		return n

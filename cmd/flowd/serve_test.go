@@ -266,21 +266,30 @@ func TestAPIBehindProxy(t *testing.T) {
 	}
 }
 
-// TestTwoProcs: on one CPU, flowd takes a second processor (a flush or
-// the collector must not hold the only one), unless GOMAXPROCS is set.
+// TestTwoProcs: on one CPU, flowd on a store that flushes to the disk
+// takes a second processor (a flush must not hold the only one), unless
+// GOMAXPROCS is set; on the memory and Redis stores it keeps one.
 func TestTwoProcs(t *testing.T) {
 	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0))
 	t.Setenv("GOMAXPROCS", "")
-	goruntime.GOMAXPROCS(1)
-	if was := twoProcs(); was != 1 || goruntime.GOMAXPROCS(0) != 2 {
-		t.Fatalf("one CPU: was %d, now %d", was, goruntime.GOMAXPROCS(0))
+	for _, kind := range []string{"journal", "bolt"} {
+		goruntime.GOMAXPROCS(1)
+		if was := twoProcs(kind); was != 1 || goruntime.GOMAXPROCS(0) != 2 {
+			t.Fatalf("%s on one CPU: was %d, now %d", kind, was, goruntime.GOMAXPROCS(0))
+		}
+		if was := twoProcs(kind); was != 0 || goruntime.GOMAXPROCS(0) != 2 {
+			t.Fatalf("%s on two: was %d, now %d", kind, was, goruntime.GOMAXPROCS(0))
+		}
 	}
-	if was := twoProcs(); was != 0 || goruntime.GOMAXPROCS(0) != 2 {
-		t.Fatalf("two: was %d, now %d", was, goruntime.GOMAXPROCS(0))
+	for _, kind := range []string{"memory", "redis"} {
+		goruntime.GOMAXPROCS(1)
+		if was := twoProcs(kind); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
+			t.Fatalf("%s on one CPU: was %d, now %d", kind, was, goruntime.GOMAXPROCS(0))
+		}
 	}
 	goruntime.GOMAXPROCS(1)
 	t.Setenv("GOMAXPROCS", "1")
-	if was := twoProcs(); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
+	if was := twoProcs("journal"); was != 0 || goruntime.GOMAXPROCS(0) != 1 {
 		t.Fatalf("GOMAXPROCS=1 set: was %d, now %d", was, goruntime.GOMAXPROCS(0))
 	}
 }

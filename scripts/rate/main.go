@@ -42,6 +42,7 @@ func main() {
 	conns := flag.Int("conns", 16, "connections (requests in flight at most)")
 	duration := flag.Duration("duration", 10*time.Second, "how long to send at the rate")
 	warmup := flag.Duration("warmup", time.Second, "sent at the rate before the measured duration, not counted")
+	slow := flag.Duration("slow", 0, "when set, also print each stretch of requests that took longer than this: when it began (wall clock, and seconds into the run), how long it lasted, how many requests, the slowest")
 	prefix := flag.Uint("prefix", uint(time.Now().UnixNano()&0xffffffff), "32-bit run id in every CallUUID, so runs never repeat one")
 	flag.Parse()
 	u, err := url.Parse(*target)
@@ -135,6 +136,44 @@ func main() {
 	if e := firstErr.Load(); e != nil {
 		fmt.Printf("first error: %s\n", e)
 	}
+	if *slow > 0 {
+		printStretches(lat[skip:], skip, *slow, at)
+	}
+}
+
+// printStretches prints the stretches of requests, in the order they were
+// due, that took over slow (or were not answered): what to set beside a
+// server's log, such as its collector's cycles (GODEBUG=gctrace=1), to see
+// what stalled it. Requests due less than 10 ms apart are one stretch.
+func printStretches(lat []time.Duration, first int, slow time.Duration, at func(int) time.Time) {
+	run := at(first)
+	var begin, end, n int
+	var worst time.Duration
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		t := at(first + begin)
+		fmt.Printf("slow %s (%.3fs in): %.1f ms, %d requests, slowest %.1f ms\n", t.Format("15:04:05.000"),
+			t.Sub(run).Seconds(), float64(at(first+end).Sub(t)+lat[end])/1e6, n, float64(worst)/1e6)
+		n, worst = 0, 0
+	}
+	for i, d := range lat {
+		if d >= 0 && d <= slow {
+			continue
+		}
+		if n > 0 && at(first+i).Sub(at(first+end)) > 10*time.Millisecond {
+			flush()
+		}
+		if n == 0 {
+			begin = i
+		}
+		end, n = i, n+1
+		if d < 0 || d > worst {
+			worst = max(d, worst)
+		}
+	}
+	flush()
 }
 
 // form appends the answer body with a CallUUID unique to (run, conn, i)
