@@ -126,6 +126,14 @@ func (s *Server) change(ctx context.Context, id string, fn func(t *txn, st *Call
 }
 
 func (s *Server) newTxn(ctx context.Context, id string, rev int, raw []byte, live bool) *txn {
+	t := new(txn)
+	s.initTxn(t, ctx, id, rev, raw, live)
+	return t
+}
+
+// initTxn makes *t a new txn, as newTxn returns: for a txn that is a
+// field of a value allocated or pooled already (an answer's walker's).
+func (s *Server) initTxn(t *txn, ctx context.Context, id string, rev int, raw []byte, live bool) {
 	ttl := s.cfg.SessionTTL
 	if !live {
 		ttl = s.cfg.TraceTTL
@@ -133,10 +141,9 @@ func (s *Server) newTxn(ctx context.Context, id string, rev int, raw []byte, liv
 	// A write goes through when the request that made it is gone (Plivo
 	// gave up waiting): the step's side effects are made, and its write is
 	// what Plivo's retry is answered from.
-	t := &txn{s: s, id: id, rev: rev, raw: raw, live: live, ttl: ttl}
+	*t = txn{s: s, id: id, rev: rev, raw: raw, live: live, ttl: ttl}
 	t.detached.parent = ctx
 	t.ctx = &t.detached
-	return t
 }
 
 // detachedCtx is context.WithoutCancel(parent) where it costs no

@@ -98,11 +98,14 @@ func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id
 // the call's state as it was before the walk, for a claim.
 func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, g *flow.Graph, now time.Time, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
 	ctx, id := r.Context(), sess.CallUUID
-	t := s.newTxn(ctx, id, 0, nil, true)
-	defer t.release()
-	t.pre = pre
 	wk := s.walker(r, g.Name, id, 1, now)
 	defer s.walkers.Put(wk)
+	// The walker's own txn, done with before the walker goes back to its
+	// pool (deferred after the Put, so run before it).
+	t := &wk.txn
+	s.initTxn(t, ctx, id, 0, nil, true)
+	defer func() { t.release(); *t = txn{} }()
+	t.pre = pre
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	sess.Vars = st.Vars // a copy when the walk set a var in shared ones
 	if res.Aborted == nil {
@@ -889,6 +892,9 @@ type webhookWalker struct {
 	urls callURLs
 	// detached is the walk's Context: the request's, without its end.
 	detached detachedCtx
+	// txn is an answer's txn (answerSession): one allocation fewer on
+	// the busiest webhook. Nothing may keep it past the answer.
+	txn txn
 }
 
 func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
