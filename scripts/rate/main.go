@@ -155,7 +155,7 @@ func printStretches(lat []time.Duration, first int, slow time.Duration, at func(
 		}
 		t := at(first + begin)
 		fmt.Printf("slow %s (%.3fs in): %.1f ms, %d requests, slowest %.1f ms\n", t.Format("15:04:05.000"),
-			t.Sub(run).Seconds(), float64(at(first+end).Sub(t)+lat[end])/1e6, n, float64(worst)/1e6)
+			t.Sub(run).Seconds(), float64(at(first+end).Sub(t)+max(lat[end], 0))/1e6, n, float64(worst)/1e6)
 		n, worst = 0, 0
 	}
 	for i, d := range lat {
@@ -169,9 +169,7 @@ func printStretches(lat []time.Duration, first int, slow time.Duration, at func(
 			begin = i
 		}
 		end, n = i, n+1
-		if d < 0 || d > worst {
-			worst = max(d, worst)
-		}
+		worst = max(worst, d)
 	}
 	flush()
 }
