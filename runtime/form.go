@@ -192,7 +192,10 @@ func parseFormParams(b []byte) (map[string]string, error) {
 		return firstValues(v), err
 	}
 	body := string(b)
-	m := make(map[string]string, len(pairs))
+	m, _ := formMaps.Get().(map[string]string)
+	if m == nil {
+		m = make(map[string]string, len(pairs))
+	}
 	// Last to first, each value over any later one: a name given twice
 	// ends with its first value, with one map operation per pair rather
 	// than a lookup before each assignment.

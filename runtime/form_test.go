@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,6 +78,9 @@ func checkSameForm(t *testing.T, method, target, ctype, body string, limit int64
 			t.Fatalf("%s %s %q: webhook's params %v then %v, ParseForm's %v", method, target, body, p1, p2, p)
 		}
 	}
+	// The request done, its map goes back to the pool: the next webhook
+	// parsed here gets it, and must find none of these names in it.
+	hook.Context().(*requestCtx).releaseForm()
 	if !reflect.DeepEqual(got.PostForm, want.PostForm) || !reflect.DeepEqual(got.Form, want.Form) {
 		t.Fatalf("%s %s %q:\nPostForm %v, Form %v\nParseForm's %v, %v", method, target, body, got.PostForm, got.Form, want.PostForm, want.Form)
 	}
@@ -131,4 +136,43 @@ func FuzzParseRequestForm(f *testing.F) {
 		}
 		checkSameForm(t, method, target, ctype, body, 4096)
 	})
+}
+
+// TestFormMapsReused: a webhook's parameters are parsed into a map that
+// goes back to a pool once the request is done, for the next webhook's.
+// Each call's stored state keeps its own parameters, however many
+// webhooks reused the map since.
+func TestFormMapsReused(t *testing.T) {
+	st := NewMemory()
+	defer st.Close()
+	srv := benchServer(t, st)
+	answer := func(id, from string) {
+		body := "From=" + url.QueryEscape(from) + "&To=%2B14155550199&Direction=inbound&CallStatus=ringing&CallUUID=" + id
+		r := httptest.NewRequest(http.MethodPost, "http://flowd.example.com/flows/ivr/answer", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("answer %s: %d %s", id, w.Code, w.Body)
+		}
+	}
+	froms := map[string]string{}
+	for i := range 20 {
+		id, from := fmt.Sprintf("call-%02d", i), fmt.Sprintf("+1415555%04d", i)
+		froms[id] = from
+		answer(id, from)
+	}
+	for id, from := range froms {
+		rec, err := st.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := decodeState(rec.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs.Call["From"] != from || cs.Call["CallUUID"] != id || len(cs.Call) != 5 {
+			t.Errorf("%s: stored parameters %v, want From %s among 5", id, cs.Call, from)
+		}
+	}
 }

@@ -294,7 +294,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rctx.Reset()
 	rctx.Routes = s.router
-	r = r.WithContext(&requestCtx{Context: r.Context(), rctx: rctx})
+	c := &requestCtx{Context: r.Context(), rctx: rctx}
+	r = r.WithContext(c)
 	if s.prefix != "" {
 		s.stripPrefix(r) // r is this call's copy already
 	}
@@ -303,6 +304,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.router.ServeHTTP(w, r)
 	}
+	c.releaseForm()
 	s.routeCtxs.Put(rctx)
 }
 
