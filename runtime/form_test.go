@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -163,11 +162,7 @@ func TestFormMapsReused(t *testing.T) {
 		answer(id, from)
 	}
 	for id, from := range froms {
-		rec, err := st.Get(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs, err := decodeState(rec.Data)
+		cs, err := srv.load(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
