@@ -24,15 +24,12 @@ package runtime
 type memIndex struct {
 	shards [indexShards][]uint64
 	used   [indexShards]uint32
-	n      int
 }
 
 const (
 	indexShardBits = 12
 	indexShards    = 1 << indexShardBits
-	// A shard grows past 5/8 full: a lookup of a hash it does not hold
-	// then reads about four entries, in one or two cache lines.
-	indexMinShard = 8
+	indexMinShard  = 8 // entries of a shard's first table
 )
 
 func indexTag(h uint64) uint32 { return uint32(h >> 32) }
@@ -66,13 +63,14 @@ func (x *memIndex) get(h uint64, slots *memSlots) (uint32, bool) {
 func (x *memIndex) put(h uint64, slot uint32) {
 	s := h >> (64 - indexShardBits)
 	t := x.shards[s]
+	// A shard grows past 5/8 full: a lookup of a hash it does not hold
+	// then reads about four entries, in one or two cache lines.
 	if (int(x.used[s])+1)*8 > len(t)*5 {
 		t = grown(t)
 		x.shards[s] = t
 	}
 	insertEntry(t, uint64(indexTag(h))<<32|uint64(slot+1))
 	x.used[s]++
-	x.n++
 }
 
 // grown returns a shard of twice t's size (or the smallest) holding t's
@@ -130,9 +128,5 @@ func (x *memIndex) del(h uint64, slot uint32) bool {
 	}
 	t[i] = 0
 	x.used[s]--
-	x.n--
 	return true
 }
-
-// len returns the hashes the index holds.
-func (x *memIndex) len() int { return x.n }

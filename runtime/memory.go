@@ -79,19 +79,19 @@ func (t *memSlots) at(i uint32) *memSlot {
 	return &t.pages[i/uint32(slotPage)][i%uint32(slotPage)]
 }
 
-// add appends an unused slot, taking a new page from sl when the last is
-// full, and returns its number.
+// add appends a slot, taking a new page from sl when the last is full,
+// and returns its number. The slot holds whatever its bytes held (a
+// reserved chunk's last use's): the caller sets it whole before it
+// unlocks the store.
 func (t *memSlots) add(sl *slab) uint32 {
 	if t.n == len(t.pages)*slotPage {
 		b := sl.table()
-		// Not cleared whole: a cold chunk's 64 pages would all fault in
-		// at once, under the store's lock. Slots past n are never read,
-		// and each is cleared when add hands it out.
+		// Not cleared: a cold chunk's 64 pages would all fault in at
+		// once, under the store's lock. Slots past n are never read.
 		page := unsafe.Slice((*memSlot)(unsafe.Pointer(unsafe.SliceData(b))), slotPage)
 		t.pages = append(t.pages, page)
 	}
 	t.n++
-	*t.at(uint32(t.n - 1)) = memSlot{} // a reserved chunk holds its last use's bytes
 	return uint32(t.n - 1)
 }
 
@@ -202,9 +202,8 @@ func (m *Memory) putData(id string, data []byte) blockRef {
 // remove frees a slot and everything it holds.
 func (m *Memory) remove(i uint32) {
 	s := m.slots.at(i)
-	id := strings.Clone(m.id(s))
 	if !m.index.del(s.hash, i) {
-		delete(m.collided, id)
+		delete(m.collided, m.id(s)) // before the slot's bytes are freed
 	}
 	m.clearTrace(s)
 	m.slab.free(s.data)

@@ -657,7 +657,7 @@ func TestMemorySweep(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	m.Sweep()
 	m.mu.RLock()
-	n, v, left := m.index.len()+len(m.collided), len(m.versions), m.slab.inUse()
+	n, v, left := m.index.count(t)+len(m.collided), len(m.versions), m.slab.inUse()
 	m.mu.RUnlock()
 	if n != 0 || v != 0 {
 		t.Fatalf("after sweep: %d calls, %d versions", n, v)

@@ -51,19 +51,16 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	started := now.UTC().Truncate(time.Millisecond)
 	wk := s.walker(r, g.Name, id, 1, now)
-	defer s.walkers.Put(wk)
-	// The new call's structures are the walker's own (answerSession's
-	// txn too), cleared before the walker goes back to its pool (deferred
-	// after the Put, so run before it).
-	sess, st := &wk.sess, &wk.state
-	defer func() { *sess, *st = CallState{}, flow.State{} }()
-	if err := s.fillCall(sess, st, r, g, p, id, started); err != nil {
+	defer s.putWalker(wk)
+	// The new call's structures are the walker's own (putWalker clears
+	// them).
+	if err := s.fillCall(&wk.sess, &wk.state, r, g, p, id, started); err != nil {
 		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
 		return
 	}
 	// A claim stores the new call's state as it was before the walk
 	// changed it: made again.
-	s.answerSession(w, r, wk, g, sess, st, func() ([]byte, error) {
+	s.answerSession(w, r, wk, g, func() ([]byte, error) {
 		sess, _, err := s.newCall(r, g, p, id, started)
 		if err != nil {
 			return nil, err
@@ -110,16 +107,14 @@ func (s *Server) fillCall(sess *CallState, st *flow.State, r *http.Request, g *f
 	return nil
 }
 
-// answerSession walks a new call from start with wk, a walker of its
-// first step, and stores it; pre encodes the call's state as it was
-// before the walk, for a claim.
-func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, wk *webhookWalker, g *flow.Graph, sess *CallState, st *flow.State, pre func() ([]byte, error)) {
+// answerSession walks a new call, wk.sess and wk.state (fillCall), from
+// start with wk, a walker of its first step, and stores it; pre encodes
+// the call's state as it was before the walk, for a claim.
+func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, wk *webhookWalker, g *flow.Graph, pre func() ([]byte, error)) {
+	sess, st := &wk.sess, &wk.state
 	ctx, id := r.Context(), sess.CallUUID
-	// The walker's own txn, done with before answerSession returns (the
-	// caller puts the walker back to its pool after).
-	t := &wk.txn
+	t := &wk.txn // putWalker releases it
 	s.initTxn(t, ctx, id, 0, nil, true)
-	defer func() { t.release(); *t = txn{} }()
 	t.pre = pre
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	sess.Vars = st.Vars // a copy when the walk set a var in shared ones
@@ -289,7 +284,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string, 
 		wk := s.walker(r, g.Name, id, 1, s.cfg.Now())
 		res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st.state(s.params(g))) })
 		if res.Aborted != nil {
-			s.walkers.Put(wk)
+			s.putWalker(wk)
 			return waitFor, nil
 		}
 		own.keep(wk, res, g, st.Vars, st.Nodes)
@@ -300,7 +295,7 @@ func (s *Server) answerAgain(w http.ResponseWriter, r *http.Request, id string, 
 		}
 		reply = func() {
 			s.stepWritten(w, r, g, st, res, hookAnswer, "", answerOutcome, false)
-			s.walkers.Put(wk)
+			s.putWalker(wk)
 		}
 		return write, nil
 	})
@@ -440,7 +435,7 @@ func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *Ca
 		wk = s.walker(r, g.Name, id, sess.Step, now)
 		res = s.walkStep(wk, t, key, func() flow.Result { return wk.Answer(g, fst) })
 		if res.Aborted != nil {
-			s.walkers.Put(wk)
+			s.putWalker(wk)
 			if errors.Is(res.Aborted, ErrConflict) {
 				return waitFor, nil // another copy claimed or answered: read again
 			}
@@ -464,7 +459,7 @@ func (s *Server) handOver(w http.ResponseWriter, r *http.Request, t *txn, st *Ca
 	}
 	*reply = func() {
 		s.stepWritten(w, r, g, st, res, hookAnswer, "", answerOutcome, hungUp)
-		s.walkers.Put(wk)
+		s.putWalker(wk)
 	}
 	return write, nil
 }
@@ -594,7 +589,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			wk = s.walker(r, g.Name, id, step+1, s.cfg.Now())
 			res = s.walkStep(wk, t, key, func() flow.Result { return wk.Resume(g, st.state(s.params(g)), n, event, p) })
 			if res.Aborted != nil {
-				s.walkers.Put(wk)
+				s.putWalker(wk)
 				if errors.Is(res.Aborted, ErrConflict) {
 					return waitFor, nil // another copy claimed or answered: read again
 				}
@@ -617,7 +612,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		reply = func() {
 			s.stepWritten(w, r, g, st, res, hookCallback, node, outcome, late)
-			s.walkers.Put(wk)
+			s.putWalker(wk)
 		}
 		return write, nil
 	})
@@ -909,10 +904,19 @@ type webhookWalker struct {
 	detached detachedCtx
 	// txn, sess and state are an answer's (answer, answerSession): three
 	// allocations fewer on the busiest webhook. Nothing may keep them past
-	// the answer.
+	// the answer; putWalker clears them.
 	txn   txn
 	sess  CallState
 	state flow.State
+}
+
+// putWalker gives a walker back to its pool, with what an answer kept in
+// it released and cleared: the next webhook's walk finds none of it, and
+// the pool holds no call's maps.
+func (s *Server) putWalker(wk *webhookWalker) {
+	wk.txn.release()
+	wk.txn, wk.sess, wk.state = txn{}, CallState{}, flow.State{}
+	s.walkers.Put(wk)
 }
 
 func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
