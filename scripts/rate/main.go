@@ -97,17 +97,27 @@ func main() {
 			}
 		}()
 	}
-	// Release each request when it is due.
+	// Release each request when it is due, waking every releasePeriod,
+	// and keep how late each was released: the instrument's own share of
+	// every latency below.
+	wait, stopTicker, err := newTicker(releasePeriod)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rate: %v\n", err)
+		os.Exit(1)
+	}
+	late := make([]time.Duration, total)
 	for i := 0; i < total; {
 		now := time.Now()
 		for ; i < total && !at(i).After(now); i++ {
+			late[i] = now.Sub(at(i))
 			due <- i
 		}
 		if now.After(deadline) {
 			break
 		}
-		time.Sleep(100 * time.Microsecond)
+		wait()
 	}
+	stopTicker()
 	close(due)
 	wg.Wait()
 	elapsed := time.Since(start.Add(*warmup))
@@ -129,10 +139,12 @@ func main() {
 	ms := func(q float64) string {
 		i := int(q * float64(len(ok)))
 		i = min(i, len(ok)-1)
-		return strconv.FormatFloat(float64(ok[i])/1e6, 'f', 3, 64)
+		return msOf(ok[i])
 	}
-	fmt.Printf("latency_ms p50=%s p90=%s p99=%s p999=%s max=%s\n", ms(0.50), ms(0.90), ms(0.99), ms(0.999),
-		strconv.FormatFloat(float64(ok[len(ok)-1])/1e6, 'f', 3, 64))
+	fmt.Printf("latency_ms p50=%s p90=%s p99=%s p999=%s max=%s\n", ms(0.50), ms(0.90), ms(0.99), ms(0.999), msOf(ok[len(ok)-1]))
+	late = late[skip:]
+	slices.Sort(late)
+	fmt.Printf("release_late_ms median=%s p99th=%s max=%s\n", msOf(late[len(late)/2]), msOf(late[len(late)*99/100]), msOf(late[len(late)-1]))
 	if e := firstErr.Load(); e != nil {
 		fmt.Printf("first error: %s\n", e)
 	}
@@ -140,6 +152,13 @@ func main() {
 		printStretches(lat[skip:], skip, *slow, at)
 	}
 }
+
+// releasePeriod is how often the requests due are released. At 20,000
+// requests a second it is one request's interval.
+const releasePeriod = 50 * time.Microsecond
+
+// msOf formats d in milliseconds.
+func msOf(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 3, 64) }
 
 // printStretches prints the stretches of requests, in the order they were
 // due, that took over slow (or were not answered): what to set beside a
