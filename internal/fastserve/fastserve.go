@@ -190,7 +190,8 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // retryListener retries an Accept that failed for want of resources
 // (file descriptors, buffers), as net/http's Serve does, where fasthttp
-// would return the error and stop serving.
+// would return the error and stop serving; on Linux, the connections it
+// accepts read and write with raw system calls (rawconn_linux.go).
 type retryListener struct {
 	net.Listener
 	log *slog.Logger
@@ -200,7 +201,10 @@ func (l retryListener) Accept() (net.Conn, error) {
 	var delay time.Duration
 	for {
 		c, err := l.Listener.Accept()
-		if err == nil || !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		if err == nil {
+			return wrapConn(c), nil // raw reads and writes (rawconn_linux.go)
+		}
+		if !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
 			errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)) {
 			return c, err
 		}
