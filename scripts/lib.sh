@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shell helpers shared by scripts/load-answer.sh, scripts/soak.sh and
-# scripts/redis-throughput.sh. Source it, do not run it:
+# Shell helpers shared by scripts/load-answer.sh, scripts/rate-ab.sh,
+# scripts/soak.sh and scripts/redis-throughput.sh. Source it, do not run it:
 #
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #
