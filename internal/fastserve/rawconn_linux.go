@@ -3,6 +3,7 @@ package fastserve
 import (
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -135,9 +136,10 @@ func (c *rawConn) writeFD(fd uintptr) bool {
 	return true
 }
 
-// opError wraps a system call's error as net.TCPConn's methods do.
+// opError wraps a system call's error as net.TCPConn's methods do
+// ("read tcp A->B: read: connection reset by peer").
 func (c *rawConn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, err)}
 }
 
 // asOp names a RawConn's error (net.OpError "raw-read", "raw-write") as

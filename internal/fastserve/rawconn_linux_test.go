@@ -127,8 +127,10 @@ func TestRawConnClosed(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	var oe *net.OpError
-	if !errors.As(err, &oe) || oe.Op != "write" || !(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
-		t.Errorf("Write to a reset connection: %v; want a net.OpError \"write\" of ECONNRESET or EPIPE", err)
+	var se *os.SyscallError
+	if !errors.As(err, &oe) || oe.Op != "write" || !errors.As(err, &se) || se.Syscall != "write" ||
+		!(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+		t.Errorf("Write to a reset connection: %v; want a net.OpError \"write\" of the write call's ECONNRESET or EPIPE", err)
 	}
 
 	c.Close()
