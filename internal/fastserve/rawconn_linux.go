@@ -122,11 +122,14 @@ func (c *rawConn) Write(p []byte) (int, error) {
 func (c *rawConn) writeFD(fd uintptr) bool {
 	for c.wn < len(c.wbuf) {
 		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&c.wbuf[c.wn])), uintptr(len(c.wbuf)-c.wn))
-		switch e {
-		case 0:
+		switch {
+		case e == 0 && r == 0:
+			c.werr = io.ErrUnexpectedEOF // as poll.FD.Write says of a write that wrote nothing
+			return true
+		case e == 0:
 			c.wn += int(r)
-		case syscall.EINTR:
-		case syscall.EAGAIN:
+		case e == syscall.EINTR:
+		case e == syscall.EAGAIN:
 			return false
 		default:
 			c.werr = e
@@ -139,7 +142,10 @@ func (c *rawConn) writeFD(fd uintptr) bool {
 // opError wraps a system call's error as net.TCPConn's methods do
 // ("read tcp A->B: read: connection reset by peer").
 func (c *rawConn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, err)}
+	if errno, ok := err.(syscall.Errno); ok {
+		err = os.NewSyscallError(op, errno)
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // asOp names a RawConn's error (net.OpError "raw-read", "raw-write") as
