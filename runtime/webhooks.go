@@ -59,14 +59,30 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A claim stores the new call's state as it was before the walk
-	// changed it: made again.
-	s.answerSession(w, r, wk, g, func() ([]byte, error) {
-		sess, _, err := s.newCall(r, g, p, id, started)
-		if err != nil {
-			return nil, err
-		}
-		return encodeState(sess)
-	})
+	// changed it: made again, from what the walker keeps of the answer.
+	wk.newCall = newCallArgs{s: s, r: r, g: g, p: p, id: id, started: started}
+	s.answerSession(w, r, wk, g, wk.encodeNew)
+}
+
+// newCallArgs are what an answer makes its new call's state from, kept in
+// its walker for a claim to make that state again (txn.pre): a closure
+// over them was an allocation on every answer, and a claim on few.
+type newCallArgs struct {
+	s       *Server
+	r       *http.Request
+	g       *flow.Graph
+	p       map[string]string
+	id      string
+	started time.Time
+}
+
+// encode encodes the new call's state as it was before the walk.
+func (a *newCallArgs) encode() ([]byte, error) {
+	sess, _, err := a.s.newCall(a.r, a.g, a.p, a.id, a.started)
+	if err != nil {
+		return nil, err
+	}
+	return encodeState(sess)
 }
 
 // newCall makes a new call's state: its parameters p, the flow's initial
@@ -908,6 +924,10 @@ type webhookWalker struct {
 	txn   txn
 	sess  CallState
 	state flow.State
+	// newCall is an answer's, for encodeNew (newCall.encode, bound once);
+	// putWalker clears it.
+	newCall   newCallArgs
+	encodeNew func() ([]byte, error)
 }
 
 // putWalker gives a walker back to its pool, with what an answer kept in
@@ -915,13 +935,14 @@ type webhookWalker struct {
 // the pool holds no call's maps.
 func (s *Server) putWalker(wk *webhookWalker) {
 	wk.txn.release()
-	wk.txn, wk.sess, wk.state = txn{}, CallState{}, flow.State{}
+	wk.txn, wk.sess, wk.state, wk.newCall = txn{}, CallState{}, flow.State{}, newCallArgs{}
 	s.walkers.Put(wk)
 }
 
 func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
 	wk := &webhookWalker{Walker: flow.Walker{Params: params}}
 	wk.effect = wk.claim.claim
+	wk.encodeNew = wk.newCall.encode
 	wk.URL = wk.urls.url
 	return wk
 }
