@@ -315,7 +315,7 @@ func TestSideEffectOnceWhenOvertaken(t *testing.T) {
 				code, body := post(t, srv.URL+"/flows/overtake/calls/2/menu/action", url.Values{"CallUUID": {"c1"}, "Digits": {"1"}})
 				done <- fmt.Sprintf("%d %s", code, body)
 			}()
-			<-gate.entered // the walk's request is on its way to Plivo
+			awaitSignal(t, gate.entered, "the walk's request to Plivo") // on its way
 			var code int
 			if overtaker == "hangup" {
 				code, _ = post(t, srv.URL+"/flows/overtake/hangup", url.Values{"CallUUID": {"c1"}, "HangupCause": {"NORMAL_CLEARING"}})
@@ -368,6 +368,17 @@ func TestSideEffectOnceWhenOvertaken(t *testing.T) {
 
 // gatedCRM is a CRM whose answers wait until released, saying when a
 // request arrives; it counts them.
+// awaitSignal waits for ch, or fails the test after 10 s: a walk that
+// never makes the request the test holds must not hang the package.
+func awaitSignal(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not arrive within 10 s", what)
+	}
+}
+
 func gatedCRM(t *testing.T) (url string, entered, release chan struct{}, n *atomic.Int64) {
 	entered, release, n = make(chan struct{}, 8), make(chan struct{}), new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -446,7 +457,7 @@ func TestSideEffectOnceWhenAnswersOvertaken(t *testing.T) {
 
 	// The answer of desk, and the hangup while it asks the CRM.
 	done := async("/flows/desk/answer", url.Values{"CallUUID": {"a1"}, "From": {"+14155550100"}})
-	<-entered
+	awaitSignal(t, entered, "the CRM request")
 	if code, _ := post(t, srv.URL+"/flows/desk/hangup", url.Values{"CallUUID": {"a1"}, "HangupCause": {"NORMAL_CLEARING"}}); code != http.StatusNoContent {
 		t.Fatalf("hangup: %d", code)
 	}
@@ -469,7 +480,7 @@ func TestSideEffectOnceWhenAnswersOvertaken(t *testing.T) {
 	}
 	redirect := url.Values{"CallUUID": {"h1"}, "From": {"+14155550100"}, "Event": {"Redirect"}}
 	done = async("/flows/desk/answer", redirect)
-	<-entered
+	awaitSignal(t, entered, "the CRM request")
 	if code, _ := post(t, srv.URL+"/flows/front/events/h1/room/status", url.Values{"EventName": {"MPCEnd"}}); code != http.StatusNoContent {
 		t.Fatalf("event: %d", code)
 	}
@@ -502,7 +513,7 @@ func TestSideEffectOnceWhenAnswersOvertaken(t *testing.T) {
 	post(t, srv.URL+"/flows/front/calls/1/room/exit", url.Values{"ParticipantCallUUID": {"h2"}})
 	redirect.Set("CallUUID", "h2")
 	done = async("/flows/desk/answer", redirect)
-	<-entered
+	awaitSignal(t, entered, "the CRM request")
 	if code, _ := post(t, srv.URL+"/flows/front/hangup", url.Values{"CallUUID": {"h2"}, "HangupCause": {"NORMAL_CLEARING"}}); code != http.StatusNoContent {
 		t.Fatalf("hangup: %d", code)
 	}
