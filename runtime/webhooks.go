@@ -49,19 +49,17 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		s.storeFailed(w, r, id, err)
 		return
 	}
-	started := now.UTC().Truncate(time.Millisecond)
 	wk := s.walker(r, g.Name, id, 1, now)
 	defer s.putWalker(wk)
 	// The new call's structures are the walker's own (putWalker clears
-	// them).
-	if err := s.fillCall(&wk.sess, &wk.state, r, g, p, id, started); err != nil {
+	// them), and so is what they are made from: a claim makes the state
+	// again, as it was before the walk changed it (newCallArgs.encode).
+	wk.newCall = newCallArgs{s: s, r: r, g: g, p: p, id: id, started: now.UTC().Truncate(time.Millisecond)}
+	if err := wk.newCall.fill(&wk.sess, &wk.state); err != nil {
 		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
 		return
 	}
-	// A claim stores the new call's state as it was before the walk
-	// changed it: made again, from what the walker keeps of the answer.
-	wk.newCall = newCallArgs{s: s, r: r, g: g, p: p, id: id, started: started}
-	s.answerSession(w, r, wk, g, wk.encodeNew)
+	s.answerSession(w, r, wk, g)
 }
 
 // newCallArgs are what an answer makes its new call's state from, kept in
@@ -76,13 +74,18 @@ type newCallArgs struct {
 	started time.Time
 }
 
+// fill makes *sess and *st the new call's state (Server.fillCall).
+func (a *newCallArgs) fill(sess *CallState, st *flow.State) error {
+	return a.s.fillCall(sess, st, a.r, a.g, a.p, a.id, a.started)
+}
+
 // encode encodes the new call's state as it was before the walk.
 func (a *newCallArgs) encode() ([]byte, error) {
-	sess, _, err := a.s.newCall(a.r, a.g, a.p, a.id, a.started)
-	if err != nil {
+	var sess CallState
+	if err := a.fill(&sess, new(flow.State)); err != nil {
 		return nil, err
 	}
-	return encodeState(sess)
+	return encodeState(&sess)
 }
 
 // newCall makes a new call's state: its parameters p, the flow's initial
@@ -123,15 +126,16 @@ func (s *Server) fillCall(sess *CallState, st *flow.State, r *http.Request, g *f
 	return nil
 }
 
-// answerSession walks a new call, wk.sess and wk.state (fillCall), from
-// start with wk, a walker of its first step, and stores it; pre encodes
-// the call's state as it was before the walk, for a claim.
-func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, wk *webhookWalker, g *flow.Graph, pre func() ([]byte, error)) {
+// answerSession walks a new call, wk.sess and wk.state (made from
+// wk.newCall), from start with wk, a walker of its first step, and stores
+// it; a claim stores the call's state as it was before the walk
+// (wk.encodeNew).
+func (s *Server) answerSession(w http.ResponseWriter, r *http.Request, wk *webhookWalker, g *flow.Graph) {
 	sess, st := &wk.sess, &wk.state
 	ctx, id := r.Context(), sess.CallUUID
 	t := &wk.txn // putWalker releases it
 	s.initTxn(t, ctx, id, 0, nil, true)
-	t.pre = pre
+	t.pre = wk.encodeNew
 	res := s.walkStep(wk, t, answerKey, func() flow.Result { return wk.Answer(g, st) })
 	sess.Vars = st.Vars // a copy when the walk set a var in shared ones
 	if res.Aborted == nil {
