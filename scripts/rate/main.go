@@ -138,17 +138,13 @@ func main() {
 		fmt.Println("no successful requests")
 		os.Exit(1)
 	}
-	ms := func(q float64) string {
-		i := int(q * float64(len(ok)))
-		i = min(i, len(ok)-1)
-		return msOf(ok[i])
-	}
-	fmt.Printf("latency_ms p50=%s p90=%s p99=%s p999=%s max=%s\n", ms(0.50), ms(0.90), ms(0.99), ms(0.999), msOf(ok[len(ok)-1]))
+	ms := func(q float64) string { return quantile(ok, q) }
+	fmt.Printf("latency_ms p50=%s p90=%s p99=%s p999=%s max=%s\n", ms(0.50), ms(0.90), ms(0.99), ms(0.999), ms(1))
 	// Of the measured requests released (not those a stalled server left
 	// unreleased past the deadline).
 	if late = late[min(skip, released):released]; len(late) > 0 {
 		slices.Sort(late)
-		fmt.Printf("release_late_ms median=%s p99th=%s max=%s\n", msOf(late[len(late)/2]), msOf(late[len(late)*99/100]), msOf(late[len(late)-1]))
+		fmt.Printf("release_late_ms median=%s p99th=%s max=%s\n", quantile(late, 0.5), quantile(late, 0.99), quantile(late, 1))
 	}
 	if e := firstErr.Load(); e != nil {
 		fmt.Printf("first error: %s\n", e)
@@ -162,8 +158,12 @@ func main() {
 // requests a second it is one request's interval.
 const releasePeriod = 50 * time.Microsecond
 
-// msOf formats d in milliseconds.
-func msOf(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 3, 64) }
+// quantile formats the q quantile of sorted (not empty), in
+// milliseconds; 1 is its largest.
+func quantile(sorted []time.Duration, q float64) string {
+	i := min(int(q*float64(len(sorted))), len(sorted)-1)
+	return strconv.FormatFloat(float64(sorted[i])/1e6, 'f', 3, 64)
+}
 
 // printStretches prints the stretches of requests, in the order they were
 // due, that took over slow (or were not answered): what to set beside a
