@@ -192,20 +192,40 @@ func benchHex(b []byte, v uint64, digits int) []byte {
 
 // benchRequest returns a fresh answer request reading body through r.
 func benchRequest(body []byte, r *bytes.Reader) *http.Request {
-	r.Reset(body)
-	return &http.Request{
-		Method:        http.MethodPost,
-		URL:           benchAnswerURL,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        benchHeader,
-		Body:          io.NopCloser(r),
-		ContentLength: int64(len(body)),
-		Host:          benchAnswerURL.Host,
-		RemoteAddr:    "127.0.0.1:40000",
-		RequestURI:    benchAnswerURL.Path,
+	return new(benchRequests).next(body, r)
+}
+
+// benchRequests are one goroutine's answer requests, made one after
+// another in one http.Request with one context, as flowd serve's HTTP
+// server serves them: in a context the Server's RequestContext made
+// (newBenchRequests), or none.
+type benchRequests struct{ blank, req http.Request }
+
+// newBenchRequests returns requests for h: in a context of its own when
+// h is a Server.
+func newBenchRequests(h http.Handler) *benchRequests {
+	rs := new(benchRequests)
+	if s, ok := h.(*Server); ok {
+		rs.blank = *rs.blank.WithContext(s.RequestContext())
 	}
+	return rs
+}
+
+// next returns the answer request reading body through r.
+func (rs *benchRequests) next(body []byte, r *bytes.Reader) *http.Request {
+	r.Reset(body)
+	req := &rs.req
+	*req = rs.blank
+	req.Method = http.MethodPost
+	req.URL = benchAnswerURL
+	req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.1", 1, 1
+	req.Header = benchHeader
+	req.Body = io.NopCloser(r)
+	req.ContentLength = int64(len(body))
+	req.Host = benchAnswerURL.Host
+	req.RemoteAddr = "127.0.0.1:40000"
+	req.RequestURI = benchAnswerURL.Path
+	return req
 }
 
 // benchWriter is a ResponseWriter that keeps the last response.
@@ -258,11 +278,11 @@ func benchServe(b *testing.B, h http.Handler, parallel bool) {
 	if !parallel {
 		var buf []byte
 		var rd bytes.Reader
-		w := newBenchWriter()
+		w, reqs := newBenchWriter(), newBenchRequests(h)
 		b.ResetTimer()
 		for b.Loop() {
 			w.reset()
-			h.ServeHTTP(w, benchRequest(benchForm(&buf, benchSeq.Add(1)), &rd))
+			h.ServeHTTP(w, reqs.next(benchForm(&buf, benchSeq.Add(1)), &rd))
 			check(w)
 		}
 		return
@@ -275,10 +295,10 @@ func benchServe(b *testing.B, h http.Handler, parallel bool) {
 	b.RunParallel(func(pb *testing.PB) {
 		var buf []byte
 		var rd bytes.Reader
-		w := newBenchWriter()
+		w, reqs := newBenchWriter(), newBenchRequests(h)
 		for pb.Next() {
 			w.reset()
-			h.ServeHTTP(w, benchRequest(benchForm(&buf, benchSeq.Add(1)), &rd))
+			h.ServeHTTP(w, reqs.next(benchForm(&buf, benchSeq.Add(1)), &rd))
 			if w.code != http.StatusOK || !bytes.Equal(w.body.Bytes(), want) {
 				b.Errorf("answer: %d %q", w.code, w.body.Bytes())
 				return

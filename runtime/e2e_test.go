@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/fastserve"
 	"github.com/flowd-dev/flowd/internal/plivosim"
 	"github.com/flowd-dev/flowd/internal/scenarios"
 	"github.com/flowd-dev/flowd/internal/testenv"
@@ -91,6 +93,10 @@ type envConfig struct {
 	clock     time.Time // default clockOpen
 	logs      io.Writer // default: discarded
 	noServer  bool      // in-process only (no listener)
+	// fast serves over fastserve, as flowd serve does by default, each
+	// request in a context the Server's RequestContext made; else over
+	// net/http (httptest).
+	fast      bool
 	wrapStore func(runtime.Store) runtime.Store
 	// sessionTTL and traceTTL default to flowd's (12h, 1h).
 	sessionTTL, traceTTL time.Duration
@@ -195,6 +201,9 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 	if cfg.noServer {
 		e.base = "http://flowd.test"
 		e.sim = &plivosim.Sim{Client: plivosim.HandlerClient(e.h)}
+	} else if cfg.fast {
+		e.base = serveFast(t, e.h)
+		e.sim = &plivosim.Sim{}
 	} else {
 		e.srv = httptest.NewServer(e.h)
 		t.Cleanup(e.srv.Close)
@@ -209,6 +218,32 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 		e.sim.AuthToken = cfg.tokens[0]
 	}
 	return e
+}
+
+// serveFast serves h over fastserve on a loopback port until the test
+// ends, as flowd serve does, and returns its URL.
+func serveFast(t testing.TB, h *runtime.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// net/http's header limit, not flowd serve's 16 KiB: a script sends
+	// an answer URL of vars larger than that.
+	fs := fastserve.New(fastserve.Config{Handler: h, Context: h.RequestContext, MaxHeaderBytes: http.DefaultMaxHeaderBytes})
+	done := make(chan error, 1)
+	go func() { done <- fs.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := fs.Shutdown(ctx); err != nil {
+			_ = fs.Close()
+		}
+		if err := <-done; err != nil {
+			t.Errorf("fastserve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
 
 func (e *env) setClock(t time.Time) { e.now.Store(t.UnixNano()) }
@@ -1236,9 +1271,13 @@ func wantAdded(t *testing.T, e *env, c *plivosim.Call, want ...string) {
 func TestE2EExamples(t *testing.T) {
 	eachStore(t, func(t *testing.T, open func(*testing.T) runtime.Store) {
 		st := open(t)
-		e := startEnv(t, envConfig{store: st, rest: true})
-		// A second flowd on the same store, with params that make flows
-		// fail, and a body limit that lets a caller type 100 KB of keys.
+		// Over fastserve, as flowd serve by default: every webhook of the
+		// scripts and the exploration is served in one of a few contexts
+		// reused request after request.
+		e := startEnv(t, envConfig{store: st, rest: true, fast: true})
+		// A second flowd on the same store, over net/http, with params
+		// that make flows fail, and a body limit that lets a caller type
+		// 100 KB of keys.
 		ep := startEnv(t, envConfig{store: st, params: oddParams, rest: true, maxBody: 512 << 10})
 		cv := newCoverage(e.reg)
 		if len(e.reg.Names()) == 0 {

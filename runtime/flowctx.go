@@ -47,6 +47,23 @@ type requestCtx struct {
 	// formTaken says params has returned it.
 	form      map[string]string
 	formTaken bool
+	// server is the Server whose RequestContext made this context, to
+	// serve one request after another in (serving says it serves one);
+	// nil for the context ServeHTTP makes for each request.
+	server  *Server
+	serving bool
+}
+
+// served marks c free for the next request.
+func (c *requestCtx) served() { c.serving = false }
+
+// reset makes c the context of a request not yet routed, with chi's
+// routing context reset for the router.
+func (c *requestCtx) reset(router chi.Router) {
+	c.rctx.Reset()
+	c.rctx.Routes = router
+	c.route, c.routed = flowRoute{}, false
+	c.form, c.formTaken = nil, false
 }
 
 // formMaps are the maps parseWebhookForm parses webhooks' parameters
@@ -79,6 +96,7 @@ func (c *requestCtx) Value(key any) any {
 		if c.routed {
 			return &c.route
 		}
+		return nil // not a route of a request this context served before
 	case requestCtxKey{}:
 		return c
 	}

@@ -94,3 +94,86 @@ func TestFlowCtxUnknownFlow(t *testing.T) {
 		t.Errorf("unknown flows in the metrics:\n%s", metrics)
 	}
 }
+
+// TestRequestContextReused: requests served one after another in one
+// context of RequestContext's, as flowd serve's HTTP server serves them,
+// are each routed and parsed as their own: nothing of a request's flow,
+// route or parameters reaches the next, with a public URL's path too. A
+// context another Server made, or one serving a request already, is
+// served as any other context.
+func TestRequestContextReused(t *testing.T) {
+	for _, public := range []string{"", "https://example.com/plivo"} {
+		t.Run("public="+public, func(t *testing.T) {
+			_, client := fakePlivo(t)
+			reg := testRegistry(t, "cc.yaml", ccFlow)
+			st := NewMemory()
+			t.Cleanup(func() { st.Close() })
+			s := New(Config{Registry: reg, Store: st, REST: client, APIToken: "secret", PublicURL: public})
+			other := New(Config{Registry: reg, Store: st, REST: client, APIToken: "secret", PublicURL: public})
+			ctx := s.RequestContext()
+			prefix := strings.TrimPrefix(public, "https://example.com")
+			serve := func(h http.Handler, method, path string, form url.Values) (int, string) {
+				t.Helper()
+				r := httptest.NewRequestWithContext(ctx, method, prefix+path, strings.NewReader(form.Encode()))
+				if method == http.MethodPost {
+					r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w.Code, w.Body.String()
+			}
+			call := func(id string) url.Values {
+				return url.Values{"CallUUID": {id}, "From": {"+14155550100"}, "To": {"+14155550199"}, "Direction": {"inbound"}}
+			}
+			code, xml := serve(s, http.MethodPost, "/flows/cc/answer", call("c1"))
+			m := regexp.MustCompile(`onExitActionUrl="[^"]*?(/flows/cc/calls/[^"]+)"`).FindStringSubmatch(xml)
+			if code != http.StatusOK || m == nil {
+				t.Fatalf("answer c1: %d %s", code, xml)
+			}
+			exit := strings.TrimPrefix(m[1], prefix)
+			for _, c := range []struct {
+				name         string
+				h            http.Handler
+				method, path string
+				form         url.Values
+				code         int
+				body         string
+			}{
+				{"health", s, http.MethodGet, "/healthz", nil, 200, `"ok"`},
+				{"an unknown flow after a known one", s, http.MethodPost, "/flows/nope/answer", call("c9"), 404, `unknown flow "nope"`},
+				{"the exit of c1", s, http.MethodPost, exit, call("c1"), 200, "<Response>"},
+				{"a second answer's own parameters", s, http.MethodPost, "/flows/cc/answer", call("c2"), 200, "<Response>"},
+				{"a call of another flow", s, http.MethodPost, "/flows/nope/hangup", call("c2"), 409, "call c2 runs flow cc, not nope"},
+				{"the API, through chi", s, http.MethodGet, "/v1/calls/c2", nil, 401, ""},
+				{"another Server's context", other, http.MethodPost, "/flows/cc/answer", call("c3"), 200, "<Response>"},
+				{"a hangup before its answer", s, http.MethodPost, "/flows/cc/hangup", call("c4"), 204, ""},
+			} {
+				if code, body := serve(c.h, c.method, c.path, c.form); code != c.code || !strings.Contains(body, c.body) {
+					t.Errorf("%s: %d %q, want %d with %q", c.name, code, body, c.code, c.body)
+				}
+			}
+			for _, id := range []string{"c1", "c2", "c3"} {
+				rec, err := st.Get(t.Context(), id)
+				if err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+				sess, err := decodeState(rec.Data)
+				if err != nil || sess.CallUUID != id || sess.Call["CallUUID"] != id {
+					t.Errorf("%s stored as %+v (%v)", id, sess, err)
+				}
+			}
+
+			// Served while it serves a request (a handler serving another
+			// request through the Server): a context of its own.
+			rc := ctx.(*requestCtx)
+			rc.serving, rc.routed = true, true
+			rc.route = flowRoute{Name: "stale"}
+			if code, body := serve(s, http.MethodPost, "/flows/cc/answer", call("c5")); code != 200 || !strings.Contains(body, "<Response>") {
+				t.Errorf("while serving: %d %s", code, body)
+			}
+			if !rc.serving || rc.route.Name != "stale" {
+				t.Errorf("the busy context was changed: %+v", rc)
+			}
+		})
+	}
+}

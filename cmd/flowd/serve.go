@@ -322,7 +322,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	inflight := &inFlight{next: srv}
 	var hs httpServer = newHTTPServer(*addr, inflight, log)
 	if *httpEngine == "fasthttp" {
-		hs = newFastServer(inflight, log)
+		hs = newFastServer(inflight, srv.RequestContext, log)
 	}
 	hs.RegisterOnShutdown(srv.EndStreams) // the console's streams never end by themselves
 	ln, err := net.Listen("tcp", *addr)
@@ -406,10 +406,13 @@ const (
 
 // newFastServer is serve's default HTTP server: fasthttp, with the
 // timeouts of newHTTPServer. The console's live stream takes its
-// connection over (runtime.IsEventsPath).
-func newFastServer(h http.Handler, log *slog.Logger) *fastserve.Server {
+// connection over (runtime.IsEventsPath). Requests are served in the
+// contexts reqCtx makes (runtime.Server.RequestContext), one for each of
+// fastserve's pooled exchanges.
+func newFastServer(h http.Handler, reqCtx func() context.Context, log *slog.Logger) *fastserve.Server {
 	return fastserve.New(fastserve.Config{
 		Handler: h,
+		Context: reqCtx,
 		Stream: func(method, path []byte) bool {
 			return string(method) == http.MethodGet && runtime.IsEventsPath(string(path))
 		},

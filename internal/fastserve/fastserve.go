@@ -27,8 +27,9 @@
 // into r.Host, Transfer-Encoding into r.TransferEncoding), a Body read
 // from the connection as the handler reads it (fasthttp does not buffer a
 // body it was only told the length of), ContentLength (-1 when chunked),
-// RemoteAddr, RequestURI, Close. Its context is context.Background(),
-// not cancelled when the client goes away (a stream's is); when
+// RemoteAddr, RequestURI, Close. Its context is context.Background() (or
+// Config.Context's), not cancelled when the client goes away (a stream's
+// is); when
 // the request names no host, it carries http.LocalAddrContextKey, the
 // address it reached, where net/http always puts it. As with net/http,
 // the header is sent as it was at WriteHeader, invalid fields left out,
@@ -94,6 +95,15 @@ type Config struct {
 	// Logger gets a handler's panics (Warn) and fasthttp's messages about
 	// clients (Debug).
 	Logger *slog.Logger
+	// Context, when set, makes the context of the requests one pooled
+	// exchange serves, once, when the exchange is made; each request it
+	// serves after that has that same context (a request that names no
+	// host gets it with http.LocalAddrContextKey added). It is for a
+	// handler that keeps a request's own state in its context and resets
+	// it at each request (runtime.Server.RequestContext): such a context
+	// costs the handler no copy of the request to add. The handler must
+	// not keep it past a request, as it must not keep the request.
+	Context func() context.Context
 }
 
 // Server is an HTTP/1.1 server for an http.Handler.
@@ -160,7 +170,13 @@ func New(cfg Config) *Server {
 		ConnState:                     s.track,
 		ErrorHandler:                  requestError,
 	}
-	s.pool.New = func() any { return new(exchange) }
+	s.pool.New = func() any {
+		x := new(exchange)
+		if cfg.Context != nil {
+			x.blank = *(&http.Request{}).WithContext(cfg.Context())
+		}
+		return x
+	}
 	return s
 }
 
@@ -292,14 +308,15 @@ func requestError(ctx *fasthttp.RequestCtx, err error) {
 
 // exchange is one request's net/http side, pooled.
 type exchange struct {
-	te   []string // the request's TransferEncoding
-	req  http.Request
-	url  url.URL
-	hdr  http.Header
-	raw  []byte   // the header's values, copied together
-	vals []string // the header's values, each field's slice a part of it
-	body body
-	w    writer
+	te    []string // the request's TransferEncoding
+	req   http.Request
+	blank http.Request // a request of nothing but Config.Context's context, or none
+	url   url.URL
+	hdr   http.Header
+	raw   []byte   // the header's values, copied together
+	vals  []string // the header's values, each field's slice a part of it
+	body  body
+	w     writer
 }
 
 // serveDirect runs the handler on ctx's goroutine with a request and a
@@ -490,21 +507,18 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 		x.body.r = &x.body.b
 	}
 	r := &x.req
-	*r = http.Request{
-		Method:           methodString(ctx.Method()),
-		URL:              u,
-		Proto:            "HTTP/1.1",
-		ProtoMajor:       1,
-		ProtoMinor:       1,
-		Header:           x.hdr,
-		Body:             &x.body,
-		ContentLength:    length,
-		TransferEncoding: x.te,
-		Host:             host,
-		RemoteAddr:       s.remoteAddr(ctx),
-		RequestURI:       target,
-		Close:            h.ConnectionClose(),
-	}
+	*r = x.blank // its context, unexported, comes only this way
+	r.Method = methodString(ctx.Method())
+	r.URL = u
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
+	r.Header = x.hdr
+	r.Body = &x.body
+	r.ContentLength = length
+	r.TransferEncoding = x.te
+	r.Host = host
+	r.RemoteAddr = s.remoteAddr(ctx)
+	r.RequestURI = target
+	r.Close = h.ConnectionClose()
 	if !h.IsHTTP11() {
 		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
 	}
@@ -514,7 +528,7 @@ func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, 
 	if host == "" {
 		// Where the request came in: a handler names the server by it
 		// when the client named none (an HTTP/1.0 request).
-		r = r.WithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, ctx.LocalAddr()))
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, ctx.LocalAddr()))
 	}
 	return r, nil
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -794,5 +795,63 @@ func TestRefusedBeforeTheHandler(t *testing.T) {
 	}
 	if p := fastRec.seen().Path; p != "" {
 		t.Errorf("the handler ran for %s", p)
+	}
+}
+
+// ctxKey is TestContext's context key.
+type ctxKey struct{}
+
+// TestContext: with Config.Context, a pooled exchange's requests are
+// served in the context it made for that exchange, made once: a request
+// that names no host has it with http.LocalAddrContextKey added.
+func TestContext(t *testing.T) {
+	var made atomic.Int32
+	type seenCtx struct {
+		n     any
+		local bool
+	}
+	seenc := make(chan seenCtx, 10)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, local := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		seenc <- seenCtx{r.Context().Value(ctxKey{}), local}
+		io.WriteString(w, "ok")
+	})
+	_, addr := startFast(t, Config{Handler: h, Context: func() context.Context {
+		return context.WithValue(context.Background(), ctxKey{}, made.Add(1))
+	}})
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	for i, req := range []string{
+		"GET /a HTTP/1.1\r\nHost: h\r\n\r\n",
+		"POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nab",
+		"GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", // no host
+		"GET /d HTTP/1.1\r\nHost: h\r\n\r\n",
+	} {
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		got := <-seenc
+		if n, ok := got.n.(int32); !ok || n < 1 || n > made.Load() || got.local != (i == 2) {
+			t.Errorf("request %d: context value %v (of %d made), LocalAddrContextKey %v", i, got.n, made.Load(), got.local)
+		}
+	}
+	// One connection's requests one after another: the pool gives the
+	// next the exchange the last one used, mostly, and its context.
+	for range 46 {
+		fmt.Fprint(c, "GET /e HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		<-seenc
+	}
+	if n := made.Load(); n > 10 {
+		t.Errorf("%d contexts made for 50 requests on one connection: one an exchange, not one a request", n)
 	}
 }
