@@ -52,6 +52,9 @@ type requestCtx struct {
 	// nil for the context ServeHTTP makes for each request.
 	server  *Server
 	serving bool
+	// limit caps the body of the request served in this context, when
+	// it is one of RequestContext's (limitBody).
+	limit bodyLimit
 }
 
 // served marks c free for the next request.
@@ -64,6 +67,7 @@ func (c *requestCtx) reset(router chi.Router) {
 	c.rctx.Routes = router
 	c.route, c.routed = flowRoute{}, false
 	c.form, c.formTaken = nil, false
+	c.limit = bodyLimit{}
 }
 
 // formMaps are the maps parseWebhookForm parses webhooks' parameters

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -147,6 +149,8 @@ func TestRequestContextReused(t *testing.T) {
 				{"the API, through chi", s, http.MethodGet, "/v1/calls/c2", nil, 401, ""},
 				{"another Server's context", other, http.MethodPost, "/flows/cc/answer", call("c3"), 200, "<Response>"},
 				{"a hangup before its answer", s, http.MethodPost, "/flows/cc/hangup", call("c4"), 204, ""},
+				{"a body past the limit", s, http.MethodPost, "/flows/cc/answer", url.Values{"CallUUID": {"c6"}, "X": {strings.Repeat("x", 1<<20)}}, 413, "request body too large"},
+				{"the next body", s, http.MethodPost, "/flows/cc/hangup", call("c7"), 204, ""},
 			} {
 				if code, body := serve(c.h, c.method, c.path, c.form); code != c.code || !strings.Contains(body, c.body) {
 					t.Errorf("%s: %d %q, want %d with %q", c.name, code, body, c.code, c.body)
@@ -175,5 +179,38 @@ func TestRequestContextReused(t *testing.T) {
 				t.Errorf("the busy context was changed: %+v", rc)
 			}
 		})
+	}
+}
+
+// TestBodyLimit: bodyLimit reads what http.MaxBytesReader reads, with
+// the same errors, whatever the body's length and the reads' sizes.
+func TestBodyLimit(t *testing.T) {
+	const limit = 100
+	for _, size := range []int{0, 1, limit - 1, limit, limit + 1, 3 * limit} {
+		for _, chunk := range []int{1, 7, limit, limit + 1, 4096} {
+			body := strings.Repeat("b", size)
+			read := func(r io.Reader) (string, []string) {
+				var got strings.Builder
+				var errs []string
+				buf := make([]byte, chunk)
+				for range 1000 {
+					n, err := r.Read(buf)
+					got.Write(buf[:n])
+					if err != nil {
+						errs = append(errs, fmt.Sprintf("%T %v", err, err))
+						if len(errs) == 2 {
+							break
+						}
+					}
+				}
+				return got.String(), errs
+			}
+			l := &bodyLimit{r: io.NopCloser(strings.NewReader(body)), n: limit, i: limit}
+			got, gotErrs := read(l)
+			want, wantErrs := read(http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader(body)), limit))
+			if got != want || fmt.Sprint(gotErrs) != fmt.Sprint(wantErrs) {
+				t.Errorf("body %d, reads of %d: %d bytes, %v; MaxBytesReader %d bytes, %v", size, chunk, len(got), gotErrs, len(want), wantErrs)
+			}
+		}
 	}
 }

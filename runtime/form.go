@@ -15,13 +15,57 @@ import (
 	"github.com/flowd-dev/flowd/internal/hexdigit"
 )
 
-// limitBody caps a webhook's body: Plivo's are a few hundred bytes.
+// limitBody caps a webhook's body: Plivo's are a few hundred bytes. A
+// request served in a context of RequestContext's has its body capped by
+// that context's bodyLimit, reused; any other by http.MaxBytesReader.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+		if c, ok := r.Context().(*requestCtx); ok && c.server != nil {
+			c.limit = bodyLimit{r: r.Body, n: s.cfg.MaxBody, i: s.cfg.MaxBody}
+			r.Body = &c.limit
+		} else {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// bodyLimit reads a body as http.MaxBytesReader's reader does, for the
+// requests of an HTTP server that reuses their contexts (RequestContext),
+// where it is a field of the context, not a new reader per webhook:
+// past i bytes, it reads as *http.MaxBytesError. (MaxBytesReader's also
+// tells net/http's response to close the connection; such a server is
+// not net/http.)
+type bodyLimit struct {
+	r   io.ReadCloser
+	n   int64 // the bytes left to read
+	i   int64 // the limit
+	err error // sticky
+}
+
+func (l *bodyLimit) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	// One byte past what is left tells whether the body goes past it.
+	if int64(len(p))-1 > l.n {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) <= l.n {
+		l.n -= int64(n)
+		l.err = err
+		return n, err
+	}
+	n, l.n = int(l.n), 0
+	l.err = &http.MaxBytesError{Limit: l.i}
+	return n, l.err
+}
+
+func (l *bodyLimit) Close() error { return l.r.Close() }
 
 // parseForm reads a webhook's parameters: the form body of a POST, the
 // query of a GET. A body that is too large or badly encoded is a 4xx and

@@ -43,6 +43,17 @@ func (s *Server) base(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	if h := r.Header; r.Host != "" && h["X-Forwarded-Proto"] == nil && h["Forwarded"] == nil && h["X-Forwarded-Host"] == nil {
+		return s.hostBase(scheme, r.Host)
+	}
+	return forwardedBase(r, scheme)
+}
+
+// forwardedBase returns the base URL of a request a proxy may have
+// forwarded: scheme unless the proxy names another. Apart from base, whose
+// scheme the loop over forwarded would otherwise move to the heap on
+// every webhook.
+func forwardedBase(r *http.Request, scheme string) string {
 	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
 		scheme, _, _ = strings.Cut(p, ",")
 		scheme = strings.TrimSpace(scheme)
@@ -60,4 +71,18 @@ func (s *Server) base(r *http.Request) string {
 		break
 	}
 	return scheme + "://" + host
+}
+
+// hostBase returns scheme://host, the base URL of a request that no
+// proxy forwarded: the one made last when it is the same, as it is for
+// every webhook of a flowd addressed by one name, where making it was an
+// allocation on each.
+func (s *Server) hostBase(scheme, host string) string {
+	if b := s.lastBase.Load(); b != nil && len(*b) == len(scheme)+3+len(host) &&
+		strings.HasPrefix(*b, scheme) && strings.HasSuffix(*b, host) && (*b)[len(scheme):len(scheme)+3] == "://" {
+		return *b
+	}
+	b := scheme + "://" + host
+	s.lastBase.Store(&b)
+	return b
 }

@@ -64,13 +64,39 @@ func URLs(base, flowName, callUUID string, step int) func(node, event string) st
 type callURLs struct {
 	base, flowName, callUUID string
 	step                     int
+	// made are the last callback URLs made, kept between webhooks: a
+	// callback URL names no call, so the next calls' webhooks at the same
+	// step of the same flow name the same URLs, made again on every
+	// answer before (a sixth of its garbage). Event URLs name the call.
+	made [4]madeURL
+	next int // the entry of made to replace next
+}
+
+// madeURL is a callback URL and what it was made from.
+type madeURL struct {
+	base, flowName, node, event, url string
+	step                             int
 }
 
 func (u *callURLs) url(node, event string) string {
 	if flow.IsReport(event) {
 		return EventURL(u.base, u.flowName, u.callUUID, node, event)
 	}
-	return CallbackURL(u.base, u.flowName, u.step, node, event)
+	for i := range u.made {
+		m := &u.made[i]
+		if m.url != "" && m.step == u.step && m.node == node && m.event == event && m.flowName == u.flowName && m.base == u.base {
+			return m.url
+		}
+	}
+	url := CallbackURL(u.base, u.flowName, u.step, node, event)
+	u.made[u.next] = madeURL{base: u.base, flowName: u.flowName, node: node, event: event, url: url, step: u.step}
+	u.next = (u.next + 1) % len(u.made)
+	return url
+}
+
+// set makes u the URLs of a call's step, keeping the URLs made before.
+func (u *callURLs) set(base, flowName, callUUID string, step int) {
+	u.base, u.flowName, u.callUUID, u.step = base, flowName, callUUID, step
 }
 
 // URLNode writes a node's name as a URL path segment; NodeOfURL reads

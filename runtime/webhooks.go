@@ -13,11 +13,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/flowd-dev/flowd/flow"
+	"github.com/flowd-dev/flowd/internal/jsonlog"
 )
 
 // The webhook kinds, for traces, logs and metrics.
@@ -55,6 +57,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	// them), and so is what they are made from: a claim makes the state
 	// again, as it was before the walk changed it (newCallArgs.encode).
 	wk.newCall = newCallArgs{s: s, r: r, g: g, p: p, id: id, started: now.UTC().Truncate(time.Millisecond)}
+	wk.state.Nodes = wk.nodes
 	if err := wk.newCall.fill(&wk.sess, &wk.state); err != nil {
 		s.reject(w, r, http.StatusBadRequest, "bad vars in the answer URL: "+err.Error())
 		return
@@ -100,8 +103,13 @@ func (s *Server) newCall(r *http.Request, g *flow.Graph, p map[string]string, id
 
 // fillCall makes *sess and *st a new call's state, as newCall returns
 // it: for structures allocated or pooled already (an answer's walker's).
+// st.Nodes, when not nil, is the empty map the state is to use.
 func (s *Server) fillCall(sess *CallState, st *flow.State, r *http.Request, g *flow.Graph, p map[string]string, id string, started time.Time) error {
-	*st = flow.State{Call: p, Nodes: map[string]map[string]string{}, Params: s.params(g)}
+	nodes := st.Nodes
+	if nodes == nil {
+		nodes = map[string]map[string]string{}
+	}
+	*st = flow.State{Call: p, Nodes: nodes, Params: s.params(g)}
 	var vars map[string]any
 	if r.URL.RawQuery != "" { // else no vars: no query to parse for them
 		if raw := r.URL.Query().Get("vars"); raw != "" {
@@ -891,10 +899,17 @@ func (s *Server) logStep(r *http.Request, sess *CallState, res flow.Result, from
 		pc = pcs[0]
 		s.webhookPC.Store(pc)
 	}
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "webhook", pc)
-	rec.AddAttrs(slog.String("call", sess.CallUUID), slog.String("flow", sess.Flow), slog.String("version", sess.Version),
+	attrs := [...]slog.Attr{slog.String("call", sess.CallUUID), slog.String("flow", sess.Flow), slog.String("version", sess.Version),
 		slog.Int("step", sess.Step), slog.String("from", from), slog.String("node", sess.Wait),
-		slog.String("outcome", outcomeLabel(res)), slog.Any("path", res.Path))
+		slog.String("outcome", outcomeLabel(res)), slog.Any("path", res.Path)}
+	if jh, ok := h.(*jsonlog.Handler); ok {
+		// flowd serve's handler, which writes them without a record:
+		// one holds five attributes and allocates for the rest.
+		_ = jh.HandleAttrs(ctx, time.Now(), slog.LevelInfo, "webhook", pc, attrs[:])
+		return
+	}
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "webhook", pc)
+	rec.AddAttrs(attrs[:]...)
 	_ = h.Handle(ctx, rec)
 }
 
@@ -932,6 +947,9 @@ type webhookWalker struct {
 	// putWalker clears it.
 	newCall   newCallArgs
 	encodeNew func() ([]byte, error)
+	// nodes is an answer's state.Nodes, kept empty between answers: the
+	// map was an allocation on each.
+	nodes map[string]map[string]string
 }
 
 // putWalker gives a walker back to its pool, with what an answer kept in
@@ -940,11 +958,12 @@ type webhookWalker struct {
 func (s *Server) putWalker(wk *webhookWalker) {
 	wk.txn.release()
 	wk.txn, wk.sess, wk.state, wk.newCall = txn{}, CallState{}, flow.State{}, newCallArgs{}
+	clear(wk.nodes)
 	s.walkers.Put(wk)
 }
 
 func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
-	wk := &webhookWalker{Walker: flow.Walker{Params: params}}
+	wk := &webhookWalker{Walker: flow.Walker{Params: params}, nodes: map[string]map[string]string{}}
 	wk.effect = wk.claim.claim
 	wk.encodeNew = wk.newCall.encode
 	wk.URL = wk.urls.url
@@ -955,7 +974,7 @@ func newWebhookWalker(params func(*flow.Graph) map[string]any) *webhookWalker {
 // flows' clock at now.
 func (s *Server) walker(r *http.Request, flowName, callUUID string, step int, now time.Time) *webhookWalker {
 	wk := s.walkers.Get().(*webhookWalker)
-	wk.urls = callURLs{base: s.base(r), flowName: flowName, callUUID: callUUID, step: step}
+	wk.urls.set(s.base(r), flowName, callUUID, step)
 	wk.Now = now
 	wk.REST, wk.RESTTimeout, wk.HTTP = s.cfg.REST, s.cfg.RESTTimeout, s.cfg.HTTP
 	// Not the request's context: a webhook whose client went away (Plivo
@@ -1024,16 +1043,36 @@ func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, id string, 
 }
 
 func writeXML(w http.ResponseWriter, b []byte) {
-	// What h.Set sets for each, with the two values cut from one array:
-	// one allocation where each Set makes a slice of its own. The keys
-	// are canonical already.
-	vals := make([]string, 2)
-	vals[0], vals[1] = "application/xml", strconv.Itoa(len(b))
+	// What h.Set sets for each, with values no response changes, shared
+	// (an append to one makes a slice of its own: their capacity is
+	// their length): where each Set made a slice, and Itoa a string, on
+	// every webhook. The keys are canonical already.
 	h := w.Header()
-	h["Content-Type"] = vals[0:1:1]
-	h["Content-Length"] = vals[1:2:2]
+	h["Content-Type"] = xmlContentType
+	h["Content-Length"] = contentLength(len(b))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+}
+
+// xmlContentType is an XML answer's Content-Type, shared by all.
+var xmlContentType = []string{"application/xml"}
+
+// contentLengths are the Content-Length values of the lengths under
+// their count, each made when first answered and shared after.
+var contentLengths [8 << 10]atomic.Pointer[[]string]
+
+// contentLength returns a header value of n, shared with every other
+// answer of that length when it is under 8 KiB.
+func contentLength(n int) []string {
+	if n >= len(contentLengths) {
+		return []string{strconv.Itoa(n)}
+	}
+	if v := contentLengths[n].Load(); v != nil {
+		return *v
+	}
+	v := []string{strconv.Itoa(n)}
+	contentLengths[n].Store(&v)
+	return v
 }
 
 // writeJSON answers the /v1 API. <, > and & are written as they are, not

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -18,7 +16,7 @@ import (
 //   - a line is written at most logFlushDelay after it was logged, or at
 //     once when logBufSize bytes are waiting;
 //   - a line at Warn or above is written before its Handle returns,
-//     with every line before it (flushAtWarn);
+//     with every line before it (jsonlog.NewFlushing);
 //   - everything is written when serve returns.
 //
 // What a crash can lose is the Info lines of the last logFlushDelay: a
@@ -97,30 +95,6 @@ func bufferLog(stderr io.Writer) (io.Writer, func()) {
 	}
 	l := newLogWriter(stderr, logFlushDelay)
 	return l, l.Flush
-}
-
-// flushAtWarn writes a record at Warn or above, with the lines logged
-// before it, before Handle returns: a warning or an error is what an
-// operator looks for after a crash.
-type flushAtWarn struct {
-	slog.Handler
-	w *logWriter
-}
-
-func (h flushAtWarn) Handle(ctx context.Context, r slog.Record) error {
-	err := h.Handler.Handle(ctx, r)
-	if r.Level >= slog.LevelWarn {
-		h.w.Flush()
-	}
-	return err
-}
-
-func (h flushAtWarn) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return flushAtWarn{h.Handler.WithAttrs(attrs), h.w}
-}
-
-func (h flushAtWarn) WithGroup(name string) slog.Handler {
-	return flushAtWarn{h.Handler.WithGroup(name), h.w}
 }
 
 // isTerminal reports whether f is a terminal: a character device such as

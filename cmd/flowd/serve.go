@@ -686,9 +686,9 @@ func newLogger(w io.Writer) *slog.Logger {
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		return slog.New(slog.NewTextHandler(w, nil))
 	}
-	var h slog.Handler = jsonlog.New(w)
+	var flush func()
 	if l, ok := w.(*logWriter); ok {
-		h = flushAtWarn{h, l}
+		flush = l.Flush
 	}
-	return slog.New(h)
+	return slog.New(jsonlog.NewFlushing(w, flush))
 }

@@ -311,12 +311,15 @@ type exchange struct {
 	te    []string // the request's TransferEncoding
 	req   http.Request
 	blank http.Request // a request of nothing but Config.Context's context, or none
-	url   url.URL
-	hdr   http.Header
-	raw   []byte   // the header's values, copied together
-	vals  []string // the header's values, each field's slice a part of it
-	body  body
-	w     writer
+	// target is the request target of the last request served, kept
+	// after it (a string: nothing changes it).
+	target string
+	url    url.URL
+	hdr    http.Header
+	raw    []byte   // the header's values, copied together
+	vals   []string // the header's values, each field's slice a part of it
+	body   body
+	w      writer
 }
 
 // serveDirect runs the handler on ctx's goroutine with a request and a
@@ -415,7 +418,13 @@ func (s *Server) release(x *exchange) {
 // the request through them. The header's values share one string, and
 // their slices one array of x's.
 func (s *Server) request(ctx *fasthttp.RequestCtx, x *exchange) (*http.Request, error) {
-	target := string(ctx.RequestURI())
+	// The target made for the request before when it is the same (a
+	// flow's answer URL is every call's): a string less per request.
+	target := x.target
+	if uri := ctx.RequestURI(); string(uri) != target {
+		target = string(uri)
+		x.target = target
+	}
 	u := &x.url
 	if !plainTarget(target) {
 		var err error

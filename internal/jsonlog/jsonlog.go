@@ -23,17 +23,26 @@ import (
 
 // Handler writes records as JSON lines, one Write each.
 type Handler struct {
-	w    *lockedWriter
-	slow slog.Handler // slog's JSON handler, with the same attrs and groups
-	pre  []byte       // the attrs WithAttrs added, written: `,"k":v`...
-	fast bool         // false once a group or an attr only slow writes is added
+	w     *lockedWriter
+	slow  slog.Handler // slog's JSON handler, with the same attrs and groups
+	pre   []byte       // the attrs WithAttrs added, written: `,"k":v`...
+	fast  bool         // false once a group or an attr only slow writes is added
+	flush func()       // NewFlushing's, or nil
 }
 
 // New returns a handler that writes to w as slog.NewJSONHandler(w, nil)
 // does: records at Info and above.
 func New(w io.Writer) *Handler {
+	return NewFlushing(w, nil)
+}
+
+// NewFlushing returns a handler that writes as New's does, and calls
+// flush, when not nil, once it has written a line at Warn or above: for a
+// writer that holds lines back (flowd serve's), as a warning or an error
+// is what an operator looks for after a crash.
+func NewFlushing(w io.Writer, flush func()) *Handler {
 	lw := &lockedWriter{w: w}
-	return &Handler{w: lw, slow: slog.NewJSONHandler(lw, nil), fast: true}
+	return &Handler{w: lw, slow: slog.NewJSONHandler(lw, nil), fast: true, flush: flush}
 }
 
 // lockedWriter makes the fast path's writes and slog's one sequence, as
@@ -56,42 +65,84 @@ func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if h.flush != nil && r.Level >= slog.LevelWarn {
+		defer h.flush()
+	}
 	if !h.fast {
 		return h.slow.Handle(ctx, r)
 	}
 	bp := bufs.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 16<<10 {
-			bufs.Put(bp)
+	defer putBuf(bp)
+	b, ok := h.head((*bp)[:0], r.Time, r.Level, r.Message)
+	if ok {
+		r.Attrs(func(a slog.Attr) bool {
+			b, ok = appendAttr(b, a)
+			return ok
+		})
+	}
+	*bp = b
+	if !ok {
+		return h.slow.Handle(ctx, r)
+	}
+	return h.end(bp)
+}
+
+// HandleAttrs writes what Handle writes of the record
+// slog.NewRecord(t, level, msg, pc) with attrs added, without making the
+// record: a record holds five attributes and allocates for more, so a
+// line of more would be garbage on every call. It does not keep attrs.
+func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level, msg string, pc uintptr, attrs []slog.Attr) error {
+	if h.flush != nil && level >= slog.LevelWarn {
+		defer h.flush()
+	}
+	if h.fast {
+		bp := bufs.Get().(*[]byte)
+		defer putBuf(bp)
+		b, ok := h.head((*bp)[:0], t, level, msg)
+		for i := 0; ok && i < len(attrs); i++ {
+			b, ok = appendAttr(b, attrs[i])
 		}
-	}()
-	b := append((*bp)[:0], '{')
-	if !r.Time.IsZero() {
-		if y := r.Time.Year(); y < 0 || y >= 10000 {
-			return h.slow.Handle(ctx, r) // slog writes an error in its place
+		*bp = b
+		if ok {
+			return h.end(bp)
+		}
+	}
+	r := slog.NewRecord(t, level, msg, pc)
+	r.AddAttrs(attrs...)
+	return h.slow.Handle(ctx, r)
+}
+
+// head appends a line's start, `{"time":…,"level":…,"msg":…` and the
+// attrs WithAttrs added, or reports that slog's handler must write it.
+func (h *Handler) head(b []byte, t time.Time, level slog.Level, msg string) ([]byte, bool) {
+	b = append(b, '{')
+	if !t.IsZero() {
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return b, false // slog writes an error in its place
 		}
 		b = append(b, `"time":"`...)
-		b = r.Time.Round(0).AppendFormat(b, time.RFC3339Nano)
+		b = t.Round(0).AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
-	b = jsonstr.AppendSlog(b, r.Level.String())
+	b = jsonstr.AppendSlog(b, level.String())
 	b = append(b, `,"msg":`...)
-	b = jsonstr.AppendSlog(b, r.Message)
-	b = append(b, h.pre...)
-	ok := true
-	r.Attrs(func(a slog.Attr) bool {
-		b, ok = appendAttr(b, a)
-		return ok
-	})
-	if !ok {
-		*bp = b
-		return h.slow.Handle(ctx, r)
-	}
-	b = append(b, '}', '\n')
-	*bp = b
-	_, err := h.w.Write(b)
+	b = jsonstr.AppendSlog(b, msg)
+	return append(b, h.pre...), true
+}
+
+// end ends the line in *bp and writes it.
+func (h *Handler) end(bp *[]byte) error {
+	*bp = append(*bp, '}', '\n')
+	_, err := h.w.Write(*bp)
 	return err
+}
+
+// putBuf gives a line's buffer back, unless a long line grew it.
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= 16<<10 {
+		bufs.Put(bp)
+	}
 }
 
 // appendAttr appends `,"key":value`, or reports that slog's handler
@@ -150,7 +201,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
-	n := &Handler{w: h.w, slow: h.slow.WithAttrs(attrs), fast: h.fast}
+	n := &Handler{w: h.w, slow: h.slow.WithAttrs(attrs), fast: h.fast, flush: h.flush}
 	if !n.fast {
 		return n
 	}
@@ -170,5 +221,5 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
-	return &Handler{w: h.w, slow: h.slow.WithGroup(name)}
+	return &Handler{w: h.w, slow: h.slow.WithGroup(name), flush: h.flush}
 }
