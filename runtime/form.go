@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/flowd-dev/flowd/flow"
 	"github.com/flowd-dev/flowd/internal/hexdigit"
 )
 
@@ -235,7 +236,38 @@ func parseFormParams(b []byte) (map[string]string, error) {
 		v, err := url.ParseQuery(string(b))
 		return firstValues(v), err
 	}
-	body := string(b)
+	// The names Plivo sends, and the values of its enumerations, are
+	// strings made once (formNames, formValues); what is left of the
+	// body, moved together to its front, is one string: an answer's 330
+	// bytes of it became about 140.
+	var arrStrs [32]formStrings
+	strs := arrStrs[:]
+	if len(pairs) > len(strs) {
+		strs = make([]formStrings, len(pairs))
+	}
+	w := 0
+	keep := func(i, j int) (int, int) {
+		n := copy(b[w:], b[i:j])
+		w += n
+		return w - n, w
+	}
+	for i, p := range pairs {
+		st := &strs[i]
+		name, known := formNames[string(b[p.k0:p.k1])]
+		if known {
+			st.k = name.name
+		} else {
+			p.k0, p.k1 = keep(p.k0, p.k1)
+		}
+		if known && name.enum {
+			st.v = formValues[string(b[p.v0:p.v1])]
+		}
+		if st.v == "" && p.v1 > p.v0 {
+			p.v0, p.v1 = keep(p.v0, p.v1)
+		}
+		pairs[i] = p
+	}
+	body := string(b[:w])
 	m, _ := formMaps.Get().(map[string]string)
 	if m == nil {
 		m = make(map[string]string, len(pairs))
@@ -244,11 +276,67 @@ func parseFormParams(b []byte) (map[string]string, error) {
 	// ends with its first value, with one map operation per pair rather
 	// than a lookup before each assignment.
 	for i := len(pairs) - 1; i >= 0; i-- {
-		p := pairs[i]
-		m[body[p.k0:p.k1]] = body[p.v0:p.v1]
+		p, st := pairs[i], strs[i]
+		k, v := st.k, st.v
+		if k == "" {
+			k = body[p.k0:p.k1]
+		}
+		if v == "" && p.v1 > p.v0 {
+			v = body[p.v0:p.v1]
+		}
+		m[k] = v
 	}
 	return m, err
 }
+
+// formStrings are a form pair's name and value when they are interned
+// strings (formNames, formValues); "" when they are the body's.
+type formStrings struct{ k, v string }
+
+// formName is a parameter name Plivo sends; enum says its values are
+// among formValues.
+type formName struct {
+	name string
+	enum bool
+}
+
+// formNames are the parameters Plivo sends with a call's requests: the
+// standard ones and those of every callback a node kind takes, and of
+// the hangup.
+var formNames = func() map[string]formName {
+	m := map[string]formName{}
+	add := func(names ...string) {
+		for _, n := range names {
+			m[n] = formName{name: n}
+		}
+	}
+	add(flow.StandardParams...)
+	for _, k := range flow.Kinds() {
+		for _, cb := range k.Callbacks {
+			add(cb.Params...)
+			if cb.Param != "" {
+				add(cb.Param)
+			}
+		}
+	}
+	add("STIRAttestation", "Digits", "Speech", "HangupCause", "HangupCauseCode", "HangupCauseName", "HangupSource",
+		"Duration", "BillDuration", "TotalCost", "StartTime", "AnswerTime", "EndTime")
+	for _, n := range []string{"Direction", "CallStatus", "Event", "STIRAttestation", "STIRVerification", "DialStatus"} {
+		m[n] = formName{name: n, enum: true}
+	}
+	return m
+}()
+
+// formValues are the values of the enumerations among formNames.
+var formValues = func() map[string]string {
+	m := map[string]string{}
+	for _, v := range []string{"inbound", "outbound", "ringing", "in-progress", "completed", "busy", "failed",
+		"no-answer", "timeout", "cancel", "canceled", "StartApp", "Redirect", "Hangup", "A", "B", "C",
+		"Verified", "Not Verified", "Not Applicable"} {
+		m[v] = v
+	}
+	return m
+}()
 
 // formPair is a form parameter's name and value, as offsets into the
 // body once decoded.

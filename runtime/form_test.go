@@ -25,6 +25,11 @@ var formCases = []struct{ method, target, ctype, body string }{
 	{"POST", "/a", "application/x-www-form-urlencoded", "a+b=c+d&%41=%42&%41=x&k%3D=v%26w&+=+&%2b=%2B%2b&p=%&q=%4&r=%4g&s=%%41"},
 	{"POST", "/a", "application/x-www-form-urlencoded", "%zz=1&a=%zz&b==2&c=3=4&=&==&%=1&d=%2"},
 	{"POST", "/a", "application/x-www-form-urlencoded", "From=%2B14155550100&CallerName=Jane+Doe&SessionStart=2025-01-01+12%3A00%3A00.000000&From=%2B1"},
+	// Plivo's names and enumerations (interned), escaped, repeated,
+	// empty, and among names and values that are not.
+	{"POST", "/a", "application/x-www-form-urlencoded", "Direction=inbound&CallStatus=ringing&Event=StartApp&STIRAttestation=A&STIRVerification=Not+Verified&CallUUID=c1&Direction=outbound"},
+	{"POST", "/a", "application/x-www-form-urlencoded", "Call%55UID=c2&Direction=%69nbound&CallStatus=&DialStatus=gone&x=inbound&CallStatus=busy&Digits=1234&Direction"},
+	{"POST", "/a", "application/x-www-form-urlencoded", "inbound=Direction&CallUUID=CallUUID&Event=Event&A=A&=inbound&Direction=inbound%zz&To=%2B1"},
 	{"POST", "/a?q=1&a=9", "application/x-www-form-urlencoded", "a=1&b=2"},
 	{"POST", "/a?q=%zz", "application/x-www-form-urlencoded", "a=1&b=2"},
 	{"POST", "/a?q=%zz", "application/x-www-form-urlencoded", "a=%zz"},
