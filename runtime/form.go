@@ -238,8 +238,8 @@ func parseFormParams(b []byte) (map[string]string, error) {
 	}
 	// The names Plivo sends, and the values of its enumerations, are
 	// strings made once (formNames, formValues); what is left of the
-	// body, moved together to its front, is one string: an answer's 330
-	// bytes of it became about 140.
+	// body, moved together to its front, is one string: an answer's 310
+	// bytes of it became about 170.
 	var arrStrs [32]formStrings
 	strs := arrStrs[:]
 	if len(pairs) > len(strs) {
