@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -709,19 +710,95 @@ func decodeState(b []byte) (*CallState, error) {
 	return &s, nil
 }
 
+// decodeInto decodes b into *s, its vars' numbers as decodeExact reads
+// them. It reads with json.Unmarshal, which reads b in place, where a
+// json.Decoder (which decodeExact needs for UseNumber) copies it into
+// buffers it grows: 2–4 KB of garbage on every callback. Unmarshal's
+// numbers are float64s; a whole one becomes an int, as decodeExact makes
+// it, unless it is too large for a float64 to hold exactly (2^53 or
+// more), and b is read again with decodeExact; so is b if Unmarshal
+// refuses it (decodeExact reads its first value only).
 func decodeInto[T Session | CallState](b []byte, s *T) error {
+	if err := json.Unmarshal(b, s); err == nil {
+		st := stateOf(s)
+		if wholeNumbers(st.Vars) && framesWholeNumbers(st.Frames) {
+			return nil
+		}
+	}
+	var zero T
+	*s = zero
+	return decodeExact(b, s)
+}
+
+// stateOf returns the call state of a Session or a CallState.
+func stateOf[T Session | CallState](s *T) *CallState {
+	switch x := any(s).(type) {
+	case *Session:
+		return &x.CallState
+	case *CallState:
+		return x
+	}
+	panic("unreachable")
+}
+
+// framesWholeNumbers is wholeNumbers for each frame's vars.
+func framesWholeNumbers(frames []flow.Frame) bool {
+	for _, fr := range frames {
+		if !wholeNumbers(fr.Vars) {
+			return false
+		}
+	}
+	return true
+}
+
+// wholeNumbers makes each float64 in vars, at any depth, that is a whole
+// number an int, in place; false when one is too large to be read
+// exactly as a float64.
+func wholeNumbers(vars map[string]any) bool {
+	for k, v := range vars {
+		w, ok := wholeNumber(v)
+		if !ok {
+			return false
+		}
+		vars[k] = w
+	}
+	return true
+}
+
+func wholeNumber(v any) (any, bool) {
+	switch x := v.(type) {
+	case float64:
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return x, true
+		}
+		if math.Abs(x) >= 1<<53 {
+			return x, false
+		}
+		return int(x), true
+	case map[string]any:
+		return x, wholeNumbers(x)
+	case []any:
+		for i, e := range x {
+			w, ok := wholeNumber(e)
+			if !ok {
+				return x, false
+			}
+			x[i] = w
+		}
+	}
+	return v, true
+}
+
+// decodeExact decodes b into *s with its vars' numbers read exactly: an
+// integral one as an int (as the flow set it), any other as a float64
+// (flow.JSONNumbers).
+func decodeExact[T Session | CallState](b []byte, s *T) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(s); err != nil {
 		return err
 	}
-	var st *CallState
-	switch x := any(s).(type) {
-	case *Session:
-		st = &x.CallState
-	case *CallState:
-		st = x
-	}
+	st := stateOf(s)
 	for k, v := range st.Vars {
 		st.Vars[k] = flow.JSONNumbers(v)
 	}
