@@ -319,7 +319,7 @@ var formNames = func() map[string]formName {
 			}
 		}
 	}
-	add("STIRAttestation", "Digits", "Speech", "HangupCause", "HangupCauseCode", "HangupCauseName", "HangupSource",
+	add("STIRAttestation", "HangupCause", "HangupCauseCode", "HangupCauseName", "HangupSource",
 		"Duration", "BillDuration", "TotalCost", "StartTime", "AnswerTime", "EndTime")
 	for _, n := range []string{"Direction", "CallStatus", "Event", "STIRAttestation", "STIRVerification", "DialStatus"} {
 		m[n] = formName{name: n, enum: true}
@@ -327,13 +327,15 @@ var formNames = func() map[string]formName {
 	return m
 }()
 
-// formValues are the values of the enumerations among formNames.
+// formValues are the values of the enumerations among formNames: Dial's
+// outcomes (flow.DialStatuses, which CallStatus shares) and the rest.
 var formValues = func() map[string]string {
 	m := map[string]string{}
-	for _, v := range []string{"inbound", "outbound", "ringing", "in-progress", "completed", "busy", "failed",
-		"no-answer", "timeout", "cancel", "canceled", "StartApp", "Redirect", "Hangup", "A", "B", "C",
-		"Verified", "Not Verified", "Not Applicable"} {
-		m[v] = v
+	for _, vs := range [][]string{flow.DialStatuses, {"inbound", "outbound", "ringing", "in-progress", "cancel", "canceled",
+		"StartApp", "Redirect", "Hangup", "A", "B", "C", "Verified", "Not Verified", "Not Applicable"}} {
+		for _, v := range vs {
+			m[v] = v
+		}
 	}
 	return m
 }()

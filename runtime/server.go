@@ -113,7 +113,7 @@ type Server struct {
 	// routeCtxs are chi's routing contexts, reused as chi reuses them.
 	routeCtxs sync.Pool
 	// lastBase is the base URL hostBase made last.
-	lastBase atomic.Pointer[string]
+	lastBase atomic.Pointer[hostURL]
 	// webhooks are Plivo's webhook routes, as ServeHTTP matches them.
 	webhooks []webhookRoute
 	// prefix is the path of the public URL ("/plivo" of

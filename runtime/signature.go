@@ -78,11 +78,17 @@ func forwardedBase(r *http.Request, scheme string) string {
 // every webhook of a flowd addressed by one name, where making it was an
 // allocation on each.
 func (s *Server) hostBase(scheme, host string) string {
-	if b := s.lastBase.Load(); b != nil && len(*b) == len(scheme)+3+len(host) &&
-		strings.HasPrefix(*b, scheme) && strings.HasSuffix(*b, host) && (*b)[len(scheme):len(scheme)+3] == "://" {
-		return *b
+	if b := s.lastBase.Load(); b != nil && b.scheme == scheme && b.host() == host {
+		return b.url
 	}
-	b := scheme + "://" + host
-	s.lastBase.Store(&b)
-	return b
+	b := &hostURL{scheme: scheme, url: scheme + "://" + host}
+	s.lastBase.Store(b)
+	return b.url
 }
+
+// hostURL is a base URL hostBase made: scheme://host.
+type hostURL struct{ scheme, url string }
+
+// host is the URL's host: a part of url, so that keeping a hostURL keeps
+// nothing of the request it was made for.
+func (b *hostURL) host() string { return b.url[len(b.scheme)+len("://"):] }
