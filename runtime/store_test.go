@@ -624,7 +624,8 @@ func openBoltTimeout(path string, d time.Duration) (*Bolt, error) {
 }
 
 // TestMemorySweep: expired records leave the store, their memory is
-// given back, and the space is used again by the next calls.
+// given back, the space is used again by the next calls, and the sweep
+// rests between batches.
 func TestMemorySweep(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemory()
@@ -655,7 +656,14 @@ func TestMemorySweep(t *testing.T) {
 	full := m.slab.inUse()
 	m.mu.RUnlock()
 	now = now.Add(2 * time.Minute)
+	// 20,000 removals are milliseconds of work: the sweep must rest
+	// between its batches (it stops for sweepRest after each sweepWork).
+	rests := 0
+	m.rest = func() { rests++ }
 	m.Sweep()
+	if rests == 0 {
+		t.Error("the sweep of 20,000 expired calls never rested")
+	}
 	m.mu.RLock()
 	n, v, left := m.index.count(t)+len(m.collided), len(m.versions), m.slab.inUse()
 	m.mu.RUnlock()

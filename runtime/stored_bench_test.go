@@ -273,3 +273,75 @@ func benchLoad(b *testing.B, h http.Handler, n int, stop chan struct{}) []benchL
 	wg.Wait()
 	return all
 }
+
+// The memory store's sweep (and so the journal's) must leave the
+// processor to webhooks: flowd serve runs the memory store on one.
+//
+//	go test ./runtime -run XXX -bench Sweep -benchtime 1x -cpu 1
+//
+// BenchmarkSweep fills a memory store with FLOWD_BENCH_SWEPT (default
+// 1,000,000) calls, a 300-byte state and one trace entry each, and sweeps
+// it: with none of them expired ("scan", what most sweeps of a busy
+// server do) and with all of them expired ("expire"). Meanwhile a
+// goroutine asks for the processor every 100 µs, as a webhook whose
+// request arrives does; it reports the longest that goroutine waited for
+// it ("held-max-ms"; a millisecond or so when nothing else runs: an idle
+// runtime sleeps in whole milliseconds), and how long the sweep took.
+func BenchmarkSweep(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("FLOWD_BENCH_SWEPT"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("FLOWD_BENCH_SWEPT=%q: %v", v, err)
+		}
+	}
+	state, entry := bytes.Repeat([]byte("s"), 300), bytes.Repeat([]byte("e"), 200)
+	for _, name := range []string{"scan", "expire"} {
+		b.Run(name, func(b *testing.B) {
+			m := NewMemory()
+			b.Cleanup(func() { m.Close(); freeStoreChunks(m) })
+			var later atomic.Int64
+			m.now = func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+			ctx := context.Background()
+			for i := range n {
+				id := fmt.Sprintf("swept-%08x-3d4e-4f50-8a61-%012d", i*7919, i)
+				if err := m.Create(ctx, id, Record{Rev: 1, Live: true, Data: state, Entry: entry}, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if name == "expire" {
+				later.Store(int64(2 * time.Hour))
+			}
+			stop, done := make(chan struct{}), make(chan time.Duration)
+			go func() {
+				var worst time.Duration
+				last := time.Now()
+				for {
+					select {
+					case <-stop:
+						done <- worst
+						return
+					default:
+					}
+					time.Sleep(100 * time.Microsecond)
+					now := time.Now()
+					worst = max(worst, now.Sub(last))
+					last = now
+				}
+			}()
+			time.Sleep(10 * time.Millisecond) // the prober running first
+			b.ResetTimer()
+			t0 := time.Now()
+			m.Sweep()
+			took := time.Since(t0)
+			b.StopTimer()
+			close(stop)
+			worst := <-done
+			if left, err := m.Live(ctx); err != nil || name == "expire" && left != 0 {
+				b.Fatalf("%d calls live after the sweep (%v)", left, err)
+			}
+			b.ReportMetric(float64(took.Microseconds())/1000, "sweep-ms")
+			b.ReportMetric(float64(worst.Microseconds())/1000, "held-max-ms")
+		})
+	}
+}
