@@ -1,5 +1,7 @@
 package runtime
 
+import "unsafe"
+
 // memIndex finds a memory store's slot by its call id's 64-bit hash.
 //
 // A Go map of a million or two entries cost a webhook more and more as
@@ -13,6 +15,15 @@ package runtime
 // line. A shard grows by itself, so growing never copies more than one
 // shard under the store's lock (a few KiB even at ten million calls).
 //
+// A shard's table is a block of the store's slab, so with the slab's
+// chunks it is outside the Go heap: an index of a few million calls (64
+// MB at 3.5 M) would otherwise be most of a kept server's live heap,
+// which the collector paces by. The heap goal doubled with it, and each
+// collection then swept twice the garbage, stalling webhooks for longer
+// (docs/store-engines.md, *The index off the heap*). A table is read as
+// uint64s in place, 8-byte aligned in its block (slab blocks are 4-byte
+// aligned: a block has 4 bytes more than the table, to shift it by).
+//
 // An entry is 8 bytes without pointers: the hash's top 32 bits, and the
 // slot's number plus one (so 0 is an empty place). A shard picks an
 // entry's place from the bits below the shard's (bits 32–51 of the hash),
@@ -22,7 +33,8 @@ package runtime
 // anyway). The index maps each hash to one slot; a second id of the same
 // 64-bit hash is the store's to keep elsewhere (Memory.collided).
 type memIndex struct {
-	shards [indexShards][]uint64
+	shards [indexShards][]uint64 // a view of each table's block
+	blocks [indexShards]blockRef // the tables' blocks (n 0: none)
 	used   [indexShards]uint32
 }
 
@@ -59,29 +71,39 @@ func (x *memIndex) get(h uint64, slots *memSlots) (uint32, bool) {
 	}
 }
 
-// put adds hash h's slot; the index must not hold h.
-func (x *memIndex) put(h uint64, slot uint32) {
+// put adds hash h's slot; the index must not hold h. A shard that grows
+// takes its new table from sl and gives its old one back.
+func (x *memIndex) put(h uint64, slot uint32, sl *slab) {
 	s := h >> (64 - indexShardBits)
 	t := x.shards[s]
 	// A shard grows past 5/8 full: a lookup of a hash it does not hold
 	// then reads about four entries, in one or two cache lines.
 	if (int(x.used[s])+1)*8 > len(t)*5 {
-		t = grown(t)
-		x.shards[s] = t
+		t = x.grow(s, sl)
 	}
 	insertEntry(t, uint64(indexTag(h))<<32|uint64(slot+1))
 	x.used[s]++
 }
 
-// grown returns a shard of twice t's size (or the smallest) holding t's
-// entries.
-func grown(t []uint64) []uint64 {
-	g := make([]uint64, max(2*len(t), indexMinShard))
+// grow gives shard s a table of twice its size (or the smallest) from sl,
+// holding its entries, and frees the old one.
+func (x *memIndex) grow(s uint64, sl *slab) []uint64 {
+	t := x.shards[s]
+	n := max(2*len(t), indexMinShard)
+	ref := sl.take(8*n + 4) // not the data held (slab.held)
+	b := sl.bytes(ref)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 7) // 0 or 4
+	g := unsafe.Slice((*uint64)(unsafe.Pointer(&b[off])), n)
+	clear(g) // a block holds what its last use left
 	for _, e := range t {
 		if e != 0 {
 			insertEntry(g, e)
 		}
 	}
+	if x.blocks[s].n != 0 {
+		sl.release(x.blocks[s])
+	}
+	x.shards[s], x.blocks[s] = g, ref
 	return g
 }
 

@@ -3,6 +3,7 @@ package runtime
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestMemIndex checks the index against a Go map through a long run of
@@ -68,7 +69,7 @@ func TestMemIndex(t *testing.T) {
 			i = slots.add(sl)
 		}
 		slots.at(i).hash = h
-		x.put(h, i)
+		x.put(h, i, sl)
 		want[h] = i
 		check(h)
 		if step%1000 == 0 {
@@ -97,6 +98,34 @@ func TestMemIndex(t *testing.T) {
 		}
 		break
 	}
+	// The slab holds the shards' tables and nothing else (the slots'
+	// pages are its own tables, not blocks): every table a shard grew
+	// out of was given back. They are not data it holds (held), and each
+	// is read in place, so 8-byte aligned.
+	if held := sl.held.Load(); held != 0 {
+		t.Fatalf("the slab counts %d bytes held", held)
+	}
+	tables := 0
+	for s, tab := range x.shards {
+		if len(tab) == 0 {
+			continue
+		}
+		tables++
+		b := sl.bytes(x.blocks[s])
+		from, start := uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(unsafe.Pointer(unsafe.SliceData(tab)))
+		if start < from || start+uintptr(8*len(tab)) > from+uintptr(len(b)) || start%8 != 0 {
+			t.Fatalf("shard %d: a table of %d entries at %#x, its block of %d bytes at %#x", s, len(tab), start, len(b), from)
+		}
+	}
+	blocks := len(sl.big)
+	for _, cl := range sl.classes {
+		for _, ch := range cl.chunks {
+			blocks += int(ch.used)
+		}
+	}
+	if blocks != tables {
+		t.Fatalf("the slab has %d blocks out, for %d shards' tables", blocks, tables)
+	}
 }
 
 // TestMemIndexWrap: deletion in a run that wraps past a shard's end, for
@@ -115,12 +144,15 @@ func TestMemIndexWrap(t *testing.T) {
 	for {
 		for n := 1; n <= 5; n++ {
 			for del := range n {
-				x.shards[0], x.used[0] = nil, 0
+				if x.blocks[0].n != 0 {
+					sl.release(x.blocks[0])
+				}
+				x.shards[0], x.blocks[0], x.used[0] = nil, blockRef{}, 0
 				for k := range n {
 					// Distinct tags in shard 0, at place places[idx[k]].
 					hs[k] = uint64(places[idx[k]]+8*uint32(k+1))<<32 | uint64(k)
 					slots.at(uint32(k)).hash = hs[k]
-					x.put(hs[k], uint32(k))
+					x.put(hs[k], uint32(k), sl)
 				}
 				if len(x.shards[0]) != 8 {
 					t.Fatalf("shard of %d entries", len(x.shards[0]))
@@ -148,6 +180,17 @@ func TestMemIndexWrap(t *testing.T) {
 			return
 		}
 	}
+}
+
+// chunks returns how many slab chunks x's tables are in.
+func (x *memIndex) chunks() int {
+	in := map[[2]uint32]bool{}
+	for s, tab := range x.shards {
+		if len(tab) > 0 {
+			in[[2]uint32{uint32(x.blocks[s].class), x.blocks[s].chunk}] = true
+		}
+	}
+	return len(in)
 }
 
 // count returns the entries x's tables hold, and fails t when a shard's

@@ -358,7 +358,7 @@ func (m *Memory) create(id string, rec Record, expires int64) (*memSlot, error) 
 		}
 		m.collided[strings.Clone(id)] = i
 	} else {
-		m.index.put(h, i)
+		m.index.put(h, i, &m.slab)
 	}
 	m.appendEntry(s, rec)
 	return s, nil

@@ -78,7 +78,8 @@ func (t *slabTables) freeChunks() {
 
 // slabSizes are the block sizes: from 32 bytes, each an eighth (at least
 // 16 bytes) above the last, to 64 KiB, so a block wastes at most an
-// eighth of itself.
+// eighth of itself. Each is a multiple of 4, so every block of a chunk
+// is 4-byte aligned (a chunk starts on a page).
 var slabSizes = func() (sizes []int) {
 	for size := slabMinBlock; size < slabMaxBlock; size = (size + max(size/8, 16) + 3) &^ 3 {
 		sizes = append(sizes, size)
@@ -148,6 +149,24 @@ func (s *slab) put(b []byte) blockRef {
 
 // alloc returns a block for n bytes (its bytes are not cleared).
 func (s *slab) alloc(n int) blockRef {
+	r := s.take(n)
+	s.held.Add(int64(r.size()))
+	return r
+}
+
+// size is the bytes of the block r names (its class's, or a big block's
+// own).
+func (r blockRef) size() int {
+	if r.class == slabBig {
+		return int(r.n)
+	}
+	return slabSizes[r.class]
+}
+
+// take is alloc without counting the block in held: for the tables of
+// the store that holds the slab (its index), which are not the data it
+// holds. Give it back with release.
+func (s *slab) take(n int) blockRef {
 	c, _ := slices.BinarySearch(slabSizes, n)
 	if c == len(slabSizes) {
 		if s.big == nil {
@@ -158,7 +177,6 @@ func (s *slab) alloc(n int) blockRef {
 			s.nextBig++
 		}
 		s.big[s.nextBig] = make([]byte, n)
-		s.held.Add(int64(n))
 		return blockRef{class: slabBig, chunk: s.nextBig, n: uint32(n)}
 	}
 	if s.classes == nil {
@@ -166,7 +184,6 @@ func (s *slab) alloc(n int) blockRef {
 	}
 	cl := &s.classes[c]
 	size := slabSizes[c]
-	s.held.Add(int64(size))
 	blocks := slabChunkSize / size
 	for len(cl.partial) > 0 {
 		i := cl.partial[len(cl.partial)-1]
@@ -245,13 +262,17 @@ func (s *slab) bytes(r blockRef) []byte {
 // free gives a block back. Its first two bytes become the chunk's free
 // list's.
 func (s *slab) free(r blockRef) {
+	s.held.Add(-int64(r.size()))
+	s.release(r)
+}
+
+// release gives back a block from take.
+func (s *slab) release(r blockRef) {
 	if r.class == slabBig {
-		s.held.Add(-int64(len(s.big[r.chunk])))
 		delete(s.big, r.chunk)
 		return
 	}
 	size := slabSizes[r.class]
-	s.held.Add(-int64(size))
 	cl := &s.classes[r.class]
 	ch := &cl.chunks[r.chunk]
 	ch.used--

@@ -481,3 +481,21 @@ func TestSlabFreeAfterFreeChunks(t *testing.T) {
 	}()
 	sl.free(more[3])
 }
+
+// TestSlabSizes: the classes rise from slabMinBlock to slabMaxBlock by
+// at most an eighth (or 16 bytes, rounded up to 4), fewer than slabBig of
+// them, each a multiple of 4 so that every block is 4-byte aligned (the
+// memory store's index aligns its tables to 8 in their blocks).
+func TestSlabSizes(t *testing.T) {
+	if slabSizes[0] != slabMinBlock || slabSizes[len(slabSizes)-1] != slabMaxBlock || len(slabSizes) >= slabBig {
+		t.Fatalf("%d classes from %d to %d", len(slabSizes), slabSizes[0], slabSizes[len(slabSizes)-1])
+	}
+	for c, size := range slabSizes {
+		if size%4 != 0 {
+			t.Errorf("class %d: %d bytes", c, size)
+		}
+		if c > 0 && (size <= slabSizes[c-1] || size > slabSizes[c-1]+max(slabSizes[c-1]/8, 16)+3) {
+			t.Errorf("class %d: %d bytes after %d", c, size, slabSizes[c-1])
+		}
+	}
+}
