@@ -20,9 +20,8 @@ import "unsafe"
 // MB at 3.5 M) would otherwise be most of a kept server's live heap,
 // which the collector paces by. The heap goal doubled with it, and each
 // collection then swept twice the garbage, stalling webhooks for longer
-// (docs/store-engines.md, *The index off the heap*). A table is read as
-// uint64s in place, 8-byte aligned in its block (slab blocks are 4-byte
-// aligned: a block has 4 bytes more than the table, to shift it by).
+// (docs/store-engines.md, *A kept server*). A table is read as uint64s
+// in place, 8-byte aligned (see grow).
 //
 // An entry is 8 bytes without pointers: the hash's top 32 bits, and the
 // slot's number plus one (so 0 is an empty place). A shard picks an
@@ -90,9 +89,18 @@ func (x *memIndex) put(h uint64, slot uint32, sl *slab) {
 func (x *memIndex) grow(s uint64, sl *slab) []uint64 {
 	t := x.shards[s]
 	n := max(2*len(t), indexMinShard)
-	ref := sl.take(8*n + 4) // not the data held (slab.held)
+	ref := sl.take(8 * n) // not the data held (slab.held)
+	// Blocks are 4-byte aligned. A class whose size is a multiple of 8
+	// has every block 8-byte aligned; one that is not has 4 bytes to
+	// spare past 8n (it is at least 8n and 4 more than a multiple of 8),
+	// so the table starts 4 bytes into the block when the block does not
+	// start on 8. A big block is a heap object of its own: aligned.
 	b := sl.bytes(ref)
-	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 7) // 0 or 4
+	b = b[:cap(b)]
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 7)
+	if off+8*n > len(b) {
+		panic("memIndex: a table does not fit its block aligned")
+	}
 	g := unsafe.Slice((*uint64)(unsafe.Pointer(&b[off])), n)
 	clear(g) // a block holds what its last use left
 	for _, e := range t {

@@ -112,6 +112,7 @@ func TestMemIndex(t *testing.T) {
 		}
 		tables++
 		b := sl.bytes(x.blocks[s])
+		b = b[:cap(b)]
 		from, start := uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(unsafe.Pointer(unsafe.SliceData(tab)))
 		if start < from || start+uintptr(8*len(tab)) > from+uintptr(len(b)) || start%8 != 0 {
 			t.Fatalf("shard %d: a table of %d entries at %#x, its block of %d bytes at %#x", s, len(tab), start, len(b), from)
@@ -211,4 +212,37 @@ func (x *memIndex) count(t *testing.T) int {
 		n += k
 	}
 	return n
+}
+
+// TestMemIndexAligned: a shard's table is 8-byte aligned and within its
+// block whatever the block's place in its chunk: with one block of every
+// class taken first, a table's block is the second of its chunk, 4 bytes
+// off 8 in a class whose size is not a multiple of 8.
+func TestMemIndexAligned(t *testing.T) {
+	var slots memSlots
+	sl := &slab{slabTables: &slabTables{offHeap: chunksOffHeap}}
+	t.Cleanup(sl.freeChunks)
+	for _, size := range slabSizes {
+		sl.alloc(size)
+	}
+	var x memIndex
+	const n = 3000 // shard 0 grows to 8192 entries
+	for i := range uint32(n) {
+		h := uint64(i+1) << 32 // shard 0, distinct tags
+		slots.add(sl)
+		slots.at(i).hash = h
+		x.put(h, i, sl)
+		tab := x.shards[0]
+		b := sl.bytes(x.blocks[0])
+		b = b[:cap(b)]
+		from, start := uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(unsafe.Pointer(unsafe.SliceData(tab)))
+		if start%8 != 0 || start < from || start+uintptr(8*len(tab)) > from+uintptr(len(b)) {
+			t.Fatalf("%d entries: a table of %d at %#x, its block of %d bytes at %#x", i+1, len(tab), start, len(b), from)
+		}
+	}
+	for i := range uint32(n) {
+		if got, ok := x.get(uint64(i+1)<<32, &slots); !ok || got != i {
+			t.Fatalf("get entry %d = %d, %v", i, got, ok)
+		}
+	}
 }
