@@ -37,6 +37,9 @@ type Memory struct {
 	// rest pauses Sweep between batches (time.Sleep of sweepRest).
 	rest func()
 	stop chan struct{}
+	// swept is closed when the periodic sweep has stopped (Close waits
+	// for it: a sweep must not read the slots once the chunks go).
+	swept chan struct{}
 	once sync.Once
 }
 
@@ -106,7 +109,7 @@ type memVersion struct {
 // NewMemory returns an empty memory store that sweeps expired records
 // once a minute.
 func NewMemory() *Memory {
-	m := &Memory{seed: maphash.MakeSeed(), versions: map[string]memVersion{}, now: time.Now, rest: sweepPause, stop: make(chan struct{})}
+	m := &Memory{seed: maphash.MakeSeed(), versions: map[string]memVersion{}, now: time.Now, rest: sweepPause, stop: make(chan struct{}), swept: make(chan struct{})}
 	initSlab(&m.slab, m)
 	go m.sweepEvery(time.Minute)
 	return m
@@ -131,6 +134,7 @@ func (p *pacer) pace() {
 }
 
 func (m *Memory) sweepEvery(d time.Duration) {
+	defer close(m.swept)
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
@@ -163,11 +167,17 @@ const (
 	sweepRest    = 100 * time.Microsecond
 )
 
-// Sweep removes expired records and gives their memory back.
+// Sweep removes expired records and gives their memory back. It stops
+// early once the store is closed.
 func (m *Memory) Sweep() {
 	t := m.now()
 	now, p := t.UnixNano(), m.pacer()
 	for next := 0; ; {
+		select {
+		case <-m.stop:
+			return
+		default:
+		}
 		m.mu.Lock()
 		if next >= m.slots.n {
 			m.mu.Unlock()
@@ -463,8 +473,10 @@ func (m *Memory) Ping(context.Context) error {
 
 var errMemoryClosed = errors.New("memory store is closed")
 
-// Close stops the sweeper.
+// Close stops the periodic sweep and waits for it to end; a sweep under
+// way stops at its next batch.
 func (m *Memory) Close() error {
 	m.once.Do(func() { close(m.stop) })
+	<-m.swept // a sweep under way stops at its next batch
 	return nil
 }

@@ -684,6 +684,30 @@ func TestMemorySweep(t *testing.T) {
 	}
 }
 
+// TestMemorySweepStopsOnClose: a sweep under way when the store closes
+// stops at its next batch, leaving the calls it has not reached.
+func TestMemorySweepStopsOnClose(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory()
+	now := time.Unix(1000, 0)
+	m.now = func() time.Time { return now }
+	const calls = 20000
+	for i := range calls {
+		if err := m.Create(ctx, fmt.Sprintf("c-%d", i), Record{Rev: 1, Live: true, Data: bytes.Repeat([]byte("s"), 300)}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	m.rest = func() { m.Close() } // closed at the sweep's first rest
+	m.Sweep()
+	m.mu.RLock()
+	left := m.index.count(t)
+	m.mu.RUnlock()
+	if left == 0 || left == calls {
+		t.Fatalf("%d of %d calls left after a sweep closed midway", left, calls)
+	}
+}
+
 func TestOpenStore(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {

@@ -57,7 +57,11 @@
 #   servers share the server CPU all along: one's background work (the
 #   journal's snapshot, a collection) slows the others' rounds, so compare
 #   a store with many calls against the floor with one store at a time:
-#   ACCUMULATE=1 PRELOAD=40 STORES=journal ROUNDS=3.
+#   ACCUMULATE=1 PRELOAD=40 STORES=journal ROUNDS=3. With BASELINE, the
+#   baseline's stores are kept too (base-memory beside memory: an A/B of
+#   kept servers), with RESERVE as well (the baseline must have
+#   --reserve-memory then); each kept server holds its calls in memory
+#   at once, so RESERVE times the kept servers must fit in the machine.
 #   RESERVE=SIZE (say 4GiB) starts this build's memory and journal
 #   servers with --reserve-memory SIZE, and measures each once its
 #   reserve is touched (a baseline's servers get none): on a virtual
@@ -219,7 +223,7 @@ start_server() {
 	local target=$1 log="$tmp/$1.log" token
 	round_id=$((round_id + 1))
 	url="http://$addr/flows/ivr/answer"
-	if [[ -n $ACCUMULATE ]] && has_store "$target"; then
+	if [[ -n $ACCUMULATE ]] && has_store "${target#base-}"; then
 		start_kept "$target"
 		return
 	fi
@@ -303,13 +307,18 @@ start_kept() {
 		port=$(free_port)
 		store=memory:
 		res=("${reserve[@]}")
-		[[ $target == bolt ]] && store="bolt:$tmp/s.db" && res=()
-		[[ $target == journal ]] && store="journal:$tmp/journal"
-		taskset -c "$SERVER_CPU" "$tmp/flowd" serve --flows "$tmp/flows" --addr "127.0.0.1:$port" \
+		[[ ${target#base-} == bolt ]] && store="bolt:$tmp/$target.db" && res=()
+		[[ ${target#base-} == journal ]] && store="journal:$tmp/$target-journal"
+		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "127.0.0.1:$port" \
 			--public-url "http://$addr" --store "$store" "${res[@]}" >"$log" 2>&1 &
 		kept_pid[$target]=$!
 		kept_addr[$target]=127.0.0.1:$port
-		wait_for "$target on 127.0.0.1:$port" "${kept_pid[$target]}" "$log" "${kept_pid[$target]}" healthz_pid "127.0.0.1:$port"
+		# As in start_server, a baseline may be older than /healthz's JSON.
+		if [[ $target == base-* ]]; then
+			wait_for "$target on 127.0.0.1:$port" "${kept_pid[$target]}" "$log" "${kept_pid[$target]}" listen_pid "$port" "${kept_pid[$target]}"
+		else
+			wait_for "$target on 127.0.0.1:$port" "${kept_pid[$target]}" "$log" "${kept_pid[$target]}" healthz_pid "127.0.0.1:$port"
+		fi
 		wait_reserved "$target" "${kept_pid[$target]}" "$log"
 	fi
 	server_pid=${kept_pid[$target]}
@@ -326,7 +335,7 @@ start_kept() {
 # a host that provides each page with a fault takes a while) for the
 # server's line saying its memory reserve is touched.
 wait_reserved() {
-	[[ -z $RESERVE || $1 == bolt ]] && return 0
+	[[ -z $RESERVE || ${1#base-} == bolt ]] && return 0
 	local i
 	for ((i = 0; i < 6000; i++)); do
 		grep -q '"memory reserved for stored calls"' "$3" && return 0
@@ -351,9 +360,11 @@ wrk_run() { # wrk_run SECONDS RUNID → wrk's output
 echo "== the XML: flowd's answer to the IVR example"
 start_server memory
 cp "$tmp/ready.xml" "$tmp/www/answer.xml"
+kept=("${stores[@]}")
+[[ -n ${BASELINE:-} ]] && for s in "${stores[@]}"; do kept+=("base-$s"); done
 if [[ -n $ACCUMULATE && $PRELOAD -gt 0 ]]; then
 	stop_server
-	for t in "${stores[@]}"; do
+	for t in "${kept[@]}"; do
 		start_server "$t"
 		echo "== preloading $t for ${PRELOAD}s"
 		wrk_run "$PRELOAD" "$(printf 'ff%04x01' "${#t}")" >/dev/null
@@ -516,7 +527,7 @@ printf '  %s\n' "${p99s[@]}"
 if [[ -n $ACCUMULATE ]]; then
 	echo
 	held=""
-	for s in "${stores[@]}"; do held+=" $s $(live_calls "$s")"; done
+	for s in "${kept[@]}"; do held+=" $s $(live_calls "$s")"; done
 	echo "calls held at the end:$held"
 fi
 if [[ -n ${OTLP:-} ]]; then
