@@ -40,7 +40,7 @@ type Memory struct {
 	// swept is closed when the periodic sweep has stopped (Close waits
 	// for it: a sweep must not read the slots once the chunks go).
 	swept chan struct{}
-	once sync.Once
+	once  sync.Once
 }
 
 // memSlot is a stored call. It holds no pointers.
@@ -151,15 +151,15 @@ func (m *Memory) sweepEvery(d time.Duration) {
 // slots looked at, or sweepRemoves calls removed (a removal gives back a
 // call's blocks, about a microsecond), so no webhook waits long for the
 // lock. Between batches it rests for sweepRest once it has worked for
-// sweepWork (a pacer), and so does Live, which reads every slot too. The
-// rest matters where flowd serve runs, on one processor:
-// a goroutine that only unlocks keeps the processor until the runtime
-// preempts it (10 ms), and one that yields goes back on the run queue
-// ahead of the network poller, so webhooks whose requests arrived
-// meanwhile wait either way. Sleeping lets the scheduler poll the
-// network and run them. With 200,000 calls expiring at once, a journal's
-// webhooks on one processor went from a p99 of 47 ms during the sweep
-// to the p99 they have without one (docs/store-engines.md).
+// sweepWork (a pacer), and so does Live, which reads every slot too.
+// The rest matters where flowd serve runs, on one processor: a goroutine
+// that only unlocks keeps the processor until the runtime preempts it
+// (10 ms), and one that yields goes back on the run queue ahead of the
+// network poller, so webhooks whose requests arrived meanwhile wait
+// either way; while it sleeps, the scheduler polls the network and runs
+// them. Sweeping a million calls on one processor (BenchmarkSweep), the
+// longest another goroutine waited for it went from 5.4 to 1.7 ms with
+// none expired and from 22 to 3–6 ms with all expired.
 const (
 	sweepBatch   = 4096
 	sweepRemoves = 128
