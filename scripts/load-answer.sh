@@ -307,8 +307,8 @@ start_kept() {
 		port=$(free_port)
 		store=memory:
 		res=("${reserve[@]}")
-		[[ ${target#base-} == bolt ]] && store="bolt:$tmp/$target.db" && res=()
-		[[ ${target#base-} == journal ]] && store="journal:$tmp/$target-journal"
+		[[ ${target#base-} == bolt ]] && store="bolt:$tmp/kept-$target.db" && res=()
+		[[ ${target#base-} == journal ]] && store="journal:$tmp/kept-$target"
 		taskset -c "$SERVER_CPU" "$tmp/$(bin "$target")" serve --flows "$tmp/flows" --addr "127.0.0.1:$port" \
 			--public-url "http://$addr" --store "$store" "${res[@]}" >"$log" 2>&1 &
 		kept_pid[$target]=$!
