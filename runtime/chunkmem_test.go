@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/flowd-dev/flowd/internal/testenv"
 )
@@ -57,6 +58,9 @@ func TestSlabChunksOffHeap(t *testing.T) {
 		// those the index's tables are in (the index keeps its size).
 		if back := poolFree() - free; back < held/slabChunkSize-1-m.index.chunks() {
 			t.Fatalf("%d chunks went back to the pool after every call left, of %d bytes", back, held)
+		}
+		if m.slab.deferred || len(m.slab.retired) != 0 {
+			t.Fatalf("after the sweep: deferred %v, %d chunks not given back", m.slab.deferred, len(m.slab.retired))
 		}
 	}()
 
@@ -208,5 +212,51 @@ func TestIndexOffHeap(t *testing.T) {
 	}
 	if !m.slab.offHeap {
 		t.Fatal("the slab is on the heap")
+	}
+}
+
+// inPool reports whether chunk b is in the off-heap pool.
+func inPool(b []byte) bool {
+	chunkPool.mu.Lock()
+	defer chunkPool.mu.Unlock()
+	for _, c := range append(chunkPool.warm[:len(chunkPool.warm):len(chunkPool.warm)], chunkPool.cold...) {
+		if unsafe.SliceData(c) == unsafe.SliceData(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSlabDeferred: while deferred is set, a chunk whose last block is
+// freed waits in retired, not in the pool, for its owner to give it back
+// once unlocked (the memory store's sweep).
+func TestSlabDeferred(t *testing.T) {
+	if !chunksOffHeap {
+		t.Skip("no off-heap chunks here")
+	}
+	sl := &slab{slabTables: &slabTables{offHeap: true}}
+	t.Cleanup(sl.freeChunks)
+	// Two chunks of the largest class, four blocks each: freeing the
+	// second's empties it (a class keeps its last chunk, not this one).
+	var refs []blockRef
+	for range 8 {
+		refs = append(refs, sl.alloc(slabMaxBlock))
+	}
+	sl.deferred = true
+	for _, r := range refs[4:] {
+		sl.free(r)
+	}
+	sl.deferred = false
+	if len(sl.retired) != 1 {
+		t.Fatalf("%d chunks retired, want 1", len(sl.retired))
+	}
+	b := sl.retired[0]
+	if inPool(b) {
+		t.Fatal("the retired chunk went to the pool before its owner gave it back")
+	}
+	sl.retired = nil
+	freeChunk(b)
+	if !inPool(b) {
+		t.Fatal("the chunk given back is not in the pool")
 	}
 }

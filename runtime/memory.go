@@ -149,8 +149,9 @@ func (m *Memory) sweepEvery(d time.Duration) {
 
 // Sweep works in batches under the store's lock: at most sweepBatch
 // slots looked at, or sweepRemoves calls removed (a removal gives back a
-// call's blocks, about a microsecond), so no webhook waits long for the
-// lock. Between batches it rests for sweepRest once it has worked for
+// call's blocks, about a microsecond; the chunks they empty go back to
+// the system after the unlock, slab.deferred), so no webhook waits long
+// for the lock. Between batches it rests for sweepRest once it has worked for
 // sweepWork (a pacer), and so does Live, which reads every slot too.
 // The rest matters where flowd serve runs, on one processor: a goroutine
 // that only unlocks keeps the processor until the runtime preempts it
@@ -186,13 +187,20 @@ func (m *Memory) Sweep() {
 			break
 		}
 		end, removed := min(next+sweepBatch, m.slots.n), 0
+		m.slab.deferred = true // chunks given back after the unlock
 		for ; next < end && removed < sweepRemoves; next++ {
 			if s := m.slots.at(uint32(next)); s.used && now > s.expires {
 				m.remove(uint32(next))
 				removed++
 			}
 		}
+		m.slab.deferred = false
+		retired := m.slab.retired
+		m.slab.retired = nil
 		m.mu.Unlock()
+		for _, b := range retired {
+			freeChunk(b)
+		}
 		p.pace()
 	}
 	m.mu.Lock()

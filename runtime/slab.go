@@ -24,6 +24,14 @@ type slab struct {
 	// held is the bytes of the blocks handed out and not freed: the data
 	// the slab holds. Atomic so that it can be read without the lock.
 	held atomic.Int64
+	// deferred: an off-heap chunk whose last block is freed goes to
+	// retired instead of back to the pool at once, for the owner to give
+	// back (freeChunk) once it has unlocked. Giving a chunk back is a
+	// system call (madvise) that took up to 10 ms on a busy virtual
+	// machine; the memory store's sweep, which frees chunks by the
+	// hundred, does it outside its lock (Memory.Sweep).
+	deferred bool
+	retired  [][]byte
 }
 
 // slabTables is a slab's chunks and big blocks, apart from the slab so
@@ -282,7 +290,10 @@ func (s *slab) release(r blockRef) {
 		cl.live--
 		buf, offHeap, listed := cl.bufs[r.chunk], ch.offHeap, ch.listed
 		cl.bufs[r.chunk], cl.chunks[r.chunk] = nil, slabChunk{}
-		if offHeap {
+		switch {
+		case offHeap && s.deferred:
+			s.retired = append(s.retired, buf)
+		case offHeap:
 			freeChunk(buf)
 		}
 		cl.holes = append(cl.holes, r.chunk)
