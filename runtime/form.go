@@ -319,7 +319,7 @@ var formNames = func() map[string]formName {
 			}
 		}
 	}
-	add("STIRAttestation", "HangupCause", "HangupCauseCode", "HangupCauseName", "HangupSource",
+	add("HangupCause", "HangupCauseCode", "HangupCauseName", "HangupSource",
 		"Duration", "BillDuration", "TotalCost", "StartTime", "AnswerTime", "EndTime")
 	for _, n := range []string{"Direction", "CallStatus", "Event", "STIRAttestation", "STIRVerification", "DialStatus"} {
 		m[n] = formName{name: n, enum: true}
