@@ -186,3 +186,28 @@ func diagText(ds flow.Diagnostics) string {
 	}
 	return b.String()
 }
+
+// A file with errors validated alone is linked with its folder too: its
+// subflow nodes and return nodes are reported with its own errors, and the
+// folder's other files only serve to find subflows and callers.
+func TestBrokenFileAloneSeesItsFolder(t *testing.T) {
+	dir := filepath.Join("testdata", "broken", "brokenlinks")
+	for _, c := range []struct{ file, want string }{
+		{"typo-caller.yaml", `typo-caller.yaml:5:17: error: node s runs subflow kidd, which is no flow of this folder (did you mean "kid"?) [unknown-subflow]`},
+		{"lonely.yaml", `lonely.yaml:5:3: error: node done returns, but no flow of this folder runs lonely as a subflow; end the call with Hangup, or run this flow from another with subflow: lonely [return-outside-subflow]`},
+	} {
+		set, err := flow.LoadFiles([]string{filepath.Join(dir, c.file)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := diagLines(set.Diags)
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%s alone: want the line\n%s\ngot\n%s", c.file, c.want, got)
+		}
+		for _, other := range []string{"caller.yaml", "broken-kid.yaml", "other.yaml", "kid.yaml"} {
+			if strings.Contains(got, "/"+other+":") {
+				t.Errorf("%s alone reports another file of its folder (%s):\n%s", c.file, other, got)
+			}
+		}
+	}
+}

@@ -237,7 +237,9 @@ when some path of it reaches a node with no edge (bad-outcome); no flow runs its
 100,000 nodes through its subflows (subflows-unfold); a flow with return nodes is run as
 a subflow by some flow (return-outside-subflow); no loop passes through a
 subflow node whose subflow can return without waiting for Plivo, and
-through no node that waits (loop). A call is pinned to the
+through no node that waits (loop). A file that has errors of its own is
+still checked for unknown-subflow and return-outside-subflow, so these
+come in the same run as its other errors. A call is pinned to the
 versions of every flow it can reach when it starts: a flow's version covers
 its subflows', so a reload of a subflow changes new calls only.
 

@@ -52,8 +52,8 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 	}
 	unknownCalls := false // a broken file may run any flow
 	for _, b := range broken {
-		for _, name := range b.calls {
-			called[name] = true
+		for _, c := range b.calls {
+			called[c.flow] = true
 		}
 		unknownCalls = unknownCalls || b.unknown
 	}
@@ -144,6 +144,28 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 			ds = append(ds, Diagnostic{Pos: n.Pos, Severity: Error, Code: CodeReturnOutside,
 				Message: fmt.Sprintf("node %s returns, but no flow of this folder runs %s as a subflow; end the call with Hangup, or run this flow from another with subflow: %s", n.ID, name, name)})
 			bad[name] = true
+		}
+	}
+	// A file with errors of its own has no graph to link, but what its
+	// folder says of its subflow and return nodes is reported with its own
+	// errors, in the same run, rather than after they are fixed.
+	folder := slices.Concat(names, slices.Collect(maps.Keys(broken)))
+	slices.Sort(folder)
+	for _, name := range slices.Sorted(maps.Keys(broken)) {
+		b := broken[name]
+		if !b.given {
+			continue
+		}
+		for _, c := range b.calls {
+			if units[c.flow] == nil && broken[c.flow] == nil {
+				ds = append(ds, Diagnostic{Pos: c.pos, Severity: Error, Code: CodeUnknownSubflow,
+					Message: fmt.Sprintf("node %s runs subflow %s, which is no flow of this folder%s", c.node, c.flow, nameHint(c.flow, folder))})
+			}
+		}
+		if len(b.returns) > 0 && !called[name] && !unknownCalls {
+			r := b.returns[0]
+			ds = append(ds, Diagnostic{Pos: r.pos, Severity: Error, Code: CodeReturnOutside,
+				Message: fmt.Sprintf("node %s returns, but no flow of this folder runs %s as a subflow; end the call with Hangup, or run this flow from another with subflow: %s", r.node, name, name)})
 		}
 	}
 	// The values of params come by name, for every flow of the folder
@@ -549,18 +571,22 @@ func linkFolder(s *Set) {
 	units := maps.Clone(s.Graphs)
 	given := map[*Graph]bool{}
 	needs := false
+	var paths []string // of the files given, with errors or not
 	for _, g := range units {
 		given[g] = true
 		needs = needs || len(g.calls) > 0 || len(g.returns) > 0
+		paths = append(paths, g.Path)
+	}
+	for _, b := range s.broken {
+		needs = needs || len(b.calls) > 0 || len(b.returns) > 0
+		paths = append(paths, b.path)
 	}
 	if needs {
 		dirs := map[string]bool{}
-		for _, g := range units {
-			dirs[filepath.Dir(g.Path)] = true
-		}
 		loaded := map[string]bool{}
-		for _, g := range units {
-			loaded[filepath.Clean(g.Path)] = true
+		for _, path := range paths {
+			dirs[filepath.Dir(path)] = true
+			loaded[filepath.Clean(path)] = true
 		}
 		for _, dir := range slices.Sorted(maps.Keys(dirs)) {
 			files, err := FindFiles([]string{dir}, IsFlowFile)

@@ -22,10 +22,21 @@ func Compile(path string, src []byte) (*Graph, Diagnostics) {
 // does not exist, and a flow that it runs is not said to be run by none.
 type brokenFile struct {
 	path string
-	// calls are the subflows its nodes run; known unless its YAML is
-	// broken (unknown).
-	calls   []string
-	unknown bool
+	// calls are its subflow nodes, returns its return nodes; known unless
+	// its YAML is broken (unknown).
+	calls, returns []brokenSite
+	unknown        bool
+	// given says the file was loaded to be checked itself (not only found
+	// in its folder): the problems its folder shows are reported with its
+	// own, so that fixing it does not bring up new ones.
+	given bool
+}
+
+// brokenSite is a node of a broken file that its folder has a say on: a
+// subflow node (the flow it runs, written at pos) or a return node.
+type brokenSite struct {
+	node, flow string
+	pos        Pos
 }
 
 // compileFile is Compile, also returning the file's flow name and where
@@ -45,8 +56,13 @@ func compileFile(path string, src []byte) (g *Graph, name string, namePos Pos, b
 		broken = &brokenFile{path: path, unknown: f == nil}
 		if f != nil {
 			for _, nd := range f.Nodes {
-				if sd, ok := nd.action.(*subflowDecl); ok && sd.name != "" {
-					broken.calls = append(broken.calls, sd.name)
+				switch a := nd.action.(type) {
+				case *subflowDecl:
+					if a.name != "" {
+						broken.calls = append(broken.calls, brokenSite{node: nd.ID, flow: a.name, pos: a.namePos})
+					}
+				case *returnDecl:
+					broken.returns = append(broken.returns, brokenSite{node: nd.ID, pos: nd.Pos})
 				}
 			}
 		}
@@ -198,6 +214,7 @@ func LoadFiles(files []string) (*Set, error) {
 		}
 		first[name] = namePos
 		if g == nil {
+			broken.given = true
 			s.broken[name] = broken
 			continue
 		}
