@@ -211,3 +211,25 @@ func TestBrokenFileAloneSeesItsFolder(t *testing.T) {
 		}
 	}
 }
+
+// Another file of the folder with the same flow name, broken too, does not
+// take the place of the file validated.
+func TestBrokenFileAloneBesideItsNamesake(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	given := write("a.yaml", "flow: same\nnodes:\n  s: { subflow: nowhere, next: z }\n  z: { Speek: x }\n")
+	write("b.yaml", "flow: same\nnodes:\n  s: { Play: {} }\n")
+	set, err := flow.LoadFiles([]string{given})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := diagLines(set.Diags); !strings.Contains(got, "a.yaml:3:17: error: node s runs subflow nowhere, which is no flow of this folder [unknown-subflow]") {
+		t.Errorf("a.yaml alone, beside b.yaml of the same flow name:\n%s", got)
+	}
+}

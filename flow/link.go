@@ -606,6 +606,9 @@ func linkFolder(s *Set) {
 				if _, taken := units[name]; taken {
 					continue
 				}
+				if _, taken := s.broken[name]; taken {
+					continue
+				}
 				if g == nil {
 					s.broken[name] = broken
 					continue
