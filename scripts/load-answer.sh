@@ -36,7 +36,13 @@
 # Needs wrk, nginx, taskset, curl and Go; installs nothing. Debian:
 #   apt-get install -y wrk nginx-light curl util-linux
 # Knobs (environment): ROUNDS=5 DURATION=5 WARMUP=1 CONNS=64 THREADS=1
-#   RATE_DURATION=10 RATE_CONNS=16 SERVER_CPU=0 CLIENT_CPU=1
+#   RATE_DURATION=10 RATE_CONNS=$CONNS SERVER_CPU=0 CLIENT_CPU=1
+#   RATE_CONNS: scripts/rate keeps at most one request in flight per
+#   connection, so a store whose answers wait for the disk (about 1 ms
+#   with the group commit) can be sent at most RATE_CONNS / 1 ms: with 16
+#   connections, about 16,000 a second, the journal's half rate. The
+#   latency runs use the connections of the throughput runs that set the
+#   rate, so the client is never what the p99 measures.
 #   RATE_ROUNDS=1: the latency runs repeated, alternating the targets, and
 #   each p99 given as the median of its runs with their range: one run's
 #   p99 rests on a few stalls and moves by half from run to run here.
@@ -83,7 +89,7 @@ WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 RATE_DURATION=${RATE_DURATION:-10}
-RATE_CONNS=${RATE_CONNS:-16}
+RATE_CONNS=${RATE_CONNS:-$CONNS}
 RATE_ROUNDS=${RATE_ROUNDS:-1}
 PORT=${PORT:-}
 RESERVE=${RESERVE:-}

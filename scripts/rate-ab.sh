@@ -16,7 +16,8 @@
 # STORE (memory, the default, or journal in a fresh folder), waits until
 # its reserve is touched, and runs scripts/rate at RATE for DURATION
 # seconds (default 6) after a 1 s warm-up on RATE_CONNS connections
-# (default 16), on CLIENT_CPU (default 1). It prints each run's p99, p99.9,
+# (default 64, as load-answer.sh: at most one request in flight on
+# each, so too few would cap a journal), on CLIENT_CPU (default 1). It prints each run's p99, p99.9,
 # the generator's own release lateness and the server's CPU per request,
 # then each variant's p99s sorted, with their median.
 #
@@ -31,7 +32,7 @@ require_tools rate-ab.sh "On Debian/Ubuntu: apt-get install -y curl util-linux; 
 RATE=${RATE:?set RATE, the requests a second (half of what the store answers flat out)}
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-6}
-RATE_CONNS=${RATE_CONNS:-16}
+RATE_CONNS=${RATE_CONNS:-64}
 RESERVE=${RESERVE:-1GiB}
 STORE=${STORE:-memory}
 SERVER_CPU=${SERVER_CPU:-0}
