@@ -43,6 +43,9 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 	}
 	var ds Diagnostics
 	names := slices.Sorted(maps.Keys(units))
+	// folder is every flow name of the folder, with errors or not: what
+	// a subflow's name is checked against for "did you mean".
+	folder := slices.Sorted(slices.Values(slices.Concat(names, slices.Collect(maps.Keys(broken)))))
 	bad := map[string]bool{}
 	called := map[string]bool{}
 	for _, g := range callers {
@@ -73,8 +76,7 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 						Message: fmt.Sprintf("node %s runs subflow %s, whose file %s has errors: validate it to see them", n.ID, sc.name, b.path)})
 					continue
 				}
-				ds = append(ds, Diagnostic{Pos: sc.namePos, Severity: Error, Code: CodeUnknownSubflow,
-					Message: fmt.Sprintf("node %s runs subflow %s, which is no flow of this folder%s", n.ID, sc.name, nameHint(sc.name, names))})
+				ds = append(ds, unknownSubflow(sc.namePos, n.ID, sc.name, folder))
 				continue
 			}
 			if !report(g) {
@@ -141,16 +143,13 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 		g := units[name]
 		if len(g.returns) > 0 && !called[name] && !unknownCalls && report(g) {
 			n := g.returns[0]
-			ds = append(ds, Diagnostic{Pos: n.Pos, Severity: Error, Code: CodeReturnOutside,
-				Message: fmt.Sprintf("node %s returns, but no flow of this folder runs %s as a subflow; end the call with Hangup, or run this flow from another with subflow: %s", n.ID, name, name)})
+			ds = append(ds, returnOutside(n.Pos, n.ID, name))
 			bad[name] = true
 		}
 	}
 	// A file with errors of its own has no graph to link, but what its
 	// folder says of its subflow and return nodes is reported with its own
 	// errors, in the same run, rather than after they are fixed.
-	folder := slices.Concat(names, slices.Collect(maps.Keys(broken)))
-	slices.Sort(folder)
 	for _, name := range slices.Sorted(maps.Keys(broken)) {
 		b := broken[name]
 		if !b.given {
@@ -158,14 +157,12 @@ func link(units map[string]*Graph, report func(*Graph) bool, broken map[string]*
 		}
 		for _, c := range b.calls {
 			if units[c.flow] == nil && broken[c.flow] == nil {
-				ds = append(ds, Diagnostic{Pos: c.pos, Severity: Error, Code: CodeUnknownSubflow,
-					Message: fmt.Sprintf("node %s runs subflow %s, which is no flow of this folder%s", c.node, c.flow, nameHint(c.flow, folder))})
+				ds = append(ds, unknownSubflow(c.pos, c.node, c.flow, folder))
 			}
 		}
 		if len(b.returns) > 0 && !called[name] && !unknownCalls {
 			r := b.returns[0]
-			ds = append(ds, Diagnostic{Pos: r.pos, Severity: Error, Code: CodeReturnOutside,
-				Message: fmt.Sprintf("node %s returns, but no flow of this folder runs %s as a subflow; end the call with Hangup, or run this flow from another with subflow: %s", r.node, name, name)})
+			ds = append(ds, returnOutside(r.pos, r.node, name))
 		}
 	}
 	// The values of params come by name, for every flow of the folder
@@ -562,6 +559,20 @@ func Rebuild(name string, src []byte) (*Graph, Diagnostics) {
 		return nil, all
 	}
 	return g, all
+}
+
+// unknownSubflow is the error of node, at pos, running a subflow that no
+// flow of the folder (flows, by name) declares.
+func unknownSubflow(pos Pos, node, sub string, flows []string) Diagnostic {
+	return Diagnostic{Pos: pos, Severity: Error, Code: CodeUnknownSubflow,
+		Message: fmt.Sprintf("node %s runs subflow %s, which is no flow of this folder%s", node, sub, nameHint(sub, flows))}
+}
+
+// returnOutside is the error of flow's return node, at pos, when no flow
+// runs it as a subflow.
+func returnOutside(pos Pos, node, flow string) Diagnostic {
+	return Diagnostic{Pos: pos, Severity: Error, Code: CodeReturnOutside,
+		Message: fmt.Sprintf("node %s returns, but no flow of this folder runs %s as a subflow; end the call with Hangup, or run this flow from another with subflow: %s", node, flow, flow)}
 }
 
 // linkFolder links the flows loaded from files with the other flows of
